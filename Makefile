@@ -1,0 +1,62 @@
+# The two commands: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON := $(shell tools/find-python)
+ifeq ($(PYTHON),)
+$(error No Python >= 3.12 found: install Python 3.12+ or run make PYTHON=/path/to/python3.12)
+endif
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/volano
+export VOLANO_DATA_DIR ?= $(CURDIR)/volano-data
+
+.PHONY: demo test check lint format test-sqlite test-postgres install dev bench clean messages
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.dev-installed
+
+demo: install
+	$(BIN)/volano init
+	$(BIN)/volano demo --size small
+	$(BIN)/volano serve --host 127.0.0.1 --port 8000
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy volano
+
+check: lint
+
+format: dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test-sqlite: dev
+	$(BIN)/python tools/services.py chromium; rc=$$?; [ $$rc -ne 1 ]
+	$(BIN)/pytest
+
+test-postgres: dev
+	@$(BIN)/python tools/services.py postgres; rc=$$?; \
+	if [ $$rc -eq 0 ]; then DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser"; \
+	elif [ $$rc -eq 3 ]; then true; else exit 1; fi
+
+test: lint test-sqlite test-postgres
+
+bench: dev
+	$(BIN)/python -m bench --quick
+
+messages: dev
+	cd volano && ../$(BIN)/volano makemessages -l it -l en --no-obsolete && ../$(BIN)/volano compilemessages
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

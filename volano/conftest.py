@@ -1,0 +1,164 @@
+"""Shared fixtures: named workspaces and people, so tests read like stories.
+
+"officina-rossi" is the manufacturer the demo is about; "ferramenta-bianchi" is another client of
+the same agency, whose data must never show up in officina-rossi's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+from volano.core import services as core_services
+from volano.core.models import Role
+
+REQUIRE_ALL = os.environ.get("VOLANO_REQUIRE_ALL") == "1"
+
+
+def require_service(name: str, available: bool) -> None:
+    """Skip when an outside service is missing; with VOLANO_REQUIRE_ALL=1, fail instead."""
+    if available:
+        return
+    if REQUIRE_ALL:
+        pytest.fail(f"{name} is required (VOLANO_REQUIRE_ALL=1) but not available")
+    pytest.skip(f"{name} is not available")
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path, settings):
+    """Each test gets its own data folder (outbox, uploads)."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.MEDIA_ROOT = tmp_path / "data" / "uploads"
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "volano.core.mail.OutboxBackend",
+            "OPTIONS": {"directory": str(tmp_path / "data" / "outbox")},
+        }
+    }
+
+
+@pytest.fixture
+def officina(db):
+    return core_services.workspace_create(slug="officina-rossi", name="Officina Rossi S.r.l.")
+
+
+@pytest.fixture
+def ferramenta(db):
+    return core_services.workspace_create(slug="ferramenta-bianchi", name="Ferramenta Bianchi")
+
+
+@pytest.fixture
+def giulia(officina):
+    """Giulia, the marketer of Officina Rossi."""
+    user = core_services.user_create(
+        email="giulia@officinarossi.it", password="giulia-pass-2026", full_name="Giulia Verdi"
+    )
+    core_services.membership_set(workspace=officina, user=user, role=Role.MARKETER)
+    return user
+
+
+@pytest.fixture
+def marco(officina):
+    """Marco, the sales rep for spare parts in Lombardy."""
+    user = core_services.user_create(
+        email="marco@officinarossi.it", password="marco-pass-2026", full_name="Marco Neri"
+    )
+    core_services.membership_set(
+        workspace=officina,
+        user=user,
+        role=Role.SALES,
+        regions=["Lombardia"],
+        product_lines=["ricambi"],
+    )
+    return user
+
+
+@pytest.fixture
+def bruno(ferramenta):
+    """Bruno, the admin of the other workspace."""
+    user = core_services.user_create(
+        email="bruno@ferramentabianchi.it", password="bruno-pass-2026", full_name="Bruno Bianchi"
+    )
+    core_services.membership_set(workspace=ferramenta, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def giulia_token(officina, giulia):
+    _token, raw = core_services.token_create(workspace=officina, user=giulia)
+    return raw
+
+
+@pytest.fixture
+def bruno_token(ferramenta, bruno):
+    _token, raw = core_services.token_create(workspace=ferramenta, user=bruno)
+    return raw
+
+
+@pytest.fixture
+def api(client, giulia_token):
+    """A Django test client that speaks JSON to /api/v1 with Giulia's token."""
+    return ApiClient(client, giulia_token)
+
+
+class ApiClient:
+    def __init__(self, client, token: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path, **params):
+        return self.client.get(f"/api/v1{path}", params, headers=self.headers)
+
+    def post(self, path, data):
+        return self.client.post(
+            f"/api/v1{path}", data, content_type="application/json", headers=self.headers
+        )
+
+    def patch(self, path, data):
+        return self.client.patch(
+            f"/api/v1{path}", data, content_type="application/json", headers=self.headers
+        )
+
+    def put(self, path, data):
+        return self.client.put(
+            f"/api/v1{path}", data, content_type="application/json", headers=self.headers
+        )
+
+    def delete(self, path):
+        return self.client.delete(f"/api/v1{path}", headers=self.headers)
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+    )
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        path = None
+    require_service("Chromium (apt-get install chromium) with playwright", path is not None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    require_service("Redis on 127.0.0.1:6379", port_open("127.0.0.1", 6379))
+    return "redis://127.0.0.1:6379/15"
+
+
+def database_is_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"

@@ -1,0 +1,129 @@
+"""Merging a duplicate contact into a survivor, losing nothing.
+
+The rule for conflicts (also in docs/contacts.md):
+- a field keeps the survivor's value when it has one; an empty survivor field takes the duplicate's;
+- tags are the union; custom fields: survivor's keys win, the duplicate's fill the gaps;
+- consent, per purpose: the most recent decision wins (on a tie, the more restrictive one);
+- company and owner: the survivor's, or the duplicate's when the survivor has none;
+- timeline events, website visitors and orders move to the survivor in one UPDATE each;
+- the oldest `created_at` is kept; the duplicate's email and id go into the `contact_merged` event.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from volano.contacts.models import Consent, ConsentStatus, Contact
+from volano.core.errors import ApplicationError
+from volano.core.models import User, Workspace
+from volano.events.models import Event, EventType, Visitor
+from volano.events.services import system_event_append
+from volano.orders.models import Order
+
+MERGED_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "job_title",
+    "company_id",
+    "street",
+    "postal_code",
+    "city",
+    "province",
+    "region",
+    "language",
+    "owner_id",
+    "source",
+)
+_RESTRICTIVENESS = {
+    ConsentStatus.REVOKED: 3,
+    ConsentStatus.DENIED: 2,
+    ConsentStatus.PENDING: 1,
+    ConsentStatus.GRANTED: 0,
+}
+
+
+def contact_merge(
+    *, workspace: Workspace, actor: User | None, survivor: Contact, duplicate: Contact
+) -> Contact:
+    if survivor.pk == duplicate.pk:
+        raise ApplicationError("cannot merge a contact into itself", field="duplicate_id")
+    if survivor.workspace_id != workspace.pk or duplicate.workspace_id != workspace.pk:
+        raise ApplicationError("both contacts must belong to this workspace", field="duplicate_id")
+
+    with transaction.atomic():
+        survivor = Contact.objects.for_workspace(workspace).select_for_update().get(pk=survivor.pk)
+        duplicate = (
+            Contact.objects.for_workspace(workspace).select_for_update().get(pk=duplicate.pk)
+        )
+
+        taken = []
+        for name in MERGED_FIELDS:
+            if not getattr(survivor, name) and getattr(duplicate, name):
+                setattr(survivor, name, getattr(duplicate, name))
+                taken.append(name.removesuffix("_id"))
+        survivor.tags = list(dict.fromkeys([*survivor.tags, *duplicate.tags]))
+        survivor.custom = {**duplicate.custom, **survivor.custom}
+        survivor.created_at = min(survivor.created_at, duplicate.created_at)
+        survivor.updated_at = timezone.now()
+
+        consents_kept = _merge_consents(workspace, survivor, duplicate)
+
+        moved_events = (
+            Event.objects.for_workspace(workspace)
+            .filter(contact=duplicate)
+            .update(contact=survivor)
+        )
+        Visitor.objects.for_workspace(workspace).filter(contact=duplicate).update(contact=survivor)
+        moved_orders = (
+            Order.objects.for_workspace(workspace)
+            .filter(contact=duplicate)
+            .update(contact=survivor)
+        )
+
+        duplicate_snapshot = {
+            "id": duplicate.pk,
+            "email": duplicate.email,
+            "name": duplicate.full_name,
+        }
+        duplicate.delete()
+        survivor.save()
+        system_event_append(
+            workspace=workspace,
+            contact_id=survivor.pk,
+            type=EventType.CONTACT_MERGED,
+            properties={
+                "duplicate": duplicate_snapshot,
+                "fields_taken": taken,
+                "consents_taken": consents_kept,
+                "events_moved": moved_events,
+                "orders_moved": moved_orders,
+                "by": actor.email if actor else "api",
+            },
+        )
+    return survivor
+
+
+def _merge_consents(workspace: Workspace, survivor: Contact, duplicate: Contact) -> list[str]:
+    mine = {c.purpose: c for c in Consent.objects.for_workspace(workspace).filter(contact=survivor)}
+    taken = []
+    for theirs in Consent.objects.for_workspace(workspace).filter(contact=duplicate):
+        current = mine.get(theirs.purpose)
+        newer = (
+            current is None
+            or theirs.recorded_at > current.recorded_at
+            or (
+                theirs.recorded_at == current.recorded_at
+                and _RESTRICTIVENESS[ConsentStatus(theirs.status)]
+                > _RESTRICTIVENESS[ConsentStatus(current.status)]
+            )
+        )
+        if not newer:
+            continue
+        if current is not None:
+            current.delete()
+        theirs.contact = survivor
+        theirs.save(update_fields=["contact"])
+        taken.append(theirs.purpose)
+    return taken

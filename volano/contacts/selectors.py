@@ -1,0 +1,117 @@
+"""Reads for contacts and companies. Every function takes the workspace first."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from volano.contacts.cleaning import normalise_email
+from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
+from volano.core.errors import NotFound
+from volano.core.models import Workspace
+from volano.events.models import Event
+
+
+def contact_list(
+    *,
+    workspace: Workspace,
+    search: str = "",
+    province: str = "",
+    region: str = "",
+    tag: str = "",
+    source: str = "",
+    company_id: int | None = None,
+    email: str = "",
+    consent: str = "",
+) -> QuerySet[Contact]:
+    """Contacts matching the filters, newest first. `consent` is a status for email marketing
+    ("granted", "revoked", …) or "none" for contacts who never gave an answer."""
+    qs = Contact.objects.for_workspace(workspace).select_related("company")
+    if email:
+        qs = qs.filter(email=normalise_email(email))
+    if search:
+        term = search.strip()
+        words = term.split()
+        name_q = Q()
+        for word in words:
+            name_q &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        qs = qs.filter(
+            Q(email__icontains=term.lower())
+            | name_q
+            | Q(company__name__icontains=term)
+            | Q(phone__contains=term)
+        )
+    if province:
+        qs = qs.filter(province=province.upper())
+    if region:
+        qs = qs.filter(region=region)
+    if source:
+        qs = qs.filter(source=source)
+    if company_id:
+        qs = qs.filter(company_id=company_id)
+    if tag:
+        # Tags are a JSON list; match the quoted tag in its text form on both databases.
+        qs = qs.filter(tags__icontains=f'"{tag}"')
+    if consent:
+        email_consents = Consent.objects.for_workspace(workspace).filter(
+            purpose=Purpose.EMAIL_MARKETING
+        )
+        if consent == "none":
+            qs = qs.exclude(pk__in=email_consents.values("contact_id"))
+        else:
+            qs = qs.filter(pk__in=email_consents.filter(status=consent).values("contact_id"))
+    return qs.order_by("-created_at", "-id")
+
+
+def contact_get(*, workspace: Workspace, contact_id: int) -> Contact:
+    try:
+        return (
+            Contact.objects.for_workspace(workspace)
+            .select_related("company", "owner")
+            .get(pk=contact_id)
+        )
+    except (Contact.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such contact") from None
+
+
+def contact_consents(*, workspace: Workspace, contact: Contact) -> dict[str, Consent]:
+    return {c.purpose: c for c in Consent.objects.for_workspace(workspace).filter(contact=contact)}
+
+
+def contact_is_emailable(*, workspace: Workspace, contact: Contact) -> bool:
+    consent = (
+        Consent.objects.for_workspace(workspace)
+        .filter(contact=contact, purpose=Purpose.EMAIL_MARKETING)
+        .first()
+    )
+    return bool(contact.email) and consent is not None and consent.status == ConsentStatus.GRANTED
+
+
+def contact_timeline(*, workspace: Workspace, contact: Contact) -> QuerySet[Event]:
+    """The contact's events, newest first (served by the (contact, occurred_at) index)."""
+    return (
+        Event.objects.for_workspace(workspace)
+        .filter(contact=contact)
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def company_list(
+    *, workspace: Workspace, search: str = "", province: str = ""
+) -> QuerySet[Company]:
+    qs = Company.objects.for_workspace(workspace)
+    if search:
+        qs = qs.filter(Q(name__icontains=search.strip()) | Q(vat_number=search.strip()))
+    if province:
+        qs = qs.filter(province=province.upper())
+    return qs.order_by("name", "id")
+
+
+def company_get(*, workspace: Workspace, company_id: int) -> Company:
+    try:
+        return Company.objects.for_workspace(workspace).get(pk=company_id)
+    except (Company.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such company") from None
+
+
+def custom_fields(*, workspace: Workspace, entity: str = "contact") -> QuerySet[CustomField]:
+    return CustomField.objects.for_workspace(workspace).filter(entity=entity)

@@ -1,0 +1,331 @@
+"""Writes for contacts, companies, consents and custom fields.
+
+Each service validates everything first, then writes its rows and the timeline entry in one
+transaction; nothing is saved half-way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from volano.contacts import cleaning
+from volano.contacts.cleaning import FieldError
+from volano.contacts.custom_fields import clean_custom
+from volano.contacts.models import (
+    Company,
+    Consent,
+    ConsentStatus,
+    Contact,
+    CustomField,
+    Entity,
+    FieldType,
+    Purpose,
+    SizeBand,
+)
+from volano.core import geography
+from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.models import Membership, User, Workspace
+from volano.events.models import EventType
+from volano.events.services import system_event_append
+
+CONTACT_TEXT_FIELDS = ("first_name", "last_name", "job_title", "street", "city", "source")
+CONTACT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "job_title",
+    "company_id",
+    "street",
+    "postal_code",
+    "city",
+    "province",
+    "region",
+    "country",
+    "language",
+    "owner_id",
+    "tags",
+    "source",
+    "custom",
+)
+COMPANY_FIELDS = (
+    "name",
+    "vat_number",
+    "tax_code",
+    "ateco_code",
+    "sector",
+    "size_band",
+    "street",
+    "postal_code",
+    "city",
+    "province",
+    "region",
+    "country",
+    "website",
+    "phone",
+    "source",
+    "custom",
+)
+
+_CLEANERS: dict[str, Callable[[Any], str]] = {
+    "email": cleaning.clean_email,
+    "phone": cleaning.clean_phone,
+    "province": cleaning.clean_province,
+    "region": cleaning.clean_region,
+    "country": cleaning.clean_country,
+    "language": cleaning.clean_language,
+    "vat_number": cleaning.clean_vat_number,
+    "tax_code": cleaning.clean_tax_code,
+}
+
+
+def _clean_address(data: dict, clean: dict, errors: list[dict]) -> None:
+    """CAP, province and region agree with each other; missing ones are filled from the CAP."""
+    country = clean.get("country") or "IT"
+    if "postal_code" in data:
+        try:
+            clean["postal_code"] = cleaning.clean_postal_code(data["postal_code"], country=country)
+        except FieldError as error:
+            errors.append({"field": "postal_code", "message": str(error)})
+    if country != "IT":
+        return
+    if clean.get("postal_code") and not clean.get("province"):
+        comune = geography.comune_for(cap=clean["postal_code"], city=clean.get("city"))
+        if comune:
+            clean["province"] = comune.province
+            clean.setdefault("city", comune.name)
+    if clean.get("province") and not clean.get("region"):
+        clean["region"] = geography.region_of(clean["province"]) or ""
+
+
+def _clean_common(
+    data: dict, allowed: tuple[str, ...], custom_fields: list[CustomField]
+) -> tuple[dict, list[dict]]:
+    clean: dict[str, Any] = {}
+    errors: list[dict] = []
+    for key in data:
+        if key not in allowed:
+            errors.append({"field": key, "message": "unknown field"})
+    for key, raw in data.items():
+        if key not in allowed or key in {"postal_code", "custom", "company_id", "owner_id"}:
+            continue
+        try:
+            if key in _CLEANERS:
+                clean[key] = _CLEANERS[key](raw)
+            elif key == "tags":
+                clean[key] = cleaning.clean_tags(raw)
+            elif key == "size_band":
+                value = (raw or "").strip()
+                if value and value not in SizeBand.values:
+                    raise FieldError(f"use one of {', '.join(SizeBand.values)}")
+                clean[key] = value
+            else:
+                clean[key] = ("" if raw is None else str(raw)).strip()
+        except FieldError as error:
+            errors.append({"field": key, "message": str(error)})
+    _clean_address(data, clean, errors)
+    if "custom" in data:
+        if not isinstance(data["custom"], dict):
+            errors.append(
+                {"field": "custom", "message": "must be an object of custom field values"}
+            )
+        else:
+            values, custom_errors = clean_custom(custom_fields, data["custom"])
+            clean["custom"] = values
+            errors.extend(custom_errors)
+    return clean, errors
+
+
+def _contact_clean(*, workspace: Workspace, data: dict) -> dict:
+    fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.CONTACT))
+    clean, errors = _clean_common(data, CONTACT_FIELDS, fields)
+    if data.get("company_id") is not None:
+        if not Company.objects.for_workspace(workspace).filter(pk=data["company_id"]).exists():
+            errors.append({"field": "company_id", "message": "no such company in this workspace"})
+        else:
+            clean["company_id"] = data["company_id"]
+    elif "company_id" in data:
+        clean["company_id"] = None
+    if data.get("owner_id") is not None:
+        if not Membership.objects.filter(workspace=workspace, user_id=data["owner_id"]).exists():
+            errors.append({"field": "owner_id", "message": "not a member of this workspace"})
+        else:
+            clean["owner_id"] = data["owner_id"]
+    elif "owner_id" in data:
+        clean["owner_id"] = None
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> Contact:
+    clean = _contact_clean(workspace=workspace, data=data)
+    clean.setdefault("source", "manual" if actor else "api")
+    if (
+        clean.get("email")
+        and Contact.objects.for_workspace(workspace).filter(email=clean["email"]).exists()
+    ):
+        raise ApplicationError("a contact with this email already exists", field="email")
+    try:
+        with transaction.atomic():
+            return Contact.objects.create(workspace=workspace, **clean)
+    except IntegrityError:
+        raise ApplicationError("a contact with this email already exists", field="email") from None
+
+
+def contact_update(
+    *, workspace: Workspace, actor: User | None, contact: Contact, data: dict
+) -> Contact:
+    """Change the given fields only. Custom values are merged key by key (null removes one)."""
+    clean = _contact_clean(workspace=workspace, data=data)
+    if (
+        clean.get("email")
+        and clean["email"] != contact.email
+        and (
+            Contact.objects.for_workspace(workspace)
+            .filter(email=clean["email"])
+            .exclude(pk=contact.pk)
+            .exists()
+        )
+    ):
+        raise ApplicationError("another contact already has this email", field="email")
+    if "custom" in clean:
+        merged = {**contact.custom, **clean["custom"]}
+        clean["custom"] = {k: v for k, v in merged.items() if v is not None}
+    for key, value in clean.items():
+        setattr(contact, key, value)
+    contact.updated_at = timezone.now()
+    contact.save()
+    return contact
+
+
+def contact_delete(*, workspace: Workspace, actor: User | None, contact: Contact) -> None:
+    """Erase a contact and its timeline (the right to be forgotten)."""
+    if contact.workspace_id != workspace.pk:
+        raise NotFound("no such contact")
+    contact.delete()
+
+
+def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> Company:
+    fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
+    clean, errors = _clean_common(data, COMPANY_FIELDS, fields)
+    if not clean.get("name"):
+        errors.append({"field": "name", "message": "is required"})
+    if errors:
+        raise ValidationFailed(errors)
+    if (
+        clean.get("vat_number")
+        and Company.objects.for_workspace(workspace).filter(vat_number=clean["vat_number"]).exists()
+    ):
+        raise ApplicationError("a company with this partita IVA already exists", field="vat_number")
+    clean.setdefault("source", "manual" if actor else "api")
+    return Company.objects.create(workspace=workspace, **clean)
+
+
+def company_update(
+    *, workspace: Workspace, actor: User | None, company: Company, data: dict
+) -> Company:
+    fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
+    clean, errors = _clean_common(data, COMPANY_FIELDS, fields)
+    if "name" in data and not clean.get("name"):
+        errors.append({"field": "name", "message": "is required"})
+    if errors:
+        raise ValidationFailed(errors)
+    if clean.get("vat_number") and (
+        Company.objects.for_workspace(workspace)
+        .filter(vat_number=clean["vat_number"])
+        .exclude(pk=company.pk)
+        .exists()
+    ):
+        raise ApplicationError("another company already has this partita IVA", field="vat_number")
+    if "custom" in clean:
+        merged = {**company.custom, **clean["custom"]}
+        clean["custom"] = {k: v for k, v in merged.items() if v is not None}
+    for key, value in clean.items():
+        setattr(company, key, value)
+    company.updated_at = timezone.now()
+    company.save()
+    return company
+
+
+def custom_field_create(
+    *,
+    workspace: Workspace,
+    key: str,
+    label: str,
+    type: str,
+    entity: str = Entity.CONTACT,
+    choices: list[str] | None = None,
+    required: bool = False,
+) -> CustomField:
+    if type not in FieldType.values:
+        raise ApplicationError(
+            f"unknown type {type!r}: use one of {', '.join(FieldType.values)}", field="type"
+        )
+    if type in {FieldType.CHOICE, FieldType.MULTI_CHOICE} and not choices:
+        raise ApplicationError("a choice field needs its choices", field="choices")
+    if CustomField.objects.for_workspace(workspace).filter(entity=entity, key=key).exists():
+        raise ApplicationError(f"custom field {key!r} already exists", field="key")
+    return CustomField.objects.create(
+        workspace=workspace,
+        entity=entity,
+        key=key,
+        label=label,
+        type=type,
+        choices=choices or [],
+        required=required,
+        position=CustomField.objects.for_workspace(workspace).filter(entity=entity).count(),
+    )
+
+
+def consent_set(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    purpose: str,
+    status: str,
+    source: str,
+    ip: str | None = None,
+    form: str = "",
+    proof: str = "",
+    at=None,
+) -> Consent:
+    """Record a consent decision with its proof, and put the change on the timeline."""
+    if purpose not in Purpose.values:
+        raise ApplicationError(f"unknown purpose {purpose!r}", field="purpose")
+    if status not in ConsentStatus.values:
+        raise ApplicationError(f"unknown consent status {status!r}", field="status")
+    now = at or timezone.now()
+    with transaction.atomic():
+        consent, created = Consent.objects.for_workspace(workspace).get_or_create(
+            contact=contact,
+            purpose=purpose,
+            defaults={
+                "workspace": workspace,
+                "status": status,
+                "source": source,
+                "recorded_at": now,
+            },
+        )
+        previous = None if created else consent.status
+        consent.status = status
+        consent.source = source
+        consent.recorded_at = now
+        consent.ip = ip
+        consent.form = form
+        consent.proof = proof
+        if status == ConsentStatus.GRANTED and previous == ConsentStatus.PENDING:
+            consent.confirmed_at = now
+        consent.save()
+        if previous != status:
+            system_event_append(
+                workspace=workspace,
+                contact_id=contact.pk,
+                type=EventType.CONSENT_CHANGED,
+                properties={"purpose": purpose, "from": previous, "to": status, "source": source},
+            )
+    return consent

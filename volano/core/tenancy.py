@@ -1,0 +1,59 @@
+"""Workspace scoping that fails closed.
+
+Every business model has `workspace = WorkspaceForeignKey()` and `objects = WorkspaceManager()`.
+`Model.objects.for_workspace(ws)` is the only way in; `Model.objects.filter(...)` without a
+workspace raises `WorkspaceScopeError`, so a forgotten filter is a crash in tests, never a leak.
+Related managers (`contact.events.all()`) are allowed: their parent row was already scoped.
+`Model.all_workspaces` is the loud escape hatch for operator commands and migrations.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from volano.core.models import Workspace
+
+
+class WorkspaceScopeError(RuntimeError):
+    pass
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    pass
+
+
+class WorkspaceManager(models.Manager):
+    _queryset_class = WorkspaceQuerySet
+
+    def get_queryset(self) -> Any:
+        # Related managers carry the instance they hang off; that instance was reached through a
+        # scoped query already, and they filter on it.
+        if getattr(self, "instance", None) is None and not getattr(self, "_scoped", False):
+            raise WorkspaceScopeError(
+                f"{self.model.__name__}.objects used without a workspace: "
+                f"use {self.model.__name__}.objects.for_workspace(workspace)"
+            )
+        return super().get_queryset()
+
+    def for_workspace(self, workspace: Workspace | int) -> Any:
+        workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+        if workspace_id is None:
+            raise WorkspaceScopeError("for_workspace() needs a saved workspace")
+        return self._queryset_class(model=self.model, using=self._db).filter(
+            workspace_id=workspace_id
+        )
+
+
+class WorkspaceScopedModel(models.Model):
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+
+    objects = WorkspaceManager()
+    all_workspaces = models.Manager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_workspaces"
+        default_manager_name = "objects"

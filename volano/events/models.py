@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from volano.core.tenancy import WorkspaceScopedModel
+
+
+class EventType(models.TextChoices):
+    PAGE_VIEW = "page_view", _("Page view")
+    FORM_SUBMITTED = "form_submitted", _("Form submitted")
+    CONTENT_DOWNLOADED = "content_downloaded", _("Content downloaded")
+    EMAIL_SENT = "email_sent", _("Email sent")
+    EMAIL_DELIVERED = "email_delivered", _("Email delivered")
+    EMAIL_OPENED = "email_opened", _("Email opened")
+    EMAIL_CLICKED = "email_clicked", _("Email clicked")
+    EMAIL_BOUNCED = "email_bounced", _("Email bounced")
+    EMAIL_UNSUBSCRIBED = "email_unsubscribed", _("Unsubscribed")
+    EMAIL_COMPLAINED = "email_complained", _("Marked as spam")
+    WEBINAR_REGISTERED = "webinar_registered", _("Webinar registration")
+    WEBINAR_ATTENDED = "webinar_attended", _("Webinar attended")
+    EVENT_ATTENDED = "event_attended", _("Event attended")
+    ORDER = "order", _("Order")
+    SURVEY_ANSWERED = "survey_answered", _("Survey answered")
+    DEAL_CHANGED = "deal_changed", _("Deal changed")
+    TICKET = "ticket", _("Support ticket")
+    CONSENT_CHANGED = "consent_changed", _("Consent changed")
+    CONTACT_MERGED = "contact_merged", _("Contacts merged")
+    CUSTOM = "custom", _("Custom event")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Website")
+    EMAIL = "email", _("Email")
+    SOCIAL = "social", _("Social")
+    ADS = "ads", _("Advertising")
+    EVENT = "event", _("Events and fairs")
+    SALES = "sales", _("Sales")
+    SHOP = "shop", _("Web shop")
+    SUPPORT = "support", _("Support")
+    SYSTEM = "system", _("Volano")
+    OTHER = "other", _("Other")
+
+
+class Event(WorkspaceScopedModel):
+    """One interaction, append-only. Either `contact` or `anonymous_id` says whose it is.
+
+    Indexes serve the queries segments and reports make: by workspace, type and time; and a
+    contact's timeline by time. `dedup_key` makes a retried delivery land once.
+    """
+
+    workspace = models.ForeignKey(
+        "core.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
+    )
+    anonymous_id = models.CharField(max_length=64, null=True, blank=True)
+    type = models.CharField(max_length=40)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    channel = models.CharField(max_length=20, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=100, blank=True)
+    content = models.CharField(max_length=200, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    dedup_key = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "type", "occurred_at"], name="event_ws_type_time"),
+            models.Index(fields=["contact", "occurred_at"], name="event_contact_time"),
+            models.Index(
+                fields=["workspace", "anonymous_id"],
+                condition=Q(anonymous_id__isnull=False),
+                name="event_ws_anonymous",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "dedup_key"],
+                condition=Q(dedup_key__isnull=False),
+                name="event_unique_dedup_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Visitor(WorkspaceScopedModel):
+    """A website visitor's first-party anonymous id, and the contact it turned out to be."""
+
+    anonymous_id = models.CharField(max_length=64)
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="visitors"
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    identified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "anonymous_id"], name="visitor_unique_id")
+        ]
