@@ -38,6 +38,7 @@ def port_open(host: str, port: int) -> bool:
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path, settings):
     """Each test gets its own data folder (outbox, uploads)."""
+    settings.LANGUAGE_CODE = "en"  # tests read English; one test checks the Italian pages
     settings.DATA_DIR = tmp_path / "data"
     settings.MEDIA_ROOT = tmp_path / "data" / "uploads"
     settings.MAILERS = {

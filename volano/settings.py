@@ -162,7 +162,7 @@ TASKS = {
 }
 
 
-def _mailers() -> dict:
+def mailers_from_env() -> dict:
     url = os.environ.get("VOLANO_SMTP_URL")
     if not url:
         return {
@@ -189,7 +189,7 @@ def _mailers() -> dict:
     }
 
 
-MAILERS = _mailers()
+MAILERS = mailers_from_env()
 DEFAULT_FROM_EMAIL = os.environ.get("VOLANO_FROM_EMAIL", "Volano <volano@localhost>")
 
 LOGGING = {

@@ -25,7 +25,7 @@ class OutboxBackend(BaseEmailBackend):
         for message in email_messages:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
             path = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-            path.write_bytes(message.message().as_bytes(linesep="\n"))
+            path.write_bytes(message.message().as_bytes())
             sent += 1
         return sent
 

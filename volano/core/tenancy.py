@@ -42,9 +42,24 @@ class WorkspaceManager(models.Manager):
         workspace_id = workspace if isinstance(workspace, int) else workspace.pk
         if workspace_id is None:
             raise WorkspaceScopeError("for_workspace() needs a saved workspace")
-        return self._queryset_class(model=self.model, using=self._db).filter(
-            workspace_id=workspace_id
-        )
+        return self._unscoped().filter(workspace_id=workspace_id)
+
+    def create(self, **kwargs: Any) -> Any:
+        """Creating is allowed when the new row names its workspace."""
+        if kwargs.get("workspace") is None and kwargs.get("workspace_id") is None:
+            raise WorkspaceScopeError(f"{self.model.__name__}.objects.create() needs a workspace")
+        return self._unscoped().create(**kwargs)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        objs = list(objs)
+        if any(obj.workspace_id is None for obj in objs):
+            raise WorkspaceScopeError(
+                f"{self.model.__name__}.objects.bulk_create(): a row has no workspace"
+            )
+        return self._unscoped().bulk_create(objs, *args, **kwargs)
+
+    def _unscoped(self) -> Any:
+        return self._queryset_class(model=self.model, using=self._db)
 
 
 class WorkspaceScopedModel(models.Model):
