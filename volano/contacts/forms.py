@@ -1,0 +1,255 @@
+"""Forms for the contact pages. They collect what was typed; the services judge it, and their
+errors are put back next to the field they name."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from volano.contacts.models import ConsentStatus, Contact, CustomField, FieldType
+from volano.core import geography
+from volano.core.errors import ApplicationError, ValidationFailed
+from volano.core.models import Membership, Workspace
+
+CUSTOM_PREFIX = "custom__"
+
+
+def province_choices() -> list[tuple[str, str]]:
+    return [
+        (code, f"{p.name} ({code})")
+        for code, p in sorted(geography.provinces().items(), key=lambda item: item[1].name)
+    ]
+
+
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+class ContactFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Name, email, company or phone")}
+        ),
+    )
+    province = forms.ChoiceField(label=_("Province"), required=False)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    tag = forms.CharField(label=_("Tag"), required=False)
+    source = forms.CharField(label=_("Source"), required=False)
+    consent = forms.ChoiceField(
+        label=_("Email consent"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            (ConsentStatus.GRANTED, _("Granted")),
+            (ConsentStatus.PENDING, _("Awaiting confirmation")),
+            (ConsentStatus.REVOKED, _("Unsubscribed")),
+            (ConsentStatus.DENIED, _("Denied")),
+            ("none", _("No answer")),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "province").choices = [("", _("Any")), *province_choices()]
+        _choice_field(self, "region").choices = [("", _("Any"))] + [
+            (r, r) for r in geography.regions()
+        ]
+
+    def filters(self) -> dict[str, Any]:
+        """The selector's keyword arguments; an invalid choice is simply ignored."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "search": data["q"].strip(),
+            "province": data["province"],
+            "region": data["region"],
+            "tag": data["tag"].strip(),
+            "source": data["source"].strip(),
+            "consent": data["consent"],
+        }
+
+
+class ContactForm(forms.Form):
+    """The contact's own fields plus one field per custom field of the workspace."""
+
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=100)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=100)
+    email = forms.CharField(
+        label=_("Email"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        required=False,
+        max_length=40,
+        help_text=_("Any format; saved as +39…"),
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
+    job_title = forms.CharField(label=_("Job title"), required=False, max_length=200)
+    company = forms.CharField(
+        label=_("Company"),
+        required=False,
+        max_length=200,
+        help_text=_("Start typing and pick an existing company."),
+        widget=forms.TextInput(attrs={"list": "company-options", "autocomplete": "off"}),
+    )
+    street = forms.CharField(label=_("Street"), required=False, max_length=200)
+    postal_code = forms.CharField(label=_("CAP"), required=False, max_length=10)
+    city = forms.CharField(label=_("City"), required=False, max_length=120)
+    province = forms.ChoiceField(
+        label=_("Province"),
+        required=False,
+        help_text=_("Filled in from the CAP when left empty."),
+    )
+    country = forms.CharField(
+        label=_("Country"), required=False, max_length=2, help_text=_("Two letters, e.g. IT")
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", "—"), ("it", _("Italian")), ("en", _("English"))],
+    )
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    tags = forms.CharField(
+        label=_("Tags"), required=False, help_text=_("Separated by commas"), max_length=1000
+    )
+
+    def __init__(self, *args, workspace: Workspace, custom_fields: list[CustomField], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.custom_fields = custom_fields
+        _choice_field(self, "province").choices = [("", "—"), *province_choices()]
+        members = Membership.objects.filter(workspace=workspace).select_related("user")
+        _choice_field(self, "owner").choices = [("", _("Nobody"))] + [
+            (str(m.user_id), str(m.user)) for m in members.order_by("user__full_name")
+        ]
+        for field in custom_fields:
+            self.fields[CUSTOM_PREFIX + field.key] = _custom_form_field(field)
+
+    @classmethod
+    def initial_for(cls, contact: Contact, custom_fields: list[CustomField]) -> dict[str, Any]:
+        initial: dict[str, Any] = {
+            name: getattr(contact, name)
+            for name in (
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "job_title",
+                "street",
+                "postal_code",
+                "city",
+                "province",
+                "country",
+                "language",
+            )
+        }
+        initial["company"] = contact.company.name if contact.company else ""
+        initial["owner"] = str(contact.owner_id or "")
+        initial["tags"] = ", ".join(contact.tags)
+        for field in custom_fields:
+            if field.key in contact.custom:
+                initial[CUSTOM_PREFIX + field.key] = _custom_initial(
+                    field, contact.custom[field.key]
+                )
+        return initial
+
+    def custom_field_list(self) -> list[forms.BoundField]:
+        return [self[CUSTOM_PREFIX + f.key] for f in self.custom_fields]
+
+    def service_data(self, *, company_id: int | None) -> dict[str, Any]:
+        """What the service takes: its field names, custom values by key (None removes one)."""
+        data = self.cleaned_data
+        result: dict[str, Any] = {
+            name: data[name]
+            for name in (
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "job_title",
+                "street",
+                "postal_code",
+                "city",
+                "province",
+                "language",
+                "tags",
+            )
+        }
+        result["country"] = data["country"] or "IT"
+        result["company_id"] = company_id
+        result["owner_id"] = int(data["owner"]) if data["owner"] else None
+        if not data["province"]:
+            result["region"] = ""
+        custom: dict[str, Any] = {}
+        for field in self.custom_fields:
+            value = data.get(CUSTOM_PREFIX + field.key)
+            custom[field.key] = None if value in ("", None, []) else value
+        if custom:
+            result["custom"] = custom
+        return result
+
+    def add_service_error(self, error: ApplicationError) -> None:
+        """Put a service's error(s) next to the field(s) they name."""
+        errors = error.errors if isinstance(error, ValidationFailed) else [error.as_dict()]
+        for item in errors:
+            self.add_error(self._form_field(item.get("field")), str(item["message"]))
+
+    def _form_field(self, service_field: str | None) -> str | None:
+        if not service_field:
+            return None
+        name = {"company_id": "company", "owner_id": "owner", "region": "province"}.get(
+            service_field, service_field
+        )
+        if name.startswith("custom."):
+            name = CUSTOM_PREFIX + name.removeprefix("custom.")
+        return name if name in self.fields else None
+
+
+def _custom_form_field(field: CustomField) -> forms.Field:
+    common: dict[str, Any] = {"label": field.label, "required": field.required}
+    match field.type:
+        case FieldType.NUMBER | FieldType.MONEY:
+            return forms.CharField(
+                **common,
+                widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                help_text=_("In euros") if field.type == FieldType.MONEY else "",
+            )
+        case FieldType.DATE:
+            return forms.CharField(**common, widget=forms.DateInput(attrs={"type": "date"}))
+        case FieldType.BOOLEAN:
+            return forms.ChoiceField(
+                **common, choices=[("", "—"), ("yes", _("Yes")), ("no", _("No"))]
+            )
+        case FieldType.CHOICE:
+            return forms.ChoiceField(
+                **common, choices=[("", "—")] + [(c, c) for c in field.choices]
+            )
+        case FieldType.MULTI_CHOICE:
+            return forms.MultipleChoiceField(
+                **common,
+                choices=[(c, c) for c in field.choices],
+                widget=forms.CheckboxSelectMultiple,
+            )
+    return forms.CharField(**common)
+
+
+def _custom_initial(field: CustomField, value: Any) -> Any:
+    """A stored value as the user types it: money with two decimals in their locale."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if field.type == FieldType.MONEY and isinstance(value, int | float):
+        return number_format(value, 2)
+    if field.type == FieldType.NUMBER and isinstance(value, int | float):
+        return number_format(value)
+    return value

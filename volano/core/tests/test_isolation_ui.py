@@ -1,0 +1,119 @@
+"""Bruno, of Ferramenta Bianchi, never sees or touches a row of Officina Rossi through the UI.
+
+Every page of the contacts namespace is visited with Officina's ids, so a page added later is
+covered without touching this test.
+"""
+
+import pytest
+from django.urls import reverse
+
+from volano.contacts import services
+from volano.contacts import urls as contact_urls
+from volano.contacts.selectors import contact_get
+from volano.events.models import EventType
+from volano.events.services import event_append
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officina_rows(officina, giulia):
+    company = services.company_create(
+        workspace=officina, actor=giulia, data={"name": "Segretissima Meccanica"}
+    )
+    contact = services.contact_create(
+        workspace=officina,
+        actor=giulia,
+        data={
+            "first_name": "Riservato",
+            "last_name": "Officina",
+            "email": "riservato@officinarossi.it",
+            "phone": "333 999 8888",
+            "company_id": company.pk,
+            "tags": ["segreto"],
+        },
+    )
+    event_append(
+        workspace=officina,
+        contact_id=contact.pk,
+        type=EventType.PAGE_VIEW,
+        properties={"title": "Pagina riservata"},
+    )
+    return {"contact_id": contact.pk, "company_id": company.pk}
+
+
+@pytest.fixture
+def bruno_client(client, bruno, ferramenta):
+    services.contact_create(
+        workspace=ferramenta, actor=bruno, data={"first_name": "Cliente", "last_name": "Bianchi"}
+    )
+    client.force_login(bruno)
+    return client
+
+
+def detail_urls(ids: dict) -> list[str]:
+    urls = []
+    for pattern in contact_urls.urlpatterns:
+        converters = pattern.pattern.converters
+        if converters:
+            kwargs = {name: ids[name] for name in converters}
+            urls.append(reverse(f"contacts:{pattern.name}", kwargs=kwargs))
+    return urls
+
+
+def test_every_page_of_another_workspace_is_404(bruno_client, officina_rows):
+    urls = detail_urls(officina_rows)
+    assert len(urls) >= 4
+    for url in urls:
+        assert bruno_client.get(url).status_code == 404, url
+        assert bruno_client.get(url, headers={"HX-Request": "true"}).status_code == 404, url
+        response = bruno_client.post(url, {"first_name": "Preso", "email": "x@example.it"})
+        assert response.status_code in (404, 405), url
+
+
+def test_posting_changes_to_another_workspace_changes_nothing(
+    bruno_client, officina, officina_rows
+):
+    url = reverse("contacts:update", kwargs={"contact_id": officina_rows["contact_id"]})
+    bruno_client.post(url, {"first_name": "Preso", "last_name": "", "email": ""})
+    contact = contact_get(workspace=officina, contact_id=officina_rows["contact_id"])
+    assert contact.first_name == "Riservato"
+
+
+SECRETS = ("Riservato", "riservato@officinarossi.it", "Segretissima", "+393339998888")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"q": "riservato"},
+        {"q": "officinarossi"},
+        {"q": "segretissima"},
+        {"q": "3339998888"},
+        {"tag": "segreto"},
+        {"consent": "none"},
+    ],
+)
+def test_lists_and_search_never_show_another_workspace(bruno_client, officina_rows, query):
+    pages = [
+        bruno_client.get(reverse("contacts:list"), query),
+        bruno_client.get(
+            reverse("contacts:list"), query, headers={"HX-Request": "true", "HX-Target": "results"}
+        ),
+        bruno_client.get(reverse("contacts:company_list"), query),
+        bruno_client.get(reverse("contacts:company_options"), {"company": "segretissima"}),
+        bruno_client.get(reverse("home")),
+    ]
+    for response in pages:
+        html = response.content.decode()
+        assert response.status_code == 200
+        for secret in SECRETS:
+            assert secret not in html
+
+
+def test_switching_into_another_workspace_is_refused(bruno_client, officina, officina_rows):
+    response = bruno_client.post(reverse("workspace_switch"), {"workspace": officina.pk})
+    assert response.status_code == 403
+    html = bruno_client.get(reverse("contacts:list")).content.decode()
+    assert "Riservato" not in html
