@@ -1,0 +1,21 @@
+"""Background work for imports: thin, idempotent, takes the job id."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from volano.imports.models import ImportJob, ImportStatus
+
+
+@task()
+def import_job_run_task(job_id: int) -> None:
+    from volano.imports.services import import_job_run
+
+    # Claim the job in one statement, so a job enqueued twice runs once.
+    claimed = ImportJob.all_workspaces.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING
+    )
+    if not claimed:
+        return  # deleted, already run, or picked up by another worker
+    job = ImportJob.all_workspaces.select_related("workspace", "created_by").get(pk=job_id)
+    import_job_run(job=job)
