@@ -1,14 +1,22 @@
-"""The REST API, /api/v1/: one NinjaAPI with each domain's router, bearer tokens, one error shape."""
+"""The REST API, /api/v1/: one NinjaAPI with each domain's router, bearer tokens, one error shape.
+
+Every error is `{"error": {"message": ..., "field": ..., "errors": [{"field", "message"}, ...]}}`
+whatever raised it: a service (ApplicationError), request parsing (ninja's ValidationError), a
+missing token or an unknown route.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from volano.core.errors import ApplicationError
+from volano.core.errors import ApplicationError, PermissionDenied
+from volano.core.models import Membership
 from volano.core.selectors import token_authenticate
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class WorkspaceToken(HttpBearer):
@@ -18,18 +26,32 @@ class WorkspaceToken(HttpBearer):
         found = token_authenticate(raw=token)
         if found is None:
             return None
+        membership = Membership.objects.filter(user=found.user, workspace=found.workspace).first()
+        if membership is None:
+            return None  # the user left the workspace: the token no longer opens it
+        if request.method not in SAFE_METHODS and not membership.can_write:
+            raise PermissionDenied("this token's user has read-only access (viewer)")
         request.workspace = found.workspace  # type: ignore[attr-defined]
         request.api_token = found  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
         return found
 
 
 api = NinjaAPI(
     title="Volano API",
     version="1",
+    description="Contacts, companies, custom fields, events and orders of one workspace. "
+    "Authenticate with `Authorization: Bearer <token>` (`volano token create`).",
     urls_namespace="api",
     auth=WorkspaceToken(),
     docs_url="/docs",
 )
+
+
+def error_body(message: str, field: str = "", errors: list[dict] | None = None) -> dict:
+    """The one error shape of the API."""
+    errors = errors if errors is not None else [{"field": field, "message": message}]
+    return {"error": {"message": message, "field": field, "errors": errors}}
 
 
 def _field_from_loc(loc) -> str:
@@ -37,25 +59,56 @@ def _field_from_loc(loc) -> str:
     return ".".join(parts)
 
 
+def _message(error: dict) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "unknown field"
+    if error.get("type") == "missing":
+        return "is required"
+    return str(error.get("msg", "invalid"))
+
+
 @api.exception_handler(ApplicationError)
 def application_error(request, exc: ApplicationError):
-    return api.create_response(request, {"error": exc.as_dict()}, status=exc.status_code)
+    errors = exc.extra.get("errors") or [{"field": exc.field or "", "message": exc.message}]
+    body = error_body(exc.message, exc.field or "", errors)
+    body["error"].update({k: v for k, v in exc.extra.items() if k != "errors"})
+    return api.create_response(request, body, status=exc.status_code)
 
 
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
     errors = [
-        {"field": _field_from_loc(e.get("loc", ())), "message": e.get("msg", "invalid")}
+        {"field": _field_from_loc(e.get("loc", ())) or "body", "message": _message(e)}
         for e in exc.errors
     ]
-    first = errors[0] if errors else {"field": "", "message": "invalid request"}
-    return api.create_response(request, {"error": {**first, "errors": errors}}, status=422)
+    if not errors:
+        errors = [{"field": "body", "message": "invalid request"}]
+    first = errors[0]
+    return api.create_response(
+        request, error_body(first["message"], first["field"], errors), status=422
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    message = str(exc)
+    field = ""
+    if message.startswith("Cannot parse request body"):
+        message, field = "malformed JSON in the request body", "body"
+    return api.create_response(request, error_body(message, field), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, error_body("not found"), status=404)
 
 
 @api.exception_handler(AuthenticationError)
 def auth_error(request, exc):
     return api.create_response(
-        request, {"error": {"message": "missing or invalid bearer token"}}, status=401
+        request,
+        error_body("missing or invalid bearer token", "Authorization"),
+        status=401,
     )
 
 

@@ -1,3 +1,455 @@
-from ninja import Router
+"""/api/v1/contacts, /companies and /custom-fields: parse, call a service or selector, shape the reply.
 
-router = Router()
+Inputs reject unknown fields (naming them); values are judged by the services, the same way as
+in the UI and the importer. Lists are paginated with django-ninja's PageNumberPagination.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import ConfigDict, IPvAnyAddress
+
+from volano.contacts import selectors, services
+from volano.contacts.merge import contact_merge
+from volano.contacts.models import Company, ConsentStatus, Contact
+from volano.core.errors import ApplicationError, NotFound
+
+router = Router(tags=["contacts"])
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+CONSENT_FILTERS = (*ConsentStatus.values, "none")
+
+
+def _actor(request: HttpRequest):
+    return request.api_token.user  # type: ignore[attr-defined]
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConsentOut(Schema):
+    status: str
+    source: str
+    recorded_at: dt.datetime
+    ip: str | None
+    form: str
+    proof: str
+    confirmed_at: dt.datetime | None
+
+
+class ContactOut(Schema):
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    phone: str
+    job_title: str
+    company_id: int | None
+    street: str
+    postal_code: str
+    city: str
+    province: str
+    region: str
+    country: str
+    language: str
+    tags: list[str]
+    custom: dict[str, Any]
+    consents: dict[str, ConsentOut]
+    owner_id: int | None
+    source: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_consents(obj: Contact) -> dict:
+        return {consent.purpose: consent for consent in obj.consents.all()}
+
+
+class ContactIn(Strict):
+    """Every field is optional; PATCH changes only the fields given."""
+
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    job_title: str | None = None
+    company_id: int | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    province: str | None = None
+    region: str | None = None
+    country: str | None = None
+    language: str | None = None
+    owner_id: int | None = None
+    tags: list[str] | None = None
+    source: str | None = None
+    custom: dict[str, Any] | None = None
+
+
+class MergeIn(Strict):
+    duplicate_id: int
+
+
+class ConsentIn(Strict):
+    status: Literal["granted", "pending", "denied", "revoked"]
+    source: str = Field(..., min_length=1, max_length=60)
+    ip: IPvAnyAddress | None = None
+    form: str = Field("", max_length=100)
+    proof: str = ""
+
+
+class ConsentSetOut(ConsentOut):
+    purpose: str
+
+
+class EventOut(Schema):
+    id: int
+    type: str
+    occurred_at: dt.datetime
+    received_at: dt.datetime
+    contact_id: int | None
+    anonymous_id: str | None
+    channel: str
+    source: str
+    utm: dict[str, str]
+    campaign: str
+    content: str
+    properties: dict[str, Any]
+    dedup_key: str | None
+
+    @staticmethod
+    def resolve_utm(obj) -> dict:
+        keys = ("source", "medium", "campaign", "term", "content")
+        return {key: value for key in keys if (value := getattr(obj, f"utm_{key}"))}
+
+
+class CompanyOut(Schema):
+    id: int
+    name: str
+    vat_number: str
+    tax_code: str
+    ateco_code: str
+    sector: str
+    size_band: str
+    street: str
+    postal_code: str
+    city: str
+    province: str
+    region: str
+    country: str
+    website: str
+    phone: str
+    custom: dict[str, Any]
+    source: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CompanyIn(Strict):
+    name: str | None = None
+    vat_number: str | None = None
+    tax_code: str | None = None
+    ateco_code: str | None = None
+    sector: str | None = None
+    size_band: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    province: str | None = None
+    region: str | None = None
+    country: str | None = None
+    website: str | None = None
+    phone: str | None = None
+    source: str | None = None
+    custom: dict[str, Any] | None = None
+
+
+class CustomFieldIn(Strict):
+    key: str = Field(..., pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
+    label: str = Field(..., min_length=1, max_length=100)
+    type: str
+    entity: Literal["contact", "company"] = "contact"
+    choices: list[str] = []
+    required: bool = False
+
+
+class CustomFieldOut(Schema):
+    id: int
+    entity: str
+    key: str
+    label: str
+    type: str
+    choices: list[str]
+    required: bool
+    position: int
+
+
+def _contact(request: HttpRequest, contact_id: int) -> Contact:
+    return selectors.contact_get(workspace=request.workspace, contact_id=contact_id)  # type: ignore[attr-defined]
+
+
+def _company(request: HttpRequest, company_id: int) -> Company:
+    return selectors.company_get(workspace=request.workspace, company_id=company_id)  # type: ignore[attr-defined]
+
+
+def _replacement(payload: Strict, current: dict[str, Any]) -> dict[str, Any]:
+    """PUT: every field not given goes back to empty; custom values not given are removed."""
+    data: dict[str, Any] = {
+        name: None for name in type(payload).model_fields if name not in {"custom", "source"}
+    }
+    if "tags" in data:
+        data["tags"] = []
+    data.update(payload.model_dump(exclude_unset=True))
+    given = data.get("custom") or {}
+    data["custom"] = {**{key: None for key in current}, **given}
+    return data
+
+
+# Contacts
+
+
+@router.get("/contacts", response=list[ContactOut], summary="List or look up contacts")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+def contacts_list(
+    request: HttpRequest,
+    email: str = "",
+    search: str = "",
+    province: str = "",
+    region: str = "",
+    tag: str = "",
+    source: str = "",
+    company_id: int | None = None,
+    consent: str = "",
+):
+    """`email` finds one contact (case and spaces do not matter); the other filters combine.
+    `consent` is the email-marketing consent: granted, pending, denied, revoked, or none."""
+    if consent and consent not in CONSENT_FILTERS:
+        raise ApplicationError(f"use one of {', '.join(CONSENT_FILTERS)}", field="consent")
+    return selectors.contact_list(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        email=email,
+        search=search,
+        province=province,
+        region=region,
+        tag=tag,
+        source=source,
+        company_id=company_id,
+        consent=consent,
+    ).prefetch_related("consents")
+
+
+@router.post("/contacts", response={201: ContactOut}, summary="Create a contact")
+def contacts_create(request: HttpRequest, payload: ContactIn):
+    contact = services.contact_create(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        data=payload.model_dump(exclude_unset=True),
+    )
+    return 201, _contact(request, contact.pk)
+
+
+@router.get("/contacts/{contact_id}", response=ContactOut, summary="Get a contact")
+def contacts_get(request: HttpRequest, contact_id: int):
+    return _contact(request, contact_id)
+
+
+@router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change some fields")
+def contacts_patch(request: HttpRequest, contact_id: int, payload: ContactIn):
+    contact = services.contact_update(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        contact=_contact(request, contact_id),
+        data=payload.model_dump(exclude_unset=True),
+    )
+    return _contact(request, contact.pk)
+
+
+@router.put("/contacts/{contact_id}", response=ContactOut, summary="Replace a contact's fields")
+def contacts_put(request: HttpRequest, contact_id: int, payload: ContactIn):
+    contact = _contact(request, contact_id)
+    services.contact_update(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        contact=contact,
+        data=_replacement(payload, contact.custom),
+    )
+    return _contact(request, contact.pk)
+
+
+@router.delete("/contacts/{contact_id}", response={204: None}, summary="Erase a contact")
+def contacts_delete(request: HttpRequest, contact_id: int):
+    services.contact_delete(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        contact=_contact(request, contact_id),
+    )
+    return 204, None
+
+
+@router.post(
+    "/contacts/{contact_id}/merge", response=ContactOut, summary="Merge a duplicate into it"
+)
+def contacts_merge(request: HttpRequest, contact_id: int, payload: MergeIn):
+    survivor = _contact(request, contact_id)
+    try:
+        duplicate = _contact(request, payload.duplicate_id)
+    except NotFound:
+        raise NotFound("no such contact in this workspace", field="duplicate_id") from None
+    merged = contact_merge(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        survivor=survivor,
+        duplicate=duplicate,
+    )
+    return _contact(request, merged.pk)
+
+
+@router.get(
+    "/contacts/{contact_id}/events",
+    response=list[EventOut],
+    summary="A contact's timeline, newest first",
+)
+@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+def contacts_events(request: HttpRequest, contact_id: int):
+    return selectors.contact_timeline(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        contact=_contact(request, contact_id),
+    )
+
+
+@router.put(
+    "/contacts/{contact_id}/consents/{purpose}",
+    response=ConsentSetOut,
+    summary="Record a consent decision with its proof",
+)
+def contacts_consent_set(request: HttpRequest, contact_id: int, purpose: str, payload: ConsentIn):
+    consent = services.consent_set(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        contact=_contact(request, contact_id),
+        purpose=purpose,
+        status=payload.status,
+        source=payload.source,
+        ip=str(payload.ip) if payload.ip else None,
+        form=payload.form,
+        proof=payload.proof,
+    )
+    return consent
+
+
+# Companies
+
+
+@router.get("/companies", response=list[CompanyOut], tags=["companies"], summary="List companies")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+def companies_list(request: HttpRequest, search: str = "", province: str = ""):
+    """`search` matches the name or the exact partita IVA."""
+    return selectors.company_list(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        search=search,
+        province=province,
+    )
+
+
+@router.post(
+    "/companies", response={201: CompanyOut}, tags=["companies"], summary="Create a company"
+)
+def companies_create(request: HttpRequest, payload: CompanyIn):
+    company = services.company_create(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        data=payload.model_dump(exclude_unset=True),
+    )
+    return 201, company
+
+
+@router.get(
+    "/companies/{company_id}", response=CompanyOut, tags=["companies"], summary="Get a company"
+)
+def companies_get(request: HttpRequest, company_id: int):
+    return _company(request, company_id)
+
+
+@router.patch(
+    "/companies/{company_id}",
+    response=CompanyOut,
+    tags=["companies"],
+    summary="Change some fields",
+)
+def companies_patch(request: HttpRequest, company_id: int, payload: CompanyIn):
+    return services.company_update(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        company=_company(request, company_id),
+        data=payload.model_dump(exclude_unset=True),
+    )
+
+
+@router.put(
+    "/companies/{company_id}",
+    response=CompanyOut,
+    tags=["companies"],
+    summary="Replace a company's fields",
+)
+def companies_put(request: HttpRequest, company_id: int, payload: CompanyIn):
+    company = _company(request, company_id)
+    return services.company_update(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        company=company,
+        data=_replacement(payload, company.custom),
+    )
+
+
+@router.delete(
+    "/companies/{company_id}",
+    response={204: None},
+    tags=["companies"],
+    summary="Delete a company (its contacts stay, without company)",
+)
+def companies_delete(request: HttpRequest, company_id: int):
+    services.company_delete(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        company=_company(request, company_id),
+    )
+    return 204, None
+
+
+# Custom fields
+
+
+@router.get(
+    "/custom-fields",
+    response=list[CustomFieldOut],
+    tags=["custom fields"],
+    summary="List custom fields",
+)
+def custom_fields_list(request: HttpRequest, entity: Literal["contact", "company"] = "contact"):
+    return selectors.custom_fields(workspace=request.workspace, entity=entity)  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/custom-fields",
+    response={201: CustomFieldOut},
+    tags=["custom fields"],
+    summary="Add a custom field",
+)
+def custom_fields_create(request: HttpRequest, payload: CustomFieldIn):
+    field = services.custom_field_create(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        key=payload.key,
+        label=payload.label,
+        type=payload.type,
+        entity=payload.entity,
+        choices=payload.choices,
+        required=payload.required,
+    )
+    return 201, field

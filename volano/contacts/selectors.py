@@ -27,7 +27,8 @@ def contact_list(
     ("granted", "revoked", …) or "none" for contacts who never gave an answer."""
     qs = Contact.objects.for_workspace(workspace).select_related("company")
     if email:
-        qs = qs.filter(email=normalise_email(email))
+        # exclude("") lets the database use the partial unique index on (workspace, email)
+        qs = qs.filter(email=normalise_email(email)).exclude(email="")
     if search:
         term = search.strip()
         words = term.split()

@@ -210,6 +210,13 @@ def contact_delete(*, workspace: Workspace, actor: User | None, contact: Contact
     contact.delete()
 
 
+def company_delete(*, workspace: Workspace, actor: User | None, company: Company) -> None:
+    """Delete a company; its contacts and orders stay, without a company."""
+    if company.workspace_id != workspace.pk:
+        raise NotFound("no such company")
+    company.delete()
+
+
 def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> Company:
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
     clean, errors = _clean_common(data, COMPANY_FIELDS, fields)

@@ -1,3 +1,100 @@
-from ninja import Router
+"""POST /api/v1/events: batch ingestion. Each item is judged on its own; the valid ones are stored.
 
-router = Router()
+The body is read as a plain JSON list (not one strict schema) so that one bad item cannot reject
+the whole batch; the item format is still described in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from volano.core.errors import ApplicationError
+from volano.events.models import Channel
+from volano.events.services import INGESTIBLE_TYPES, MAX_BATCH_ITEMS, UTM_KEYS, events_ingest
+
+router = Router(tags=["events"])
+
+
+class Rejection(Schema):
+    index: int
+    field: str
+    message: str
+
+
+class Duplicate(Schema):
+    index: int
+    dedup_key: str
+
+
+class IngestOut(Schema):
+    accepted: int
+    rejected: list[Rejection]
+    duplicates: list[Duplicate]
+    contacts_created: int
+
+
+_STRING = {"type": "string"}
+EVENT_ITEM_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "occurred_at"],
+    "properties": {
+        "type": {"type": "string", "enum": sorted(INGESTIBLE_TYPES)},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "contact_id": {"type": "integer"},
+        "email": {"type": "string", "format": "email"},
+        "anonymous_id": {"type": "string", "maxLength": 64},
+        "properties": {"type": "object"},
+        "channel": {"type": "string", "enum": list(Channel.values)},
+        "utm": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {key: _STRING for key in UTM_KEYS},
+        },
+        "campaign": {"type": "string", "maxLength": 100},
+        "content": {"type": "string", "maxLength": 200},
+        "dedup_key": {"type": "string", "maxLength": 100},
+    },
+}
+
+
+def _json_list(request: HttpRequest) -> object:
+    try:
+        return json.loads(request.body)
+    except UnicodeDecodeError:
+        raise ApplicationError("the body is not UTF-8 text", field="body") from None
+    except json.JSONDecodeError as error:
+        raise ApplicationError(
+            f"malformed JSON in the request body: {error.msg} "
+            f"(line {error.lineno}, column {error.colno})",
+            field="body",
+        ) from None
+
+
+@router.post(
+    "/events",
+    response={200: IngestOut, 207: IngestOut},
+    summary="Ingest a batch of events",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": MAX_BATCH_ITEMS,
+                        "items": EVENT_ITEM_SCHEMA,
+                    }
+                }
+            },
+        }
+    },
+)
+def events_post(request: HttpRequest):
+    """Up to 5,000 items. 200 when every item was stored (or was a known duplicate), 207 when
+    some were rejected: `rejected` says which (`index` in the list), and why."""
+    result = events_ingest(workspace=request.workspace, items=_json_list(request))  # type: ignore[attr-defined]
+    return (207 if result.rejected else 200), result.as_dict()

@@ -1,13 +1,91 @@
-"""Writes to the event store (the append-only timeline)."""
+"""Writes to the event store (the append-only timeline).
+
+`event_append` writes one event (inside the caller's transaction); `events_ingest` takes a batch
+from the API, the tracking endpoint or an import, judges every item on its own, and stores the
+valid ones with a handful of set-based statements whatever the batch size.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from volano.contacts.cleaning import FieldError, clean_email, normalise_email
+from volano.contacts.models import Contact
+from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
-from volano.events.models import Channel, Event
+from volano.events.models import Channel, Event, EventType, Visitor
+
+MAX_BATCH_ITEMS = 5000
+MAX_FUTURE = dt.timedelta(days=1)
+# Written by Volano itself (a consent service, a merge), never accepted from outside.
+SYSTEM_TYPES = frozenset({EventType.CONSENT_CHANGED.value, EventType.CONTACT_MERGED.value})
+INGESTIBLE_TYPES = frozenset(EventType.values) - SYSTEM_TYPES
+CHANNELS = frozenset(Channel.values)
+ITEM_KEYS = frozenset(
+    {
+        "type",
+        "occurred_at",
+        "contact_id",
+        "email",
+        "anonymous_id",
+        "properties",
+        "channel",
+        "utm",
+        "campaign",
+        "content",
+        "dedup_key",
+    }
+)
+UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+# The channel an event gets when the item does not say one.
+DEFAULT_CHANNEL: dict[str, str] = {
+    EventType.PAGE_VIEW: Channel.WEB,
+    EventType.FORM_SUBMITTED: Channel.WEB,
+    EventType.CONTENT_DOWNLOADED: Channel.WEB,
+    EventType.EMAIL_SENT: Channel.EMAIL,
+    EventType.EMAIL_DELIVERED: Channel.EMAIL,
+    EventType.EMAIL_OPENED: Channel.EMAIL,
+    EventType.EMAIL_CLICKED: Channel.EMAIL,
+    EventType.EMAIL_BOUNCED: Channel.EMAIL,
+    EventType.EMAIL_UNSUBSCRIBED: Channel.EMAIL,
+    EventType.EMAIL_COMPLAINED: Channel.EMAIL,
+    EventType.WEBINAR_REGISTERED: Channel.EVENT,
+    EventType.WEBINAR_ATTENDED: Channel.EVENT,
+    EventType.EVENT_ATTENDED: Channel.EVENT,
+    EventType.ORDER: Channel.SHOP,
+    EventType.DEAL_CHANGED: Channel.SALES,
+    EventType.TICKET: Channel.SUPPORT,
+}
+_LIMITS = {"anonymous_id": 64, "campaign": 100, "content": 200, "dedup_key": 100}
+
+
+class BatchTooLarge(ApplicationError):
+    status_code = 413
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch: every item is accepted, a duplicate, or rejected with a reason."""
+
+    accepted: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+    contacts_created: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "contacts_created": self.contacts_created,
+        }
 
 
 def event_append(
@@ -20,6 +98,9 @@ def event_append(
     channel: str = "",
     source: str = "",
     properties: dict | None = None,
+    campaign: str = "",
+    content: str = "",
+    dedup_key: str | None = None,
 ) -> Event:
     """Append one event. Callers that change a contact call this inside their own transaction."""
     return Event.objects.create(
@@ -31,6 +112,9 @@ def event_append(
         channel=channel,
         source=source,
         properties=properties or {},
+        campaign=campaign,
+        content=content,
+        dedup_key=dedup_key,
     )
 
 
@@ -46,3 +130,352 @@ def system_event_append(
         source="volano",
         properties=properties,
     )
+
+
+class _Rejected(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _text(item: dict, key: str) -> str:
+    value = item.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Rejected(key, "must be a string")
+    value = value.strip()
+    limit = _LIMITS.get(key)
+    if limit and len(value) > limit:
+        raise _Rejected(key, f"at most {limit} characters")
+    return value
+
+
+def _occurred_at(raw: Any, *, latest: dt.datetime, local: ZoneInfo) -> dt.datetime:
+    if raw is None or raw == "":
+        raise _Rejected("occurred_at", "is required")
+    if not isinstance(raw, str):
+        raise _Rejected("occurred_at", "must be an ISO 8601 string, e.g. 2026-03-01T10:15:00+01:00")
+    try:
+        value = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise _Rejected(
+            "occurred_at", f"not an ISO 8601 date-time ({raw[:40]!r}), e.g. 2026-03-01T10:15:00Z"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=local)
+    if value > latest:
+        raise _Rejected("occurred_at", "is more than one day in the future")
+    return value
+
+
+def _parse_item(item: Any, *, latest: dt.datetime, local: ZoneInfo) -> dict:
+    """One item → the Event's column values (plus `email` to resolve), or _Rejected."""
+    if not isinstance(item, dict):
+        raise _Rejected("", "each item must be a JSON object")
+    unknown = item.keys() - ITEM_KEYS
+    if unknown:
+        raise _Rejected(sorted(unknown)[0], "unknown field")
+    type_ = item.get("type")
+    if not type_:
+        raise _Rejected("type", "is required")
+    if not isinstance(type_, str) or type_ not in INGESTIBLE_TYPES:
+        raise _Rejected("type", f"unknown event type {str(type_)[:40]!r}: see docs/events.md")
+    occurred_at = _occurred_at(item.get("occurred_at"), latest=latest, local=local)
+
+    contact_id = item.get("contact_id")
+    email = item.get("email")
+    anonymous_id = _text(item, "anonymous_id") or None
+    if contact_id is not None and (not isinstance(contact_id, int) or isinstance(contact_id, bool)):
+        raise _Rejected("contact_id", "must be an integer")
+    if email is not None and not isinstance(email, str):
+        raise _Rejected("email", "must be a string")
+    email = normalise_email(email)
+    if contact_id is not None and email:
+        raise _Rejected("email", "give contact_id or email, not both")
+    if contact_id is None and not email and not anonymous_id:
+        raise _Rejected("contact_id", "one of contact_id, email or anonymous_id is required")
+
+    properties = item.get("properties")
+    if properties is None:
+        properties = {}
+    elif not isinstance(properties, dict):
+        raise _Rejected("properties", "must be a JSON object")
+    if type_ == EventType.CUSTOM and not properties.get("name"):
+        raise _Rejected("properties.name", "a custom event needs a name")
+
+    channel = _text(item, "channel") or DEFAULT_CHANNEL.get(type_, "")
+    if channel and channel not in CHANNELS:
+        raise _Rejected("channel", f"use one of {', '.join(Channel.values)}")
+
+    row = {
+        "type": type_,
+        "occurred_at": occurred_at,
+        "contact_id": contact_id,
+        "email": email,
+        "anonymous_id": anonymous_id,
+        "properties": properties,
+        "channel": channel,
+        "campaign": _text(item, "campaign"),
+        "content": _text(item, "content"),
+        "dedup_key": _text(item, "dedup_key") or None,
+    }
+    utm = item.get("utm")
+    if utm is not None:
+        if not isinstance(utm, dict):
+            raise _Rejected("utm", "must be an object with source, medium, campaign, term, content")
+        for key, value in utm.items():
+            if key not in UTM_KEYS:
+                raise _Rejected(f"utm.{key}", "unknown field")
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise _Rejected(f"utm.{key}", "must be a string")
+            if len(value) > 100:
+                raise _Rejected(f"utm.{key}", "at most 100 characters")
+            row[f"utm_{key}"] = value.strip()
+    return row
+
+
+def events_ingest(
+    *, workspace: Workspace, items: Any, source: str = "api", create_contacts: bool = True
+) -> IngestResult:
+    """Store every valid item of a batch; say for each other one why it was left out.
+
+    Whatever the batch size this runs a fixed number of statements: one lookup per kind of
+    identity (contact ids, emails, anonymous ids, dedup keys), one INSERT of the new contacts
+    (source `source`, for emails the workspace did not know) and one INSERT of the events.
+    A `dedup_key` seen before (in this batch or earlier) is reported under `duplicates` and
+    stored once.
+    """
+    if not isinstance(items, list):
+        raise ApplicationError("the body must be a JSON list of events", field="body")
+    if len(items) > MAX_BATCH_ITEMS:
+        raise BatchTooLarge(
+            f"too many events in one request: {len(items):,} (at most {MAX_BATCH_ITEMS:,});"
+            " split the batch",
+            field="body",
+        )
+    result = IngestResult()
+    now = timezone.now()
+    latest = now + MAX_FUTURE
+    local = ZoneInfo(settings.TIME_ZONE)
+
+    rows: dict[int, dict] = {}
+    for index, item in enumerate(items):
+        try:
+            rows[index] = _parse_item(item, latest=latest, local=local)
+        except _Rejected as reason:
+            result.rejected.append(
+                {"index": index, "field": reason.field, "message": reason.message}
+            )
+
+    def reject(index: int, field: str, message: str) -> None:
+        del rows[index]
+        result.rejected.append({"index": index, "field": field, "message": message})
+
+    events = Event.objects.for_workspace(workspace)
+    keys = {row["dedup_key"] for row in rows.values() if row["dedup_key"]}
+    if keys:
+        # "IS NOT NULL" spelled out so both databases use the partial unique index.
+        seen = set(
+            events.filter(dedup_key__in=keys, dedup_key__isnull=False).values_list(
+                "dedup_key", flat=True
+            )
+        )
+        for index, row in list(rows.items()):
+            key = row["dedup_key"]
+            if key and key in seen:
+                del rows[index]
+                result.duplicates.append({"index": index, "dedup_key": key})
+            elif key:
+                seen.add(key)
+
+    contacts = Contact.objects.for_workspace(workspace)
+    ids = {row["contact_id"] for row in rows.values() if row["contact_id"] is not None}
+    if ids:
+        known_ids = set(contacts.filter(pk__in=ids).values_list("pk", flat=True))
+        for index, row in list(rows.items()):
+            if row["contact_id"] is not None and row["contact_id"] not in known_ids:
+                reject(index, "contact_id", "no such contact in this workspace")
+
+    with transaction.atomic():
+        emails = {row["email"] for row in rows.values() if row["email"]}
+        by_email = _contacts_by_email(
+            workspace=workspace,
+            emails=emails,
+            source=source,
+            create=create_contacts,
+            now=now,
+            result=result,
+        )
+        anonymous = {
+            row["anonymous_id"]
+            for row in rows.values()
+            if row["anonymous_id"] and row["contact_id"] is None and not row["email"]
+        }
+        by_visitor = (
+            dict(
+                Visitor.objects.for_workspace(workspace)
+                .filter(anonymous_id__in=anonymous, contact__isnull=False)
+                .values_list("anonymous_id", "contact_id")
+            )
+            if anonymous
+            else {}
+        )
+        new_events = []
+        for index, row in list(rows.items()):
+            email = row.pop("email")
+            if email:
+                found = by_email.get(email)
+                if isinstance(found, str):
+                    reject(index, "email", found)
+                    continue
+                row["contact_id"] = found
+            elif row["contact_id"] is None:
+                row["contact_id"] = by_visitor.get(row["anonymous_id"])
+            new_events.append(row)
+        _events_insert(workspace=workspace, rows=new_events, received_at=now, source=source)
+    result.accepted = len(new_events)
+    result.rejected.sort(key=lambda r: r["index"])
+    return result
+
+
+def _contacts_by_email(
+    *,
+    workspace: Workspace,
+    emails: set[str],
+    source: str,
+    create: bool,
+    now: dt.datetime,
+    result: IngestResult,
+) -> dict[str, int | str]:
+    """Email (as given, normalised) → contact id, or → the reason it cannot be used."""
+    if not emails:
+        return {}
+    # `email <> ''` spelled out: it is the condition of the unique (workspace, email) index, and
+    # without it SQLite and PostgreSQL (for long IN lists) scan every contact of the workspace.
+    contacts = Contact.objects.for_workspace(workspace).exclude(email="")
+    found: dict[str, int | str] = dict(contacts.filter(email__in=emails).values_list("email", "pk"))
+    missing: dict[str, str] = {}  # as given → the stored form
+    for email in emails - found.keys():
+        try:
+            missing[email] = clean_email(email)
+        except FieldError as error:
+            found[email] = str(error)
+    if not missing:
+        return found
+    stored = dict(contacts.filter(email__in=set(missing.values())).values_list("email", "pk"))
+    to_create = sorted({clean for clean in missing.values() if clean not in stored})
+    if to_create and not create:
+        for email, clean in missing.items():
+            if clean not in stored:
+                found[email] = "no contact with this email"
+    elif to_create:
+        Contact.objects.bulk_create(
+            [
+                Contact(
+                    workspace_id=workspace.pk,
+                    email=email,
+                    source=source,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for email in to_create
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        stored.update(contacts.filter(email__in=to_create).values_list("email", "pk"))
+        result.contacts_created += len(to_create)
+    for email, clean in missing.items():
+        if clean in stored:
+            found[email] = stored[clean]
+    return found
+
+
+_INSERT_COLUMNS = (
+    "workspace_id",
+    "contact_id",
+    "anonymous_id",
+    "type",
+    "occurred_at",
+    "received_at",
+    "channel",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "campaign",
+    "content",
+    "properties",
+    "dedup_key",
+)
+
+
+def _events_insert(
+    *, workspace: Workspace, rows: list[dict], received_at: dt.datetime, source: str
+) -> None:
+    """One multi-row INSERT (COPY on PostgreSQL) without building model instances.
+
+    Django's bulk_create spends most of its time preparing values field by field; here each
+    value is adapted once by the backend's own adapters. A dedup_key that a concurrent request
+    stored in the meantime is skipped by the unique constraint (ON CONFLICT DO NOTHING).
+    """
+    if not rows:
+        return
+    ops = connection.ops
+    if connection.vendor == "sqlite":
+        # What ops.adapt_datetimefield_value does on SQLite (naive UTC text), without its checks:
+        # it runs for every row.
+        def moment(value: dt.datetime) -> Any:
+            return str(value.astimezone(dt.UTC).replace(tzinfo=None))
+    else:
+        moment = ops.adapt_datetimefield_value
+    received = moment(received_at)
+    values = [
+        (
+            workspace.pk,
+            row["contact_id"],
+            row["anonymous_id"],
+            row["type"],
+            moment(row["occurred_at"]),
+            received,
+            row["channel"],
+            source,
+            row.get("utm_source", ""),
+            row.get("utm_medium", ""),
+            row.get("utm_campaign", ""),
+            row.get("utm_term", ""),
+            row.get("utm_content", ""),
+            row["campaign"],
+            row["content"],
+            ops.adapt_json_value(row["properties"], None),
+            row["dedup_key"],
+        )
+        for row in rows
+    ]
+    table = ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(ops.quote_name(c) for c in _INSERT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            try:
+                copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+                with (
+                    transaction.atomic(),
+                    connection.wrap_database_errors,
+                    cursor.cursor.copy(copy_sql) as copy,
+                ):
+                    for value in values:
+                        copy.write_row(value)
+                return
+            except IntegrityError:
+                pass  # a dedup_key raced in: insert row by row, skipping the duplicates
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        else:
+            sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})"
+        cursor.executemany(sql, values)

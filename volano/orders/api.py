@@ -1,3 +1,95 @@
-from ninja import Router
+"""/api/v1/orders: create an order (lines + timeline event in one transaction), list, get."""
 
-router = Router()
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import ConfigDict
+
+from volano.orders import selectors, services
+
+router = Router(tags=["orders"])
+
+
+class OrderLineIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = ""
+    product_name: str = ""
+    product_line: str = ""
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None
+
+
+class OrderIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(..., min_length=1, max_length=64)
+    ordered_at: dt.datetime
+    contact_id: int | None = None
+    email: str | None = None
+    company_id: int | None = None
+    status: str = "completed"
+    channel: str = ""
+    currency: str = "EUR"
+    total: Decimal | None = None
+    lines: list[OrderLineIn] = []
+
+
+class OrderLineOut(Schema):
+    sku: str
+    product_name: str
+    product_line: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+class OrderOut(Schema):
+    id: int
+    number: str
+    contact_id: int | None
+    company_id: int | None
+    ordered_at: dt.datetime
+    status: str
+    channel: str
+    currency: str
+    total: Decimal
+    lines: list[OrderLineOut]
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_lines(obj) -> list:
+        return list(obj.lines.all())
+
+
+@router.post("/orders", response={201: OrderOut}, summary="Create an order")
+def orders_create(request: HttpRequest, payload: OrderIn):
+    """Stores the order, its lines and one `order` event on the buyer's timeline.
+    `total` is the sum of the lines when absent; an unknown `email` creates the contact."""
+    order = services.order_create(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=request.api_token.user,  # type: ignore[attr-defined]
+        data=payload.model_dump(exclude_unset=True),
+    )
+    return 201, selectors.order_get(workspace=request.workspace, order_id=order.pk)  # type: ignore[attr-defined]
+
+
+@router.get("/orders", response=list[OrderOut], summary="List orders, newest first")
+@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+def orders_list(request: HttpRequest, contact_id: int | None = None, company_id: int | None = None):
+    return selectors.order_list(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        contact_id=contact_id,
+        company_id=company_id,
+    )
+
+
+@router.get("/orders/{order_id}", response=OrderOut, summary="Get an order with its lines")
+def orders_get(request: HttpRequest, order_id: int):
+    return selectors.order_get(workspace=request.workspace, order_id=order_id)  # type: ignore[attr-defined]

@@ -1,0 +1,237 @@
+"""A token of ferramenta-bianchi can neither read nor change anything of officina-rossi.
+
+The routes come from the API's own URL patterns and each route's methods from the API itself
+(the 405 `Allow` header), so a new route fails this test until it is listed in CALLS below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.forms.models import model_to_dict
+
+from volano.api import api as ninja_api
+from volano.conftest import ApiClient
+from volano.contacts import services as contact_services
+from volano.contacts.models import Company, Consent, Contact, CustomField
+from volano.events.models import Event
+from volano.events.services import event_append
+from volano.orders import services as order_services
+from volano.orders.models import Order, OrderLine
+
+pytestmark = pytest.mark.django_db
+
+SECRET_EMAIL = "segreto@officinarossi.it"
+SECRET_COMPANY = "Officina Segreta"
+SCHEMA_ROUTES = {"", "openapi.json", "docs"}  # the API root, the schema and its viewer
+
+
+def api_routes() -> list[tuple[str, str]]:
+    """(method, route) for every operation: routes from the URL patterns, methods from ninja."""
+    from django.test import Client
+
+    patterns = ninja_api.urls[0]
+    routes = sorted({str(p.pattern) for p in patterns} - SCHEMA_ROUTES)
+    client = Client()
+    found = []
+    for route in routes:
+        url = "/api/v1/" + re.sub(r"<(?:\w+:)?(\w+)>", "1", route)
+        response = client.generic("TRACE", url)
+        assert response.status_code == 405, (route, response.status_code)
+        for method in response["Allow"].split(", "):
+            found.append((method, route))
+    return found
+
+
+@pytest.fixture
+def secrets(officina, giulia):
+    """officina-rossi's data, which ferramenta's token must never reach."""
+    company = contact_services.company_create(
+        workspace=officina, actor=giulia, data={"name": SECRET_COMPANY}
+    )
+    contact = contact_services.contact_create(
+        workspace=officina,
+        actor=giulia,
+        data={"email": SECRET_EMAIL, "first_name": "Segreto", "company_id": company.pk},
+    )
+    other = contact_services.contact_create(
+        workspace=officina, actor=giulia, data={"email": "altro@officinarossi.it"}
+    )
+    contact_services.consent_set(
+        workspace=officina,
+        contact=contact,
+        purpose="email_marketing",
+        status="granted",
+        source="form",
+    )
+    contact_services.custom_field_create(
+        workspace=officina, key="segreto", label="Segreto", type="text"
+    )
+    event_append(workspace=officina, contact_id=contact.pk, type="page_view")
+    order = order_services.order_create(
+        workspace=officina,
+        actor=giulia,
+        data={
+            "number": "SEGRETO-1",
+            "ordered_at": "2026-01-10",
+            "contact_id": contact.pk,
+            "lines": [{"product_name": "Tornio", "amount": 1000}],
+        },
+    )
+    return {"contact": contact, "other": other, "company": company, "order": order}
+
+
+def snapshot(workspace) -> dict:
+    rows: dict = {}
+    for model in (Contact, Company, Consent, CustomField, Event, Order, OrderLine):
+        rows[model.__name__] = sorted(
+            (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
+            key=lambda row: row["id"],
+        )
+    return json.loads(json.dumps(rows, default=str))
+
+
+def calls(secrets: dict) -> dict[tuple[str, str], dict]:
+    """For each operation: the path parameters (officina's ids) and a body that tries harm."""
+    ids = {
+        "contact_id": secrets["contact"].pk,
+        "company_id": secrets["company"].pk,
+        "order_id": secrets["order"].pk,
+        "purpose": "email_marketing",
+    }
+    contact_id = secrets["contact"].pk
+    return {
+        ("GET", "contacts"): {"query": {"email": SECRET_EMAIL}},
+        ("POST", "contacts"): {"body": {"email": "x@example.it", "company_id": ids["company_id"]}},
+        ("GET", "contacts/<contact_id>"): {},
+        ("PATCH", "contacts/<contact_id>"): {"body": {"first_name": "Rubato"}},
+        ("PUT", "contacts/<contact_id>"): {"body": {"email": "rubato@example.it"}},
+        ("DELETE", "contacts/<contact_id>"): {},
+        ("POST", "contacts/<contact_id>/merge"): {"body": {"duplicate_id": secrets["other"].pk}},
+        ("GET", "contacts/<contact_id>/events"): {},
+        ("PUT", "contacts/<contact_id>/consents/<purpose>"): {
+            "body": {"status": "revoked", "source": "attacker"}
+        },
+        ("GET", "companies"): {"query": {"search": SECRET_COMPANY}},
+        ("POST", "companies"): {"body": {"name": "Ferramenta copia"}},
+        ("GET", "companies/<company_id>"): {},
+        ("PATCH", "companies/<company_id>"): {"body": {"name": "Rubata"}},
+        ("PUT", "companies/<company_id>"): {"body": {"name": "Rubata"}},
+        ("DELETE", "companies/<company_id>"): {},
+        ("GET", "custom-fields"): {},
+        ("POST", "custom-fields"): {"body": {"key": "segreto", "label": "X", "type": "text"}},
+        ("POST", "events"): {
+            "body": [
+                {
+                    "type": "page_view",
+                    "occurred_at": "2026-01-10T10:00:00Z",
+                    "contact_id": contact_id,
+                },
+                {
+                    "type": "page_view",
+                    "occurred_at": "2026-01-10T10:00:00Z",
+                    "email": SECRET_EMAIL,
+                    "dedup_key": "x",
+                },
+            ]
+        },
+        ("GET", "orders"): {"query": {"contact_id": contact_id}},
+        ("POST", "orders"): {
+            "body": {
+                "number": "SEGRETO-1",
+                "ordered_at": "2026-01-10",
+                "contact_id": contact_id,
+                "total": 1,
+            }
+        },
+        ("GET", "orders/<order_id>"): {},
+    }, ids
+
+
+def test_every_api_route_is_closed_to_another_workspace(
+    client, officina, ferramenta, bruno_token, secrets
+):
+    bruno = ApiClient(client, bruno_token)
+    table, ids = calls(secrets)
+    routes = api_routes()
+    assert len(routes) >= 20
+    missing = [route for route in routes if route not in table]
+    assert not missing, f"add these routes to the isolation test: {missing}"
+
+    before = snapshot(officina)
+    officina_ids = {
+        "contacts": {secrets["contact"].pk, secrets["other"].pk},
+        "companies": {secrets["company"].pk},
+        "orders": {secrets["order"].pk},
+        "custom-fields": set(
+            CustomField.objects.for_workspace(officina).values_list("pk", flat=True)
+        ),
+    }
+    for method, route in routes:
+        spec = table[(method, route)]
+        path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), route)
+        if method == "GET":
+            response = bruno.get(path, **spec.get("query", {}))
+        elif method == "DELETE":
+            response = bruno.delete(path)
+        else:
+            response = getattr(bruno, method.lower())(path, spec.get("body", {}))
+        text = response.content.decode()
+        where = f"{method} {path} → {response.status_code} {text[:300]}"
+        if "<" in route:
+            # a route that names one of officina's rows: it does not exist for ferramenta
+            assert response.status_code in (403, 404), where
+        else:
+            assert response.status_code < 500, where
+            if method == "GET":
+                assert response.status_code == 200, where
+        assert SECRET_COMPANY not in text, where
+        assert "Segreto" not in text, where
+        if method == "POST" and route == "events":
+            body = response.json()
+            assert [r["index"] for r in body["rejected"]] == [0], where
+        if method == "GET" and "<" not in route:
+            body = response.json()
+            items = body["items"] if isinstance(body, dict) else body
+            assert not {item["id"] for item in items} & officina_ids[route], where
+        assert snapshot(officina) == before, f"officina's data changed by {where}"
+
+    # what ferramenta wrote through the collection routes stayed in ferramenta
+    assert Contact.objects.for_workspace(ferramenta).filter(email=SECRET_EMAIL).exists()
+    assert CustomField.objects.for_workspace(ferramenta).filter(key="segreto").exists()
+    assert not Order.objects.for_workspace(ferramenta).exists()
+
+
+def test_a_viewer_token_reads_but_cannot_write(client, officina):
+    from volano.core import services as core_services
+    from volano.core.models import Role
+
+    viewer = core_services.user_create(email="vera@officinarossi.it", password="vera-pass-2026")
+    core_services.membership_set(workspace=officina, user=viewer, role=Role.VIEWER)
+    _token, raw = core_services.token_create(workspace=officina, user=viewer)
+    headers = {"Authorization": f"Bearer {raw}"}
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    response = client.post(
+        "/api/v1/contacts",
+        {"email": "nuovo@cliente.it"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 403
+    assert "read-only" in response.json()["error"]["message"]
+    assert (
+        client.get("/api/v1/contacts?email=nuovo@cliente.it", headers=headers).json()["count"] == 0
+    )
+
+
+def test_a_token_stops_working_when_its_user_leaves_the_workspace(
+    client, officina, giulia, giulia_token
+):
+    from volano.core.models import Membership
+
+    headers = {"Authorization": f"Bearer {giulia_token}"}
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 200
+    Membership.objects.filter(user=giulia, workspace=officina).delete()
+    assert client.get("/api/v1/contacts", headers=headers).status_code == 401

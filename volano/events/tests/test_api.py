@@ -1,0 +1,226 @@
+"""POST /api/v1/events: batches where every valid item is stored and every other one explained."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from volano.contacts import services as contact_services
+from volano.contacts.models import Contact
+from volano.events.models import Event, Visitor
+from volano.events.services import events_ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def iso(when: dt.datetime) -> str:
+    return when.isoformat()
+
+
+@pytest.fixture
+def mario(officina, giulia):
+    return contact_services.contact_create(
+        workspace=officina, actor=giulia, data={"email": "mario.rossi@example.it"}
+    )
+
+
+def test_a_batch_with_bad_items_stores_the_good_ones(api, officina, mario):
+    now = timezone.now()
+    items = [
+        {
+            "type": "page_view",
+            "occurred_at": iso(now),
+            "email": " Mario.Rossi@example.it",
+            "properties": {"url": "/prezzi", "title": "Prezzi", "dwell_seconds": 42},
+        },
+        {"type": "page_vue", "occurred_at": iso(now), "email": "mario.rossi@example.it"},
+        {"type": "email_opened", "occurred_at": "ieri", "contact_id": mario.pk},
+        {
+            "type": "webinar_registered",
+            "occurred_at": "2026-01-15T10:00:00Z",
+            "email": "nuova.cliente@example.it",
+            "properties": {"webinar": "w1", "title": "Tornio"},
+            "utm": {"source": "linkedin", "medium": "paid", "campaign": "tornio-2026"},
+            "campaign": "tornio-2026",
+        },
+        {"type": "page_view", "occurred_at": iso(now + dt.timedelta(days=3)), "anonymous_id": "a"},
+        {"type": "page_view", "occurred_at": iso(now)},
+        {"type": "page_view", "occurred_at": iso(now), "email": "mario.rossi@"},
+        {"type": "page_view", "occurred_at": iso(now), "contact_id": 999999},
+        {"type": "page_view", "occurred_at": iso(now), "anonymous_id": "v-1", "colour": "red"},
+        "not an object",
+        {"type": "custom", "occurred_at": iso(now), "anonymous_id": "v-1", "properties": {}},
+        {"type": "consent_changed", "occurred_at": iso(now), "contact_id": mario.pk},
+        {"type": "page_view", "occurred_at": iso(now), "anonymous_id": "v-2", "utm": {"x": "1"}},
+    ]
+    response = api.post("/events", items)
+    assert response.status_code == 207, response.content
+    body = response.json()
+    assert body["accepted"] == 2
+    assert body["contacts_created"] == 1
+    assert [(r["index"], r["field"]) for r in body["rejected"]] == [
+        (1, "type"),
+        (2, "occurred_at"),
+        (4, "occurred_at"),
+        (5, "contact_id"),
+        (6, "email"),
+        (7, "contact_id"),
+        (8, "colour"),
+        (9, ""),
+        (10, "properties.name"),
+        (11, "type"),
+        (12, "utm.x"),
+    ]
+    assert "future" in body["rejected"][2]["message"]
+
+    events = Event.objects.for_workspace(officina)
+    viewed = events.get(type="page_view")
+    assert viewed.contact_id == mario.pk
+    assert viewed.channel == "web"
+    assert viewed.properties["dwell_seconds"] == 42
+    registered = events.get(type="webinar_registered")
+    new = Contact.objects.for_workspace(officina).get(email="nuova.cliente@example.it")
+    assert registered.contact_id == new.pk
+    assert new.source == "api"
+    assert registered.utm_source == "linkedin"
+    assert registered.campaign == "tornio-2026"
+    assert registered.channel == "event"
+    assert registered.occurred_at == dt.datetime(2026, 1, 15, 10, tzinfo=dt.UTC)
+
+
+def test_all_good_is_200(api, mario):
+    response = api.post(
+        "/events",
+        [
+            {
+                "type": "email_sent",
+                "occurred_at": "2026-02-01T09:00:00+01:00",
+                "contact_id": mario.pk,
+                "properties": {"message": "nl-feb", "subject": "Novità"},
+            }
+        ],
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "accepted": 1,
+        "rejected": [],
+        "duplicates": [],
+        "contacts_created": 0,
+    }
+
+
+def test_dedup_key_makes_a_retry_land_once(api, officina, mario):
+    items = [
+        {
+            "type": "email_opened",
+            "occurred_at": "2026-02-01T09:00:00Z",
+            "contact_id": mario.pk,
+            "dedup_key": "open-1",
+        },
+        {
+            "type": "email_opened",
+            "occurred_at": "2026-02-01T09:00:00Z",
+            "contact_id": mario.pk,
+            "dedup_key": "open-1",
+        },
+        {
+            "type": "email_opened",
+            "occurred_at": "2026-02-01T09:05:00Z",
+            "contact_id": mario.pk,
+            "dedup_key": "open-2",
+        },
+    ]
+    first = api.post("/events", items).json()
+    assert first["accepted"] == 2
+    assert first["duplicates"] == [{"index": 1, "dedup_key": "open-1"}]
+    retry = api.post("/events", items).json()
+    assert retry["accepted"] == 0
+    assert [d["index"] for d in retry["duplicates"]] == [0, 1, 2]
+    assert retry["rejected"] == []
+    assert Event.objects.for_workspace(officina).filter(type="email_opened").count() == 2
+
+
+def test_anonymous_id_of_a_known_visitor_joins_the_contact(api, officina, mario):
+    Visitor.objects.create(workspace=officina, anonymous_id="v-known", contact=mario)
+    response = api.post(
+        "/events",
+        [
+            {"type": "page_view", "occurred_at": "2026-02-01T09:00:00Z", "anonymous_id": "v-known"},
+            {"type": "page_view", "occurred_at": "2026-02-01T09:00:00Z", "anonymous_id": "v-new"},
+        ],
+    )
+    assert response.json()["accepted"] == 2
+    events = Event.objects.for_workspace(officina)
+    assert events.get(anonymous_id="v-known").contact_id == mario.pk
+    assert events.get(anonymous_id="v-new").contact_id is None
+
+
+def test_limits_and_malformed_bodies(api):
+    item = {"type": "page_view", "occurred_at": "2026-02-01T09:00:00Z", "anonymous_id": "v"}
+    response = api.post("/events", [item] * 5001)
+    assert response.status_code == 413
+    assert "5,000" in response.json()["error"]["message"]
+
+    response = api.post("/events", {"type": "page_view"})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "body"
+
+    response = api.client.post(
+        "/api/v1/events", '[{"type": ', content_type="application/json", headers=api.headers
+    )
+    assert response.status_code == 400
+    assert "malformed JSON" in response.json()["error"]["message"]
+
+
+def test_new_emails_are_resolved_set_based(officina):
+    """However many items, a fixed number of statements."""
+    now = timezone.now()
+
+    def batch(n: int, prefix: str) -> list[dict]:
+        return [
+            {"type": "page_view", "occurred_at": iso(now), "email": f"{prefix}{i}@example.it"}
+            for i in range(n)
+        ]
+
+    with CaptureQueriesContext(connection) as small:
+        events_ingest(workspace=officina, items=batch(5, "a"))
+    with CaptureQueriesContext(connection) as large:
+        result = events_ingest(workspace=officina, items=batch(500, "b"))
+    assert result.accepted == 500
+    assert result.contacts_created == 500
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert Contact.objects.for_workspace(officina).filter(source="api").count() == 505
+
+
+def test_a_dedup_key_that_races_in_is_skipped_not_an_error(officina, mario):
+    """Two requests retrying the same item at once: the second insert meets the unique key."""
+    from volano.events.services import _events_insert
+
+    row = {
+        "type": "email_opened",
+        "occurred_at": timezone.now(),
+        "contact_id": mario.pk,
+        "anonymous_id": None,
+        "properties": {},
+        "channel": "email",
+        "campaign": "",
+        "content": "",
+    }
+    _events_insert(
+        workspace=officina,
+        rows=[{**row, "dedup_key": "k1"}],
+        received_at=timezone.now(),
+        source="api",
+    )
+    _events_insert(
+        workspace=officina,
+        rows=[{**row, "dedup_key": "k1"}, {**row, "dedup_key": "k2"}],
+        received_at=timezone.now(),
+        source="api",
+    )
+    keys = Event.objects.for_workspace(officina).values_list("dedup_key", flat=True)
+    assert sorted(keys) == ["k1", "k2"]
