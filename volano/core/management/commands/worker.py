@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import CommandParser
+
+from volano.core.management.base import VolanoCommand, database_require
+from volano.jobs.sweeper import Sweeper
+
+
+class Command(VolanoCommand):
+    help = (
+        "Run the background worker: django-tasks-db's db_worker, plus the sweeper that "
+        "re-enqueues work stuck in Volano's own tables."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="seconds to wait for new tasks when the queue is empty (default: 1)",
+        )
+        parser.add_argument(
+            "--sweep-interval",
+            type=float,
+            default=60.0,
+            help="seconds between two sweeps for stuck work (default: 60)",
+        )
+
+    def handle(self, *args: Any, interval: float, sweep_interval: float, **options: Any) -> None:
+        database_require()
+        stop = threading.Event()
+        sweeper = threading.Thread(
+            target=Sweeper().run_forever,
+            kwargs={"interval": sweep_interval, "stop": stop},
+            name="volano-sweeper",
+            daemon=True,
+        )
+        sweeper.start()
+        try:
+            call_command(
+                "db_worker",
+                interval=interval,
+                reload=False,
+                startup_delay=False,
+                verbosity=options["verbosity"],
+            )
+        finally:
+            stop.set()

@@ -1,0 +1,312 @@
+"""The `volano` command as an operator uses it: in-process through call_command, and as a real
+process (exit codes, stdin, `serve`) against its own data folder and SQLite database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from volano.contacts.models import Contact
+from volano.core.errors import ApplicationError
+from volano.core.models import ApiToken, Membership, Role, User, Workspace
+from volano.core.selectors import token_authenticate
+from volano.events.models import Event
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def volano_env(tmp_path_factory):
+    """Environment of a real `volano` process: its own data folder with a migrated SQLite."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env["VOLANO_DATA_DIR"] = str(tmp_path_factory.mktemp("volano-data"))
+    first = volano(env, "init")
+    assert first.returncode == 0, first.stderr
+    return env
+
+
+def volano(env: dict, *args: str, input: str | None = None, timeout: float = 120):
+    return subprocess.run(
+        [sys.executable, "-m", "volano", *args],
+        env=env,
+        cwd=REPO,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_init_creates_the_data_folder_and_is_idempotent(volano_env):
+    assert (Path(volano_env["VOLANO_DATA_DIR"]) / "volano.sqlite3").exists()
+    again = volano(volano_env, "init")
+    assert again.returncode == 0
+    assert "already up to date" in again.stdout
+
+
+def test_demo_loads_officina_rossi_once_and_prints_the_login(db, settings):
+    first = run("demo", "--size", "small")
+    workspace = Workspace.objects.get(slug="officina-rossi")
+    assert workspace.name == "Officina Rossi S.r.l."
+    contacts = Contact.objects.for_workspace(workspace).count()
+    events = Event.objects.for_workspace(workspace).count()
+    assert 1_900 <= contacts <= 2_100
+    assert 40_000 <= events <= 90_000
+    login = (Path(settings.DATA_DIR) / "demo-login.txt").read_text()
+    password = next(line.split(": ", 1)[1] for line in login.splitlines() if "password" in line)
+    assert "http://127.0.0.1:8000" in first
+    assert "demo@volano.local" in first
+    assert password in first
+    assert authenticate(username="demo@volano.local", password=password) is not None
+
+    reps = Membership.objects.filter(workspace=workspace, role=Role.SALES)
+    assert reps.count() == 4
+    nord_ovest = reps.get(user__email="marco.neri@officinarossi.it")
+    assert set(nord_ovest.regions) == {
+        "Piemonte",
+        "Liguria",
+        "Lombardia",
+        "Valle d'Aosta/Vallée d'Aoste",
+    }
+    assert nord_ovest.product_lines == ["macchine", "ricambi", "assistenza"]
+    assert Membership.objects.filter(workspace=workspace, role=Role.MARKETER).count() == 1
+
+    second = run("demo")
+    assert "already there" in second
+    assert password in second
+    assert Contact.objects.for_workspace(workspace).count() == contacts
+    assert Event.objects.for_workspace(workspace).count() == events
+
+
+def test_demo_force_loads_it_again(db):
+    run("demo")
+    workspace = Workspace.objects.get(slug="officina-rossi")
+    out = run("demo", "--force")
+    assert "Loaded the demo workspace" in out
+    fresh = Workspace.objects.get(slug="officina-rossi")
+    assert fresh.pk != workspace.pk
+    assert Contact.objects.for_workspace(fresh).count() >= 1_900
+
+
+def test_workspace_create_and_list(db):
+    assert "Created workspace ferramenta-bianchi" in run(
+        "workspace", "create", "ferramenta-bianchi", "--name", "Ferramenta Bianchi"
+    )
+    assert Workspace.objects.get(slug="ferramenta-bianchi").name == "Ferramenta Bianchi"
+    assert "ferramenta-bianchi\tFerramenta Bianchi" in run("workspace", "list")
+    with pytest.raises(ApplicationError, match="already exists"):
+        run("workspace", "create", "ferramenta-bianchi", "--name", "Again")
+
+
+def _stdin_pipe(monkeypatch, text: str) -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(write_fd, "w") as writer:
+        writer.write(text)
+    monkeypatch.setattr(sys, "stdin", os.fdopen(read_fd))
+
+
+def test_user_create_reads_the_password_from_stdin(officina, monkeypatch):
+    _stdin_pipe(monkeypatch, "una-password-lunga-2026\n")
+    out = run(
+        "user",
+        "create",
+        "Marco@OfficinaRossi.it",
+        "--workspace",
+        "officina-rossi",
+        "--role",
+        "sales",
+        "--name",
+        "Marco Neri",
+        "--region",
+        "lombardia",
+        "--province",
+        "Torino",
+        "--product-line",
+        "ricambi",
+    )
+    assert "Created user marco@officinarossi.it" in out
+    assert "Password" not in out
+    assert authenticate(username="marco@officinarossi.it", password="una-password-lunga-2026")
+    membership = Membership.objects.get(user__email="marco@officinarossi.it")
+    assert (
+        membership.role,
+        membership.regions,
+        membership.provinces,
+        membership.product_lines,
+    ) == (
+        "sales",
+        ["Lombardia"],
+        ["TO"],
+        ["ricambi"],
+    )
+
+
+def test_user_create_generates_and_prints_a_password_without_stdin(officina, monkeypatch):
+    _stdin_pipe(monkeypatch, "")
+    out = run(
+        "user",
+        "create",
+        "viewer@officinarossi.it",
+        "--workspace",
+        "officina-rossi",
+        "--role",
+        "viewer",
+    )
+    password = out.split("Password: ", 1)[1].strip()
+    assert len(password) >= 12
+    assert authenticate(username="viewer@officinarossi.it", password=password)
+
+
+def test_user_create_refuses_a_bad_territory_and_creates_nothing(officina, monkeypatch):
+    _stdin_pipe(monkeypatch, "")
+    with pytest.raises(ApplicationError, match="not an Italian region"):
+        run(
+            "user",
+            "create",
+            "x@officinarossi.it",
+            "--workspace",
+            "officina-rossi",
+            "--role",
+            "sales",
+            "--region",
+            "Atlantide",
+        )
+    assert not User.objects.filter(email="x@officinarossi.it").exists()
+
+
+def test_token_is_printed_once_and_stored_hashed(officina, giulia):
+    raw = run(
+        "token",
+        "create",
+        "--workspace",
+        "officina-rossi",
+        "--user",
+        giulia.email,
+        "--name",
+        "gestionale",
+    ).strip()
+    assert raw.startswith("vol_")
+    token = ApiToken.objects.get(workspace=officina, user=giulia)
+    assert token.name == "gestionale"
+    assert token.key_hash == ApiToken.hash(raw)
+    assert raw not in (token.key_hash, token.prefix)
+    authenticated = token_authenticate(raw=raw)
+    assert authenticated is not None and authenticated.workspace == officina
+
+
+def test_token_for_a_non_member_is_refused(officina, bruno):
+    with pytest.raises(ApplicationError, match="not a member"):
+        run("token", "create", "--workspace", "officina-rossi", "--user", bruno.email)
+
+
+def test_errors_are_a_clean_message_and_exit_status_2(volano_env):
+    bad_slug = volano(volano_env, "workspace", "create", "Not A Slug!", "--name", "X")
+    assert bad_slug.returncode == 2
+    assert bad_slug.stderr.startswith("error: slug: a workspace slug is")
+    assert "Traceback" not in bad_slug.stderr
+
+    no_workspace = volano(
+        volano_env, "user", "create", "a@b.it", "--workspace", "nowhere", "--role", "admin"
+    )
+    assert no_workspace.returncode == 2
+    assert "no workspace 'nowhere'" in no_workspace.stderr
+
+    no_user = volano(volano_env, "token", "create", "--workspace", "nowhere", "--user", "a@b.it")
+    assert no_user.returncode == 2
+
+
+def test_a_real_process_takes_the_password_from_stdin_and_prints_the_token_once(volano_env):
+    created = volano(volano_env, "workspace", "create", "agenzia-test", "--name", "Agenzia")
+    assert created.returncode == 0, created.stderr
+    user = volano(
+        volano_env,
+        "user",
+        "create",
+        "anna@agenzia.it",
+        "--workspace",
+        "agenzia-test",
+        "--role",
+        "admin",
+        input="password-da-stdin-42\n",
+    )
+    assert user.returncode == 0, user.stderr
+    assert "password-da-stdin-42" not in user.stdout
+    assert "Password:" not in user.stdout
+    token = volano(
+        volano_env, "token", "create", "--workspace", "agenzia-test", "--user", "anna@agenzia.it"
+    )
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.strip().startswith("vol_")
+    assert len(token.stdout.strip().splitlines()) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+def test_serve_answers_http_with_its_css_and_stops_on_sigterm(volano_env, tmp_path):
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "volano", "serve", "--port", str(port)],
+            env={**volano_env, "PYTHONUNBUFFERED": "1"},
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        status, page = 0, b""
+        while time.monotonic() < deadline:
+            try:
+                status, page = _get(f"http://127.0.0.1:{port}/login/")
+                if "Starting worker" in log.read_text():  # the embedded worker is up too
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert status == 200, log.read_text()
+        assert "Starting worker" in log.read_text()
+        assert b"/static/core/volano.css" in page
+        css_status, css = _get(f"http://127.0.0.1:{port}/static/core/volano.css")
+        assert css_status == 200 and len(css) > 100
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0, log.read_text()
+        with pytest.raises(ProcessLookupError):  # the worker and granian stopped with it
+            os.killpg(server.pid, 0)
+        with pytest.raises(OSError):
+            _get(f"http://127.0.0.1:{port}/login/")
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()

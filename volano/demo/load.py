@@ -1,0 +1,208 @@
+"""Loading the demo workspace "officina-rossi": its team, its custom fields and its generated data.
+
+`demo_load` is idempotent: when the workspace exists it is reused as it is (`force` wipes and
+reloads it). The admin's password is generated once and kept in DATA_DIR/demo-login.txt, so every
+run prints the same login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.utils import timezone
+
+from volano.contacts.models import Company, Consent, Contact, CustomField
+from volano.contacts.services import custom_field_create
+from volano.core import services as core_services
+from volano.core.models import Role, User, Workspace
+from volano.demo.generator import (
+    COMPANY_COLUMNS,
+    CONSENT_COLUMNS,
+    CONTACT_COLUMNS,
+    EVENT_COLUMNS,
+    ORDER_COLUMNS,
+    ORDER_LINE_COLUMNS,
+    SIZES,
+    TERRITORIES,
+    VISITOR_COLUMNS,
+    DemoGenerator,
+)
+from volano.demo.writer import IdRange, TableWriter, sequences_reset, tables_analyze
+from volano.events.models import Event, Visitor
+from volano.orders.models import Order, OrderLine
+
+SLUG = "officina-rossi"
+NAME = "Officina Rossi S.r.l."
+URL = "http://127.0.0.1:8000"
+ADMIN_EMAIL = "demo@volano.local"
+TEAM = (
+    # (email, full name, role, regions, product lines)
+    ("giulia.verdi@officinarossi.it", "Giulia Verdi", Role.MARKETER, (), ()),
+    *(
+        (email, name, Role.SALES, regions, ("macchine", "ricambi", "assistenza"))
+        for name, email, _zone, regions in TERRITORIES
+    ),
+)
+LOADED_MODELS = (Company, Contact, Consent, Visitor, Order, OrderLine, Event)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    url: str
+    email: str
+    password: str
+    created: bool  # False when an existing demo was reused
+    contacts: int
+    events: int
+    seconds: float
+
+
+def demo_load(
+    *,
+    size: str = "small",
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoLogin:
+    """Create (or reuse) the demo workspace and return the login to print."""
+    started = time.monotonic()
+    workspace = Workspace.objects.filter(slug=SLUG).first()
+    if workspace and force:
+        workspace_wipe(workspace=workspace)
+        workspace = None
+    created = workspace is None
+    if workspace is None:
+        workspace = core_services.workspace_create(slug=SLUG, name=NAME)
+    password = _admin_password()
+    owners = _team(workspace, password)
+    if created:
+        _custom_fields(workspace)
+        demo_generate(
+            workspace=workspace, size=size, owners=owners, now=timezone.now(), progress=progress
+        )
+    return DemoLogin(
+        url=URL,
+        email=ADMIN_EMAIL,
+        password=password,
+        created=created,
+        contacts=Contact.objects.for_workspace(workspace).count(),
+        events=Event.objects.for_workspace(workspace).count(),
+        seconds=time.monotonic() - started,
+    )
+
+
+def demo_generate(
+    *,
+    workspace: Workspace,
+    size: str,
+    now: dt.datetime,
+    owners: dict[str, int] | None = None,
+    seed: int = 2026,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Fill a workspace with generated data, chunk by chunk; returns the rows written."""
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}")
+    generator = DemoGenerator(
+        workspace_id=workspace.pk, size=SIZES[size], now=now, owners=owners, seed=seed
+    )
+    writers = {
+        "companies": TableWriter(Company, COMPANY_COLUMNS),
+        "contacts": TableWriter(Contact, CONTACT_COLUMNS),
+        "consents": TableWriter(Consent, CONSENT_COLUMNS),
+        "visitors": TableWriter(Visitor, VISITOR_COLUMNS),
+        "orders": TableWriter(Order, ORDER_COLUMNS),
+        "order_lines": TableWriter(OrderLine, ORDER_LINE_COLUMNS),
+        "events": TableWriter(Event, EVENT_COLUMNS),
+    }
+    companies = generator.companies_generate(IdRange(Company).next)
+    with transaction.atomic():
+        for start in range(0, len(companies), 5_000):
+            writers["companies"].write(companies[start : start + 5_000])
+    first_contact, first_order = IdRange(Contact).next, IdRange(Order).next
+    done = 0
+    for chunk in generator.contact_chunks(first_contact, first_order):
+        with transaction.atomic():
+            for name in ("contacts", "consents", "visitors", "orders", "order_lines", "events"):
+                writers[name].write(getattr(chunk, name))
+        done += len(chunk.contacts)
+        if progress:
+            progress(done, SIZES[size].contacts)
+    sequences_reset([Company, Contact, Order])
+    tables_analyze(LOADED_MODELS)
+    return sum(w.rows_written for w in writers.values())
+
+
+def workspace_wipe(*, workspace: Workspace) -> None:
+    """Delete a workspace and its data with one DELETE per table (no row-by-row cascade)."""
+    with transaction.atomic():
+        for model in (Event, OrderLine, Order, Visitor, Consent, Contact, Company, CustomField):
+            model.objects.for_workspace(workspace)._raw_delete(connection.alias)
+        workspace.delete()
+
+
+def _login_file() -> Path:
+    return Path(settings.DATA_DIR) / "demo-login.txt"
+
+
+def _admin_password() -> str:
+    """The demo password: read from the login file, or made once and written there."""
+    path = _login_file()
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.startswith("password:"):
+                return line.split(":", 1)[1].strip()
+    password = secrets.token_urlsafe(12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"url: {URL}\nemail: {ADMIN_EMAIL}\npassword: {password}\n"
+        "# The demo team (marketer giulia.verdi@…, reps marco.neri@, elena.galli@, luca.conti@,\n"
+        "# sara.esposito@officinarossi.it) shares this password.\n"
+    )
+    path.chmod(0o600)
+    return password
+
+
+def _team(workspace: Workspace, password: str) -> dict[str, int]:
+    """The admin, the marketer and the four reps; returns {region: rep user id}."""
+    owners: dict[str, int] = {}
+    password_hash = make_password(password)  # hashed once: the team shares it
+    for email, full_name, role, regions, lines in (
+        (ADMIN_EMAIL, "Demo Volano", Role.ADMIN, (), ()),
+        *TEAM,
+    ):
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = core_services.user_create(email=email, password=None, full_name=full_name)
+        if user.password != password_hash and not user.check_password(password):
+            user.password = password_hash
+            user.save(update_fields=["password"])
+        core_services.membership_set(
+            workspace=workspace,
+            user=user,
+            role=role,
+            regions=list(regions),
+            product_lines=list(lines),
+        )
+        for region in regions:
+            owners[region] = user.pk
+    return owners
+
+
+def _custom_fields(workspace: Workspace) -> None:
+    for key, label, type_, entity, choices in (
+        ("interesse", "Interesse", "choice", "contact", ["macchine", "ricambi", "assistenza"]),
+        ("scadenza_contratto", "Scadenza contratto di assistenza", "date", "contact", None),
+        ("fatturato", "Fatturato annuo", "money", "company", None),
+        ("macchine_installate", "Macchine installate", "number", "company", None),
+    ):
+        custom_field_create(
+            workspace=workspace, key=key, label=label, type=type_, entity=entity, choices=choices
+        )

@@ -1,0 +1,100 @@
+"""The sweeper: finds work stuck in our own tables and enqueues it again.
+
+Runs inside `volano worker` every minute (and can be called once with `sweep()`). What it repairs:
+
+- imports: an ImportJob still "queued" two minutes after it was created (its task was lost, or the
+  worker was down) is enqueued again; one "running" whose progress (`processed`) has not moved for
+  ten minutes (its worker died) is put back to "queued" and enqueued again. The import task claims
+  a job with one UPDATE on status "queued", so a job enqueued twice still runs once.
+
+ImportJob has no progress timestamp, so "has not moved" is judged by this sweeper's own memory of
+`processed` between sweeps: after a restart, a stalled job is noticed ten minutes later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib
+import logging
+import threading
+from typing import Any
+
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+QUEUED_GRACE = dt.timedelta(minutes=2)
+STALLED_AFTER = dt.timedelta(minutes=10)
+IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
+
+
+def _task(module_name: str, name: str) -> Any:
+    """A domain's task, or None while that domain does not have it."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return getattr(module, name, None)
+
+
+class Sweeper:
+    def __init__(self) -> None:
+        # job id -> (processed, when that value was first seen)
+        self._progress: dict[int, tuple[int, dt.datetime]] = {}
+        # job id -> when the sweeper last enqueued it, so a backlog is not enqueued every minute
+        self._enqueued: dict[int, dt.datetime] = {}
+
+    def sweep(self, now: dt.datetime | None = None) -> dict[str, int]:
+        """One pass over every kind of work; returns how many items were enqueued again."""
+        now = now or timezone.now()
+        return {"imports": self._imports(now)}
+
+    def _imports(self, now: dt.datetime) -> int:
+        task = _task(*IMPORT_TASK)
+        if task is None:
+            return 0
+        from volano.imports.models import ImportJob, ImportStatus
+
+        jobs = ImportJob.all_workspaces
+        retry = []
+        for job_id in jobs.filter(
+            status=ImportStatus.QUEUED, created_at__lt=now - QUEUED_GRACE
+        ).values_list("id", flat=True):
+            last = self._enqueued.get(job_id)
+            if last is None or now - last >= QUEUED_GRACE:
+                retry.append(job_id)
+
+        running = dict(jobs.filter(status=ImportStatus.RUNNING).values_list("id", "processed"))
+        for job_id, processed in running.items():
+            seen = self._progress.get(job_id)
+            if seen is None or seen[0] != processed:
+                self._progress[job_id] = (processed, now)
+            elif now - seen[1] >= STALLED_AFTER and (
+                jobs.filter(pk=job_id, status=ImportStatus.RUNNING, processed=processed).update(
+                    status=ImportStatus.QUEUED
+                )
+            ):
+                del self._progress[job_id]
+                retry.append(job_id)
+        for job_id in list(self._progress):
+            if job_id not in running:
+                del self._progress[job_id]
+
+        for job_id in retry:
+            self._enqueued[job_id] = now
+            transaction.on_commit(functools.partial(task.enqueue, job_id))
+            logger.warning("sweeper: import job %s was stuck, enqueued again", job_id)
+        return len(retry)
+
+    def run_forever(self, *, interval: float, stop: threading.Event) -> None:
+        """Sweep every `interval` seconds until `stop` is set; an error is logged, never fatal."""
+        while not stop.is_set():
+            try:
+                self.sweep()
+            except Exception:
+                logger.exception("sweeper: a sweep failed")
+            finally:
+                close_old_connections()
+            stop.wait(interval)
