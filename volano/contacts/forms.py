@@ -3,13 +3,23 @@ errors are put back next to the field they name."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import re
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.utils.formats import number_format
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from volano.contacts.models import ConsentStatus, Contact, CustomField, FieldType
+from volano.contacts.models import (
+    Company,
+    ConsentStatus,
+    Contact,
+    CustomField,
+    Entity,
+    FieldType,
+    SizeBand,
+)
 from volano.core import geography
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.core.models import Membership, Workspace
@@ -75,8 +85,59 @@ class ContactFilterForm(forms.Form):
         }
 
 
-class ContactForm(forms.Form):
+class ServiceForm(forms.Form):
+    """A form whose data a service judges: the service's errors go next to the field they name.
+
+    `field_names` maps a service's field name to this form's when they differ; custom values
+    (`custom.<key>`) land on the `custom__<key>` field.
+    """
+
+    field_names: ClassVar[dict[str, str]] = {}
+    custom_fields: list[CustomField]
+
+    def add_custom_fields(self, custom_fields: list[CustomField]) -> None:
+        self.custom_fields = custom_fields
+        for field in custom_fields:
+            self.fields[CUSTOM_PREFIX + field.key] = _custom_form_field(field)
+
+    def custom_field_list(self) -> list[forms.BoundField]:
+        return [self[CUSTOM_PREFIX + f.key] for f in self.custom_fields]
+
+    def custom_values(self) -> dict[str, Any]:
+        """Custom values by key, as the service takes them (None removes a value)."""
+        custom: dict[str, Any] = {}
+        for field in self.custom_fields:
+            value = self.cleaned_data.get(CUSTOM_PREFIX + field.key)
+            custom[field.key] = None if value in ("", None, []) else value
+        return custom
+
+    @staticmethod
+    def custom_initial(custom_fields: list[CustomField], values: dict) -> dict[str, Any]:
+        return {
+            CUSTOM_PREFIX + field.key: _custom_initial(field, values[field.key])
+            for field in custom_fields
+            if field.key in values
+        }
+
+    def add_service_error(self, error: ApplicationError) -> None:
+        """Put a service's error(s) next to the field(s) they name."""
+        errors = error.errors if isinstance(error, ValidationFailed) else [error.as_dict()]
+        for item in errors:
+            self.add_error(self._form_field(item.get("field")), str(item["message"]))
+
+    def _form_field(self, service_field: str | None) -> str | None:
+        if not service_field:
+            return None
+        name = self.field_names.get(service_field, service_field)
+        if name.startswith("custom."):
+            name = CUSTOM_PREFIX + name.removeprefix("custom.")
+        return name if name in self.fields else None
+
+
+class ContactForm(ServiceForm):
     """The contact's own fields plus one field per custom field of the workspace."""
+
+    field_names = {"company_id": "company", "owner_id": "owner", "region": "province"}
 
     first_name = forms.CharField(label=_("First name"), required=False, max_length=100)
     last_name = forms.CharField(label=_("Last name"), required=False, max_length=100)
@@ -125,14 +186,12 @@ class ContactForm(forms.Form):
     def __init__(self, *args, workspace: Workspace, custom_fields: list[CustomField], **kwargs):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        self.custom_fields = custom_fields
         _choice_field(self, "province").choices = [("", "—"), *province_choices()]
         members = Membership.objects.filter(workspace=workspace).select_related("user")
         _choice_field(self, "owner").choices = [("", _("Nobody"))] + [
             (str(m.user_id), str(m.user)) for m in members.order_by("user__full_name")
         ]
-        for field in custom_fields:
-            self.fields[CUSTOM_PREFIX + field.key] = _custom_form_field(field)
+        self.add_custom_fields(custom_fields)
 
     @classmethod
     def initial_for(cls, contact: Contact, custom_fields: list[CustomField]) -> dict[str, Any]:
@@ -155,15 +214,8 @@ class ContactForm(forms.Form):
         initial["company"] = contact.company.name if contact.company else ""
         initial["owner"] = str(contact.owner_id or "")
         initial["tags"] = ", ".join(contact.tags)
-        for field in custom_fields:
-            if field.key in contact.custom:
-                initial[CUSTOM_PREFIX + field.key] = _custom_initial(
-                    field, contact.custom[field.key]
-                )
+        initial.update(cls.custom_initial(custom_fields, contact.custom))
         return initial
-
-    def custom_field_list(self) -> list[forms.BoundField]:
-        return [self[CUSTOM_PREFIX + f.key] for f in self.custom_fields]
 
     def service_data(self, *, company_id: int | None) -> dict[str, Any]:
         """What the service takes: its field names, custom values by key (None removes one)."""
@@ -189,29 +241,176 @@ class ContactForm(forms.Form):
         result["owner_id"] = int(data["owner"]) if data["owner"] else None
         if not data["province"]:
             result["region"] = ""
-        custom: dict[str, Any] = {}
-        for field in self.custom_fields:
-            value = data.get(CUSTOM_PREFIX + field.key)
-            custom[field.key] = None if value in ("", None, []) else value
-        if custom:
+        if custom := self.custom_values():
             result["custom"] = custom
         return result
 
-    def add_service_error(self, error: ApplicationError) -> None:
-        """Put a service's error(s) next to the field(s) they name."""
-        errors = error.errors if isinstance(error, ValidationFailed) else [error.as_dict()]
-        for item in errors:
-            self.add_error(self._form_field(item.get("field")), str(item["message"]))
 
-    def _form_field(self, service_field: str | None) -> str | None:
-        if not service_field:
-            return None
-        name = {"company_id": "company", "owner_id": "owner", "region": "province"}.get(
-            service_field, service_field
-        )
-        if name.startswith("custom."):
-            name = CUSTOM_PREFIX + name.removeprefix("custom.")
-        return name if name in self.fields else None
+class CompanyForm(ServiceForm):
+    """A company's own fields plus one field per company custom field of the workspace."""
+
+    field_names = {"region": "province"}
+    OWN_FIELDS = (
+        "name",
+        "vat_number",
+        "tax_code",
+        "ateco_code",
+        "sector",
+        "size_band",
+        "street",
+        "postal_code",
+        "city",
+        "province",
+        "website",
+        "phone",
+    )
+
+    name = forms.CharField(label=_("Company name"), max_length=200)
+    vat_number = forms.CharField(
+        label=_("Partita IVA"),
+        required=False,
+        max_length=20,
+        help_text=_("11 digits; the last one is a check digit, so a typo is caught."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    tax_code = forms.CharField(label=_("Codice fiscale"), required=False, max_length=20)
+    ateco_code = forms.CharField(
+        label=_("ATECO code"), required=False, max_length=10, help_text=_("e.g. 28.41")
+    )
+    sector = forms.CharField(label=_("Sector"), required=False, max_length=120)
+    size_band = forms.ChoiceField(
+        label=_("Size"), required=False, choices=[("", "—"), *SizeBand.choices]
+    )
+    street = forms.CharField(label=_("Street"), required=False, max_length=200)
+    postal_code = forms.CharField(label=_("CAP"), required=False, max_length=10)
+    city = forms.CharField(label=_("City"), required=False, max_length=120)
+    province = forms.ChoiceField(
+        label=_("Province"),
+        required=False,
+        help_text=_("Filled in from the CAP when left empty."),
+    )
+    country = forms.CharField(
+        label=_("Country"), required=False, max_length=2, help_text=_("Two letters, e.g. IT")
+    )
+    website = forms.CharField(label=_("Website"), required=False, max_length=200)
+    phone = forms.CharField(
+        label=_("Phone"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
+
+    def __init__(self, *args, custom_fields: list[CustomField], **kwargs):
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "province").choices = [("", "—"), *province_choices()]
+        self.add_custom_fields(custom_fields)
+
+    @classmethod
+    def initial_for(cls, company: Company, custom_fields: list[CustomField]) -> dict[str, Any]:
+        initial: dict[str, Any] = {name: getattr(company, name) for name in cls.OWN_FIELDS}
+        initial["country"] = company.country
+        initial.update(cls.custom_initial(custom_fields, company.custom))
+        return initial
+
+    def service_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        result: dict[str, Any] = {name: data[name] for name in self.OWN_FIELDS}
+        result["country"] = data["country"] or "IT"
+        if not result["city"]:
+            del result["city"]  # the service fills it in from the CAP
+        if not data["province"]:
+            result["region"] = ""
+        if custom := self.custom_values():
+            result["custom"] = custom
+        return result
+
+
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+
+
+class CustomFieldForm(ServiceForm):
+    """A new custom field. The key is made from the label unless the user writes one."""
+
+    entity = forms.ChoiceField(
+        label=_("For"), choices=Entity.choices, widget=forms.RadioSelect, initial=Entity.CONTACT
+    )
+    label = forms.CharField(
+        label=_("Name shown on the page"),
+        max_length=100,
+        help_text=_("e.g. Annual budget, Machines owned, Trade fair visited"),
+    )
+    key = forms.CharField(
+        label=_("Key"),
+        required=False,
+        max_length=60,
+        help_text=_(
+            "Used in imports and the API. Lowercase letters, digits and _; "
+            "made from the name when left empty. It cannot be changed later."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    type = forms.ChoiceField(label=_("Type"), choices=FieldType.choices, initial=FieldType.TEXT)
+    choices = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        help_text=_("Only for Choice and Multiple choice: one option per line."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    required = forms.BooleanField(
+        label=_("Required"),
+        required=False,
+        help_text=_("Contacts or companies saved from now on must have a value."),
+    )
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"].strip().lower()
+        if key and not KEY_RE.match(key):
+            raise forms.ValidationError(
+                _("Start with a letter and use only lowercase letters, digits and _.")
+            )
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("type") in (FieldType.CHOICE, FieldType.MULTI_CHOICE)
+            and not (data.get("choices") or "").strip()
+        ):
+            self.add_error("choices", _("Write the options, one per line."))
+        if not data.get("key") and data.get("label"):
+            made = slugify(data["label"]).replace("-", "_")[:60]
+            if not made or not made[0].isalpha():
+                made = f"field_{made}".rstrip("_")[:60]
+            data["key"] = made
+        return data
+
+    def choice_list(self) -> list[str]:
+        lines = (line.strip() for line in self.cleaned_data["choices"].splitlines())
+        return list(dict.fromkeys(line for line in lines if line))
+
+
+class ConsentForm(forms.Form):
+    """A consent decision recorded by hand; the note is kept as its proof.
+
+    One per purpose on the contact page, told apart by `prefix=<purpose>`."""
+
+    status = forms.ChoiceField(
+        label=_("Decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            (ConsentStatus.GRANTED, _("Granted")),
+            (ConsentStatus.REVOKED, _("Revoked")),
+            (ConsentStatus.DENIED, _("Denied")),
+        ],
+    )
+    note = forms.CharField(
+        label=_("Note (kept as proof)"),
+        max_length=2000,
+        help_text=_(
+            "How and when the contact told you, e.g. “Phone call of 3 March, asked to stop”."
+        ),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 def _custom_form_field(field: CustomField) -> forms.Field:

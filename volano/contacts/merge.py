@@ -44,6 +44,24 @@ _RESTRICTIVENESS = {
 }
 
 
+def field_taken(survivor: Contact, duplicate: Contact, name: str) -> bool:
+    """The rule for one field: an empty survivor field takes the duplicate's value."""
+    return not getattr(survivor, name) and bool(getattr(duplicate, name))
+
+
+def consent_wins(current: Consent | None, theirs: Consent | None) -> bool:
+    """The rule for one purpose: does the duplicate's decision replace the survivor's?"""
+    if theirs is None:
+        return False
+    if current is None or theirs.recorded_at > current.recorded_at:
+        return True
+    return (
+        theirs.recorded_at == current.recorded_at
+        and _RESTRICTIVENESS[ConsentStatus(theirs.status)]
+        > _RESTRICTIVENESS[ConsentStatus(current.status)]
+    )
+
+
 def contact_merge(
     *, workspace: Workspace, actor: User | None, survivor: Contact, duplicate: Contact
 ) -> Contact:
@@ -60,7 +78,7 @@ def contact_merge(
 
         taken = []
         for name in MERGED_FIELDS:
-            if not getattr(survivor, name) and getattr(duplicate, name):
+            if field_taken(survivor, duplicate, name):
                 setattr(survivor, name, getattr(duplicate, name))
                 taken.append(name.removesuffix("_id"))
         survivor.tags = list(dict.fromkeys([*survivor.tags, *duplicate.tags]))

@@ -10,7 +10,12 @@ urlpatterns = [
     path("contacts/<int:contact_id>/", views.contact_detail, name="detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_update_view, name="update"),
     path("contacts/<int:contact_id>/timeline/", views.contact_timeline, name="timeline"),
+    path("contacts/<int:contact_id>/consent/", views.contact_consent_view, name="consent"),
+    path("contacts/<int:contact_id>/merge/", views.contact_merge_view, name="merge"),
     path("companies/", views.company_list, name="company_list"),
+    path("companies/new/", views.company_create_view, name="company_create"),
     path("companies/options/", views.company_options, name="company_options"),
     path("companies/<int:company_id>/", views.company_detail, name="company_detail"),
+    path("companies/<int:company_id>/edit/", views.company_update_view, name="company_update"),
+    path("settings/fields/", views.custom_fields_view, name="custom_fields"),
 ]

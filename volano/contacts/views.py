@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,21 +17,38 @@ from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from volano.contacts import selectors
-from volano.contacts.forms import ContactFilterForm, ContactForm
+from volano.contacts.forms import (
+    CompanyForm,
+    ConsentForm,
+    ContactFilterForm,
+    ContactForm,
+    CustomFieldForm,
+)
+from volano.contacts.merge import MERGED_FIELDS, consent_wins, contact_merge, field_taken
 from volano.contacts.models import (
     Company,
     Consent,
     ConsentStatus,
     Contact,
     CustomField,
+    Entity,
     FieldType,
     Purpose,
 )
-from volano.contacts.services import contact_create, contact_update
+from volano.contacts.services import (
+    company_create,
+    company_update,
+    consent_set,
+    contact_create,
+    contact_update,
+    custom_field_create,
+)
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.views import workspace_required, write_required
+from volano.core.models import Role
+from volano.core.views import forbidden, workspace_required, write_required
 from volano.events.models import Channel, Event, EventType
 from volano.orders.models import Order
 
@@ -143,7 +160,14 @@ def describe_event(event: Event) -> str:
         purpose = dict(Purpose.choices).get(str(p.get("purpose")), p.get("purpose", ""))
         before = statuses.get(str(p.get("from")), _("no answer"))
         after = statuses.get(str(p.get("to")), p.get("to", ""))
-        return f"{purpose}: {before} → {after}"
+        text = f"{purpose}: {before} → {after}"
+        source = str(p.get("source") or "")
+        if source.startswith("manual:"):
+            return _("%(change)s · recorded by %(who)s") % {
+                "change": text,
+                "who": source.removeprefix("manual:"),
+            }
+        return text
     if t == EventType.CONTACT_MERGED:
         duplicate = p.get("duplicate") or {}
         return _("Merged with %(who)s; %(events)s interactions moved here") % {
@@ -290,25 +314,79 @@ def _timeline_page(request: HttpRequest, contact: Contact, page: int) -> dict[st
     }
 
 
-@workspace_required
-def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
+@dataclass(frozen=True)
+class ConsentRow:
+    purpose: str
+    label: str
+    consent: Consent | None
+    form: ConsentForm
+
+
+def _detail_context(
+    request: HttpRequest, contact: Contact, bound: ConsentForm | None = None
+) -> dict[str, Any]:
     workspace = request.workspace  # type: ignore[attr-defined]
-    contact = _get_contact(request, contact_id)
     consents = selectors.contact_consents(workspace=workspace, contact=contact)
     fields = list(selectors.custom_fields(workspace=workspace, entity="contact"))
     known = {f.key for f in fields}
     custom = [(f.label, _custom_display(f, contact.custom.get(f.key))) for f in fields]
     custom += [(key, str(value)) for key, value in contact.custom.items() if key not in known]
-    context = {
+    rows = [
+        ConsentRow(
+            purpose=value,
+            label=str(label),
+            consent=consents.get(value),
+            form=bound
+            if bound is not None and bound.prefix == value
+            else ConsentForm(prefix=value),
+        )
+        for value, label in Purpose.choices
+    ]
+    return {
         "contact": contact,
-        "consents": [(value, label, consents.get(value)) for value, label in Purpose.choices],
+        "consents": rows,
         "email_status": consents[Purpose.EMAIL_MARKETING].status
         if Purpose.EMAIL_MARKETING in consents
         else "",
         "custom": custom,
         **_timeline_page(request, contact, 1),
     }
-    return render(request, "contacts/contact_detail.html", context)
+
+
+@workspace_required
+def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
+    contact = _get_contact(request, contact_id)
+    return render(request, "contacts/contact_detail.html", _detail_context(request, contact))
+
+
+@write_required
+def contact_consent_view(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Record by hand what a contact decided (on the phone, on paper); the note is the proof."""
+    contact = _get_contact(request, contact_id)
+    purpose = request.POST.get("purpose", "")
+    if request.method != "POST" or purpose not in Purpose.values:
+        return redirect("contacts:detail", contact_id=contact.pk)
+    form = ConsentForm(request.POST, prefix=purpose)
+    if form.is_valid():
+        consent_set(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            contact=contact,
+            purpose=purpose,
+            status=form.cleaned_data["status"],
+            source=f"manual:{request.user.email}",  # type: ignore[union-attr]
+            proof=form.cleaned_data["note"].strip(),
+        )
+        messages.success(
+            request,
+            _("Consent for %(purpose)s recorded.") % {"purpose": Purpose(purpose).label},
+        )
+        return redirect(f"{reverse('contacts:detail', args=[contact.pk])}#consent-title")
+    return render(
+        request,
+        "contacts/contact_detail.html",
+        _detail_context(request, contact, bound=form),
+        status=422,
+    )
 
 
 @workspace_required
@@ -412,6 +490,232 @@ def contact_update_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     )
 
 
+# ---- merging duplicates --------------------------------------------------------------------
+
+MERGE_LABELS = {
+    "first_name": _lazy("First name"),
+    "last_name": _lazy("Last name"),
+    "phone": _lazy("Phone"),
+    "job_title": _lazy("Job title"),
+    "company_id": _lazy("Company"),
+    "street": _lazy("Street"),
+    "postal_code": _lazy("CAP"),
+    "city": _lazy("City"),
+    "province": _lazy("Province"),
+    "region": _lazy("Region"),
+    "language": _lazy("Language"),
+    "owner_id": _lazy("Owner"),
+    "source": _lazy("Source"),
+}
+
+
+@dataclass(frozen=True)
+class MergeRow:
+    label: str
+    survivor: str
+    duplicate: str
+    result: str
+    taken: bool
+
+
+def _merge_value(contact: Contact, name: str) -> str:
+    if name == "company_id":
+        return contact.company.name if contact.company else ""
+    if name == "owner_id":
+        return str(contact.owner) if contact.owner else ""
+    return str(getattr(contact, name) or "")
+
+
+def _consent_text(consent: Consent | None) -> str:
+    if consent is None:
+        return ""
+    return (
+        f"{consent.get_status_display()} · {date_format(consent.recorded_at, 'SHORT_DATE_FORMAT')}"
+    )
+
+
+def merge_preview(workspace, survivor: Contact, duplicate: Contact) -> dict[str, Any]:
+    """What the survivor keeps and takes, under the rule contact_merge applies."""
+    rows = [
+        MergeRow(
+            label=str(_("Email")),
+            survivor=survivor.email,
+            duplicate=duplicate.email,
+            result=survivor.email or "",
+            taken=False,
+        )
+    ]
+    for name in MERGED_FIELDS:
+        mine, theirs = _merge_value(survivor, name), _merge_value(duplicate, name)
+        taken = field_taken(survivor, duplicate, name)
+        rows.append(
+            MergeRow(
+                label=str(MERGE_LABELS.get(name, name)),
+                survivor=mine,
+                duplicate=theirs,
+                result=theirs if taken else mine,
+                taken=taken,
+            )
+        )
+    tags = list(dict.fromkeys([*survivor.tags, *duplicate.tags]))
+    rows.append(
+        MergeRow(
+            label=str(_("Tags")),
+            survivor=", ".join(survivor.tags),
+            duplicate=", ".join(duplicate.tags),
+            result=", ".join(tags),
+            taken=len(tags) > len(survivor.tags),
+        )
+    )
+    fields = {f.key: f for f in selectors.custom_fields(workspace=workspace, entity="contact")}
+    for key in dict.fromkeys([*survivor.custom, *duplicate.custom]):
+        field = fields.get(key)
+
+        def shown(values: dict, field=field, key=key) -> str:
+            if key not in values:
+                return ""
+            return _custom_display(field, values[key]) if field else str(values[key])
+
+        taken = key not in survivor.custom
+        rows.append(
+            MergeRow(
+                label=field.label if field else key,
+                survivor=shown(survivor.custom),
+                duplicate=shown(duplicate.custom),
+                result=shown(duplicate.custom if taken else survivor.custom),
+                taken=taken,
+            )
+        )
+    kept = selectors.contact_consents(workspace=workspace, contact=survivor)
+    offered = selectors.contact_consents(workspace=workspace, contact=duplicate)
+    consents = []
+    for purpose, label in Purpose.choices:
+        a, b = kept.get(purpose), offered.get(purpose)
+        taken = consent_wins(a, b)
+        consents.append(
+            MergeRow(
+                label=str(label),
+                survivor=_consent_text(a),
+                duplicate=_consent_text(b),
+                result=_consent_text(b if taken else a),
+                taken=taken,
+            )
+        )
+    return {
+        "rows": rows,
+        "consent_rows": consents,
+        "events_moving": selectors.contact_timeline(workspace=workspace, contact=duplicate).count(),
+        "orders_moving": Order.objects.for_workspace(workspace).filter(contact=duplicate).count(),
+        "created_at": min(survivor.created_at, duplicate.created_at),
+    }
+
+
+def _merge_candidates(workspace, survivor: Contact, term: str) -> list[Contact]:
+    """Contacts matching what was typed or, with nothing typed, those that look like the same
+    person (same name, or same phone)."""
+    if term:
+        qs = selectors.contact_list(workspace=workspace, search=term)
+    else:
+        same = Q(pk__in=[])
+        if survivor.first_name and survivor.last_name:
+            same |= Q(first_name__iexact=survivor.first_name, last_name__iexact=survivor.last_name)
+        if survivor.phone:
+            same |= Q(phone=survivor.phone)
+        qs = selectors.contact_list(workspace=workspace).filter(same)
+    return list(qs.exclude(pk=survivor.pk)[:20])
+
+
+@write_required
+def contact_merge_view(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Pick a duplicate, see what this contact will keep and take, confirm with a POST."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    survivor = _get_contact(request, contact_id)
+    if request.method == "POST":
+        duplicate = _get_contact(request, request.POST.get("duplicate_id"))  # type: ignore[arg-type]
+        name = str(duplicate)
+        try:
+            contact_merge(
+                workspace=workspace,
+                actor=request.user,  # type: ignore[arg-type]
+                survivor=survivor,
+                duplicate=duplicate,
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("contacts:merge", contact_id=survivor.pk)
+        messages.success(
+            request,
+            _("%(duplicate)s was merged into this contact and then deleted.") % {"duplicate": name},
+        )
+        return redirect("contacts:detail", contact_id=survivor.pk)
+
+    term = request.GET.get("q", "").strip()
+    context: dict[str, Any] = {
+        "contact": survivor,
+        "q": term,
+        "candidates": _merge_candidates(workspace, survivor, term),
+    }
+    if _htmx_target(request) == "merge-results":
+        return render(request, "contacts/_merge_candidates.html", context)
+    if duplicate_id := request.GET.get("duplicate"):
+        duplicate = _get_contact(request, duplicate_id)  # type: ignore[arg-type]
+        if duplicate.pk != survivor.pk:
+            context["duplicate"] = duplicate
+            context.update(merge_preview(workspace, survivor, duplicate))
+    response = render(request, "contacts/contact_merge.html", context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+# ---- custom fields -------------------------------------------------------------------------
+
+
+@workspace_required
+def custom_fields_view(request: HttpRequest) -> HttpResponse:
+    """The workspace's custom fields; administrators and marketers add new ones here."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    can_edit = request.membership.role in (Role.ADMIN, Role.MARKETER)  # type: ignore[attr-defined]
+    if request.method == "POST" and not can_edit:
+        return forbidden(request)
+    form = CustomFieldForm(request.POST if request.method == "POST" else None) if can_edit else None
+    if form is not None and form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            field = custom_field_create(
+                workspace=workspace,
+                key=data["key"],
+                label=data["label"].strip(),
+                type=data["type"],
+                entity=data["entity"],
+                choices=form.choice_list(),
+                required=data["required"],
+            )
+        except ApplicationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Custom field “%(label)s” added.") % {"label": field.label})
+            return redirect("contacts:custom_fields")
+    type_labels = dict(FieldType.choices)
+    groups = [
+        (
+            entity,
+            label,
+            [
+                (f, type_labels.get(f.type, f.type))  # type: ignore[call-overload]
+                for f in selectors.custom_fields(workspace=workspace, entity=entity)
+            ],
+        )
+        for entity, label in Entity.choices
+    ]
+    status = 422 if form is not None and form.is_bound else 200
+    return render(
+        request,
+        "contacts/custom_fields.html",
+        {"form": form, "groups": groups, "can_edit": can_edit},
+        status=status,
+    )
+
+
 # ---- companies -----------------------------------------------------------------------------
 
 
@@ -488,3 +792,66 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
         "custom": [(f.label, _custom_display(f, company.custom.get(f.key))) for f in fields],
     }
     return render(request, "contacts/company_detail.html", context)
+
+
+def _company_form(request: HttpRequest, **kwargs) -> CompanyForm:
+    return CompanyForm(
+        request.POST if request.method == "POST" else None,
+        custom_fields=list(
+            selectors.custom_fields(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                entity=Entity.COMPANY,
+            )
+        ),
+        **kwargs,
+    )
+
+
+def _save_company(request: HttpRequest, form: CompanyForm, company: Company | None):
+    if not form.is_valid():
+        return None
+    workspace = request.workspace  # type: ignore[attr-defined]
+    try:
+        if company is None:
+            return company_create(
+                workspace=workspace,
+                actor=request.user,  # type: ignore[arg-type]
+                data=form.service_data(),
+            )
+        return company_update(
+            workspace=workspace,
+            actor=request.user,  # type: ignore[arg-type]
+            company=company,
+            data=form.service_data(),
+        )
+    except ApplicationError as error:
+        form.add_service_error(error)
+        return None
+
+
+@write_required
+def company_create_view(request: HttpRequest) -> HttpResponse:
+    form = _company_form(request, initial={"country": "IT"})
+    if request.method == "POST" and (saved := _save_company(request, form, None)):
+        messages.success(request, _("Company created."))
+        return redirect("contacts:company_detail", company_id=saved.pk)
+    status = 422 if form.is_bound else 200
+    return render(request, "contacts/company_form.html", {"form": form}, status=status)
+
+
+@write_required
+def company_update_view(request: HttpRequest, company_id: int) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    try:
+        company = selectors.company_get(workspace=workspace, company_id=company_id)
+    except NotFound:
+        raise Http404("no such company") from None
+    fields = list(selectors.custom_fields(workspace=workspace, entity=Entity.COMPANY))
+    form = _company_form(request, initial=CompanyForm.initial_for(company, fields))
+    if request.method == "POST" and (saved := _save_company(request, form, company)):
+        messages.success(request, _("Changes saved."))
+        return redirect("contacts:company_detail", company_id=saved.pk)
+    status = 422 if form.is_bound else 200
+    return render(
+        request, "contacts/company_form.html", {"form": form, "company": company}, status=status
+    )

@@ -8,23 +8,26 @@ from dataclasses import asdict
 from email.utils import parsedate_to_datetime
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from volano.contacts import selectors as contact_selectors
-from volano.contacts.models import Company, Consent, ConsentStatus, Contact, Purpose
-from volano.core.errors import PermissionDenied
-from volano.core.forms import EmailAuthenticationForm
+from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
+from volano.core.errors import ApplicationError, PermissionDenied
+from volano.core.forms import EmailAuthenticationForm, MembershipForm
 from volano.core.mail import outbox_messages
 from volano.core.middleware import SESSION_KEY
-from volano.core.models import Role
+from volano.core.models import Membership, Role
 from volano.core.selectors import membership_access
-from volano.events.models import Event
+from volano.core.services import membership_set
+from volano.events.models import Event, EventType
 from volano.imports.models import ImportJob
 
 View = Callable[..., HttpResponse]
@@ -119,6 +122,13 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     latest_contacts = list(contact_selectors.contact_list(workspace=workspace)[:8])
     latest_imports = list(ImportJob.objects.for_workspace(workspace).order_by("-created_at")[:5])
+    checklist = (
+        _get_started(workspace, has_imports=bool(latest_imports))
+        if counts["contacts"] < FEW_CONTACTS
+        else []
+    )
+    if all(step["done"] for step in checklist):
+        checklist = []
     return render(
         request,
         "core/home.html",
@@ -127,8 +137,80 @@ def home(request: HttpRequest) -> HttpResponse:
             "latest_contacts": latest_contacts,
             "latest_imports": latest_imports,
             "empty": counts["contacts"] == 0 and counts["companies"] == 0,
+            "checklist": checklist,
+            "checklist_done": sum(1 for step in checklist if step["done"]),
         },
     )
+
+
+FEW_CONTACTS = 100
+
+
+def _get_started(workspace, *, has_imports: bool) -> list[dict]:
+    """The first steps of a new workspace, each marked done once it shows in the data."""
+    return [
+        {"key": "import", "done": has_imports},
+        {
+            "key": "tracking",
+            "done": Event.objects.for_workspace(workspace)
+            .filter(type=EventType.PAGE_VIEW)
+            .exists(),
+        },
+        {"key": "fields", "done": CustomField.objects.for_workspace(workspace).exists()},
+    ]
+
+
+@workspace_required
+def team(request: HttpRequest) -> HttpResponse:
+    """Who works in this workspace, with their role and, for sales reps, their territory."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    members = (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .order_by("role", "user__full_name", "user__email")
+    )
+    return render(request, "core/team.html", {"members": members})
+
+
+@roles_required(Role.ADMIN)
+def team_member_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    member = (
+        Membership.objects.filter(workspace=workspace, user_id=user_id)
+        .select_related("user")
+        .first()
+    )
+    if member is None:
+        raise Http404("no such member")
+    initial = {
+        "role": member.role,
+        "regions": member.regions,
+        "provinces": ", ".join(member.provinces),
+        "product_lines": ", ".join(member.product_lines),
+    }
+    form = MembershipForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_bound and form.is_valid():
+        data = form.service_data()
+        last_admin = (
+            member.role == Role.ADMIN
+            and data["role"] != Role.ADMIN
+            and Membership.objects.filter(workspace=workspace, role=Role.ADMIN).count() == 1
+        )
+        if last_admin:
+            form.add_error("role", _("The workspace needs at least one administrator."))
+        else:
+            try:
+                membership_set(workspace=workspace, user=member.user, **data)
+            except ApplicationError as error:
+                field = error.field if error.field in form.fields else None
+                form.add_error(field, error.message)
+            else:
+                messages.success(
+                    request, _("%(name)s's role and territory saved.") % {"name": member.user}
+                )
+                return redirect("team")
+    status = 422 if form.is_bound else 200
+    return render(request, "core/team_edit.html", {"member": member, "form": form}, status=status)
 
 
 @roles_required(Role.ADMIN, Role.MARKETER)

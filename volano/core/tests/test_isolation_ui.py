@@ -1,15 +1,16 @@
 """Bruno, of Ferramenta Bianchi, never sees or touches a row of Officina Rossi through the UI.
 
-Every page of the contacts namespace is visited with Officina's ids, so a page added later is
-covered without touching this test.
+Every page of the contacts namespace and of the shell that takes an id is visited with Officina's
+ids, so a page added later is covered without touching this test.
 """
 
 import pytest
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 
 from volano.contacts import services
 from volano.contacts import urls as contact_urls
-from volano.contacts.selectors import contact_get
+from volano.contacts.selectors import contact_consents, contact_get
+from volano.core import urls as core_urls
 from volano.events.models import EventType
 from volano.events.services import event_append
 
@@ -18,6 +19,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def officina_rows(officina, giulia):
+    services.custom_field_create(
+        workspace=officina, key="segreto_interno", label="Campo Segretissimo", type="text"
+    )
     company = services.company_create(
         workspace=officina, actor=giulia, data={"name": "Segretissima Meccanica"}
     )
@@ -39,36 +43,73 @@ def officina_rows(officina, giulia):
         type=EventType.PAGE_VIEW,
         properties={"title": "Pagina riservata"},
     )
-    return {"contact_id": contact.pk, "company_id": company.pk}
+    return {"contact_id": contact.pk, "company_id": company.pk, "user_id": giulia.pk}
 
 
 @pytest.fixture
-def bruno_client(client, bruno, ferramenta):
-    services.contact_create(
+def bruno_contact(bruno, ferramenta):
+    return services.contact_create(
         workspace=ferramenta, actor=bruno, data={"first_name": "Cliente", "last_name": "Bianchi"}
     )
+
+
+@pytest.fixture
+def bruno_client(client, bruno, bruno_contact):
     client.force_login(bruno)
     return client
 
 
 def detail_urls(ids: dict) -> list[str]:
+    patterns = [(f"contacts:{p.name}", p) for p in contact_urls.urlpatterns]
+    patterns += [(p.name, p) for p in core_urls.urlpatterns if isinstance(p, URLPattern)]
     urls = []
-    for pattern in contact_urls.urlpatterns:
+    for name, pattern in patterns:
         converters = pattern.pattern.converters
         if converters:
-            kwargs = {name: ids[name] for name in converters}
-            urls.append(reverse(f"contacts:{pattern.name}", kwargs=kwargs))
+            kwargs = {key: ids[key] for key in converters}
+            urls.append(reverse(name, kwargs=kwargs))
     return urls
 
 
 def test_every_page_of_another_workspace_is_404(bruno_client, officina_rows):
     urls = detail_urls(officina_rows)
-    assert len(urls) >= 4
+    assert len(urls) >= 8
     for url in urls:
         assert bruno_client.get(url).status_code == 404, url
         assert bruno_client.get(url, headers={"HX-Request": "true"}).status_code == 404, url
         response = bruno_client.post(url, {"first_name": "Preso", "email": "x@example.it"})
         assert response.status_code in (404, 405), url
+
+
+def test_team_member_of_another_workspace_is_404(bruno_client, officina_rows):
+    url = reverse("team_member_edit", kwargs={"user_id": officina_rows["user_id"]})
+    assert bruno_client.get(url).status_code == 404
+    assert bruno_client.post(url, {"role": "viewer"}).status_code == 404
+
+
+def test_merging_in_a_contact_of_another_workspace_is_404(
+    bruno_client, officina, bruno_contact, officina_rows
+):
+    url = reverse("contacts:merge", kwargs={"contact_id": bruno_contact.pk})
+    other = officina_rows["contact_id"]
+    assert bruno_client.get(url, {"duplicate": other}).status_code == 404
+    assert bruno_client.post(url, {"duplicate_id": other}).status_code == 404
+    assert contact_get(workspace=officina, contact_id=other).first_name == "Riservato"
+
+
+def test_consent_on_another_workspace_changes_nothing(bruno_client, officina, officina_rows):
+    url = reverse("contacts:consent", kwargs={"contact_id": officina_rows["contact_id"]})
+    response = bruno_client.post(
+        url,
+        {
+            "purpose": "email_marketing",
+            "email_marketing-status": "granted",
+            "email_marketing-note": "preso",
+        },
+    )
+    assert response.status_code == 404
+    contact = contact_get(workspace=officina, contact_id=officina_rows["contact_id"])
+    assert contact_consents(workspace=officina, contact=contact) == {}
 
 
 def test_posting_changes_to_another_workspace_changes_nothing(
@@ -80,7 +121,15 @@ def test_posting_changes_to_another_workspace_changes_nothing(
     assert contact.first_name == "Riservato"
 
 
-SECRETS = ("Riservato", "riservato@officinarossi.it", "Segretissima", "+393339998888")
+SECRETS = (
+    "Riservato",
+    "riservato@officinarossi.it",
+    "Segretissima",
+    "+393339998888",
+    "segreto_interno",
+    "giulia@officinarossi.it",
+    "Giulia Verdi",
+)
 
 
 @pytest.mark.parametrize(
@@ -95,8 +144,19 @@ SECRETS = ("Riservato", "riservato@officinarossi.it", "Segretissima", "+39333999
         {"consent": "none"},
     ],
 )
-def test_lists_and_search_never_show_another_workspace(bruno_client, officina_rows, query):
+def test_lists_and_search_never_show_another_workspace(
+    bruno_client, bruno_contact, officina_rows, query
+):
+    merge_url = reverse("contacts:merge", kwargs={"contact_id": bruno_contact.pk})
     pages = [
+        bruno_client.get(merge_url, query),
+        bruno_client.get(
+            merge_url, query, headers={"HX-Request": "true", "HX-Target": "merge-results"}
+        ),
+        bruno_client.get(reverse("contacts:custom_fields")),
+        bruno_client.get(reverse("team")),
+        bruno_client.get(reverse("contacts:create")),
+        bruno_client.get(reverse("contacts:company_create")),
         bruno_client.get(reverse("contacts:list"), query),
         bruno_client.get(
             reverse("contacts:list"), query, headers={"HX-Request": "true", "HX-Target": "results"}
