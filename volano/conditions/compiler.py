@@ -1,0 +1,450 @@
+"""Compile a parsed condition into one Django Q over Contact: a single SQL statement, the same
+on SQLite and PostgreSQL.
+
+Every leaf compiles to a test that is never NULL (missing values are guarded), so `not` is the
+exact complement of what it wraps, and `neq`, `not_in` and `is_not_set` are compiled as the
+negation of `eq`, `in` and `is_set`. Behaviour compiles to a semi-join on the event store,
+`pk IN (SELECT contact_id FROM events WHERE workspace … AND type … AND occurred_at >= …
+GROUP BY contact_id HAVING …)`, served by the (workspace, type, occurred_at) index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from django.db import NotSupportedError
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+)
+from django.db.models.functions import Cast, Coalesce, Lower, Trim
+from django.db.models.lookups import (
+    Contains,
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+    StartsWith,
+)
+from django.utils import timezone
+
+from volano.conditions.fields import NEGATIONS
+from volano.conditions.types import (
+    AllOf,
+    AnyOf,
+    Bounds,
+    Condition,
+    ConditionError,
+    EventCondition,
+    FieldCondition,
+    FieldSpec,
+    ListCondition,
+    Not,
+    PropertyFilter,
+    SegmentCondition,
+    When,
+)
+from volano.contacts.models import Company, Consent
+from volano.core.models import User, Workspace
+from volano.events.models import Event
+
+COMPARISONS = {
+    "eq": Exact,
+    "gt": GreaterThan,
+    "gte": GreaterThanOrEqual,
+    "lt": LessThan,
+    "lte": LessThanOrEqual,
+}
+
+
+class Resolver(Protocol):
+    """How `{"list": slug}` and `{"segment": slug}` become sets of contacts.
+
+    The segments domain implements it. Both return a QuerySet of contact ids (`values("pk")` or
+    `values("contact_id")`) of the workspace. `resolve_segment` receives the chain of segment
+    slugs being compiled, ending with `slug`; to compile the segment's own definition it calls
+    `condition_q(..., chain=chain)`, so a cycle is caught here and named.
+    """
+
+    def resolve_list(self, slug: str) -> QuerySet: ...
+
+    def resolve_segment(self, slug: str, chain: tuple[str, ...]) -> QuerySet: ...
+
+
+class NoListsYet:
+    """The resolver until lists and segments exist: a reference is a clear error."""
+
+    def resolve_list(self, slug: str) -> QuerySet:
+        raise ConditionError("lists arrive with segments")
+
+    def resolve_segment(self, slug: str, chain: tuple[str, ...]) -> QuerySet:
+        raise ConditionError("segments arrive with the segments feature")
+
+
+class JsonValue(Func):
+    """One top-level key of a JSON column when it holds the given JSON type, else NULL.
+
+    kind: "number" (a float), "text" (the string), "boolean" ("true"/"false"), "array" (the
+    list as JSON text) or "present" ("yes" when the key holds anything but null). A value of
+    another type is NULL rather than a cast error, so one odd event never breaks a segment.
+    """
+
+    PG_TYPES = {"number": "number", "text": "string", "boolean": "boolean", "array": "array"}
+    SQLITE_TYPES = {
+        "number": "'integer', 'real'",
+        "text": "'text'",
+        "boolean": "'true', 'false'",
+        "array": "'array'",
+    }
+
+    def __init__(self, column: str, key: str, kind: str):
+        output = FloatField() if kind == "number" else TextField()
+        super().__init__(F(column), output_field=output)
+        self.key = key
+        self.kind = kind
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:  # type: ignore[override]
+        column, params = compiler.compile(self.source_expressions[0])
+        params = list(params)
+        if connection.vendor == "postgresql":
+            if self.kind == "present":
+                sql = f"CASE WHEN jsonb_typeof({column} -> %s) <> 'null' THEN 'yes' END"
+                return sql, [*params, self.key]
+            value = f"({column} ->> %s)"
+            if self.kind == "number":
+                value = f"{value}::double precision"
+            sql = (
+                f"CASE WHEN jsonb_typeof({column} -> %s) = '{self.PG_TYPES[self.kind]}' "
+                f"THEN {value} END"
+            )
+            return sql, [*params, self.key, *params, self.key]
+        if connection.vendor == "sqlite":
+            path = "$." + json.dumps(self.key)
+            if self.kind == "present":
+                sql = f"CASE WHEN json_type({column}, %s) <> 'null' THEN 'yes' END"
+                return sql, [*params, path]
+            if self.kind == "boolean":
+                sql = f"CASE WHEN json_type({column}, %s) IN ('true', 'false') THEN json_type({column}, %s) END"
+                return sql, [*params, path, *params, path]
+            sql = (
+                f"CASE WHEN json_type({column}, %s) IN ({self.SQLITE_TYPES[self.kind]}) "
+                f"THEN json_extract({column}, %s) END"
+            )
+            return sql, [*params, path, *params, path]
+        raise NotSupportedError(f"conditions do not support {connection.vendor}")
+
+
+def condition_q(
+    *,
+    workspace: Workspace,
+    condition: Condition,
+    now: dt.datetime | None = None,
+    resolver: Resolver | None = None,
+    chain: tuple[str, ...] = (),
+) -> Q:
+    """The Q over Contact for `condition` (to use with Contact.objects.for_workspace)."""
+    return _Compiler(workspace, now or timezone.now(), resolver or NoListsYet(), chain).q(condition)
+
+
+class _Compiler:
+    def __init__(
+        self, workspace: Workspace, now: dt.datetime, resolver: Resolver, chain: tuple[str, ...]
+    ):
+        self.workspace = workspace
+        self.now = now
+        self.zone = ZoneInfo(workspace.time_zone)
+        self.today = now.astimezone(self.zone).date()
+        self.resolver = resolver
+        self.chain = chain
+
+    def q(self, node: Condition) -> Q:
+        match node:
+            case AllOf(items=items):
+                result = Q()
+                for item in items:
+                    result &= self.q(item)
+                return result
+            case AnyOf(items=items):
+                result = self.q(items[0])
+                for item in items[1:]:
+                    result |= self.q(item)
+                return result
+            case Not(item=item):
+                return ~self.q(item)
+            case FieldCondition():
+                return self.field(node)
+            case EventCondition():
+                return self.event(node)
+            case ListCondition(slug=slug):
+                try:
+                    return Q(pk__in=self.resolver.resolve_list(slug))
+                except ConditionError as error:
+                    raise ConditionError(error.message, field=error.field or node.path) from None
+            case SegmentCondition(slug=slug):
+                if slug in self.chain:
+                    cycle = " → ".join((*self.chain[self.chain.index(slug) :], slug))
+                    raise ConditionError(f"segments form a cycle: {cycle}", field=node.path)
+                try:
+                    return Q(pk__in=self.resolver.resolve_segment(slug, (*self.chain, slug)))
+                except ConditionError as error:
+                    raise ConditionError(error.message, field=error.field or node.path) from None
+        raise ConditionError("unknown condition node", field=getattr(node, "path", None))
+
+    # -- fields ---------------------------------------------------------------------------
+
+    def field(self, node: FieldCondition) -> Q:
+        if node.op in NEGATIONS:
+            return ~self.field(
+                FieldCondition(node.path, node.field, NEGATIONS[node.op], node.value)
+            )
+        spec = node.field
+        if spec.kind == "consent":
+            return self.consent(spec.key, (node.value,) if node.op == "eq" else node.value)
+        if spec.kind == "owner":
+            return self.owner(node.op, node.value)
+        if spec.scope == "company":
+            companies = Company.objects.for_workspace(self.workspace).filter(
+                self.value_test(spec, node.op, node.value)
+            )
+            return Q(company_id__isnull=False) & Q(company_id__in=companies.values("pk"))
+        return self.value_test(spec, node.op, node.value)
+
+    def value_test(self, spec: FieldSpec, op: str, value: Any) -> Q:
+        """A positive op on one value of the contact's (or company's) own row."""
+        if spec.kind == "datetime":
+            return self.moment(F(spec.column), op, value)
+        if spec.column == "custom":
+            kind = {"number": "number", "boolean": "boolean", "multi_choice": "array"}.get(
+                spec.kind, "text"
+            )
+            expression: Any = JsonValue("custom", spec.key, kind)
+        elif spec.kind == "tags":
+            expression = Cast(F("tags"), TextField())
+        else:
+            expression = F(spec.column)
+        present = Q(IsNull(expression, False))
+        if spec.kind in ("text", "choice"):
+            return present & text_test(expression, op, value)
+        if spec.kind == "number":
+            return present & number_test(expression, op, value)
+        if spec.kind == "boolean":
+            if op == "is_set":
+                return present
+            return present & Q(Exact(expression, "true" if value else "false"))
+        if spec.kind in ("multi_choice", "tags"):
+            return present & list_test(expression, op, value)
+        if spec.kind == "date":
+            return present & self.day_test(expression, op, value)
+        raise ConditionError(f"unsupported field {spec.name}")
+
+    def day_test(self, expression: Any, op: str, value: Any) -> Q:
+        """Dates kept as ISO text ("2026-03-31") compare as text."""
+        if op == "is_set":
+            return ~Q(Exact(Trim(expression), ""))
+        if op == "between":
+            low, high = value
+            return Q(GreaterThanOrEqual(expression, low.isoformat())) & Q(
+                LessThanOrEqual(expression, high.isoformat())
+            )
+        if op == "older_than_days":
+            return Q(LessThan(expression, (self.today - dt.timedelta(days=value)).isoformat()))
+        if op == "within_last_days":
+            return Q(
+                GreaterThanOrEqual(expression, (self.today - dt.timedelta(days=value)).isoformat())
+            )
+        return Q(COMPARISONS[op](expression, value.isoformat()))
+
+    def moment(self, expression: Any, op: str, value: Any) -> Q:
+        """A timestamp against a day (in the workspace's time zone) or a number of days ago."""
+        if op == "is_set":
+            return Q(IsNull(expression, False))
+        if op == "older_than_days":
+            return Q(LessThan(expression, self.now - dt.timedelta(days=value)))
+        if op == "within_last_days":
+            return Q(GreaterThanOrEqual(expression, self.now - dt.timedelta(days=value)))
+        low, high = value if op == "between" else (value, value)
+        start, end = self.day_start(low), self.day_start(high + dt.timedelta(days=1))
+        match op:
+            case "eq" | "between":
+                return Q(GreaterThanOrEqual(expression, start)) & Q(LessThan(expression, end))
+            case "gt":
+                return Q(GreaterThanOrEqual(expression, end))
+            case "gte":
+                return Q(GreaterThanOrEqual(expression, start))
+            case "lt":
+                return Q(LessThan(expression, start))
+            case "lte":
+                return Q(LessThan(expression, end))
+        raise ConditionError(f"unsupported operator {op}")
+
+    def day_start(self, day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
+
+    def consent(self, purpose: str, values: tuple[str, ...]) -> Q:
+        consents = Consent.objects.for_workspace(self.workspace).filter(purpose=purpose)
+        statuses = [v for v in values if v != "none"]
+        result = Q(pk__in=consents.filter(status__in=statuses).values("contact_id"))
+        if "none" in values:
+            result |= ~Q(pk__in=consents.values("contact_id"))
+        return result
+
+    def owner(self, op: str, value: Any) -> Q:
+        if op == "is_set":
+            return Q(owner_id__isnull=False)
+        values = (value,) if op == "eq" else value
+        ids = [v for v in values if isinstance(v, int)]
+        emails = [v for v in values if isinstance(v, str)]
+        users = User.objects.filter(Q(pk__in=ids) | Q(email__in=emails)).values("pk")
+        return Q(owner_id__isnull=False) & Q(owner_id__in=users)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def event(self, node: EventCondition) -> Q:
+        events = Event.objects.for_workspace(self.workspace).filter(
+            type=node.type, contact_id__isnull=False
+        )
+        if node.within_days is not None:
+            events = events.filter(occurred_at__gte=self.now - dt.timedelta(days=node.within_days))
+        if node.between is not None:
+            low, high = node.between
+            events = events.filter(
+                occurred_at__gte=self.day_start(low),
+                occurred_at__lt=self.day_start(high + dt.timedelta(days=1)),
+            )
+        for test in node.where:
+            events = events.filter(property_test(test))
+        per_contact = events.values("contact_id")
+        if node.zero_matches:
+            failing = per_contact.annotate(n=Count("pk")).filter(~bounds_q("n", node.count))
+            return ~Q(pk__in=failing.values("contact_id"))
+        if not node.count_given and node.sum is None and node.first is None and node.last is None:
+            return Q(pk__in=per_contact)
+        having = Q()
+        if node.count_given:
+            per_contact = per_contact.annotate(n=Count("pk"))
+            having &= bounds_q("n", node.count)
+        if node.sum is not None:
+            total = Coalesce(Sum(JsonValue("properties", node.sum.property, "number")), 0.0)
+            per_contact = per_contact.annotate(total=total)
+            having &= bounds_q("total", node.sum.bounds)
+        for name, when, aggregate in (("first_at", node.first, Min), ("last_at", node.last, Max)):
+            if when is not None:
+                per_contact = per_contact.annotate(**{name: aggregate("occurred_at")})
+                having &= self.when_q(name, when)
+        return Q(pk__in=per_contact.filter(having).values("contact_id"))
+
+    def when_q(self, name: str, when: When) -> Q:
+        result = Q()
+        if when.older_than_days is not None:
+            result &= Q(**{f"{name}__lt": self.now - dt.timedelta(days=when.older_than_days)})
+        if when.within_days is not None:
+            result &= Q(**{f"{name}__gte": self.now - dt.timedelta(days=when.within_days)})
+        if when.before is not None:
+            result &= Q(**{f"{name}__lt": self.day_start(when.before)})
+        if when.after is not None:
+            after = self.day_start(when.after + dt.timedelta(days=1))
+            result &= Q(**{f"{name}__gte": after})
+        return result
+
+
+def bounds_q(name: str, bounds: Bounds) -> Q:
+    result = Q()
+    for op, value in bounds.items():
+        result &= Q(**{f"{name}__{'exact' if op == 'eq' else op}": value})
+    return result
+
+
+def normalised(expression: Any) -> Any:
+    """Text as a marketer compares it: surrounding spaces and case do not matter."""
+    return Lower(Trim(expression))
+
+
+def text_test(expression: Any, op: str, value: Any) -> Q:
+    match op:
+        case "eq":
+            return Q(Exact(normalised(expression), value.lower()))
+        case "in":
+            return Q(In(normalised(expression), [v.lower() for v in value]))
+        case "contains":
+            return Q(Contains(normalised(expression), value.lower()))
+        case "starts_with":
+            return Q(StartsWith(normalised(expression), value.lower()))
+        case "is_set":
+            return ~Q(Exact(Trim(expression), ""))
+    raise ConditionError(f"unsupported operator {op}")
+
+
+def number_test(expression: Any, op: str, value: Any) -> Q:
+    if op == "is_set":
+        return Q()
+    if op == "in":
+        return Q(In(expression, list(value)))
+    if op == "between":
+        return Q(GreaterThanOrEqual(expression, value[0])) & Q(
+            LessThanOrEqual(expression, value[1])
+        )
+    return Q(COMPARISONS[op](expression, value))
+
+
+def list_test(array_text: Any, op: str, value: Any) -> Q:
+    """A JSON list of texts (as JSON text): `contains` is one element equal to `value`."""
+    if op == "is_set":
+        return Q(Contains(array_text, '"'))
+    return element_q(array_text, value)
+
+
+def element_q(array_text: Any, value: str) -> Q:
+    """The quoted element in the list's JSON text, written with or without \\u escapes."""
+    text = value.strip().lower()
+    patterns = dict.fromkeys((json.dumps(text), json.dumps(text, ensure_ascii=False)))
+    result = Q()
+    for pattern in patterns:
+        result |= Q(Contains(Lower(array_text), pattern))
+    return result
+
+
+def property_test(test: PropertyFilter) -> Q:
+    """A positive or negative test on one event property (JSON), never NULL.
+
+    A text `eq`, `in` or `contains` on a property holding a list (product_lines) is true when
+    one element equals the value, as in document databases.
+    """
+    if test.op in NEGATIONS:
+        return ~property_test(
+            PropertyFilter(test.path, test.property, NEGATIONS[test.op], test.value)
+        )
+    name, op, value = test.property, test.op, test.value
+    if op == "is_set":
+        text = JsonValue("properties", name, "text")
+        blank = Q(IsNull(text, False)) & Q(Exact(Trim(text), ""))
+        return Q(IsNull(JsonValue("properties", name, "present"), False)) & ~blank
+    sample = value[0] if op in ("in", "between") else value
+    if isinstance(sample, bool):
+        flag = JsonValue("properties", name, "boolean")
+        return Q(IsNull(flag, False)) & Q(Exact(flag, "true" if value else "false"))
+    if isinstance(sample, int | float):
+        number = JsonValue("properties", name, "number")
+        return Q(IsNull(number, False)) & number_test(number, op, value)
+    text = JsonValue("properties", name, "text")
+    result = Q(IsNull(text, False)) & text_test(text, op, value)
+    if op in ("eq", "contains", "in"):
+        array = JsonValue("properties", name, "array")
+        elements = Q()
+        for item in value if op == "in" else (value,):
+            elements |= element_q(array, item)
+        result |= Q(IsNull(array, False)) & elements
+    return result

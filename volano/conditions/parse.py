@@ -1,0 +1,415 @@
+"""Parse and validate a condition definition (JSON) into the typed form of `types.py`.
+
+Every error names the node it is about, as a path from the root "conditions":
+`conditions.all[2].count.gte: expected a whole number ≥ 0`. A list at the root is read as "all".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from volano.conditions.fields import (
+    COMPANY_TEXT,
+    CONSENT_PURPOSES,
+    CONSENT_VALUES,
+    CONTACT_DATETIME,
+    CONTACT_TEXT,
+    CUSTOM_KINDS,
+    MAX_IN_ITEMS,
+    OPS_BY_KIND,
+)
+from volano.conditions.types import (
+    AllOf,
+    AnyOf,
+    Bounds,
+    Condition,
+    ConditionError,
+    EventCondition,
+    FieldCondition,
+    FieldSpec,
+    ListCondition,
+    Not,
+    PropertyFilter,
+    SegmentCondition,
+    SumBound,
+    When,
+)
+from volano.contacts.models import SizeBand
+from volano.contacts.selectors import custom_fields
+from volano.core.models import Workspace
+from volano.events.models import EventType
+
+ROOT = "conditions"
+PROPERTY_OPS: tuple[str, ...] = (
+    "eq",
+    "neq",
+    "in",
+    "not_in",
+    "contains",
+    "starts_with",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+)
+PROPERTY_OPS += ("between", "is_set", "is_not_set")
+EVENT_KEYS = ("event", "where", "count", "within_days", "between", "first", "last", "sum")
+BOUND_KEYS = ("eq", "gt", "gte", "lt", "lte")
+WHEN_KEYS = ("older_than_days", "within_days", "before", "after")
+# The order event keeps its product lines as a list; "product_line" reads better in a rule.
+PROPERTY_ALIASES = {("order", "product_line"): "product_lines"}
+
+
+def condition_parse(definition: dict | list, *, workspace: Workspace) -> Condition:
+    """The typed condition, or ConditionError naming the first bad node."""
+    parser = _Parser(workspace)
+    if isinstance(definition, list):
+        return parser.group("all", definition, ROOT, ROOT)
+    return parser.node(definition, ROOT)
+
+
+class _Parser:
+    def __init__(self, workspace: Workspace):
+        self.custom = {
+            entity: {f.key: f for f in custom_fields(workspace=workspace, entity=entity)}
+            for entity in ("contact", "company")
+        }
+
+    def node(self, data: Any, path: str) -> Condition:
+        if not isinstance(data, dict) or not data:
+            raise ConditionError("expected a condition object", field=path)
+        for kind in ("all", "any", "not"):
+            if kind in data:
+                _only_keys(data, (kind,), path)
+                if kind == "not":
+                    return Not(path, self.node(data["not"], f"{path}.not"))
+                return self.group(kind, data[kind], f"{path}.{kind}", path)
+        if "field" in data:
+            return self.field_condition(data, path)
+        if "event" in data:
+            return self.event_condition(data, path)
+        for kind, node_class in (("list", ListCondition), ("segment", SegmentCondition)):
+            if kind in data:
+                _only_keys(data, (kind,), path)
+                slug = data[kind]
+                if not isinstance(slug, str) or not slug.strip():
+                    raise ConditionError(f"expected the slug of a {kind}", field=f"{path}.{kind}")
+                return node_class(path, slug.strip())
+        raise ConditionError(
+            "expected one of: all, any, not, field, event, list, segment", field=path
+        )
+
+    def group(self, kind: str, items: Any, items_path: str, path: str) -> Condition:
+        if not isinstance(items, list):
+            raise ConditionError("expected a list of conditions", field=items_path)
+        if not items:
+            raise ConditionError(
+                "an empty group matches nothing: add a condition", field=items_path
+            )
+        parsed = tuple(self.node(item, f"{items_path}[{i}]") for i, item in enumerate(items))
+        return AllOf(path, parsed) if kind == "all" else AnyOf(path, parsed)
+
+    # -- fields ---------------------------------------------------------------------------
+
+    def field_condition(self, data: dict, path: str) -> FieldCondition:
+        _only_keys(data, ("field", "op", "value"), path)
+        spec = self.field_spec(data["field"], f"{path}.field")
+        op = data.get("op")
+        if not isinstance(op, str) or op not in OPS_BY_KIND[spec.kind]:
+            allowed = ", ".join(OPS_BY_KIND[spec.kind])
+            raise ConditionError(
+                f"operator {op!r} does not apply to {spec.name} ({spec.kind}); use one of: {allowed}",
+                field=f"{path}.op",
+            )
+        value_path = f"{path}.value"
+        value = data.get("value")
+        if op in ("is_set", "is_not_set"):
+            if value not in (None, True):
+                raise ConditionError(f"{op} takes no value", field=value_path)
+            value = None
+        elif op in ("in", "not_in"):
+            value = _value_list(value, value_path, lambda v, p: self.scalar(spec, v, p))
+        elif op == "between":
+            value = _between(value, value_path, lambda v, p: self.scalar(spec, v, p))
+        elif op in ("older_than_days", "within_last_days"):
+            value = _whole(value, value_path)
+        else:
+            value = self.scalar(spec, value, value_path)
+        return FieldCondition(path, spec, op, value)
+
+    def field_spec(self, name: Any, path: str) -> FieldSpec:
+        if not isinstance(name, str):
+            raise ConditionError("expected a field name", field=path)
+        if name in CONTACT_TEXT:
+            return FieldSpec(name, "text", "contact", name)
+        if name in CONTACT_DATETIME:
+            return FieldSpec(name, "datetime", "contact", name)
+        if name in ("tags", "owner"):
+            return FieldSpec(name, name, "contact", name)
+        head, _, rest = name.partition(".")
+        if head == "custom" and rest:
+            return self.custom_spec(name, "contact", rest, path)
+        if head == "company" and rest:
+            if rest == "size_band":
+                return FieldSpec(name, "choice", "company", rest, choices=tuple(SizeBand.values))
+            if rest in COMPANY_TEXT:
+                return FieldSpec(name, "text", "company", rest)
+            if rest.startswith("custom.") and rest != "custom.":
+                return self.custom_spec(name, "company", rest.removeprefix("custom."), path)
+        if head == "consent" and rest in CONSENT_PURPOSES:
+            return FieldSpec(name, "consent", "contact", "consent", key=rest)
+        hint = ""
+        if head == "custom" and rest in self.custom["company"]:
+            hint = f"; did you mean company.custom.{rest}?"
+        raise ConditionError(f"unknown field {name!r}{hint}", field=path)
+
+    def custom_spec(self, name: str, entity: str, key: str, path: str) -> FieldSpec:
+        definition = self.custom[entity].get(key)
+        if definition is None:
+            hint = ""
+            if entity == "contact" and key in self.custom["company"]:
+                hint = f"; did you mean company.custom.{key}?"
+            raise ConditionError(f"unknown custom field {name!r}{hint}", field=path)
+        return FieldSpec(
+            name,
+            CUSTOM_KINDS[definition.type],
+            entity,
+            "custom",
+            key=key,
+            label=definition.label,
+            choices=tuple(str(c) for c in definition.choices),
+        )
+
+    def scalar(self, spec: FieldSpec, value: Any, path: str) -> Any:
+        kind = spec.kind
+        if kind in ("text", "tags"):
+            return _text(value, path)
+        if kind in ("choice", "multi_choice"):
+            text = _text(value, path)
+            for choice in spec.choices:
+                if choice.strip().lower() == text.strip().lower():
+                    return choice
+            raise ConditionError(f"{text!r} is not one of: {', '.join(spec.choices)}", field=path)
+        if kind == "number":
+            return _number(value, path)
+        if kind in ("date", "datetime"):
+            return _date(value, path)
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                raise ConditionError("expected true or false", field=path)
+            return value
+        if kind == "owner":
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+            if isinstance(value, str) and "@" in value:
+                return value.strip().lower()
+            raise ConditionError("expected a user's email or id", field=path)
+        if kind == "consent":
+            if value not in CONSENT_VALUES:
+                raise ConditionError(f"expected one of: {', '.join(CONSENT_VALUES)}", field=path)
+            return value
+        raise ConditionError(f"unsupported field kind {kind}", field=path)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def event_condition(self, data: dict, path: str) -> EventCondition:
+        _only_keys(data, EVENT_KEYS, path)
+        event_type = data["event"]
+        if event_type not in EventType.values:
+            raise ConditionError(f"unknown event type {event_type!r}", field=f"{path}.event")
+        where = data.get("where") or {}
+        if not isinstance(where, dict):
+            raise ConditionError("expected an object of property filters", field=f"{path}.where")
+        filters: list[PropertyFilter] = []
+        for name, test in where.items():
+            filters.extend(self.property_filters(event_type, name, test, f"{path}.where.{name}"))
+        count = Bounds(gte=1)
+        if "count" in data:
+            count = _bounds(data["count"], f"{path}.count", whole=True)
+        within_days = between = None
+        if "within_days" in data:
+            within_days = _whole(data["within_days"], f"{path}.within_days", minimum=1)
+        if "between" in data:
+            if within_days is not None:
+                raise ConditionError(
+                    "use either within_days or between, not both", field=f"{path}.between"
+                )
+            between = _between(data["between"], f"{path}.between", _date)
+        first = _when(data["first"], f"{path}.first") if "first" in data else None
+        last = _when(data["last"], f"{path}.last") if "last" in data else None
+        total = None
+        if "sum" in data:
+            total = self.sum_bound(event_type, data["sum"], f"{path}.sum")
+        return EventCondition(
+            path,
+            event_type,
+            tuple(filters),
+            count,
+            "count" in data,
+            within_days,
+            between,
+            first,
+            last,
+            total,
+        )
+
+    def property_filters(
+        self, event_type: str, name: Any, test: Any, path: str
+    ) -> list[PropertyFilter]:
+        if not isinstance(name, str) or not name.strip():
+            raise ConditionError("expected a property name", field=path)
+        name = PROPERTY_ALIASES.get((event_type, name), name)
+        if not isinstance(test, dict):
+            return [PropertyFilter(path, name, "eq", _property_scalar(test, path))]
+        if not test:
+            raise ConditionError('expected an operator, e.g. {"contains": …}', field=path)
+        filters = []
+        for op, value in test.items():
+            op_path = f"{path}.{op}"
+            if op not in PROPERTY_OPS:
+                allowed = ", ".join(PROPERTY_OPS)
+                raise ConditionError(
+                    f"unknown operator {op!r}; use one of: {allowed}", field=op_path
+                )
+            if op in ("is_set", "is_not_set"):
+                if value not in (None, True):
+                    raise ConditionError(f"{op} takes true or nothing", field=op_path)
+                value = None
+            elif op in ("in", "not_in"):
+                value = _value_list(value, op_path, _property_scalar)
+                if len({_scalar_kind(v) for v in value}) > 1:
+                    raise ConditionError("mix of texts and numbers in one list", field=op_path)
+            elif op in ("contains", "starts_with"):
+                value = _text(value, op_path)
+            elif op in ("gt", "gte", "lt", "lte"):
+                value = _number(value, op_path)
+            elif op == "between":
+                value = _between(value, op_path, _number)
+            else:
+                value = _property_scalar(value, op_path)
+            filters.append(PropertyFilter(op_path, name, op, value))
+        return filters
+
+    def sum_bound(self, event_type: str, data: Any, path: str) -> SumBound:
+        if not isinstance(data, dict):
+            raise ConditionError('expected {"property": …, "gte": …}', field=path)
+        name = data.get("property")
+        if not isinstance(name, str) or not name.strip():
+            raise ConditionError(
+                "expected the name of a numeric property", field=f"{path}.property"
+            )
+        bounds_data = {k: v for k, v in data.items() if k != "property"}
+        return SumBound(name, _bounds(bounds_data, path, whole=False))
+
+
+def _only_keys(data: dict, allowed: tuple[str, ...], path: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ConditionError(
+                f"unknown key {key!r}; expected: {', '.join(allowed)}", field=f"{path}.{key}"
+            )
+
+
+def _text(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ConditionError("expected text", field=path)
+    if not value.strip():
+        raise ConditionError("expected some text (use is_not_set for empty)", field=path)
+    return value.strip()
+
+
+def _number(value: Any, path: str) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConditionError("expected a number", field=path)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConditionError("expected a finite number", field=path)
+    return value
+
+
+def _whole(value: Any, path: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ConditionError(f"expected a whole number ≥ {minimum}", field=path)
+    if value < minimum:
+        raise ConditionError(f"expected a whole number ≥ {minimum}", field=path)
+    return value
+
+
+def _date(value: Any, path: str) -> dt.date:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConditionError("expected a date like 2025-03-31", field=path)
+
+
+def _property_scalar(value: Any, path: str) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return _number(value, path)
+    if isinstance(value, str):
+        return _text(value, path)
+    raise ConditionError("expected text, a number or true/false", field=path)
+
+
+def _scalar_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, int | float) else "text"
+
+
+def _value_list(value: Any, path: str, item: Any) -> tuple:
+    if not isinstance(value, list) or not value:
+        raise ConditionError("expected a non-empty list of values", field=path)
+    if len(value) > MAX_IN_ITEMS:
+        raise ConditionError(
+            f"a list of {len(value):,} values is too long (at most {MAX_IN_ITEMS:,}): "
+            "use a static list instead",
+            field=path,
+        )
+    return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+def _between(value: Any, path: str, item: Any) -> tuple:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ConditionError("expected two values [from, to]", field=path)
+    low, high = item(value[0], f"{path}[0]"), item(value[1], f"{path}[1]")
+    if low > high:
+        raise ConditionError("the first value is after the second", field=path)
+    return (low, high)
+
+
+def _bounds(data: Any, path: str, *, whole: bool) -> Bounds:
+    if not isinstance(data, dict) or not data:
+        raise ConditionError('expected bounds such as {"gte": 3}', field=path)
+    values: dict[str, float] = {}
+    for key, value in data.items():
+        if key not in BOUND_KEYS:
+            raise ConditionError(
+                f"unknown bound {key!r}; expected: {', '.join(BOUND_KEYS)}", field=f"{path}.{key}"
+            )
+        if whole:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConditionError("expected a number", field=f"{path}.{key}")
+            values[key] = _whole(value, f"{path}.{key}")
+        else:
+            values[key] = _number(value, f"{path}.{key}")
+    return Bounds(**values)
+
+
+def _when(data: Any, path: str) -> When:
+    if not isinstance(data, dict) or not data:
+        raise ConditionError('expected e.g. {"older_than_days": 90}', field=path)
+    _only_keys(data, WHEN_KEYS, path)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("before", "after"):
+            values[key] = _date(value, f"{path}.{key}")
+        else:
+            values[key] = _whole(value, f"{path}.{key}")
+    return When(**values)

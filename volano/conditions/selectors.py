@@ -1,0 +1,40 @@
+"""Reads: the contacts a condition matches, as one SQL statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+
+from volano.conditions.compiler import Resolver, condition_q
+from volano.conditions.types import Condition
+from volano.contacts.models import Contact
+from volano.core.models import Workspace
+
+
+def contacts_matching(
+    *,
+    workspace: Workspace,
+    condition: Condition,
+    now: dt.datetime | None = None,
+    resolver: Resolver | None = None,
+) -> QuerySet[Contact]:
+    """The workspace's contacts that match `condition` (parsed with `condition_parse`).
+
+    `now` fixes "the last N days" (default: now); `resolver` turns list and segment references
+    into contacts (until the segments domain provides one, a reference is a ConditionError).
+    """
+    q = condition_q(workspace=workspace, condition=condition, now=now, resolver=resolver)
+    return Contact.objects.for_workspace(workspace).filter(q)
+
+
+def condition_count(
+    *,
+    workspace: Workspace,
+    condition: Condition,
+    now: dt.datetime | None = None,
+    resolver: Resolver | None = None,
+) -> int:
+    return contacts_matching(
+        workspace=workspace, condition=condition, now=now, resolver=resolver
+    ).count()
