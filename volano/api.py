@@ -116,10 +116,12 @@ def _register_routers() -> None:
     from volano.contacts.api import router as contacts_router
     from volano.events.api import router as events_router
     from volano.orders.api import router as orders_router
+    from volano.segments.api import router as segments_router
 
     api.add_router("/", contacts_router)
     api.add_router("/", events_router)
     api.add_router("/", orders_router)
+    api.add_router("/", segments_router)
 
 
 _register_routers()

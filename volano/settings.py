@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "volano.events",
     "volano.orders",
     "volano.imports",
+    "volano.segments",
     "volano.jobs",
 ]
 

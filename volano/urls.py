@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("volano.contacts.urls")),
     path("", include("volano.events.urls")),
     path("", include("volano.imports.urls")),
+    path("", include("volano.segments.urls")),
 ]

@@ -172,9 +172,11 @@ def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
         raise ApplicationError("a contact with this email already exists", field="email")
     try:
         with transaction.atomic():
-            return Contact.objects.create(workspace=workspace, **clean)
+            contact = Contact.objects.create(workspace=workspace, **clean)
     except IntegrityError:
         raise ApplicationError("a contact with this email already exists", field="email") from None
+    _segments_refresh_later(workspace, contact)
+    return contact
 
 
 def contact_update(
@@ -200,7 +202,22 @@ def contact_update(
         setattr(contact, key, value)
     contact.updated_at = timezone.now()
     contact.save()
+    _segments_refresh_later(workspace, contact, changes_of_data=data)
     return contact
+
+
+def _segments_refresh_later(
+    workspace: Workspace,
+    contact: Contact,
+    *,
+    changes_of_data: dict | None = None,
+    changed: list[str] | None = None,
+) -> None:
+    """Segment membership follows the change once it is committed (a background task)."""
+    from volano.segments.services import contact_changes_tokens, segments_refresh_later
+
+    tokens = contact_changes_tokens(changes_of_data) if changes_of_data is not None else changed
+    segments_refresh_later(workspace=workspace, contact_ids=[contact.pk], changed=tokens)
 
 
 def contact_delete(*, workspace: Workspace, actor: User | None, contact: Contact) -> None:
@@ -335,4 +352,5 @@ def consent_set(
                 type=EventType.CONSENT_CHANGED,
                 properties={"purpose": purpose, "from": previous, "to": status, "source": source},
             )
+            _segments_refresh_later(workspace, contact, changed=[f"consent:{purpose}"])
     return consent

@@ -87,6 +87,9 @@ def demo_load(
         demo_generate(
             workspace=workspace, size=size, owners=owners, now=timezone.now(), progress=progress
         )
+        from volano.segments.demo import demo_segments_create
+
+        demo_segments_create(workspace=workspace)
     return DemoLogin(
         url=URL,
         email=ADMIN_EMAIL,
@@ -142,8 +145,20 @@ def demo_generate(
 
 def workspace_wipe(*, workspace: Workspace) -> None:
     """Delete a workspace and its data with one DELETE per table (no row-by-row cascade)."""
+    from volano.segments.models import (
+        ContactList,
+        ListMembership,
+        Segment,
+        SegmentMembership,
+        SegmentSize,
+    )
+
+    tables = (
+        SegmentMembership, ListMembership, SegmentSize, Segment, ContactList,
+        Event, OrderLine, Order, Visitor, Consent, Contact, Company, CustomField,
+    )  # fmt: skip
     with transaction.atomic():
-        for model in (Event, OrderLine, Order, Visitor, Consent, Contact, Company, CustomField):
+        for model in tables:
             model.objects.for_workspace(workspace)._raw_delete(connection.alias)
         workspace.delete()
 

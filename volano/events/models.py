@@ -28,6 +28,8 @@ class EventType(models.TextChoices):
     TICKET = "ticket", _("Support ticket")
     CONSENT_CHANGED = "consent_changed", _("Consent changed")
     CONTACT_MERGED = "contact_merged", _("Contacts merged")
+    SEGMENT_ENTERED = "segment_entered", _("Entered segment")
+    SEGMENT_LEFT = "segment_left", _("Left segment")
     CUSTOM = "custom", _("Custom event")
 
 

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 QUEUED_GRACE = dt.timedelta(minutes=2)
 STALLED_AFTER = dt.timedelta(minutes=10)
 IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
+SEGMENTS_FULL_EVERY = dt.timedelta(hours=1)
 
 
 def _task(module_name: str, name: str) -> Any:
@@ -45,11 +46,34 @@ class Sweeper:
         self._progress: dict[int, tuple[int, dt.datetime]] = {}
         # job id -> when the sweeper last enqueued it, so a backlog is not enqueued every minute
         self._enqueued: dict[int, dt.datetime] = {}
+        # segments: the last event id seen, and when every segment was last fully refreshed
+        self._event_cursor: int | None = None
+        self._segments_full_at: dt.datetime | None = None
 
     def sweep(self, now: dt.datetime | None = None) -> dict[str, int]:
         """One pass over every kind of work; returns how many items were enqueued again."""
         now = now or timezone.now()
-        return {"imports": self._imports(now)}
+        imports = self._imports(now)
+        try:
+            self._segments(now)
+        except Exception:
+            logger.exception("sweeper: the segments pass failed")
+        return {"imports": imports}
+
+    def _segments(self, now: dt.datetime) -> int:
+        """Refresh the contacts whose events arrived since the last pass in the segments that
+        read those events; every hour, enqueue a full refresh (sliding windows move)."""
+        from volano.segments.services import segments_refresh_recent
+
+        self._event_cursor, done = segments_refresh_recent(after_event_id=self._event_cursor)
+        if self._segments_full_at is None or now - self._segments_full_at >= SEGMENTS_FULL_EVERY:
+            self._segments_full_at = now
+            task = _task("volano.segments.tasks", "segments_refresh_all_task")
+            from volano.core.models import Workspace
+
+            for workspace_id in Workspace.objects.values_list("pk", flat=True):
+                transaction.on_commit(functools.partial(task.enqueue, workspace_id))
+        return sum(done.values())
 
     def _imports(self, now: dt.datetime) -> int:
         task = _task(*IMPORT_TASK)

@@ -20,6 +20,8 @@ from volano.events.models import Event
 from volano.events.services import event_append
 from volano.orders import services as order_services
 from volano.orders.models import Order, OrderLine
+from volano.segments import services as segment_services
+from volano.segments.models import ContactList, ListMembership, Segment, SegmentMembership
 
 pytestmark = pytest.mark.django_db
 
@@ -80,12 +82,41 @@ def secrets(officina, giulia):
             "lines": [{"product_name": "Tornio", "amount": 1000}],
         },
     )
-    return {"contact": contact, "other": other, "company": company, "order": order}
+    segment = segment_services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="segreto",
+        name="Segreto",
+        definition={"field": "email", "op": "eq", "value": SECRET_EMAIL},
+    )
+    contact_list = segment_services.list_from_segment(
+        workspace=officina, actor=giulia, segment=segment, slug="segreto", name="Segreto"
+    )
+    return {
+        "contact": contact,
+        "other": other,
+        "company": company,
+        "order": order,
+        "segment": segment,
+        "list": contact_list,
+    }
 
 
 def snapshot(workspace) -> dict:
     rows: dict = {}
-    for model in (Contact, Company, Consent, CustomField, Event, Order, OrderLine):
+    for model in (
+        Contact,
+        Company,
+        Consent,
+        CustomField,
+        Event,
+        Order,
+        OrderLine,
+        Segment,
+        SegmentMembership,
+        ContactList,
+        ListMembership,
+    ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
             key=lambda row: row["id"],
@@ -100,6 +131,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "company_id": secrets["company"].pk,
         "order_id": secrets["order"].pk,
         "purpose": "email_marketing",
+        "slug": "segreto",
     }
     contact_id = secrets["contact"].pk
     return {
@@ -147,6 +179,28 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
             }
         },
         ("GET", "orders/<order_id>"): {},
+        ("GET", "segments"): {"query": {"kind": "segment"}},
+        ("POST", "segments"): {
+            "body": {"slug": "segreto", "name": "Copia", "definition": {"segment": "segreto"}}
+        },
+        ("POST", "segments/preview"): {"body": {"definition": {"list": "segreto"}}},
+        ("GET", "segments/<slug>"): {},
+        ("PUT", "segments/<slug>"): {
+            "body": {"name": "Rubato", "definition": {"field": "email", "op": "is_set"}}
+        },
+        ("DELETE", "segments/<slug>"): {},
+        ("GET", "segments/<slug>/members"): {},
+        ("GET", "segments/<slug>/count"): {},
+        ("GET", "lists"): {},
+        ("POST", "lists"): {
+            "body": {"slug": "segreto", "name": "Copia", "from_segment": "segreto"}
+        },
+        ("GET", "lists/<slug>"): {},
+        ("PATCH", "lists/<slug>"): {"body": {"name": "Rubata"}},
+        ("DELETE", "lists/<slug>"): {},
+        ("GET", "lists/<slug>/members"): {},
+        ("POST", "lists/<slug>/members"): {"body": {"contact_ids": [contact_id]}},
+        ("DELETE", "lists/<slug>/members"): {},
     }, ids
 
 
@@ -165,6 +219,8 @@ def test_every_api_route_is_closed_to_another_workspace(
         "contacts": {secrets["contact"].pk, secrets["other"].pk},
         "companies": {secrets["company"].pk},
         "orders": {secrets["order"].pk},
+        "segments": {secrets["segment"].pk},
+        "lists": {secrets["list"].pk},
         "custom-fields": set(
             CustomField.objects.for_workspace(officina).values_list("pk", flat=True)
         ),

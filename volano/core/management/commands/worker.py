@@ -26,8 +26,9 @@ class Command(VolanoCommand):
         parser.add_argument(
             "--sweep-interval",
             type=float,
-            default=60.0,
-            help="seconds between two sweeps for stuck work (default: 60)",
+            default=10.0,
+            help="seconds between two sweeps: stuck work, and segment membership for contacts"
+            " with new events (default: 10)",
         )
 
     def handle(self, *args: Any, interval: float, sweep_interval: float, **options: Any) -> None:

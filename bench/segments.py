@@ -1,0 +1,193 @@
+"""Segments at speed: full recompute of the issue's segment, the preview count, the incremental
+update after one new event (all affected segments), and a full refresh of 50 segments.
+
+    python -m bench.segments --quick                     # ~10k contacts, temp SQLite
+    python -m bench.segments --quick --database-url postgres://postgres@127.0.0.1:5432/volano_bench_segcore
+    python -m bench.segments --full --database-url URL [--workspace bench-1m]   # existing 1M data
+
+--quick generates a fresh workspace "bench-segments"; --full uses an existing workspace (as
+`python -m bench.generate --full` leaves it) and only adds its own segments (slugs "bench-…",
+deleted at the start of a run). Targets at 1M / 10M events on PostgreSQL: recompute < 2 s,
+preview < 1 s, incremental < 50 ms, 50 segments < 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+
+from bench.generate import bench_workspace, django_setup
+
+ISSUE_SEGMENT = {
+    "all": [
+        {"field": "region", "op": "eq", "value": "Lombardia"},
+        {
+            "event": "page_view",
+            "where": {"url": {"contains": "/prezzi"}},
+            "count": {"gte": 3},
+            "within_days": 30,
+        },
+        {"not": {"event": "email_clicked", "within_days": 90}},
+    ]
+}
+QUICK_SIZE = "segments-10k"
+REGIONS = ("Lombardia", "Veneto", "Emilia-Romagna", "Piemonte", "Toscana")
+PAGES = ("/prezzi", "/ricambi", "/trattori", "/assistenza", "/contatti")
+
+
+def fifty_definitions() -> list[dict]:
+    """50 varied segments: attributes, behaviour windows, orders, consent, negations."""
+    out: list[dict] = [ISSUE_SEGMENT]
+    for region in REGIONS:
+        for page in PAGES:
+            out.append(
+                {
+                    "all": [
+                        {"field": "region", "op": "eq", "value": region},
+                        {
+                            "event": "page_view",
+                            "where": {"url": {"contains": page}},
+                            "within_days": 60,
+                        },
+                    ]
+                }
+            )
+    for days in (30, 90, 180, 365):
+        out.append({"event": "order", "where": {"product_line": "ricambi"}, "within_days": days})
+        out.append(
+            {"event": "order", "sum": {"property": "total", "gte": 5000}, "within_days": days}
+        )
+        out.append({"not": {"event": "email_clicked", "within_days": days}})
+        out.append({"event": "email_opened", "count": {"gte": 3}, "within_days": days})
+    for band in ("1-9", "10-49", "50-249", "250+"):
+        out.append({"field": "company.size_band", "op": "eq", "value": band})
+    while len(out) < 50:
+        out.append({"field": "consent.email_marketing", "op": "eq", "value": "granted"})
+    return out[:50]
+
+
+def quick_workspace():
+    from django.utils import timezone
+
+    from volano.demo.generator import SIZES, Size
+    from volano.demo.load import demo_generate
+
+    SIZES.setdefault(
+        QUICK_SIZE, Size(contacts=10_000, companies=2_000, activity=0.8, anonymous_visitors=2_000)
+    )
+    workspace = bench_workspace("bench-segments")
+    started = time.perf_counter()
+    demo_generate(workspace=workspace, size=QUICK_SIZE, now=timezone.now())
+    print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
+    return workspace
+
+
+def timed(fn, runs: int = 1):
+    timings, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        timings.append(time.perf_counter() - started)
+    return result, timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--quick", action="store_true")
+    mode.add_argument("--full", action="store_true")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--workspace", default="bench-1m", help="--full: the workspace slug")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    django_setup(args.database_url)
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from volano.contacts.models import Contact
+    from volano.core.models import Workspace
+    from volano.events.models import Event
+    from volano.events.services import event_append
+    from volano.segments import selectors, services
+    from volano.segments.models import Segment
+
+    if args.quick:
+        workspace = quick_workspace()
+    else:
+        workspace = Workspace.objects.filter(slug=args.workspace).first()
+        if workspace is None:
+            print(f"no workspace {args.workspace!r}: run python -m bench.generate --full first")
+            return 2
+        Segment.objects.for_workspace(workspace).filter(slug__startswith="bench-").delete()
+    contacts = Contact.objects.for_workspace(workspace).count()
+    events = Event.objects.for_workspace(workspace).count()
+
+    # 1. the issue's segment: first materialisation (everyone enters), then a steady refresh
+    issue, first = timed(
+        lambda: services.segment_save(
+            workspace=workspace,
+            actor=None,
+            slug="bench-issue",
+            name="Lombardia prezzi",
+            definition=ISSUE_SEGMENT,
+        )
+    )
+    _, recompute = timed(
+        lambda: services.segment_refresh(workspace=workspace, segment=issue), args.runs
+    )
+    # 2. the preview count while editing
+    count, preview = timed(
+        lambda: selectors.segment_preview_count(workspace=workspace, definition=ISSUE_SEGMENT),
+        args.runs,
+    )
+    # 3. 49 more segments, then a full refresh of all 50
+    for n, definition in enumerate(fifty_definitions()[1:], start=2):
+        Segment.objects.create(
+            workspace=workspace, slug=f"bench-{n:02d}", name=f"Bench {n}", definition=definition
+        )
+    _, full_first = timed(lambda: services.segments_refresh_all(workspace=workspace))
+    _, full = timed(lambda: services.segments_refresh_all(workspace=workspace))
+    # 4. one new page view on /prezzi for a Lombard contact outside the segment
+    outside = (
+        Contact.objects.for_workspace(workspace)
+        .filter(region="Lombardia")
+        .exclude(pk__in=selectors.segment_members(workspace=workspace, segment=issue))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:: max(1, contacts // 200)]
+    )
+    increments = []
+    affected = 0
+    for contact_id in list(outside)[: args.runs * 2]:
+        event_append(
+            workspace=workspace,
+            contact_id=contact_id,
+            type="page_view",
+            occurred_at=timezone.now() - dt.timedelta(minutes=5),
+            properties={"url": "https://www.officinarossi.it/prezzi"},
+        )
+        results, timing = timed(
+            lambda cid=contact_id: services.segments_refresh_contacts(
+                workspace=workspace, contact_ids=[cid], changed=["event:page_view"]
+            )
+        )
+        affected = len(results)
+        increments += timing
+    print(
+        f"segments: db={connection.vendor} contacts={contacts:,} events={events:,} "
+        f"issue_members={issue.size:,} preview_count={count:,} "
+        f"first_materialise_s={first[0]:.3f} recompute_s_median={statistics.median(recompute):.3f} "
+        f"preview_s_median={statistics.median(preview):.3f} "
+        f"incremental_ms_median={1000 * statistics.median(increments):.1f} "
+        f"incremental_ms_max={1000 * max(increments):.1f} affected_segments={affected} "
+        f"refresh50_first_s={full_first[0]:.2f} refresh50_s={full[0]:.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

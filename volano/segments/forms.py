@@ -1,0 +1,289 @@
+"""Forms of the segments pages, and what the segment builder may offer (its catalogue).
+
+The builder (static/segments/builder.js) draws rows from `builder_catalogue`: which fields exist
+and of which kind, which operators apply to each kind, which values a select offers. All the
+words it shows come from here, through gettext, so the builder speaks the user's language.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from volano.conditions.fields import CUSTOM_KINDS, OPS_BY_KIND
+from volano.contacts.models import ConsentStatus, Purpose, SizeBand
+from volano.contacts.selectors import custom_fields
+from volano.core.geography import provinces, regions
+from volano.core.models import Workspace
+from volano.events.models import EventType
+from volano.segments.models import SegmentKind
+
+# Events people do; the system's own bookkeeping events make no sense in a segment rule.
+HIDDEN_EVENTS = {"contact_merged", "segment_entered", "segment_left"}
+
+# Properties worth suggesting per event type (docs: common.md "Event property conventions").
+EVENT_PROPERTIES: dict[str, list[str]] = {
+    "page_view": ["url", "title", "referrer", "dwell_seconds"],
+    "form_submitted": ["form", "url"],
+    "content_downloaded": ["content", "title", "url"],
+    "email_sent": ["message", "subject"],
+    "email_delivered": ["message", "subject"],
+    "email_opened": ["message", "subject"],
+    "email_clicked": ["message", "subject", "url"],
+    "email_bounced": ["message", "reason", "kind"],
+    "email_unsubscribed": ["message"],
+    "email_complained": ["message"],
+    "webinar_registered": ["webinar", "title"],
+    "webinar_attended": ["webinar", "title"],
+    "event_attended": ["event", "title"],
+    "order": ["product_line", "total", "currency", "number"],
+    "survey_answered": ["survey", "score", "answer"],
+    "deal_changed": ["deal", "stage", "amount"],
+    "ticket": ["ticket", "subject", "status"],
+    "custom": ["name"],
+}
+NUMERIC_PROPERTIES = ["dwell_seconds", "total", "score", "amount", "quantity"]
+
+
+def _operator_labels() -> dict[str, dict[str, str]]:
+    common = {
+        "eq": _("is"),
+        "neq": _("is not"),
+        "in": _("is one of"),
+        "not_in": _("is none of"),
+        "contains": _("contains"),
+        "starts_with": _("starts with"),
+        "gt": _("is more than"),
+        "gte": _("is at least"),
+        "lt": _("is less than"),
+        "lte": _("is at most"),
+        "between": _("is between"),
+        "is_set": _("is filled in"),
+        "is_not_set": _("is empty"),
+    }
+    dates = {
+        **common,
+        "gt": _("is after"),
+        "gte": _("is on or after"),
+        "lt": _("is before"),
+        "lte": _("is on or before"),
+        "older_than_days": _("is more than … days ago"),
+        "within_last_days": _("is in the last … days"),
+    }
+    labels = {
+        kind: {op: (dates if "date" in kind else common)[op] for op in ops}
+        for kind, ops in OPS_BY_KIND.items()
+    }
+    labels["tags"]["contains"] = _("includes")
+    labels["multi_choice"]["contains"] = _("includes")
+    labels["consent"].update({"eq": _("is"), "neq": _("is not")})
+    return labels
+
+
+def _choices(pairs: Any) -> list[list[str]]:
+    return [[str(value), str(label)] for value, label in pairs]
+
+
+def builder_catalogue(
+    *, workspace: Workspace, lists: list, segments: list, personas: list
+) -> dict[str, Any]:
+    """Everything the builder shows, as JSON-ready data (rendered with json_script)."""
+    province_choices = [
+        [code, f"{p.name} ({code})"]
+        for code, p in sorted(provinces().items(), key=lambda item: item[1].name)
+    ]
+    region_choices = [[name, name] for name in regions()]
+    language_choices = _choices(settings.LANGUAGES)
+    contact_fields: list[dict[str, Any]] = [
+        {"name": "province", "label": _("Province"), "kind": "text", "choices": province_choices},
+        {"name": "region", "label": _("Region"), "kind": "text", "choices": region_choices},
+        {"name": "city", "label": _("City"), "kind": "text"},
+        {"name": "job_title", "label": _("Job title"), "kind": "text"},
+        {"name": "source", "label": _("Source"), "kind": "text"},
+        {"name": "tags", "label": _("Tags"), "kind": "tags"},
+        {"name": "language", "label": _("Language"), "kind": "text", "choices": language_choices},
+        {"name": "created_at", "label": _("Date added"), "kind": "datetime"},
+        {"name": "email", "label": _("Email"), "kind": "text"},
+        {"name": "first_name", "label": _("First name"), "kind": "text"},
+        {"name": "last_name", "label": _("Last name"), "kind": "text"},
+        {"name": "postal_code", "label": _("CAP"), "kind": "text"},
+        {"name": "country", "label": _("Country"), "kind": "text"},
+        {"name": "updated_at", "label": _("Last changed"), "kind": "datetime"},
+    ]
+    company_fields: list[dict[str, Any]] = [
+        {"name": "company.name", "label": _("Company name"), "kind": "text"},
+        {"name": "company.sector", "label": _("Sector"), "kind": "text"},
+        {
+            "name": "company.size_band",
+            "label": _("Size"),
+            "kind": "choice",
+            "choices": _choices(SizeBand.choices),
+        },
+        {
+            "name": "company.province",
+            "label": _("Province"),
+            "kind": "text",
+            "choices": province_choices,
+        },
+        {"name": "company.region", "label": _("Region"), "kind": "text", "choices": region_choices},
+        {"name": "company.city", "label": _("City"), "kind": "text"},
+        {"name": "company.ateco_code", "label": _("ATECO code"), "kind": "text"},
+        {"name": "company.vat_number", "label": _("VAT number"), "kind": "text"},
+    ]
+    for entity, target, prefix in (
+        ("contact", contact_fields, "custom."),
+        ("company", company_fields, "company.custom."),
+    ):
+        for field in custom_fields(workspace=workspace, entity=entity):
+            entry: dict[str, Any] = {
+                "name": prefix + field.key,
+                "label": field.label,
+                "kind": CUSTOM_KINDS[field.type],
+            }
+            if field.choices:
+                entry["choices"] = [[str(c), str(c)] for c in field.choices]
+            target.append(entry)
+    events = [
+        [value, str(label)] for value, label in EventType.choices if value not in HIDDEN_EVENTS
+    ]
+    return {
+        "contact_fields": contact_fields,
+        "company_fields": company_fields,
+        "operators": _operator_labels(),
+        "purposes": _choices(Purpose.choices),
+        "statuses": [*_choices(ConsentStatus.choices), ["none", _("Never asked")]],
+        "events": events,
+        "event_properties": EVENT_PROPERTIES,
+        "numeric_properties": NUMERIC_PROPERTIES,
+        "lists": lists,
+        "segments": segments,
+        "personas": personas,
+        "text": {
+            "kind": _("Condition type"),
+            "kinds": {
+                "field": _("Contact field"),
+                "company": _("Company field"),
+                "consent": _("Consent"),
+                "member": _("Membership"),
+                "event": _("Behaviour"),
+            },
+            "field": _("Field"),
+            "operator": _("Operator"),
+            "value": _("Value"),
+            "and": _("and"),
+            "or": _("or"),
+            "days": _("days"),
+            "several": _("Choose one or more (Ctrl/⌘ for several)"),
+            "comma": _("Separate values with commas"),
+            "yes": _("Yes"),
+            "no": _("No"),
+            "purpose": _("Consent for"),
+            "status": _("Status"),
+            "member_in": _("is in"),
+            "member_not_in": _("is not in"),
+            "member_kind": {
+                "list": _("the list"),
+                "segment": _("the segment"),
+                "persona": _("the persona"),
+            },
+            "member_pick": _("Which one"),
+            "none_available": _("(none yet)"),
+            "did": _("did"),
+            "did_not": _("did not do"),
+            "event": _("What"),
+            "count_op": {"gte": _("at least"), "lte": _("at most"), "eq": _("exactly")},
+            "times": _("times"),
+            "count": _("How many times"),
+            "within": _("in the last"),
+            "within_help": _("days (empty: any time)"),
+            "add_filter": _("+ Filter on a detail"),
+            "property": _("Detail"),
+            "property_ops": {
+                "contains": _("contains"),
+                "eq": _("is"),
+                "neq": _("is not"),
+                "starts_with": _("starts with"),
+                "gte": _("is at least"),
+                "lte": _("is at most"),
+            },
+            "remove": _("Remove"),
+            "remove_filter": _("Remove this filter"),
+            "add_condition": _("+ Add a condition"),
+            "add_group": _("+ Add a group"),
+            "match": _("Contacts who match"),
+            "all": _("all of these"),
+            "any": _("any of these"),
+            "negate": _("Exclude the contacts who match this group"),
+            "group": _("Group of conditions"),
+            "advanced": _("An advanced condition, kept as it is:"),
+            "empty": _("No condition yet: add one."),
+        },
+    }
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(label=_lazy("Name"), max_length=200)
+    description = forms.CharField(
+        label=_lazy("Description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    kind = forms.ChoiceField(
+        label=_lazy("This is"),
+        choices=SegmentKind.choices,
+        initial=SegmentKind.SEGMENT,
+        widget=forms.RadioSelect,
+    )
+    goals = forms.CharField(
+        label=_lazy("Goals"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    pains = forms.CharField(
+        label=_lazy("Pains"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    channels = forms.CharField(
+        label=_lazy("Preferred channels"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    job_titles = forms.CharField(
+        label=_lazy("Typical job titles"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    definition = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_definition(self) -> Any:
+        raw = self.cleaned_data["definition"] or ""
+        try:
+            definition = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            raise forms.ValidationError(_("The rule could not be read; reload the page.")) from None
+        if not definition:
+            raise forms.ValidationError(_("Add at least one condition."))
+        return definition
+
+
+class ListForm(forms.Form):
+    name = forms.CharField(label=_lazy("Name"), max_length=200)
+    description = forms.CharField(
+        label=_lazy("Description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class PasteEmailsForm(forms.Form):
+    emails = forms.CharField(
+        label=_lazy("Email addresses"),
+        help_text=_lazy("Paste them one per line, or separated by commas or spaces."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class SaveAsListForm(forms.Form):
+    name = forms.CharField(label=_lazy("Name of the new list"), max_length=200)

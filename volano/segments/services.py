@@ -1,0 +1,761 @@
+"""Writes for segments, personas and static lists.
+
+Membership is materialised and refreshed as a set-based diff, a handful of statements whatever
+the segment's size:
+
+1. UPDATE the current memberships whose contact no longer matches: left_at = now (NOT EXISTS);
+2. INSERT … SELECT a membership for each matching contact that is not a current member;
+3. INSERT … SELECT one `segment_left` / `segment_entered` event per changed membership, found
+   by its exact timestamp, onto the contacts' timelines (so automation can start from them).
+
+An incremental refresh (`segments_refresh_contacts`) runs the same statements restricted to some
+contacts, and only for the segments whose definition reads what changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from volano.conditions.compiler import condition_q
+from volano.conditions.types import Condition, ConditionError
+from volano.contacts.models import Contact
+from volano.core.errors import ApplicationError, NotFound
+from volano.core.models import User, Workspace
+from volano.events.models import Channel, Event, EventType
+from volano.segments.models import (
+    ContactList,
+    ListMembership,
+    Segment,
+    SegmentKind,
+    SegmentMembership,
+    SegmentSize,
+)
+from volano.segments.resolver import (
+    Dependencies,
+    SegmentResolver,
+    condition_dependencies,
+    segment_condition_parse,
+)
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+MAX_IDS_PER_STATEMENT = 5000
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    entered: int
+    left: int
+    size: int
+
+
+def _slug_check(slug: str) -> str:
+    slug = (slug or "").strip()
+    if not SLUG_RE.match(slug):
+        raise ApplicationError(
+            "a slug is 1-80 lowercase letters, digits or hyphens (e.g. fiera-2025)", field="slug"
+        )
+    return slug
+
+
+# -- segments -------------------------------------------------------------------------------
+
+
+def segment_compile(
+    *,
+    workspace: Workspace,
+    slug: str,
+    definition: Any,
+    now: dt.datetime | None = None,
+) -> Q:
+    """The Q over Contact for a segment's definition; raises ConditionError (cycles included)."""
+    resolver = SegmentResolver(workspace, overrides={slug: definition})
+    condition = resolver.parsed(slug, None)
+    return condition_q(
+        workspace=workspace, condition=condition, now=now, resolver=resolver, chain=(slug,)
+    )
+
+
+def segment_save(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    slug: str,
+    name: str,
+    definition: Any,
+    description: str = "",
+    kind: str = SegmentKind.SEGMENT,
+    goals: str = "",
+    pains: str = "",
+    channels: str = "",
+    job_titles: str = "",
+) -> Segment:
+    """Create or replace the segment `slug`, then refresh its membership (and its dependents').
+
+    The definition is validated first (cycles included); nothing is saved when it is invalid.
+    """
+    slug = _slug_check(slug)
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("a segment needs a name", field="name")
+    if kind not in SegmentKind.values:
+        raise ApplicationError(f"kind is one of: {', '.join(SegmentKind.values)}", field="kind")
+    segment_compile(workspace=workspace, slug=slug, definition=definition)
+    now = timezone.now()
+    with transaction.atomic():
+        segment = Segment.objects.for_workspace(workspace).filter(slug=slug).first()
+        if segment is None:
+            segment = Segment(workspace=workspace, slug=slug, created_by=actor, created_at=now)
+        segment.name = name
+        segment.description = description or ""
+        segment.kind = kind
+        segment.definition = definition
+        segment.goals, segment.pains = goals or "", pains or ""
+        segment.channels, segment.job_titles = channels or "", job_titles or ""
+        segment.updated_at = now
+        segment.save()
+        segment_refresh(workspace=workspace, segment=segment)
+        for dependent in _dependents(workspace=workspace, slug=slug):
+            segment_refresh(workspace=workspace, segment=dependent)
+    return segment
+
+
+def segment_delete(*, workspace: Workspace, actor: User | None, segment: Segment) -> None:
+    if segment.workspace_id != workspace.pk:
+        raise NotFound("no such segment")
+    users = [
+        s.slug
+        for s in Segment.objects.for_workspace(workspace).exclude(pk=segment.pk)
+        if segment.slug in _dependencies(workspace, s).segments
+    ]
+    if users:
+        raise ApplicationError(
+            f"segment '{segment.slug}' is used by: {', '.join(sorted(users))}", field="slug"
+        )
+    segment.delete()
+
+
+def segment_refresh(
+    *,
+    workspace: Workspace,
+    segment: Segment,
+    contact_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+    known_moved: bool = False,
+) -> RefreshResult:
+    """Bring the segment's materialised membership up to date (only `contact_ids`, if given).
+
+    `known_moved` says the caller already checked that some of `contact_ids` move (see
+    segments_refresh_contacts, which checks many segments in one query).
+
+    The condition is evaluated once into a temporary table of matching ids; the diff against
+    the current memberships is then two indexed statements. A full refresh records a
+    SegmentSize row; an incremental one adjusts the cached size and first checks, in one
+    query, whether anything moved at all.
+    """
+    if segment.workspace_id != workspace.pk:
+        raise NotFound("no such segment")
+    ids = None if contact_ids is None else sorted(set(contact_ids))
+    if ids is not None and not ids:
+        return RefreshResult(0, 0, segment.size)
+    now = now or timezone.now()
+    if ids is None:
+        q = segment_compile(workspace=workspace, slug=segment.slug, definition=segment.definition)
+    else:
+        q = _restrict(_incremental_q(workspace, segment, now), ids) & Q(pk__in=ids)
+        if not known_moved and not _moved_segments(workspace, {segment.pk: q}, ids):
+            return RefreshResult(0, 0, segment.size)
+    matching = Contact.objects.for_workspace(workspace).filter(q)
+    memberships = SegmentMembership._meta.db_table
+    at = _db_datetime(now)
+    with transaction.atomic():
+        # One refresh of a segment at a time (PostgreSQL row lock; SQLite serialises writers).
+        Segment.objects.for_workspace(workspace).select_for_update().filter(pk=segment.pk).first()
+        with connection.cursor() as cursor:
+            _match_table_fill(cursor, matching)
+            only = ""
+            only_params: list[Any] = []
+            if ids is not None:
+                only = f" AND m.contact_id IN ({', '.join(['%s'] * len(ids))})"
+                only_params = list(ids)
+            cursor.execute(
+                f"UPDATE {memberships} SET left_at = %s WHERE id IN ("
+                f"SELECT m.id FROM {memberships} m WHERE m.segment_id = %s "
+                f"AND m.left_at IS NULL{only} AND NOT EXISTS "
+                f"(SELECT 1 FROM {MATCH_TABLE} s WHERE s.id = m.contact_id))",
+                [at, segment.pk, *only_params],
+            )
+            left = max(cursor.rowcount, 0)
+            cursor.execute(
+                f"INSERT INTO {memberships} (workspace_id, segment_id, contact_id, entered_at, "
+                f"left_at) SELECT %s, %s, s.id, %s, NULL FROM {MATCH_TABLE} s WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {memberships} m WHERE m.segment_id = %s AND m.left_at IS NULL "
+                f"AND m.contact_id = s.id)",
+                [workspace.pk, segment.pk, at, segment.pk],
+            )
+            entered = max(cursor.rowcount, 0)
+        if left:
+            _events_insert(workspace, segment, EventType.SEGMENT_LEFT, "left_at", now)
+        if entered:
+            _events_insert(workspace, segment, EventType.SEGMENT_ENTERED, "entered_at", now)
+        fields: dict[str, Any] = {}
+        if ids is None:
+            size = (
+                SegmentMembership.objects.for_workspace(workspace)
+                .filter(segment=segment, left_at__isnull=True)
+                .count()
+            )
+            fields = {"size": size, "refreshed_at": now}
+            SegmentSize.objects.create(workspace=workspace, segment=segment, at=now, size=size)
+        elif entered or left:
+            fields = {"size": F("size") + entered - left}
+        if fields:
+            Segment.objects.for_workspace(workspace).filter(pk=segment.pk).update(**fields)
+        if ids is None:
+            segment.size, segment.refreshed_at = fields["size"], now
+        else:
+            segment.size = segment.size + entered - left
+    return RefreshResult(entered=entered, left=left, size=segment.size)
+
+
+MATCH_TABLE = "volano_segment_match"
+
+
+def _incremental_q(workspace: Workspace, segment: Segment, now: dt.datetime) -> Q:
+    return condition_q(
+        workspace=workspace,
+        condition=_condition(workspace, segment),
+        now=now,
+        resolver=SegmentResolver(workspace),
+        chain=(segment.slug,),
+    )
+
+
+def _match_table_fill(cursor: Any, matching: Any) -> None:
+    """The temporary table of the contact ids the condition matches, evaluated once."""
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {MATCH_TABLE} (id bigint PRIMARY KEY)")
+    cursor.execute(f"DELETE FROM {MATCH_TABLE}")
+    sql, params = matching.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
+    cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT sub.picked_id FROM ({sql}) sub", params)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {MATCH_TABLE}")
+
+
+def _restrict(q: Q, ids: list[int]) -> Q:
+    """The same Q, with every `pk IN (subquery)` limited to `ids` inside the subquery too, so an
+    incremental refresh aggregates only those contacts' events (the planner cannot push the
+    outer `pk IN ids` into a GROUP BY … HAVING subquery)."""
+    from django.db.models import QuerySet
+
+    children: list[Any] = []
+    for child in q.children:
+        if isinstance(child, Q):
+            children.append(_restrict(child, ids))
+        elif isinstance(child, tuple) and child[0] == "pk__in" and isinstance(child[1], QuerySet):
+            subquery = child[1]
+            names = {f.name for f in subquery.model._meta.get_fields()}
+            if subquery.model is Contact:
+                subquery = subquery.filter(pk__in=ids)
+            elif "contact" in names:
+                subquery = subquery.filter(contact_id__in=ids)
+            children.append((child[0], subquery))
+        else:
+            children.append(child)
+    restricted = Q()
+    restricted.children = children
+    restricted.connector = q.connector
+    restricted.negated = q.negated
+    return restricted
+
+
+def _moved_segments(workspace: Workspace, conditions: dict[int, Q], ids: list[int]) -> set[int]:
+    """One query for many segments: which of them have a contact among `ids` that matches but
+    is not a member, or is a member but no longer matches? `conditions` maps segment id → Q."""
+    from django.db.models import BooleanField, ExpressionWrapper
+
+    annotations: dict[str, Any] = {}
+    for n, (segment_id, q) in enumerate(conditions.items()):
+        current = SegmentMembership.objects.for_workspace(workspace).filter(
+            segment_id=segment_id, left_at__isnull=True, contact_id=OuterRef("pk")
+        )
+        annotations[f"matches_{n}"] = ExpressionWrapper(q, output_field=BooleanField())
+        annotations[f"member_{n}"] = Exists(current)
+    rows = (
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=ids)
+        .annotate(**annotations)
+        .values_list(*annotations)
+    )
+    segment_ids = list(conditions)
+    moved = set()
+    for row in rows:
+        for n, segment_id in enumerate(segment_ids):
+            if bool(row[2 * n]) != bool(row[2 * n + 1]):
+                moved.add(segment_id)
+    return moved
+
+
+def _db_datetime(value: dt.datetime) -> Any:
+    """A datetime as the database driver wants it in a raw statement."""
+    return models.DateTimeField().get_db_prep_save(value, connection)
+
+
+def _events_insert(
+    workspace: Workspace, segment: Segment, event_type: str, stamp: str, now: dt.datetime
+) -> None:
+    """INSERT … SELECT one timeline event per membership stamped exactly `now`."""
+    values = {
+        "workspace_id": workspace.pk,
+        "type": event_type,
+        "occurred_at": now,
+        "received_at": now,
+        "channel": Channel.SYSTEM,
+        "source": "volano",
+        "properties": {"segment": segment.slug, "name": segment.name, "kind": segment.kind},
+    }
+    columns, expressions, params = [], [], []
+    for field in Event._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(str(field.column)))
+        if field.attname == "contact_id":
+            expressions.append("m.contact_id")
+            continue
+        if field.attname in values:
+            value = values[field.attname]
+        elif field.null:
+            expressions.append("NULL")
+            continue
+        else:
+            value = field.get_default()
+        expressions.append("%s")
+        params.append(field.get_db_prep_save(value, connection))
+    membership = SegmentMembership._meta
+    at = _db_datetime(now)
+    where = f"m.segment_id = %s AND m.{stamp} = %s"
+    if stamp == "entered_at":
+        where += " AND m.left_at IS NULL"
+    statement = (
+        f"INSERT INTO {Event._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(expressions)} FROM {membership.db_table} m WHERE {where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, segment.pk, at])
+
+
+# -- many segments ----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed_cached(workspace_id: int, segment_id: int, updated_at: Any, definition: str) -> Any:
+    import json
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    return segment_condition_parse(json.loads(definition), workspace=workspace)
+
+
+def _condition(workspace: Workspace, segment: Segment) -> Condition:
+    import json
+
+    return _parsed_cached(
+        workspace.pk,
+        segment.pk,
+        segment.updated_at,
+        json.dumps(segment.definition, sort_keys=True),
+    )
+
+
+def _dependencies(workspace: Workspace, segment: Segment) -> Dependencies:
+    return condition_dependencies(_condition(workspace, segment))
+
+
+def _ordered(workspace: Workspace) -> list[Segment]:
+    """The workspace's segments, each after the segments it refers to."""
+    segments = {s.slug: s for s in Segment.objects.for_workspace(workspace).order_by("pk")}
+    ordered: list[Segment] = []
+    seen: set[str] = set()
+
+    def visit(slug: str, path: tuple[str, ...]) -> None:
+        if slug in seen or slug not in segments:
+            return
+        if slug in path:
+            raise ConditionError(f"segments form a cycle: {' → '.join((*path, slug))}")
+        for ref in sorted(_dependencies(workspace, segments[slug]).segments):
+            visit(ref, (*path, slug))
+        seen.add(slug)
+        ordered.append(segments[slug])
+
+    for slug in segments:
+        visit(slug, ())
+    return ordered
+
+
+def _dependents(*, workspace: Workspace, slug: str) -> list[Segment]:
+    """Segments that refer to `slug`, directly or through others, in refresh order."""
+    affected = {slug}
+    result = []
+    for segment in _ordered(workspace):
+        if segment.slug != slug and _dependencies(workspace, segment).segments & affected:
+            affected.add(segment.slug)
+            result.append(segment)
+    return result
+
+
+def segments_refresh_all(
+    *, workspace: Workspace, now: dt.datetime | None = None
+) -> dict[str, RefreshResult]:
+    """Full refresh of every segment and persona (sliding windows move contacts in and out)."""
+    now = now or timezone.now()
+    return {
+        segment.slug: segment_refresh(workspace=workspace, segment=segment, now=now)
+        for segment in _ordered(workspace)
+    }
+
+
+def segments_refresh_contacts(
+    *,
+    workspace: Workspace,
+    contact_ids: Iterable[int],
+    changed: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, RefreshResult]:
+    """Re-evaluate `contact_ids` in the segments that read what `changed` names.
+
+    `changed` holds tokens: "event:page_view", "field:province", "field:company" (any company
+    field), "field:custom", "consent:email_marketing" (same as "field:consent.email_marketing"),
+    "list:fiera-2025", or "*" / None for every segment. Segments that refer to a segment whose
+    membership moved are re-evaluated too, after it.
+    """
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return {}
+    tokens = {"*"} if changed is None else _tokens(changed)
+    now = now or timezone.now()
+    moved: set[str] = set()
+    results: dict[str, RefreshResult] = {}
+    ordered = _ordered(workspace)
+    # Segments that refer to no other segment are checked together, one query per chunk of ids;
+    # only those that moved are refreshed. The others follow in order, after what they read.
+    independent = [
+        segment
+        for segment in ordered
+        if not _dependencies(workspace, segment).segments
+        and _dependencies(workspace, segment).touched_by(tokens)
+    ]
+    moved_ids: dict[int, set[int]] = {}
+    for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+        part_ids = ids[start : start + MAX_IDS_PER_STATEMENT]
+        conditions = {
+            segment.pk: _restrict(_incremental_q(workspace, segment, now), part_ids)
+            & Q(pk__in=part_ids)
+            for segment in independent
+        }
+        for segment_id in _moved_segments(workspace, conditions, part_ids) if conditions else ():
+            moved_ids.setdefault(segment_id, set()).update(part_ids)
+    checked = {segment.pk for segment in independent}
+    for segment in ordered:
+        deps = _dependencies(workspace, segment)
+        if not (deps.touched_by(tokens) or deps.segments & moved):
+            continue
+        result = RefreshResult(0, 0, segment.size)
+        if segment.pk in checked and segment.pk not in moved_ids:
+            results[segment.slug] = result
+            continue
+        for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+            part = segment_refresh(
+                workspace=workspace,
+                segment=segment,
+                contact_ids=ids[start : start + MAX_IDS_PER_STATEMENT],
+                now=now,
+                known_moved=segment.pk in checked,
+            )
+            result = RefreshResult(
+                result.entered + part.entered, result.left + part.left, part.size
+            )
+        results[segment.slug] = result
+        if result.entered or result.left:
+            moved.add(segment.slug)
+    return results
+
+
+def _tokens(changed: Iterable[str]) -> set[str]:
+    tokens = set()
+    for token in changed:
+        kind, _, name = token.partition(":")
+        tokens.add(f"field:consent.{name}" if kind == "consent" else token)
+    return tokens
+
+
+def contact_changes_tokens(data: dict) -> set[str]:
+    """The change tokens for a contact_update's `data` (its keys are contact fields)."""
+    tokens = set()
+    for key, value in data.items():
+        if key == "custom" and isinstance(value, dict):
+            tokens |= {f"field:custom.{k}" for k in value} or {"field:custom"}
+        elif key in ("company", "company_id"):
+            tokens.add("field:company")
+        elif key in ("owner", "owner_id"):
+            tokens.add("field:owner")
+        else:
+            tokens.add(f"field:{key}")
+    return tokens
+
+
+def segments_refresh_later(
+    *, workspace: Workspace, contact_ids: Iterable[int], changed: Iterable[str] | None = None
+) -> None:
+    """After the current transaction commits, enqueue an incremental refresh of these contacts.
+
+    Call it from a service that changed contacts (an update, a consent, an API write).
+    """
+    from volano.segments.tasks import segments_refresh_contacts_task
+
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    tokens = None if changed is None else sorted(set(changed))
+    transaction.on_commit(
+        functools.partial(segments_refresh_contacts_task.enqueue, workspace.pk, ids, tokens)
+    )
+
+
+def segments_refresh_recent(
+    *, after_event_id: int | None, limit: int = 50_000
+) -> tuple[int, dict[int, int]]:
+    """The periodic incremental pass (the worker's sweeper calls it every few seconds).
+
+    Finds the contacts with events stored since the last pass, in one grouped query walking the
+    event primary key (an index: `received_at` has none) and refreshes them incrementally,
+    workspace by workspace, for the segments that read those event types. Returns the new
+    cursor and {workspace_id: contacts refreshed}. The first pass only sets the cursor.
+    """
+    events = Event.all_workspaces.all()
+    if after_event_id is None:
+        last = events.order_by("-pk").values_list("pk", flat=True).first()
+        return last or 0, {}
+    rows = list(
+        events.filter(pk__gt=after_event_id, pk__lte=after_event_id + limit)
+        .exclude(contact_id__isnull=True)
+        .exclude(type__in=[EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT])
+        .values_list("workspace_id", "contact_id", "type")
+        .distinct()
+    )
+    last = (
+        events.filter(pk__gt=after_event_id, pk__lte=after_event_id + limit)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if last is None:
+        return after_event_id, {}
+    by_workspace: dict[int, tuple[set[int], set[str]]] = {}
+    for workspace_id, contact_id, event_type in rows:
+        ids, types = by_workspace.setdefault(workspace_id, (set(), set()))
+        ids.add(contact_id)
+        types.add(f"event:{event_type}")
+    done = {}
+    for workspace_id, (ids, types) in by_workspace.items():
+        workspace = Workspace.objects.get(pk=workspace_id)
+        segments_refresh_contacts(workspace=workspace, contact_ids=ids, changed=types)
+        done[workspace_id] = len(ids)
+    return last, done
+
+
+# -- static lists -----------------------------------------------------------------------------
+
+
+def list_create(
+    *, workspace: Workspace, actor: User | None, slug: str, name: str, description: str = ""
+) -> ContactList:
+    slug = _slug_check(slug)
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("a list needs a name", field="name")
+    if ContactList.objects.for_workspace(workspace).filter(slug=slug).exists():
+        raise ApplicationError(f"a list '{slug}' already exists", field="slug")
+    return ContactList.objects.create(
+        workspace=workspace, slug=slug, name=name, description=description or ""
+    )
+
+
+def list_update(
+    *, workspace: Workspace, actor: User | None, contact_list: ContactList, data: dict
+) -> ContactList:
+    if contact_list.workspace_id != workspace.pk:
+        raise NotFound("no such list")
+    if "name" in data:
+        name = (data["name"] or "").strip()
+        if not name:
+            raise ApplicationError("a list needs a name", field="name")
+        contact_list.name = name
+    if "description" in data:
+        contact_list.description = data["description"] or ""
+    contact_list.save()
+    return contact_list
+
+
+def list_delete(*, workspace: Workspace, actor: User | None, contact_list: ContactList) -> None:
+    if contact_list.workspace_id != workspace.pk:
+        raise NotFound("no such list")
+    users = [
+        s.slug
+        for s in Segment.objects.for_workspace(workspace)
+        if contact_list.slug in _dependencies(workspace, s).lists
+    ]
+    if users:
+        raise ApplicationError(
+            f"list '{contact_list.slug}' is used by: {', '.join(sorted(users))}", field="slug"
+        )
+    contact_list.delete()
+
+
+def list_add(
+    *,
+    workspace: Workspace,
+    contact_list: ContactList,
+    contact_ids: Iterable[int],
+    source: str = "manual",
+) -> int:
+    """Add the workspace's contacts among `contact_ids`; returns how many were new."""
+    if contact_list.workspace_id != workspace.pk:
+        raise NotFound("no such list")
+    wanted = sorted({int(i) for i in contact_ids})
+    added = 0
+    now = timezone.now()
+    for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
+        part = wanted[start : start + MAX_IDS_PER_STATEMENT]
+        new = list(
+            Contact.objects.for_workspace(workspace)
+            .filter(pk__in=part)
+            .exclude(Exists(contact_list.memberships.filter(contact_id=OuterRef("pk"))))
+            .values_list("pk", flat=True)
+        )
+        ListMembership.objects.bulk_create(
+            [
+                ListMembership(
+                    workspace=workspace,
+                    list=contact_list,
+                    contact_id=cid,
+                    added_at=now,
+                    source=source[:100],
+                )
+                for cid in new
+            ],
+            ignore_conflicts=True,
+        )
+        added += len(new)
+        segments_refresh_later(
+            workspace=workspace, contact_ids=new, changed=[f"list:{contact_list.slug}"]
+        )
+    return added
+
+
+def list_remove(
+    *, workspace: Workspace, contact_list: ContactList, contact_ids: Iterable[int]
+) -> int:
+    if contact_list.workspace_id != workspace.pk:
+        raise NotFound("no such list")
+    wanted = sorted({int(i) for i in contact_ids})
+    removed = 0
+    for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
+        part = wanted[start : start + MAX_IDS_PER_STATEMENT]
+        removed += (
+            ListMembership.objects.for_workspace(workspace)
+            .filter(list=contact_list, contact_id__in=part)
+            .delete()[0]
+        )
+        segments_refresh_later(
+            workspace=workspace, contact_ids=part, changed=[f"list:{contact_list.slug}"]
+        )
+    return removed
+
+
+def contact_ids_by_email(
+    *, workspace: Workspace, emails: Iterable[str]
+) -> tuple[list[int], list[str]]:
+    """Emails (any case, spaces) → (the workspace's contact ids, the emails no contact has)."""
+    normal = sorted({e.strip().lower() for e in emails if e and e.strip()})
+    found: dict[str, int] = {}
+    for start in range(0, len(normal), MAX_IDS_PER_STATEMENT):
+        found.update(
+            Contact.objects.for_workspace(workspace)
+            .filter(email__in=normal[start : start + MAX_IDS_PER_STATEMENT])
+            .values_list("email", "pk")
+        )
+    return sorted(found.values()), [e for e in normal if e not in found]
+
+
+def list_add_contacts(
+    *, workspace: Workspace, contact_list: ContactList, contacts: Any, source: str = "manual"
+) -> int:
+    """Add every contact of a QuerySet (of this workspace) in one INSERT … SELECT."""
+    if contact_list.workspace_id != workspace.pk:
+        raise NotFound("no such list")
+    picked = (
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=contacts.values("pk"))
+        .filter(~Exists(contact_list.memberships.filter(contact_id=OuterRef("pk"))))
+        .annotate(picked_id=F("pk"))
+        .values("picked_id")
+    )
+    sql, params = picked.query.sql_with_params()
+    table = ListMembership._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, list_id, contact_id, added_at, source) "
+            f"SELECT %s, %s, sub.picked_id, %s, %s FROM ({sql}) sub",
+            [workspace.pk, contact_list.pk, _db_datetime(timezone.now()), source[:100], *params],
+        )
+        return max(cursor.rowcount, 0)
+
+
+def list_add_emails(
+    *,
+    workspace: Workspace,
+    contact_list: ContactList,
+    emails: Iterable[str],
+    source: str = "import",
+) -> tuple[int, list[str]]:
+    """Add contacts by email; returns (how many were new, the emails not found)."""
+    ids, missing = contact_ids_by_email(workspace=workspace, emails=emails)
+    return list_add(
+        workspace=workspace, contact_list=contact_list, contact_ids=ids, source=source
+    ), missing
+
+
+def list_from_segment(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    segment: Segment,
+    slug: str,
+    name: str,
+    description: str = "",
+) -> ContactList:
+    """A static list holding the segment's current members (one INSERT … SELECT)."""
+    if segment.workspace_id != workspace.pk:
+        raise NotFound("no such segment")
+    with transaction.atomic():
+        contact_list = list_create(
+            workspace=workspace, actor=actor, slug=slug, name=name, description=description
+        )
+        members = SegmentMembership.objects.for_workspace(workspace).filter(
+            segment=segment, left_at__isnull=True
+        )
+        list_add_contacts(
+            workspace=workspace,
+            contact_list=contact_list,
+            contacts=Contact.objects.for_workspace(workspace).filter(
+                pk__in=members.values("contact_id")
+            ),
+            source=f"segment:{segment.slug}",
+        )
+    return contact_list

@@ -1,0 +1,508 @@
+/* The segment builder: rows and groups a marketer clicks together, kept in the hidden
+   `definition` field as the JSON of docs/conditions.md. No dependencies.
+
+   The DOM is the state: each group and row reads itself back into JSON (`read`), and records the
+   path its node has in that JSON ("conditions.all[2]"), so an error the server names by path is
+   shown next to the row it is about. The catalogue (fields, operators, labels in the user's
+   language) comes from the page, rendered by the server with json_script. */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("builder");
+  if (!root) return;
+  var C = JSON.parse(document.getElementById("builder-catalogue").textContent);
+  var T = C.text;
+  var form = root.closest("form");
+  var hidden = form.querySelector("input[name=definition]");
+  var MAX_DEPTH = 3;
+  var uid = 0;
+
+  // ---- small DOM helpers --------------------------------------------------------------------
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      if (key === "text") node.textContent = attrs[key];
+      else if (key === "className") node.className = attrs[key];
+      else node.setAttribute(key, attrs[key]);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
+  function select(role, label, options, value, multiple) {
+    var s = el("select", { "data-role": role, "aria-label": label });
+    if (multiple) { s.multiple = true; s.size = 6; }
+    options.forEach(function (pair) {
+      var o = el("option", { value: pair[0], text: pair[1] });
+      if (multiple ? (value || []).indexOf(pair[0]) >= 0 : String(value) === pair[0]) o.selected = true;
+      s.appendChild(o);
+    });
+    return s;
+  }
+
+  function input(role, label, type, value, extra) {
+    var i = el("input", Object.assign({ "data-role": role, "aria-label": label, type: type }, extra || {}));
+    if (value !== undefined && value !== null) i.value = value;
+    return i;
+  }
+
+  function button(text, cls, label) {
+    var b = el("button", { type: "button", className: "button small " + cls, text: text });
+    if (label) b.setAttribute("aria-label", label);
+    return b;
+  }
+
+  function q(scope, role) { return scope.querySelector(":scope > .cond-body [data-role='" + role + "']"); }
+
+  function pairs(obj) { return Object.keys(obj).map(function (k) { return [k, obj[k]]; }); }
+
+  function allFields() { return C.contact_fields.concat(C.company_fields); }
+
+  function fieldSpec(name) {
+    return allFields().filter(function (f) { return f.name === name; })[0];
+  }
+
+  function isNumberKind(kind) { return kind === "number"; }
+
+  // ---- groups -------------------------------------------------------------------------------
+
+  function groupEl(node, depth) {
+    var mode = node && node.any ? "any" : "all";
+    var items = (node && (node.any || node.all)) || [];
+    var box = el("fieldset", { className: "cond-group depth-" + depth, "data-depth": depth });
+    var legend = el("legend", { className: "visually-hidden", text: T.group });
+    var head = el("div", { className: "group-head" }, [
+      el("span", { text: T.match }),
+      select("mode", T.match, [["all", T.all], ["any", T.any]], mode),
+    ]);
+    if (depth > 0) {
+      var negId = "neg-" + (++uid);
+      var neg = el("input", { type: "checkbox", "data-role": "negate", id: negId });
+      neg.checked = !!(node && node.negated);
+      head.appendChild(el("label", { className: "negate", for: negId }, [neg, document.createTextNode(" " + T.negate)]));
+      var rm = button("✕", "ghost remove", T.remove);
+      rm.addEventListener("click", function () { removeNode(box); });
+      head.appendChild(rm);
+    }
+    var list = el("ol", { className: "cond-items" });
+    items.forEach(function (item) { list.appendChild(nodeEl(item, depth + 1)); });
+    var actions = el("div", { className: "group-actions" });
+    var addRow = button(T.add_condition, "add-condition");
+    addRow.addEventListener("click", function () {
+      var row = rowEl({ field: "province", op: "in", value: [] });
+      list.appendChild(row);
+      changed(row.querySelector("select"));
+    });
+    actions.appendChild(addRow);
+    if (depth + 1 < MAX_DEPTH) {
+      var addGroup = button(T.add_group, "ghost add-group");
+      addGroup.addEventListener("click", function () {
+        var g = groupEl({ any: [{ field: "province", op: "in", value: [] }] }, depth + 1);
+        list.appendChild(el("li", { className: "cond-item" }, [g]));
+        changed(g.querySelector("select"));
+      });
+      actions.appendChild(addGroup);
+    }
+    box.appendChild(legend);
+    box.appendChild(head);
+    box.appendChild(el("p", { className: "row-error", "data-role": "error", role: "alert" }));
+    box.appendChild(list);
+    box.appendChild(actions);
+    return box;
+  }
+
+  function nodeEl(node, depth) {
+    // A group, a negated group, or a leaf row.
+    if (node && node.not && (node.not.all || node.not.any)) {
+      return el("li", { className: "cond-item" }, [groupEl(Object.assign({ negated: true }, node.not), depth)]);
+    }
+    if (node && (node.all || node.any)) {
+      if (depth >= MAX_DEPTH) return rowEl({ raw: node });
+      return el("li", { className: "cond-item" }, [groupEl(node, depth)]);
+    }
+    return rowEl(node);
+  }
+
+  function removeNode(target) {
+    var item = target.closest(".cond-item");
+    var focus = item.previousElementSibling || item.nextElementSibling;
+    item.remove();
+    var next = focus ? focus.querySelector("select, input, button") : root.querySelector(".add-condition");
+    if (next) next.focus();
+    changed();
+  }
+
+  // ---- rows ---------------------------------------------------------------------------------
+
+  function kindOf(node) {
+    if (!node) return "field";
+    if (node.raw) return "raw";
+    var leaf = node.not || node;
+    if (leaf.event !== undefined) {
+      var extra = Object.keys(leaf).filter(function (k) { return ["event", "where", "count", "within_days"].indexOf(k) < 0; });
+      return extra.length ? "raw" : "event";
+    }
+    if (leaf.list !== undefined || leaf.segment !== undefined) return "member";
+    if (node.not) return "raw";
+    if (typeof leaf.field === "string") {
+      if (leaf.field.indexOf("consent.") === 0) return "consent";
+      if (!fieldSpec(leaf.field)) return "raw";
+      return leaf.field.indexOf("company.") === 0 ? "company" : "field";
+    }
+    return "raw";
+  }
+
+  function rowEl(node) {
+    var kind = kindOf(node);
+    var row = el("li", { className: "cond-item cond-row" });
+    var body = el("div", { className: "cond-body" });
+    row.appendChild(body);
+    row.appendChild(el("p", { className: "row-error", "data-role": "error", role: "alert" }));
+    fillRow(row, kind, node);
+    return row;
+  }
+
+  function fillRow(row, kind, node) {
+    var body = row.querySelector(".cond-body");
+    body.innerHTML = "";
+    row.dataset.kind = kind;
+    if (kind === "raw") {
+      row.dataset.raw = JSON.stringify(node.raw || node);
+      body.appendChild(el("span", { className: "muted", text: T.advanced }));
+      body.appendChild(el("code", { className: "raw", text: row.dataset.raw }));
+    } else {
+      var kinds = select("kind", T.kind, pairs(T.kinds), kind);
+      kinds.addEventListener("change", function () {
+        var defaults = {
+          field: { field: "province", op: "in", value: [] },
+          company: { field: "company.size_band", op: "eq", value: "" },
+          consent: { field: "consent.email_marketing", op: "eq", value: "granted" },
+          member: { list: "" },
+          event: { event: "page_view" },
+        };
+        fillRow(row, kinds.value, defaults[kinds.value]);
+        row.querySelector("[data-role=kind]").focus();
+      });
+      body.appendChild(kinds);
+      ({ field: fieldRow, company: fieldRow, consent: consentRow, member: memberRow, event: eventRow })[kind](body, node || {}, kind);
+    }
+    var rm = button("✕", "ghost remove", T.remove);
+    rm.addEventListener("click", function () { removeNode(row); });
+    body.insertBefore(rm, body.querySelector(".event-filters"));
+  }
+
+  // contact and company fields: field, operator, value(s)
+  function fieldRow(body, node, kind) {
+    var fields = kind === "company" ? C.company_fields : C.contact_fields;
+    var name = node.field || fields[0].name;
+    var fieldSel = select("field", T.field, fields.map(function (f) { return [f.name, f.label]; }), name);
+    body.appendChild(fieldSel);
+    var opBox = el("span", { className: "op-box" });
+    body.appendChild(opBox);
+    function drawOps(op, value) {
+      opBox.innerHTML = "";
+      var spec = fieldSpec(fieldSel.value);
+      var ops = C.operators[spec.kind];
+      if (!op || !ops[op]) op = Object.keys(ops)[0];
+      var opSel = select("op", T.operator, pairs(ops), op);
+      opBox.appendChild(opSel);
+      var valueBox = el("span", { className: "value-box" });
+      opBox.appendChild(valueBox);
+      valueBox.appendChild(valueEl(spec, op, value));
+      opSel.addEventListener("change", function () {
+        valueBox.innerHTML = "";
+        valueBox.appendChild(valueEl(spec, opSel.value, undefined));
+      });
+    }
+    fieldSel.addEventListener("change", function () { drawOps(undefined, undefined); });
+    drawOps(node.op, node.value);
+  }
+
+  function valueEl(spec, op, value) {
+    var kind = spec.kind;
+    var box = el("span", { className: "value" });
+    if (op === "is_set" || op === "is_not_set") return box;
+    if (op === "older_than_days" || op === "within_last_days") {
+      box.appendChild(input("value", T.days, "number", value, { min: "0", step: "1", className: "short" }));
+      box.appendChild(el("span", { text: " " + T.days }));
+      return box;
+    }
+    var inputType = kind === "number" ? "number" : (kind === "date" || kind === "datetime") ? "date" : "text";
+    if (op === "between") {
+      var v = Array.isArray(value) ? value : [];
+      box.appendChild(input("low", T.value, inputType, v[0], { className: "short", step: "any" }));
+      box.appendChild(el("span", { text: " " + T.and + " " }));
+      box.appendChild(input("high", T.value, inputType, v[1], { className: "short", step: "any" }));
+      return box;
+    }
+    if (kind === "boolean") {
+      box.appendChild(select("value", T.value, [["true", T.yes], ["false", T.no]], String(value)));
+      return box;
+    }
+    var multiple = op === "in" || op === "not_in";
+    if (spec.choices) {
+      var options = multiple ? spec.choices : [["", "—"]].concat(spec.choices);
+      var s = select("value", multiple ? T.several : T.value, options, multiple ? (value || []) : (value || ""), multiple);
+      box.appendChild(s);
+      if (multiple) {
+        // A long multiple select hides what is chosen: say it next to it.
+        var chosen = el("span", { className: "chosen", "aria-live": "polite" });
+        var update = function () {
+          chosen.textContent = Array.prototype.filter.call(s.options, function (o) { return o.selected; })
+            .map(function (o) { return o.textContent; }).join(", ") || T.several;
+        };
+        s.addEventListener("change", update);
+        update();
+        box.appendChild(chosen);
+      }
+      return box;
+    }
+    if (multiple) {
+      var text = Array.isArray(value) ? value.join(", ") : "";
+      box.appendChild(input("value", T.comma, "text", text, { placeholder: T.comma }));
+      return box;
+    }
+    box.appendChild(input("value", T.value, inputType, value, { step: "any" }));
+    return box;
+  }
+
+  function consentRow(body, node) {
+    var purpose = (node.field || "consent.email_marketing").replace("consent.", "");
+    body.appendChild(select("purpose", T.purpose, C.purposes, purpose));
+    var ops = C.operators.consent;
+    var op = node.op === "neq" ? "neq" : "eq";
+    body.appendChild(select("op", T.operator, [["eq", ops.eq], ["neq", ops.neq]], op));
+    body.appendChild(select("value", T.status, C.statuses, node.value || "granted"));
+  }
+
+  function memberRow(body, node) {
+    var leaf = node.not || node;
+    var kind = leaf.list !== undefined ? "list" : "segment";
+    var slug = leaf.list !== undefined ? leaf.list : leaf.segment;
+    if (kind === "segment" && C.personas.some(function (p) { return p[0] === slug; })) kind = "persona";
+    body.appendChild(select("member_op", T.operator, [["in", T.member_in], ["not_in", T.member_not_in]], node.not ? "not_in" : "in"));
+    var kindSel = select("member_kind", T.member_kind.list, pairs(T.member_kind), kind);
+    body.appendChild(kindSel);
+    var pickBox = el("span");
+    body.appendChild(pickBox);
+    function drawPick(value) {
+      pickBox.innerHTML = "";
+      var options = { list: C.lists, segment: C.segments, persona: C.personas }[kindSel.value];
+      if (!options.length) options = [["", T.none_available]];
+      pickBox.appendChild(select("member", T.member_pick, options, value || options[0][0]));
+    }
+    kindSel.addEventListener("change", function () { drawPick(); });
+    drawPick(slug);
+  }
+
+  function eventRow(body, node) {
+    var leaf = node.not || node;
+    body.appendChild(select("did", T.did, [["did", T.did], ["did_not", T.did_not]], node.not ? "did_not" : "did"));
+    var eventSel = select("event", T.event, C.events, leaf.event || "page_view");
+    body.appendChild(eventSel);
+    var count = leaf.count || {};
+    var countOp = Object.keys(count)[0] || "gte";
+    var countN = count[countOp] === undefined ? 1 : count[countOp];
+    if (["gte", "lte", "eq"].indexOf(countOp) < 0) countOp = "gte";
+    body.appendChild(select("count_op", T.count, pairs(T.count_op), countOp));
+    body.appendChild(input("count", T.count, "number", countN, { min: "0", step: "1", className: "short" }));
+    body.appendChild(el("span", { text: T.times }));
+    body.appendChild(el("span", { text: T.within }));
+    body.appendChild(input("within_days", T.within + " " + T.within_help, "number", leaf.within_days, { min: "1", step: "1", className: "short", placeholder: "∞" }));
+    body.appendChild(el("span", { text: T.days }));
+    var filters = el("ul", { className: "prop-filters" });
+    var listId = "props-" + (++uid);
+    var datalist = el("datalist", { id: listId });
+    function fillDatalist() {
+      datalist.innerHTML = "";
+      (C.event_properties[eventSel.value] || []).forEach(function (p) { datalist.appendChild(el("option", { value: p })); });
+    }
+    fillDatalist();
+    eventSel.addEventListener("change", fillDatalist);
+    function addFilter(prop, op, value) {
+      var li = el("li", { className: "prop-filter" });
+      li.appendChild(input("prop", T.property, "text", prop, { list: listId, className: "medium", placeholder: T.property }));
+      li.appendChild(select("prop_op", T.operator, pairs(T.property_ops), op || "contains"));
+      li.appendChild(input("prop_value", T.value, "text", value, { className: "medium", placeholder: T.value }));
+      var rm = button("✕", "ghost", T.remove_filter);
+      rm.addEventListener("click", function () { li.remove(); changed(); addBtn.focus(); });
+      li.appendChild(rm);
+      filters.appendChild(li);
+      return li;
+    }
+    Object.keys(leaf.where || {}).forEach(function (prop) {
+      var test = leaf.where[prop];
+      if (test !== null && typeof test === "object" && !Array.isArray(test)) {
+        Object.keys(test).forEach(function (op) { addFilter(prop, op, test[op]); });
+      } else {
+        addFilter(prop, "eq", test);
+      }
+    });
+    var addBtn = button(T.add_filter, "ghost add-filter");
+    addBtn.addEventListener("click", function () {
+      var li = addFilter(eventSel.value === "page_view" ? "url" : "", "contains", "");
+      li.querySelector("[data-role=prop_value]").focus();
+    });
+    body.appendChild(el("div", { className: "event-filters" }, [filters, addBtn, datalist]));
+  }
+
+  // ---- reading the DOM back into JSON -------------------------------------------------------
+
+  function number(text) {
+    if (text === "" || text === null || text === undefined) return text;
+    var n = Number(text);
+    return isNaN(n) ? text : n;
+  }
+
+  function readGroup(box, path) {
+    var mode = box.querySelector(":scope > .group-head [data-role=mode]").value;
+    var negate = box.querySelector(":scope > .group-head [data-role=negate]");
+    var negated = negate && negate.checked;
+    var groupPath = negated ? path + ".not" : path;
+    box.dataset.path = groupPath + "." + mode;
+    var items = [];
+    box.querySelectorAll(":scope > .cond-items > .cond-item").forEach(function (item, i) {
+      var itemPath = groupPath + "." + mode + "[" + i + "]";
+      item.dataset.joiner = mode === "all" ? T.and : T.or;
+      var inner = item.querySelector(":scope > .cond-group");
+      items.push(inner ? readGroup(inner, itemPath) : readRow(item, itemPath));
+    });
+    var group = {};
+    group[mode] = items;
+    return negated ? { not: group } : group;
+  }
+
+  function readRow(row, path) {
+    row.dataset.path = path;
+    var body = row.querySelector(".cond-body");
+    var kind = row.dataset.kind;
+    function val(role) { var c = body.querySelector("[data-role=" + role + "]"); return c ? c.value : undefined; }
+    if (kind === "raw") return JSON.parse(row.dataset.raw);
+    if (kind === "field" || kind === "company") {
+      var spec = fieldSpec(val("field"));
+      var op = val("op");
+      var node = { field: spec.name, op: op };
+      if (op === "is_set" || op === "is_not_set") return node;
+      var valueCtl = body.querySelector("[data-role=value]");
+      var numeric = isNumberKind(spec.kind);
+      if (op === "between") {
+        node.value = [val("low"), val("high")].map(function (v) { return numeric ? number(v) : v; });
+      } else if (op === "older_than_days" || op === "within_last_days") {
+        node.value = number(val("value"));
+      } else if (op === "in" || op === "not_in") {
+        if (valueCtl.multiple) {
+          node.value = Array.prototype.filter.call(valueCtl.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+        } else {
+          node.value = valueCtl.value.split(",").map(function (v) { return v.trim(); }).filter(Boolean).map(function (v) { return numeric ? number(v) : v; });
+        }
+      } else if (spec.kind === "boolean") {
+        node.value = valueCtl.value === "true";
+      } else {
+        node.value = numeric ? number(valueCtl.value) : valueCtl.value;
+      }
+      return node;
+    }
+    if (kind === "consent") {
+      return { field: "consent." + val("purpose"), op: val("op"), value: val("value") };
+    }
+    if (kind === "member") {
+      var ref = {};
+      ref[val("member_kind") === "list" ? "list" : "segment"] = val("member");
+      if (val("member_op") === "not_in") { row.dataset.path = path; return { not: ref }; }
+      return ref;
+    }
+    // behaviour
+    var ev = { event: val("event") };
+    var where = {};
+    body.querySelectorAll(".prop-filter").forEach(function (li) {
+      var prop = li.querySelector("[data-role=prop]").value.trim();
+      if (!prop) return;
+      var op = li.querySelector("[data-role=prop_op]").value;
+      var raw = li.querySelector("[data-role=prop_value]").value;
+      var numericProp = C.numeric_properties.indexOf(prop) >= 0 || op === "gte" || op === "lte";
+      where[prop] = where[prop] || {};
+      where[prop][op] = numericProp ? number(raw) : raw;
+    });
+    if (Object.keys(where).length) ev.where = where;
+    var countOp = val("count_op");
+    var n = number(val("count"));
+    if (!(countOp === "gte" && n === 1)) { ev.count = {}; ev.count[countOp] = n === "" ? null : n; }
+    var within = val("within_days");
+    if (within !== "" && within !== undefined) ev.within_days = number(within);
+    return val("did") === "did_not" ? { not: ev } : ev;
+  }
+
+  function serialise() {
+    var top = root.querySelector(":scope > .cond-group");
+    var definition = readGroup(top, "conditions");
+    hidden.value = JSON.stringify(definition);
+    return definition;
+  }
+
+  // ---- errors next to their row -------------------------------------------------------------
+
+  function clearErrors() {
+    root.querySelectorAll(".has-error").forEach(function (n) { n.classList.remove("has-error"); });
+    root.querySelectorAll("[data-role=error]").forEach(function (p) { p.textContent = ""; });
+  }
+
+  function showError(path, message) {
+    clearErrors();
+    if (!path) return;
+    var best = null;
+    root.querySelectorAll(".cond-row, .cond-group").forEach(function (n) {
+      var p = n.dataset.path;
+      if (!p) return;
+      var base = n.classList.contains("cond-group") ? p.replace(/\.(all|any)$/, "") : p;
+      [p, base].forEach(function (prefix) {
+        var next = path.charAt(prefix.length);
+        if (path.indexOf(prefix) === 0 && (next === "" || next === "." || next === "[")) {
+          if (!best || prefix.length > best.len) best = { node: n, len: prefix.length };
+        }
+      });
+    });
+    if (!best) return;
+    var target = best.node;
+    target.classList.add("has-error");
+    var slot = target.querySelector(":scope > [data-role=error]");
+    if (slot) slot.textContent = message;
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var preview = document.getElementById("preview");
+    if (!preview || !preview.contains(event.detail.target) && event.detail.target !== preview) return;
+    var err = preview.querySelector("[data-error-path]");
+    if (err) showError(err.dataset.errorPath, err.dataset.errorMessage);
+    else clearErrors();
+  });
+
+  // ---- wiring -------------------------------------------------------------------------------
+
+  function changed(focusTarget) {
+    serialise();
+    if (focusTarget) focusTarget.focus();
+    root.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  // Serialise first (capture phase) so htmx posts the up-to-date definition.
+  root.addEventListener("change", serialise, true);
+  root.addEventListener("input", serialise, true);
+  root.addEventListener("input", function (event) {
+    if (event.target.matches("input[type=text], input[type=number], input[type=date], input:not([type])")) {
+      root.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+  form.addEventListener("submit", serialise, true);
+
+  var initial;
+  try { initial = JSON.parse(hidden.value || "null"); } catch (e) { initial = null; }
+  if (Array.isArray(initial)) initial = { all: initial };
+  if (!initial || !(initial.all || initial.any || (initial.not && (initial.not.all || initial.not.any)))) {
+    initial = { all: initial ? [initial] : [] };
+  }
+  root.appendChild(groupEl(initial.not ? { all: [initial] } : initial, 0));
+  serialise();
+  var pending = root.dataset.errorPath;
+  if (pending) showError(pending, root.dataset.errorMessage);
+})();

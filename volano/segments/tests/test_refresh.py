@@ -1,0 +1,262 @@
+"""Materialised membership: the set-based diff, timeline events, incremental refresh, cycles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from volano.conditions.selectors import condition_count
+from volano.conditions.types import ConditionError
+from volano.contacts import services as contact_services
+from volano.events.models import Event
+from volano.events.services import event_append
+from volano.segments import selectors, services
+from volano.segments.models import Segment, SegmentMembership, SegmentSize
+from volano.segments.resolver import SegmentResolver, segment_condition_parse
+
+pytestmark = pytest.mark.django_db
+
+PRICES = {
+    "all": [
+        {"field": "region", "op": "eq", "value": "Lombardia"},
+        {
+            "event": "page_view",
+            "where": {"url": {"contains": "/prezzi"}},
+            "count": {"gte": 3},
+            "within_days": 30,
+        },
+        {"not": {"event": "email_clicked", "within_days": 90}},
+    ]
+}
+
+
+def person(workspace, email, **data):
+    return contact_services.contact_create(
+        workspace=workspace, actor=None, data={"email": email, **data}
+    )
+
+
+def views(workspace, contact, n, url="https://officinarossi.it/prezzi", days_ago=1):
+    for _ in range(n):
+        event_append(
+            workspace=workspace,
+            contact_id=contact.pk,
+            type="page_view",
+            occurred_at=timezone.now() - dt.timedelta(days=days_ago),
+            properties={"url": url},
+        )
+
+
+@pytest.fixture
+def people(officina):
+    anna = person(officina, "anna@a.it", province="MI")  # 3 views: in
+    bea = person(officina, "bea@b.it", province="BG")  # 2 views: out
+    carlo = person(officina, "carlo@c.it", province="RM")  # Lazio: out
+    dario = person(officina, "dario@d.it", province="BS")  # 4 views but clicked: out
+    views(officina, anna, 3)
+    views(officina, bea, 2)
+    views(officina, carlo, 5)
+    views(officina, dario, 4)
+    event_append(workspace=officina, contact_id=dario.pk, type="email_clicked")
+    return {"anna": anna, "bea": bea, "carlo": carlo, "dario": dario}
+
+
+def members(workspace, segment):
+    return set(
+        selectors.segment_members(workspace=workspace, segment=segment).values_list(
+            "email", flat=True
+        )
+    )
+
+
+def timeline(workspace, contact, type):
+    return list(
+        Event.objects.for_workspace(workspace)
+        .filter(contact_id=contact.pk, type=type)
+        .values_list("properties", flat=True)
+    )
+
+
+def test_saving_materialises_exactly_what_the_condition_language_counts(officina, giulia, people):
+    segment = services.segment_save(
+        workspace=officina, actor=giulia, slug="prezzi", name="Prezzi", definition=PRICES
+    )
+    condition = segment_condition_parse(PRICES, workspace=officina)
+    expected = condition_count(
+        workspace=officina, condition=condition, resolver=SegmentResolver(officina)
+    )
+    assert expected == 1
+    assert members(officina, segment) == {"anna@a.it"}
+    segment.refresh_from_db()
+    assert segment.size == 1 and segment.refreshed_at is not None
+    assert SegmentSize.objects.for_workspace(officina).filter(segment=segment).count() == 1
+    assert timeline(officina, people["anna"], "segment_entered") == [
+        {"segment": "prezzi", "name": "Prezzi", "kind": "segment"}
+    ]
+    assert timeline(officina, people["bea"], "segment_entered") == []
+
+
+def test_refresh_diff_enters_and_leaves_with_one_event_each(officina, giulia, people):
+    segment = services.segment_save(
+        workspace=officina, actor=giulia, slug="prezzi", name="Prezzi", definition=PRICES
+    )
+    views(officina, people["bea"], 1)  # bea reaches 3
+    event_append(workspace=officina, contact_id=people["anna"].pk, type="email_clicked")
+    result = services.segment_refresh(workspace=officina, segment=segment)
+    assert (result.entered, result.left, result.size) == (1, 1, 1)
+    assert members(officina, segment) == {"bea@b.it"}
+    assert len(timeline(officina, people["anna"], "segment_left")) == 1
+    assert len(timeline(officina, people["bea"], "segment_entered")) == 1
+    # nothing changed: a refresh writes no event and no membership
+    again = services.segment_refresh(workspace=officina, segment=segment)
+    assert (again.entered, again.left, again.size) == (0, 0, 1)
+    assert Event.objects.for_workspace(officina).filter(type__startswith="segment_").count() == 3
+    # anna's stay is history, with its left_at
+    stay = SegmentMembership.objects.for_workspace(officina).get(contact=people["anna"])
+    assert stay.left_at is not None
+    sizes = selectors.segment_sizes(workspace=officina, segment=segment)
+    assert [size for _at, size in sizes] == [1, 1, 1]
+
+
+def test_incremental_refresh_after_a_new_event_moves_exactly_that_contact(officina, giulia, people):
+    segment = services.segment_save(
+        workspace=officina, actor=giulia, slug="prezzi", name="Prezzi", definition=PRICES
+    )
+    other = services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="romani",
+        name="Romani",
+        definition={"field": "province", "op": "eq", "value": "RM"},
+    )
+    views(officina, people["bea"], 1)
+    results = services.segments_refresh_contacts(
+        workspace=officina, contact_ids=[people["bea"].pk], changed=["event:page_view"]
+    )
+    assert set(results) == {"prezzi"}  # romani does not read page views
+    assert results["prezzi"].entered == 1
+    assert members(officina, segment) == {"anna@a.it", "bea@b.it"}
+    segment.refresh_from_db()
+    assert segment.size == 2
+    assert members(officina, other) == {"carlo@c.it"}
+
+
+def test_the_sweeper_pass_finds_new_events_and_refreshes_their_contacts(officina, giulia, people):
+    segment = services.segment_save(
+        workspace=officina, actor=giulia, slug="prezzi", name="Prezzi", definition=PRICES
+    )
+    cursor, done = services.segments_refresh_recent(after_event_id=None)
+    assert done == {}
+    views(officina, people["bea"], 1)
+    cursor, done = services.segments_refresh_recent(after_event_id=cursor)
+    assert done == {officina.pk: 1}
+    assert members(officina, segment) == {"anna@a.it", "bea@b.it"}
+    # its own segment_entered event does not trigger another pass
+    _cursor, done = services.segments_refresh_recent(after_event_id=cursor)
+    assert done == {}
+
+
+def test_attribute_change_refreshes_segments_reading_that_field(officina, giulia, people):
+    segment = services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="lombardi",
+        name="Lombardi",
+        definition={"field": "region", "op": "eq", "value": "Lombardia"},
+    )
+    assert len(members(officina, segment)) == 3
+    contact_services.contact_update(
+        workspace=officina, actor=giulia, contact=people["carlo"], data={"province": "MI"}
+    )
+    tokens = services.contact_changes_tokens({"province": "MI"})
+    assert (
+        services.segments_refresh_contacts(
+            workspace=officina, contact_ids=[people["carlo"].pk], changed=tokens
+        )
+        == {}
+    )  # province is not region: the region segment is untouched by this token
+    results = services.segments_refresh_contacts(
+        workspace=officina, contact_ids=[people["carlo"].pk], changed=["field:region"]
+    )
+    assert results["lombardi"].entered == 1
+
+
+def test_segments_of_segments_and_personas(officina, giulia, people):
+    services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="lombardi",
+        name="Lombardi",
+        definition={"field": "region", "op": "eq", "value": "Lombardia"},
+    )
+    nested = services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="lombardi-attivi",
+        name="Lombardi attivi",
+        definition={"all": [{"persona": "lombardi"}, {"event": "email_clicked"}]},
+    )
+    assert members(officina, nested) == {"dario@d.it"}
+    # changing the inner segment refreshes the outer one
+    services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="lombardi",
+        name="Lombardi",
+        definition={"field": "province", "op": "eq", "value": "RM"},
+    )
+    assert members(officina, nested) == set()
+
+
+def test_a_cycle_is_refused_naming_the_chain_and_nothing_is_saved(officina, giulia, people):
+    services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="uovo",
+        name="Uovo",
+        definition={"field": "province", "op": "eq", "value": "MI"},
+    )
+    services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="gallina",
+        name="Gallina",
+        definition={"segment": "uovo"},
+    )
+    with pytest.raises(ConditionError, match="uovo → gallina → uovo"):
+        services.segment_save(
+            workspace=officina,
+            actor=giulia,
+            slug="uovo",
+            name="Uovo",
+            definition={"any": [{"segment": "gallina"}]},
+        )
+    assert (
+        Segment.objects.for_workspace(officina).get(slug="uovo").definition["field"] == "province"
+    )
+    with pytest.raises(ConditionError, match="unknown segment 'nessuno'"):
+        services.segment_save(
+            workspace=officina, actor=giulia, slug="x", name="X", definition={"segment": "nessuno"}
+        )
+    assert not Segment.objects.for_workspace(officina).filter(slug="x").exists()
+
+
+def test_a_segment_never_holds_another_workspace_contact(officina, ferramenta, giulia, people):
+    person(ferramenta, "anna@a.it", province="MI")
+    segment = services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="milano",
+        name="Milano",
+        definition={"field": "province", "op": "eq", "value": "MI"},
+    )
+    ids = set(
+        SegmentMembership.objects.for_workspace(officina)
+        .filter(segment=segment)
+        .values_list("contact__workspace_id", flat=True)
+    )
+    assert ids == {officina.pk}
+    with pytest.raises(Exception, match="no such segment"):
+        services.segment_refresh(workspace=ferramenta, segment=segment)
