@@ -224,3 +224,33 @@ def test_a_dedup_key_that_races_in_is_skipped_not_an_error(officina, mario):
     )
     keys = Event.objects.for_workspace(officina).values_list("dedup_key", flat=True)
     assert sorted(keys) == ["k1", "k2"]
+
+
+def test_identities_of_another_workspace_are_not_found(officina, ferramenta, mario, bruno):
+    """Contact ids, emails, visitors and dedup keys resolve only inside the caller's workspace."""
+    now = iso(timezone.now())
+    Visitor.objects.create(workspace=officina, anonymous_id="v-officina", contact=mario)
+    events_ingest(
+        workspace=officina,
+        items=[{"type": "page_view", "occurred_at": now, "contact_id": mario.pk, "dedup_key": "k"}],
+    )
+    result = events_ingest(
+        workspace=ferramenta,
+        items=[
+            {"type": "page_view", "occurred_at": now, "contact_id": mario.pk},
+            {"type": "page_view", "occurred_at": now, "contact_id": 2**70},
+            {"type": "page_view", "occurred_at": now, "email": "mario.rossi@example.it"},
+            {"type": "page_view", "occurred_at": now, "anonymous_id": "v-officina"},
+            {"type": "page_view", "occurred_at": now, "anonymous_id": "v-x", "dedup_key": "k"},
+        ],
+    )
+    assert [(r["index"], r["message"]) for r in result.rejected] == [
+        (0, "no such contact in this workspace"),
+        (1, "no such contact in this workspace"),
+    ]
+    assert result.duplicates == []
+    assert result.contacts_created == 1
+    theirs = Event.objects.for_workspace(ferramenta)
+    assert theirs.get(anonymous_id="v-officina").contact_id is None
+    assert theirs.get(anonymous_id=None).contact.email == "mario.rossi@example.it"
+    assert theirs.get(anonymous_id=None).contact.workspace_id == ferramenta.pk
