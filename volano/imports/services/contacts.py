@@ -4,7 +4,9 @@ Per chunk of rows: clean every row in one tight Python loop; fetch the contacts 
 exist with one query; decide in Python which rows create, update or leave a contact unchanged;
 then write them with a few statements. On PostgreSQL the rows are COPY-ed into a temporary table
 and written with one INSERT … SELECT … ON CONFLICT DO NOTHING and one UPDATE … FROM; on SQLite
-with executemany (a prepared statement reused, no round trips to pay).
+with executemany (a prepared statement reused, no round trips to pay). On PostgreSQL the reading
+thread also formats the COPY text, a lookup thread finds the next chunk's existing contacts and
+two writer threads take the chunks in turn (see `WritePipeline` and `_ContactWriter.write`).
 
 Rules: a contact is matched on its normalised email; an existing contact only takes the mapped,
 non-empty values of the row (tags are added, custom fields merged key by key); rows with the same
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
@@ -27,9 +30,10 @@ from volano.events.models import Channel, Event, EventType
 from volano.imports.reading import Table
 from volano.imports.rows import ImportReport, build_plan, chunked, clean_rows, fill_address
 from volano.imports.services.companies import company_ids_for_rows
-from volano.imports.services.pipeline import WritePipeline
+from volano.imports.services.pipeline import Turns, WritePipeline
 
 CHUNK = 50_000
+POSTGRES_WRITERS = 2  # connections writing chunks side by side
 TEXT_COLUMNS = (
     "first_name",
     "last_name",
@@ -78,18 +82,36 @@ def import_contacts(
     links_company = any(c.target in {"company", "company_vat_number"} for c in plan)
     first_line: dict[str, int] = {}  # email → the row that first had it, across the whole file
     writer = _ContactWriter(workspace=workspace, dry_run=dry_run, mapped={c.target for c in plan})
+    companies: dict[tuple[str, str], int] = {}  # (partita IVA, name) → id, across chunks
+    number = 0
 
-    def write(rows: dict[str, dict[str, Any]], repeats: set[str]) -> None:
-        if links_company:
-            _link_companies(workspace=workspace, rows=rows, dry_run=dry_run)
-        with transaction.atomic():
-            writer.write(rows=rows, repeats=repeats, report=report)
+    turns = Turns()
+    if writer.postgres:  # where a contact created meanwhile is caught by the COPY, and looked up
+        writer.remember_existing(up_to=table.total_estimate)
+
+    def write(batch: _Batch) -> None:
+        try:
+            with transaction.atomic():
+                if look is None:
+                    writer.look(batch)
+                writer.write(batch=batch, report=report, turn=lambda: turns.wait(batch.number))
+        except BaseException:
+            turns.abandon()
+            raise
+        turns.done(batch.number)
         progress(report.rows)
 
-    with WritePipeline(write) as pipeline:
+    # On PostgreSQL two writers, each with its own connection, take the chunks in turn: one
+    # commits (checking the foreign keys of every new row) while the other copies.
+    # SQLite has one writer at a time, and its shared-cache test database would refuse a reader
+    # beside it: there the writer looks up the existing contacts itself.
+    writers = POSTGRES_WRITERS if writer.postgres else 1
+    look = writer.look if writer.postgres else None
+    with WritePipeline(write, look=look, writers=writers) as pipeline:
         for chunk in chunked(clean_rows(table, plan, report), CHUNK):
             rows: dict[str, dict[str, Any]] = {}
             repeats: set[str] = set()
+            lines: dict[str, int] = {}
             for line, values in chunk:
                 email = values.pop("email", None)
                 if not email:
@@ -110,9 +132,15 @@ def import_contacts(
                 else:
                     first_line[email] = line
                 fill_address(values)
-                values["_line"] = line
+                lines[email] = line
                 rows[email] = values
-            pipeline.put(rows, repeats)
+            if links_company:
+                _link_companies(workspace=workspace, rows=rows, dry_run=dry_run, known=companies)
+            # The reader thread prepares the writes too: the writer thread only talks to the
+            # database, so that the next chunk is read while this one is written.
+            batch = writer.prepare(rows=rows, repeats=repeats, lines=lines)
+            batch.number = number = number + 1
+            pipeline.put(batch)
     return report
 
 
@@ -128,20 +156,66 @@ def _combine(into: dict[str, Any], later: dict[str, Any]) -> None:
             into[key] = value
 
 
-def _link_companies(*, workspace: Workspace, rows: dict[str, dict], dry_run: bool) -> None:
-    keys = set()
+def _link_companies(
+    *, workspace: Workspace, rows: dict[str, dict], dry_run: bool, known: dict[tuple[str, str], int]
+) -> None:
+    waiting: list[tuple[dict, tuple[str, str]]] = []  # rows whose company is not known yet
     for values in rows.values():
-        name = values.pop("company", "")
-        vat = values.pop("company_vat_number", "")
-        if name or vat:
-            values["_company"] = (vat, name)
-            keys.add((vat, name))
-    if not keys:
-        return
-    ids = company_ids_for_rows(workspace=workspace, keys=keys, dry_run=dry_run)
-    for values in rows.values():
-        if key := values.pop("_company", None):
-            values["company_id"] = ids[key]
+        if "company" in values or "company_vat_number" in values:
+            key = (values.pop("company_vat_number", ""), values.pop("company", ""))
+            company_id = known.get(key)
+            if company_id is None:
+                waiting.append((values, key))
+            else:
+                values["company_id"] = company_id
+    if waiting:
+        keys = {key for _values, key in waiting}
+        known.update(company_ids_for_rows(workspace=workspace, keys=keys, dry_run=dry_run))
+        for values, key in waiting:
+            values["company_id"] = known[key]
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_TABS = len(TEXT_COLUMNS)  # the tabs between the email and the text columns of a COPY line
+_BLANK_TEXT = {**dict.fromkeys(TEXT_COLUMNS, ""), "country": "IT"}
+_texts = itemgetter(*TEXT_COLUMNS)
+
+
+def _copy_line(email: str, values: dict[str, Any]) -> str:
+    """A new contact as a line of COPY text: the email, then WRITE_COLUMNS, no line break."""
+    texts = (email, *_texts({**_BLANK_TEXT, **values}))
+    head = "\t".join(texts)
+    if "\\" in head or "\n" in head or "\r" in head or head.count("\t") != _TABS:
+        head = "\t".join([text.translate(_COPY_ESCAPES) for text in texts])
+    company = values.get("company_id")
+    tags = values.get("tags")
+    custom = values.get("custom")
+    return (
+        f"{head}\t{'\\N' if company is None else company}"
+        f"\t{json.dumps(tags).translate(_COPY_ESCAPES) if tags else '[]'}"
+        f"\t{json.dumps(custom).translate(_COPY_ESCAPES) if custom else '{}'}"
+    )
+
+
+def _new_row(email: str, values: dict[str, Any]) -> tuple:
+    final = _BLANK_ROW.copy()
+    final.update(values)
+    if "tags" in values:
+        final["tags"] = json.dumps(values["tags"])
+    if "custom" in values:
+        final["custom"] = json.dumps(values["custom"])
+    return (email, *_as_row(final))
+
+
+@dataclass
+class _Batch:
+    rows: dict[str, dict[str, Any]]  # email → the row's values, as an existing contact takes them
+    repeats: set[str]  # emails an earlier chunk already had: not counted again
+    lines: dict[str, int]  # email → its row in the file
+    consents: list[tuple[str, str, str]]  # (email, purpose, status)
+    new: list[str] | None  # per row, its COPY line (PostgreSQL) if it creates a contact
+    existing: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    number: int = 0  # 1 for the first chunk of the file
 
 
 class _ContactWriter:
@@ -151,35 +225,80 @@ class _ContactWriter:
         self.dry_run = dry_run
         self.table = Contact._meta.db_table
         self.postgres = connection.vendor == "postgresql"
+        # Every email the workspace had when the import began, when they are fewer than the
+        # rows of the file: reading them once is cheaper than probing the index for each row.
+        self.known: set[str] | None = None
 
-    def write(self, *, rows: dict[str, dict], repeats: set[str], report: ImportReport) -> None:
-        if not rows:
-            return
-        existing = self._existing(list(rows))
-        inserts: list[tuple] = []
-        updates: list[tuple] = []
-        consents: list[tuple[str, str, str]] = []  # (email, purpose, status)
-        lines: dict[str, int] = {}
-        has_consents = any(t in self.mapped for t in CONSENT_TARGETS)
-        for email, values in rows.items():
-            lines[email] = values.pop("_line", 0)
-            if has_consents:
+    def remember_existing(self, *, up_to: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT email FROM {self.table} WHERE workspace_id = %s AND email <> '' LIMIT %s",
+                [self.workspace.pk, up_to + 1],
+            )
+            known = {email for (email,) in cursor.fetchall()}
+        self.known = known if len(known) <= up_to else None
+
+    def prepare(self, *, rows: dict[str, dict], repeats: set[str], lines: dict[str, int]) -> _Batch:
+        """The work that needs no database, done by the thread that reads the file."""
+        consents: list[tuple[str, str, str]] = []
+        if any(t in self.mapped for t in CONSENT_TARGETS):
+            for email, values in rows.items():
                 for target, purpose in CONSENT_TARGETS.items():
                     if target in values:
                         consents.append((email, purpose, values.pop(target)))
-            current = existing.get(email)
-            if current is None:
-                final = _BLANK_ROW.copy()
-                final.update(values)
-                if "tags" in values:
-                    final["tags"] = json.dumps(values["tags"])
-                if "custom" in values:
-                    final["custom"] = json.dumps(values["custom"])
-                inserts.append((email, *_as_row(final)))
-                if email not in repeats:
-                    report.created += 1
-                continue
-            contact_id, before = current
+        new = None
+        if self.postgres and not self.dry_run:
+            new = [_copy_line(email, values) for email, values in rows.items()]
+        return _Batch(rows=rows, repeats=repeats, lines=lines, consents=consents, new=new)
+
+    def look(self, batch: _Batch) -> _Batch:
+        """The contacts that already have an email of the chunk, but for the emails an earlier
+        chunk had: run ahead, on a connection of its own, while the previous chunk is written."""
+        known = self.known
+        emails = [
+            email
+            for email in batch.rows
+            if email not in batch.repeats and (known is None or email in known)
+        ]
+        if emails:
+            batch.existing = self._existing(emails)
+        return batch
+
+    def write(self, *, batch: _Batch, report: ImportReport, turn: Callable[[], None]) -> None:
+        """Write one chunk. `turn()` returns once every earlier chunk is committed: what comes
+        before it may run alongside the previous chunk's writes (the chunk's new contacts, whose
+        emails no earlier chunk had), what comes after sees all of them."""
+        rows, repeats, existing = batch.rows, batch.repeats, batch.existing
+        if self.postgres and rows:
+            with connection.cursor() as cursor:
+                # These statements are big but simple: compiling them costs more than it saves.
+                cursor.execute("SET LOCAL jit = off")
+        if self.postgres and not self.dry_run and rows:
+            assert batch.new is not None
+            early: dict[str, str] = {
+                email: line
+                for email, line in zip(rows, batch.new, strict=True)
+                if email not in existing and email not in repeats
+            }
+            if not self._insert_postgres(list(early.values())):
+                # Someone else created some of these emails since they were looked up: look
+                # again, so that those rows update the contacts that now exist.
+                existing.update(self._existing(list(early)))
+                self._insert_postgres(
+                    [line for email, line in early.items() if email not in existing], safe=True
+                )
+        turn()
+        if not rows:
+            return
+        if repeats:
+            # An earlier chunk may have created these: look now that it is written.
+            existing.update(self._existing(list(repeats)))
+        report.created += (
+            len(rows) - len(existing) - sum(1 for email in repeats if email not in existing)
+        )
+        updates: list[tuple] = []
+        for email, (contact_id, before) in existing.items():
+            values = rows[email]
             after = dict(before)
             for key, value in values.items():
                 if key == "tags":
@@ -198,30 +317,51 @@ class _ContactWriter:
                 report.unchanged += 1
         if self.dry_run:
             return
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
         if self.postgres:
-            self._write_postgres(inserts, updates, now)
+            assert batch.new is not None
+            late = [
+                line
+                for email, line in zip(rows, batch.new, strict=True)
+                if email in repeats and email not in existing
+            ]
+            self._insert_postgres(late, safe=True)
+            self._update_postgres(updates, timezone.now())
         else:
+            inserts = [
+                _new_row(email, values) for email, values in rows.items() if email not in existing
+            ]
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
             self._write_sqlite(inserts, updates, now)
-        if consents:
-            self._write_consents(consents, lines, report)
+        if batch.consents:
+            self._write_consents(batch.consents, batch.lines, report)
 
     def _existing(self, emails: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
-        columns = ", ".join(WRITE_COLUMNS)
+        columns = ", ".join(f"c.{c}" for c in WRITE_COLUMNS)
         if self.postgres:
+            # One probe of the unique (workspace, email) index per email, whatever the planner
+            # believes: during a big import the table's statistics lag behind its size, and
+            # a plain `email = ANY(...)` then scans every contact of the workspace instead.
             # One text parameter, split by the server: quoting a 50,000-item array is slow.
-            match = "email = ANY(string_to_array(%s, E'\\n'))"
-            param: Any = "\n".join(emails)
-        else:
-            match = "email IN (SELECT value FROM json_each(%s))"
-            param = json.dumps(emails)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, email, {columns} FROM {self.table}"
-                # `email <> ''` lets the database use the partial unique index on email.
-                f" WHERE workspace_id = %s AND email <> '' AND {match}",
-                [self.workspace.pk, param],
+            sql = (
+                f"SELECT c.id, c.email, {columns}"
+                " FROM unnest(string_to_array(%s, E'\\n')) AS wanted (email)"
+                f" CROSS JOIN LATERAL (SELECT * FROM {self.table} AS x WHERE x.workspace_id = %s"
+                " AND x.email <> '' AND x.email = wanted.email LIMIT 1) AS c"
             )
+            params: list[Any] = ["\n".join(emails), self.workspace.pk]
+        else:
+            sql = (
+                f"SELECT c.id, c.email, {columns} FROM {self.table} AS c"
+                # `email <> ''` lets the database use the partial unique index on email.
+                " WHERE c.workspace_id = %s AND c.email <> ''"
+                " AND c.email IN (SELECT value FROM json_each(%s))"
+            )
+            params = [self.workspace.pk, json.dumps(emails)]
+        with transaction.atomic(), connection.cursor() as cursor:
+            if self.postgres:
+                # A big but simple statement: compiling it costs more than it saves.
+                cursor.execute("SET LOCAL jit = off")
+            cursor.execute(sql, params)
             found = {}
             for row in cursor.fetchall():
                 values = dict(zip(WRITE_COLUMNS, row[2:], strict=True))
@@ -248,16 +388,25 @@ class _ContactWriter:
                     [(*row[1:], now, row[0]) for row in updates],
                 )
 
-    def _write_postgres(self, inserts: list[tuple], updates: list[tuple], now: Any) -> None:
-        if inserts:
-            try:
-                # The rows were checked against the table a moment ago: COPY them straight in.
-                with transaction.atomic():
-                    self._copy_new(inserts, now)
-            except IntegrityError:
-                # Someone else created one of these emails since: the safe, slower way.
-                self._stage(inserts, [])
-                self._insert_from_stage(now)
+    def _insert_postgres(self, new: list[str], *, safe: bool = False) -> bool:
+        """COPY new contacts in; False (and nothing written) when one of the emails exists.
+        With `safe`, the rows whose email exists are skipped instead."""
+        if not new:
+            return True
+        now = timezone.now()
+        try:
+            # The rows were checked against the table a moment ago: COPY them straight in.
+            with transaction.atomic():
+                self._copy_new(new, now)
+        except IntegrityError:
+            if not safe:
+                return False
+            # Someone else created one of these emails since: the safe, slower way.
+            self._stage(new, [])
+            self._insert_from_stage(now)
+        return True
+
+    def _update_postgres(self, updates: list[tuple], now: Any) -> None:
         if updates:
             self._stage([], updates)
             assignments = ", ".join(f"{c} = s.{c}" for c in (*TEXT_COLUMNS, "company_id"))
@@ -265,23 +414,29 @@ class _ContactWriter:
                 cursor.execute(
                     f"UPDATE {self.table} AS c SET {assignments}, tags = s.tags::jsonb,"
                     f" custom = s.custom::jsonb, updated_at = %s FROM {STAGE} AS s"
-                    " WHERE s.id IS NOT NULL AND c.id = s.id AND c.workspace_id = %s",
+                    " WHERE s.id IS NOT NULL AND c.id = s.id"
+                    # The workspace is checked on each row found by its id, not used to find
+                    # rows: during a big import the table's statistics lag behind its size, and
+                    # `c.workspace_id = %s` would make PostgreSQL read every contact instead.
+                    " AND c.workspace_id IS NOT DISTINCT FROM %s",
                     [now, self.workspace.pk],
                 )
 
-    def _copy_new(self, inserts: list[tuple], now: Any) -> None:
-        workspace_id = self.workspace.pk
+    def _copy_new(self, new: list[str], now: Any) -> None:
+        # Lines of COPY text joined in one string: no per-row work while the database waits.
+        prefix = f"{self.workspace.pk}\timport\t{now.isoformat()}\t{now.isoformat()}\t"
         with (
             connection.cursor() as cursor,
+            # psycopg's own COPY: its errors are turned into Django's (an IntegrityError).
+            connection.wrap_database_errors,
             cursor.cursor.copy(
                 f"COPY {self.table} (workspace_id, source, created_at, updated_at, email,"
                 f" {', '.join(WRITE_COLUMNS)}) FROM STDIN"
             ) as copy,
         ):
-            for row in inserts:
-                copy.write_row((workspace_id, "import", now, now, *row))
+            copy.write(prefix + ("\n" + prefix).join(new) + "\n")
 
-    def _stage(self, inserts: list[tuple], updates: list[tuple]) -> None:
+    def _stage(self, new: list[str], updates: list[tuple]) -> None:
         text_defs = ", ".join(f"{c} text" for c in TEXT_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
@@ -292,8 +447,8 @@ class _ContactWriter:
             with cursor.cursor.copy(
                 f"COPY {STAGE} (id, email, {', '.join(WRITE_COLUMNS)}) FROM STDIN"
             ) as copy:
-                for row in inserts:
-                    copy.write_row((None, *row))
+                if new:
+                    copy.write("\\N\t" + "\n\\N\t".join(new) + "\n")
                 for row in updates:
                     copy.write_row((row[0], None, *row[1:]))
             # A temporary table has no statistics: without them PostgreSQL may join it to the

@@ -255,3 +255,79 @@ def test_a_file_bigger_than_one_chunk_is_written_chunk_by_chunk(write_csv, monke
     assert (report.rows, report.created, report.error_count) == (32, 30, 1)
     assert report.warnings[0]["row"] == 32
     assert contacts(workspace)["p3@example.it"].first_name == "Ultimo"
+
+
+def test_a_contact_created_during_the_import_is_updated_not_duplicated(
+    officina, write_csv, monkeypatch
+):
+    """The importer may read the workspace's emails once, at the start; a contact someone adds
+    afterwards still takes the file's values, and is counted as updated."""
+    from volano.imports.services.contacts import _ContactWriter
+
+    contact_create(
+        workspace=officina, actor=None, data={"email": "nuovo@example.it", "first_name": "Prima"}
+    )
+
+    def empty_at_start(self, *, up_to):
+        self.known = set()
+
+    monkeypatch.setattr(_ContactWriter, "remember_existing", empty_at_start)
+    path = write_csv("Email;Nome\nnuovo@example.it;Dopo\naltro@example.it;Altro\n")
+    report = import_file(workspace=officina, actor=None, kind="contacts", path=path)
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 0)
+    saved = contacts(officina)
+    assert len(saved) == 2 and saved["nuovo@example.it"].first_name == "Dopo"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_written_side_by_side_count_repeats_once(write_csv, monkeypatch):
+    """Chunks are written by more than one connection at once: an email repeated in a later
+    chunk updates the contact an earlier chunk created, and the counts stay exact."""
+    from volano.core.services import workspace_create
+    from volano.imports.services import contacts as contacts_service
+
+    monkeypatch.setattr(contacts_service, "CHUNK", 5)
+    workspace = workspace_create(slug="side-by-side", name="Side by side")
+    contact_create(workspace=workspace, actor=None, data={"email": "p20@example.it"})
+    lines = [f"p{i}@example.it;Nome{i}" for i in range(40)]
+    lines += [f"p{i}@example.it;Ancora{i}" for i in range(0, 40, 3)]
+    path = write_csv("Email;Nome\n" + "\n".join(lines) + "\n")
+    report = import_file(workspace=workspace, actor=None, kind="contacts", path=path)
+    assert (report.rows, report.created, report.updated, report.unchanged) == (54, 39, 1, 0)
+    saved = contacts(workspace)
+    assert len(saved) == 40
+    assert saved["p3@example.it"].first_name == "Ancora3"
+    assert saved["p4@example.it"].first_name == "Nome4"
+    assert saved["p21@example.it"].first_name == "Ancora21"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_chunk_stops_the_import_with_its_error(write_csv, monkeypatch):
+    from volano.core.services import workspace_create
+    from volano.imports.services import contacts as contacts_service
+
+    monkeypatch.setattr(contacts_service, "CHUNK", 4)
+    real_write = contacts_service._ContactWriter.write
+
+    def write(self, *, batch, report, turn):
+        if batch.number == 3:
+            raise RuntimeError("the disk is full")
+        real_write(self, batch=batch, report=report, turn=turn)
+
+    monkeypatch.setattr(contacts_service._ContactWriter, "write", write)
+    workspace = workspace_create(slug="failing", name="Failing")
+    path = write_csv("Email\n" + "\n".join(f"f{i}@example.it" for i in range(30)) + "\n")
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        import_file(workspace=workspace, actor=None, kind="contacts", path=path)
+    assert len(contacts(workspace)) <= 8  # chunks 1 and 2 at most; nothing after the failure
+
+
+def test_backslashes_tabs_line_breaks_and_accents_are_kept_as_typed(officina, write_csv):
+    path = write_csv(
+        'Email;Nome;Indirizzo;Tag\nanna@example.it;Anna\\Maria;"Via Roma 1\nScala\tB";caffè, tè\n'
+    )
+    report = import_file(workspace=officina, actor=None, kind="contacts", path=path)
+    assert (report.created, report.error_count) == (1, 0)
+    anna = contacts(officina)["anna@example.it"]
+    assert (anna.first_name, anna.street) == ("Anna\\Maria", "Via Roma 1\nScala\tB")
+    assert sorted(anna.tags) == ["caffè", "tè"]
