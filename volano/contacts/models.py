@@ -68,7 +68,12 @@ class Contact(WorkspaceScopedModel):
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     job_title = models.CharField(_("job title"), max_length=200, blank=True)
     company = models.ForeignKey(
-        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts"
+        Company,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        db_index=False,  # a partial index below: most rows have none, and each entry costs on import
     )
     street = models.CharField(_("street"), max_length=200, blank=True)
     postal_code = models.CharField(_("CAP"), max_length=10, blank=True)
@@ -78,7 +83,12 @@ class Contact(WorkspaceScopedModel):
     country = models.CharField(_("country"), max_length=2, default="IT")
     language = models.CharField(_("language"), max_length=8, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # a partial index below
     )
     tags = models.JSONField(default=list, blank=True)
     source = models.CharField(_("source"), max_length=40, blank=True)
@@ -99,6 +109,10 @@ class Contact(WorkspaceScopedModel):
         indexes = [
             models.Index(fields=["workspace", "province"], name="contact_ws_province"),
             models.Index(fields=["workspace", "created_at"], name="contact_ws_created"),
+            models.Index(
+                fields=["company"], condition=Q(company__isnull=False), name="contact_company"
+            ),
+            models.Index(fields=["owner"], condition=Q(owner__isnull=False), name="contact_owner"),
         ]
 
     def __str__(self) -> str:
