@@ -161,9 +161,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="granian workers")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument(
-        "--fast-path",
+        "--through-django",
         action="store_true",
-        help="serve volano.events.views.collect_fast_path(volano.wsgi.application)",
+        help="serve volano.wsgi:django_application, without the collect fast path, to compare",
     )
     parser.add_argument(
         "--blocking-threads",
@@ -190,13 +190,6 @@ def main() -> int:
         else:
             env.pop("DATABASE_URL", None)
         key = prepare_database(env, args.postgres)
-        if args.fast_path:
-            (Path(tmp) / "bench_tracking_app.py").write_text(
-                "from volano.wsgi import application as django_app\n"
-                "from volano.events.views import collect_fast_path\n"
-                "application = collect_fast_path(django_app)\n"
-            )
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, env.get("PYTHONPATH")]))
         port = free_port(args.port)
         warm_script, script = Path(tmp) / "warm.lua", Path(tmp) / "collect.lua"
         warm_script.write_text(f'KEY = "{key}"\nRUN = "warm"\n' + LUA)
@@ -219,7 +212,9 @@ def main() -> int:
                     if args.blocking_threads
                     else []
                 ),
-                "bench_tracking_app:application" if args.fast_path else "volano.wsgi:application",
+                "volano.wsgi:django_application"
+                if args.through_django
+                else "volano.wsgi:application",
             ],
             env=env,
             cwd=ROOT,
@@ -251,7 +246,7 @@ def main() -> int:
 
     database = "postgresql" if args.postgres else "sqlite"
     ok = result["rps"] >= 2000 and result["p99_ms"] < 50
-    app = "fast path" if args.fast_path else "django stack"
+    app = "django stack" if args.through_django else "fast path"
     threads = f", {args.blocking_threads} threads" if args.blocking_threads else ""
     print(
         f"tracking collect [{database}, {app}, {duration}s, {args.connections} connections, "
