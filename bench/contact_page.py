@@ -116,10 +116,10 @@ def main() -> int:
     from volano.contacts import services
     from volano.core.models import Role
     from volano.core.services import membership_set, user_create
-    from volano.demo.generator import EVENT_COLUMNS
     from volano.demo.load import demo_generate
     from volano.demo.writer import TableWriter, tables_analyze
     from volano.events.models import Event
+    from volano.events.services import EVENT_COLUMNS
 
     workspace = bench_workspace("bench-contact-page")
     now = timezone.now()

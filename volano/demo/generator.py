@@ -110,25 +110,6 @@ ORDER_LINE_COLUMNS = (
     "unit_price",
     "amount",
 )
-EVENT_COLUMNS = (
-    "workspace_id",
-    "contact_id",
-    "anonymous_id",
-    "type",
-    "occurred_at",
-    "received_at",
-    "channel",
-    "source",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "campaign",
-    "content",
-    "properties",
-    "dedup_key",
-)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from volano.demo.generator import (
     COMPANY_COLUMNS,
     CONSENT_COLUMNS,
     CONTACT_COLUMNS,
-    EVENT_COLUMNS,
     ORDER_COLUMNS,
     ORDER_LINE_COLUMNS,
     SIZES,
@@ -37,6 +36,7 @@ from volano.demo.generator import (
 )
 from volano.demo.writer import IdRange, TableWriter, sequences_reset, tables_analyze
 from volano.events.models import Event, Visitor
+from volano.events.services import EVENT_COLUMNS
 from volano.orders.models import Order, OrderLine
 
 SLUG = "officina-rossi"

@@ -420,7 +420,7 @@ def _contacts_by_email(
     return found
 
 
-_INSERT_COLUMNS = (
+EVENT_COLUMNS = (  # the event table's columns a bulk insert fills, in order (demo and imports too)
     "workspace_id",
     "contact_id",
     "anonymous_id",
@@ -484,8 +484,8 @@ def _events_insert(
         for row in rows
     ]
     table = ops.quote_name(Event._meta.db_table)
-    columns = ", ".join(ops.quote_name(c) for c in _INSERT_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    columns = ", ".join(ops.quote_name(c) for c in EVENT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             try:

@@ -10,7 +10,8 @@ from stdnum.it import iva
 
 from volano.contacts.cleaning import clean_email
 from volano.core import geography
-from volano.demo.generator import EVENT_COLUMNS, SIZES, DemoGenerator, Size
+from volano.demo.generator import SIZES, DemoGenerator, Size
+from volano.events.services import EVENT_COLUMNS
 
 NOW = dt.datetime(2026, 3, 15, 10, 0, tzinfo=dt.UTC)
 TINY = Size(contacts=600, companies=120, activity=1.0, anonymous_visitors=100)
