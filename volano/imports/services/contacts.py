@@ -269,10 +269,6 @@ class _ContactWriter:
         before it may run alongside the previous chunk's writes (the chunk's new contacts, whose
         emails no earlier chunk had), what comes after sees all of them."""
         rows, repeats, existing = batch.rows, batch.repeats, batch.existing
-        if self.postgres and rows:
-            with connection.cursor() as cursor:
-                # These statements are big but simple: compiling them costs more than it saves.
-                cursor.execute("SET LOCAL jit = off")
         if self.postgres and not self.dry_run and rows:
             assert batch.new is not None
             early: dict[str, str] = {
@@ -358,9 +354,6 @@ class _ContactWriter:
             )
             params = [self.workspace.pk, json.dumps(emails)]
         with transaction.atomic(), connection.cursor() as cursor:
-            if self.postgres:
-                # A big but simple statement: compiling it costs more than it saves.
-                cursor.execute("SET LOCAL jit = off")
             cursor.execute(sql, params)
             found = {}
             for row in cursor.fetchall():
