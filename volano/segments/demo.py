@@ -18,7 +18,7 @@ from volano.segments.models import ContactList, SegmentKind
 FAIR_LIST = (
     "fiera-2025",
     "Fiera EIMA 2025",
-    "Visitors of our stand at EIMA 2025 (tagged at the fair).",
+    "Chi è passato dal nostro stand a EIMA 2025 (taggato in fiera).",
 )
 FAIR_TAG = {"field": "tags", "op": "contains", "value": "fiera-eima-2025"}
 
@@ -26,8 +26,8 @@ SEGMENTS: tuple[tuple[str, str, str, Any], ...] = (
     (
         "lombardia-prezzi",
         "Lombardia — interessati ai prezzi",
-        "Lombardy contacts who looked at the price list 3+ times in 30 days and have not "
-        "clicked an email in 90: call them.",
+        "Contatti lombardi che hanno guardato il listino almeno 3 volte in 30 giorni e non "
+        "hanno cliccato un'email in 90: da chiamare.",
         {
             "all": [
                 {"field": "region", "op": "eq", "value": "Lombardia"},
@@ -44,13 +44,13 @@ SEGMENTS: tuple[tuple[str, str, str, Any], ...] = (
     (
         "clienti-ricambi-12-mesi",
         "Clienti ricambi ultimi 12 mesi",
-        "Ordered spare parts in the last 12 months.",
+        "Hanno ordinato ricambi negli ultimi 12 mesi.",
         {"event": "order", "where": {"product_line": "ricambi"}, "within_days": 365},
     ),
     (
         "da-riattivare",
         "Da riattivare: nessun clic da 90 giorni",
-        "Subscribed to the newsletter but no click in 90 days.",
+        "Iscritti alla newsletter, ma nessun clic da 90 giorni.",
         {
             "all": [
                 {"field": "consent.email_marketing", "op": "eq", "value": "granted"},
@@ -61,13 +61,13 @@ SEGMENTS: tuple[tuple[str, str, str, Any], ...] = (
     (
         "grandi-clienti",
         "Grandi clienti: 5.000 € in 12 mesi",
-        "Orders worth at least 5,000 € in the last 12 months.",
+        "Ordini per almeno 5.000 € negli ultimi 12 mesi.",
         {"event": "order", "sum": {"property": "total", "gte": 5000}, "within_days": 365},
     ),
     (
         "fiera-2025-visitatori",
         "Visitatori della fiera 2025",
-        "Everyone on the EIMA 2025 list.",
+        "Tutti i contatti della lista EIMA 2025.",
         {"list": "fiera-2025"},
     ),
 )
@@ -86,9 +86,9 @@ PERSONAS: tuple[tuple[str, str, Any, str, str, str, str], ...] = (
                 {"field": "job_title", "op": "contains", "value": "manutenzione"},
             ]
         },
-        "Keep the machines running through the season; spare parts on time; fewer breakdowns.",
-        "A tractor or a mower stopped in June; parts that arrive in a week; unclear manuals.",
-        "Email with spare-parts offers, phone with the dealer, WhatsApp, service webinars.",
+        "Macchine sempre in funzione per tutta la stagione; ricambi puntuali; meno fermi.",
+        "Un trattore o un tosaerba fermo a giugno; ricambi che arrivano dopo una settimana; manuali poco chiari.",
+        "Email con offerte ricambi, telefono con il rivenditore, WhatsApp, webinar di assistenza.",
         "Manutentore, Responsabile officina, Responsabile manutenzione, Capo officina",
     ),
     (
@@ -100,9 +100,9 @@ PERSONAS: tuple[tuple[str, str, Any, str, str, str, str], ...] = (
                 {"field": "company.size_band", "op": "eq", "value": "1-9"},
             ]
         },
-        "Grow the workshop; a reliable supplier who answers; margins on parts.",
-        "Little time to read; cash flow; competing with the big dealers.",
-        "Phone, the sales rep's visit, fairs, short emails with prices.",
+        "Far crescere l'officina; un fornitore affidabile che risponde; margini sui ricambi.",
+        "Poco tempo per leggere; liquidità; la concorrenza dei grandi rivenditori.",
+        "Telefono, visita del commerciale, fiere, email brevi con i prezzi.",
         "Titolare, Socio, Contoterzista",
     ),
     (
@@ -118,9 +118,9 @@ PERSONAS: tuple[tuple[str, str, Any, str, str, str, str], ...] = (
                 {"field": "company.size_band", "op": "in", "value": ["50-249", "250+"]},
             ]
         },
-        "Total cost of ownership; framework agreements; one supplier for the whole fleet.",
-        "Comparing quotes; approvals that take months; downtime of a large fleet.",
-        "Email with documents, tenders, LinkedIn, meetings at fairs.",
+        "Costo totale di possesso; accordi quadro; un solo fornitore per tutto il parco macchine.",
+        "Confrontare preventivi; approvazioni che durano mesi; i fermi di un grande parco macchine.",
+        "Email con documentazione, gare, LinkedIn, incontri in fiera.",
         "Responsabile acquisti, Buyer, Direttore generale, Ufficio amministrativo",
     ),
 )

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
 from django.utils.translation import get_language
@@ -257,6 +258,10 @@ def segment_detail(request: HttpRequest, slug: str) -> HttpResponse:
         response = render(request, "segments/_members.html", context)
     else:
         sizes = selectors.segment_sizes(workspace=workspace, segment=segment)
+        # Full refreshes record a point; incremental changes only move the cached size, so the
+        # line ends at the size the page shows.
+        if not sizes or sizes[-1][1] != segment.size:
+            sizes = [*sizes, (timezone.now(), segment.size)]
         context.update(
             {
                 "description_text": _describe(segment, workspace),
