@@ -339,3 +339,17 @@ def chunked(iterator: Iterable, size: int) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
+
+
+def combine_rows(into: dict[str, Any], later: dict[str, Any]) -> None:
+    """Fold a later row of the same file about the same contact or company into the first one:
+    later values win, custom fields merge key by key, tags add up."""
+    for key, value in later.items():
+        if key == "custom":
+            into["custom"] = {**into.get("custom", {}), **value}
+        elif key == "tags":
+            into["tags"] = into.get("tags", []) + [
+                t for t in value if t not in into.get("tags", [])
+            ]
+        else:
+            into[key] = value

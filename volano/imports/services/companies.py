@@ -15,7 +15,14 @@ from django.utils import timezone
 from volano.contacts.models import Company, CustomField, Entity
 from volano.core.models import User, Workspace
 from volano.imports.reading import Table
-from volano.imports.rows import ImportReport, build_plan, chunked, clean_rows, fill_address
+from volano.imports.rows import (
+    ImportReport,
+    build_plan,
+    chunked,
+    clean_rows,
+    combine_rows,
+    fill_address,
+)
 
 CHUNK = 5_000
 COMPANY_COLUMNS = (
@@ -134,7 +141,7 @@ def import_companies(
                     f"same company as row {first_line[key]}: the rows were combined",
                 )
                 if key in merged:
-                    _combine(merged[key][1], values)
+                    combine_rows(merged[key][1], values)
                 else:
                     merged[key] = (line, values)  # a later chunk: apply as an update, not counted
                     values["_repeat"] = True
@@ -145,18 +152,6 @@ def import_companies(
             _write_companies(workspace=workspace, rows=merged, report=report, dry_run=dry_run)
         progress(report.rows)
     return report
-
-
-def _combine(into: dict[str, Any], later: dict[str, Any]) -> None:
-    for key, value in later.items():
-        if key == "custom":
-            into["custom"] = {**into.get("custom", {}), **value}
-        elif key == "tags":
-            into["tags"] = into.get("tags", []) + [
-                t for t in value if t not in into.get("tags", [])
-            ]
-        else:
-            into[key] = value
 
 
 def _write_companies(

@@ -28,7 +28,14 @@ from volano.contacts.models import Consent, ConsentStatus, Contact, CustomField,
 from volano.core.models import User, Workspace
 from volano.events.models import Channel, Event, EventType
 from volano.imports.reading import Table
-from volano.imports.rows import ImportReport, build_plan, chunked, clean_rows, fill_address
+from volano.imports.rows import (
+    ImportReport,
+    build_plan,
+    chunked,
+    clean_rows,
+    combine_rows,
+    fill_address,
+)
 from volano.imports.services.companies import company_ids_for_rows
 from volano.imports.services.pipeline import Turns, WritePipeline
 
@@ -126,7 +133,7 @@ def import_contacts(
                         f"same email as row {seen}: the rows were combined (later values win)",
                     )
                     if email in rows:
-                        _combine(rows[email], values)
+                        combine_rows(rows[email], values)
                         continue
                     repeats.add(email)
                 else:
@@ -142,18 +149,6 @@ def import_contacts(
             batch.number = number = number + 1
             pipeline.put(batch)
     return report
-
-
-def _combine(into: dict[str, Any], later: dict[str, Any]) -> None:
-    for key, value in later.items():
-        if key == "custom":
-            into["custom"] = {**into.get("custom", {}), **value}
-        elif key == "tags":
-            into["tags"] = into.get("tags", []) + [
-                t for t in value if t not in into.get("tags", [])
-            ]
-        else:
-            into[key] = value
 
 
 def _link_companies(
