@@ -134,7 +134,27 @@ class ServiceForm(forms.Form):
         return name if name in self.fields else None
 
 
-class ContactForm(ServiceForm):
+class AddressForm(ServiceForm):
+    """The address fields contacts and companies share (rendered by contacts/_address.html)."""
+
+    street = forms.CharField(label=_("Street"), required=False, max_length=200)
+    postal_code = forms.CharField(label=_("CAP"), required=False, max_length=10)
+    city = forms.CharField(label=_("City"), required=False, max_length=120)
+    province = forms.ChoiceField(
+        label=_("Province"),
+        required=False,
+        help_text=_("Filled in from the CAP when left empty."),
+    )
+    country = forms.CharField(
+        label=_("Country"), required=False, max_length=2, help_text=_("Two letters, e.g. IT")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "province").choices = [("", "—"), *province_choices()]
+
+
+class ContactForm(AddressForm):
     """The contact's own fields plus one field per custom field of the workspace."""
 
     field_names = {"company_id": "company", "owner_id": "owner", "region": "province"}
@@ -162,17 +182,6 @@ class ContactForm(ServiceForm):
         help_text=_("Start typing and pick an existing company."),
         widget=forms.TextInput(attrs={"list": "company-options", "autocomplete": "off"}),
     )
-    street = forms.CharField(label=_("Street"), required=False, max_length=200)
-    postal_code = forms.CharField(label=_("CAP"), required=False, max_length=10)
-    city = forms.CharField(label=_("City"), required=False, max_length=120)
-    province = forms.ChoiceField(
-        label=_("Province"),
-        required=False,
-        help_text=_("Filled in from the CAP when left empty."),
-    )
-    country = forms.CharField(
-        label=_("Country"), required=False, max_length=2, help_text=_("Two letters, e.g. IT")
-    )
     language = forms.ChoiceField(
         label=_("Language"),
         required=False,
@@ -186,7 +195,6 @@ class ContactForm(ServiceForm):
     def __init__(self, *args, workspace: Workspace, custom_fields: list[CustomField], **kwargs):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        _choice_field(self, "province").choices = [("", "—"), *province_choices()]
         members = Membership.objects.filter(workspace=workspace).select_related("user")
         _choice_field(self, "owner").choices = [("", _("Nobody"))] + [
             (str(m.user_id), str(m.user)) for m in members.order_by("user__full_name")
@@ -246,7 +254,7 @@ class ContactForm(ServiceForm):
         return result
 
 
-class CompanyForm(ServiceForm):
+class CompanyForm(AddressForm):
     """A company's own fields plus one field per company custom field of the workspace."""
 
     field_names = {"region": "province"}
@@ -281,17 +289,6 @@ class CompanyForm(ServiceForm):
     size_band = forms.ChoiceField(
         label=_("Size"), required=False, choices=[("", "—"), *SizeBand.choices]
     )
-    street = forms.CharField(label=_("Street"), required=False, max_length=200)
-    postal_code = forms.CharField(label=_("CAP"), required=False, max_length=10)
-    city = forms.CharField(label=_("City"), required=False, max_length=120)
-    province = forms.ChoiceField(
-        label=_("Province"),
-        required=False,
-        help_text=_("Filled in from the CAP when left empty."),
-    )
-    country = forms.CharField(
-        label=_("Country"), required=False, max_length=2, help_text=_("Two letters, e.g. IT")
-    )
     website = forms.CharField(label=_("Website"), required=False, max_length=200)
     phone = forms.CharField(
         label=_("Phone"),
@@ -302,7 +299,6 @@ class CompanyForm(ServiceForm):
 
     def __init__(self, *args, custom_fields: list[CustomField], **kwargs):
         super().__init__(*args, **kwargs)
-        _choice_field(self, "province").choices = [("", "—"), *province_choices()]
         self.add_custom_fields(custom_fields)
 
     @classmethod

@@ -25,22 +25,6 @@ from volano.imports.rows import (
 )
 
 CHUNK = 5_000
-COMPANY_COLUMNS = (
-    "name",
-    "vat_number",
-    "tax_code",
-    "ateco_code",
-    "sector",
-    "size_band",
-    "street",
-    "postal_code",
-    "city",
-    "province",
-    "region",
-    "country",
-    "website",
-    "phone",
-)
 NEW_COMPANY_PLACEHOLDER = -1  # a company a dry run would create
 
 
