@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 
-from bench.generate import bench_workspace, django_setup
+from bench.generate import django_setup, quick_workspace
 
 SEGMENT = {
     "all": [
@@ -32,24 +32,6 @@ SEGMENT = {
         {"not": {"event": "email_clicked", "within_days": 90}},
     ]
 }
-QUICK_SIZE = "conditions-20k"
-
-
-def quick_workspace():
-    """A fresh workspace of ~20k contacts, between the generator's "small" and "medium"."""
-    from django.utils import timezone
-
-    from volano.demo.generator import SIZES, Size
-    from volano.demo.load import demo_generate
-
-    SIZES.setdefault(
-        QUICK_SIZE, Size(contacts=20_000, companies=4_000, activity=0.8, anonymous_visitors=5_000)
-    )
-    workspace = bench_workspace("bench-conditions")
-    started = time.perf_counter()
-    demo_generate(workspace=workspace, size=QUICK_SIZE, now=timezone.now())
-    print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
-    return workspace
 
 
 def main() -> int:
@@ -76,7 +58,9 @@ def main() -> int:
     from volano.events.models import Event
 
     if args.quick:
-        workspace = quick_workspace()
+        workspace = quick_workspace(
+            "bench-conditions", contacts=20_000, companies=4_000, anonymous_visitors=5_000
+        )
     else:
         workspace = Workspace.objects.filter(slug=args.workspace).first()
         if workspace is None:

@@ -32,6 +32,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bench.generate import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -48,16 +50,6 @@ TYPES = ["page_view"] * 6 + [
 ]
 
 
-def free_port(preferred: int) -> int:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
-
-
 SETUP = """
 import django
 django.setup()
@@ -66,6 +58,7 @@ from volano.contacts.models import Contact
 from volano.core import services
 from volano.core.models import Role
 from volano.events.models import Visitor
+
 
 ws = services.workspace_create(slug="officina-rossi", name="Officina Rossi")
 user = services.user_create(email="bench@example.it", password="bench-pass-2026")

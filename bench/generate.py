@@ -61,6 +61,43 @@ def bench_workspace(slug: str):
     return workspace_create(slug=slug, name=f"Bench {slug}")
 
 
+def free_port(preferred: int) -> int:
+    """`preferred` when it is free on 127.0.0.1, else any free port."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+
+def quick_workspace(slug: str, *, contacts: int, companies: int, anonymous_visitors: int):
+    """A fresh workspace filled by the demo generator at a size between its named ones."""
+    from django.utils import timezone
+
+    from volano.demo.generator import SIZES, Size
+    from volano.demo.load import demo_generate
+
+    size_name = f"{slug}-{contacts}"
+    SIZES.setdefault(
+        size_name,
+        Size(
+            contacts=contacts,
+            companies=companies,
+            activity=0.8,
+            anonymous_visitors=anonymous_visitors,
+        ),
+    )
+    workspace = bench_workspace(slug)
+    started = time.perf_counter()
+    demo_generate(workspace=workspace, size=size_name, now=timezone.now())
+    print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
+    return workspace
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()

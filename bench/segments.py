@@ -20,7 +20,7 @@ import statistics
 import sys
 import time
 
-from bench.generate import bench_workspace, django_setup
+from bench.generate import django_setup, quick_workspace
 
 ISSUE_SEGMENT = {
     "all": [
@@ -34,7 +34,6 @@ ISSUE_SEGMENT = {
         {"not": {"event": "email_clicked", "within_days": 90}},
     ]
 }
-QUICK_SIZE = "segments-10k"
 REGIONS = ("Lombardia", "Veneto", "Emilia-Romagna", "Piemonte", "Toscana")
 PAGES = ("/prezzi", "/ricambi", "/trattori", "/assistenza", "/contatti")
 
@@ -70,22 +69,6 @@ def fifty_definitions() -> list[dict]:
     return out[:50]
 
 
-def quick_workspace():
-    from django.utils import timezone
-
-    from volano.demo.generator import SIZES, Size
-    from volano.demo.load import demo_generate
-
-    SIZES.setdefault(
-        QUICK_SIZE, Size(contacts=10_000, companies=2_000, activity=0.8, anonymous_visitors=2_000)
-    )
-    workspace = bench_workspace("bench-segments")
-    started = time.perf_counter()
-    demo_generate(workspace=workspace, size=QUICK_SIZE, now=timezone.now())
-    print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
-    return workspace
-
-
 def timed(fn, runs: int = 1):
     timings, result = [], None
     for _ in range(runs):
@@ -117,7 +100,9 @@ def main() -> int:
     from volano.segments.models import Segment
 
     if args.quick:
-        workspace = quick_workspace()
+        workspace = quick_workspace(
+            "bench-segments", contacts=10_000, companies=2_000, anonymous_visitors=2_000
+        )
     else:
         workspace = Workspace.objects.filter(slug=args.workspace).first()
         if workspace is None:

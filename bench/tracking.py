@@ -15,13 +15,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from bench.generate import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -49,16 +50,6 @@ request = function()
   return wrk.format("POST", "/t/collect", {["Content-Type"] = "text/plain;charset=UTF-8"}, body)
 end
 """
-
-
-def free_port(preferred: int) -> int:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
 
 
 def prepare_database(env: dict[str, str], postgres: bool) -> str:
