@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "volano.orders",
     "volano.imports",
     "volano.segments",
+    "volano.deals",
+    "volano.scoring",
+    "volano.lifecycle",
+    "volano.handoff",
     "volano.jobs",
 ]
 

@@ -9,4 +9,8 @@ urlpatterns = [
     path("", include("volano.events.urls")),
     path("", include("volano.imports.urls")),
     path("", include("volano.segments.urls")),
+    path("", include("volano.deals.urls")),
+    path("", include("volano.scoring.urls")),
+    path("", include("volano.lifecycle.urls")),
+    path("", include("volano.handoff.urls")),
 ]

@@ -61,6 +61,7 @@ from volano.conditions.types import (
 from volano.contacts.models import Company, Consent
 from volano.core.models import User, Workspace
 from volano.events.models import Event
+from volano.scoring.models import Score
 
 COMPARISONS = {
     "eq": Exact,
@@ -216,6 +217,8 @@ class _Compiler:
             return self.consent(spec.key, (node.value,) if node.op == "eq" else node.value)
         if spec.kind == "owner":
             return self.owner(node.op, node.value)
+        if spec.kind == "score":
+            return self.score(spec.key, node.op, node.value)
         if spec.scope == "company":
             companies = Company.objects.for_workspace(self.workspace).filter(
                 self.value_test(spec, node.op, node.value)
@@ -301,6 +304,18 @@ class _Compiler:
         if "none" in values:
             result |= ~Q(pk__in=consents.values("contact_id"))
         return result
+
+    def score(self, slug: str, op: str, value: Any) -> Q:
+        """A contact without a score row has 0 points: when 0 passes the test, the contacts that
+        match are those without a failing row, else those with a passing one."""
+        scores = Score.objects.for_workspace(self.workspace).filter(
+            model__slug=slug, model__workspace=self.workspace
+        )
+        points = F("points")
+        test = number_test(points, op, value)
+        if number_holds(op, value, 0.0):
+            return ~Q(pk__in=scores.exclude(test).values("contact_id"))
+        return Q(pk__in=scores.filter(test).values("contact_id"))
 
     def owner(self, op: str, value: Any) -> Q:
         if op == "is_set":
@@ -398,6 +413,22 @@ def number_test(expression: Any, op: str, value: Any) -> Q:
             LessThanOrEqual(expression, value[1])
         )
     return Q(COMPARISONS[op](expression, value))
+
+
+def number_holds(op: str, value: Any, number: float) -> bool:
+    """`number_test` evaluated in Python on one number."""
+    if op == "between":
+        return value[0] <= number <= value[1]
+    if op == "in":
+        return number in value
+    if op == "eq":
+        return number == value
+    return {
+        "gt": number > value,
+        "gte": number >= value,
+        "lt": number < value,
+        "lte": number <= value,
+    }[op]
 
 
 def list_test(array_text: Any, op: str, value: Any) -> Q:

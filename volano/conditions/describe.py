@@ -59,6 +59,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "custom": "{label}",
         "company": "company {field}",
         "consent": "consent to {field}",
+        "score": "the {model} score",
         "page_contains": "a page containing {value}",
         "page_is": "the page {value}",
         "with": "with {filters}",
@@ -115,6 +116,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "custom": "{label}",
         "company": "{field} dell'azienda",
         "consent": "il consenso a {field}",
+        "score": "il punteggio {model}",
         "page_contains": "una pagina contenente {value}",
         "page_is": "la pagina {value}",
         "with": "con {filters}",
@@ -161,6 +163,8 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "updated_at": "last update",
         "tags": "tags",
         "owner": "owner",
+        "lifecycle_stage": "lifecycle stage",
+        "lifecycle_changed_at": "date of the last stage change",
         "name": "name",
         "vat_number": "VAT number",
         "ateco_code": "ATECO code",
@@ -196,6 +200,8 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "updated_at": "la data di aggiornamento",
         "tags": "le etichette",
         "owner": "il referente",
+        "lifecycle_stage": "la fase",
+        "lifecycle_changed_at": "la data dell'ultimo cambio di fase",
         "name": "la ragione sociale",
         "vat_number": "la partita IVA",
         "ateco_code": "il codice ATECO",
@@ -284,6 +290,29 @@ EVENT_VERBS: dict[str, tuple[str, str, str]] = {
         "ha cambiato un consenso",
     ),
     "contact_merged": ("was merged", "was not merged", "è stato unito"),
+    "segment_entered": ("entered a segment", "did not enter a segment", "è entrato in un segmento"),
+    "segment_left": ("left a segment", "did not leave a segment", "è uscito da un segmento"),
+    "lifecycle_changed": (
+        "changed lifecycle stage",
+        "did not change lifecycle stage",
+        "ha cambiato fase",
+    ),
+    "score_changed": ("had a score change", "had no score change", "ha cambiato punteggio"),
+    "lead_assigned": (
+        "was assigned to sales",
+        "was not assigned to sales",
+        "è stato assegnato alle vendite",
+    ),
+    "lead_accepted": (
+        "was accepted by sales",
+        "was not accepted by sales",
+        "è stato accettato dalle vendite",
+    ),
+    "lead_rejected": (
+        "was rejected by sales",
+        "was not rejected by sales",
+        "è stato rifiutato dalle vendite",
+    ),
     "custom": ("did a custom event", "did not do a custom event", "ha fatto un evento"),
 }
 PAGE = {"en": "a page", "it": "una pagina"}
@@ -332,6 +361,8 @@ class _Describer:
             name = self.say("custom", label=spec.label or spec.key)
         elif spec.kind == "consent":
             name = self.say("consent", field=self.labels.get(spec.key, spec.key))
+        elif spec.kind == "score":
+            name = self.say("score", model=spec.key)
         else:
             name = self.labels.get(spec.column, spec.column)
         if spec.scope == "company":

@@ -30,6 +30,7 @@ OPS_BY_KIND: dict[str, tuple[str, ...]] = {
     "tags": ("contains", "is_set", "is_not_set"),
     "owner": ("eq", "neq", "in", "not_in", "is_set", "is_not_set"),
     "consent": ("eq", "neq", "in", "not_in"),
+    "score": ("eq", "neq", "gt", "gte", "lt", "lte", "between"),
 }
 ALL_OPS = tuple(dict.fromkeys(op for ops in OPS_BY_KIND.values() for op in ops))
 
@@ -51,7 +52,17 @@ CONTACT_TEXT = (
     "language",
     "source",
 )
-CONTACT_DATETIME = ("created_at", "updated_at")
+CONTACT_DATETIME = ("created_at", "updated_at", "lifecycle_changed_at")
+LIFECYCLE_STAGES = (
+    "lead",
+    "mql",
+    "sql",
+    "opportunity",
+    "customer",
+    "lost_customer",
+    "disqualified",
+    "recycled",
+)
 COMPANY_TEXT: tuple[str, ...] = ("name", "vat_number", "ateco_code", "sector", "size_band")
 COMPANY_TEXT += ("province", "region", "city")
 

@@ -7,6 +7,7 @@ Every error names the node it is about, as a path from the root "conditions":
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from volano.conditions.fields import (
@@ -16,6 +17,7 @@ from volano.conditions.fields import (
     CONTACT_DATETIME,
     CONTACT_TEXT,
     CUSTOM_KINDS,
+    LIFECYCLE_STAGES,
     MAX_IN_ITEMS,
     OPS_BY_KIND,
 )
@@ -71,10 +73,17 @@ def condition_parse(definition: dict | list, *, workspace: Workspace) -> Conditi
 
 class _Parser:
     def __init__(self, workspace: Workspace):
+        self.workspace = workspace
         self.custom = {
             entity: {f.key: f for f in custom_fields(workspace=workspace, entity=entity)}
             for entity in ("contact", "company")
         }
+
+    @functools.cached_property
+    def score_models(self) -> set[str]:
+        from volano.scoring.selectors import score_model_slugs
+
+        return score_model_slugs(workspace=self.workspace)
 
     def node(self, data: Any, path: str) -> Condition:
         if not isinstance(data, dict) or not data:
@@ -147,7 +156,16 @@ class _Parser:
             return FieldSpec(name, "datetime", "contact", name)
         if name in ("tags", "owner"):
             return FieldSpec(name, name, "contact", name)
+        if name == "lifecycle_stage":
+            return FieldSpec(name, "choice", "contact", name, choices=LIFECYCLE_STAGES)
         head, _, rest = name.partition(".")
+        if head == "score" and rest:
+            if rest not in self.score_models:
+                known = ", ".join(sorted(self.score_models)) or "none yet"
+                raise ConditionError(
+                    f"unknown score model {rest!r} (this workspace has: {known})", field=path
+                )
+            return FieldSpec(name, "score", "contact", "score", key=rest)
         if head == "custom" and rest:
             return self.custom_spec(name, "contact", rest, path)
         if head == "company" and rest:
@@ -191,7 +209,7 @@ class _Parser:
                 if choice.strip().lower() == text.strip().lower():
                     return choice
             raise ConditionError(f"{text!r} is not one of: {', '.join(spec.choices)}", field=path)
-        if kind == "number":
+        if kind in ("number", "score"):
             return _number(value, path)
         if kind in ("date", "datetime"):
             return _date(value, path)

@@ -93,6 +93,10 @@ class Contact(WorkspaceScopedModel):
     tags = models.JSONField(default=list, blank=True)
     source = models.CharField(_("source"), max_length=40, blank=True)
     custom = models.JSONField(default=dict, blank=True)
+    # The stage values are volano.lifecycle.models.LifecycleStage; every change goes through
+    # volano.lifecycle.services so it leaves a StageChange and a timeline event.
+    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, default="lead")
+    lifecycle_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -109,6 +113,7 @@ class Contact(WorkspaceScopedModel):
         indexes = [
             models.Index(fields=["workspace", "province"], name="contact_ws_province"),
             models.Index(fields=["workspace", "created_at"], name="contact_ws_created"),
+            models.Index(fields=["workspace", "lifecycle_stage"], name="contact_ws_stage"),
             models.Index(
                 fields=["company"], condition=Q(company__isnull=False), name="contact_company"
             ),

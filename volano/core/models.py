@@ -75,6 +75,10 @@ class Membership(models.Model):
     regions = models.JSONField(_("regions"), default=list, blank=True)
     provinces = models.JSONField(_("provinces"), default=list, blank=True)
     product_lines = models.JSONField(_("product lines"), default=list, blank=True)
+    # For the hand-off to sales: how many open leads a rep takes at most, and when they are away.
+    lead_capacity = models.PositiveIntegerField(_("open leads at most"), null=True, blank=True)
+    away_from = models.DateField(_("away from"), null=True, blank=True)
+    away_until = models.DateField(_("away until"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

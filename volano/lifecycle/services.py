@@ -1,0 +1,315 @@
+"""Writes for the lifecycle: every stage change leaves a StageChange row and a timeline event.
+
+One function moves contacts, `stages_move`, for one contact (a rep's click, a PATCH) and for a
+hundred thousand (a threshold rule after a full score recompute) alike: it locks and reads the
+rows that are still in a stage it may move them from, updates them in chunks, and writes the
+history rows with bulk inserts, all in one transaction. A contact that another transaction moved
+first is not in the set any more, so two workers never move (or hand off) one contact twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from volano.conditions.parse import condition_parse
+from volano.conditions.selectors import contacts_matching
+from volano.conditions.types import ConditionError
+from volano.contacts.models import Contact
+from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.models import User, Workspace
+from volano.events.models import Channel, Event, EventType
+from volano.lifecycle.models import (
+    ChangeSource,
+    LifecycleStage,
+    StageChange,
+    StageName,
+    ThresholdRule,
+)
+
+CHUNK = 5_000
+CUSTOMER_FROM = tuple(s for s in LifecycleStage.values if s != LifecycleStage.CUSTOMER)
+
+
+def _stage_check(stage: str, field: str = "lifecycle_stage") -> str:
+    if stage not in LifecycleStage.values:
+        raise ApplicationError(
+            f"unknown stage {stage!r}; use one of: {', '.join(LifecycleStage.values)}",
+            field=field,
+        )
+    return stage
+
+
+def stage_set(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    contact: Contact,
+    stage: str,
+    source: str = ChangeSource.USER,
+    reason: str = "",
+    product_line: str = "",
+) -> bool:
+    """Move one contact to `stage` (False when it already is there). Moving to SQL hands the
+    lead to sales once the change is committed."""
+    if contact.workspace_id != workspace.pk:
+        raise NotFound("no such contact")
+    _stage_check(stage)
+    moved = stages_move(
+        workspace=workspace,
+        contacts=Contact.objects.for_workspace(workspace).filter(pk=contact.pk),
+        to_stage=stage,
+        source=source,
+        actor=actor,
+        reason=reason,
+        product_line=product_line,
+    )
+    if moved:
+        contact.lifecycle_stage = stage
+    return bool(moved)
+
+
+def stages_move(
+    *,
+    workspace: Workspace,
+    contacts: QuerySet[Contact],
+    to_stage: str,
+    source: str,
+    actor: User | None = None,
+    reason: str = "",
+    rule: ThresholdRule | None = None,
+    from_stages: Sequence[str] | None = None,
+    product_line: str = "",
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """Move the contacts of `contacts` that are in one of `from_stages` (default: any other
+    stage) to `to_stage`. Returns the ids moved."""
+    _stage_check(to_stage)
+    now = now or timezone.now()
+    allowed = [s for s in (from_stages or LifecycleStage.values) if s != to_stage]
+    with transaction.atomic():
+        rows = list(
+            contacts.filter(workspace=workspace, lifecycle_stage__in=allowed)
+            .select_for_update(of=("self",))
+            .order_by("pk")
+            .values_list("pk", "lifecycle_stage")
+        )
+        if not rows:
+            return []
+        ids = [pk for pk, _ in rows]
+        for start in range(0, len(ids), CHUNK):
+            Contact.objects.for_workspace(workspace).filter(
+                pk__in=ids[start : start + CHUNK]
+            ).update(lifecycle_stage=to_stage, lifecycle_changed_at=now, updated_at=now)
+        properties = {"to": to_stage, "source": source}
+        if reason:
+            properties["reason"] = reason
+        if rule is not None:
+            properties["rule"] = rule.name
+        if actor is not None:
+            properties["by"] = actor.email
+        StageChange.objects.bulk_create(
+            (
+                StageChange(
+                    workspace=workspace,
+                    contact_id=pk,
+                    from_stage=old,
+                    to_stage=to_stage,
+                    changed_at=now,
+                    source=source,
+                    actor=actor,
+                    rule=rule,
+                    reason=reason[:300],
+                )
+                for pk, old in rows
+            ),
+            batch_size=CHUNK,
+        )
+        Event.objects.bulk_create(
+            (
+                Event(
+                    workspace=workspace,
+                    contact_id=pk,
+                    type=EventType.LIFECYCLE_CHANGED,
+                    occurred_at=now,
+                    received_at=now,
+                    channel=Channel.SYSTEM,
+                    source="volano",
+                    properties={"from": old, **properties},
+                )
+                for pk, old in rows
+            ),
+            batch_size=CHUNK,
+        )
+        _after_move(workspace, ids, to_stage, product_line=product_line, why=reason)
+    return ids
+
+
+def _after_move(
+    workspace: Workspace, ids: list[int], to_stage: str, *, product_line: str, why: str
+) -> None:
+    from volano.segments.services import segments_refresh_later
+
+    segments_refresh_later(
+        workspace=workspace,
+        contact_ids=ids,
+        changed=["field:lifecycle_stage", "field:lifecycle_changed_at", "event:lifecycle_changed"],
+    )
+    if to_stage == LifecycleStage.SQL:
+        from volano.handoff.services import handoff_later
+
+        handoff_later(workspace=workspace, contact_ids=ids, product_line=product_line, why=why)
+
+
+def contacts_become_customers(
+    *,
+    workspace: Workspace,
+    contact_ids: Iterable[int],
+    source: str,
+    actor: User | None = None,
+    reason: str = "",
+) -> list[int]:
+    """A won deal or a first order makes its contact a Customer (whatever the stage before)."""
+    ids = sorted(set(contact_ids))
+    moved: list[int] = []
+    for start in range(0, len(ids), CHUNK):
+        moved += stages_move(
+            workspace=workspace,
+            contacts=Contact.objects.for_workspace(workspace).filter(
+                pk__in=ids[start : start + CHUNK]
+            ),
+            to_stage=LifecycleStage.CUSTOMER,
+            source=source,
+            actor=actor,
+            reason=reason,
+            from_stages=CUSTOMER_FROM,
+        )
+    return moved
+
+
+def stage_rename(*, workspace: Workspace, actor: User | None, stage: str, name: str) -> None:
+    """A workspace's own name for a stage; an empty name restores the default."""
+    _stage_check(stage, "stage")
+    name = name.strip()
+    if len(name) > 60:
+        raise ApplicationError("at most 60 characters", field="name")
+    if not name:
+        StageName.objects.for_workspace(workspace).filter(stage=stage).delete()
+        return
+    StageName.objects.for_workspace(workspace).update_or_create(
+        workspace=workspace, stage=stage, defaults={"name": name}
+    )
+
+
+# -- threshold rules --------------------------------------------------------------------------
+
+
+def threshold_rule_save(
+    *, workspace: Workspace, actor: User | None, data: dict, rule: ThresholdRule | None = None
+) -> ThresholdRule:
+    """Create (or replace, with `rule`) a threshold rule. Every problem is reported at once."""
+    errors: list[dict] = []
+    name = str(data.get("name") or "").strip()
+    if not name:
+        errors.append({"field": "name", "message": "is required"})
+    elif len(name) > 120:
+        errors.append({"field": "name", "message": "at most 120 characters"})
+    from_stages = data.get("from_stages") or []
+    if not isinstance(from_stages, list) or not from_stages:
+        errors.append({"field": "from_stages", "message": "list the stages a contact moves from"})
+        from_stages = []
+    for index, stage in enumerate(from_stages):
+        if stage not in LifecycleStage.values:
+            errors.append({"field": f"from_stages[{index}]", "message": f"unknown stage {stage!r}"})
+    to_stage = data.get("to_stage")
+    if to_stage not in LifecycleStage.values:
+        errors.append(
+            {
+                "field": "to_stage",
+                "message": f"expected one of: {', '.join(LifecycleStage.values)}",
+            }
+        )
+    elif to_stage in from_stages:
+        errors.append({"field": "to_stage", "message": "a rule cannot move a stage to itself"})
+    condition = data.get("condition")
+    if condition in (None, {}, []):
+        errors.append({"field": "condition", "message": "is required"})
+    else:
+        try:
+            condition_parse(condition, workspace=workspace)
+        except ConditionError as error:
+            errors.append({"field": error.field or "condition", "message": error.message})
+    position = data.get("position", rule.position if rule else None)
+    if position is None:
+        position = ThresholdRule.objects.for_workspace(workspace).count()
+    if not isinstance(position, int) or position < 0:
+        errors.append({"field": "position", "message": "expected a whole number ≥ 0"})
+    clash = ThresholdRule.objects.for_workspace(workspace).filter(name=name)
+    if rule is not None:
+        clash = clash.exclude(pk=rule.pk)
+    if name and clash.exists():
+        errors.append({"field": "name", "message": "another rule has this name"})
+    if errors:
+        raise ValidationFailed(errors)
+    values = {
+        "name": name,
+        "from_stages": from_stages,
+        "to_stage": to_stage,
+        "condition": condition,
+        "position": position,
+        "product_line": str(data.get("product_line") or "").strip()[:60],
+        "active": bool(data.get("active", True)),
+        "updated_at": timezone.now(),
+    }
+    if rule is None:
+        return ThresholdRule.objects.create(workspace=workspace, **values)
+    for key, value in values.items():
+        setattr(rule, key, value)
+    rule.save()
+    return rule
+
+
+def threshold_rule_delete(*, workspace: Workspace, actor: User | None, rule: ThresholdRule) -> None:
+    if rule.workspace_id != workspace.pk:
+        raise NotFound("no such rule")
+    rule.delete()
+
+
+def thresholds_apply(
+    *,
+    workspace: Workspace,
+    contact_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, int]:
+    """Run the active threshold rules in order, over `contact_ids` or every contact.
+
+    Rules run one after the other, so a contact can climb Lead → MQL → SQL in one pass when
+    both rules hold. Returns {rule name: contacts moved}.
+    """
+    now = now or timezone.now()
+    ids = None if contact_ids is None else sorted(set(contact_ids))
+    if ids == []:
+        return {}
+    moved: dict[str, int] = {}
+    for rule in ThresholdRule.objects.for_workspace(workspace).filter(active=True):
+        condition = condition_parse(rule.condition, workspace=workspace)
+        matching = contacts_matching(workspace=workspace, condition=condition, now=now)
+        if ids is not None:
+            matching = matching.filter(pk__in=ids)
+        done = stages_move(
+            workspace=workspace,
+            contacts=matching,
+            to_stage=rule.to_stage,
+            source=ChangeSource.RULE,
+            reason=rule.name,
+            rule=rule,
+            from_stages=rule.from_stages,
+            product_line=rule.product_line,
+            now=now,
+        )
+        moved[rule.name] = len(done)
+    return moved

@@ -1,0 +1,7 @@
+"""/api/v1 routes of the scoring domain."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["scoring"])
