@@ -114,11 +114,11 @@ def auth_error(request, exc):
 
 def _register_routers() -> None:
     from volano.contacts.api import router as contacts_router
-    from volano.events.api import router as events_router
-    from volano.orders.api import router as orders_router
     from volano.deals.api import router as deals_router
+    from volano.events.api import router as events_router
     from volano.handoff.api import router as handoff_router
     from volano.lifecycle.api import router as lifecycle_router
+    from volano.orders.api import router as orders_router
     from volano.scoring.api import router as scoring_router
     from volano.segments.api import router as segments_router
 
