@@ -11,7 +11,8 @@ from volano.core.tenancy import WorkspaceScopedModel
 class ProductLine(WorkspaceScopedModel):
     """A family of products ("Ricambi", "Utensileria"): what reps, scores and orders are split by.
 
-    Orders keep the line's name in `OrderLine.product_line`, so `name` is the key they share.
+    `slug` ("ricambi") is the key every domain shares: OrderLine.product_line, the order event's
+    `product_lines`, Membership.product_lines, assignment rules, score models and threshold rules.
     """
 
     slug = models.SlugField(max_length=60)
