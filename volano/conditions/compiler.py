@@ -329,20 +329,7 @@ class _Compiler:
     # -- events ---------------------------------------------------------------------------
 
     def event(self, node: EventCondition) -> Q:
-        events = Event.objects.for_workspace(self.workspace).filter(
-            type=node.type, contact_id__isnull=False
-        )
-        if node.within_days is not None:
-            events = events.filter(occurred_at__gte=self.now - dt.timedelta(days=node.within_days))
-        if node.between is not None:
-            low, high = node.between
-            events = events.filter(
-                occurred_at__gte=self.day_start(low),
-                occurred_at__lt=self.day_start(high + dt.timedelta(days=1)),
-            )
-        for test in node.where:
-            events = events.filter(property_test(test))
-        per_contact = events.values("contact_id")
+        per_contact = self.event_rows(node).values("contact_id")
         if node.zero_matches:
             failing = per_contact.annotate(n=Count("pk")).filter(~bounds_q("n", node.count))
             return ~Q(pk__in=failing.values("contact_id"))
@@ -362,6 +349,23 @@ class _Compiler:
                 having &= self.when_q(name, when)
         return Q(pk__in=per_contact.filter(having).values("contact_id"))
 
+    def event_rows(self, node: EventCondition) -> QuerySet[Event]:
+        """The contacts' events of the node's type that pass its window and `where` filters."""
+        events = Event.objects.for_workspace(self.workspace).filter(
+            type=node.type, contact_id__isnull=False
+        )
+        if node.within_days is not None:
+            events = events.filter(occurred_at__gte=self.now - dt.timedelta(days=node.within_days))
+        if node.between is not None:
+            low, high = node.between
+            events = events.filter(
+                occurred_at__gte=self.day_start(low),
+                occurred_at__lt=self.day_start(high + dt.timedelta(days=1)),
+            )
+        for test in node.where:
+            events = events.filter(property_test(test))
+        return events
+
     def when_q(self, name: str, when: When) -> Q:
         result = Q()
         if when.older_than_days is not None:
@@ -374,6 +378,13 @@ class _Compiler:
             after = self.day_start(when.after + dt.timedelta(days=1))
             result &= Q(**{f"{name}__gte": after})
         return result
+
+
+def condition_events(
+    *, workspace: Workspace, condition: EventCondition, now: dt.datetime | None = None
+) -> QuerySet[Event]:
+    """The events an event condition looks at (its type, window and filters), every contact's."""
+    return _Compiler(workspace, now or timezone.now(), NoListsYet(), ()).event_rows(condition)
 
 
 def bounds_q(name: str, bounds: Bounds) -> Q:

@@ -504,3 +504,54 @@ def _events_insert(
         else:
             sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({placeholders})"
         cursor.executemany(sql, values)
+
+
+def system_events_insert_select(
+    *,
+    workspace: Workspace,
+    type: str,
+    at: dt.datetime,
+    select_sql: str,
+    params: list | tuple = (),
+    properties: dict | None = None,
+    properties_sql: str = "",
+    properties_params: list | tuple = (),
+) -> int:
+    """One INSERT … SELECT of system events, one per row of `select_sql` (which must have a
+    `contact_id` column), stamped `at`. Properties are the constant `properties`, or the SQL
+    expression `properties_sql` over the selected row `s` (it must give JSON). Returns the
+    number of events written."""
+    values = {
+        "workspace_id": workspace.pk,
+        "type": type,
+        "occurred_at": at,
+        "received_at": at,
+        "channel": Channel.SYSTEM,
+        "source": "volano",
+        "properties": properties or {},
+    }
+    columns, expressions, constants = [], [], []
+    for column in Event._meta.concrete_fields:
+        if column.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(str(column.column)))
+        if column.attname == "contact_id":
+            expressions.append("s.contact_id")
+        elif column.attname == "properties" and properties_sql:
+            expressions.append(properties_sql)
+            constants.extend(properties_params)
+        elif column.attname in values:
+            expressions.append("%s")
+            constants.append(column.get_db_prep_save(values[column.attname], connection))
+        elif column.null:
+            expressions.append("NULL")
+        else:
+            expressions.append("%s")
+            constants.append(column.get_db_prep_save(column.get_default(), connection))
+    statement = (
+        f"INSERT INTO {Event._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(expressions)} FROM ({select_sql}) s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*constants, *params])
+        return cursor.rowcount

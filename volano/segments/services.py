@@ -30,7 +30,8 @@ from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
-from volano.events.models import Channel, Event, EventType
+from volano.events.models import Event, EventType
+from volano.events.services import system_events_insert_select
 from volano.segments.models import (
     ContactList,
     ListMembership,
@@ -312,43 +313,18 @@ def _events_insert(
     workspace: Workspace, segment: Segment, event_type: str, stamp: str, now: dt.datetime
 ) -> None:
     """INSERT … SELECT one timeline event per membership stamped exactly `now`."""
-    values = {
-        "workspace_id": workspace.pk,
-        "type": event_type,
-        "occurred_at": now,
-        "received_at": now,
-        "channel": Channel.SYSTEM,
-        "source": "volano",
-        "properties": {"segment": segment.slug, "name": segment.name, "kind": segment.kind},
-    }
-    columns, expressions, params = [], [], []
-    for field in Event._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(str(field.column)))
-        if field.attname == "contact_id":
-            expressions.append("m.contact_id")
-            continue
-        if field.attname in values:
-            value = values[field.attname]
-        elif field.null:
-            expressions.append("NULL")
-            continue
-        else:
-            value = field.get_default()
-        expressions.append("%s")
-        params.append(field.get_db_prep_save(value, connection))
-    membership = SegmentMembership._meta
-    at = _db_datetime(now)
+    membership = SegmentMembership._meta.db_table
     where = f"m.segment_id = %s AND m.{stamp} = %s"
     if stamp == "entered_at":
         where += " AND m.left_at IS NULL"
-    statement = (
-        f"INSERT INTO {Event._meta.db_table} ({', '.join(columns)}) "
-        f"SELECT {', '.join(expressions)} FROM {membership.db_table} m WHERE {where}"
+    system_events_insert_select(
+        workspace=workspace,
+        type=event_type,
+        at=now,
+        select_sql=f"SELECT m.contact_id FROM {membership} m WHERE {where}",
+        params=[segment.pk, _db_datetime(now)],
+        properties={"segment": segment.slug, "name": segment.name, "kind": segment.kind},
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, segment.pk, at])
 
 
 # -- many segments ----------------------------------------------------------------------------

@@ -1,0 +1,404 @@
+"""Writes for lead scoring: save a model, compute its scores set-based, react to new events.
+
+A model's scores are computed by one SELECT over the workspace's contacts (or a few of them):
+each fit or negative rule is a `CASE WHEN <condition> THEN points ELSE 0 END` column, each
+engagement rule a LEFT JOIN to one grouped query over its events, where
+`ROW_NUMBER() OVER (PARTITION BY contact ORDER BY occurred_at DESC)` keeps the newest
+`max_times` and `POWER(0.5, age_days / half_life_days)` decays each. The rows land in a
+temporary table; then three statements write the difference: `score_changed` timeline events
+(where the rounded score moved), the upsert of the changed scores, and the removal of the
+scores that fell to nothing. The same SQL runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Case, F, FloatField, Value, When
+from django.utils import timezone
+
+from volano.conditions.compiler import condition_events, condition_q
+from volano.contacts.models import Contact
+from volano.core.errors import NotFound
+from volano.core.models import User, Workspace
+from volano.events.models import EventType
+from volano.events.services import system_events_insert_select
+from volano.scoring.models import ModelKind, Score, ScoreModel
+from volano.scoring.rules import ModelDefinition, Rule, model_definition_parse
+from volano.segments.resolver import Dependencies, condition_dependencies
+
+MAX_IDS_PER_STATEMENT = 5_000
+TEMP_TABLE = "volano_scores_new"
+
+
+@dataclass
+class ComputeResult:
+    scored: int = 0  # contacts with a score other than 0 after the run (of those computed)
+    changed: int = 0  # contacts whose rounded score moved (a score_changed event each)
+    changed_ids: list[int] = field(default_factory=list)  # filled for a run over given ids
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def score_model_save(*, workspace: Workspace, actor: User | None, data: Any) -> ScoreModel:
+    """Create or replace (by slug) a rules model; its scores are recomputed in the background."""
+    definition = model_definition_parse(data, workspace=workspace)
+    values = {
+        "name": definition.name,
+        "product_line": definition.product_line,
+        "rules": data["rules"],
+        "active": definition.active,
+        "kind": ModelKind.RULES,
+        "updated_at": timezone.now(),
+    }
+    with transaction.atomic():
+        model, _created = ScoreModel.objects.for_workspace(workspace).update_or_create(
+            workspace=workspace, slug=definition.slug, defaults=values
+        )
+        transaction.on_commit(functools.partial(_recompute_enqueue, workspace.pk, model.pk))
+    return model
+
+
+def _recompute_enqueue(workspace_id: int, model_id: int) -> None:
+    from volano.scoring.tasks import score_model_recompute_task
+
+    score_model_recompute_task.enqueue(workspace_id, model_id)
+
+
+def score_model_delete(*, workspace: Workspace, actor: User | None, model: ScoreModel) -> None:
+    if model.workspace_id != workspace.pk:
+        raise NotFound("no such score model")
+    model.delete()
+
+
+@functools.lru_cache(maxsize=256)
+def _definition_cached(
+    workspace_id: int, model_id: int, updated_at: dt.datetime, rules: str
+) -> ModelDefinition:
+    workspace = Workspace.objects.get(pk=workspace_id)
+    model = ScoreModel.objects.for_workspace(workspace).get(pk=model_id)
+    return model_definition_parse(
+        {"slug": model.slug, "name": model.name, "rules": json.loads(rules)}, workspace=workspace
+    )
+
+
+def model_definition(model: ScoreModel) -> ModelDefinition:
+    """The parsed rules of a saved model (cached until the model changes)."""
+    return _definition_cached(
+        model.workspace_id, model.pk, model.updated_at, json.dumps(model.rules, sort_keys=True)
+    )
+
+
+def model_dependencies(model: ScoreModel) -> Dependencies:
+    """What the model's rules read: event types and fields (the tokens of segments)."""
+    deps = Dependencies()
+    for rule in model_definition(model).rules:
+        found = condition_dependencies(rule.condition)
+        deps.events |= found.events
+        deps.fields |= found.fields
+        deps.lists |= found.lists
+        deps.segments |= found.segments
+    return deps
+
+
+# -- computing --------------------------------------------------------------------------------
+
+
+def scores_compute(
+    *,
+    workspace: Workspace,
+    model: ScoreModel,
+    contact_ids: Iterable[int] | None = None,
+    now: dt.datetime | None = None,
+) -> ComputeResult:
+    """Compute `model`'s scores for every contact of the workspace, or for `contact_ids`."""
+    now = now or timezone.now()
+    definition = model_definition(model)
+    ids = None if contact_ids is None else sorted(set(contact_ids))
+    if ids is not None and len(ids) > MAX_IDS_PER_STATEMENT:
+        total = ComputeResult()
+        for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+            part = scores_compute(
+                workspace=workspace,
+                model=model,
+                contact_ids=ids[start : start + MAX_IDS_PER_STATEMENT],
+                now=now,
+            )
+            total.scored += part.scored
+            total.changed += part.changed
+            total.changed_ids += part.changed_ids
+        return total
+    select_sql, params = _scores_select(workspace, definition, ids, now)
+    result = ComputeResult()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
+        parts_type = "jsonb" if connection.vendor == "postgresql" else "text"
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {TEMP_TABLE} (contact_id bigint PRIMARY KEY, "
+            f"points double precision NOT NULL, parts {parts_type} NOT NULL)"
+        )
+        cursor.execute(f"INSERT INTO {TEMP_TABLE} (contact_id, points, parts) {select_sql}", params)
+        changes_sql, changes_params = _changes_select(model, ids)
+        if ids is not None:
+            cursor.execute(f"SELECT contact_id FROM ({changes_sql}) c", changes_params)
+            result.changed_ids = [row[0] for row in cursor.fetchall()]
+        result.changed = system_events_insert_select(
+            workspace=workspace,
+            type=EventType.SCORE_CHANGED,
+            at=now,
+            select_sql=changes_sql,
+            params=changes_params,
+            properties_sql=_json_object_sql(
+                "model", "%s", "name", "%s", "from", "s.old_points", "to", "s.new_points"
+            ),
+            properties_params=[model.slug, model.name],
+        )
+        _scores_write(cursor, workspace, model, ids, now)
+        cursor.execute(f"SELECT COUNT(*) FROM {TEMP_TABLE}")
+        result.scored = cursor.fetchone()[0]
+        cursor.execute(f"DROP TABLE {TEMP_TABLE}")
+        ScoreModel.objects.for_workspace(workspace).filter(pk=model.pk).update(computed_at=now)
+    return result
+
+
+def _scores_select(
+    workspace: Workspace, definition: ModelDefinition, ids: list[int] | None, now: dt.datetime
+) -> tuple[str, list]:
+    """SELECT contact_id, points, parts for the contacts with any rule giving points."""
+    contacts = Contact.objects.for_workspace(workspace)
+    if ids is not None:
+        contacts = contacts.filter(pk__in=ids)
+    fit_columns: dict[str, Any] = {}
+    for index, rule in enumerate(definition.rules):
+        if rule.kind != "engagement":
+            fit_columns[f"r{index}"] = Case(
+                When(
+                    condition_q(workspace=workspace, condition=rule.condition, now=now),
+                    then=Value(rule.points),
+                ),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+    fit_sql, fit_params = (  # aliased columns: SQLite names a derived table's columns by them
+        contacts.annotate(cid=F("pk"), **fit_columns)
+        .values_list("cid", *fit_columns)
+        .query.sql_with_params()
+    )
+    joins, params = [], [*fit_params]
+    parts = []
+    for index, rule in enumerate(definition.rules):
+        if rule.kind != "engagement":
+            parts.append(f"f.r{index}")
+            continue
+        sql, rule_params = _engagement_select(workspace, rule, ids, now)
+        joins.append(f"LEFT JOIN ({sql}) e{index} ON e{index}.contact_id = f.cid")
+        params += rule_params
+        parts.append(f"COALESCE(e{index}.pts, 0.0)")
+    total = " + ".join(parts)
+    array = "jsonb_build_array" if connection.vendor == "postgresql" else "json_array"
+    any_points = " OR ".join(f"{part} <> 0" for part in parts)
+    select = (
+        f"SELECT f.cid, {total}, {array}({', '.join(parts)}) "
+        f"FROM ({fit_sql}) f {' '.join(joins)} WHERE {any_points}"
+    )
+    return select, params
+
+
+def _engagement_select(
+    workspace: Workspace, rule: Rule, ids: list[int] | None, now: dt.datetime
+) -> tuple[str, list]:
+    """contact_id, pts: the rule's points over each contact's newest matching events."""
+    events = condition_events(workspace=workspace, condition=rule.event, now=now)
+    if ids is not None:
+        events = events.filter(contact_id__in=ids)
+    events_sql, params = (
+        events.annotate(cid=F("contact_id"), at=F("occurred_at"), eid=F("pk"))
+        .values_list("cid", "at", "eid")
+        .query.sql_with_params()
+    )
+    params = list(params)
+    weight, weight_params = "%s", [rule.points]
+    if rule.half_life_days is not None:
+        weight = f"%s * POWER(0.5, {_age_days_sql('r.at')} / %s)"
+        weight_params = [rule.points, _db_now(now), rule.half_life_days]
+    if rule.max_times is None:
+        return (
+            f"SELECT r.cid AS contact_id, SUM({weight}) AS pts FROM ({events_sql}) r "
+            "GROUP BY r.cid",
+            [*weight_params, *params],
+        )
+    ranked = (
+        "SELECT ev.cid, ev.at, ROW_NUMBER() OVER (PARTITION BY ev.cid "
+        f"ORDER BY ev.at DESC, ev.eid DESC) AS rn FROM ({events_sql}) ev"
+    )
+    return (
+        f"SELECT r.cid AS contact_id, SUM({weight}) AS pts FROM ({ranked}) r "
+        "WHERE r.rn <= %s GROUP BY r.cid",
+        [*weight_params, *params, rule.max_times],
+    )
+
+
+def _age_days_sql(column: str) -> str:
+    """Days between a %s parameter (now) and `column`, never below 0 (future events count now)."""
+    if connection.vendor == "postgresql":
+        return f"GREATEST(EXTRACT(EPOCH FROM (%s - {column})) / 86400.0, 0)"
+    return f"MAX(julianday(%s) - julianday({column}), 0)"
+
+
+def _db_now(now: dt.datetime) -> Any:
+    return models.DateTimeField().get_db_prep_save(now, connection)
+
+
+def _json_object_sql(*pairs: str) -> str:
+    items = ", ".join(f"'{pairs[i]}', {pairs[i + 1]}" for i in range(0, len(pairs), 2))
+    if connection.vendor == "postgresql":
+        return f"jsonb_build_object({items})"
+    return f"json_object({items})"
+
+
+def _changes_select(model: ScoreModel, ids: list[int] | None) -> tuple[str, list]:
+    """contact_id, old_points, new_points for the contacts whose rounded score moves."""
+    scores = Score._meta.db_table
+    only, only_params = "", []
+    if ids is not None:
+        only = f" AND o.contact_id IN ({', '.join(['%s'] * len(ids))})"
+        only_params = list(ids)
+    sql = (
+        f"SELECT n.contact_id, ROUND(COALESCE(o.points, 0)) AS old_points, "
+        f"ROUND(n.points) AS new_points FROM {TEMP_TABLE} n LEFT JOIN {scores} o "
+        f"ON o.model_id = %s AND o.contact_id = n.contact_id "
+        f"WHERE ROUND(COALESCE(o.points, 0)) <> ROUND(n.points) "
+        f"UNION ALL SELECT o.contact_id, ROUND(o.points) AS old_points, 0 AS new_points "
+        f"FROM {scores} o WHERE o.model_id = %s{only} AND ROUND(o.points) <> 0 "
+        f"AND NOT EXISTS (SELECT 1 FROM {TEMP_TABLE} n WHERE n.contact_id = o.contact_id)"
+    )
+    return sql, [model.pk, model.pk, *only_params]
+
+
+def _scores_write(
+    cursor: Any, workspace: Workspace, model: ScoreModel, ids: list[int] | None, now: dt.datetime
+) -> None:
+    scores = Score._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {scores} (workspace_id, model_id, contact_id, points, parts, updated_at) "
+        f"SELECT %s, %s, n.contact_id, n.points, n.parts, %s FROM {TEMP_TABLE} n WHERE true "
+        "ON CONFLICT (model_id, contact_id) DO UPDATE SET points = excluded.points, "
+        "parts = excluded.parts, updated_at = excluded.updated_at "
+        f"WHERE {scores}.points <> excluded.points OR {scores}.parts <> excluded.parts",
+        [workspace.pk, model.pk, _db_now(now)],
+    )
+    only, only_params = "", []
+    if ids is not None:
+        only = f" AND contact_id IN ({', '.join(['%s'] * len(ids))})"
+        only_params = list(ids)
+    cursor.execute(
+        f"DELETE FROM {scores} WHERE model_id = %s{only} "
+        f"AND contact_id NOT IN (SELECT contact_id FROM {TEMP_TABLE})",
+        [model.pk, *only_params],
+    )
+
+
+# -- what runs when ---------------------------------------------------------------------------
+
+
+def _rules_models(workspace: Workspace) -> list[ScoreModel]:
+    return list(
+        ScoreModel.objects.for_workspace(workspace).filter(kind=ModelKind.RULES, active=True)
+    )
+
+
+def scores_recompute(
+    *, workspace: Workspace, now: dt.datetime | None = None
+) -> dict[str, ComputeResult]:
+    """The full recompute: every active rules model over every contact, then the predictive
+    model's probabilities (when it is trained), then the threshold rules over every contact."""
+    from volano.lifecycle.services import thresholds_apply
+
+    now = now or timezone.now()
+    results = {
+        model.slug: scores_compute(workspace=workspace, model=model, now=now)
+        for model in _rules_models(workspace)
+    }
+    predictive = _predictive_scorer()
+    if predictive is not None and (
+        ScoreModel.objects.for_workspace(workspace)
+        .filter(kind=ModelKind.PREDICTIVE, trained__isnull=False)
+        .exists()
+    ):
+        results["predictive"] = ComputeResult(scored=predictive(workspace=workspace, now=now))
+    thresholds_apply(workspace=workspace, now=now)
+    if any(result.changed for result in results.values()):
+        # Segments that read scores follow; many contacts moved, so a full refresh.
+        transaction.on_commit(functools.partial(_segments_full_enqueue, workspace.pk))
+    return results
+
+
+def _segments_full_enqueue(workspace_id: int) -> None:
+    from volano.segments.tasks import segments_refresh_all_task
+
+    segments_refresh_all_task.enqueue(workspace_id)
+
+
+def _predictive_scorer() -> Any:
+    try:
+        from volano.scoring.predictive import predictive_score
+    except ImportError:
+        return None
+    return predictive_score
+
+
+def scores_refresh_contacts(
+    *,
+    workspace: Workspace,
+    contact_ids: Iterable[int],
+    changed: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, ComputeResult]:
+    """After new events or changes for a few contacts: recompute the models that read what
+    `changed` names (segment tokens: "event:webinar_attended", "field:province", None = all),
+    then run the threshold rules for these contacts."""
+    from volano.lifecycle.services import thresholds_apply
+    from volano.segments.services import segments_refresh_later
+
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return {}
+    now = now or timezone.now()
+    tokens = {"*"} if changed is None else set(changed)
+    results = {}
+    for model in _rules_models(workspace):
+        if model_dependencies(model).touched_by(tokens):
+            results[model.slug] = scores_compute(
+                workspace=workspace, model=model, contact_ids=ids, now=now
+            )
+    thresholds_apply(workspace=workspace, contact_ids=ids, now=now)
+    moved = sorted({i for r in results.values() for i in r.changed_ids})
+    if moved:
+        segments_refresh_later(
+            workspace=workspace,
+            contact_ids=moved,
+            changed=[f"field:score.{slug}" for slug, r in results.items() if r.changed],
+        )
+    return results
+
+
+def scores_refresh_later(
+    *, workspace: Workspace, contact_ids: Iterable[int], changed: Iterable[str] | None = None
+) -> None:
+    """After the current transaction commits, enqueue the incremental scoring of these contacts."""
+    from volano.scoring.tasks import scores_refresh_contacts_task
+
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    tokens = None if changed is None else sorted(set(changed))
+    transaction.on_commit(
+        functools.partial(scores_refresh_contacts_task.enqueue, workspace.pk, ids, tokens)
+    )

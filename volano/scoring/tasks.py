@@ -1,0 +1,42 @@
+"""Background work for scoring: thin, idempotent, takes ids."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from volano.core.models import Workspace
+
+
+@task()
+def scores_refresh_contacts_task(
+    workspace_id: int, contact_ids: list[int], changed: list[str] | None = None
+) -> None:
+    from volano.scoring.services import scores_refresh_contacts
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is not None:
+        scores_refresh_contacts(workspace=workspace, contact_ids=contact_ids, changed=changed)
+
+
+@task()
+def score_model_recompute_task(workspace_id: int, model_id: int) -> None:
+    from volano.lifecycle.services import thresholds_apply
+    from volano.scoring.models import ScoreModel
+    from volano.scoring.services import scores_compute
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    model = ScoreModel.objects.for_workspace(workspace).filter(pk=model_id, active=True).first()
+    if model is not None:
+        scores_compute(workspace=workspace, model=model)
+        thresholds_apply(workspace=workspace)
+
+
+@task()
+def scores_recompute_task(workspace_id: int) -> None:
+    from volano.scoring.services import scores_recompute
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is not None:
+        scores_recompute(workspace=workspace)

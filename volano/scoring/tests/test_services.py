@@ -1,0 +1,197 @@
+"""Rule scoring: the documented arithmetic, exact, set-based, on SQLite and PostgreSQL."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from volano.contacts.models import Contact
+from volano.contacts.services import consent_set, contact_create
+from volano.core.errors import ValidationFailed
+from volano.events.models import Event
+from volano.events.services import event_append
+from volano.scoring.models import Score
+from volano.scoring.services import score_model_save, scores_compute, scores_refresh_contacts
+
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+RICAMBI = {
+    "slug": "ricambi",
+    "name": "Ricambi",
+    "rules": [
+        {
+            "kind": "fit",
+            "when": {"field": "job_title", "op": "contains", "value": "acquisti"},
+            "points": 15,
+        },
+        {
+            "kind": "engagement",
+            "when": {"event": "webinar_attended"},
+            "points": 30,
+            "max_times": 2,
+            "half_life_days": 60,
+        },
+        {
+            "kind": "negative",
+            "when": {"field": "consent.email_marketing", "op": "eq", "value": "revoked"},
+            "points": -50,
+        },
+    ],
+}
+
+
+def webinar(workspace, contact, days_ago):
+    event_append(
+        workspace=workspace,
+        type="webinar_attended",
+        contact_id=contact.pk,
+        occurred_at=NOW - dt.timedelta(days=days_ago),
+    )
+
+
+@pytest.fixture
+def people(officina, giulia):
+    anna = contact_create(
+        workspace=officina,
+        actor=giulia,
+        data={"email": "anna@agri.it", "job_title": "Responsabile Acquisti"},
+    )
+    luca = contact_create(workspace=officina, actor=giulia, data={"email": "luca@agri.it"})
+    nobody = contact_create(workspace=officina, actor=giulia, data={"email": "zero@agri.it"})
+    for days in (10, 60, 200):
+        webinar(officina, anna, days)
+    consent_set(
+        workspace=officina,
+        contact=luca,
+        purpose="email_marketing",
+        status="revoked",
+        source="test",
+    )
+    return anna, luca, nobody
+
+
+def points(model, contact):
+    row = Score.objects.for_workspace(model.workspace_id).filter(model=model, contact=contact)
+    return row.values_list("points", flat=True).first() or 0.0
+
+
+def test_the_documented_arithmetic_exactly(officina, giulia, people):
+    anna, luca, nobody = people
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    result = scores_compute(workspace=officina, model=model, now=NOW)
+    newest_two = 30 * 0.5 ** (10 / 60) + 30 * 0.5 ** (60 / 60)  # the 200-day one is beyond max
+    assert points(model, anna) == pytest.approx(15 + newest_two, abs=1e-9)
+    assert points(model, luca) == pytest.approx(-50)
+    assert points(model, nobody) == 0.0
+    assert result.scored == 2
+    parts = Score.objects.for_workspace(officina).get(model=model, contact=anna).parts
+    assert parts == pytest.approx([15, newest_two, 0])
+
+
+def test_score_changes_are_timeline_events_once(officina, giulia, people):
+    anna, _luca, _nobody = people
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=model, now=NOW)
+    scores_compute(workspace=officina, model=model, now=NOW)  # nothing moved: no new event
+    changes = Event.objects.for_workspace(officina).filter(type="score_changed")
+    assert changes.count() == 2
+    event = changes.get(contact=anna)
+    assert event.properties["model"] == "ricambi"
+    assert (event.properties["from"], event.properties["to"]) == (0, 57)
+
+
+def test_a_new_event_updates_the_score_of_that_contact(officina, giulia, people):
+    _anna, luca, _nobody = people
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=model, now=NOW)
+    webinar(officina, luca, 0)
+    results = scores_refresh_contacts(
+        workspace=officina, contact_ids=[luca.pk], changed=["event:webinar_attended"], now=NOW
+    )
+    assert results["ricambi"].changed_ids == [luca.pk]
+    assert points(model, luca) == pytest.approx(-20)
+
+
+def test_a_score_falling_to_nothing_is_removed(officina, giulia, people):
+    anna, _luca, _nobody = people
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=model, now=NOW)
+    Event.objects.for_workspace(officina).filter(contact=anna).delete()
+    Contact.objects.for_workspace(officina).filter(pk=anna.pk).update(job_title="")
+    scores_compute(workspace=officina, model=model, now=NOW, contact_ids=[anna.pk])
+    assert not Score.objects.for_workspace(officina).filter(contact=anna).exists()
+    last = Event.objects.for_workspace(officina).filter(type="score_changed", contact=anna).get()
+    assert last.properties["to"] == 0
+
+
+def test_scores_never_cross_workspaces(officina, ferramenta, giulia, bruno, people):
+    other = contact_create(
+        workspace=ferramenta, actor=bruno, data={"email": "x@y.it", "job_title": "Ufficio acquisti"}
+    )
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=model, now=NOW)
+    assert not Score.all_workspaces.filter(contact=other).exists()
+    assert Score.all_workspaces.exclude(workspace=officina).count() == 0
+
+
+def test_no_decay_without_half_life_and_no_cap_without_max_times(officina, giulia, people):
+    anna, _luca, _nobody = people
+    data = {
+        "slug": "webinar",
+        "name": "Webinar",
+        "rules": [{"kind": "engagement", "when": {"event": "webinar_attended"}, "points": 5}],
+    }
+    model = score_model_save(workspace=officina, actor=giulia, data=data)
+    scores_compute(workspace=officina, model=model, now=NOW)
+    assert points(model, anna) == pytest.approx(15)
+
+
+def test_invalid_models_name_every_problem(officina, giulia):
+    bad = {
+        "slug": "Ricambi!",
+        "name": "",
+        "rules": [
+            {"kind": "fit", "when": {"field": "citta", "op": "eq", "value": "x"}, "points": 5},
+            {
+                "kind": "engagement",
+                "when": {"field": "city", "op": "eq", "value": "x"},
+                "points": 5,
+            },
+            {"kind": "negative", "when": {"event": "email_bounced"}, "points": 10},
+            {"kind": "engagement", "when": {"event": "page_view"}, "points": 1, "max_times": 0},
+        ],
+    }
+    with pytest.raises(ValidationFailed) as caught:
+        score_model_save(workspace=officina, actor=giulia, data=bad)
+    fields = {e["field"]: e["message"] for e in caught.value.extra["errors"]}
+    assert "slug" in fields and "name" in fields
+    assert "unknown field 'citta'" in fields["rules[0].when.field"]
+    assert "engagement rule counts one kind of event" in fields["rules[1].when"]
+    assert "below 0" in fields["rules[2].points"]
+    assert "≥ 1" in fields["rules[3].max_times"]
+    from volano.scoring.models import ScoreModel
+
+    assert not ScoreModel.objects.for_workspace(officina).exists()
+
+
+def test_thresholds_can_read_scores(officina, giulia, people):
+    from volano.lifecycle.services import threshold_rule_save, thresholds_apply
+
+    anna, luca, _nobody = people
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=model, now=NOW)
+    threshold_rule_save(
+        workspace=officina,
+        actor=giulia,
+        data={
+            "name": "Punteggio ricambi ≥ 50",
+            "from_stages": ["lead", "recycled"],
+            "to_stage": "mql",
+            "condition": {"field": "score.ricambi", "op": "gte", "value": 50},
+        },
+    )
+    assert thresholds_apply(workspace=officina, now=timezone.now()) == {"Punteggio ricambi ≥ 50": 1}
+    anna.refresh_from_db()
+    luca.refresh_from_db()
+    assert (anna.lifecycle_stage, luca.lifecycle_stage) == ("mql", "lead")
+    change = anna.stage_changes.get()
+    assert (change.from_stage, change.to_stage, change.source) == ("lead", "mql", "rule")
