@@ -213,11 +213,13 @@ def _segments_refresh_later(
     changes_of_data: dict | None = None,
     changed: list[str] | None = None,
 ) -> None:
-    """Segment membership follows the change once it is committed (a background task)."""
+    """Segment membership and scores follow the change once it is committed (background tasks)."""
+    from volano.scoring.services import scores_refresh_later
     from volano.segments.services import contact_changes_tokens, segments_refresh_later
 
     tokens = contact_changes_tokens(changes_of_data) if changes_of_data is not None else changed
     segments_refresh_later(workspace=workspace, contact_ids=[contact.pk], changed=tokens)
+    scores_refresh_later(workspace=workspace, contact_ids=[contact.pk], changed=tokens)
 
 
 def contact_delete(*, workspace: Workspace, actor: User | None, contact: Contact) -> None:

@@ -327,9 +327,20 @@ def events_ingest(
                 row["contact_id"] = by_visitor.get(row["anonymous_id"])
             new_events.append(row)
         _events_insert(workspace=workspace, rows=new_events, received_at=now, source=source)
+        _scores_refresh_later(workspace, new_events)
     result.accepted = len(new_events)
     result.rejected.sort(key=lambda r: r["index"])
     return result
+
+
+def _scores_refresh_later(workspace: Workspace, rows: list[dict]) -> None:
+    """Scores (and the stage rules that read them) follow new events as soon as they commit."""
+    from volano.scoring.services import scores_refresh_later
+
+    ids = {row["contact_id"] for row in rows if row["contact_id"] is not None}
+    if ids:
+        types = {f"event:{row['type']}" for row in rows if row["contact_id"] is not None}
+        scores_refresh_later(workspace=workspace, contact_ids=ids, changed=types)
 
 
 # Spelled exactly as the partial unique index's condition: SQLite uses a partial index only when

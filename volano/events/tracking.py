@@ -419,6 +419,11 @@ def form_submit(
             visitor_identify(
                 workspace=workspace, anonymous_id=submission.anonymous_id, contact=contact
             )
+        from volano.scoring.services import scores_refresh_later
+
+        scores_refresh_later(
+            workspace=workspace, contact_ids=[contact.pk], changed=["event:form_submitted"]
+        )
     return contact
 
 

@@ -402,3 +402,26 @@ def scores_refresh_later(
     transaction.on_commit(
         functools.partial(scores_refresh_contacts_task.enqueue, workspace.pk, ids, tokens)
     )
+
+
+TRACKING_SOURCES = ("tracking",)
+
+
+def scores_refresh_recent(
+    *, after_event_id: int | None, limit: int = 50_000
+) -> tuple[int, dict[int, int]]:
+    """The sweeper's pass for events stored without a task of their own: the website's page
+    views (one INSERT per hit, nothing enqueued). Events from the API, forms, orders and
+    services enqueue their scoring when they commit. Returns the new cursor and
+    {workspace_id: contacts scored}."""
+    from volano.events.selectors import contacts_with_new_events
+
+    last, by_workspace = contacts_with_new_events(
+        after_event_id=after_event_id, limit=limit, sources=TRACKING_SOURCES
+    )
+    done = {}
+    for workspace_id, (ids, types) in by_workspace.items():
+        workspace = Workspace.objects.get(pk=workspace_id)
+        scores_refresh_contacts(workspace=workspace, contact_ids=ids, changed=types)
+        done[workspace_id] = len(ids)
+    return last, done

@@ -30,7 +30,8 @@ from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
-from volano.events.models import Event, EventType
+from volano.events.models import EventType
+from volano.events.selectors import contacts_with_new_events
 from volano.events.services import system_events_insert_select
 from volano.segments.models import (
     ContactList,
@@ -513,30 +514,11 @@ def segments_refresh_recent(
     workspace by workspace, for the segments that read those event types. Returns the new
     cursor and {workspace_id: contacts refreshed}. The first pass only sets the cursor.
     """
-    events = Event.all_workspaces.all()
-    if after_event_id is None:
-        last = events.order_by("-pk").values_list("pk", flat=True).first()
-        return last or 0, {}
-    rows = list(
-        events.filter(pk__gt=after_event_id, pk__lte=after_event_id + limit)
-        .exclude(contact_id__isnull=True)
-        .exclude(type__in=[EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT])
-        .values_list("workspace_id", "contact_id", "type")
-        .distinct()
+    last, by_workspace = contacts_with_new_events(
+        after_event_id=after_event_id,
+        limit=limit,
+        exclude_types=(EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT),
     )
-    last = (
-        events.filter(pk__gt=after_event_id, pk__lte=after_event_id + limit)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if last is None:
-        return after_event_id, {}
-    by_workspace: dict[int, tuple[set[int], set[str]]] = {}
-    for workspace_id, contact_id, event_type in rows:
-        ids, types = by_workspace.setdefault(workspace_id, (set(), set()))
-        ids.add(contact_id)
-        types.add(f"event:{event_type}")
     done = {}
     for workspace_id, (ids, types) in by_workspace.items():
         workspace = Workspace.objects.get(pk=workspace_id)
