@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
@@ -18,6 +19,9 @@ from volano.contacts import selectors, services
 from volano.contacts.merge import contact_merge
 from volano.contacts.models import Company, ConsentStatus, Contact
 from volano.core.errors import ApplicationError, NotFound
+from volano.lifecycle.models import ChangeSource
+from volano.lifecycle.services import stage_set
+from volano.scoring.selectors import contact_scores
 
 router = Router(tags=["contacts"])
 
@@ -64,12 +68,20 @@ class ContactOut(Schema):
     consents: dict[str, ConsentOut]
     owner_id: int | None
     source: str
+    lifecycle_stage: str
+    lifecycle_changed_at: dt.datetime | None
+    scores: dict[str, float]
     created_at: dt.datetime
     updated_at: dt.datetime
 
     @staticmethod
     def resolve_consents(obj: Contact) -> dict:
         return {consent.purpose: consent for consent in obj.consents.all()}
+
+    @staticmethod
+    def resolve_scores(obj: Contact) -> dict:
+        """{model slug: points} for every active model; `predictive` is a probability."""
+        return contact_scores(workspace=obj.workspace_id, contact=obj)
 
 
 class ContactIn(Strict):
@@ -92,6 +104,15 @@ class ContactIn(Strict):
     tags: list[str] | None = None
     source: str | None = None
     custom: dict[str, Any] | None = None
+    lifecycle_stage: str | None = Field(
+        default=None,
+        description="lead, mql, sql, opportunity, customer, lost_customer, disqualified or "
+        "recycled; the change is recorded with `lifecycle_reason`",
+    )
+    lifecycle_reason: str | None = None
+
+
+LIFECYCLE_KEYS = ("lifecycle_stage", "lifecycle_reason")
 
 
 class MergeIn(Strict):
@@ -200,10 +221,35 @@ def _company(request: HttpRequest, company_id: int) -> Company:
     return selectors.company_get(workspace=request.workspace, company_id=company_id)  # type: ignore[attr-defined]
 
 
+def _contact_write(request: HttpRequest, contact: Contact, data: dict[str, Any]) -> None:
+    """Fields through contact_update, a stage through the lifecycle (which records it), at once."""
+    stage = data.pop("lifecycle_stage", None)
+    reason = data.pop("lifecycle_reason", None) or ""
+    with transaction.atomic():
+        if data:
+            services.contact_update(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                actor=_actor(request),
+                contact=contact,
+                data=data,
+            )
+        if stage is not None:
+            stage_set(
+                workspace=request.workspace,  # type: ignore[attr-defined]
+                actor=_actor(request),
+                contact=contact,
+                stage=stage,
+                source=ChangeSource.API,
+                reason=reason,
+            )
+
+
 def _replacement(payload: Strict, current: dict[str, Any]) -> dict[str, Any]:
     """PUT: every field not given goes back to empty; custom values not given are removed."""
     data: dict[str, Any] = {
-        name: None for name in type(payload).model_fields if name not in {"custom", "source"}
+        name: None
+        for name in type(payload).model_fields
+        if name not in {"custom", "source", *LIFECYCLE_KEYS}
     }
     if "tags" in data:
         data["tags"] = []
@@ -228,6 +274,7 @@ def contacts_list(
     source: str = "",
     company_id: int | None = None,
     consent: str = "",
+    lifecycle_stage: str = "",
 ):
     """`email` finds one contact (case and spaces do not matter); the other filters combine.
     `consent` is the email-marketing consent: granted, pending, denied, revoked, or none."""
@@ -243,16 +290,22 @@ def contacts_list(
         source=source,
         company_id=company_id,
         consent=consent,
+        lifecycle_stage=lifecycle_stage,
     ).prefetch_related("consents")
 
 
 @router.post("/contacts", response={201: ContactOut}, summary="Create a contact")
 def contacts_create(request: HttpRequest, payload: ContactIn):
-    contact = services.contact_create(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        actor=_actor(request),
-        data=payload.model_dump(exclude_unset=True),
-    )
+    data = payload.model_dump(exclude_unset=True)
+    stage = {key: data.pop(key) for key in LIFECYCLE_KEYS if key in data}
+    with transaction.atomic():
+        contact = services.contact_create(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            actor=_actor(request),
+            data=data,
+        )
+        if stage:
+            _contact_write(request, contact, stage)
     return 201, _contact(request, contact.pk)
 
 
@@ -263,24 +316,14 @@ def contacts_get(request: HttpRequest, contact_id: int):
 
 @router.patch("/contacts/{contact_id}", response=ContactOut, summary="Change some fields")
 def contacts_patch(request: HttpRequest, contact_id: int, payload: ContactIn):
-    contact = services.contact_update(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        actor=_actor(request),
-        contact=_contact(request, contact_id),
-        data=payload.model_dump(exclude_unset=True),
-    )
-    return _contact(request, contact.pk)
+    _contact_write(request, _contact(request, contact_id), payload.model_dump(exclude_unset=True))
+    return _contact(request, contact_id)
 
 
 @router.put("/contacts/{contact_id}", response=ContactOut, summary="Replace a contact's fields")
 def contacts_put(request: HttpRequest, contact_id: int, payload: ContactIn):
     contact = _contact(request, contact_id)
-    services.contact_update(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        actor=_actor(request),
-        contact=contact,
-        data=_replacement(payload, contact.custom),
-    )
+    _contact_write(request, contact, _replacement(payload, contact.custom))
     return _contact(request, contact.pk)
 
 

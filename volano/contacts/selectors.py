@@ -22,6 +22,7 @@ def contact_list(
     company_id: int | None = None,
     email: str = "",
     consent: str = "",
+    lifecycle_stage: str = "",
 ) -> QuerySet[Contact]:
     """Contacts matching the filters, newest first. `consent` is a status for email marketing
     ("granted", "revoked", …) or "none" for contacts who never gave an answer."""
@@ -49,6 +50,8 @@ def contact_list(
         qs = qs.filter(source=source)
     if company_id:
         qs = qs.filter(company_id=company_id)
+    if lifecycle_stage:
+        qs = qs.filter(lifecycle_stage=lifecycle_stage)
     if tag:
         # Tags are a JSON list; match the quoted tag in its text form on both databases.
         qs = qs.filter(tags__icontains=f'"{tag}"')

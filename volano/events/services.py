@@ -541,7 +541,9 @@ def system_events_insert_select(
         "source": "volano",
         "properties": properties or {},
     }
-    columns, expressions, constants = [], [], []
+    columns: list[str] = []
+    expressions: list[str] = []
+    constants: list[Any] = []
     for column in Event._meta.concrete_fields:
         if column.primary_key:
             continue

@@ -1,7 +1,116 @@
-"""/api/v1 routes of the scoring domain."""
+"""/api/v1 score models, contacts' scores and their explanation, recompute and training.
+
+A rules model is the JSON of docs/scoring.md, created or replaced by slug with PUT (or POST).
+Training and the full recompute run in the background (202); the CLI runs them in the
+foreground (`volano scoring train|recompute`).
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import ConfigDict
+
+from volano.contacts.selectors import contact_get
+from volano.core.errors import ApplicationError
+from volano.scoring import selectors, services
 
 router = Router(tags=["scoring"])
+
+
+def _ws(request: HttpRequest) -> Any:
+    return request.workspace  # type: ignore[attr-defined]
+
+
+def _actor(request: HttpRequest) -> Any:
+    return request.api_token.user  # type: ignore[attr-defined]
+
+
+class ScoreModelOut(Schema):
+    slug: str
+    name: str
+    kind: str
+    product_line: str
+    active: bool
+    rules: list[Any]
+    report: dict[str, Any]
+    computed_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+class PreviewIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    model: dict[str, Any]
+    threshold: float | None = None
+    from_stages: list[str] = ["lead", "recycled"]
+
+
+@router.get("/score-models", response=list[ScoreModelOut], summary="List score models")
+def score_models_list(request: HttpRequest):
+    return list(selectors.score_models(workspace=_ws(request)))
+
+
+@router.post("/score-models", response={200: ScoreModelOut}, summary="Create or replace by slug")
+def score_models_save(request: HttpRequest, payload: dict[str, Any]):
+    return services.score_model_save(workspace=_ws(request), actor=_actor(request), data=payload)
+
+
+@router.post("/score-models/preview", summary="What a model gives today, without saving it")
+def score_models_preview(request: HttpRequest, payload: PreviewIn):
+    return selectors.score_model_preview(
+        workspace=_ws(request),
+        data=payload.model,
+        threshold=payload.threshold,
+        from_stages=tuple(payload.from_stages),
+    )
+
+
+@router.get("/score-models/{slug}", response=ScoreModelOut, summary="Get a score model")
+def score_models_get(request: HttpRequest, slug: str):
+    return selectors.score_model_get(workspace=_ws(request), slug=slug)
+
+
+@router.put("/score-models/{slug}", response=ScoreModelOut, summary="Create or replace a model")
+def score_models_put(request: HttpRequest, slug: str, payload: dict[str, Any]):
+    if payload.get("slug", slug) != slug:
+        raise ApplicationError("the slug in the body differs from the URL's", field="slug")
+    data = {**payload, "slug": slug}
+    return services.score_model_save(workspace=_ws(request), actor=_actor(request), data=data)
+
+
+@router.delete("/score-models/{slug}", response={204: None}, summary="Delete a score model")
+def score_models_delete(request: HttpRequest, slug: str):
+    model = selectors.score_model_get(workspace=_ws(request), slug=slug)
+    services.score_model_delete(workspace=_ws(request), actor=_actor(request), model=model)
+    return 204, None
+
+
+@router.get("/contacts/{contact_id}/scores", summary="A contact's scores, explained")
+def contact_scores_explained(request: HttpRequest, contact_id: int, language: str = "it"):
+    """Per model: the points, and the rules that gave them (for engagement rules, the events
+    counted and what each is worth today)."""
+    contact = contact_get(workspace=_ws(request), contact_id=contact_id)
+    return selectors.score_explanations(workspace=_ws(request), contact=contact, language=language)
+
+
+@router.post("/scoring/recompute", response={202: dict}, summary="Recompute every score")
+def scoring_recompute(request: HttpRequest):
+    from volano.scoring.tasks import scores_recompute_task
+
+    result = scores_recompute_task.enqueue(_ws(request).pk)
+    return 202, {"task": str(result.id), "status": "queued"}
+
+
+@router.post("/scoring/train", summary="Train the predictive model now")
+def scoring_train(request: HttpRequest):
+    """Trains on the workspace's history and scores the open leads; replies with the
+    evaluation on the held-back split ({"auc", "n_train", "n_test", ...}), or 400 with the
+    reason when the history is too thin."""
+    from volano.scoring.predictive import predictive_score, predictive_train
+
+    report = predictive_train(workspace=_ws(request))
+    predictive_score(workspace=_ws(request))
+    return report

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from volano.conditions.compiler import condition_events
 from volano.conditions.describe import condition_describe
 from volano.contacts.models import Contact
+from volano.core.errors import NotFound
 from volano.core.models import Workspace
 from volano.scoring.models import PREDICTIVE_SLUG, ModelKind, Score, ScoreModel
 
@@ -22,22 +24,22 @@ def score_models(*, workspace: Workspace, active_only: bool = False):
     return models.filter(active=True) if active_only else models
 
 
-def contact_scores(*, workspace: Workspace, contact: Contact) -> dict[str, float]:
-    """{model slug: points} for every active model (0 when the contact has no row); the
-    predictive model's value is a probability between 0 and 1."""
-    scores = {
-        slug: 0.0
-        for slug in score_models(workspace=workspace, active_only=True).values_list(
-            "slug", flat=True
-        )
-    }
-    for slug, points in (
-        Score.objects.for_workspace(workspace)
-        .filter(contact=contact, model__active=True)
-        .values_list("model__slug", "points")
-    ):
-        scores[slug] = round(points, 4) if slug == PREDICTIVE_SLUG else round(points, 2)
-    return scores
+def contact_scores(*, workspace: Workspace | int, contact: Contact) -> dict[str, float]:
+    """{model slug: points} for every active model (0 when the contact has no row), in one
+    query; the predictive model's value is a probability between 0 and 1."""
+    points = Score.objects.for_workspace(workspace).filter(model=OuterRef("pk"), contact=contact)
+    rows = (
+        ScoreModel.objects.for_workspace(workspace)
+        .filter(active=True)
+        .annotate(points=Subquery(points.values("points")[:1]))
+        .order_by("slug")
+        .values_list("slug", "points")
+    )
+    return {slug: _rounded(slug, value or 0.0) for slug, value in rows}
+
+
+def _rounded(slug: str, points: float) -> float:
+    return round(points, 4) if slug == PREDICTIVE_SLUG else round(points, 2)
 
 
 def scores_by_contact(
@@ -52,7 +54,7 @@ def scores_by_contact(
         .values_list("contact_id", "model__slug", "points")
     )
     for contact_id, slug, points in rows:
-        result[contact_id][slug] = round(points, 4) if slug == PREDICTIVE_SLUG else round(points, 2)
+        result[contact_id][slug] = _rounded(slug, points)
     return result
 
 
@@ -100,12 +102,13 @@ def score_explanations(
                 )
                 if rule.max_times is not None:
                     events = events[: rule.max_times]
+                counted: list[dict] = item["events"]  # type: ignore[assignment]
                 for event_type, at in events:
                     worth = rule.points
                     if rule.half_life_days is not None:
                         age = max((now - at).total_seconds() / 86400, 0)
                         worth *= 0.5 ** (age / rule.half_life_days)
-                    item["events"].append(
+                    counted.append(
                         {"type": event_type, "occurred_at": at, "points": round(worth, 2)}
                     )
             rules.append(item)
@@ -124,20 +127,17 @@ def score_explanations(
 def _predictive_explanation(workspace, model, contact, score, language) -> dict:
     reasons = []
     if score is not None:
-        try:
-            from volano.scoring.predictive import predictive_reasons
-        except ImportError:
-            predictive_reasons = None
-        if predictive_reasons is not None:
-            reasons = [
-                {
-                    "label": r.get("label", r.get("feature", "")),
-                    "kind": "reason",
-                    "points": round(float(r.get("effect", 0)), 3),
-                    "events": [],
-                }
-                for r in predictive_reasons(workspace=workspace, contact=contact, language=language)
-            ]
+        from volano.scoring.predictive import predictive_reasons
+
+        reasons = [
+            {
+                "label": r.get("label", r.get("feature", "")),
+                "kind": "reason",
+                "points": round(float(r.get("effect", 0)), 3),
+                "events": [],
+            }
+            for r in predictive_reasons(workspace=workspace, contact=contact, language=language)
+        ]
     return {
         "model": model.slug,
         "name": model.name,
@@ -145,3 +145,72 @@ def _predictive_explanation(workspace, model, contact, score, language) -> dict:
         "points": round(score.points, 4) if score else 0.0,
         "rules": reasons,
     }
+
+
+# The spread of scores the editor shows: (label, low, high), low inclusive, high exclusive.
+PREVIEW_BUCKETS: tuple[tuple[str, float | None, float | None], ...] = (
+    ("< 0", None, 0),
+    ("0–20", 0, 20),
+    ("20–40", 20, 40),
+    ("40–60", 40, 60),
+    ("60–80", 60, 80),
+    ("80–100", 80, 100),
+    ("≥ 100", 100, None),
+)
+
+
+def score_model_preview(
+    *,
+    workspace: Workspace,
+    data: dict,
+    threshold: float | None = None,
+    from_stages: tuple[str, ...] = ("lead", "recycled"),
+    now: dt.datetime | None = None,
+) -> dict:
+    """What a model (saved or not) gives today, without writing anything: how many contacts
+    score anything, how many reach `threshold`, how many of those are in `from_stages` (so a
+    "score ≥ threshold → MQL" rule would move them now), and the spread of scores."""
+    from django.db import connection
+
+    from volano.scoring.rules import model_definition_parse
+    from volano.scoring.sql import scores_select
+
+    definition = model_definition_parse(data, workspace=workspace)
+    select_sql, params = scores_select(workspace, definition, None, now or timezone.now())
+    columns, bucket_params = [], []
+    for _label, low, high in PREVIEW_BUCKETS:
+        tests = []
+        if low is not None:
+            tests.append("s.points >= %s")
+            bucket_params.append(low)
+        if high is not None:
+            tests.append("s.points < %s")
+            bucket_params.append(high)
+        columns.append(f"SUM(CASE WHEN {' AND '.join(tests)} THEN 1 ELSE 0 END)")
+    stages = ", ".join(["%s"] * len(from_stages))
+    sql = (
+        "SELECT COUNT(*), SUM(CASE WHEN s.points >= %s THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN s.points >= %s AND c.lifecycle_stage IN ({stages}) THEN 1 ELSE 0 END), "
+        f"{', '.join(columns)} FROM ({select_sql}) s "
+        f"JOIN {Contact._meta.db_table} c ON c.id = s.contact_id"
+    )
+    limit = threshold if threshold is not None else float("inf")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit, limit, *from_stages, *bucket_params, *params])
+        row = cursor.fetchone()
+    scored, reached, would_move, *spread = (int(value or 0) for value in row)
+    return {
+        "scored": scored,
+        "threshold": threshold,
+        "at_or_above": reached if threshold is not None else None,
+        "would_move": would_move if threshold is not None else None,
+        "from_stages": list(from_stages),
+        "spread": {label: n for (label, _l, _h), n in zip(PREVIEW_BUCKETS, spread, strict=True)},
+    }
+
+
+def score_model_get(*, workspace: Workspace, slug: str) -> ScoreModel:
+    model = ScoreModel.objects.for_workspace(workspace).filter(slug=slug).first()
+    if model is None:
+        raise NotFound(f"no score model {slug!r}")
+    return model

@@ -19,18 +19,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models, transaction
-from django.db.models import Case, F, FloatField, Value, When
+from django.db import connection, transaction
 from django.utils import timezone
 
-from volano.conditions.compiler import condition_events, condition_q
-from volano.contacts.models import Contact
 from volano.core.errors import NotFound
 from volano.core.models import User, Workspace
 from volano.events.models import EventType
 from volano.events.services import system_events_insert_select
 from volano.scoring.models import ModelKind, Score, ScoreModel
-from volano.scoring.rules import ModelDefinition, Rule, model_definition_parse
+from volano.scoring.rules import ModelDefinition, model_definition_parse
+from volano.scoring.sql import db_now, json_object_sql, scores_select
 from volano.segments.resolver import Dependencies, condition_dependencies
 
 MAX_IDS_PER_STATEMENT = 5_000
@@ -135,7 +133,7 @@ def scores_compute(
             total.changed += part.changed
             total.changed_ids += part.changed_ids
         return total
-    select_sql, params = _scores_select(workspace, definition, ids, now)
+    select_sql, params = scores_select(workspace, definition, ids, now)
     result = ComputeResult()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
@@ -155,7 +153,7 @@ def scores_compute(
             at=now,
             select_sql=changes_sql,
             params=changes_params,
-            properties_sql=_json_object_sql(
+            properties_sql=json_object_sql(
                 "model", "%s", "name", "%s", "from", "s.old_points", "to", "s.new_points"
             ),
             properties_params=[model.slug, model.name],
@@ -166,101 +164,6 @@ def scores_compute(
         cursor.execute(f"DROP TABLE {TEMP_TABLE}")
         ScoreModel.objects.for_workspace(workspace).filter(pk=model.pk).update(computed_at=now)
     return result
-
-
-def _scores_select(
-    workspace: Workspace, definition: ModelDefinition, ids: list[int] | None, now: dt.datetime
-) -> tuple[str, list]:
-    """SELECT contact_id, points, parts for the contacts with any rule giving points."""
-    contacts = Contact.objects.for_workspace(workspace)
-    if ids is not None:
-        contacts = contacts.filter(pk__in=ids)
-    fit_columns: dict[str, Any] = {}
-    for index, rule in enumerate(definition.rules):
-        if rule.kind != "engagement":
-            fit_columns[f"r{index}"] = Case(
-                When(
-                    condition_q(workspace=workspace, condition=rule.condition, now=now),
-                    then=Value(rule.points),
-                ),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
-    fit_sql, fit_params = (  # aliased columns: SQLite names a derived table's columns by them
-        contacts.annotate(cid=F("pk"), **fit_columns)
-        .values_list("cid", *fit_columns)
-        .query.sql_with_params()
-    )
-    joins, params = [], [*fit_params]
-    parts = []
-    for index, rule in enumerate(definition.rules):
-        if rule.kind != "engagement":
-            parts.append(f"f.r{index}")
-            continue
-        sql, rule_params = _engagement_select(workspace, rule, ids, now)
-        joins.append(f"LEFT JOIN ({sql}) e{index} ON e{index}.contact_id = f.cid")
-        params += rule_params
-        parts.append(f"COALESCE(e{index}.pts, 0.0)")
-    total = " + ".join(parts)
-    array = "jsonb_build_array" if connection.vendor == "postgresql" else "json_array"
-    any_points = " OR ".join(f"{part} <> 0" for part in parts)
-    select = (
-        f"SELECT f.cid, {total}, {array}({', '.join(parts)}) "
-        f"FROM ({fit_sql}) f {' '.join(joins)} WHERE {any_points}"
-    )
-    return select, params
-
-
-def _engagement_select(
-    workspace: Workspace, rule: Rule, ids: list[int] | None, now: dt.datetime
-) -> tuple[str, list]:
-    """contact_id, pts: the rule's points over each contact's newest matching events."""
-    events = condition_events(workspace=workspace, condition=rule.event, now=now)
-    if ids is not None:
-        events = events.filter(contact_id__in=ids)
-    events_sql, params = (
-        events.annotate(cid=F("contact_id"), at=F("occurred_at"), eid=F("pk"))
-        .values_list("cid", "at", "eid")
-        .query.sql_with_params()
-    )
-    params = list(params)
-    weight, weight_params = "%s", [rule.points]
-    if rule.half_life_days is not None:
-        weight = f"%s * POWER(0.5, {_age_days_sql('r.at')} / %s)"
-        weight_params = [rule.points, _db_now(now), rule.half_life_days]
-    if rule.max_times is None:
-        return (
-            f"SELECT r.cid AS contact_id, SUM({weight}) AS pts FROM ({events_sql}) r "
-            "GROUP BY r.cid",
-            [*weight_params, *params],
-        )
-    ranked = (
-        "SELECT ev.cid, ev.at, ROW_NUMBER() OVER (PARTITION BY ev.cid "
-        f"ORDER BY ev.at DESC, ev.eid DESC) AS rn FROM ({events_sql}) ev"
-    )
-    return (
-        f"SELECT r.cid AS contact_id, SUM({weight}) AS pts FROM ({ranked}) r "
-        "WHERE r.rn <= %s GROUP BY r.cid",
-        [*weight_params, *params, rule.max_times],
-    )
-
-
-def _age_days_sql(column: str) -> str:
-    """Days between a %s parameter (now) and `column`, never below 0 (future events count now)."""
-    if connection.vendor == "postgresql":
-        return f"GREATEST(EXTRACT(EPOCH FROM (%s - {column})) / 86400.0, 0)"
-    return f"MAX(julianday(%s) - julianday({column}), 0)"
-
-
-def _db_now(now: dt.datetime) -> Any:
-    return models.DateTimeField().get_db_prep_save(now, connection)
-
-
-def _json_object_sql(*pairs: str) -> str:
-    items = ", ".join(f"'{pairs[i]}', {pairs[i + 1]}" for i in range(0, len(pairs), 2))
-    if connection.vendor == "postgresql":
-        return f"jsonb_build_object({items})"
-    return f"json_object({items})"
 
 
 def _changes_select(model: ScoreModel, ids: list[int] | None) -> tuple[str, list]:
@@ -292,7 +195,7 @@ def _scores_write(
         "ON CONFLICT (model_id, contact_id) DO UPDATE SET points = excluded.points, "
         "parts = excluded.parts, updated_at = excluded.updated_at "
         f"WHERE {scores}.points <> excluded.points OR {scores}.parts <> excluded.parts",
-        [workspace.pk, model.pk, _db_now(now)],
+        [workspace.pk, model.pk, db_now(now)],
     )
     only, only_params = "", []
     if ids is not None:

@@ -83,9 +83,14 @@ def test_create_contact_returns_the_public_fields(api):
         "consents",
         "owner_id",
         "source",
+        "lifecycle_stage",
+        "lifecycle_changed_at",
+        "scores",
         "created_at",
         "updated_at",
     ]
+    assert contact["lifecycle_stage"] == "lead"
+    assert contact["scores"] == {}
     assert contact["email"] == "anna.bianchi@example.it"
     assert contact["phone"] == "+393331234567"
     assert contact["province"] == "MI"

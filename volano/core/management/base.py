@@ -6,7 +6,9 @@ service does; on the command line the user reads `error: <message>` on stderr, w
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -49,3 +51,16 @@ def migrations_pending() -> int:
 def database_require() -> None:
     if migrations_pending():
         raise ApplicationError("the database is not ready: run `volano init` first")
+
+
+def json_file_read(name: str, *, field: str) -> Any:
+    """The JSON in file `name` ("-" for stdin); an unreadable file or bad JSON is an
+    ApplicationError naming `field`."""
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ApplicationError(f"cannot read {name}: {error.strerror}", field=field) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ApplicationError(f"{name} is not JSON: {error.msg}", field=field) from None

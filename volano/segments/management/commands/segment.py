@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
-from volano.core.errors import ApplicationError
-from volano.core.management.base import VolanoCommand, database_require
+from volano.core.management.base import VolanoCommand, database_require, json_file_read
 from volano.core.selectors import workspace_get
 from volano.segments import selectors, services
 
@@ -35,7 +33,7 @@ class Command(VolanoCommand):
         database_require()
         workspace = workspace_get(slug=options["workspace"])
         if action == "count":
-            definition = _read_definition(options["definition"])
+            definition = json_file_read(options["definition"], field="definition")
             preview = selectors.segment_preview(workspace=workspace, definition=definition)
             if options["json"]:
                 self.stdout.write(json.dumps({"count": preview["count"]}))
@@ -52,18 +50,3 @@ class Command(VolanoCommand):
             self.stdout.write(
                 f"{slug}: {result.size} members (+{result.entered} entered, -{result.left} left)"
             )
-
-
-def _read_definition(name: str) -> Any:
-    import sys
-
-    try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ApplicationError(
-            f"cannot read {name}: {error.strerror}", field="definition"
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ApplicationError(f"{name} is not JSON: {error.msg}", field="definition") from None

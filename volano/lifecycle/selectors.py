@@ -1,0 +1,171 @@
+"""Reads for the lifecycle: stage names and counts, a contact's history, the funnel report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from volano.contacts.models import Contact
+from volano.core.errors import NotFound
+from volano.core.models import Workspace
+from volano.lifecycle.models import FUNNEL, LifecycleStage, StageChange, StageName, ThresholdRule
+
+
+def stage_names(*, workspace: Workspace) -> dict[str, str]:
+    """{stage: the workspace's name for it}, in funnel order then the side stages."""
+    own = dict(StageName.objects.for_workspace(workspace).values_list("stage", "name"))
+    return {stage.value: own.get(stage.value) or str(stage.label) for stage in LifecycleStage}
+
+
+def stage_counts(*, workspace: Workspace) -> dict[str, int]:
+    counts = dict(
+        Contact.objects.for_workspace(workspace)
+        .values_list("lifecycle_stage")
+        .annotate(n=Count("pk"))
+        .values_list("lifecycle_stage", "n")
+    )
+    return {stage: counts.get(stage, 0) for stage in LifecycleStage.values}
+
+
+def stage_history(*, workspace: Workspace, contact: Contact) -> QuerySet[StageChange]:
+    return (
+        StageChange.objects.for_workspace(workspace)
+        .filter(contact=contact)
+        .select_related("actor", "rule")
+        .order_by("-changed_at", "-pk")
+    )
+
+
+def threshold_rules(*, workspace: Workspace) -> QuerySet[ThresholdRule]:
+    return ThresholdRule.objects.for_workspace(workspace).order_by("position", "pk")
+
+
+def threshold_rule_get(*, workspace: Workspace, rule_id: int) -> ThresholdRule:
+    try:
+        return ThresholdRule.objects.for_workspace(workspace).get(pk=rule_id)
+    except (ThresholdRule.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such threshold rule") from None
+
+
+def period_bounds(
+    workspace: Workspace, start: dt.date, end: dt.date
+) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, the day after end 00:00) in the workspace's time zone."""
+    zone = ZoneInfo(workspace.time_zone)
+    return (
+        dt.datetime.combine(start, dt.time.min, tzinfo=zone),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone),
+    )
+
+
+def funnel_report(*, workspace: Workspace, start: dt.date, end: dt.date) -> dict:
+    """Conversion between the funnel's stages and the time contacts spend in each, for the
+    contacts that entered a stage between `start` and `end` (days, inclusive).
+
+    For each stage: `entered` (distinct contacts that reached it in the period; a Lead is a
+    contact created in the period), `advanced` (of those, how many later reached a further
+    stage of the funnel, up to today), `rate` = advanced / entered, and the median and mean
+    days spent in the stage by the contacts that left it in the period.
+    """
+    since, until = period_bounds(workspace, start, end)
+    changes = StageChange.objects.for_workspace(workspace)
+    contacts = Contact.objects.for_workspace(workspace)
+    rows = []
+    for index, stage in enumerate(FUNNEL):
+        later = list(FUNNEL[index + 1 :])
+        if stage == LifecycleStage.LEAD:
+            entered = contacts.filter(created_at__gte=since, created_at__lt=until)
+            entered_ids = entered.values("pk")
+            advanced = (
+                changes.filter(contact_id__in=entered_ids, to_stage__in=later)
+                .values("contact_id")
+                .distinct()
+                .count()
+            )
+            entered_count = entered.count()
+        else:
+            reached = changes.filter(to_stage=stage, changed_at__gte=since, changed_at__lt=until)
+            entered_count = reached.values("contact_id").distinct().count()
+            first_reached = (
+                reached.filter(contact_id=OuterRef("contact_id"))
+                .order_by("changed_at")
+                .values("changed_at")[:1]
+            )
+            advanced = (
+                changes.filter(
+                    contact_id__in=reached.values("contact_id"),
+                    to_stage__in=later,
+                    changed_at__gte=Subquery(first_reached),
+                )
+                .values("contact_id")
+                .distinct()
+                .count()
+                if later
+                else 0
+            )
+        days = _days_in_stage(workspace, stage, since, until)
+        rows.append(
+            {
+                "stage": stage.value,
+                "entered": entered_count,
+                "advanced": advanced,
+                "rate": round(advanced / entered_count, 4) if entered_count and later else None,
+                "median_days": round(statistics.median(days), 1) if days else None,
+                "mean_days": round(statistics.fmean(days), 1) if days else None,
+                "left": len(days),
+            }
+        )
+    side = dict(
+        changes.filter(
+            changed_at__gte=since,
+            changed_at__lt=until,
+            to_stage__in=[
+                LifecycleStage.DISQUALIFIED,
+                LifecycleStage.RECYCLED,
+                LifecycleStage.LOST_CUSTOMER,
+            ],
+        )
+        .values_list("to_stage")
+        .annotate(n=Count("contact_id", distinct=True))
+        .values_list("to_stage", "n")
+    )
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "stages": rows,
+        "disqualified": side.get(LifecycleStage.DISQUALIFIED, 0),
+        "recycled": side.get(LifecycleStage.RECYCLED, 0),
+        "lost_customers": side.get(LifecycleStage.LOST_CUSTOMER, 0),
+    }
+
+
+def _days_in_stage(
+    workspace: Workspace, stage: str, since: dt.datetime, until: dt.datetime
+) -> list[float]:
+    """Days from entering `stage` to leaving it, for each exit in the period (a Lead entered
+    when the contact was created, unless a later move brought it back to Lead)."""
+    changes = StageChange.objects.for_workspace(workspace)
+    entered_at = (
+        changes.filter(
+            contact_id=OuterRef("contact_id"),
+            to_stage=stage,
+            changed_at__lte=OuterRef("changed_at"),
+        )
+        .order_by("-changed_at", "-pk")
+        .values("changed_at")[:1]
+    )
+    exits = changes.filter(from_stage=stage, changed_at__gte=since, changed_at__lt=until)
+    if stage == LifecycleStage.LEAD:
+        created = Contact.objects.for_workspace(workspace).filter(pk=OuterRef("contact_id"))
+        start: Any = Coalesce(Subquery(entered_at), Subquery(created.values("created_at")[:1]))
+    else:
+        start = Subquery(entered_at)
+    pairs = exits.annotate(entered_at=start).values_list("entered_at", "changed_at")
+    return [
+        max((left - came).total_seconds(), 0) / 86400 for came, left in pairs if came is not None
+    ]
