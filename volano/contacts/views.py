@@ -18,6 +18,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
 
 from volano.contacts import selectors
 from volano.contacts.forms import (
@@ -49,7 +50,10 @@ from volano.contacts.services import (
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Role
 from volano.core.views import forbidden, workspace_required, write_required
+from volano.deals.models import DealStage
 from volano.events.models import Channel, Event, EventType
+from volano.lifecycle.models import ChangeSource, LifecycleStage
+from volano.lifecycle.services import stage_set
 from volano.orders.models import Order
 
 PAGE_SIZE = 50
@@ -98,6 +102,13 @@ def format_money(amount: Any, currency: str = "EUR") -> str:
 
 def _quoted(text: Any) -> str:
     return f"“{text}”"
+
+
+def _points(value: Any) -> str:
+    try:
+        return number_format(round(float(value)), force_grouping=True)
+    except (TypeError, ValueError):
+        return "0"
 
 
 def describe_event(event: Event) -> str:
@@ -151,8 +162,34 @@ def describe_event(event: Event) -> str:
         text = _("Score %(score)s") % {"score": p.get("score", "—")}
         return f"{text} · {_quoted(p['answer'])}" if p.get("answer") else text
     if t == EventType.DEAL_CHANGED:
-        text = f"{p.get('deal', '')} → {p.get('stage', '')}".strip()
-        return f"{text} · {format_money(p['amount'])}" if p.get("amount") is not None else text
+        stages = dict(DealStage.choices)
+        stage = p.get("to") or p.get("stage") or ""
+        text = f"{p.get('name') or p.get('deal', '')} → {stages.get(stage, stage)}".strip()
+        if p.get("amount") is not None:
+            text = f"{text} · {format_money(p['amount'])}"
+        return f"{text} · {p['reason']}" if p.get("reason") else text
+    if t == EventType.LIFECYCLE_CHANGED:
+        stages = dict(LifecycleStage.choices)
+        text = f"{stages.get(p.get('from', ''), p.get('from', ''))} → {stages.get(p.get('to', ''), p.get('to', ''))}"
+        if p.get("rule"):
+            return _("%(change)s · rule “%(rule)s”") % {"change": text, "rule": p["rule"]}
+        who = p.get("by") or dict(ChangeSource.choices).get(p.get("source", ""), "")
+        text = f"{text} · {who}" if who else text
+        return f"{text} · {p['reason']}" if p.get("reason") else text
+    if t == EventType.SCORE_CHANGED:
+        return _("%(model)s: %(before)s → %(after)s points") % {
+            "model": p.get("name") or p.get("model", ""),
+            "before": _points(p.get("from")),
+            "after": _points(p.get("to")),
+        }
+    if t in (EventType.LEAD_ASSIGNED, EventType.LEAD_ACCEPTED, EventType.LEAD_REJECTED):
+        who = p.get("rep_name") or p.get("rep") or ""
+        parts = [
+            str(part) for part in (who, p.get("rule"), p.get("reason") or p.get("why")) if part
+        ]
+        return " · ".join(parts)
+    if t in (EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT):
+        return str(p.get("name") or p.get("segment") or "")
     if t == EventType.TICKET:
         return f"{p.get('subject', '')} ({p.get('status', '')})"
     if t == EventType.CONSENT_CHANGED:
@@ -197,6 +234,13 @@ EVENT_ICONS = {
     EventType.TICKET: ("⚑", "support"),
     EventType.CONSENT_CHANGED: ("✓", "system"),
     EventType.CONTACT_MERGED: ("⇄", "system"),
+    EventType.LIFECYCLE_CHANGED: ("⇧", "sales"),
+    EventType.SCORE_CHANGED: ("±", "system"),
+    EventType.LEAD_ASSIGNED: ("➜", "sales"),
+    EventType.LEAD_ACCEPTED: ("✓", "sales"),
+    EventType.LEAD_REJECTED: ("✗", "bad"),
+    EventType.SEGMENT_ENTERED: ("◎", "system"),
+    EventType.SEGMENT_LEFT: ("○", "system"),
 }
 
 
@@ -387,6 +431,29 @@ def contact_consent_view(request: HttpRequest, contact_id: int) -> HttpResponse:
         _detail_context(request, contact, bound=form),
         status=422,
     )
+
+
+@write_required
+@require_POST
+def contact_stage_view(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """A user moves the contact to another stage; the reason goes to the history."""
+    contact = _get_contact(request, contact_id)
+    try:
+        moved = stage_set(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            actor=request.user,  # type: ignore[arg-type]
+            contact=contact,
+            stage=request.POST.get("stage", ""),
+            source=ChangeSource.USER,
+            reason=request.POST.get("reason", "").strip()[:300],
+        )
+    except ApplicationError as error:
+        context = _detail_context(request, contact)
+        context["stage_error"] = error.message
+        return render(request, "contacts/contact_detail.html", context, status=422)
+    if moved:
+        messages.success(request, _("Stage changed."))
+    return redirect(f"{reverse('contacts:detail', args=[contact.pk])}#lifecycle-title")
 
 
 @workspace_required
