@@ -7,6 +7,7 @@ import re
 from typing import Any, ClassVar, cast
 
 from django import forms
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,7 @@ from volano.contacts.models import (
 from volano.core import geography
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.core.models import Membership, Workspace
+from volano.events.models import EventType
 
 CUSTOM_PREFIX = "custom__"
 
@@ -448,3 +450,34 @@ def _custom_initial(field: CustomField, value: Any) -> Any:
     if field.type == FieldType.NUMBER and isinstance(value, int | float):
         return number_format(value)
     return value
+
+
+class ActivityForm(forms.Form):
+    """Something the contact did away from the website, logged by hand (a rep, the marketer)."""
+
+    type = forms.ChoiceField(
+        label=_("What happened"),
+        choices=[
+            (EventType.WEBINAR_ATTENDED, _("Attended a webinar")),
+            (EventType.EVENT_ATTENDED, _("Met at an event or fair")),
+            (EventType.CONTENT_DOWNLOADED, _("Received a catalogue or brochure")),
+        ],
+    )
+    title = forms.CharField(
+        label=_("Which one"),
+        max_length=200,
+        required=False,
+        help_text=_("e.g. the webinar's title, the fair, the product"),
+    )
+
+    def event_item(self, contact_id: int) -> dict:
+        """The event, as the events API takes it."""
+        kind = self.cleaned_data["type"]
+        title = self.cleaned_data["title"].strip()
+        properties = {"title": title} if title else {}
+        return {
+            "type": kind,
+            "contact_id": contact_id,
+            "occurred_at": timezone.now().isoformat(),
+            "properties": properties,
+        }

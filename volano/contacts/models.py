@@ -95,7 +95,9 @@ class Contact(WorkspaceScopedModel):
     custom = models.JSONField(default=dict, blank=True)
     # The stage values are volano.lifecycle.models.LifecycleStage; every change goes through
     # volano.lifecycle.services so it leaves a StageChange and a timeline event.
-    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, default="lead")
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"), max_length=20, default="lead", db_default="lead"
+    )
     lifecycle_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("contacts/<int:contact_id>/timeline/", views.contact_timeline, name="timeline"),
     path("contacts/<int:contact_id>/consent/", views.contact_consent_view, name="consent"),
     path("contacts/<int:contact_id>/stage/", views.contact_stage_view, name="stage"),
+    path("contacts/<int:contact_id>/activity/", views.contact_activity_view, name="activity"),
     path("contacts/<int:contact_id>/merge/", views.contact_merge_view, name="merge"),
     path("companies/", views.company_list, name="company_list"),
     path("companies/new/", views.company_create_view, name="company_create"),

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from volano.contacts import selectors
 from volano.contacts.forms import (
+    ActivityForm,
     CompanyForm,
     ConsentForm,
     ContactFilterForm,
@@ -52,6 +53,7 @@ from volano.core.models import Role
 from volano.core.views import forbidden, workspace_required, write_required
 from volano.deals.models import DealStage
 from volano.events.models import Channel, Event, EventType
+from volano.events.services import events_ingest
 from volano.lifecycle.models import ChangeSource, LifecycleStage
 from volano.lifecycle.services import stage_set
 from volano.orders.models import Order
@@ -393,6 +395,7 @@ def _detail_context(
         if Purpose.EMAIL_MARKETING in consents
         else "",
         "custom": custom,
+        "activity_form": ActivityForm(prefix="activity"),
         **_timeline_page(request, contact, 1),
     }
 
@@ -454,6 +457,28 @@ def contact_stage_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     if moved:
         messages.success(request, _("Stage changed."))
     return redirect(f"{reverse('contacts:detail', args=[contact.pk])}#lifecycle-title")
+
+
+@write_required
+@require_POST
+def contact_activity_view(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """Log what the contact did offline; scores and stage rules follow as for any event."""
+    contact = _get_contact(request, contact_id)
+    form = ActivityForm(request.POST, prefix="activity")
+    if not form.is_valid():
+        context = _detail_context(request, contact)
+        context["activity_form"] = form
+        return render(request, "contacts/contact_detail.html", context, status=422)
+    result = events_ingest(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        items=[form.event_item(contact.pk)],
+        source=f"manual:{request.user.email}",  # type: ignore[union-attr]
+        create_contacts=False,
+    )
+    if result.rejected:
+        raise ApplicationError(result.rejected[0]["message"], field=result.rejected[0]["field"])
+    messages.success(request, _("Activity logged: scores and stage follow in a moment."))
+    return redirect(f"{reverse('contacts:detail', args=[contact.pk])}#timeline-title")
 
 
 @workspace_required

@@ -87,8 +87,10 @@ def demo_load(
         demo_generate(
             workspace=workspace, size=size, owners=owners, now=timezone.now(), progress=progress
         )
+        from volano.demo.sales import demo_sales_create
         from volano.segments.demo import demo_segments_create
 
+        demo_sales_create(workspace=workspace, now=timezone.now())
         demo_segments_create(workspace=workspace)
     return DemoLogin(
         url=URL,
@@ -145,6 +147,10 @@ def demo_generate(
 
 def workspace_wipe(*, workspace: Workspace) -> None:
     """Delete a workspace and its data with one DELETE per table (no row-by-row cascade)."""
+    from volano.deals.models import Deal, DealLine, Product, ProductLine
+    from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings, Notification
+    from volano.lifecycle.models import StageChange, StageName, ThresholdRule
+    from volano.scoring.models import Score, ScoreModel
     from volano.segments.models import (
         ContactList,
         ListMembership,
@@ -155,6 +161,9 @@ def workspace_wipe(*, workspace: Workspace) -> None:
 
     tables = (
         SegmentMembership, ListMembership, SegmentSize, Segment, ContactList,
+        Score, ScoreModel, StageChange, StageName, ThresholdRule,
+        Notification, Assignment, AssignmentRule, HandoffSettings,
+        DealLine, Deal, Product, ProductLine,
         Event, OrderLine, Order, Visitor, Consent, Contact, Company, CustomField,
     )  # fmt: skip
     with transaction.atomic():

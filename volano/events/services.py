@@ -25,8 +25,21 @@ from volano.events.models import Channel, Event, EventType, Visitor
 
 MAX_BATCH_ITEMS = 5000
 MAX_FUTURE = dt.timedelta(days=1)
-# Written by Volano itself (a consent service, a merge), never accepted from outside.
-SYSTEM_TYPES = frozenset({EventType.CONSENT_CHANGED.value, EventType.CONTACT_MERGED.value})
+# Written by Volano itself (a consent, a merge, a stage, a score, a hand-off, a segment),
+# never accepted from outside.
+SYSTEM_TYPES = frozenset(
+    {
+        EventType.CONSENT_CHANGED.value,
+        EventType.CONTACT_MERGED.value,
+        EventType.LIFECYCLE_CHANGED.value,
+        EventType.SCORE_CHANGED.value,
+        EventType.LEAD_ASSIGNED.value,
+        EventType.LEAD_ACCEPTED.value,
+        EventType.LEAD_REJECTED.value,
+        EventType.SEGMENT_ENTERED.value,
+        EventType.SEGMENT_LEFT.value,
+    }
+)
 INGESTIBLE_TYPES = frozenset(EventType.values) - SYSTEM_TYPES
 CHANNELS = frozenset(Channel.values)
 ITEM_KEYS = frozenset(

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='contact',
             name='lifecycle_stage',
-            field=models.CharField(default='lead', max_length=20, verbose_name='lifecycle stage'),
+            field=models.CharField(db_default='lead', default='lead', max_length=20, verbose_name='lifecycle stage'),
         ),
         migrations.AddIndex(
             model_name='contact',

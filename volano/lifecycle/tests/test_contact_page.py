@@ -85,3 +85,47 @@ def test_a_viewer_cannot_change_a_stage(client, officina, anna):
     assert response.status_code == 403
     anna.refresh_from_db()
     assert anna.lifecycle_stage == "lead"
+
+
+def test_a_logged_webinar_raises_the_score_and_the_rules_move_the_lead(
+    signed_in, officina, giulia, anna, django_capture_on_commit_callbacks
+):
+    """The issue's story up to the hand-off: the webinar pushes Anna over the threshold and,
+    having attended a webinar, she goes on to SQL in the same pass."""
+    from django.core.management import call_command
+
+    from volano.lifecycle.services import threshold_rule_save
+
+    threshold_rule_save(
+        workspace=officina,
+        actor=giulia,
+        data={
+            "name": "Ricambi ≥ 60 → MQL",
+            "from_stages": ["lead"],
+            "to_stage": "mql",
+            "condition": {"field": "score.ricambi", "op": "gte", "value": 60},
+        },
+    )
+    threshold_rule_save(
+        workspace=officina,
+        actor=giulia,
+        data={
+            "name": "MQL + webinar → SQL",
+            "from_stages": ["mql"],
+            "to_stage": "sql",
+            "condition": {"event": "webinar_attended", "within_days": 30},
+        },
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in.post(
+            f"/contacts/{anna.pk}/activity/",
+            {"activity-type": "webinar_attended", "activity-title": "Manutenzione trinciaerba"},
+        )
+    assert response.status_code == 302
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    anna.refresh_from_db()
+    assert anna.lifecycle_stage == "sql"
+    page = signed_in.get(f"/contacts/{anna.pk}/").content.decode()
+    assert "Manutenzione trinciaerba" in page
+    assert "Lead → Marketing qualified lead" in page
+    assert ">75<" in page  # 15 for the job title + 30 for each of the two webinars
