@@ -83,7 +83,7 @@ def demo_load(
     password = _admin_password()
     owners = _team(workspace, password)
     if created:
-        _custom_fields(workspace)
+        demo_custom_fields_create(workspace=workspace)
         demo_generate(
             workspace=workspace, size=size, owners=owners, now=timezone.now(), progress=progress
         )
@@ -220,7 +220,8 @@ def _team(workspace: Workspace, password: str) -> dict[str, int]:
     return owners
 
 
-def _custom_fields(workspace: Workspace) -> None:
+def demo_custom_fields_create(*, workspace: Workspace) -> None:
+    """The demo's custom fields (the benchmarks add them to their own workspaces too)."""
     for key, label, type_, entity, choices in (
         ("interesse", "Interesse", "choice", "contact", ["macchine", "ricambi", "assistenza"]),
         ("scadenza_contratto", "Scadenza contratto di assistenza", "date", "contact", None),
