@@ -52,6 +52,7 @@ from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Role
 from volano.core.views import forbidden, workspace_required, write_required
 from volano.deals.models import DealStage
+from volano.deals.selectors import contact_panel_context
 from volano.events.models import Channel, Event, EventType
 from volano.events.services import events_ingest
 from volano.lifecycle.models import ChangeSource, LifecycleStage
@@ -397,6 +398,7 @@ def _detail_context(
         "custom": custom,
         "activity_form": ActivityForm(prefix="activity"),
         **_timeline_page(request, contact, 1),
+        **contact_panel_context(workspace=workspace, contact=contact),
     }
 
 

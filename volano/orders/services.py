@@ -15,6 +15,8 @@ from volano.core.errors import ApplicationError, ValidationFailed
 from volano.core.models import User, Workspace
 from volano.events.models import Channel, EventType
 from volano.events.services import event_append
+from volano.lifecycle.models import ChangeSource
+from volano.lifecycle.services import contacts_become_customers
 from volano.orders.models import Order, OrderLine
 
 ORDER_FIELDS = frozenset(
@@ -35,6 +37,7 @@ LINE_FIELDS = frozenset({"sku", "product_name", "product_line", "quantity", "uni
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
 MAX_MONEY = Decimal("1e12")
+COMPLETED = "completed"  # the status of an order that was bought (the default)
 
 
 def _decimal(raw: Any, field: str, errors: list[dict], step: Decimal) -> Decimal | None:
@@ -138,7 +141,8 @@ def _contact_for(
 def order_create(
     *, workspace: Workspace, actor: User | None, data: dict, source: str = "api"
 ) -> Order:
-    """Create an order with its lines and put an `order` event on the buyer's timeline.
+    """Create an order with its lines and put an `order` event on the buyer's timeline; a
+    completed order makes its buyer a Customer.
 
     The buyer is `contact_id`, or `email` (a contact the workspace does not know yet is created,
     with `source`). `total` is the sum of the lines when absent; a line's `amount` is quantity ×
@@ -164,7 +168,7 @@ def order_create(
     channel = _text(data.get("channel"), "channel", 20, errors) or Channel.SHOP
     if channel not in Channel.values:
         errors.append({"field": "channel", "message": f"use one of {', '.join(Channel.values)}"})
-    status = _text(data.get("status"), "status", 20, errors) or "completed"
+    status = _text(data.get("status"), "status", 20, errors) or COMPLETED
     company_id = data.get("company_id")
     if (
         company_id is not None
@@ -214,6 +218,13 @@ def order_create(
                     properties=_event_properties(order, lines),
                     dedup_key=f"order:{number}",
                 )
+                if status == COMPLETED:
+                    contacts_become_customers(
+                        workspace=workspace,
+                        contact_ids=[contact_id],
+                        source=ChangeSource.ORDER,
+                        reason=f"order {number}",
+                    )
     except IntegrityError:
         raise ApplicationError("an order with this number already exists", field="number") from None
     return order

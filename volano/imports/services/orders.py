@@ -1,10 +1,11 @@
 """Importing orders: one row per order line; rows with the same order number are one order.
 
 Each new order becomes an Order with its OrderLines and one `order` event on the customer's
-timeline. The customer is found by email (an unknown email creates the contact, source
-"import") and/or by partita IVA (an unknown one creates the company). An order whose number is
-already in the workspace is left alone (counted as unchanged). If any line of an order has an
-error, the whole order is left out, so fixing the file and importing again completes it.
+timeline, and the buyer of a completed order becomes a Customer. The customer is found by email
+(an unknown email creates the contact, source "import") and/or by partita IVA (an unknown one
+creates the company). An order whose number is already in the workspace is left alone (counted
+as unchanged). If any line of an order has an error, the whole order is left out, so fixing the
+file and importing again completes it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from volano.core.models import User, Workspace
 from volano.events.models import Channel, Event, EventType
 from volano.imports.reading import Table
 from volano.imports.rows import ImportReport, build_plan, chunked, clean_rows
+from volano.lifecycle.models import ChangeSource
+from volano.lifecycle.services import contacts_become_customers
 from volano.orders.models import Order, OrderLine
+from volano.orders.services import COMPLETED
 
 from .companies import company_ids_for_rows
 
@@ -211,6 +215,12 @@ def _write_orders(
         ],
         batch_size=2_000,
         ignore_conflicts=True,  # the shop or the API may have sent this order's event already
+    )
+    contacts_become_customers(
+        workspace=workspace,
+        contact_ids={o.contact_id for o in order_rows if o.contact_id and o.status == COMPLETED},
+        source=ChangeSource.ORDER,
+        reason="orders import",
     )
 
 
