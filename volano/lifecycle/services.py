@@ -10,18 +10,22 @@ first is not in the set any more, so two workers never move (or hand off) one co
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import contacts_matching
-from volano.conditions.types import ConditionError
+from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.models import User, Workspace
+from volano.core.sqlcache import statement_cached
 from volano.events.models import Channel, Event, EventType
 from volano.lifecycle.models import (
     ChangeSource,
@@ -32,6 +36,7 @@ from volano.lifecycle.models import (
 )
 
 CHUNK = 5_000
+FEW = 50  # up to this many contacts (an event's), the rule's statement is compiled once
 CUSTOMER_FROM = tuple(s for s in LifecycleStage.values if s != LifecycleStage.CUSTOMER)
 
 
@@ -208,6 +213,42 @@ def stage_rename(*, workspace: Workspace, actor: User | None, stage: str, name: 
 # -- threshold rules --------------------------------------------------------------------------
 
 
+def _rule_condition(workspace: Workspace, rule: ThresholdRule) -> Condition:
+    return _condition_cached(
+        workspace.pk, rule.pk, rule.updated_at, json.dumps(rule.condition, sort_keys=True)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _condition_cached(
+    workspace_id: int, rule_id: int, updated_at: dt.datetime, definition: str
+) -> Condition:
+    workspace = Workspace.objects.get(pk=workspace_id)
+    return condition_parse(json.loads(definition), workspace=workspace)
+
+
+def _rule_matches(
+    workspace: Workspace,
+    rule: ThresholdRule,
+    condition: Condition,
+    ids: list[int],
+    now: dt.datetime,
+) -> list[int]:
+    def build(slots: list[int]) -> tuple[str, Any]:
+        query = (
+            contacts_matching(workspace=workspace, condition=condition, now=now)
+            .filter(pk__in=slots, lifecycle_stage__in=rule.from_stages)
+            .values_list("pk")
+            .query
+        )
+        return query.sql_with_params()
+
+    statement = statement_cached(("threshold", rule.pk, rule.updated_at, now), len(ids), build)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.bind(ids))
+        return [row[0] for row in cursor.fetchall()]
+
+
 def threshold_rule_save(
     *, workspace: Workspace, actor: User | None, data: dict, rule: ThresholdRule | None = None
 ) -> ThresholdRule:
@@ -296,9 +337,17 @@ def thresholds_apply(
         return {}
     moved: dict[str, int] = {}
     for rule in ThresholdRule.objects.for_workspace(workspace).filter(active=True):
-        condition = condition_parse(rule.condition, workspace=workspace)
+        condition = _rule_condition(workspace, rule)
         matching = contacts_matching(workspace=workspace, condition=condition, now=now)
-        if ids is not None:
+        if ids is not None and len(ids) <= FEW:
+            # After an event: which of these few contacts the rule takes, with a statement
+            # compiled once per rule and moment; only those are then locked and moved.
+            found = _rule_matches(workspace, rule, condition, ids, now)
+            if not found:
+                moved[rule.name] = 0
+                continue
+            matching = Contact.objects.for_workspace(workspace).filter(pk__in=found)
+        elif ids is not None:
             matching = matching.filter(pk__in=ids)
         done = stages_move(
             workspace=workspace,

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from volano.lifecycle import views
 
 app_name = "lifecycle"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("reports/funnel/", views.funnel_view, name="funnel"),
+    path("lifecycle/stages/", views.stages_view, name="stages"),
+]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,8 @@ from django.utils import timezone
 
 from volano.core.errors import NotFound
 from volano.core.models import User, Workspace
-from volano.events.models import EventType
+from volano.core.sqlcache import statement_cached
+from volano.events.models import Channel, Event, EventType
 from volano.events.services import system_events_insert_select
 from volano.scoring.models import ModelKind, Score, ScoreModel
 from volano.scoring.rules import ModelDefinition, model_definition_parse
@@ -32,6 +34,7 @@ from volano.scoring.sql import db_now, json_object_sql, scores_select
 from volano.segments.resolver import Dependencies, condition_dependencies
 
 MAX_IDS_PER_STATEMENT = 5_000
+FEW = 50  # up to this many contacts, the compiled statement is reused (an event's contacts)
 TEMP_TABLE = "volano_scores_new"
 
 
@@ -133,6 +136,8 @@ def scores_compute(
             total.changed += part.changed
             total.changed_ids += part.changed_ids
         return total
+    if ids is not None and len(ids) <= FEW:
+        return _compute_few(workspace, model, definition, ids, now)
     select_sql, params = scores_select(workspace, definition, ids, now)
     result = ComputeResult()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -164,6 +169,85 @@ def scores_compute(
         cursor.execute(f"DROP TABLE {TEMP_TABLE}")
         ScoreModel.objects.for_workspace(workspace).filter(pk=model.pk).update(computed_at=now)
     return result
+
+
+def _compute_few(
+    workspace: Workspace,
+    model: ScoreModel,
+    definition: ModelDefinition,
+    ids: list[int],
+    now: dt.datetime,
+) -> ComputeResult:
+    """The same SELECT for a few contacts (after an event), compiled once per model and moment
+    and kept (core/sqlcache.py); the difference is found in Python and written in bulk."""
+    statement = statement_cached(
+        ("scores", model.pk, model.updated_at, now),
+        len(ids),
+        lambda slots: scores_select(workspace, definition, slots, now),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.bind(ids))
+        new = {row[0]: (float(row[1]), _parts(row[2])) for row in cursor.fetchall()}
+    old = {
+        contact_id: (points, parts)
+        for contact_id, points, parts in Score.objects.for_workspace(workspace)
+        .filter(model=model, contact_id__in=ids)
+        .values_list("contact_id", "points", "parts")
+    }
+    result = ComputeResult(scored=len(new))
+    writes = [
+        Score(
+            workspace=workspace,
+            model=model,
+            contact_id=contact_id,
+            points=points,
+            parts=parts,
+            updated_at=now,
+        )
+        for contact_id, (points, parts) in new.items()
+        if old.get(contact_id) != (points, parts)
+    ]
+    gone = [contact_id for contact_id in old if contact_id not in new]
+    moved = [
+        (contact_id, round_half_away(old.get(contact_id, (0.0, []))[0]), round_half_away(points))
+        for contact_id, (points, _parts_) in new.items()
+    ] + [(contact_id, round_half_away(old[contact_id][0]), 0) for contact_id in gone]
+    moved = [(contact_id, before, after) for contact_id, before, after in moved if before != after]
+    with transaction.atomic():
+        if writes:
+            Score.objects.bulk_create(
+                writes,
+                update_conflicts=True,
+                unique_fields=["model", "contact"],
+                update_fields=["points", "parts", "updated_at"],
+            )
+        if gone:
+            Score.objects.for_workspace(workspace).filter(model=model, contact_id__in=gone).delete()
+        Event.objects.bulk_create(
+            Event(
+                workspace=workspace,
+                contact_id=contact_id,
+                type=EventType.SCORE_CHANGED,
+                occurred_at=now,
+                received_at=now,
+                channel=Channel.SYSTEM,
+                source="volano",
+                properties={"model": model.slug, "name": model.name, "from": before, "to": after},
+            )
+            for contact_id, before, after in moved
+        )
+    result.changed = len(moved)
+    result.changed_ids = sorted(contact_id for contact_id, _b, _a in moved)
+    return result
+
+
+def _parts(raw: Any) -> list:
+    return json.loads(raw) if isinstance(raw, str | bytes) else list(raw)
+
+
+def round_half_away(value: float) -> int:
+    """Rounding as SQL's ROUND does it (half away from zero), for the score_changed events."""
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
 def _changes_select(model: ScoreModel, ids: list[int] | None) -> tuple[str, list]:
@@ -273,7 +357,8 @@ def scores_refresh_contacts(
     ids = sorted(set(contact_ids))
     if not ids:
         return {}
-    now = now or timezone.now()
+    # As of the current minute: the statements compiled for it are reused until the next one.
+    now = now or timezone.now().replace(second=0, microsecond=0)
     tokens = {"*"} if changed is None else set(changed)
     results = {}
     for model in _rules_models(workspace):
