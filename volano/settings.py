@@ -163,6 +163,9 @@ if redis_url := os.environ.get("VOLANO_REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The address of this Volano as users reach it: links in emails (the hand-off to a rep) use it.
+VOLANO_BASE_URL = os.environ.get("VOLANO_BASE_URL", "http://127.0.0.1:8000")
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("VOLANO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

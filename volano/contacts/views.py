@@ -18,7 +18,6 @@ from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_POST
 
 from volano.contacts import selectors
 from volano.contacts.forms import (
@@ -439,10 +438,11 @@ def contact_consent_view(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @write_required
-@require_POST
 def contact_stage_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     """A user moves the contact to another stage; the reason goes to the history."""
     contact = _get_contact(request, contact_id)
+    if request.method != "POST":
+        return redirect("contacts:detail", contact_id=contact.pk)
     try:
         moved = stage_set(
             workspace=request.workspace,  # type: ignore[attr-defined]
@@ -462,10 +462,11 @@ def contact_stage_view(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @write_required
-@require_POST
 def contact_activity_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     """Log what the contact did offline; scores and stage rules follow as for any event."""
     contact = _get_contact(request, contact_id)
+    if request.method != "POST":
+        return redirect("contacts:detail", contact_id=contact.pk)
     form = ActivityForm(request.POST, prefix="activity")
     if not form.is_valid():
         context = _detail_context(request, contact)

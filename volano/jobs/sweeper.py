@@ -7,6 +7,9 @@ Runs inside `volano worker` every minute (and can be called once with `sweep()`)
   ten minutes (its worker died) is put back to "queued" and enqueued again. The import task claims
   a job with one UPDATE on status "queued", so a job enqueued twice still runs once.
 
+- hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
+  escalated (`volano.handoff.services.assignments_overdue_sweep`).
+
 ImportJob has no progress timestamp, so "has not moved" is judged by this sweeper's own memory of
 `processed` between sweeps: after a restart, a stalled job is noticed ten minutes later.
 """
@@ -58,6 +61,10 @@ class Sweeper:
             self._segments(now)
         except Exception:
             logger.exception("sweeper: the segments pass failed")
+        try:
+            self._handoff(now)
+        except Exception:
+            logger.exception("sweeper: the hand-off pass failed")
         return {"imports": imports}
 
     def _segments(self, now: dt.datetime) -> int:
@@ -74,6 +81,15 @@ class Sweeper:
             for workspace_id in Workspace.objects.values_list("pk", flat=True):
                 transaction.on_commit(functools.partial(task.enqueue, workspace_id))
         return sum(done.values())
+
+    def _handoff(self, now: dt.datetime) -> int:
+        """Leads not accepted within the SLA go to the next rep, or are escalated."""
+        from volano.handoff.services import assignments_overdue_sweep
+
+        expired = assignments_overdue_sweep(now=now)
+        if expired:
+            logger.info("sweeper: %s hand-off assignments past their SLA", expired)
+        return expired
 
     def _imports(self, now: dt.datetime) -> int:
         task = _task(*IMPORT_TASK)

@@ -121,14 +121,18 @@ def threshold_rules_create(request: HttpRequest, payload: ThresholdRuleIn):
     return 201, rule
 
 
-@router.get("/threshold-rules/{rule_id}", response=ThresholdRuleOut, summary="Get a rule")
-def threshold_rules_get(request: HttpRequest, rule_id: int):
-    return selectors.threshold_rule_get(workspace=_ws(request), rule_id=rule_id)
+@router.get("/threshold-rules/{threshold_rule_id}", response=ThresholdRuleOut, summary="Get a rule")
+def threshold_rules_get(request: HttpRequest, threshold_rule_id: int):
+    return selectors.threshold_rule_get(workspace=_ws(request), rule_id=threshold_rule_id)
 
 
-@router.put("/threshold-rules/{rule_id}", response=ThresholdRuleOut, summary="Replace a rule")
-def threshold_rules_put(request: HttpRequest, rule_id: int, payload: ThresholdRuleIn):
-    rule: ThresholdRule = selectors.threshold_rule_get(workspace=_ws(request), rule_id=rule_id)
+@router.put(
+    "/threshold-rules/{threshold_rule_id}", response=ThresholdRuleOut, summary="Replace a rule"
+)
+def threshold_rules_put(request: HttpRequest, threshold_rule_id: int, payload: ThresholdRuleIn):
+    rule: ThresholdRule = selectors.threshold_rule_get(
+        workspace=_ws(request), rule_id=threshold_rule_id
+    )
     return services.threshold_rule_save(
         workspace=_ws(request),
         actor=_actor(request),
@@ -137,9 +141,11 @@ def threshold_rules_put(request: HttpRequest, rule_id: int, payload: ThresholdRu
     )
 
 
-@router.delete("/threshold-rules/{rule_id}", response={204: None}, summary="Delete a rule")
-def threshold_rules_delete(request: HttpRequest, rule_id: int):
-    rule = selectors.threshold_rule_get(workspace=_ws(request), rule_id=rule_id)
+@router.delete(
+    "/threshold-rules/{threshold_rule_id}", response={204: None}, summary="Delete a rule"
+)
+def threshold_rules_delete(request: HttpRequest, threshold_rule_id: int):
+    rule = selectors.threshold_rule_get(workspace=_ws(request), rule_id=threshold_rule_id)
     services.threshold_rule_delete(workspace=_ws(request), actor=_actor(request), rule=rule)
     return 204, None
 

@@ -1,0 +1,78 @@
+"""The rep accepts or rejects; rejected leads go back to nurturing as Recycled."""
+
+from __future__ import annotations
+
+import pytest
+
+from volano.contacts.models import Contact
+from volano.core.errors import ApplicationError, PermissionDenied, ValidationFailed
+from volano.events.models import Event
+from volano.handoff import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def assignment(officina, lombardia_rule, anna):
+    return services.lead_assign(
+        workspace=officina, contact_id=anna.pk, product_line="ricambi", why="Score 72"
+    )
+
+
+def test_the_rep_accepts(officina, assignment, marco, anna):
+    accepted = services.assignment_accept(workspace=officina, actor=marco, assignment=assignment)
+    assert accepted.status == "accepted" and accepted.answered_at is not None
+    event = Event.objects.for_workspace(officina).get(contact=anna, type="lead_accepted")
+    assert event.properties["by"] == "marco@officinarossi.it"
+    with pytest.raises(ApplicationError, match="not waiting for an answer any more"):
+        services.assignment_accept(workspace=officina, actor=marco, assignment=accepted)
+
+
+def test_reject_recycles_the_lead_with_the_reason_on_the_timeline(
+    officina, assignment, marco, anna
+):
+    rejected = services.assignment_reject(
+        workspace=officina, actor=marco, assignment=assignment, reason="Budget only next year"
+    )
+    assert rejected.status == "rejected" and rejected.reason == "Budget only next year"
+    contact = Contact.objects.for_workspace(officina).get(pk=anna.pk)
+    assert contact.lifecycle_stage == "recycled" and contact.owner is None
+    events = {
+        e.type: e.properties
+        for e in Event.objects.for_workspace(officina).filter(
+            contact=anna, type__in=["lifecycle_changed", "lead_rejected"]
+        )
+    }
+    assert events["lead_rejected"]["reason"] == "Budget only next year"
+    assert events["lifecycle_changed"]["to"] == "recycled"
+    assert events["lifecycle_changed"]["source"] == "handoff"
+    assert events["lifecycle_changed"]["reason"] == "Budget only next year"
+
+
+def test_an_accepted_lead_can_still_be_rejected(officina, assignment, marco):
+    services.assignment_accept(workspace=officina, actor=marco, assignment=assignment)
+    rejected = services.assignment_reject(
+        workspace=officina, actor=marco, assignment=assignment, reason="Not a real buyer"
+    )
+    assert rejected.status == "rejected"
+
+
+def test_reject_needs_a_reason(officina, assignment, marco):
+    with pytest.raises(ValidationFailed) as caught:
+        services.assignment_reject(
+            workspace=officina, actor=marco, assignment=assignment, reason=" "
+        )
+    assert caught.value.errors == [{"field": "reason", "message": "say why the lead is rejected"}]
+    assignment.refresh_from_db()
+    assert assignment.status == "pending"
+
+
+def test_only_the_rep_or_an_admin_answers(officina, assignment, luca, giulia, paola):
+    with pytest.raises(PermissionDenied):
+        services.assignment_accept(workspace=officina, actor=luca, assignment=assignment)
+    with pytest.raises(PermissionDenied):
+        services.assignment_accept(workspace=officina, actor=giulia, assignment=assignment)
+    assert (
+        services.assignment_accept(workspace=officina, actor=paola, assignment=assignment).status
+        == "accepted"
+    )

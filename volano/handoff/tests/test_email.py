@@ -1,0 +1,173 @@
+"""Notification emails go through a real SMTP server (aiosmtpd) and land once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from volano.contacts.models import Contact
+from volano.events.services import event_append
+from volano.handoff import services
+from volano.handoff.models import Assignment, Notification
+from volano.handoff.tasks import notification_email_task
+from volano.lifecycle.services import stage_set
+
+from .conftest import sql_contact
+
+
+def run_worker():
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
+def wait_for(handler, n=1, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while len(handler.messages) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return handler.messages
+
+
+@pytest.mark.django_db
+def test_the_rep_gets_one_email_with_the_context_even_when_the_task_runs_twice(
+    officina, lombardia_rule, anna, marco, smtp
+):
+    marco.language = "en"
+    marco.save()
+    event_append(
+        workspace=officina,
+        type="page_view",
+        contact_id=anna.pk,
+        channel="web",
+        occurred_at=timezone.now() - dt.timedelta(days=1),
+        properties={"url": "https://officinarossi.it/prezzi"},
+    )
+    event_append(
+        workspace=officina,
+        type="form_submitted",
+        contact_id=anna.pk,
+        channel="web",
+        occurred_at=timezone.now() - dt.timedelta(hours=2),
+        properties={"form": "Richiesta preventivo"},
+    )
+    assignment = services.lead_assign(
+        workspace=officina,
+        contact_id=anna.pk,
+        product_line="ricambi",
+        why="Score 72 ≥ 60: requested a quote",
+    )
+    note = Notification.objects.for_workspace(officina).get(user=marco)
+    notification_email_task.call(note.pk)
+    notification_email_task.call(note.pk)
+    messages = wait_for(smtp)
+    time.sleep(0.2)
+    assert len(smtp.messages) == 1
+    message = messages[0]
+    assert message["To"] == "marco@officinarossi.it"
+    assert message["Subject"] == "New qualified lead: Anna Bianchi (Ricambi)"
+    body = message.get_payload(decode=True).decode()
+    assert "Score 72 ≥ 60: requested a quote" in body
+    assert "Form submitted · Richiesta preventivo" in body
+    assert "Page view · https://officinarossi.it/prezzi" in body
+    assert body.index("Richiesta preventivo") < body.index("/prezzi")  # newest first
+    assert "Lead assigned" not in body  # Volano's own events are not interactions
+    assert f"http://127.0.0.1:8000/contacts/{anna.pk}/" in body
+    note.refresh_from_db()
+    assignment.refresh_from_db()
+    assert note.emailed_at is not None and assignment.notified_at is not None
+
+
+@pytest.mark.django_db
+def test_the_email_speaks_the_workspace_language_when_the_rep_has_none(
+    officina, lombardia_rule, anna, marco, smtp
+):
+    event_append(workspace=officina, type="page_view", contact_id=anna.pk, channel="web")
+    services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
+    note = Notification.objects.for_workspace(officina).get()
+    services.notification_email_send(notification_id=note.pk)
+    body = wait_for(smtp)[0].get_payload(decode=True).decode()
+    assert "Visita pagina" in body  # Italian, like Officina Rossi
+
+
+@pytest.mark.django_db
+def test_the_score_explanation_is_in_the_email(officina, lombardia_rule, anna, smtp, monkeypatch):
+    def explanations(*, workspace, contact, language="it"):
+        return [
+            {
+                "model": "ricambi",
+                "name": "Interesse ricambi",
+                "kind": "rules",
+                "points": 72.0,
+                "rules": [
+                    {
+                        "label": "Visited the price page 3 times",
+                        "kind": "engagement",
+                        "points": 30.0,
+                        "events": [],
+                    },
+                    {"label": "Company in Lombardy", "kind": "fit", "points": 42.0, "events": []},
+                ],
+            }
+        ]
+
+    monkeypatch.setattr("volano.scoring.selectors.score_explanations", explanations)
+    services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
+    note = Notification.objects.for_workspace(officina).get()
+    assert services.notification_email_send(notification_id=note.pk) is True
+    body = wait_for(smtp)[0].get_payload(decode=True).decode()
+    assert "- Interesse ricambi: 72 points" in body
+    assert "· Visited the price page 3 times: 30" in body
+    assert "· Company in Lombardy: 42" in body
+
+
+@pytest.mark.django_db
+def test_a_failed_send_is_given_back_for_a_retry(officina, lombardia_rule, anna, smtp, settings):
+    services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
+    note = Notification.objects.for_workspace(officina).get()
+    settings.MAILERS["default"]["OPTIONS"]["port"] = 1  # nobody listens there
+    with pytest.raises(OSError):
+        services.notification_email_send(notification_id=note.pk)
+    note.refresh_from_db()
+    assert note.emailed_at is None
+    settings.MAILERS = settings.MAILERS | {}
+    from volano.settings import mailers_from_env
+
+    settings.MAILERS = mailers_from_env()
+    assert services.notification_email_send(notification_id=note.pk) is True
+    assert len(wait_for(smtp)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_end_to_end_an_sql_in_lombardy_reaches_marco_within_two_seconds(
+    officina, giulia, lombardia_rule, marco, smtp
+):
+    """stage_set to SQL → (commit) assign task → (commit) email task → SMTP, with the worker."""
+    contact = sql_contact(
+        officina,
+        email="anna.bianchi@cliente.it",
+        first_name="Anna",
+        last_name="Bianchi",
+        province="MI",
+    )
+    Contact.objects.for_workspace(officina).filter(pk=contact.pk).update(lifecycle_stage="mql")
+    started = time.monotonic()
+    assert stage_set(
+        workspace=officina,
+        actor=giulia,
+        contact=contact,
+        stage="sql",
+        reason="Asked for a quote",
+        product_line="ricambi",
+    )
+    run_worker()
+    messages = wait_for(smtp)
+    elapsed = time.monotonic() - started
+    assert len(messages) == 1
+    assert messages[0]["To"] == "marco@officinarossi.it"
+    assert messages[0]["Subject"] == "New qualified lead: Anna Bianchi (Ricambi)"
+    assert "Asked for a quote" in messages[0].get_payload(decode=True).decode()
+    assert elapsed < 2.0, f"{elapsed:.2f} s from SQL to the email handed to SMTP"
+    assignment = Assignment.objects.for_workspace(officina).get()
+    assert assignment.rep == marco and assignment.notified_at is not None
