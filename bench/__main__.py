@@ -7,7 +7,15 @@ by hand into docs/benchmarks.md with date, machine, database and command.
 import subprocess
 import sys
 
-BENCHMARKS = ["import_contacts", "events_ingest", "tracking", "contact_page"]
+BENCHMARKS = [
+    "import_contacts",
+    "events_ingest",
+    "tracking",
+    "contact_page",
+    "scoring",
+    "handoff",
+    "predictive",
+]
 
 
 def main() -> int:
