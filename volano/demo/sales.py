@@ -446,7 +446,10 @@ def _accepted(assignments, writer, contact_id, owner, rng) -> None:
             contact_id=contact_id,
             rep=owner,
             product_line="",
-            status=AssignmentStatus.ACCEPTED,
+            # the work is over once the lead is a customer or back in nurturing
+            status=AssignmentStatus.ACCEPTED
+            if writer.final[contact_id][0] in (LifecycleStage.SQL, LifecycleStage.OPPORTUNITY)
+            else AssignmentStatus.CLOSED,
             why="MQL con webinar o preventivo",
             assigned_at=sql_at,
             due_at=sql_at + dt.timedelta(hours=8),

@@ -183,18 +183,23 @@ def handoff_report(
         assigned_at__gte=_bounds(start, zone, end=False),
         assigned_at__lt=_bounds(end, zone, end=True),
     )
+    # An accepted lead whose work is over (it became a customer, went back to nurturing…) is
+    # closed: it still counts as accepted. A closed one never answered was closed by the sweep.
+    was_accepted = Q(status__in=[AssignmentStatus.ACCEPTED, AssignmentStatus.CLOSED]) & Q(
+        answered_at__isnull=False
+    )
     counts = {
         "assigned": Count("id"),
         "leads": Count("contact", distinct=True),
-        "accepted": Count("id", filter=Q(status=AssignmentStatus.ACCEPTED)),
+        "accepted": Count("id", filter=was_accepted),
         "rejected": Count("id", filter=Q(status=AssignmentStatus.REJECTED)),
         "expired": Count("id", filter=Q(status=AssignmentStatus.EXPIRED)),
         "pending": Count("id", filter=Q(status=AssignmentStatus.PENDING)),
     }
     hours: dict[int | None, list[float]] = {}
-    for rep_id, assigned_at, answered_at in rows.filter(
-        status=AssignmentStatus.ACCEPTED, answered_at__isnull=False
-    ).values_list("rep_id", "assigned_at", "answered_at"):
+    for rep_id, assigned_at, answered_at in rows.filter(was_accepted).values_list(
+        "rep_id", "assigned_at", "answered_at"
+    ):
         hours.setdefault(rep_id, []).append((answered_at - assigned_at).total_seconds() / 3600)
 
     def shaped(values: dict, accept_hours: list[float]) -> dict:

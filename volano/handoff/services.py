@@ -785,6 +785,17 @@ def assignment_reject(
     return assignment
 
 
+def assignments_close(*, workspace: Workspace, contact_ids: Iterable[int]) -> int:
+    """The sales work on these leads is over (they became customers, went back to nurturing, were
+    disqualified…): their open assignments close, so they no longer fill the reps' capacity and
+    a later qualification can be handed off again."""
+    return (
+        Assignment.objects.for_workspace(workspace)
+        .filter(contact_id__in=list(contact_ids), status__in=OPEN)
+        .update(status=AssignmentStatus.CLOSED)
+    )
+
+
 # -- the SLA sweep ---------------------------------------------------------------------------
 
 

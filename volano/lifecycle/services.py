@@ -164,10 +164,12 @@ def _after_move(
         contact_ids=ids,
         changed=["field:lifecycle_stage", "field:lifecycle_changed_at", "event:lifecycle_changed"],
     )
-    if to_stage == LifecycleStage.SQL:
-        from volano.handoff.services import handoff_later
+    from volano.handoff.services import assignments_close, handoff_later
 
+    if to_stage == LifecycleStage.SQL:
         handoff_later(workspace=workspace, contact_ids=ids, product_line=product_line, why=why)
+    elif to_stage != LifecycleStage.OPPORTUNITY:
+        assignments_close(workspace=workspace, contact_ids=ids)
 
 
 def contacts_become_customers(

@@ -76,3 +76,28 @@ def test_only_the_rep_or_an_admin_answers(officina, assignment, luca, giulia, pa
         services.assignment_accept(workspace=officina, actor=paola, assignment=assignment).status
         == "accepted"
     )
+
+
+def test_the_work_ends_when_the_lead_moves_on_and_a_new_qualification_is_handed_off_again(
+    officina, assignment, marco, anna, giulia
+):
+    from volano.handoff.selectors import handoff_report
+    from volano.lifecycle.services import stage_set
+
+    services.assignment_accept(workspace=officina, actor=marco, assignment=assignment)
+    stage_set(workspace=officina, actor=marco, contact=anna, stage="opportunity")
+    assignment.refresh_from_db()
+    assert assignment.status == "accepted"  # a deal is open: still the rep's lead
+    stage_set(workspace=officina, actor=marco, contact=anna, stage="recycled", reason="deal lost")
+    assignment.refresh_from_db()
+    assert assignment.status == "closed"  # no longer fills marco's capacity
+    stage_set(workspace=officina, actor=giulia, contact=anna, stage="sql")
+    again = services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
+    assert again is not None and again.pk != assignment.pk
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    today = timezone.localtime(assignment.assigned_at, ZoneInfo(officina.time_zone)).date()
+    report = handoff_report(workspace=officina, start=today, end=today)
+    assert (report["assigned"], report["accepted"]) == (2, 1)
