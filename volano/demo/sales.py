@@ -611,15 +611,18 @@ def _qualified(
         for contact_id in matching:
             sql_line.setdefault(contact_id, rule.product_line)
     rep_by_id = {user.pk: user for user in reps.values()}
+    rep_by_region = {
+        region: reps[zone] for _name, _email, zone, regions in TERRITORIES for region in regions
+    }
     rule_by_zone = {r.name: r for r in AssignmentRule.objects.for_workspace(workspace)}
     zone_of = {user.pk: zone for zone, user in reps.items()}
     assignments = []
-    for contact_id, created, old, _region, owner_id in mql_ids:
+    for contact_id, created, old, region, owner_id in mql_ids:
         at = max(created, now - dt.timedelta(days=rng.randint(1, 120)))
         writer.move(
             contact_id, old, "mql", at, ChangeSource.RULE, rule=mql_rule, reason=mql_rule.name
         )
-        rep = rep_by_id.get(owner_id or 0)
+        rep = rep_by_id.get(owner_id or 0) or rep_by_region.get(region)
         if contact_id not in sql_line or rep is None:
             continue
         sql_at = min(at + dt.timedelta(days=rng.randint(1, 20)), now - dt.timedelta(hours=2))
