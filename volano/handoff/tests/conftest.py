@@ -124,3 +124,13 @@ def smtp(monkeypatch, settings):
     settings.MAILERS = mailers_from_env()
     yield handler
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def english_notifications(request):
+    """Notifications speak the rep's language, else the workspace's: these tests read English
+    (one test sets Italian back to check exactly that)."""
+    if "officina" in request.fixturenames:
+        workspace = request.getfixturevalue("officina")
+        workspace.language = "en"
+        workspace.save(update_fields=["language"])

@@ -83,6 +83,8 @@ def test_the_rep_gets_one_email_with_the_context_even_when_the_task_runs_twice(
 def test_the_email_speaks_the_workspace_language_when_the_rep_has_none(
     officina, lombardia_rule, anna, marco, smtp
 ):
+    officina.language = "it"
+    officina.save(update_fields=["language"])
     event_append(workspace=officina, type="page_view", contact_id=anna.pk, channel="web")
     services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
     note = Notification.objects.for_workspace(officina).get()
