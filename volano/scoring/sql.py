@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import Case, F, FloatField, Value, When
+from django.db.models import Case, F, FloatField, Q, Value, When
 
 from volano.conditions.compiler import condition_events, condition_q
 from volano.contacts.models import Contact
@@ -25,11 +25,13 @@ def scores_select(
     fit_columns: dict[str, Any] = {}
     for index, rule in enumerate(definition.rules):
         if rule.kind != "engagement":
+            holds = condition_q(workspace=workspace, condition=rule.condition, now=now)
+            if ids is not None:
+                # For a few contacts, the rule's own subqueries (consents, companies…) are
+                # joined to just them, not hashed whole for a CASE in the select list.
+                holds = Q(pk__in=contacts.filter(holds).values("pk"))
             fit_columns[f"r{index}"] = Case(
-                When(
-                    condition_q(workspace=workspace, condition=rule.condition, now=now),
-                    then=Value(rule.points),
-                ),
+                When(holds, then=Value(rule.points)),
                 default=Value(0.0),
                 output_field=FloatField(),
             )
@@ -51,9 +53,12 @@ def scores_select(
     total = " + ".join(parts)
     array = "jsonb_build_array" if connection.vendor == "postgresql" else "json_array"
     any_points = " OR ".join(f"{part} <> 0" for part in parts)
+    # A materialised CTE: each rule's CASE runs once per contact (a flattened subquery would
+    # repeat it in the total, the parts and the filter).
     select = (
+        f"WITH f AS MATERIALIZED ({fit_sql}) "
         f"SELECT f.cid AS contact_id, {total} AS points, {array}({', '.join(parts)}) AS parts "
-        f"FROM ({fit_sql}) f {' '.join(joins)} WHERE {any_points}"
+        f"FROM f {' '.join(joins)} WHERE {any_points}"
     )
     return select, params
 
@@ -71,9 +76,13 @@ def engagement_select(
         .query.sql_with_params()
     )
     params = list(events_params)
-    weight, weight_params = "%s", [rule.points]
+    weight, weight_params = "CAST(%s AS DOUBLE PRECISION)", [rule.points]
     if rule.half_life_days is not None:
-        weight = f"%s * POWER(0.5, {age_days_sql('r.at')} / %s)"
+        # double precision throughout: PostgreSQL's numeric POWER is many times slower
+        weight = (
+            "CAST(%s AS DOUBLE PRECISION) * POWER(CAST(0.5 AS DOUBLE PRECISION), "
+            f"{age_days_sql('r.at')} / CAST(%s AS DOUBLE PRECISION))"
+        )
         weight_params = [rule.points, db_now(now), rule.half_life_days]
     if rule.max_times is None:
         return (
@@ -95,7 +104,7 @@ def engagement_select(
 def age_days_sql(column: str) -> str:
     """Days between a %s parameter (now) and `column`, never below 0 (future events count now)."""
     if connection.vendor == "postgresql":
-        return f"GREATEST(EXTRACT(EPOCH FROM (%s - {column})) / 86400.0, 0)"
+        return f"GREATEST(CAST(EXTRACT(EPOCH FROM (%s - {column})) AS DOUBLE PRECISION) / 86400.0, 0.0)"
     return f"MAX(julianday(%s) - julianday({column}), 0)"
 
 
