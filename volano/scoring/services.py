@@ -144,7 +144,7 @@ def scores_compute(
         cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
         parts_type = "jsonb" if connection.vendor == "postgresql" else "text"
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {TEMP_TABLE} (contact_id bigint PRIMARY KEY, "
+            f"CREATE TEMPORARY TABLE {TEMP_TABLE} (contact_id bigint NOT NULL, "
             f"points double precision NOT NULL, parts {parts_type} NOT NULL)"
         )
         cursor.execute(f"INSERT INTO {TEMP_TABLE} (contact_id, points, parts) {select_sql}", params)
@@ -275,13 +275,21 @@ def _scores_write(
     cursor: Any, workspace: Workspace, model: ScoreModel, ids: list[int] | None, now: dt.datetime
 ) -> None:
     scores = Score._meta.db_table
+    # An UPDATE … FROM and an INSERT of the new ones: hash joins, where an upsert would probe
+    # the unique index once per contact.
+    cursor.execute(
+        f"UPDATE {scores} SET points = n.points, parts = n.parts, updated_at = %s "
+        f"FROM {TEMP_TABLE} n WHERE {scores}.model_id = %s "
+        f"AND {scores}.contact_id = n.contact_id "
+        f"AND ({scores}.points <> n.points OR {scores}.parts <> n.parts)",
+        [db_now(now), model.pk],
+    )
     cursor.execute(
         f"INSERT INTO {scores} (workspace_id, model_id, contact_id, points, parts, updated_at) "
-        f"SELECT %s, %s, n.contact_id, n.points, n.parts, %s FROM {TEMP_TABLE} n WHERE true "
-        "ON CONFLICT (model_id, contact_id) DO UPDATE SET points = excluded.points, "
-        "parts = excluded.parts, updated_at = excluded.updated_at "
-        f"WHERE {scores}.points <> excluded.points OR {scores}.parts <> excluded.parts",
-        [workspace.pk, model.pk, db_now(now)],
+        f"SELECT %s, %s, n.contact_id, n.points, n.parts, %s FROM {TEMP_TABLE} n "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {scores} o "
+        "WHERE o.model_id = %s AND o.contact_id = n.contact_id) ON CONFLICT DO NOTHING",
+        [workspace.pk, model.pk, db_now(now), model.pk],
     )
     only, only_params = "", []
     if ids is not None:

@@ -40,25 +40,36 @@ def scores_select(
         .values_list("cid", *fit_columns)
         .query.sql_with_params()
     )
-    joins, params = [], [*fit_params]
-    parts = []
+    # Engagement rules: one grouped query each, stacked (UNION ALL) and pivoted to one row per
+    # contact, so the contacts meet them in a single join.
+    params = [*fit_params]
+    stacked, pivot, parts = [], [], []
     for index, rule in enumerate(definition.rules):
         if rule.kind != "engagement":
             parts.append(f"f.r{index}")
             continue
         sql, rule_params = engagement_select(workspace, rule, ids, now)
-        joins.append(f"LEFT JOIN ({sql}) e{index} ON e{index}.contact_id = f.cid")
+        stacked.append(f"SELECT e.contact_id, {index} AS rule, e.pts FROM ({sql}) e")
         params += rule_params
-        parts.append(f"COALESCE(e{index}.pts, 0.0)")
+        pivot.append(f"SUM(CASE WHEN s.rule = {index} THEN s.pts ELSE 0.0 END) AS e{index}")
+        # kept to the hundredth of a point: a score does not churn with every second of decay
+        parts.append(f"ROUND(COALESCE(g.e{index}, 0.0) * 100.0) / 100.0")
     total = " + ".join(parts)
     array = "jsonb_build_array" if connection.vendor == "postgresql" else "json_array"
     any_points = " OR ".join(f"{part} <> 0" for part in parts)
+    engagement = ""
+    if stacked:
+        engagement = (
+            f"LEFT JOIN (SELECT s.contact_id, {', '.join(pivot)} "
+            f"FROM ({' UNION ALL '.join(stacked)}) s GROUP BY s.contact_id) g "
+            "ON g.contact_id = f.cid"
+        )
     # A materialised CTE: each rule's CASE runs once per contact (a flattened subquery would
     # repeat it in the total, the parts and the filter).
     select = (
         f"WITH f AS MATERIALIZED ({fit_sql}) "
         f"SELECT f.cid AS contact_id, {total} AS points, {array}({', '.join(parts)}) AS parts "
-        f"FROM f {' '.join(joins)} WHERE {any_points}"
+        f"FROM f {engagement} WHERE {any_points}"
     )
     return select, params
 

@@ -79,12 +79,14 @@ def test_the_documented_arithmetic_exactly(officina, giulia, people):
     model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
     result = scores_compute(workspace=officina, model=model, now=NOW)
     newest_two = 30 * 0.5 ** (10 / 60) + 30 * 0.5 ** (60 / 60)  # the 200-day one is beyond max
-    assert points(model, anna) == pytest.approx(15 + newest_two, abs=1e-9)
+    assert newest_two == pytest.approx(41.727, abs=1e-3)
+    # each rule's points are kept to the hundredth
+    assert points(model, anna) == pytest.approx(15 + round(newest_two, 2), abs=1e-9)
     assert points(model, luca) == pytest.approx(-50)
     assert points(model, nobody) == 0.0
     assert result.scored == 2
     parts = Score.objects.for_workspace(officina).get(model=model, contact=anna).parts
-    assert parts == pytest.approx([15, newest_two, 0])
+    assert parts == pytest.approx([15, 41.73, 0], abs=1e-9)
 
 
 def test_score_changes_are_timeline_events_once(officina, giulia, people):
