@@ -36,6 +36,7 @@ from volano.segments.resolver import Dependencies, condition_dependencies
 MAX_IDS_PER_STATEMENT = 5_000
 FEW = 50  # up to this many contacts, the compiled statement is reused (an event's contacts)
 TEMP_TABLE = "volano_scores_new"
+ANALYZE_AFTER = 10_000  # new scores written in one go, beyond which the table is re-analysed
 
 
 @dataclass
@@ -144,7 +145,7 @@ def scores_compute(
         cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
         parts_type = "jsonb" if connection.vendor == "postgresql" else "text"
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {TEMP_TABLE} (contact_id bigint NOT NULL, "
+            f"CREATE TEMPORARY TABLE {TEMP_TABLE} (contact_id bigint PRIMARY KEY, "
             f"points double precision NOT NULL, parts {parts_type} NOT NULL)"
         )
         cursor.execute(f"INSERT INTO {TEMP_TABLE} (contact_id, points, parts) {select_sql}", params)
@@ -291,6 +292,10 @@ def _scores_write(
         "WHERE o.model_id = %s AND o.contact_id = n.contact_id) ON CONFLICT DO NOTHING",
         [workspace.pk, model.pk, db_now(now), model.pk],
     )
+    if cursor.rowcount > ANALYZE_AFTER and connection.vendor == "postgresql":
+        # a new model's first scores: without fresh statistics the planner expects none and
+        # the DELETE below becomes a nested loop over a million rows
+        cursor.execute(f"ANALYZE {scores}")
     only, only_params = "", []
     if ids is not None:
         only = f" AND contact_id IN ({', '.join(['%s'] * len(ids))})"
