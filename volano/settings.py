@@ -169,7 +169,10 @@ VOLANO_BASE_URL = os.environ.get("VOLANO_BASE_URL", "http://127.0.0.1:8000")
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("VOLANO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
+        # "default": work a user waits for (scores after an event, the hand-off, emails);
+        # "bulk": long jobs (imports, full recomputes), on a worker of their own so they never
+        # hold up the default queue.
+        "QUEUES": ["default", "bulk"],
     }
 }
 

@@ -7,7 +7,7 @@ from django.tasks import task
 from volano.imports.models import ImportJob, ImportStatus
 
 
-@task()
+@task(queue_name="bulk")
 def import_job_run_task(job_id: int) -> None:
     from volano.imports.services import import_job_run
 

@@ -18,7 +18,7 @@ def scores_refresh_contacts_task(
         scores_refresh_contacts(workspace=workspace, contact_ids=contact_ids, changed=changed)
 
 
-@task()
+@task(queue_name="bulk")
 def score_model_recompute_task(workspace_id: int, model_id: int) -> None:
     from volano.lifecycle.services import thresholds_apply
     from volano.scoring.models import ScoreModel
@@ -33,7 +33,7 @@ def score_model_recompute_task(workspace_id: int, model_id: int) -> None:
         thresholds_apply(workspace=workspace)
 
 
-@task()
+@task(queue_name="bulk")
 def scores_recompute_task(workspace_id: int) -> None:
     from volano.scoring.services import scores_recompute
 

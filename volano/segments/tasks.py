@@ -18,7 +18,7 @@ def segments_refresh_contacts_task(
         segments_refresh_contacts(workspace=workspace, contact_ids=contact_ids, changed=changed)
 
 
-@task()
+@task(queue_name="bulk")
 def segments_refresh_all_task(workspace_id: int) -> None:
     from volano.segments.services import segments_refresh_all
 

@@ -90,7 +90,15 @@ def test_two_events_and_two_workers_assign_one_lead_once(
     _in_threads(3, worker_runs_the_task)
     assert len(assigned) == 1
     # the hand-off task stage_set queued, then the email task: the lead is not assigned again
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command(
+        "db_worker",
+        "--batch",
+        "--queue-name",
+        "*",
+        "--no-startup-delay",
+        "--no-reload",
+        verbosity=0,
+    )
     assert Assignment.objects.for_workspace(officina).count() == 1
     assert Notification.objects.for_workspace(officina).count() == 1
     wait_for(smtp)

@@ -28,7 +28,15 @@ def test_upload_an_excel_file_and_read_the_error_report(
     session = client.cookies["sessionid"].value
 
     def run_worker():  # what `volano serve`'s embedded worker does, between two clicks
-        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+        call_command(
+            "db_worker",
+            "--batch",
+            "--queue-name",
+            "*",
+            "--no-startup-delay",
+            "--no-reload",
+            verbosity=0,
+        )
 
     with sync_playwright() as p:
         browser = p.chromium.launch(

@@ -122,7 +122,15 @@ def test_a_logged_webinar_raises_the_score_and_the_rules_move_the_lead(
         {"activity-type": "webinar_attended", "activity-title": "Manutenzione trinciaerba"},
     )
     assert response.status_code == 302
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    call_command(
+        "db_worker",
+        "--batch",
+        "--queue-name",
+        "*",
+        "--no-startup-delay",
+        "--no-reload",
+        verbosity=0,
+    )
     anna.refresh_from_db()
     assert anna.lifecycle_stage == "sql"
     page = signed_in.get(f"/contacts/{anna.pk}/").content.decode()

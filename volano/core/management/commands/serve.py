@@ -24,7 +24,10 @@ def web_threads() -> int:
 
 
 class Command(VolanoCommand):
-    help = "Serve Volano (granian, WSGI) with its embedded background worker. Ctrl-C stops both."
+    help = (
+        "Serve Volano (granian, WSGI) with its embedded background workers (the default queue "
+        "and the bulk queue). Ctrl-C stops them all."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -56,7 +59,13 @@ class Command(VolanoCommand):
         signal.signal(signal.SIGINT, stop)
         try:
             if not no_worker:
-                children.append(subprocess.Popen([sys.executable, "-m", "volano", "worker"]))
+                # the work a user waits for, and the long jobs on a worker of their own
+                for queue in ("default", "bulk"):
+                    children.append(
+                        subprocess.Popen(
+                            [sys.executable, "-m", "volano", "worker", "--queue", queue]
+                        )
+                    )
             children.append(
                 subprocess.Popen(
                     [

@@ -12,8 +12,10 @@ from volano.jobs.sweeper import Sweeper
 
 class Command(VolanoCommand):
     help = (
-        "Run the background worker: django-tasks-db's db_worker, plus the sweeper that "
-        "re-enqueues work stuck in Volano's own tables."
+        "Run a background worker: django-tasks-db's db_worker for one queue (default: "
+        "'default', the work a user waits for; 'bulk' for imports and full recomputes; '*' for "
+        "all), plus, on the default queue, the sweeper that re-enqueues work stuck in Volano's "
+        "own tables."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,6 +27,11 @@ class Command(VolanoCommand):
             " that turns SQL reaches its rep's inbox within 2 s; each poll is one small query)",
         )
         parser.add_argument(
+            "--queue",
+            default="default",
+            help="the queues to work on, comma-separated, or '*' (default: default)",
+        )
+        parser.add_argument(
             "--sweep-interval",
             type=float,
             default=10.0,
@@ -32,19 +39,23 @@ class Command(VolanoCommand):
             " with new events (default: 10)",
         )
 
-    def handle(self, *args: Any, interval: float, sweep_interval: float, **options: Any) -> None:
+    def handle(
+        self, *args: Any, interval: float, queue: str, sweep_interval: float, **options: Any
+    ) -> None:
         database_require()
         stop = threading.Event()
-        sweeper = threading.Thread(
-            target=Sweeper().run_forever,
-            kwargs={"interval": sweep_interval, "stop": stop},
-            name="volano-sweeper",
-            daemon=True,
-        )
-        sweeper.start()
+        if queue in ("default", "*"):  # one sweeper per installation's default worker
+            sweeper = threading.Thread(
+                target=Sweeper().run_forever,
+                kwargs={"interval": sweep_interval, "stop": stop},
+                name="volano-sweeper",
+                daemon=True,
+            )
+            sweeper.start()
         try:
             call_command(
                 "db_worker",
+                queue_name=queue,
                 interval=interval,
                 reload=False,
                 startup_delay=False,
