@@ -30,6 +30,7 @@ from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
+from volano.core.sqlcache import statement_cached
 from volano.events.models import EventType
 from volano.events.selectors import contacts_with_new_events
 from volano.events.services import system_events_insert_select
@@ -278,9 +279,55 @@ def _restrict(q: Q, ids: list[int]) -> Q:
     return restricted
 
 
+FEW = 50  # up to this many contacts (an event's), the check of many segments is compiled once
+
+
+def _moved_among(
+    workspace: Workspace, segments: list[Segment], ids: list[int], now: dt.datetime
+) -> set[int]:
+    """Which of `segments` would a refresh of `ids` move? For a few contacts the statement is
+    compiled once per set of segment versions and minute, and bound to the ids
+    (core/sqlcache.py): building it through the ORM costs far more than running it."""
+
+    def conditions(at: dt.datetime, slots: list[int]) -> dict[int, Q]:
+        return {
+            segment.pk: _restrict(_incremental_q(workspace, segment, at), slots) & Q(pk__in=slots)
+            for segment in segments
+        }
+
+    if len(ids) > FEW:
+        return _moved_segments(workspace, conditions(now, ids), ids)
+    minute = now.replace(second=0, microsecond=0)
+    key = ("segments-moved", workspace.pk, tuple((s.pk, s.updated_at) for s in segments), minute)
+    statement = statement_cached(
+        key,
+        len(ids),
+        lambda slots: _moved_query(
+            workspace, conditions(minute, slots), slots
+        ).query.sql_with_params(),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.bind(ids))
+        return _moved_from_rows(cursor.fetchall(), [s.pk for s in segments])
+
+
 def _moved_segments(workspace: Workspace, conditions: dict[int, Q], ids: list[int]) -> set[int]:
     """One query for many segments: which of them have a contact among `ids` that matches but
     is not a member, or is a member but no longer matches? `conditions` maps segment id → Q."""
+    return _moved_from_rows(_moved_query(workspace, conditions, ids), list(conditions))
+
+
+def _moved_from_rows(rows: Any, segment_ids: list[int]) -> set[int]:
+    moved = set()
+    for row in rows:
+        for n, segment_id in enumerate(segment_ids):
+            if bool(row[2 * n]) != bool(row[2 * n + 1]):
+                moved.add(segment_id)
+    return moved
+
+
+def _moved_query(workspace: Workspace, conditions: dict[int, Q], ids: list[int]) -> Any:
+    """Per contact of `ids`, for each segment: (matches, is a member)."""
     from django.db.models import BooleanField, ExpressionWrapper
 
     annotations: dict[str, Any] = {}
@@ -290,19 +337,12 @@ def _moved_segments(workspace: Workspace, conditions: dict[int, Q], ids: list[in
         )
         annotations[f"matches_{n}"] = ExpressionWrapper(q, output_field=BooleanField())
         annotations[f"member_{n}"] = Exists(current)
-    rows = (
+    return (
         Contact.objects.for_workspace(workspace)
         .filter(pk__in=ids)
         .annotate(**annotations)
         .values_list(*annotations)
     )
-    segment_ids = list(conditions)
-    moved = set()
-    for row in rows:
-        for n, segment_id in enumerate(segment_ids):
-            if bool(row[2 * n]) != bool(row[2 * n + 1]):
-                moved.add(segment_id)
-    return moved
 
 
 def _db_datetime(value: dt.datetime) -> Any:
@@ -430,12 +470,9 @@ def segments_refresh_contacts(
     moved_ids: dict[int, set[int]] = {}
     for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
         part_ids = ids[start : start + MAX_IDS_PER_STATEMENT]
-        conditions = {
-            segment.pk: _restrict(_incremental_q(workspace, segment, now), part_ids)
-            & Q(pk__in=part_ids)
-            for segment in independent
-        }
-        for segment_id in _moved_segments(workspace, conditions, part_ids) if conditions else ():
+        for segment_id in (
+            _moved_among(workspace, independent, part_ids, now) if independent else ()
+        ):
             moved_ids.setdefault(segment_id, set()).update(part_ids)
     checked = {segment.pk for segment in independent}
     for segment in ordered:
