@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -252,3 +253,49 @@ def parse_boolean(raw: str | bool | int | None) -> bool | None:
     if text in _FALSE:
         return False
     raise FieldError("not yes or no (use sì/no, yes/no, 1/0)")
+
+
+# -- cleaners for services that report every problem at once ---------------------------------
+# Each appends {"field", "message"} to `errors` and returns a usable value.
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("1e12")
+
+
+def text_clean(raw: Any, field: str, limit: int, errors: list[dict]) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str | int):
+        errors.append({"field": field, "message": "must be a string"})
+        return ""
+    text = str(raw).strip()
+    if len(text) > limit:
+        errors.append({"field": field, "message": f"at most {limit} characters"})
+    return text
+
+
+def amount_clean(
+    raw: Any,
+    field: str,
+    errors: list[dict],
+    step: Decimal = CENT,
+    *,
+    minimum: str = "",
+) -> Decimal | None:
+    """A money amount or quantity to `step`; `minimum` "zero" refuses negatives, "positive"
+    refuses zero too."""
+    try:
+        value = parse_decimal(raw)
+    except FieldError as error:
+        errors.append({"field": field, "message": str(error)})
+        return None
+    if value is None:
+        return None
+    if abs(value) >= MAX_AMOUNT:
+        errors.append({"field": field, "message": "too large"})
+        return None
+    if minimum and (value < 0 or (minimum == "positive" and value == 0)):
+        message = "must be more than 0" if minimum == "positive" else "≥ 0"
+        errors.append({"field": field, "message": message})
+        return None
+    return value.quantize(step, rounding=ROUND_HALF_UP)

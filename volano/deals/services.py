@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from volano.contacts.cleaning import FieldError, parse_decimal
+from volano.contacts.cleaning import CENT, amount_clean, text_clean
 from volano.contacts.models import Company, Contact
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.models import Membership, User, Workspace
@@ -27,9 +27,7 @@ from volano.lifecycle.models import OPEN_LEAD_STAGES, ChangeSource, LifecycleSta
 from volano.lifecycle.services import contacts_become_customers, stages_move
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
-MAX_MONEY = Decimal("1e12")
 PRODUCT_LINE_FIELDS = frozenset({"slug", "name"})
 PRODUCT_FIELDS = frozenset({"sku", "name", "product_line", "price", "active"})
 DEAL_FIELDS = frozenset(
@@ -53,37 +51,6 @@ LINE_FIELDS = frozenset({"sku", "quantity", "unit_price"})
 
 def _unknown(data: dict, allowed: frozenset[str]) -> list[dict]:
     return [{"field": key, "message": "unknown field"} for key in sorted(data.keys() - allowed)]
-
-
-def _text(raw: Any, field: str, limit: int, errors: list[dict]) -> str:
-    if raw is None:
-        return ""
-    if not isinstance(raw, str | int):
-        errors.append({"field": field, "message": "must be a string"})
-        return ""
-    text = str(raw).strip()
-    if len(text) > limit:
-        errors.append({"field": field, "message": f"at most {limit} characters"})
-    return text
-
-
-def _decimal(
-    raw: Any, field: str, errors: list[dict], *, step: Decimal = CENT, positive: bool = False
-) -> Decimal | None:
-    try:
-        value = parse_decimal(raw)
-    except FieldError as error:
-        errors.append({"field": field, "message": str(error)})
-        return None
-    if value is None:
-        return None
-    if abs(value) >= MAX_MONEY:
-        errors.append({"field": field, "message": "too large"})
-        return None
-    if value < 0 or (positive and value == 0):
-        errors.append({"field": field, "message": "must be more than 0" if positive else "≥ 0"})
-        return None
-    return value.quantize(step, rounding=ROUND_HALF_UP)
 
 
 def _id(raw: Any, field: str, errors: list[dict]) -> int | None:
@@ -124,7 +91,7 @@ def product_line_save(*, workspace: Workspace, actor: User | None, data: dict) -
     """Create the product line `slug`, or rename it when it exists. The slug never changes: it is
     the key orders, reps and score models share."""
     errors = _unknown(data, PRODUCT_LINE_FIELDS)
-    slug = _text(data.get("slug"), "slug", 60, errors).lower()
+    slug = text_clean(data.get("slug"), "slug", 60, errors).lower()
     if not SLUG_RE.match(slug):
         errors.append(
             {
@@ -132,7 +99,7 @@ def product_line_save(*, workspace: Workspace, actor: User | None, data: dict) -
                 "message": "1-60 lowercase letters, digits or hyphens (e.g. ricambi)",
             }
         )
-    name = _text(data.get("name"), "name", 60, errors)
+    name = text_clean(data.get("name"), "name", 60, errors)
     if not name:
         errors.append({"field": "name", "message": "is required"})
     scoped = ProductLine.objects.for_workspace(workspace)
@@ -171,16 +138,16 @@ def product_line_delete(*, workspace: Workspace, actor: User | None, line: Produ
 def product_save(*, workspace: Workspace, actor: User | None, data: dict) -> Product:
     """Create the product `sku`, or change the fields `data` gives when it exists."""
     errors = _unknown(data, PRODUCT_FIELDS)
-    sku = _text(data.get("sku"), "sku", 64, errors)
+    sku = text_clean(data.get("sku"), "sku", 64, errors)
     if not sku:
         errors.append({"field": "sku", "message": "is required"})
     product = Product.objects.for_workspace(workspace).filter(sku=sku).first() if sku else None
-    name = _text(data.get("name"), "name", 200, errors)
+    name = text_clean(data.get("name"), "name", 200, errors)
     if not name and (product is None or "name" in data):
         errors.append({"field": "name", "message": "is required"})
     line = None
     if "product_line" in data or product is None:
-        line_slug = _text(data.get("product_line"), "product_line", 60, errors)
+        line_slug = text_clean(data.get("product_line"), "product_line", 60, errors)
         if not line_slug:
             errors.append({"field": "product_line", "message": "is required"})
         else:
@@ -192,7 +159,7 @@ def product_save(*, workspace: Workspace, actor: User | None, data: dict) -> Pro
                         "message": f"no product line '{line_slug}' in this workspace",
                     }
                 )
-    price = _decimal(data.get("price"), "price", errors)
+    price = amount_clean(data.get("price"), "price", errors, minimum="zero")
     active = data.get("active")
     if active is not None and not isinstance(active, bool):
         errors.append({"field": "active", "message": "true or false"})
@@ -234,16 +201,18 @@ def _clean_lines(workspace: Workspace, raw: Any, errors: list[dict]) -> list[dic
             continue
         for key in sorted(line.keys() - LINE_FIELDS):
             errors.append({"field": f"{where}.{key}", "message": "unknown field"})
-        sku = _text(line.get("sku"), f"{where}.sku", 64, errors)
+        sku = text_clean(line.get("sku"), f"{where}.sku", 64, errors)
         product = products.get(sku)
         if not sku:
             errors.append({"field": f"{where}.sku", "message": "is required"})
         elif product is None:
             errors.append({"field": f"{where}.sku", "message": f"no product '{sku}'"})
-        quantity = _decimal(
-            line.get("quantity", 1), f"{where}.quantity", errors, step=MILLI, positive=True
+        quantity = amount_clean(
+            line.get("quantity", 1), f"{where}.quantity", errors, MILLI, minimum="positive"
         )
-        unit_price = _decimal(line.get("unit_price"), f"{where}.unit_price", errors)
+        unit_price = amount_clean(
+            line.get("unit_price"), f"{where}.unit_price", errors, minimum="zero"
+        )
         if product is None or quantity is None:
             continue
         if unit_price is None:
@@ -267,7 +236,7 @@ def _clean_deal(
     values: dict[str, Any] = {}
     creating = deal is None
     if creating or "name" in data:
-        name = _text(data.get("name"), "name", 200, errors)
+        name = text_clean(data.get("name"), "name", 200, errors)
         if not name:
             errors.append({"field": "name", "message": "is required"})
         values["name"] = name
@@ -322,7 +291,11 @@ def _clean_deal(
         values["owner"] = owner
     if creating or "expected_close" in data:
         values["expected_close"] = _date(data.get("expected_close"), "expected_close", errors)
-    amount = _decimal(data.get("amount"), "amount", errors) if "amount" in data else None
+    amount = (
+        amount_clean(data.get("amount"), "amount", errors, minimum="zero")
+        if "amount" in data
+        else None
+    )
     lines = None
     if data.get("lines") is not None:
         lines = _clean_lines(workspace, data["lines"], errors)
@@ -422,7 +395,7 @@ def deal_create(*, workspace: Workspace, actor: User | None, data: dict) -> Deal
     """
     values, lines, errors = _clean_deal(workspace=workspace, actor=actor, data=data, deal=None)
     stage = data.get("stage") or DealStage.QUALIFICATION
-    reason = _text(data.get("reason"), "reason", 300, errors)
+    reason = text_clean(data.get("reason"), "reason", 300, errors)
     if stage not in DealStage.values:
         errors.append({"field": "stage", "message": f"use one of: {', '.join(DealStage.values)}"})
     elif stage == DealStage.LOST and not reason:

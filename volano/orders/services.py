@@ -9,7 +9,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from volano.contacts import services as contact_services
-from volano.contacts.cleaning import FieldError, normalise_email, parse_datetime, parse_decimal
+from volano.contacts.cleaning import (
+    CENT,
+    FieldError,
+    amount_clean,
+    normalise_email,
+    parse_datetime,
+    text_clean,
+)
 from volano.contacts.models import Company, Contact
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.core.models import User, Workspace
@@ -34,36 +41,8 @@ ORDER_FIELDS = frozenset(
     }
 )
 LINE_FIELDS = frozenset({"sku", "product_name", "product_line", "quantity", "unit_price", "amount"})
-CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
-MAX_MONEY = Decimal("1e12")
 COMPLETED = "completed"  # the status of an order that was bought (the default)
-
-
-def _decimal(raw: Any, field: str, errors: list[dict], step: Decimal) -> Decimal | None:
-    try:
-        value = parse_decimal(raw)
-    except FieldError as error:
-        errors.append({"field": field, "message": str(error)})
-        return None
-    if value is None:
-        return None
-    if abs(value) >= MAX_MONEY:
-        errors.append({"field": field, "message": "too large"})
-        return None
-    return value.quantize(step, rounding=ROUND_HALF_UP)
-
-
-def _text(raw: Any, field: str, limit: int, errors: list[dict]) -> str:
-    if raw is None:
-        return ""
-    if not isinstance(raw, str | int):
-        errors.append({"field": field, "message": "must be a string"})
-        return ""
-    text = str(raw).strip()
-    if len(text) > limit:
-        errors.append({"field": field, "message": f"at most {limit} characters"})
-    return text
 
 
 def _clean_lines(raw: Any, errors: list[dict]) -> list[dict]:
@@ -80,14 +59,14 @@ def _clean_lines(raw: Any, errors: list[dict]) -> list[dict]:
             continue
         for key in line.keys() - LINE_FIELDS:
             errors.append({"field": f"{where}.{key}", "message": "unknown field"})
-        name = _text(line.get("product_name"), f"{where}.product_name", 200, errors)
-        sku = _text(line.get("sku"), f"{where}.sku", 64, errors)
+        name = text_clean(line.get("product_name"), f"{where}.product_name", 200, errors)
+        sku = text_clean(line.get("sku"), f"{where}.sku", 64, errors)
         if not name and not sku:
             errors.append({"field": f"{where}.product_name", "message": "is required"})
-        quantity = _decimal(line.get("quantity"), f"{where}.quantity", errors, MILLI)
+        quantity = amount_clean(line.get("quantity"), f"{where}.quantity", errors, MILLI)
         quantity = Decimal(1) if quantity is None else quantity
-        unit_price = _decimal(line.get("unit_price"), f"{where}.unit_price", errors, CENT)
-        amount = _decimal(line.get("amount"), f"{where}.amount", errors, CENT)
+        unit_price = amount_clean(line.get("unit_price"), f"{where}.unit_price", errors, CENT)
+        amount = amount_clean(line.get("amount"), f"{where}.amount", errors, CENT)
         if amount is None and unit_price is None:
             errors.append({"field": f"{where}.amount", "message": "give amount or unit_price"})
             continue
@@ -99,7 +78,7 @@ def _clean_lines(raw: Any, errors: list[dict]) -> list[dict]:
             {
                 "sku": sku,
                 "product_name": name or sku,
-                "product_line": _text(
+                "product_line": text_clean(
                     line.get("product_line"), f"{where}.product_line", 60, errors
                 ),
                 "quantity": quantity,
@@ -151,7 +130,7 @@ def order_create(
     errors: list[dict] = [
         {"field": key, "message": "unknown field"} for key in sorted(data.keys() - ORDER_FIELDS)
     ]
-    number = _text(data.get("number"), "number", 64, errors)
+    number = text_clean(data.get("number"), "number", 64, errors)
     if not number:
         errors.append({"field": "number", "message": "is required"})
     try:
@@ -162,13 +141,13 @@ def order_create(
     else:
         if ordered_at is None:
             errors.append({"field": "ordered_at", "message": "is required"})
-    currency = (_text(data.get("currency"), "currency", 3, errors) or "EUR").upper()
+    currency = (text_clean(data.get("currency"), "currency", 3, errors) or "EUR").upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
         errors.append({"field": "currency", "message": "an ISO 4217 code such as EUR"})
-    channel = _text(data.get("channel"), "channel", 20, errors) or Channel.SHOP
+    channel = text_clean(data.get("channel"), "channel", 20, errors) or Channel.SHOP
     if channel not in Channel.values:
         errors.append({"field": "channel", "message": f"use one of {', '.join(Channel.values)}"})
-    status = _text(data.get("status"), "status", 20, errors) or COMPLETED
+    status = text_clean(data.get("status"), "status", 20, errors) or COMPLETED
     company_id = data.get("company_id")
     if (
         company_id is not None
@@ -176,7 +155,7 @@ def order_create(
     ):
         errors.append({"field": "company_id", "message": "no such company in this workspace"})
     lines = _clean_lines(data.get("lines"), errors)
-    total = _decimal(data.get("total"), "total", errors, CENT)
+    total = amount_clean(data.get("total"), "total", errors, CENT)
     if total is None:
         if not lines and not any(e["field"].startswith("lines") for e in errors):
             errors.append({"field": "total", "message": "give the total or the lines"})
