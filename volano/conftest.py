@@ -163,3 +163,33 @@ def database_is_postgres() -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def page(request, live_server, client, giulia, chromium_path):
+    """Giulia signed in, in Chromium (English), against the live server. A test module sets
+    VIEWPORT_WIDTH for a wider window; errors thrown by the page's JavaScript fail the test."""
+    from django.conf import settings
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    client.force_login(giulia)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    width = getattr(request.module, "VIEWPORT_WIDTH", 1400)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        context = browser.new_context(viewport={"width": width, "height": 1000}, locale="en-GB")
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.set_default_timeout(8000)
+        yield page
+        browser.close()
+        assert not errors, errors

@@ -5,40 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings
 
 from volano.deals import services
 from volano.deals.models import Deal
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+VIEWPORT_WIDTH = 1800  # the whole board, Won and Lost included
 SHOTS = os.environ.get("VOLANO_SCREENSHOTS")  # a folder: save screenshots of the pages there
-
-
-@pytest.fixture
-def page(live_server, client, giulia, chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    client.force_login(giulia)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        context = browser.new_context(viewport={"width": 1800, "height": 1000}, locale="en-GB")
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-        )
-        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.set_default_timeout(8000)
-        yield page
-        browser.close()
-        assert not errors, errors
 
 
 def test_drag_to_a_column_and_to_lost_with_a_reason(page, live_server, officina, giulia, mario):

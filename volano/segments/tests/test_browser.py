@@ -4,7 +4,6 @@ import datetime as dt
 import os
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from volano.contacts import services as contact_services
@@ -37,32 +36,6 @@ def people(officina, giulia):
                 occurred_at=now - dt.timedelta(days=i + 1),
                 properties={"url": "https://officinarossi.it/prezzi"},
             )
-
-
-@pytest.fixture
-def page(live_server, client, giulia, chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    client.force_login(giulia)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB")
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-        )
-        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.set_default_timeout(8000)
-        yield page
-        browser.close()
-        assert not errors, errors
 
 
 def test_build_count_save_and_see_members(page, live_server, people):
