@@ -107,7 +107,20 @@ def import_file(
     report.notes.extend(table.notes)
     report.errors.sort(key=lambda e: e["row"])
     report.warnings.sort(key=lambda e: e["row"])
+    if not dry_run and (report.created or report.updated):
+        _followers_enqueue(workspace)
     return report
+
+
+def _followers_enqueue(workspace: Workspace) -> None:
+    """What reads contacts catches up with a bulk load: segment membership and scores (with
+    the stage rules), recomputed set-based on the bulk queue once the import has committed."""
+    from volano.scoring.tasks import scores_recompute_task
+    from volano.segments.tasks import segments_refresh_all_task
+
+    workspace_id = workspace.pk
+    transaction.on_commit(lambda: segments_refresh_all_task.enqueue(workspace_id))
+    transaction.on_commit(lambda: scores_recompute_task.enqueue(workspace_id))
 
 
 def _upload_dir(workspace: Workspace) -> Path:

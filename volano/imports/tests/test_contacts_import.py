@@ -331,3 +331,18 @@ def test_backslashes_tabs_line_breaks_and_accents_are_kept_as_typed(officina, wr
     anna = contacts(officina)["anna@example.it"]
     assert (anna.first_name, anna.street) == ("Anna\\Maria", "Via Roma 1\nScala\tB")
     assert sorted(anna.tags) == ["caffè", "tè"]
+
+
+def test_segments_and_scores_catch_up_after_an_import_but_not_after_a_dry_run(
+    officina, write_csv, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    path = write_csv("email;nome\nanna@cliente.it;Anna\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_file(workspace=officina, actor=None, kind="contacts", path=path, dry_run=True)
+    assert not DBTaskResult.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        import_file(workspace=officina, actor=None, kind="contacts", path=path)
+    queued = {(r.task_path.rsplit(".", 1)[1], r.queue_name) for r in DBTaskResult.objects.all()}
+    assert queued == {("segments_refresh_all_task", "bulk"), ("scores_recompute_task", "bulk")}
