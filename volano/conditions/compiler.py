@@ -18,13 +18,16 @@ from zoneinfo import ZoneInfo
 from django.db import NotSupportedError
 from django.db.models import (
     Count,
+    Exists,
     F,
     FloatField,
     Func,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     TextField,
 )
@@ -61,7 +64,7 @@ from volano.conditions.types import (
 from volano.contacts.models import Company, Consent
 from volano.core.models import User, Workspace
 from volano.events.models import Event
-from volano.scoring.models import Score
+from volano.scoring.models import Score, ScoreModel
 
 COMPARISONS = {
     "eq": Exact,
@@ -308,14 +311,16 @@ class _Compiler:
     def score(self, slug: str, op: str, value: Any) -> Q:
         """A contact without a score row has 0 points: when 0 passes the test, the contacts that
         match are those without a failing row, else those with a passing one."""
+        # EXISTS on the contact's own row (the (model, contact) unique index): for a few contacts
+        # a probe each, for all of them a semi-join; an IN list would read every score first.
+        model = ScoreModel.objects.for_workspace(self.workspace).filter(slug=slug).values("pk")
         scores = Score.objects.for_workspace(self.workspace).filter(
-            model__slug=slug, model__workspace=self.workspace
+            model_id=Subquery(model[:1]), contact_id=OuterRef("pk")
         )
-        points = F("points")
-        test = number_test(points, op, value)
+        test = number_test(F("points"), op, value)
         if number_holds(op, value, 0.0):
-            return ~Q(pk__in=scores.exclude(test).values("contact_id"))
-        return Q(pk__in=scores.filter(test).values("contact_id"))
+            return ~Q(Exists(scores.exclude(test)))
+        return Q(Exists(scores.filter(test)))
 
     def owner(self, op: str, value: Any) -> Q:
         if op == "is_set":

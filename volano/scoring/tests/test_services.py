@@ -197,3 +197,23 @@ def test_thresholds_can_read_scores(officina, giulia, people):
     assert (anna.lifecycle_stage, luca.lifecycle_stage) == ("mql", "lead")
     change = anna.stage_changes.get()
     assert (change.from_stage, change.to_stage, change.source) == ("lead", "mql", "rule")
+
+
+def test_a_score_condition_counts_a_contact_without_a_score_as_zero(officina, giulia, people):
+    from volano.conditions.parse import condition_parse
+    from volano.conditions.selectors import contacts_matching
+
+    anna, luca, nobody = people
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=model, now=NOW)
+
+    def matching(op, value):
+        condition = condition_parse(
+            {"field": "score.ricambi", "op": op, "value": value}, workspace=officina
+        )
+        found = contacts_matching(workspace=officina, condition=condition, now=NOW)
+        return set(found.values_list("email", flat=True))
+
+    assert matching("lt", 10) == {luca.email, nobody.email}
+    assert matching("gte", 50) == {anna.email}
+    assert matching("between", [-60, 0]) == {luca.email, nobody.email}
