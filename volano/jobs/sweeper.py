@@ -32,6 +32,11 @@ QUEUED_GRACE = dt.timedelta(minutes=2)
 STALLED_AFTER = dt.timedelta(minutes=10)
 IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
 SEGMENTS_FULL_EVERY = dt.timedelta(hours=1)
+# A notification whose email was not sent (the task was lost, SMTP failed) is retried after this
+# long, then every RETRY_EMAIL_EVERY, for a day.
+UNSENT_AFTER = dt.timedelta(minutes=2)
+RETRY_EMAIL_EVERY = dt.timedelta(minutes=5)
+GIVE_UP_EMAIL_AFTER = dt.timedelta(days=1)
 
 
 def _task(module_name: str, name: str) -> Any:
@@ -49,6 +54,8 @@ class Sweeper:
         self._progress: dict[int, tuple[int, dt.datetime]] = {}
         # job id -> when the sweeper last enqueued it, so a backlog is not enqueued every minute
         self._enqueued: dict[int, dt.datetime] = {}
+        # notification id -> when its email task was last enqueued again
+        self._emails_retried: dict[int, dt.datetime] = {}
         # segments: the last event id seen, and when every segment was last fully refreshed
         self._event_cursor: int | None = None
         self._segments_full_at: dt.datetime | None = None
@@ -63,6 +70,7 @@ class Sweeper:
             logger.exception("sweeper: the segments pass failed")
         try:
             self._handoff(now)
+            self._unsent_emails(now)
         except Exception:
             logger.exception("sweeper: the hand-off pass failed")
         return {"imports": imports}
@@ -90,6 +98,30 @@ class Sweeper:
         if expired:
             logger.info("sweeper: %s hand-off assignments past their SLA", expired)
         return expired
+
+    def _unsent_emails(self, now: dt.datetime) -> int:
+        """Notifications whose email never left: their task is enqueued again (it claims the
+        row before sending, so an email is still sent once)."""
+        from volano.handoff.models import Notification
+        from volano.handoff.tasks import notification_email_task
+
+        unsent = Notification.all_workspaces.filter(
+            emailed_at__isnull=True,
+            created_at__lt=now - UNSENT_AFTER,
+            created_at__gte=now - GIVE_UP_EMAIL_AFTER,
+        ).values_list("pk", flat=True)[:500]
+        retried = 0
+        for notification_id in unsent:
+            last = self._emails_retried.get(notification_id)
+            if last is None or now - last >= RETRY_EMAIL_EVERY:
+                self._emails_retried[notification_id] = now
+                transaction.on_commit(
+                    functools.partial(notification_email_task.enqueue, notification_id)
+                )
+                retried += 1
+        if retried:
+            logger.warning("sweeper: %s notification emails enqueued again", retried)
+        return retried
 
     def _imports(self, now: dt.datetime) -> int:
         task = _task(*IMPORT_TASK)

@@ -58,3 +58,41 @@ def test_a_running_import_that_stopped_moving_is_requeued(
     assert stalled.status == ImportStatus.QUEUED
     assert moving.status == ImportStatus.RUNNING
     assert _enqueued_job_ids() == [stalled.pk]
+
+
+def test_an_email_that_never_left_is_enqueued_again_every_five_minutes(
+    officina, giulia, django_capture_on_commit_callbacks
+):
+    from volano.handoff.models import Notification
+
+    now = timezone.now()
+    lost = Notification.objects.create(
+        workspace=officina,
+        user=giulia,
+        title="Nuovo lead",
+        created_at=now - dt.timedelta(minutes=10),
+    )
+    fresh = Notification.objects.create(  # just created: its own task is coming
+        workspace=officina, user=giulia, title="Appena creato", created_at=now
+    )
+    Notification.objects.create(  # already sent
+        workspace=officina,
+        user=giulia,
+        title="Inviato",
+        created_at=now - dt.timedelta(minutes=10),
+        emailed_at=now - dt.timedelta(minutes=9),
+    )
+    sweeper = Sweeper()
+
+    def enqueued() -> list[int]:
+        rows = DBTaskResult.objects.filter(task_path="volano.handoff.tasks.notification_email_task")
+        return sorted(r.args_kwargs["args"][0] for r in rows)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sweeper.sweep(now)
+        sweeper.sweep(now + dt.timedelta(minutes=1))  # not again within five minutes
+    assert enqueued() == [lost.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        # five minutes on: the lost one again, and the fresh one, whose task never came either
+        sweeper.sweep(now + dt.timedelta(minutes=6))
+    assert enqueued() == sorted([lost.pk, lost.pk, fresh.pk])
