@@ -328,15 +328,10 @@ class _Writer:
     def save(self) -> None:
         StageChange.objects.bulk_create(self.changes, batch_size=2_000)
         Event.objects.bulk_create(self.events, batch_size=2_000)
-        by_stage: dict[str, list[tuple[int, dt.datetime]]] = defaultdict(list)
-        for contact_id, (stage, at) in self.final.items():
-            by_stage[stage].append((contact_id, at))
-        updates = []
-        for stage, rows in by_stage.items():
-            for contact_id, at in rows:
-                updates.append(
-                    Contact(pk=contact_id, lifecycle_stage=stage, lifecycle_changed_at=at)
-                )
+        updates = [
+            Contact(pk=contact_id, lifecycle_stage=stage, lifecycle_changed_at=at)
+            for contact_id, (stage, at) in self.final.items()
+        ]
         Contact.all_workspaces.bulk_update(
             updates, ["lifecycle_stage", "lifecycle_changed_at"], batch_size=2_000
         )

@@ -340,17 +340,19 @@ def thresholds_apply(
     moved: dict[str, int] = {}
     for rule in ThresholdRule.objects.for_workspace(workspace).filter(active=True):
         condition = _rule_condition(workspace, rule)
-        matching = contacts_matching(workspace=workspace, condition=condition, now=now)
         if ids is not None and len(ids) <= FEW:
             # After an event: which of these few contacts the rule takes, with a statement
-            # compiled once per rule and moment; only those are then locked and moved.
+            # compiled once per rule and moment (the condition is not compiled again here);
+            # only those are then locked and moved.
             found = _rule_matches(workspace, rule, condition, ids, now)
             if not found:
                 moved[rule.name] = 0
                 continue
             matching = Contact.objects.for_workspace(workspace).filter(pk__in=found)
-        elif ids is not None:
-            matching = matching.filter(pk__in=ids)
+        else:
+            matching = contacts_matching(workspace=workspace, condition=condition, now=now)
+            if ids is not None:
+                matching = matching.filter(pk__in=ids)
         done = stages_move(
             workspace=workspace,
             contacts=matching,
