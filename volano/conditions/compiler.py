@@ -31,7 +31,7 @@ from django.db.models import (
     Sum,
     TextField,
 )
-from django.db.models.functions import Cast, Coalesce, Lower, Trim
+from django.db.models.functions import Cast, Coalesce, Trim
 from django.db.models.lookups import (
     Contains,
     Exact,
@@ -62,6 +62,7 @@ from volano.conditions.types import (
     When,
 )
 from volano.contacts.models import Company, Consent
+from volano.core.db import UnicodeLower
 from volano.core.models import User, Workspace
 from volano.events.models import Event
 from volano.scoring.models import Score, ScoreModel
@@ -401,7 +402,7 @@ def bounds_q(name: str, bounds: Bounds) -> Q:
 
 def normalised(expression: Any) -> Any:
     """Text as a marketer compares it: surrounding spaces and case do not matter."""
-    return Lower(Trim(expression))
+    return UnicodeLower(Trim(expression))
 
 
 def text_test(expression: Any, op: str, value: Any) -> Q:
@@ -460,7 +461,7 @@ def element_q(array_text: Any, value: str) -> Q:
     patterns = dict.fromkeys((json.dumps(text), json.dumps(text, ensure_ascii=False)))
     result = Q()
     for pattern in patterns:
-        result |= Q(Contains(Lower(array_text), pattern))
+        result |= Q(Contains(UnicodeLower(array_text), pattern))
     return result
 
 

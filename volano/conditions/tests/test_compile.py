@@ -223,3 +223,30 @@ def trees(depth: int = 3):
 def test_random_condition_trees_match_the_python_evaluation(filled, definition):
     officina, _ferramenta, snapshot = filled
     check(officina, snapshot, definition)
+
+
+def test_accented_capitals_compare_like_their_lower_case(officina):
+    """SQLite's own lower() folds only A-Z: "FORLÌ" must still equal "forlì" on both databases."""
+    from django.utils import timezone
+
+    from volano.events.models import Event
+
+    forli = Contact.objects.create(workspace=officina, email="a@forli.it", city="  FORLÌ ")
+    Contact.objects.create(workspace=officina, email="b@forli.it", city="Forlimpopoli")
+    Event.objects.create(
+        workspace=officina,
+        contact=forli,
+        type="page_view",
+        occurred_at=timezone.now(),
+        properties={"url": "/OFFERTE/ATTREZZATURE-PERCHÉ"},
+    )
+
+    def matching(definition: dict) -> set[int]:
+        condition = condition_parse(definition, workspace=officina)
+        return set(
+            contacts_matching(workspace=officina, condition=condition).values_list("pk", flat=True)
+        )
+
+    assert matching({"field": "city", "op": "eq", "value": "forlì"}) == {forli.pk}
+    assert matching({"field": "city", "op": "in", "value": ["Forlì", "Cesena"]}) == {forli.pk}
+    assert matching({"event": "page_view", "where": {"url": {"contains": "perché"}}}) == {forli.pk}

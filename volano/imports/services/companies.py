@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from volano.contacts.models import Company, CustomField, Entity
+from volano.core.db import UnicodeLower
 from volano.core.models import User, Workspace
 from volano.imports.reading import Table
 from volano.imports.rows import (
@@ -45,7 +45,7 @@ def companies_find(
     lowered = sorted({n.lower() for n in names})
     for batch in chunked(lowered, 2_000):
         for company in (
-            scoped.annotate(lower_name=Lower("name")).filter(lower_name__in=batch).order_by("pk")
+            scoped.annotate(lower_name=UnicodeLower("name")).filter(lower_name__in=batch).order_by("pk")
         ):
             by_name.setdefault(name_key(company.name), company)
     return by_vat, by_name
