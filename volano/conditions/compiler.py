@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import NotSupportedError
@@ -66,6 +67,9 @@ from volano.core.db import UnicodeLower
 from volano.core.models import User, Workspace
 from volano.events.models import Event
 from volano.scoring.models import Score, ScoreModel
+
+if TYPE_CHECKING:
+    from volano.conditions.facts import EventFacts
 
 COMPARISONS = {
     "eq": Exact,
@@ -160,14 +164,31 @@ def condition_q(
     now: dt.datetime | None = None,
     resolver: Resolver | None = None,
     chain: tuple[str, ...] = (),
+    facts: EventFacts | None = None,
 ) -> Q:
-    """The Q over Contact for `condition` (to use with Contact.objects.for_workspace)."""
-    return _Compiler(workspace, now or timezone.now(), resolver or NoListsYet(), chain).q(condition)
+    """The Q over Contact for `condition` (to use with Contact.objects.for_workspace).
+
+    `facts`: per-contact aggregates already computed for some event conditions (facts.py); an
+    event condition found there reads them instead of the event store.
+    """
+    return _Compiler(workspace, now or timezone.now(), resolver or NoListsYet(), chain, facts).q(
+        condition
+    )
+
+
+def compiler_for(workspace: Workspace, now: dt.datetime) -> _Compiler:
+    """The compiler's own parts (event tests, having tests), for event facts."""
+    return _Compiler(workspace, now, NoListsYet(), (), None)
 
 
 class _Compiler:
     def __init__(
-        self, workspace: Workspace, now: dt.datetime, resolver: Resolver, chain: tuple[str, ...]
+        self,
+        workspace: Workspace,
+        now: dt.datetime,
+        resolver: Resolver,
+        chain: tuple[str, ...],
+        facts: EventFacts | None = None,
     ):
         self.workspace = workspace
         self.now = now
@@ -175,6 +196,7 @@ class _Compiler:
         self.today = now.astimezone(self.zone).date()
         self.resolver = resolver
         self.chain = chain
+        self.facts = facts
 
     def q(self, node: Condition) -> Q:
         match node:
@@ -335,54 +357,83 @@ class _Compiler:
     # -- events ---------------------------------------------------------------------------
 
     def event(self, node: EventCondition) -> Q:
+        if self.facts is not None and (found := self.facts.q(node)) is not None:
+            return found
         per_contact = self.event_rows(node).values("contact_id")
         if node.zero_matches:
-            failing = per_contact.annotate(n=Count("pk")).filter(~bounds_q("n", node.count))
+            failing = per_contact.annotate(n=Count("pk")).filter(~bounds_test(F("n"), node.count))
             return ~Q(pk__in=failing.values("contact_id"))
         if not node.count_given and node.sum is None and node.first is None and node.last is None:
             return Q(pk__in=per_contact)
-        having = Q()
+        aggregates: dict[str, Any] = {}
         if node.count_given:
-            per_contact = per_contact.annotate(n=Count("pk"))
-            having &= bounds_q("n", node.count)
+            aggregates["n"] = Count("pk")
         if node.sum is not None:
-            total = Coalesce(Sum(JsonValue("properties", node.sum.property, "number")), 0.0)
-            per_contact = per_contact.annotate(total=total)
-            having &= bounds_q("total", node.sum.bounds)
-        for name, when, aggregate in (("first_at", node.first, Min), ("last_at", node.last, Max)):
-            if when is not None:
-                per_contact = per_contact.annotate(**{name: aggregate("occurred_at")})
-                having &= self.when_q(name, when)
-        return Q(pk__in=per_contact.filter(having).values("contact_id"))
+            aggregates["total"] = Sum(JsonValue("properties", node.sum.property, "number"))
+        if node.first is not None:
+            aggregates["first_at"] = Min("occurred_at")
+        if node.last is not None:
+            aggregates["last_at"] = Max("occurred_at")
+        having = self.having_test(node, F("n"), F("total"), F("first_at"), F("last_at"))
+        return Q(pk__in=per_contact.annotate(**aggregates).filter(having).values("contact_id"))
 
     def event_rows(self, node: EventCondition) -> QuerySet[Event]:
         """The contacts' events of the node's type that pass its window and `where` filters."""
-        events = Event.objects.for_workspace(self.workspace).filter(
-            type=node.type, contact_id__isnull=False
+        return Event.objects.for_workspace(self.workspace).filter(
+            Q(type=node.type, contact_id__isnull=False) & self.event_test(node)
         )
+
+    def event_test(
+        self, node: EventCondition, occurred_at: Any = None, value: PropertyValue | None = None
+    ) -> Q:
+        """The node's window and `where` filters on one event row. `occurred_at` and `value`
+        (a property's JSON value of a kind) default to the event's own columns; event facts
+        (facts.py) pass the columns of a subquery that extracted each property once."""
+        occurred_at = F("occurred_at") if occurred_at is None else occurred_at
+        result = Q()
         if node.within_days is not None:
-            events = events.filter(occurred_at__gte=self.now - dt.timedelta(days=node.within_days))
+            start = self.now - dt.timedelta(days=node.within_days)
+            result &= Q(GreaterThanOrEqual(occurred_at, start))
         if node.between is not None:
             low, high = node.between
-            events = events.filter(
-                occurred_at__gte=self.day_start(low),
-                occurred_at__lt=self.day_start(high + dt.timedelta(days=1)),
-            )
+            result &= Q(GreaterThanOrEqual(occurred_at, self.day_start(low)))
+            result &= Q(LessThan(occurred_at, self.day_start(high + dt.timedelta(days=1))))
         for test in node.where:
-            events = events.filter(property_test(test))
-        return events
+            result &= property_test(test, value or json_property)
+        return result
 
-    def when_q(self, name: str, when: When) -> Q:
+    def window_start(self, node: EventCondition) -> dt.datetime | None:
+        """The earliest moment an event can have to pass the node's window (None: any time)."""
+        if node.within_days is not None:
+            return self.now - dt.timedelta(days=node.within_days)
+        if node.between is not None:
+            return self.day_start(node.between[0])
+        return None
+
+    def having_test(self, node: EventCondition, n: Any, total: Any, first: Any, last: Any) -> Q:
+        """What `count`, `sum`, `first` and `last` ask of one contact's aggregates."""
+        result = Q()
+        if node.count_given:
+            result &= bounds_test(n, node.count)
+        if node.sum is not None:
+            result &= bounds_test(Coalesce(total, 0.0), node.sum.bounds)
+        if node.first is not None:
+            result &= self.when_test(first, node.first)
+        if node.last is not None:
+            result &= self.when_test(last, node.last)
+        return result
+
+    def when_test(self, moment: Any, when: When) -> Q:
         result = Q()
         if when.older_than_days is not None:
-            result &= Q(**{f"{name}__lt": self.now - dt.timedelta(days=when.older_than_days)})
+            result &= Q(LessThan(moment, self.now - dt.timedelta(days=when.older_than_days)))
         if when.within_days is not None:
-            result &= Q(**{f"{name}__gte": self.now - dt.timedelta(days=when.within_days)})
+            result &= Q(GreaterThanOrEqual(moment, self.now - dt.timedelta(days=when.within_days)))
         if when.before is not None:
-            result &= Q(**{f"{name}__lt": self.day_start(when.before)})
+            result &= Q(LessThan(moment, self.day_start(when.before)))
         if when.after is not None:
             after = self.day_start(when.after + dt.timedelta(days=1))
-            result &= Q(**{f"{name}__gte": after})
+            result &= Q(GreaterThanOrEqual(moment, after))
         return result
 
 
@@ -393,11 +444,19 @@ def condition_events(
     return _Compiler(workspace, now or timezone.now(), NoListsYet(), ()).event_rows(condition)
 
 
-def bounds_q(name: str, bounds: Bounds) -> Q:
+def bounds_test(expression: Any, bounds: Bounds) -> Q:
     result = Q()
     for op, value in bounds.items():
-        result &= Q(**{f"{name}__{'exact' if op == 'eq' else op}": value})
+        result &= Q(COMPARISONS[op](expression, value))
     return result
+
+
+PropertyValue = Callable[[str, str], Any]
+"""(property name, JsonValue kind) → the SQL expression of that property's value."""
+
+
+def json_property(name: str, kind: str) -> Any:
+    return JsonValue("properties", name, kind)
 
 
 def normalised(expression: Any) -> Any:
@@ -465,7 +524,7 @@ def element_q(array_text: Any, value: str) -> Q:
     return result
 
 
-def property_test(test: PropertyFilter) -> Q:
+def property_test(test: PropertyFilter, value_of: PropertyValue = json_property) -> Q:
     """A positive or negative test on one event property (JSON), never NULL.
 
     A text `eq`, `in` or `contains` on a property holding a list (product_lines) is true when
@@ -473,24 +532,24 @@ def property_test(test: PropertyFilter) -> Q:
     """
     if test.op in NEGATIONS:
         return ~property_test(
-            PropertyFilter(test.path, test.property, NEGATIONS[test.op], test.value)
+            PropertyFilter(test.path, test.property, NEGATIONS[test.op], test.value), value_of
         )
     name, op, value = test.property, test.op, test.value
     if op == "is_set":
-        text = JsonValue("properties", name, "text")
+        text = value_of(name, "text")
         blank = Q(IsNull(text, False)) & Q(Exact(Trim(text), ""))
-        return Q(IsNull(JsonValue("properties", name, "present"), False)) & ~blank
+        return Q(IsNull(value_of(name, "present"), False)) & ~blank
     sample = value[0] if op in ("in", "between") else value
     if isinstance(sample, bool):
-        flag = JsonValue("properties", name, "boolean")
+        flag = value_of(name, "boolean")
         return Q(IsNull(flag, False)) & Q(Exact(flag, "true" if value else "false"))
     if isinstance(sample, int | float):
-        number = JsonValue("properties", name, "number")
+        number = value_of(name, "number")
         return Q(IsNull(number, False)) & number_test(number, op, value)
-    text = JsonValue("properties", name, "text")
+    text = value_of(name, "text")
     result = Q(IsNull(text, False)) & text_test(text, op, value)
     if op in ("eq", "contains", "in"):
-        array = JsonValue("properties", name, "array")
+        array = value_of(name, "array")
         elements = Q()
         for item in value if op == "in" else (value,):
             elements |= element_q(array, item)

@@ -26,12 +26,13 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from volano.conditions.compiler import condition_q
+from volano.conditions.facts import EventFacts, event_facts
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
 from volano.core.sqlcache import statement_cached
-from volano.events.models import EventType
+from volano.events.models import Event, EventType
 from volano.events.selectors import contacts_with_new_events
 from volano.events.services import system_events_insert_select
 from volano.segments.models import (
@@ -78,12 +79,21 @@ def segment_compile(
     slug: str,
     definition: Any,
     now: dt.datetime | None = None,
+    facts: EventFacts | None = None,
 ) -> Q:
-    """The Q over Contact for a segment's definition; raises ConditionError (cycles included)."""
+    """The Q over Contact for a segment's definition; raises ConditionError (cycles included).
+
+    `facts`: event aggregates a refresh of many segments computed once (conditions/facts.py).
+    """
     resolver = SegmentResolver(workspace, overrides={slug: definition})
     condition = resolver.parsed(slug, None)
     return condition_q(
-        workspace=workspace, condition=condition, now=now, resolver=resolver, chain=(slug,)
+        workspace=workspace,
+        condition=condition,
+        now=now,
+        resolver=resolver,
+        chain=(slug,),
+        facts=facts,
     )
 
 
@@ -153,11 +163,13 @@ def segment_refresh(
     contact_ids: Iterable[int] | None = None,
     now: dt.datetime | None = None,
     known_moved: bool = False,
+    facts: EventFacts | None = None,
 ) -> RefreshResult:
     """Bring the segment's materialised membership up to date (only `contact_ids`, if given).
 
     `known_moved` says the caller already checked that some of `contact_ids` move (see
-    segments_refresh_contacts, which checks many segments in one query).
+    segments_refresh_contacts, which checks many segments in one query). `facts`: see
+    segments_refresh_all.
 
     The condition is evaluated once into a temporary table of matching ids; the diff against
     the current memberships is then two indexed statements. A full refresh records a
@@ -171,7 +183,13 @@ def segment_refresh(
         return RefreshResult(0, 0, segment.size)
     now = now or timezone.now()
     if ids is None:
-        q = segment_compile(workspace=workspace, slug=segment.slug, definition=segment.definition)
+        q = segment_compile(
+            workspace=workspace,
+            slug=segment.slug,
+            definition=segment.definition,
+            now=now,
+            facts=facts,
+        )
     else:
         q = _restrict(_incremental_q(workspace, segment, now), ids) & Q(pk__in=ids)
         if not known_moved and not _moved_segments(workspace, {segment.pk: q}, ids):
@@ -429,12 +447,42 @@ def _dependents(*, workspace: Workspace, slug: str) -> list[Segment]:
 def segments_refresh_all(
     *, workspace: Workspace, now: dt.datetime | None = None
 ) -> dict[str, RefreshResult]:
-    """Full refresh of every segment and persona (sliding windows move contacts in and out)."""
+    """Full refresh of every segment and persona (sliding windows move contacts in and out).
+
+    Conditions on the same event type are aggregated in one pass over those events first
+    (conditions/facts.py): fifty segments read the page views once, not fifty times. Events
+    stored while the refresh ran are not in those aggregates, so their contacts are refreshed
+    incrementally at the end.
+    """
     now = now or timezone.now()
-    return {
-        segment.slug: segment_refresh(workspace=workspace, segment=segment, now=now)
-        for segment in _ordered(workspace)
-    }
+    ordered = _ordered(workspace)
+    events = Event.objects.for_workspace(workspace)
+    last_event = events.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with event_facts(
+        workspace=workspace,
+        conditions=[_condition(workspace, segment) for segment in ordered],
+        now=now,
+    ) as facts:
+        results = {
+            segment.slug: segment_refresh(
+                workspace=workspace, segment=segment, now=now, facts=facts
+            )
+            for segment in ordered
+        }
+    late = (
+        events.filter(pk__gt=last_event, contact_id__isnull=False)
+        .exclude(type__in=(EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT))
+        .values_list("contact_id", "type")
+        .distinct()
+    )
+    if late_rows := list(late):
+        segments_refresh_contacts(
+            workspace=workspace,
+            contact_ids={contact_id for contact_id, _type in late_rows},
+            changed={f"event:{event_type}" for _id, event_type in late_rows},
+            now=timezone.now(),
+        )
+    return results
 
 
 def segments_refresh_contacts(

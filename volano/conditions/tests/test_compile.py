@@ -250,3 +250,24 @@ def test_accented_capitals_compare_like_their_lower_case(officina):
     assert matching({"field": "city", "op": "eq", "value": "forlì"}) == {forli.pk}
     assert matching({"field": "city", "op": "in", "value": ["Forlì", "Cesena"]}) == {forli.pk}
     assert matching({"event": "page_view", "where": {"url": {"contains": "perché"}}}) == {forli.pk}
+
+
+def test_event_facts_give_the_same_contacts_as_the_event_store(filled):
+    """A refresh of many segments reads each event type once (facts.py); every event leaf, and
+    its negation, must match exactly what the Python evaluation says."""
+    from volano.conditions.compiler import condition_q
+    from volano.conditions.facts import event_facts
+
+    officina, _ferramenta, snapshot = filled
+    definitions = [d for d in LEAVES if "event" in d or "not" in d]
+    conditions = [condition_parse(d, workspace=officina) for d in definitions]
+    with event_facts(workspace=officina, conditions=conditions, now=NOW) as facts:
+        for definition, condition in zip(definitions, conditions, strict=True):
+            node = condition.item if "not" in definition else condition
+            assert node in facts.columns, definition
+            for tested in (condition, condition_parse({"not": definition}, workspace=officina)):
+                q = condition_q(workspace=officina, condition=tested, now=NOW, facts=facts)
+                found = set(
+                    Contact.objects.for_workspace(officina).filter(q).values_list("pk", flat=True)
+                )
+                assert found == snapshot.matching(tested), definition
