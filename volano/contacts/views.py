@@ -17,7 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from volano.contacts import selectors
 from volano.contacts.forms import (
@@ -588,19 +588,19 @@ def contact_update_view(request: HttpRequest, contact_id: int) -> HttpResponse:
 # ---- merging duplicates --------------------------------------------------------------------
 
 MERGE_LABELS = {
-    "first_name": _lazy("First name"),
-    "last_name": _lazy("Last name"),
-    "phone": _lazy("Phone"),
-    "job_title": _lazy("Job title"),
-    "company_id": _lazy("Company"),
-    "street": _lazy("Street"),
-    "postal_code": _lazy("CAP"),
-    "city": _lazy("City"),
-    "province": _lazy("Province"),
-    "region": _lazy("Region"),
-    "language": _lazy("Language"),
-    "owner_id": _lazy("Owner"),
-    "source": _lazy("Source"),
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "phone": gettext_lazy("Phone"),
+    "job_title": gettext_lazy("Job title"),
+    "company_id": gettext_lazy("Company"),
+    "street": gettext_lazy("Street"),
+    "postal_code": gettext_lazy("CAP"),
+    "city": gettext_lazy("City"),
+    "province": gettext_lazy("Province"),
+    "region": gettext_lazy("Region"),
+    "language": gettext_lazy("Language"),
+    "owner_id": gettext_lazy("Owner"),
+    "source": gettext_lazy("Source"),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from volano.conditions.fields import CUSTOM_KINDS, OPS_BY_KIND
 from volano.contacts.models import ConsentStatus, Purpose, SizeBand
@@ -48,6 +48,26 @@ EVENT_PROPERTIES: dict[str, list[str]] = {
     "custom": ["name"],
 }
 NUMERIC_PROPERTIES = ["dwell_seconds", "total", "score", "amount", "quantity"]
+
+
+def _numeric_property_labels() -> dict[str, str]:
+    return {
+        "dwell_seconds": _("time on the page (seconds)"),
+        "total": _("order amount"),
+        "score": _("survey score"),
+        "amount": _("deal amount"),
+        "quantity": _("quantity"),
+    }
+
+
+def _summable_properties() -> dict[str, list[list[str]]]:
+    """Per event type, the numeric properties whose total a rule may bound (`sum`)."""
+    labels = _numeric_property_labels()
+    summable = {
+        event: [[p, labels[p]] for p in properties if p in labels]
+        for event, properties in EVENT_PROPERTIES.items()
+    }
+    return {event: pairs for event, pairs in summable.items() if pairs}
 
 
 def _operator_labels() -> dict[str, dict[str, str]]:
@@ -160,6 +180,8 @@ def builder_catalogue(
         "events": events,
         "event_properties": EVENT_PROPERTIES,
         "numeric_properties": NUMERIC_PROPERTIES,
+        "summable_properties": _summable_properties(),
+        "numeric_property_labels": _numeric_property_labels(),
         "lists": lists,
         "segments": segments,
         "personas": personas,
@@ -199,8 +221,42 @@ def builder_catalogue(
             "count_op": {"gte": _("at least"), "lte": _("at most"), "eq": _("exactly")},
             "times": _("times"),
             "count": _("How many times"),
-            "within": _("in the last"),
-            "within_help": _("days (empty: any time)"),
+            "window": _("When"),
+            "window_ops": {
+                "any": _("at any time"),
+                "within": _("in the last"),
+                "between": _("between"),
+            },
+            "window_days": _("Number of days"),
+            "window_from": _("From (date)"),
+            "window_to": _("To (date, included)"),
+            "more": _("More options"),
+            "sum_on": _("and the total of"),
+            "sum_property": _("Which amount"),
+            "sum_op": _("The total"),
+            "sum_ops": {
+                "gte": _("is at least"),
+                "lte": _("is at most"),
+                "gt": _("is more than"),
+                "lt": _("is less than"),
+                "eq": _("is"),
+                "between": _("is between"),
+            },
+            "amount": _("Amount"),
+            "amount_low": _("Lowest amount"),
+            "amount_high": _("Highest amount"),
+            "first_on": _("the first time was"),
+            "last_on": _("the last time was"),
+            "first_when": _("When the first time was"),
+            "last_when": _("When the last time was"),
+            "when_ops": {
+                "older_than_days": _("more than"),
+                "within_days": _("in the last"),
+                "before": pgettext("a date in the segment builder", "before"),
+                "after": pgettext("a date in the segment builder", "after"),
+            },
+            "days_ago": _("days ago"),
+            "date": _("Date"),
             "add_filter": _("+ Filter on a detail"),
             "property": _("Detail"),
             "property_ops": {
@@ -227,31 +283,31 @@ def builder_catalogue(
 
 
 class SegmentForm(forms.Form):
-    name = forms.CharField(label=_lazy("Name"), max_length=200)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     description = forms.CharField(
-        label=_lazy("Description"),
+        label=gettext_lazy("Description"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     kind = forms.ChoiceField(
-        label=_lazy("This is"),
+        label=gettext_lazy("This is"),
         choices=SegmentKind.choices,
         initial=SegmentKind.SEGMENT,
         widget=forms.RadioSelect,
     )
     goals = forms.CharField(
-        label=_lazy("Goals"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Goals"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     pains = forms.CharField(
-        label=_lazy("Pains"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("Pains"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     channels = forms.CharField(
-        label=_lazy("Preferred channels"),
+        label=gettext_lazy("Preferred channels"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     job_titles = forms.CharField(
-        label=_lazy("Typical job titles"),
+        label=gettext_lazy("Typical job titles"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -269,9 +325,9 @@ class SegmentForm(forms.Form):
 
 
 class ListForm(forms.Form):
-    name = forms.CharField(label=_lazy("Name"), max_length=200)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     description = forms.CharField(
-        label=_lazy("Description"),
+        label=gettext_lazy("Description"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -279,11 +335,11 @@ class ListForm(forms.Form):
 
 class PasteEmailsForm(forms.Form):
     emails = forms.CharField(
-        label=_lazy("Email addresses"),
-        help_text=_lazy("Paste them one per line, or separated by commas or spaces."),
+        label=gettext_lazy("Email addresses"),
+        help_text=gettext_lazy("Paste them one per line, or separated by commas or spaces."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
 
 class SaveAsListForm(forms.Form):
-    name = forms.CharField(label=_lazy("Name of the new list"), max_length=200)
+    name = forms.CharField(label=gettext_lazy("Name of the new list"), max_length=200)

@@ -45,7 +45,9 @@ def companies_find(
     lowered = sorted({n.lower() for n in names})
     for batch in chunked(lowered, 2_000):
         for company in (
-            scoped.annotate(lower_name=UnicodeLower("name")).filter(lower_name__in=batch).order_by("pk")
+            scoped.annotate(lower_name=UnicodeLower("name"))
+            .filter(lower_name__in=batch)
+            .order_by("pk")
         ):
             by_name.setdefault(name_key(company.name), company)
     return by_vat, by_name

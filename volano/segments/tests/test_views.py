@@ -153,6 +153,28 @@ def test_builder_renders_with_the_catalogue_of_fields_and_events(signed_in, offi
     assert "contains" not in catalogue["operators"]["number"]
 
 
+def test_builder_offers_totals_of_the_numeric_properties_of_each_event(signed_in, giulia):
+    signed_in.cookies["django_language"] = "it"
+    html = signed_in.get(reverse("segments:new")).content.decode()
+    catalogue = json.loads(
+        re.search(
+            r'<script id="builder-catalogue" type="application/json">(.*?)</script>', html, re.S
+        ).group(1)
+    )
+    summable = catalogue["summable_properties"]
+    assert summable["order"] == [["total", "importo degli ordini"]]
+    assert summable["page_view"] == [["dwell_seconds", "tempo sulla pagina (secondi)"]]
+    assert "form_submitted" not in summable  # nothing to add up
+    text = catalogue["text"]
+    assert text["window_ops"] == {
+        "any": "in qualsiasi momento",
+        "within": "negli ultimi",
+        "between": "tra",
+    }
+    assert list(text["sum_ops"]) == ["gte", "lte", "gt", "lt", "eq", "between"]
+    assert text["when_ops"]["before"] == "prima del"
+
+
 def test_preview_counts_the_issue_example(signed_in, officina, giulia, people, fiera):
     contact_services.custom_field_create(
         workspace=officina, key="fatturato", label="Fatturato annuo", type="money"

@@ -3,8 +3,11 @@
 
    The DOM is the state: each group and row reads itself back into JSON (`read`), and records the
    path its node has in that JSON ("conditions.all[2]"), so an error the server names by path is
-   shown next to the row it is about. The catalogue (fields, operators, labels in the user's
-   language) comes from the page, rendered by the server with json_script. */
+   shown next to the row it is about; controls record the rest of the path ("sum.gte") so the one
+   at fault is marked too. A loaded row that would not read back into exactly the JSON it came
+   from stays a read-only "advanced" row: saving unchanged never rewrites a rule. The catalogue
+   (fields, operators, labels in the user's language) comes from the page, rendered by the server
+   with json_script. */
 (function () {
   "use strict";
 
@@ -15,6 +18,7 @@
   var form = root.closest("form");
   var hidden = form.querySelector("input[name=definition]");
   var MAX_DEPTH = 3;
+  var EVENT_KEYS = ["event", "where", "count", "within_days", "between", "sum", "first", "last"];
   var uid = 0;
 
   // ---- small DOM helpers --------------------------------------------------------------------
@@ -57,6 +61,30 @@
 
   function pairs(obj) { return Object.keys(obj).map(function (k) { return [k, obj[k]]; }); }
 
+  function checkbox(role, text, checked) {
+    var box = el("input", { type: "checkbox", "data-role": role });
+    box.checked = checked;
+    return el("label", { className: "opt" }, [box, document.createTextNode(" " + text)]);
+  }
+
+  function isoDay(offsetDays) {
+    var d = new Date();
+    d.setDate(d.getDate() + offsetDays);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
+  // JSON with sorted keys: two definitions that mean the same object compare equal.
+  function canonical(value) {
+    if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (k) {
+        return JSON.stringify(k) + ":" + canonical(value[k]);
+      }).join(",") + "}";
+    }
+    return JSON.stringify(value);
+  }
+
   function allFields() { return C.contact_fields.concat(C.company_fields); }
 
   function fieldSpec(name) {
@@ -67,7 +95,7 @@
 
   // ---- groups -------------------------------------------------------------------------------
 
-  function groupEl(node, depth) {
+  function groupEl(node, depth, loaded) {
     var mode = node && node.any ? "any" : "all";
     var items = (node && (node.any || node.all)) || [];
     var box = el("fieldset", { className: "cond-group depth-" + depth, "data-depth": depth });
@@ -86,7 +114,7 @@
       head.appendChild(rm);
     }
     var list = el("ol", { className: "cond-items" });
-    items.forEach(function (item) { list.appendChild(nodeEl(item, depth + 1)); });
+    items.forEach(function (item) { list.appendChild(nodeEl(item, depth + 1, loaded)); });
     var actions = el("div", { className: "group-actions" });
     var addRow = button(T.add_condition, "add-condition");
     addRow.addEventListener("click", function () {
@@ -112,16 +140,16 @@
     return box;
   }
 
-  function nodeEl(node, depth) {
-    // A group, a negated group, or a leaf row.
+  function nodeEl(node, depth, loaded) {
+    // A group, a negated group, or a leaf row. `loaded`: the node comes from a saved rule.
     if (node && node.not && (node.not.all || node.not.any)) {
-      return el("li", { className: "cond-item" }, [groupEl(Object.assign({ negated: true }, node.not), depth)]);
+      return el("li", { className: "cond-item" }, [groupEl(Object.assign({ negated: true }, node.not), depth, loaded)]);
     }
     if (node && (node.all || node.any)) {
       if (depth >= MAX_DEPTH) return rowEl({ raw: node });
-      return el("li", { className: "cond-item" }, [groupEl(node, depth)]);
+      return el("li", { className: "cond-item" }, [groupEl(node, depth, loaded)]);
     }
-    return rowEl(node);
+    return rowEl(node, loaded);
   }
 
   function removeNode(target) {
@@ -140,7 +168,7 @@
     if (node.raw) return "raw";
     var leaf = node.not || node;
     if (leaf.event !== undefined) {
-      var extra = Object.keys(leaf).filter(function (k) { return ["event", "where", "count", "within_days"].indexOf(k) < 0; });
+      var extra = Object.keys(leaf).filter(function (k) { return EVENT_KEYS.indexOf(k) < 0; });
       return extra.length ? "raw" : "event";
     }
     if (leaf.list !== undefined || leaf.segment !== undefined) return "member";
@@ -153,14 +181,19 @@
     return "raw";
   }
 
-  function rowEl(node) {
+  function rowEl(node, loaded) {
     var kind = kindOf(node);
     var row = el("li", { className: "cond-item cond-row" });
     var body = el("div", { className: "cond-body" });
     row.appendChild(body);
-    row.appendChild(el("p", { className: "row-error", "data-role": "error", role: "alert" }));
+    row.appendChild(el("p", { className: "row-error", "data-role": "error", role: "alert", id: "error-" + (++uid) }));
     fillRow(row, kind, node);
+    if (loaded && kind !== "raw" && !readsBack(row, node)) fillRow(row, "raw", { raw: node });
     return row;
+  }
+
+  function readsBack(row, node) {
+    try { return canonical(readRow(row, "")) === canonical(node); } catch (e) { return false; }
   }
 
   function fillRow(row, kind, node) {
@@ -182,6 +215,7 @@
           event: { event: "page_view" },
         };
         fillRow(row, kinds.value, defaults[kinds.value]);
+        serialise();
         row.querySelector("[data-role=kind]").focus();
       });
       body.appendChild(kinds);
@@ -244,6 +278,7 @@
     if (spec.choices) {
       var options = multiple ? spec.choices : [["", "—"]].concat(spec.choices);
       var s = select("value", multiple ? T.several : T.value, options, multiple ? (value || []) : (value || ""), multiple);
+      if (multiple) s.dataset.order = JSON.stringify(value || []);
       box.appendChild(s);
       if (multiple) {
         // A long multiple select hides what is chosen: say it next to it.
@@ -298,8 +333,11 @@
 
   function eventRow(body, node) {
     var leaf = node.not || node;
+    // An explicit {"gte": 1} says the same as no count, but a saved rule keeps what it said.
+    body.parentNode.dataset.countGiven = leaf.count ? "1" : "";
     body.appendChild(select("did", T.did, [["did", T.did], ["did_not", T.did_not]], node.not ? "did_not" : "did"));
     var eventSel = select("event", T.event, C.events, leaf.event || "page_view");
+    eventSel.dataset.json = "event";
     body.appendChild(eventSel);
     var count = leaf.count || {};
     var countOp = Object.keys(count)[0] || "gte";
@@ -308,9 +346,7 @@
     body.appendChild(select("count_op", T.count, pairs(T.count_op), countOp));
     body.appendChild(input("count", T.count, "number", countN, { min: "0", step: "1", className: "short" }));
     body.appendChild(el("span", { text: T.times }));
-    body.appendChild(el("span", { text: T.within }));
-    body.appendChild(input("within_days", T.within + " " + T.within_help, "number", leaf.within_days, { min: "1", step: "1", className: "short", placeholder: "∞" }));
-    body.appendChild(el("span", { text: T.days }));
+    windowControls(body, leaf);
     var filters = el("ul", { className: "prop-filters" });
     var listId = "props-" + (++uid);
     var datalist = el("datalist", { id: listId });
@@ -320,8 +356,9 @@
     }
     fillDatalist();
     eventSel.addEventListener("change", fillDatalist);
-    function addFilter(prop, op, value) {
+    function addFilter(prop, op, value, bare) {
       var li = el("li", { className: "prop-filter" });
+      if (bare) li.dataset.bare = "1";
       li.appendChild(input("prop", T.property, "text", prop, { list: listId, className: "medium", placeholder: T.property }));
       li.appendChild(select("prop_op", T.operator, pairs(T.property_ops), op || "contains"));
       li.appendChild(input("prop_value", T.value, "text", value, { className: "medium", placeholder: T.value }));
@@ -336,7 +373,7 @@
       if (test !== null && typeof test === "object" && !Array.isArray(test)) {
         Object.keys(test).forEach(function (op) { addFilter(prop, op, test[op]); });
       } else {
-        addFilter(prop, "eq", test);
+        addFilter(prop, "eq", test, true);
       }
     });
     var addBtn = button(T.add_filter, "ghost add-filter");
@@ -345,6 +382,112 @@
       li.querySelector("[data-role=prop_value]").focus();
     });
     body.appendChild(el("div", { className: "event-filters" }, [filters, addBtn, datalist]));
+    var more = el("details", { className: "event-more" }, [el("summary", { text: T.more })]);
+    sumControls(more, leaf, eventSel);
+    whenControls(more, "first", T.first_on, T.first_when, leaf.first);
+    whenControls(more, "last", T.last_on, T.last_when, leaf.last);
+    more.open = !!(leaf.sum || leaf.first || leaf.last);
+    body.appendChild(more);
+  }
+
+  // "in the last N days" / "between two dates" / "at any time"
+  function windowControls(body, leaf) {
+    var mode = leaf.between !== undefined ? "between" : leaf.within_days !== undefined ? "within" : "any";
+    var windowSel = select("window", T.window, pairs(T.window_ops), mode);
+    var days = input("within_days", T.window_days, "number", leaf.within_days, { min: "1", step: "1", className: "short" });
+    days.dataset.json = "within_days";
+    var range = Array.isArray(leaf.between) ? leaf.between : [];
+    var from = input("between_from", T.window_from, "date", range[0]);
+    var to = input("between_to", T.window_to, "date", range[1]);
+    from.dataset.json = "between[0]";
+    to.dataset.json = "between[1]";
+    var daysBox = el("span", { className: "value" }, [days, el("span", { text: T.days })]);
+    var datesBox = el("span", { className: "value" }, [from, el("span", { text: T.and }), to]);
+    function draw() {
+      daysBox.hidden = windowSel.value !== "within";
+      datesBox.hidden = windowSel.value !== "between";
+    }
+    windowSel.addEventListener("change", function () {
+      if (windowSel.value === "within" && !days.value) days.value = "30";
+      if (windowSel.value === "between" && !from.value && !to.value) { from.value = isoDay(-30); to.value = isoDay(0); }
+      draw();
+      serialise();
+    });
+    draw();
+    body.appendChild(windowSel);
+    body.appendChild(daysBox);
+    body.appendChild(datesBox);
+  }
+
+  // "and the total of [order amount] is [at least] [5000]"
+  function sumControls(more, leaf, eventSel) {
+    var sum = leaf.sum || {};
+    var bounds = Object.keys(sum).filter(function (k) { return k !== "property"; }).sort();
+    var op = bounds.length === 2 && bounds[0] === "gte" && bounds[1] === "lte" ? "between" : bounds[0] || "gte";
+    var low = op === "between" ? sum.gte : sum[op];
+    var on = checkbox("sum_on", T.sum_on, !!leaf.sum);
+    var propSel = select("sum_property", T.sum_property, [], "");
+    var opSel = select("sum_op", T.sum_op, pairs(T.sum_ops), op);
+    var lowIn = input("sum_low", T.amount, "number", low, { step: "any", className: "amount" });
+    var highIn = input("sum_high", T.amount_high, "number", op === "between" ? sum.lte : undefined, { step: "any", className: "amount" });
+    var andText = el("span", { text: T.and });
+    var amounts = el("span", { className: "value" }, [lowIn, andText, highIn]);
+    var line = el("div", { className: "more-line sum-line" }, [on, propSel, opSel, amounts]);
+    function drawProperties(current, keepUnknown) {
+      // keepUnknown: a saved rule may total a property the catalogue does not suggest.
+      var options = (C.summable_properties[eventSel.value] || []).slice();
+      var known = options.some(function (p) { return p[0] === current; });
+      if (current && !known && keepUnknown) {
+        options.push([current, C.numeric_property_labels[current] || current]);
+        known = true;
+      }
+      propSel.innerHTML = "";
+      options.forEach(function (p) { propSel.appendChild(el("option", { value: p[0], text: p[1] })); });
+      if (known) propSel.value = current;
+      line.hidden = !options.length;
+    }
+    function draw() {
+      var between = opSel.value === "between";
+      lowIn.setAttribute("aria-label", between ? T.amount_low : T.amount);
+      andText.hidden = highIn.hidden = !between;
+      [propSel, opSel, lowIn, highIn].forEach(function (c) { c.disabled = !on.firstChild.checked; });
+    }
+    eventSel.addEventListener("change", function () { drawProperties(propSel.value, false); });
+    opSel.addEventListener("change", draw);
+    on.firstChild.addEventListener("change", function () {
+      draw();
+      if (on.firstChild.checked) lowIn.focus();
+    });
+    drawProperties(sum.property, true);
+    draw();
+    more.appendChild(line);
+  }
+
+  // "the first / last time was [more than] [90] days ago", "[before] [date]", …
+  function whenControls(more, key, text, label, when) {
+    when = when || {};
+    var op = Object.keys(when)[0] || "older_than_days";
+    var isDate = op === "before" || op === "after";
+    var on = checkbox(key + "_on", text, Object.keys(when).length > 0);
+    var opSel = select(key + "_op", label, pairs(T.when_ops), op);
+    var days = input(key + "_days", T.window_days, "number", isDate ? undefined : when[op], { min: "0", step: "1", className: "short" });
+    var unit = el("span");
+    var date = input(key + "_date", T.date, "date", isDate ? when[op] : undefined);
+    function draw() {
+      var dated = opSel.value === "before" || opSel.value === "after";
+      days.hidden = unit.hidden = dated;
+      date.hidden = !dated;
+      unit.textContent = opSel.value === "older_than_days" ? T.days_ago : T.days;
+      [opSel, days, date].forEach(function (c) { c.disabled = !on.firstChild.checked; });
+    }
+    opSel.addEventListener("change", draw);
+    on.firstChild.addEventListener("change", function () {
+      if (on.firstChild.checked && !days.value && !date.value) days.value = "90";
+      draw();
+      serialise();
+    });
+    draw();
+    more.appendChild(el("div", { className: "more-line" }, [on, opSel, days, unit, date]));
   }
 
   // ---- reading the DOM back into JSON -------------------------------------------------------
@@ -355,22 +498,39 @@
     return isNaN(n) ? text : n;
   }
 
-  function readGroup(box, path) {
+  // An empty box reads as null, so the server names the missing value next to its row.
+  function numberOrNull(text) { return text === "" ? null : number(text); }
+
+  function selectedInLoadedOrder(s) {
+    // The selected values, in the order the saved rule listed them (then the new ones).
+    var order = JSON.parse(s.dataset.order || "[]");
+    var chosen = Array.prototype.filter.call(s.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+    var kept = order.filter(function (v) { return chosen.indexOf(v) >= 0; });
+    return kept.concat(chosen.filter(function (v) { return kept.indexOf(v) < 0; }));
+  }
+
+  function readGroup(box, path, asList) {
+    // asList: the rule was saved as a bare list (`[c, …]`, the same as "all"); keep it so.
     var mode = box.querySelector(":scope > .group-head [data-role=mode]").value;
     var negate = box.querySelector(":scope > .group-head [data-role=negate]");
     var negated = negate && negate.checked;
     var groupPath = negated ? path + ".not" : path;
-    box.dataset.path = groupPath + "." + mode;
+    var itemsPath = asList ? groupPath : groupPath + "." + mode;
+    box.dataset.path = itemsPath;
     var items = [];
     box.querySelectorAll(":scope > .cond-items > .cond-item").forEach(function (item, i) {
-      var itemPath = groupPath + "." + mode + "[" + i + "]";
       item.dataset.joiner = mode === "all" ? T.and : T.or;
-      var inner = item.querySelector(":scope > .cond-group");
-      items.push(inner ? readGroup(inner, itemPath) : readRow(item, itemPath));
+      items.push(readItem(item, itemsPath + "[" + i + "]"));
     });
+    if (asList) return items;
     var group = {};
     group[mode] = items;
     return negated ? { not: group } : group;
+  }
+
+  function readItem(item, path) {
+    var inner = item.querySelector(":scope > .cond-group");
+    return inner ? readGroup(inner, path) : readRow(item, path);
   }
 
   function readRow(row, path) {
@@ -392,7 +552,7 @@
         node.value = number(val("value"));
       } else if (op === "in" || op === "not_in") {
         if (valueCtl.multiple) {
-          node.value = Array.prototype.filter.call(valueCtl.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+          node.value = selectedInLoadedOrder(valueCtl);
         } else {
           node.value = valueCtl.value.split(",").map(function (v) { return v.trim(); }).filter(Boolean).map(function (v) { return numeric ? number(v) : v; });
         }
@@ -412,30 +572,80 @@
       if (val("member_op") === "not_in") { row.dataset.path = path; return { not: ref }; }
       return ref;
     }
-    // behaviour
+    return readEvent(row, body, val);
+  }
+
+  function readEvent(row, body, val) {
+    function ctl(role) { return body.querySelector("[data-role=" + role + "]"); }
+    function on(role) { var c = ctl(role); return !!c && c.checked && !c.closest("[hidden]"); }
     var ev = { event: val("event") };
-    var where = {};
+    var tests = {};
     body.querySelectorAll(".prop-filter").forEach(function (li) {
       var prop = li.querySelector("[data-role=prop]").value.trim();
       if (!prop) return;
-      var op = li.querySelector("[data-role=prop_op]").value;
-      var raw = li.querySelector("[data-role=prop_value]").value;
-      var numericProp = C.numeric_properties.indexOf(prop) >= 0 || op === "gte" || op === "lte";
-      where[prop] = where[prop] || {};
-      where[prop][op] = numericProp ? number(raw) : raw;
+      (tests[prop] = tests[prop] || []).push(li);
+    });
+    var where = {};
+    Object.keys(tests).forEach(function (prop) {
+      var lis = tests[prop];
+      var bare = lis.length === 1 && lis[0].dataset.bare && lis[0].querySelector("[data-role=prop_op]").value === "eq";
+      lis.forEach(function (li) {
+        var op = li.querySelector("[data-role=prop_op]").value;
+        var valueCtl = li.querySelector("[data-role=prop_value]");
+        var numericProp = C.numeric_properties.indexOf(prop) >= 0 || op === "gte" || op === "lte";
+        var value = numericProp ? number(valueCtl.value) : valueCtl.value;
+        valueCtl.dataset.json = "where." + prop + (bare ? "" : "." + op);
+        if (bare) { where[prop] = value; return; }
+        where[prop] = where[prop] || {};
+        where[prop][op] = value;
+      });
     });
     if (Object.keys(where).length) ev.where = where;
     var countOp = val("count_op");
     var n = number(val("count"));
-    if (!(countOp === "gte" && n === 1)) { ev.count = {}; ev.count[countOp] = n === "" ? null : n; }
-    var within = val("within_days");
-    if (within !== "" && within !== undefined) ev.within_days = number(within);
+    ctl("count").dataset.json = "count." + countOp;
+    if (!(countOp === "gte" && n === 1) || row.dataset.countGiven) { ev.count = {}; ev.count[countOp] = n === "" ? null : n; }
+    if (on("sum_on")) {
+      var sumOp = val("sum_op");
+      ev.sum = { property: val("sum_property") };
+      ctl("sum_property").dataset.json = "sum.property";
+      if (sumOp === "between") {
+        ev.sum.gte = numberOrNull(val("sum_low"));
+        ev.sum.lte = numberOrNull(val("sum_high"));
+        ctl("sum_low").dataset.json = "sum.gte";
+        ctl("sum_high").dataset.json = "sum.lte";
+      } else {
+        ev.sum[sumOp] = numberOrNull(val("sum_low"));
+        ctl("sum_low").dataset.json = "sum." + sumOp;
+      }
+    }
+    ["first", "last"].forEach(function (key) {
+      if (!on(key + "_on")) return;
+      var op = val(key + "_op");
+      var dated = op === "before" || op === "after";
+      var source = ctl(key + (dated ? "_date" : "_days"));
+      ev[key] = {};
+      ev[key][op] = dated ? source.value || null : numberOrNull(source.value);
+      source.dataset.json = key + "." + op;
+    });
+    var windowMode = val("window");
+    if (windowMode === "within") ev.within_days = numberOrNull(val("within_days"));
+    if (windowMode === "between") ev.between = [val("between_from") || null, val("between_to") || null];
     return val("did") === "did_not" ? { not: ev } : ev;
   }
 
   function serialise() {
     var top = root.querySelector(":scope > .cond-group");
-    var definition = readGroup(top, "conditions");
+    var all = top.querySelector(":scope > .group-head [data-role=mode]").value === "all";
+    var items = top.querySelectorAll(":scope > .cond-items > .cond-item");
+    var definition;
+    // A rule saved as one condition, or as a bare list, is written back in the same shape.
+    if (all && shape === "single" && items.length === 1) {
+      readGroup(top, "conditions");
+      definition = readItem(items[0], "conditions");
+    } else {
+      definition = readGroup(top, "conditions", all && shape === "list");
+    }
     hidden.value = JSON.stringify(definition);
     return definition;
   }
@@ -445,6 +655,25 @@
   function clearErrors() {
     root.querySelectorAll(".has-error").forEach(function (n) { n.classList.remove("has-error"); });
     root.querySelectorAll("[data-role=error]").forEach(function (p) { p.textContent = ""; });
+    root.querySelectorAll("[aria-invalid]").forEach(function (c) {
+      c.removeAttribute("aria-invalid");
+      c.removeAttribute("aria-describedby");
+    });
+  }
+
+  function markControls(row, rest, slot) {
+    // rest: what the error path says below the row ("sum.gte", "between[1]", "where.url").
+    rest = rest.replace(/^\.not(?=$|[.[])/, "").replace(/^\./, "");
+    if (!rest) return;
+    row.querySelectorAll("[data-json]").forEach(function (c) {
+      var key = c.dataset.json;
+      var hit = key === rest || key.indexOf(rest + ".") === 0 || key.indexOf(rest + "[") === 0 || rest.indexOf(key + "[") === 0;
+      if (!hit || c.closest("[hidden]")) return;
+      c.setAttribute("aria-invalid", "true");
+      if (slot.id) c.setAttribute("aria-describedby", slot.id);
+      var details = c.closest("details");
+      if (details) details.open = true;
+    });
   }
 
   function showError(path, message) {
@@ -458,7 +687,8 @@
       [p, base].forEach(function (prefix) {
         var next = path.charAt(prefix.length);
         if (path.indexOf(prefix) === 0 && (next === "" || next === "." || next === "[")) {
-          if (!best || prefix.length > best.len) best = { node: n, len: prefix.length };
+          // On a tie the later node wins: a row inside the group that has its path.
+          if (!best || prefix.length >= best.len) best = { node: n, len: prefix.length };
         }
       });
     });
@@ -467,6 +697,7 @@
     target.classList.add("has-error");
     var slot = target.querySelector(":scope > [data-role=error]");
     if (slot) slot.textContent = message;
+    if (slot && target.classList.contains("cond-row")) markControls(target, path.slice(target.dataset.path.length), slot);
   }
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
@@ -496,12 +727,15 @@
   form.addEventListener("submit", serialise, true);
 
   var initial;
+  var shape = "group";
   try { initial = JSON.parse(hidden.value || "null"); } catch (e) { initial = null; }
-  if (Array.isArray(initial)) initial = { all: initial };
-  if (!initial || !(initial.all || initial.any || (initial.not && (initial.not.all || initial.not.any)))) {
-    initial = { all: initial ? [initial] : [] };
+  if (Array.isArray(initial)) { shape = "list"; initial = { all: initial }; }
+  if (initial && (initial.all || initial.any) && !initial.not) {
+    root.appendChild(groupEl(initial, 0, true));
+  } else {
+    if (initial) shape = "single";
+    root.appendChild(groupEl({ all: initial ? [initial] : [] }, 0, true));
   }
-  root.appendChild(groupEl(initial.not ? { all: [initial] } : initial, 0));
   serialise();
   var pending = root.dataset.errorPath;
   if (pending) showError(pending, root.dataset.errorMessage);
