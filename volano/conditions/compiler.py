@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from django.db import NotSupportedError
+from django.db import NotSupportedError, connection
 from django.db.models import (
     Count,
     Exists,
@@ -210,6 +210,12 @@ class _Compiler:
                 for item in items[1:]:
                     result |= self.q(item)
                 return result
+            case Not(item=EventCondition() as item) if self.plain_on_postgresql(item):
+                # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN as a hashed subplan over every
+                # event of the window, NOT EXISTS as an anti-join that may probe only the few
+                # contacts the rest of the condition left (2.4 s → 1.3 s for the issue's segment).
+                rows = self.event_rows(item).filter(contact_id=OuterRef("pk"))
+                return ~Q(Exists(rows))
             case Not(item=item):
                 return ~self.q(item)
             case FieldCondition():
@@ -356,6 +362,13 @@ class _Compiler:
 
     # -- events ---------------------------------------------------------------------------
 
+    def plain_on_postgresql(self, node: EventCondition) -> bool:
+        """An event condition without count, sum, first or last, compiled for PostgreSQL (SQLite
+        runs a correlated EXISTS once per contact: its IN list is built once instead)."""
+        plain = not (node.count_given or node.sum or node.first or node.last)
+        facts = self.facts is not None and node in self.facts.columns
+        return plain and not facts and connection.vendor == "postgresql"
+
     def event(self, node: EventCondition) -> Q:
         if self.facts is not None and (found := self.facts.q(node)) is not None:
             return found
@@ -460,7 +473,13 @@ def json_property(name: str, kind: str) -> Any:
 
 
 def normalised(expression: Any) -> Any:
-    """Text as a marketer compares it: surrounding spaces and case do not matter."""
+    """Text as a marketer compares it: surrounding spaces and case do not matter.
+
+    An expression marked `normalised` (event facts compute lower(trim()) once per event, not
+    once per condition) is used as it is.
+    """
+    if getattr(expression, "normalised", False):
+        return expression
     return UnicodeLower(Trim(expression))
 
 

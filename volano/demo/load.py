@@ -34,7 +34,13 @@ from volano.demo.generator import (
     VISITOR_COLUMNS,
     DemoGenerator,
 )
-from volano.demo.writer import IdRange, TableWriter, sequences_reset, tables_analyze
+from volano.demo.writer import (
+    IdRange,
+    TableWriter,
+    TimeOrderedEvents,
+    sequences_reset,
+    tables_analyze,
+)
 from volano.events.models import Event, Visitor
 from volano.events.services import EVENT_COLUMNS
 from volano.orders.models import Order, OrderLine
@@ -125,8 +131,8 @@ def demo_generate(
         "visitors": TableWriter(Visitor, VISITOR_COLUMNS),
         "orders": TableWriter(Order, ORDER_COLUMNS),
         "order_lines": TableWriter(OrderLine, ORDER_LINE_COLUMNS),
-        "events": TableWriter(Event, EVENT_COLUMNS),
     }
+    events = TimeOrderedEvents(Event, EVENT_COLUMNS)
     companies = generator.companies_generate(IdRange(Company).next)
     with transaction.atomic():
         for start in range(0, len(companies), 5_000):
@@ -135,14 +141,17 @@ def demo_generate(
     done = 0
     for chunk in generator.contact_chunks(first_contact, first_order):
         with transaction.atomic():
-            for name in ("contacts", "consents", "visitors", "orders", "order_lines", "events"):
+            for name in ("contacts", "consents", "visitors", "orders", "order_lines"):
                 writers[name].write(getattr(chunk, name))
+            events.write(chunk.events)
         done += len(chunk.contacts)
         if progress:
             progress(done, SIZES[size].contacts)
+    with transaction.atomic():
+        events.finish()
     sequences_reset([Company, Contact, Order])
     tables_analyze(LOADED_MODELS)
-    return sum(w.rows_written for w in writers.values())
+    return sum(w.rows_written for w in writers.values()) + events.rows_written
 
 
 def workspace_wipe(*, workspace: Workspace) -> None:

@@ -171,8 +171,8 @@ def segment_refresh(
     segments_refresh_contacts, which checks many segments in one query). `facts`: see
     segments_refresh_all.
 
-    The condition is evaluated once into a temporary table of matching ids; the diff against
-    the current memberships is then two indexed statements. A full refresh records a
+    The condition is evaluated once and diffed against the current memberships (`_diff`; on
+    PostgreSQL a full refresh uses one FULL JOIN, `_full_diff_postgresql`). A full refresh records a
     SegmentSize row; an incremental one adjusts the cached size and first checks, in one
     query, whether anything moved at all.
     """
@@ -195,34 +195,15 @@ def segment_refresh(
         if not known_moved and not _moved_segments(workspace, {segment.pk: q}, ids):
             return RefreshResult(0, 0, segment.size)
     matching = Contact.objects.for_workspace(workspace).filter(q)
-    memberships = SegmentMembership._meta.db_table
     at = _db_datetime(now)
     with transaction.atomic():
         # One refresh of a segment at a time (PostgreSQL row lock; SQLite serialises writers).
         Segment.objects.for_workspace(workspace).select_for_update().filter(pk=segment.pk).first()
         with connection.cursor() as cursor:
-            _match_table_fill(cursor, matching)
-            only = ""
-            only_params: list[Any] = []
-            if ids is not None:
-                only = f" AND m.contact_id IN ({', '.join(['%s'] * len(ids))})"
-                only_params = list(ids)
-            cursor.execute(
-                f"UPDATE {memberships} SET left_at = %s WHERE id IN ("
-                f"SELECT m.id FROM {memberships} m WHERE m.segment_id = %s "
-                f"AND m.left_at IS NULL{only} AND NOT EXISTS "
-                f"(SELECT 1 FROM {MATCH_TABLE} s WHERE s.id = m.contact_id))",
-                [at, segment.pk, *only_params],
-            )
-            left = max(cursor.rowcount, 0)
-            cursor.execute(
-                f"INSERT INTO {memberships} (workspace_id, segment_id, contact_id, entered_at, "
-                f"left_at) SELECT %s, %s, s.id, %s, NULL FROM {MATCH_TABLE} s WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {memberships} m WHERE m.segment_id = %s AND m.left_at IS NULL "
-                f"AND m.contact_id = s.id)",
-                [workspace.pk, segment.pk, at, segment.pk],
-            )
-            entered = max(cursor.rowcount, 0)
+            if ids is None and connection.vendor == "postgresql":
+                entered, left = _full_diff_postgresql(cursor, segment, matching, at)
+            else:
+                entered, left = _diff(cursor, segment, matching, at, ids)
         if left:
             _events_insert(workspace, segment, EventType.SEGMENT_LEFT, "left_at", now)
         if entered:
@@ -248,6 +229,75 @@ def segment_refresh(
 
 
 MATCH_TABLE = "volano_segment_match"
+DIFF_TABLE = "volano_segment_diff"
+
+
+def _diff(
+    cursor: Any, segment: Segment, matching: Any, at: Any, ids: list[int] | None
+) -> tuple[int, int]:
+    """Close the stays of contacts that no longer match, open stays for those that now do
+    (only `ids`, if given); (entered, left). The condition is evaluated once, into a temporary
+    table of matching ids; the diff is then two indexed statements."""
+    memberships = SegmentMembership._meta.db_table
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {MATCH_TABLE} (id bigint PRIMARY KEY)")
+    cursor.execute(f"DELETE FROM {MATCH_TABLE}")
+    sql, params = _picked(matching)
+    cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT sub.picked_id FROM ({sql}) sub", params)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {MATCH_TABLE}")
+    only = ""
+    if ids is not None:
+        only = f" AND m.contact_id IN ({', '.join(['%s'] * len(ids))})"
+    cursor.execute(
+        f"UPDATE {memberships} SET left_at = %s WHERE id IN ("
+        f"SELECT m.id FROM {memberships} m WHERE m.segment_id = %s "
+        f"AND m.left_at IS NULL{only} AND NOT EXISTS "
+        f"(SELECT 1 FROM {MATCH_TABLE} s WHERE s.id = m.contact_id))",
+        [at, segment.pk, *(ids or ())],
+    )
+    left = max(cursor.rowcount, 0)
+    cursor.execute(
+        f"INSERT INTO {memberships} (workspace_id, segment_id, contact_id, entered_at, "
+        f"left_at) SELECT %s, %s, s.id, %s, NULL FROM {MATCH_TABLE} s WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {memberships} m WHERE m.segment_id = %s AND m.left_at IS NULL "
+        f"AND m.contact_id = s.id)",
+        [segment.workspace_id, segment.pk, at, segment.pk],
+    )
+    return max(cursor.rowcount, 0), left
+
+
+def _full_diff_postgresql(cursor: Any, segment: Segment, matching: Any, at: Any) -> tuple[int, int]:
+    """A full refresh on PostgreSQL: one FULL JOIN of the current members with the condition
+    (which may run in parallel, with the memory to hash in RAM) finds who enters and who
+    leaves; usually few rows, written next. Two anti-joins over a temporary table of all
+    matches cost 3 s for a segment of 685k contacts at 1M, this ~1.5 s."""
+    memberships = SegmentMembership._meta.db_table
+    sql, params = _picked(matching)
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+    cursor.execute(f"DROP TABLE IF EXISTS {DIFF_TABLE}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {DIFF_TABLE} AS SELECT m.id AS leaving, s.picked_id AS entering "
+        f"FROM (SELECT id, contact_id FROM {memberships} WHERE segment_id = %s "
+        f"AND left_at IS NULL) m FULL JOIN ({sql}) s ON s.picked_id = m.contact_id "
+        f"WHERE m.id IS NULL OR s.picked_id IS NULL",
+        [segment.pk, *params],
+    )
+    cursor.execute(
+        f"UPDATE {memberships} SET left_at = %s WHERE id IN "
+        f"(SELECT leaving FROM {DIFF_TABLE} WHERE leaving IS NOT NULL)",
+        [at],
+    )
+    left = max(cursor.rowcount, 0)
+    cursor.execute(
+        f"INSERT INTO {memberships} (workspace_id, segment_id, contact_id, entered_at, left_at) "
+        f"SELECT %s, %s, entering, %s, NULL FROM {DIFF_TABLE} WHERE entering IS NOT NULL",
+        [segment.workspace_id, segment.pk, at],
+    )
+    return max(cursor.rowcount, 0), left
+
+
+def _picked(matching: Any) -> tuple[str, Any]:
+    return matching.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
 
 
 def _incremental_q(workspace: Workspace, segment: Segment, now: dt.datetime) -> Q:
@@ -258,16 +308,6 @@ def _incremental_q(workspace: Workspace, segment: Segment, now: dt.datetime) -> 
         resolver=SegmentResolver(workspace),
         chain=(segment.slug,),
     )
-
-
-def _match_table_fill(cursor: Any, matching: Any) -> None:
-    """The temporary table of the contact ids the condition matches, evaluated once."""
-    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {MATCH_TABLE} (id bigint PRIMARY KEY)")
-    cursor.execute(f"DELETE FROM {MATCH_TABLE}")
-    sql, params = matching.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
-    cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT sub.picked_id FROM ({sql}) sub", params)
-    if connection.vendor == "postgresql":
-        cursor.execute(f"ANALYZE {MATCH_TABLE}")
 
 
 def _restrict(q: Q, ids: list[int]) -> Q:

@@ -72,6 +72,11 @@ def test_demo_loads_officina_rossi_once_and_prints_the_login(db, settings):
     events = Event.objects.for_workspace(workspace).count()
     assert 1_900 <= contacts <= 2_100
     assert 40_000 <= events <= 90_000
+    # Stored as a live workspace stores them: in time order, ids included.
+    generated = Event.objects.for_workspace(workspace).filter(source="tracking").order_by("pk")
+    moments = list(generated.values_list("occurred_at", flat=True))
+    assert len(moments) > 10_000
+    assert moments == sorted(moments)
     login = (Path(settings.DATA_DIR) / "demo-login.txt").read_text()
     password = next(line.split(": ", 1)[1] for line in login.splitlines() if "password" in line)
     assert "http://127.0.0.1:8000" in first
