@@ -469,7 +469,18 @@ PropertyValue = Callable[[str, str], Any]
 
 
 def json_property(name: str, kind: str) -> Any:
+    if name == "url" and kind == "text":
+        return PropertyUrlColumn()
     return JsonValue("properties", name, kind)
+
+
+class PropertyUrlColumn(F):
+    """The events' generated `property_url` column (events.models.PropertyUrl): the `url`
+    property's text, already normalised on PostgreSQL."""
+
+    def __init__(self) -> None:
+        super().__init__("property_url")
+        self.normalised = connection.vendor == "postgresql"
 
 
 def normalised(expression: Any) -> Any:

@@ -558,7 +558,7 @@ def system_events_insert_select(
     expressions: list[str] = []
     constants: list[Any] = []
     for column in Event._meta.concrete_fields:
-        if column.primary_key:
+        if column.primary_key or column.generated:
             continue
         columns.append(connection.ops.quote_name(str(column.column)))
         if column.attname == "contact_id":
