@@ -35,6 +35,22 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def worker_run_once() -> None:
+    """Run every queued task of every queue, once: what `volano serve`'s embedded workers do
+    between two clicks (the real database worker, no mocks)."""
+    from django.core.management import call_command
+
+    call_command(
+        "db_worker",
+        "--batch",
+        "--queue-name",
+        "*",
+        "--no-startup-delay",
+        "--no-reload",
+        verbosity=0,
+    )
+
+
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path, settings):
     """Each test gets its own data folder (outbox, uploads)."""

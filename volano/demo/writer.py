@@ -119,17 +119,14 @@ class TimeOrderedEvents:
 
     def __init__(self, model: type[models.Model], columns: Sequence[str]):
         self.model = model
-        self.columns = list(columns)
-        fields = {f.attname: f for f in model._meta.concrete_fields}
-        quote = connection.ops.quote_name
-        self.column_sql = ", ".join(quote(str(fields[name].column)) for name in self.columns)
+        self.writer = TableWriter(model, columns, table=self.STAGE)
+        self.column_sql = self.writer.column_sql
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.STAGE}")
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {self.STAGE} AS SELECT {self.column_sql} "
-                f"FROM {quote(model._meta.db_table)} WHERE 1 = 0"
+                f"FROM {connection.ops.quote_name(model._meta.db_table)} WHERE 1 = 0"
             )
-        self.writer = TableWriter(model, columns, table=self.STAGE)
 
     @property
     def rows_written(self) -> int:

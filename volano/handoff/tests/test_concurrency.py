@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, connections
 
+from volano.conftest import worker_run_once
 from volano.contacts.models import Contact
 from volano.handoff import services
 from volano.handoff.models import Assignment, Notification
@@ -90,15 +90,7 @@ def test_two_events_and_two_workers_assign_one_lead_once(
     _in_threads(3, worker_runs_the_task)
     assert len(assigned) == 1
     # the hand-off task stage_set queued, then the email task: the lead is not assigned again
-    call_command(
-        "db_worker",
-        "--batch",
-        "--queue-name",
-        "*",
-        "--no-startup-delay",
-        "--no-reload",
-        verbosity=0,
-    )
+    worker_run_once()
     assert Assignment.objects.for_workspace(officina).count() == 1
     assert Notification.objects.for_workspace(officina).count() == 1
     wait_for(smtp)

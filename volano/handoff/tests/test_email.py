@@ -6,9 +6,9 @@ import datetime as dt
 import time
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
+from volano.conftest import worker_run_once
 from volano.contacts.models import Contact
 from volano.events.services import event_append
 from volano.handoff import services
@@ -17,18 +17,6 @@ from volano.handoff.tasks import notification_email_task
 from volano.lifecycle.services import stage_set
 
 from .conftest import sql_contact
-
-
-def run_worker():
-    call_command(
-        "db_worker",
-        "--batch",
-        "--queue-name",
-        "*",
-        "--no-startup-delay",
-        "--no-reload",
-        verbosity=0,
-    )
 
 
 def wait_for(handler, n=1, timeout=5.0):
@@ -171,7 +159,7 @@ def test_end_to_end_an_sql_in_lombardy_reaches_marco_within_two_seconds(
         reason="Asked for a quote",
         product_line="ricambi",
     )
-    run_worker()
+    worker_run_once()
     messages = wait_for(smtp)
     elapsed = time.monotonic() - started
     assert len(messages) == 1

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from openpyxl import Workbook
+
+from volano.conftest import worker_run_once
 
 from .conftest import ITALIAN_XLSX_ROWS
 
@@ -27,17 +28,6 @@ def test_upload_an_excel_file_and_read_the_error_report(
     client.force_login(giulia)
     session = client.cookies["sessionid"].value
 
-    def run_worker():  # what `volano serve`'s embedded worker does, between two clicks
-        call_command(
-            "db_worker",
-            "--batch",
-            "--queue-name",
-            "*",
-            "--no-startup-delay",
-            "--no-reload",
-            verbosity=0,
-        )
-
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium_path,
@@ -54,11 +44,11 @@ def test_upload_an_excel_file_and_read_the_error_report(
         expect(page.get_by_label("E-mail")).to_have_value("email")
         page.get_by_role("button", name="Check with a dry run").click()
         expect(page.get_by_role("progressbar")).to_be_attached()
-        run_worker()
+        worker_run_once()
         expect(page.get_by_text("Dry run: nothing was saved.")).to_be_visible(timeout=20_000)
         page.get_by_role("button", name="Import the valid rows").click()
         expect(page.get_by_text("Importing…")).to_be_visible()
-        run_worker()
+        worker_run_once()
         expect(page.get_by_text("Import finished.")).to_be_visible(timeout=20_000)
         errors = page.locator("table.errors tbody tr")
         expect(errors).to_have_count(1)

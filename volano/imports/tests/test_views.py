@@ -6,10 +6,10 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import Workbook
 
+from volano.conftest import worker_run_once
 from volano.contacts.models import Contact
 from volano.core import services as core_services
 from volano.core.models import Role
@@ -25,18 +25,6 @@ def xlsx_upload(rows, name="contatti.xlsx"):
     buffer = io.BytesIO()
     workbook.save(buffer)
     return SimpleUploadedFile(name, buffer.getvalue())
-
-
-def run_worker():
-    call_command(
-        "db_worker",
-        "--batch",
-        "--queue-name",
-        "*",
-        "--no-startup-delay",
-        "--no-reload",
-        verbosity=0,
-    )
 
 
 @pytest.fixture
@@ -67,14 +55,14 @@ def test_the_whole_wizard(logged_in, officina):
     assert job.status == "queued" and job.dry_run
     running = logged_in.get(reverse("imports:detail", args=[job.pk]))
     assert "hx-trigger" in running.text and "<progress" in running.text
-    run_worker()
+    worker_run_once()
     dry = logged_in.get(reverse("imports:detail", args=[job.pk]))
     assert "Dry run: nothing was saved." in dry.text
     assert 'data-count="created">2</span>' in dry.text
     assert "luca.bianchi@" in dry.text
     assert not Contact.objects.for_workspace(officina).exists()
     logged_in.post(reverse("imports:run", args=[job.pk]))
-    run_worker()
+    worker_run_once()
     done = logged_in.get(reverse("imports:detail", args=[job.pk]), headers={"HX-Request": "true"})
     assert "Import finished." in done.text and "hx-trigger" not in done.text
     assert 'data-count="errors">1</span>' in done.text

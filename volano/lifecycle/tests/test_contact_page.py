@@ -2,6 +2,7 @@
 
 import pytest
 
+from volano.conftest import worker_run_once
 from volano.contacts.services import contact_create
 from volano.events.services import event_append
 from volano.scoring.services import score_model_save, scores_compute
@@ -93,7 +94,6 @@ def test_a_logged_webinar_raises_the_score_and_the_rules_move_the_lead(
 ):
     """The issue's story up to the hand-off: the webinar pushes Anna over the threshold and,
     having attended a webinar, she goes on to SQL in the same pass."""
-    from django.core.management import call_command
 
     from volano.lifecycle.services import threshold_rule_save
 
@@ -122,15 +122,7 @@ def test_a_logged_webinar_raises_the_score_and_the_rules_move_the_lead(
         {"activity-type": "webinar_attended", "activity-title": "Manutenzione trinciaerba"},
     )
     assert response.status_code == 302
-    call_command(
-        "db_worker",
-        "--batch",
-        "--queue-name",
-        "*",
-        "--no-startup-delay",
-        "--no-reload",
-        verbosity=0,
-    )
+    worker_run_once()
     anna.refresh_from_db()
     assert anna.lifecycle_stage == "sql"
     page = signed_in.get(f"/contacts/{anna.pk}/").content.decode()
