@@ -53,8 +53,10 @@ def worker_run_once() -> None:
 
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path, settings):
-    """Each test gets its own data folder (outbox, uploads)."""
+    """Each test gets its own data folder (outbox, uploads) and a fast password hasher."""
     settings.LANGUAGE_CODE = "en"  # tests read English; one test checks the Italian pages
+    # PBKDF2's 1.2M iterations cost most of the suite's time; no test is about the hash itself.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DATA_DIR = tmp_path / "data"
     settings.MEDIA_ROOT = tmp_path / "data" / "uploads"
     settings.MAILERS = {
