@@ -65,7 +65,7 @@ class OrderOut(Schema):
 
     @staticmethod
     def resolve_lines(obj) -> list:
-        return list(obj.lines.all())
+        return list(obj.lines.order_by("pk"))
 
 
 @router.post("/orders", response={201: OrderOut}, summary="Create an order")
