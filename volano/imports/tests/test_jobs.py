@@ -4,9 +4,15 @@ and a job whose worker died is found within a minute and resumes without duplica
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -238,3 +244,53 @@ def test_a_run_given_up_for_dead_stops_and_writes_nothing(officina, write_csv):
     import_job_run(job=stale)
     assert not Contact.objects.for_workspace(officina).exists()
     assert ImportJob.objects.for_workspace(officina).get(pk=job.pk).status == ImportStatus.RUNNING
+
+
+@pytest.mark.postgres
+def test_kill_9_of_a_real_worker_mid_import_then_the_sweeper_resumes_it(
+    officina, write_csv, tmp_path
+):
+    """`volano worker` as a child process, killed with SIGKILL once it has committed a chunk:
+    the job still says what was written, the sweeper finds it dead, and the resumed run ends
+    with every contact once and the counts of the whole file."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the child worker needs a database it can share: PostgreSQL")
+    rows = 250_000  # five chunks: the worker is killed long before the last
+    path = write_csv("email;nome\n" + "".join(f"c{n}@example.it;C{n}\n" for n in range(rows)))
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "VOLANO_DATA_DIR": str(tmp_path / "worker")}
+    job = import_job_create(
+        workspace=officina, actor=None, kind="contacts", filename="c.csv", path=path
+    )
+    import_job_enqueue(workspace=officina, actor=None, job=job, dry_run=False)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "volano", "worker", "--queue", "bulk"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300  # a wait for the child, not a measurement
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.chunks_done >= 1 or job.status in {ImportStatus.DONE, ImportStatus.FAILED}:
+                break
+            time.sleep(0.05)
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.kill()
+        worker.wait(30)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.RUNNING and 1 <= job.chunks_done < 5, job.status
+    written = Contact.objects.for_workspace(officina).count()
+    assert job.processed == job.created == written == 50_000 * job.chunks_done
+    assert job.percent == 20 * job.chunks_done  # rows written, not rows read
+
+    assert import_jobs_dead_sweep(now=timezone.now()) == []  # its heartbeat is recent
+    assert import_jobs_dead_sweep(now=timezone.now() + DEAD_AFTER * 2) == [job.pk]
+    worker_run_once()
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE, job.failure
+    assert (job.rows, job.created, job.updated, job.unchanged) == (rows, rows, 0, 0)
+    assert Contact.objects.for_workspace(officina).count() == rows
