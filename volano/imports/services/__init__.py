@@ -327,15 +327,23 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         except Exception:
             _job_failed(job, report, gettext("an internal error stopped the import"))
             raise
-    job.status = ImportStatus.DONE
-    job.rows = job.processed = job.total = report.rows
-    job.created, job.updated, job.unchanged = report.created, report.updated, report.unchanged
-    job.error_count = report.error_count
-    job.errors = report.errors
-    job.warnings = report.warnings
-    job.unmapped = report.unmapped
-    job.finished_at = timezone.now()
-    job.save()
+    finished = {
+        "status": ImportStatus.DONE,
+        "rows": report.rows,
+        "processed": report.rows,
+        "total": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "error_count": report.error_count,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "unmapped": report.unmapped,
+        "finished_at": timezone.now(),
+    }
+    if this_run.update(**finished):  # unless the job was handed to another run meanwhile
+        for name, value in finished.items():
+            setattr(job, name, value)
     return job
 
 
@@ -354,26 +362,24 @@ def _resume_point(job: ImportJob) -> Checkpoint | None:
 
 
 def _job_failed(job: ImportJob, report: ImportReport, message: str) -> None:
-    """The job stopped: it keeps the counts its chunks committed, and says how far it got."""
-    job.refresh_from_db(fields=["processed", "created", "updated", "unchanged", "attempts"])
-    job.status = ImportStatus.FAILED
-    job.failure = _stopped_message(job, message)
-    job.errors = sorted(report.errors, key=lambda e: e["row"])
-    job.warnings = sorted(report.warnings, key=lambda e: e["row"])
-    job.error_count = max(job.error_count, report.error_count)
-    job.unmapped = report.unmapped
-    job.finished_at = timezone.now()
-    job.save(
-        update_fields=[
-            "status",
-            "failure",
-            "errors",
-            "warnings",
-            "error_count",
-            "unmapped",
-            "finished_at",
-        ]
+    """The job stopped: it keeps the counts its chunks committed, and says how far it got
+    (unless the job was handed to another run meanwhile: that run reports)."""
+    job.refresh_from_db(fields=["processed", "created", "updated", "unchanged", "error_count"])
+    stopped = {
+        "status": ImportStatus.FAILED,
+        "failure": _stopped_message(job, message),
+        "errors": sorted(report.errors, key=lambda e: e["row"]),
+        "warnings": sorted(report.warnings, key=lambda e: e["row"]),
+        "error_count": max(job.error_count, report.error_count),
+        "unmapped": report.unmapped,
+        "finished_at": timezone.now(),
+    }
+    this_run = ImportJob.objects.for_workspace(job.workspace).filter(
+        pk=job.pk, attempts=job.attempts
     )
+    if this_run.update(**stopped):
+        for name, value in stopped.items():
+            setattr(job, name, value)
 
 
 def _stopped_message(job: ImportJob, reason: str) -> str:
