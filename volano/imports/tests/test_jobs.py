@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from volano.conftest import worker_run_once
-from volano.contacts.models import Contact, CustomField, Entity, FieldType
+from volano.contacts.models import Company, Contact, CustomField, Entity, FieldType
 from volano.imports.models import ImportJob, ImportStatus
 from volano.imports.services import (
     DEAD_AFTER,
@@ -181,11 +181,9 @@ def test_a_running_job_shows_the_rows_saved(officina, write_csv, client, giulia)
     assert 'value="33"' in page.text
 
 
-def _dead_job(workspace, path, *, chunks_done, processed, created, attempts=1):
+def _dead_job(workspace, path, *, chunks_done, processed, created, attempts=1, kind="contacts"):
     """A job whose worker was killed after committing `chunks_done` chunks."""
-    job = import_job_create(
-        workspace=workspace, actor=None, kind="contacts", filename="c.csv", path=path
-    )
+    job = import_job_create(workspace=workspace, actor=None, kind=kind, filename="c.csv", path=path)
     ImportJob.objects.for_workspace(workspace).filter(pk=job.pk).update(
         status=ImportStatus.RUNNING,
         attempts=attempts,
@@ -217,6 +215,41 @@ def test_a_dead_job_is_requeued_by_the_sweeper_and_resumes_without_duplicates(
     assert job.attempts == 2
     emails = list(Contact.objects.for_workspace(officina).values_list("email", flat=True))
     assert sorted(emails) == sorted(r.split(";")[0] for r in rows)
+
+
+def test_a_dead_company_or_order_import_resumes_without_duplicates(
+    officina, write_csv, monkeypatch
+):
+    from volano.imports.services import companies, orders
+
+    monkeypatch.setattr(companies, "CHUNK", 2)
+    monkeypatch.setattr(orders, "CHUNK", 2)
+    names = [f"Azienda {n}" for n in range(5)]
+    path = write_csv("ragione sociale\n" + "".join(f"{n}\n" for n in names))
+    first = write_csv("ragione sociale\n" + "".join(f"{n}\n" for n in names[:2]), name="a.csv")
+    import_file(workspace=officina, actor=None, kind="companies", path=first)
+    job = _dead_job(officina, path, kind="companies", chunks_done=1, processed=2, created=2)
+    import_jobs_dead_sweep(now=timezone.now())
+    worker_run_once()
+    job.refresh_from_db()
+    assert (job.status, job.rows, job.created, job.unchanged) == (ImportStatus.DONE, 5, 5, 0)
+    assert Company.objects.for_workspace(officina).count() == 5
+
+    lines = [f"A-{n};2026-01-10;c{n}@example.it;Cinghia;8\n" for n in range(5)]
+    header = "numero;data;email;prodotto;importo\n"
+    path = write_csv(header + "".join(lines), name="ordini.csv")
+    import_file(
+        workspace=officina,
+        actor=None,
+        kind="orders",
+        path=write_csv(header + "".join(lines[:2]), name="o.csv"),
+    )
+    job = _dead_job(officina, path, kind="orders", chunks_done=1, processed=2, created=2)
+    import_jobs_dead_sweep(now=timezone.now())
+    worker_run_once()
+    job.refresh_from_db()
+    assert (job.status, job.rows, job.created, job.unchanged) == (ImportStatus.DONE, 5, 5, 0)
+    assert Order.objects.for_workspace(officina).count() == 5
 
 
 def test_a_job_that_lost_its_worker_too_often_fails_saying_how_far_it_got(officina, write_csv):
