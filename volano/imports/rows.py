@@ -361,7 +361,7 @@ def clean_rows(
                         " cannot be stored: remove it from the file"
                     ),
                 )
-                empty = bad = True
+                empty, bad = False, True
                 continue
             if clean is None:
                 value = raw.strip()
@@ -388,7 +388,6 @@ def clean_rows(
                     report.error(line, header, raw, too_long(limit))
                     bad = True
                     continue
-
             if custom_key is not None:
                 values.setdefault("custom", {})[custom_key] = value
             else:
