@@ -83,14 +83,14 @@ def import_orders(
     # rows of the orders written so far, and the last one every row of the file.
     batches = list(chunked(list(good.items()), CHUNK)) or [[]]
     lines_written = 0
-    for number, batch in enumerate(batches, start=1):
-        lines_written += sum(len(orders[order_number]) for order_number, _order in batch)
-        if number <= skip_chunks:  # written by an earlier run of this job
+    for chunk, batch in enumerate(batches, start=1):
+        lines_written += sum(len(orders[number]) for number, _order in batch)
+        if chunk <= skip_chunks:  # written by an earlier run of this job
             continue
         with transaction.atomic():
             _write_orders(workspace=workspace, orders=dict(batch), report=report, dry_run=dry_run)
-            rows = report.rows if number == len(batches) else lines_written
-            checkpoint(report.checkpoint(chunks=number, rows=rows, error_count=report.error_count))
+            rows = report.rows if chunk == len(batches) else lines_written
+            checkpoint(report.checkpoint(chunks=chunk, rows=rows, error_count=report.error_count))
     return report
 
 
