@@ -35,7 +35,10 @@ class ImportJob(WorkspaceScopedModel):
     mapping = models.JSONField(default=dict, blank=True)
     rows = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)  # rows expected, for the progress bar
+    # Rows read up to the end of the last chunk written; with the counts below, saved in each
+    # chunk's own transaction, so they say what is in the database even after a crash.
     processed = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)  # where a re-queued job resumes
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
@@ -44,6 +47,10 @@ class ImportJob(WorkspaceScopedModel):
     warnings = models.JSONField(default=list, blank=True)
     unmapped = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True)
+    # Written by the running worker at least every chunk: a "running" job whose heartbeat is
+    # old has lost its worker (see `import_jobs_dead_sweep`).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # runs started since the last enqueue
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from volano.contacts import cleaning
 from volano.contacts.cleaning import _EMAIL_QUICK, FieldError
@@ -22,6 +25,21 @@ from volano.core import geography
 from volano.imports.reading import Table
 
 MAX_LISTED = 50_000  # errors and warnings kept in a report; the counts stay exact
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What the chunks written so far hold. An importer hands one over inside each chunk's
+    transaction, so the job's copy commits with the rows it counts; a job that resumes skips
+    the first `chunks` chunks (chunking is deterministic for a file and a mapping) and starts
+    from these counts."""
+
+    chunks: int = 0
+    rows: int = 0  # rows of the file read up to the end of the last chunk written
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error_count: int = 0
 
 
 @dataclass
@@ -53,6 +71,26 @@ class ImportReport:
                 {"row": row, "column": column, "value": _shown(value), "message": message}
             )
 
+    def checkpoint(self, *, chunks: int, rows: int, error_count: int) -> Checkpoint:
+        """The counts of the chunks written so far; `rows` and `error_count` as they were when
+        chunk number `chunks` was cut (the reader runs ahead of the writer)."""
+        return Checkpoint(
+            chunks=chunks,
+            rows=rows,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            error_count=error_count,
+        )
+
+    def resume_from(self, point: Checkpoint | None) -> int:
+        """Start from what an earlier run of the same job wrote; the chunks to skip. Rows and
+        errors are counted again, as the skipped chunks are read again."""
+        if point is None:
+            return 0
+        self.created, self.updated, self.unchanged = point.created, point.updated, point.unchanged
+        return point.chunks
+
     def as_dict(self) -> dict:
         data = {
             "rows": self.rows,
@@ -73,6 +111,8 @@ class ImportReport:
 
 def _shown(value: Any) -> str:
     text = "" if value is None else str(value)
+    if "\x00" in text:  # the report is stored as JSON, which PostgreSQL refuses NUL in
+        text = text.replace("\x00", "\\0")
     return text if len(text) <= 200 else text[:199] + "…"
 
 
@@ -137,8 +177,24 @@ def consent(raw: str) -> str:
     return ConsentStatus.GRANTED if value else ConsentStatus.DENIED
 
 
-def decimal(raw: str):
-    return cleaning.parse_decimal(raw)
+# The order columns' sizes (12 digits, 3 decimals for a quantity; 14 and 2 for money): a larger
+# number is a row error here, not a chunk PostgreSQL refuses.
+MAX_QUANTITY = Decimal("1e9")
+MAX_MONEY = Decimal("1e11")  # a line's; ten of the largest still fit in an order's total
+
+
+def quantity(raw: str):
+    value = cleaning.parse_decimal(raw)
+    if value is not None and abs(value) >= MAX_QUANTITY:
+        raise FieldError(_("this number is too large"))
+    return value
+
+
+def money(raw: str):
+    value = cleaning.parse_decimal(raw)
+    if value is not None and abs(value) >= MAX_MONEY:
+        raise FieldError(_("this amount is too large"))
+    return value
 
 
 def date(raw: str):
@@ -173,15 +229,31 @@ CLEANERS: dict[str, Callable[[str], Any]] = {
     "consent_profiling": consent,
     "consent_third_party": consent,
     "date": date,
-    "quantity": decimal,
-    "unit_price": decimal,
-    "amount": decimal,
+    "quantity": quantity,
+    "unit_price": money,
+    "amount": money,
     "currency": currency,
 }
 
 
-# Plain text targets: trimmed, and no longer than their database column.
+# Every text target is no longer than its database column, checked here so that both databases
+# refuse the same cells, as row errors, before anything is written (SQLite would store a longer
+# text, PostgreSQL would abort the whole chunk). Plain text targets are trimmed first; cleaned
+# ones are checked as cleaned.
 TEXT_LIMITS = {
+    "email": 254,
+    "customer_email": 254,
+    "phone": 32,
+    "postal_code": 10,
+    "province": 2,
+    "region": 60,
+    "country": 2,
+    "language": 8,
+    "vat_number": 11,
+    "company_vat_number": 11,
+    "customer_vat_number": 11,
+    "tax_code": 16,
+    "currency": 3,
     "first_name": 100,
     "last_name": 100,
     "customer_first_name": 100,
@@ -210,7 +282,7 @@ class Column:
     header: str
     target: str
     clean: Callable[[str], Any] | None  # None: plain text, trimmed, at most `limit` characters
-    limit: int = 200
+    limit: int = 200  # for a cleaned value: 0 when it is not text kept in a column of its own
     custom_key: str | None = None
 
 
@@ -228,9 +300,10 @@ def build_plan(
         elif target.startswith("custom."):
             key = target.removeprefix("custom.")
             custom = by_key[key]
-            plan.append(Column(index, header, target, _custom_cleaner(custom), custom_key=key))
+            cleaner = _custom_cleaner(custom)
+            plan.append(Column(index, header, target, cleaner, limit=0, custom_key=key))
         elif target in CLEANERS:
-            plan.append(Column(index, header, target, CLEANERS[target]))
+            plan.append(Column(index, header, target, CLEANERS[target], TEXT_LIMITS.get(target, 0)))
         else:
             plan.append(Column(index, header, target, None, TEXT_LIMITS.get(target, 200)))
     return plan, unmapped
@@ -238,7 +311,10 @@ def build_plan(
 
 def _custom_cleaner(custom) -> Callable[[str], Any]:
     def clean(raw: str) -> Any:
-        return clean_custom_value(custom, raw)
+        try:
+            return clean_custom_value(custom, raw)
+        except ArithmeticError:  # a number past what a Decimal rounds (1e30 as money)
+            raise FieldError(_("this number is too large")) from None
 
     return clean
 
@@ -274,13 +350,26 @@ def clean_rows(
         empty = True
         for index, header, target, clean, limit, custom_key in columns:
             raw = cells[index]
+            if "\x00" in raw:
+                # No database column takes it (PostgreSQL refuses it in text and JSON).
+                report.error(
+                    line,
+                    header,
+                    raw,
+                    _(
+                        "contains a NUL character (an invisible control character), which"
+                        " cannot be stored: remove it from the file"
+                    ),
+                )
+                empty, bad = False, True
+                continue
             if clean is None:
                 value = raw.strip()
                 if not value:
                     continue
                 empty = False
                 if len(value) > limit:
-                    report.error(line, header, raw, f"too long (at most {limit} characters)")
+                    report.error(line, header, raw, too_long(limit))
                     bad = True
                     continue
             else:
@@ -295,6 +384,10 @@ def clean_rows(
                     continue
                 if value is None or value == "" or value == []:
                     continue
+                if limit and value.__class__ is str and len(value) > limit:
+                    report.error(line, header, raw, too_long(limit))
+                    bad = True
+                    continue
             if custom_key is not None:
                 values.setdefault("custom", {})[custom_key] = value
             else:
@@ -307,6 +400,10 @@ def clean_rows(
         elif keep_bad:
             values["_bad"] = True
             yield line, values
+
+
+def too_long(limit: int) -> str:
+    return _("too long (at most %(limit)s characters)") % {"limit": limit}
 
 
 def fill_address(values: dict[str, Any]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.tasks import task
+from django.utils import timezone
 
 from volano.imports.models import ImportJob, ImportStatus
 
@@ -12,8 +14,10 @@ def import_job_run_task(job_id: int) -> None:
     from volano.imports.services import import_job_run
 
     # Claim the job in one statement, so a job enqueued twice runs once.
+    # Each claim is a new attempt: the run's checkpoints are fenced by its number, and its
+    # heartbeat starts now.
     claimed = ImportJob.all_workspaces.filter(pk=job_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING
+        status=ImportStatus.RUNNING, attempts=F("attempts") + 1, heartbeat_at=timezone.now()
     )
     if not claimed:
         return  # deleted, already run, or picked up by another worker

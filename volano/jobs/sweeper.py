@@ -3,15 +3,13 @@
 Runs inside `volano worker` every minute (and can be called once with `sweep()`). What it repairs:
 
 - imports: an ImportJob still "queued" two minutes after it was created (its task was lost, or the
-  worker was down) is enqueued again; one "running" whose progress (`processed`) has not moved for
-  ten minutes (its worker died) is put back to "queued" and enqueued again. The import task claims
+  worker was down) is enqueued again; one "running" whose worker has not written its heartbeat
+  for a minute (the worker died) is queued again to resume after its last chunk, or failed after
+  three lost workers (`volano.imports.services.import_jobs_dead_sweep`). The import task claims
   a job with one UPDATE on status "queued", so a job enqueued twice still runs once.
 
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
-
-ImportJob has no progress timestamp, so "has not moved" is judged by this sweeper's own memory of
-`processed` between sweeps: after a restart, a stalled job is noticed ten minutes later.
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 QUEUED_GRACE = dt.timedelta(minutes=2)
-STALLED_AFTER = dt.timedelta(minutes=10)
 IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
 SEGMENTS_FULL_EVERY = dt.timedelta(hours=1)
 # A notification whose email was not sent (the task was lost, SMTP failed) is retried after this
@@ -50,8 +47,6 @@ def _task(module_name: str, name: str) -> Any:
 
 class Sweeper:
     def __init__(self) -> None:
-        # job id -> (processed, when that value was first seen)
-        self._progress: dict[int, tuple[int, dt.datetime]] = {}
         # job id -> when the sweeper last enqueued it, so a backlog is not enqueued every minute
         self._enqueued: dict[int, dt.datetime] = {}
         # notification id -> when its email task was last enqueued again
@@ -138,27 +133,17 @@ class Sweeper:
             if last is None or now - last >= QUEUED_GRACE:
                 retry.append(job_id)
 
-        running = dict(jobs.filter(status=ImportStatus.RUNNING).values_list("id", "processed"))
-        for job_id, processed in running.items():
-            seen = self._progress.get(job_id)
-            if seen is None or seen[0] != processed:
-                self._progress[job_id] = (processed, now)
-            elif now - seen[1] >= STALLED_AFTER and (
-                jobs.filter(pk=job_id, status=ImportStatus.RUNNING, processed=processed).update(
-                    status=ImportStatus.QUEUED
-                )
-            ):
-                del self._progress[job_id]
-                retry.append(job_id)
-        for job_id in list(self._progress):
-            if job_id not in running:
-                del self._progress[job_id]
-
         for job_id in retry:
             self._enqueued[job_id] = now
             transaction.on_commit(functools.partial(task.enqueue, job_id))
             logger.warning("sweeper: import job %s was stuck, enqueued again", job_id)
-        return len(retry)
+
+        from volano.imports.services import import_jobs_dead_sweep
+
+        requeued = import_jobs_dead_sweep(now=now)  # enqueues them itself
+        for job_id in requeued:
+            self._enqueued[job_id] = now
+        return len(retry) + len(requeued)
 
     def run_forever(self, *, interval: float, stop: threading.Event) -> None:
         """Sweep every `interval` seconds until `stop` is set; an error is logged, never fatal."""

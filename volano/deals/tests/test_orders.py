@@ -6,6 +6,7 @@ import pytest
 
 from volano.contacts.models import Contact
 from volano.imports.reading import Table
+from volano.imports.rows import ImportReport
 from volano.imports.services.orders import import_orders
 from volano.lifecycle.models import StageChange
 from volano.lifecycle.services import stage_set
@@ -75,7 +76,9 @@ def test_imported_orders_make_customers_in_one_go(officina, giulia, mario, anna)
         table=Table(headers=headers, rows=iter(enumerate(rows, start=2)), format="csv"),
         mapping={h: h for h in headers},
         dry_run=False,
+        report=ImportReport(kind="orders"),
         progress=lambda _n: None,
+        checkpoint=lambda _point: None,
     )
     assert report.created == 4, report
     stages = dict(Contact.objects.for_workspace(officina).values_list("email", "lifecycle_stage"))

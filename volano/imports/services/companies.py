@@ -1,6 +1,10 @@
 """Importing companies, and finding or creating the companies contact and order rows name.
 
-A company is matched on its partita IVA, else on its name (ignoring case and spaces).
+A company is matched on its partita IVA, else on its name (ignoring case and spaces). Finding
+and creating happen under one lock per workspace (`companies_lock`), so imports running side by
+side create a company once: on PostgreSQL a transaction-level advisory lock, on SQLite the write
+lock every transaction takes first (`transaction_mode` IMMEDIATE). Names stay free to repeat
+(two shops may both be called "Bar Centrale"), so there is no unique key on them.
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from volano.contacts.models import Company, CustomField, Entity
@@ -16,6 +20,7 @@ from volano.core.db import UnicodeLower
 from volano.core.models import User, Workspace
 from volano.imports.reading import Table
 from volano.imports.rows import (
+    Checkpoint,
     ImportReport,
     build_plan,
     chunked,
@@ -26,6 +31,21 @@ from volano.imports.rows import (
 
 CHUNK = 5_000
 NEW_COMPANY_PLACEHOLDER = -1  # a company a dry run would create
+
+
+# The advisory lock's key: its high 32 bits name what is locked, the low ones the workspace.
+COMPANIES_LOCK = 0x56_43_4F  # "VCO", Volano companies
+
+
+def companies_lock(workspace: Workspace) -> None:
+    """Inside a transaction: wait until no one else is matching or creating this workspace's
+    companies, until the transaction ends."""
+    assert connection.in_atomic_block, "companies_lock() holds until the transaction ends"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            key = (COMPANIES_LOCK << 32) | (workspace.pk & 0xFFFF_FFFF)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
+    # SQLite: the transaction began with BEGIN IMMEDIATE, which already holds the write lock.
 
 
 def name_key(name: str) -> str:
@@ -57,7 +77,15 @@ def company_ids_for_rows(
     *, workspace: Workspace, keys: Iterable[tuple[str, str]], dry_run: bool
 ) -> dict[tuple[str, str], int]:
     """(partita IVA, name) → company id, creating the companies that do not exist yet."""
-    keys = set(keys)
+    with transaction.atomic():
+        if not dry_run:
+            companies_lock(workspace)
+        return _company_ids(workspace=workspace, keys=set(keys), dry_run=dry_run)
+
+
+def _company_ids(
+    *, workspace: Workspace, keys: set[tuple[str, str]], dry_run: bool
+) -> dict[tuple[str, str], int]:
     by_vat, by_name = companies_find(
         workspace=workspace,
         vat_numbers=[v for v, _n in keys if v],
@@ -104,13 +132,15 @@ def import_companies(
     table: Table,
     mapping: dict[str, str],
     dry_run: bool,
+    report: ImportReport,
     progress: Callable[[int], None],
+    checkpoint: Callable[[Checkpoint], None],
+    skip_chunks: int = 0,
 ) -> ImportReport:
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
-    plan, unmapped = build_plan(table.headers, mapping, fields)
-    report = ImportReport(kind="companies", dry_run=dry_run, unmapped=unmapped)
+    plan, report.unmapped = build_plan(table.headers, mapping, fields)
     first_line: dict[str, int] = {}
-    for chunk in chunked(clean_rows(table, plan, report), CHUNK):
+    for number, chunk in enumerate(chunked(clean_rows(table, plan, report), CHUNK), start=1):
         merged: dict[str, tuple[int, dict[str, Any]]] = {}
         for line, values in chunk:
             if not values.get("name") and not values.get("vat_number"):
@@ -134,9 +164,14 @@ def import_companies(
                 continue
             first_line[key] = line
             merged[key] = (line, values)
+        progress(report.rows)
+        if number <= skip_chunks:  # written by an earlier run of this job
+            continue
         with transaction.atomic():
             _write_companies(workspace=workspace, rows=merged, report=report, dry_run=dry_run)
-        progress(report.rows)
+            checkpoint(
+                report.checkpoint(chunks=number, rows=report.rows, error_count=report.error_count)
+            )
     return report
 
 
@@ -147,6 +182,8 @@ def _write_companies(
     report: ImportReport,
     dry_run: bool,
 ) -> None:
+    if not dry_run:
+        companies_lock(workspace)
     values_list = [values for _line, values in rows.values()]
     by_vat, by_name = companies_find(
         workspace=workspace,

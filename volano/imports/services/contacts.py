@@ -29,6 +29,7 @@ from volano.core.models import User, Workspace
 from volano.events.models import Channel, Event, EventType
 from volano.imports.reading import Table
 from volano.imports.rows import (
+    Checkpoint,
     ImportReport,
     build_plan,
     chunked,
@@ -80,11 +81,13 @@ def import_contacts(
     table: Table,
     mapping: dict[str, str],
     dry_run: bool,
+    report: ImportReport,
     progress: Callable[[int], None],
+    checkpoint: Callable[[Checkpoint], None],
+    skip_chunks: int = 0,
 ) -> ImportReport:
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.CONTACT))
-    plan, unmapped = build_plan(table.headers, mapping, fields)
-    report = ImportReport(kind="contacts", dry_run=dry_run, unmapped=unmapped)
+    plan, report.unmapped = build_plan(table.headers, mapping, fields)
     email_column = next((c.header for c in plan if c.target == "email"), "email")
     links_company = any(c.target in {"company", "company_vat_number"} for c in plan)
     first_line: dict[str, int] = {}  # email → the row that first had it, across the whole file
@@ -92,7 +95,7 @@ def import_contacts(
     companies: dict[tuple[str, str], int] = {}  # (partita IVA, name) → id, across chunks
     number = 0
 
-    turns = Turns()
+    turns = Turns(finished=skip_chunks)
     if writer.postgres:  # where a contact created meanwhile is caught by the COPY, and looked up
         writer.remember_existing(up_to=table.total_estimate)
 
@@ -102,11 +105,17 @@ def import_contacts(
                 if look is None:
                     writer.look(batch)
                 writer.write(batch=batch, report=report, turn=lambda: turns.wait(batch.number))
+                # After the turn every earlier chunk is committed and counted: the counts are
+                # this chunk's and theirs, committed with this chunk.
+                checkpoint(
+                    report.checkpoint(
+                        chunks=batch.number, rows=batch.rows_read, error_count=batch.errors_read
+                    )
+                )
         except BaseException:
             turns.abandon()
             raise
         turns.done(batch.number)
-        progress(report.rows)
 
     # On PostgreSQL two writers, each with its own connection, take the chunks in turn: one
     # commits (checking the foreign keys of every new row) while the other copies.
@@ -141,12 +150,17 @@ def import_contacts(
                 fill_address(values)
                 lines[email] = line
                 rows[email] = values
+            number += 1
+            progress(report.rows)
+            if number <= skip_chunks:  # written by an earlier run of this job
+                continue
             if links_company:
                 _link_companies(workspace=workspace, rows=rows, dry_run=dry_run, known=companies)
             # The reader thread prepares the writes too: the writer thread only talks to the
             # database, so that the next chunk is read while this one is written.
             batch = writer.prepare(rows=rows, repeats=repeats, lines=lines)
-            batch.number = number = number + 1
+            batch.number = number
+            batch.rows_read, batch.errors_read = report.rows, report.error_count
             pipeline.put(batch)
     return report
 
@@ -211,6 +225,8 @@ class _Batch:
     new: list[str] | None  # per row, its COPY line (PostgreSQL) if it creates a contact
     existing: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     number: int = 0  # 1 for the first chunk of the file
+    rows_read: int = 0  # the report's rows and errors once this chunk was read
+    errors_read: int = 0
 
 
 class _ContactWriter:

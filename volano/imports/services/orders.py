@@ -16,12 +16,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from volano.contacts.models import Contact
 from volano.core.models import User, Workspace
 from volano.events.models import Channel, Event, EventType
 from volano.imports.reading import Table
-from volano.imports.rows import ImportReport, build_plan, chunked, clean_rows
+from volano.imports.rows import MAX_MONEY, Checkpoint, ImportReport, build_plan, chunked, clean_rows
 from volano.lifecycle.models import ChangeSource
 from volano.lifecycle.services import contacts_become_customers
 from volano.orders.models import Order, OrderLine
@@ -39,10 +40,12 @@ def import_orders(
     table: Table,
     mapping: dict[str, str],
     dry_run: bool,
+    report: ImportReport,
     progress: Callable[[int], None],
+    checkpoint: Callable[[Checkpoint], None],
+    skip_chunks: int = 0,
 ) -> ImportReport:
-    plan, unmapped = build_plan(table.headers, mapping)
-    report = ImportReport(kind="orders", dry_run=dry_run, unmapped=unmapped)
+    plan, report.unmapped = build_plan(table.headers, mapping)
     header_of = {c.target: c.header for c in plan}
     number_column = header_of.get("number", "number")
     # An order's lines may be anywhere in the file: gather them all before writing.
@@ -75,10 +78,19 @@ def import_orders(
                     number,
                     f"order {number} was not imported because row {bad[0]} has an error",
                 )
-    for batch in chunked(list(good.items()), CHUNK):
+    progress(report.rows)
+    # Every row is read before the first order is written: a chunk's checkpoint counts the
+    # rows of the orders written so far, and the last one every row of the file.
+    batches = list(chunked(list(good.items()), CHUNK)) or [[]]
+    lines_written = 0
+    for chunk, batch in enumerate(batches, start=1):
+        lines_written += sum(len(orders[number]) for number, _order in batch)
+        if chunk <= skip_chunks:  # written by an earlier run of this job
+            continue
         with transaction.atomic():
             _write_orders(workspace=workspace, orders=dict(batch), report=report, dry_run=dry_run)
-    progress(report.rows)
+            rows = report.rows if chunk == len(batches) else lines_written
+            checkpoint(report.checkpoint(chunks=chunk, rows=rows, error_count=report.error_count))
     return report
 
 
@@ -134,6 +146,20 @@ def _order_from_lines(
                 "amount": round(amount, 2),
             }
         )
+    too_large = [
+        line
+        for (line, _values), order_line in zip(lines, order_lines, strict=True)
+        if abs(order_line["amount"]) >= MAX_MONEY or abs(order_line["unit_price"]) >= MAX_MONEY
+    ]
+    # The order's total has 14 digits, 2 of them decimals, like its lines.
+    if too_large or abs(sum(o["amount"] for o in order_lines)) >= MAX_MONEY * 10:
+        report.error(
+            (too_large or [first_line])[0],
+            header_of.get("amount", "amount"),
+            number,
+            gettext("the amount of this order is too large"),
+        )
+        return None
     date = next(v["date"] for _l, v in lines if "date" in v)
     return {
         "number": number,

@@ -112,9 +112,9 @@ class Turns:
     that must see every earlier chunk committed: `wait(n)` returns once chunks 1..n-1 are
     `done`, and raises Abandoned once any writer has failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, finished: int = 0) -> None:
         self.condition = threading.Condition()
-        self.finished = 0
+        self.finished = finished  # a resumed import starts after the chunks already written
         self.abandoned = False
 
     def wait(self, number: int) -> None:

@@ -41,23 +41,24 @@ def test_a_queued_import_whose_task_was_lost_is_enqueued_again_once(
     assert _enqueued_job_ids() == [stuck.pk]
 
 
-def test_a_running_import_that_stopped_moving_is_requeued(
+def test_a_running_import_whose_worker_stopped_beating_is_requeued_within_a_minute(
     officina, django_capture_on_commit_callbacks
 ):
-    stalled = _job(officina, status=ImportStatus.RUNNING, age_minutes=30, processed=400)
-    moving = _job(officina, status=ImportStatus.RUNNING, age_minutes=30, processed=100)
+    now = timezone.now()
+    dead = _job(officina, status=ImportStatus.RUNNING, age_minutes=30, processed=400)
+    alive = _job(officina, status=ImportStatus.RUNNING, age_minutes=30, processed=100)
+    jobs = ImportJob.objects.for_workspace(officina)
+    jobs.filter(pk=dead.pk).update(heartbeat_at=now - dt.timedelta(seconds=61), attempts=1)
+    jobs.filter(pk=alive.pk).update(heartbeat_at=now - dt.timedelta(seconds=20), attempts=1)
     sweeper = Sweeper()
-    start = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweeper.sweep(start) == {"imports": 0}
-        ImportJob.objects.for_workspace(officina).filter(pk=moving.pk).update(processed=900)
-        assert sweeper.sweep(start + dt.timedelta(minutes=5)) == {"imports": 0}
-        assert sweeper.sweep(start + dt.timedelta(minutes=11)) == {"imports": 1}
-    stalled.refresh_from_db()
-    moving.refresh_from_db()
-    assert stalled.status == ImportStatus.QUEUED
-    assert moving.status == ImportStatus.RUNNING
-    assert _enqueued_job_ids() == [stalled.pk]
+        assert sweeper.sweep(now) == {"imports": 1}
+        assert sweeper.sweep(now + dt.timedelta(seconds=30)) == {"imports": 0}
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.status == ImportStatus.QUEUED
+    assert alive.status == ImportStatus.RUNNING
+    assert _enqueued_job_ids() == [dead.pk]
 
 
 def test_an_email_that_never_left_is_enqueued_again_every_five_minutes(
