@@ -243,3 +243,6 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 )
+# The API docs (/api/v1/docs) from django-ninja's own static files: its CDN page would be blocked.
+if "ninja" not in INSTALLED_APPS:
+    INSTALLED_APPS.append("ninja")
