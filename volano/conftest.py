@@ -204,10 +204,35 @@ def page(request, live_server, client, giulia, chromium_path):
             [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
         )
         context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+        # Content-Security-Policy violations fail the test like JavaScript errors: the event
+        # every document fires, and Chromium's console line, caught on every page visited.
+        violations: list[str] = []
+        context.expose_function("__volanoCspViolation", lambda text: violations.append(text))
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        page.csp_violations = violations  # type: ignore[attr-defined]
         page.set_default_timeout(8000)
         yield page
         browser.close()
         assert not errors, errors
+        assert not violations, violations
+
+
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__volanoCspViolation(
+    `${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`
+    + ` on ${document.location.pathname}: ${e.sample}`
+  );
+});
+"""

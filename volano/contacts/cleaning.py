@@ -13,10 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 from stdnum.it import codicefiscale, iva
 
 from volano.core import geography
+from volano.core.weburls import http_url
 
 
 class FieldError(ValueError):
@@ -132,6 +134,40 @@ def clean_country(raw: str | None) -> str:
     if not re.fullmatch(r"[A-Z]{2}", text):
         raise FieldError("use the two-letter country code (e.g. IT)")
     return text
+
+
+# "name:" before anything but a port number: the value names its own scheme.
+_SCHEME_PREFIX = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d)", re.IGNORECASE)
+
+
+def clean_url(raw: str | None, *, label: str, limit: int = 200) -> str:
+    """A web address: http:// or https:// only (`javascript:` and the like would run in the
+    browser of whoever clicks the link). A bare host ("officinarossi.it") gets https://."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    if not text.lower().startswith(("http://", "https://")):
+        if "://" in text or text.startswith("//") or _SCHEME_PREFIX.match(text):
+            raise FieldError(
+                _("%(field)s must be a web address starting with http:// or https://")
+                % {"field": label}
+            )
+        text = "https://" + text
+    if not http_url(text):
+        raise FieldError(
+            _("%(field)s is not a valid web address (no spaces; a host such as example.it)")
+            % {"field": label}
+        )
+    if len(text) > limit:
+        raise FieldError(
+            _("%(field)s is too long (at most %(limit)d characters)")
+            % {"field": label, "limit": limit}
+        )
+    return text
+
+
+def clean_website(raw: str | None) -> str:
+    return clean_url(raw, label=_("Website"))
 
 
 def clean_language(raw: str | None) -> str:

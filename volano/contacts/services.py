@@ -80,6 +80,7 @@ _CLEANERS: dict[str, Callable[[Any], str]] = {
     "language": cleaning.clean_language,
     "vat_number": cleaning.clean_vat_number,
     "tax_code": cleaning.clean_tax_code,
+    "website": cleaning.clean_website,
 }
 
 

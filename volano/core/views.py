@@ -216,7 +216,8 @@ def team_member_edit(request: HttpRequest, user_id: int) -> HttpResponse:
 @roles_required(Role.ADMIN, Role.MARKETER)
 def outbox(request: HttpRequest) -> HttpResponse:
     sent = []
-    for message in outbox_messages(limit=200):
+    workspace = request.workspace  # type: ignore[attr-defined]
+    for message in outbox_messages(workspace=workspace, limit=200):
         try:
             sent_at = parsedate_to_datetime(message.date) if message.date else None
         except (TypeError, ValueError):

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from volano.contacts.models import Contact
 from volano.core import geography
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from volano.core.mail import workspace_headers
 from volano.core.models import Membership, Role, User, Workspace
 from volano.deals.models import ProductLine
 from volano.events.models import Channel, EventType
@@ -953,7 +954,12 @@ def _email_for(notification: Notification) -> EmailMessage:
         )
     with translation.override(language), timezone.override(ZoneInfo(workspace.time_zone)):
         body = render_to_string(template, context)
-    return EmailMessage(subject=notification.title, body=body, to=[user.email])
+    return EmailMessage(
+        subject=notification.title,
+        body=body,
+        to=[user.email],
+        headers=workspace_headers(workspace),
+    )
 
 
 def notification_email_send(*, notification_id: int) -> bool:

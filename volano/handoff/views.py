@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Membership, Role, User
 from volano.core.views import roles_required, workspace_required, write_required
+from volano.core.weburls import site_path_or_empty
 from volano.handoff import selectors, services
 from volano.handoff.forms import RuleForm, SettingsForm
 from volano.handoff.models import Assignment, AssignmentRule, AssignmentStatus
@@ -205,8 +206,9 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
         )
     except NotFound:
         raise Http404("no such notification") from None
-    target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    # A path on this site only: "/\evil.example" passed the old startswith("/") test and
+    # browsers read it as "//evil.example".
+    if target := site_path_or_empty(request.POST.get("next", "")):
         return redirect(target)
     return redirect("handoff:notifications")
 

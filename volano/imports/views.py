@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from volano.core.errors import ApplicationError
+from volano.core.exports import csv_text
 from volano.core.models import Membership, User, Workspace
 from volano.imports import selectors
 from volano.imports.mapping import targets_for
@@ -203,19 +202,9 @@ def import_run(request: WorkspaceRequest, job_id: int) -> HttpResponse:
 @workspace_view()
 def import_errors_csv(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("row"), _("column"), _("value"), _("message")])
-    for error in job.errors:
-        writer.writerow(
-            [error["row"], _cell(error["column"]), _cell(error["value"]), error["message"]]
-        )
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    rows = [[_("row"), _("column"), _("value"), _("message")]]
+    rows += [[e["row"], e["column"], e["value"], e["message"]] for e in job.errors]
+    response = HttpResponse("\ufeff" + csv_text(rows), content_type="text/csv; charset=utf-8")
     name = job.filename.rsplit(".", 1)[0] or "import"
     response["Content-Disposition"] = f'attachment; filename="{name}-errors.csv"'
     return response
-
-
-def _cell(text: str) -> str:
-    """A value Excel would run as a formula (=, +, -, @) is written as text."""
-    return "'" + text if text[:1] in {"=", "+", "-", "@"} else text

@@ -3,20 +3,20 @@
 Everything streams: rows are read in chunks from the database (`iterator`) and written as they
 come, so a segment of a million contacts never sits in memory. The audience file carries only
 SHA-256 hashes of normalised emails and phones, as Google Ads Customer Match and Meta Custom
-Audiences expect, and only for contacts whose consent to third-party use is granted.
+Audiences expect, and only for contacts whose consent to third-party use is granted. Every cell
+goes through volano/core/exports.py, so no stored text reaches a spreadsheet as a live formula.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 from django.db.models import QuerySet
 
 from volano.contacts.models import Consent, ConsentStatus, Contact, Purpose
+from volano.core.exports import csv_lines, xlsx_row
 from volano.core.models import Workspace
 
 CHUNK = 2000
@@ -45,19 +45,9 @@ def export_rows(*, workspace: Workspace, contacts: QuerySet[Contact]) -> Iterato
         yield ["" if value is None else value for value in row]
 
 
-def _csv_lines(rows: Iterable[list[Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([v.isoformat() if hasattr(v, "isoformat") else v for v in row])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate(0)
-
-
 def export_csv(*, workspace: Workspace, contacts: QuerySet[Contact]) -> Iterator[str]:
     """CSV text, line by line (for a StreamingHttpResponse or a file)."""
-    return _csv_lines(export_rows(workspace=workspace, contacts=contacts))
+    return csv_lines(export_rows(workspace=workspace, contacts=contacts))
 
 
 def export_xlsx(*, workspace: Workspace, contacts: QuerySet[Contact], out: IO[bytes]) -> None:
@@ -67,9 +57,7 @@ def export_xlsx(*, workspace: Workspace, contacts: QuerySet[Contact], out: IO[by
     book = Workbook(write_only=True)
     sheet = book.create_sheet("contacts")
     for row in export_rows(workspace=workspace, contacts=contacts):
-        sheet.append(
-            [v.replace(tzinfo=None) if hasattr(v, "tzinfo") and v.tzinfo else v for v in row]
-        )
+        sheet.append(xlsx_row(sheet, row))
     book.save(out)
 
 
@@ -115,4 +103,4 @@ def audience_rows(
 def audience_csv(
     *, workspace: Workspace, contacts: QuerySet[Contact], platform: str = "google"
 ) -> Iterator[str]:
-    return _csv_lines(audience_rows(workspace=workspace, contacts=contacts, platform=platform))
+    return csv_lines(audience_rows(workspace=workspace, contacts=contacts, platform=platform))

@@ -362,3 +362,17 @@ def test_openapi_schema_lists_the_routes(client, db):
         "/api/v1/orders/{order_id}",
     ):
         assert path in paths
+
+
+@pytest.mark.parametrize("website", ["javascript:alert(document.domain)//://", "data:,x"])
+def test_a_company_website_that_is_not_http_is_refused_by_the_api(api, website):
+    response = api.post("/companies", {"name": "Rossi Meccanica", "website": website})
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "website"
+    assert "http://" in error_of(response)["message"]
+    company = api.post("/companies", {"name": "Rossi", "website": "rossi.it"}).json()
+    assert company["website"] == "https://rossi.it"
+    response = api.patch(f"/companies/{company['id']}", {"website": website})
+    assert response.status_code == 422
+    assert error_of(response)["field"] == "website"
+    assert api.get(f"/companies/{company['id']}").json()["website"] == "https://rossi.it"

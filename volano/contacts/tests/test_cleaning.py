@@ -88,3 +88,44 @@ def test_booleans_in_italian():
     assert cleaning.parse_boolean("no") is False
     with pytest.raises(FieldError):
         cleaning.parse_boolean("forse")
+
+
+XSS_URLS = [
+    "javascript:alert(document.domain)//://",
+    "JavaScript:alert(1)",
+    " javascript:alert(1)",
+    "java\tscript:alert(1)//://",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "ftp://files.example.it/",
+    "//evil.example/",
+    "https://",
+    "https://exa mple.it/",
+    "https://example.it/\x00",
+]
+
+
+@pytest.mark.parametrize("raw", XSS_URLS)
+def test_only_http_and_https_websites_are_kept(raw):
+    with pytest.raises(FieldError, match="Website"):
+        cleaning.clean_website(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("officinarossi.it", "https://officinarossi.it"),
+        ("www.officinarossi.it/prodotti?x=1", "https://www.officinarossi.it/prodotti?x=1"),
+        ("localhost:8000", "https://localhost:8000"),
+        (" http://Verdi.it ", "http://Verdi.it"),
+        ("HTTPS://caffè.it/menù", "HTTPS://caffè.it/menù"),
+        ("", ""),
+    ],
+)
+def test_a_website_without_a_scheme_gets_https(raw, clean):
+    assert cleaning.clean_website(raw) == clean
+
+
+def test_a_website_too_long_once_https_is_added_is_refused():
+    with pytest.raises(FieldError, match="at most 200"):
+        cleaning.clean_website("rossi.it/" + "a" * 185)

@@ -174,6 +174,55 @@ def test_partita_iva_check_digit_error_shows_next_to_the_field(signed_in, offici
     assert not services.Company.objects.for_workspace(officina).exists()
 
 
+def test_a_javascript_website_is_refused_next_to_the_field(signed_in, officina):
+    response = signed_in.post(
+        reverse("contacts:company_create"),
+        {"name": "Trappola S.r.l.", "website": "javascript:alert(document.domain)//://"},
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "http://" in error_next_to(html, "id_website")
+    assert 'value="Trappola S.r.l."' in html
+    assert not services.Company.objects.for_workspace(officina).exists()
+
+
+def test_a_stored_website_is_a_link_only_when_it_is_http(signed_in, officina, giulia):
+    """Even a value stored before the rule (written here past the service) is never a live
+    javascript: link; a clean one is."""
+    company = services.company_create(
+        workspace=officina, actor=giulia, data={"name": "Brambilla", "website": "brambilla.it"}
+    )
+    page = reverse("contacts:company_detail", args=[company.pk])
+    html = signed_in.get(page).content.decode()
+    assert '<a href="https://brambilla.it" rel="noopener noreferrer">' in html
+    services.Company.objects.for_workspace(officina).filter(pk=company.pk).update(
+        website="javascript:alert(document.domain)//://"
+    )
+    html = signed_in.get(page).content.decode()
+    assert "javascript:alert(document.domain)//://" in html  # shown as text
+    assert 'href="javascript:' not in html and 'href="https://javascript' not in html
+
+
+def test_websites_stored_as_bare_hosts_get_https_on_migrate(officina):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("volano.contacts.migrations.0005_h1_outbox_xss_websites_https")
+    rows = {
+        "Verdi": "verdi.it/chi-siamo",
+        "Trappola": "javascript:alert(1)",
+        "Neri": "http://neri.it",
+        "Vuota": "",
+    }
+    for name, website in rows.items():
+        services.company_create(workspace=officina, actor=None, data={"name": name})
+        services.Company.objects.for_workspace(officina).filter(name=name).update(website=website)
+    migration.bare_hosts_get_https(apps, None)
+    stored = dict(services.Company.objects.for_workspace(officina).values_list("name", "website"))
+    assert stored == {**rows, "Verdi": "https://verdi.it/chi-siamo"}
+
+
 def test_company_name_is_required(signed_in):
     response = signed_in.post(reverse("contacts:company_create"), {"name": ""})
     assert response.status_code == 422

@@ -55,7 +55,10 @@ def test_sign_in_search_and_read_a_timeline(live_server, browser_page, officina,
     rows = page.locator("#results tbody tr")
     assert rows.count() == 3
     page.get_by_label("Search").press_sequentially("rossi", delay=30)
-    page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 1")
+    from playwright.sync_api import expect
+
+    # Not wait_for_function: it evaluates a string in the page, which the CSP (rightly) refuses.
+    expect(rows).to_have_count(1)
     assert "q=rossi" in page.url  # the live search keeps the address shareable
 
     page.get_by_role("link", name="Luca Rossi").click()

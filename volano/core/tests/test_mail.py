@@ -8,7 +8,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from django.core.mail import EmailMessage
 
-from volano.core.mail import outbox_messages
+from volano.core.mail import outbox_messages, workspace_headers
 from volano.settings import mailers_from_env
 
 
@@ -60,10 +60,16 @@ def test_smtp_url_parts_become_options(monkeypatch):
     assert options["use_tls"] is True
 
 
-def test_without_smtp_mail_lands_in_the_outbox():
+def test_without_smtp_mail_lands_in_the_workspace_outbox(officina, ferramenta, settings):
     EmailMessage(
-        "Offerta ricambi", "Gentile cliente…", "volano@localhost", ["anna@cliente.it"]
+        "Offerta ricambi",
+        "Gentile cliente…",
+        "volano@localhost",
+        ["anna@cliente.it"],
+        headers=workspace_headers(officina),
     ).send()
-    messages = outbox_messages()
+    assert (settings.DATA_DIR / "outbox" / str(officina.pk)).is_dir()
+    assert outbox_messages(workspace=ferramenta) == []
+    messages = outbox_messages(workspace=officina)
     assert [m.subject for m in messages] == ["Offerta ricambi"]
     assert "Gentile cliente" in messages[0].body

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from volano.contacts import services as contact_services
 from volano.core import services as core_services
+from volano.core.mail import WORKSPACE_HEADER, workspace_headers
 from volano.core.middleware import SESSION_KEY
 from volano.core.models import Role
 
@@ -142,13 +143,42 @@ def test_nav_marks_the_current_page(client, giulia):
     assert "Coming soon" in html
 
 
-def test_outbox_lists_every_mail_written(client, giulia):
-    mail.send_mail("Conferma iscrizione", "Clicca per confermare.", None, ["luca@example.it"])
+def test_outbox_lists_every_mail_written_for_the_workspace(client, giulia, officina):
+    mail.EmailMessage(
+        "Conferma iscrizione",
+        "Clicca per confermare.",
+        None,
+        ["luca@example.it"],
+        headers=workspace_headers(officina),
+    ).send()
     client.force_login(giulia)
     html = client.get(reverse("outbox")).content.decode()
     assert "Conferma iscrizione" in html
     assert "luca@example.it" in html
     assert "Clicca per confermare." in html
+
+
+def test_outbox_never_shows_mail_of_another_workspace_or_of_none(
+    client, giulia, officina, ferramenta, settings
+):
+    mail.EmailMessage(
+        "Preventivo Ferramenta",
+        "Per Bruno",
+        None,
+        ["c@x.it"],
+        headers=workspace_headers(ferramenta),
+    ).send()
+    mail.send_mail("Senza workspace", "Di nessuno", None, ["d@x.it"])
+    mail.EmailMessage(
+        "Header falso", "Cartella altrui", None, ["e@x.it"], headers={WORKSPACE_HEADER: "../1"}
+    ).send()
+    client.force_login(giulia)
+    html = client.get(reverse("outbox")).content.decode()
+    for subject in ("Preventivo Ferramenta", "Senza workspace", "Header falso"):
+        assert subject not in html
+    outbox = settings.DATA_DIR / "outbox"
+    assert len(list((outbox / str(ferramenta.pk)).glob("*.eml"))) == 1
+    assert len(list(outbox.glob("*.eml"))) == 2  # no workspace: kept at the top, shown to none
 
 
 def test_outbox_is_for_admins_and_marketers(client, marco):

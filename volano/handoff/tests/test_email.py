@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from volano.conftest import worker_run_once
@@ -169,3 +170,21 @@ def test_end_to_end_an_sql_in_lombardy_reaches_marco_within_two_seconds(
     assert elapsed < 2.0, f"{elapsed:.2f} s from SQL to the email handed to SMTP"
     assignment = Assignment.objects.for_workspace(officina).get()
     assert assignment.rep == marco and assignment.notified_at is not None
+
+
+@pytest.mark.django_db
+def test_a_hand_off_email_is_in_its_workspace_outbox_only(
+    client, officina, lombardia_rule, anna, marco, giulia, bruno
+):
+    """With no SMTP server the email lands in the outbox: Officina's marketer reads it there,
+    the administrator of another workspace on the same install never does."""
+    services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
+    note = Notification.objects.for_workspace(officina).get(user=marco)
+    assert services.notification_email_send(notification_id=note.pk)
+    client.force_login(bruno)
+    html = client.get(reverse("outbox")).content.decode()
+    assert "Anna Bianchi" not in html and "marco@officinarossi.it" not in html
+    client.force_login(giulia)
+    html = client.get(reverse("outbox")).content.decode()
+    assert "New qualified lead: Anna Bianchi" in html
+    assert "marco@officinarossi.it" in html

@@ -104,6 +104,16 @@ def test_notifications_and_the_bell(marco_in, assignment):
     assert "unread" not in marco_in.get(reverse("handoff:bell")).text
 
 
+@pytest.mark.parametrize("target", ["/\\evil.example/", "//evil.example/", "https://evil.example/"])
+def test_reading_a_notification_never_redirects_off_site(marco_in, assignment, target):
+    note = assignment.notifications.get()
+    response = marco_in.post(reverse("handoff:read", args=[note.pk]), {"next": target})
+    assert response.status_code == 302
+    assert response.url == reverse("handoff:notifications")
+    response = marco_in.post(reverse("handoff:read", args=[note.pk]), {"next": "/leads/"})
+    assert response.url == "/leads/"
+
+
 def test_rule_form_errors_next_to_the_fields_and_nothing_saved(officina, giulia_in, lines, marco):
     response = giulia_in.post(
         reverse("handoff:rule_create"),

