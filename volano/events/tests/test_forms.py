@@ -346,3 +346,12 @@ def test_a_sales_rep_cannot_change_forms_through_the_api(client, officina, marco
     response = rep.post("/forms", {"slug": "newsletter", "name": "Newsletter"})
     assert response.status_code == 403
     assert rep.get("/forms").status_code == 200
+
+
+def test_another_workspaces_admin_cannot_see_or_delete_a_form(client, officina, newsletter, bruno):
+    client.force_login(bruno)
+    assert client.get(reverse("tracking_form_edit", args=["newsletter"])).status_code == 404
+    response = client.post(reverse("tracking_form_delete", args=["newsletter"]))
+    assert response.status_code == 404
+    assert Form.objects.for_workspace(officina).filter(slug="newsletter").exists()
+    assert "Newsletter" not in client.get(reverse("tracking_forms")).content.decode()
