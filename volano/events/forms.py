@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.utils.text import slugify
@@ -12,6 +12,9 @@ from volano.contacts.forms import ServiceForm
 
 
 class WebFormForm(ServiceForm):
+    # `fields` is the Form class's own attribute, hence `collects` for the form's fields.
+    field_names: ClassVar[dict[str, str]] = {"fields": "collects"}
+
     name = forms.CharField(
         label=_("Name"), max_length=120, help_text=_("e.g. Newsletter, Quote request")
     )
@@ -25,7 +28,7 @@ class WebFormForm(ServiceForm):
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    fields = forms.MultipleChoiceField(
+    collects = forms.MultipleChoiceField(
         label=_("Fields it collects"),
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -52,9 +55,10 @@ class WebFormForm(ServiceForm):
 
     def __init__(self, *args: Any, field_choices: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["fields"].choices = field_choices  # type: ignore[attr-defined]
+        self.fields["collects"].choices = field_choices  # type: ignore[attr-defined]
 
     def service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
+        data["fields"] = data.pop("collects")
         data["slug"] = data["slug"].strip().lower() or slugify(data["name"])[:60]
         return data

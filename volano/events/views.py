@@ -381,13 +381,13 @@ def _form_page(request: HttpRequest, current: Form | None) -> HttpResponse:
             {
                 "name": current.name,
                 "slug": current.slug,
-                "fields": current.fields,
+                "collects": current.fields,
                 "asks_email_consent": current.asks_email_consent,
                 "consent_text": current.consent_text,
                 "is_active": current.is_active,
             }
             if current
-            else {"fields": ["email", "first_name", "last_name"], "is_active": True}
+            else {"collects": ["email", "first_name", "last_name"], "is_active": True}
         )
         page_form = WebFormForm(initial=initial, field_choices=choices)
     snippet = (

@@ -277,7 +277,7 @@ def test_the_marketer_declares_a_form_in_the_ui_and_gets_its_snippet(client, off
         reverse("tracking_form_new"),
         {
             "name": "Richiesta preventivo",
-            "fields": ["first_name", "phone", "custom.settore"],
+            "collects": ["first_name", "phone", "custom.settore"],
             "asks_email_consent": "on",
             "consent_text": "",
             "is_active": "on",
@@ -289,7 +289,7 @@ def test_the_marketer_declares_a_form_in_the_ui_and_gets_its_snippet(client, off
         reverse("tracking_form_new"),
         {
             "name": "Richiesta preventivo",
-            "fields": ["first_name", "phone", "custom.settore"],
+            "collects": ["first_name", "phone", "custom.settore"],
             "asks_email_consent": "on",
             "consent_text": CONSENT_TEXT,
             "is_active": "on",
@@ -299,6 +299,8 @@ def test_the_marketer_declares_a_form_in_the_ui_and_gets_its_snippet(client, off
     form = Form.objects.for_workspace(officina).get(slug="richiesta-preventivo")
     assert form.fields == ["email", "first_name", "phone", "custom.settore"]
     page = client.get(response["Location"]).content.decode()
+    assert 'value="custom.settore" id="id_collects_6" checked' in page
+    assert 'value="last_name" id="id_collects_2">' in page  # offered, not chosen
     assert 'name="custom.settore"' in page.replace("&quot;", '"')
     assert f"/t/form/{officina.tracking_key}/richiesta-preventivo" in page
     assert "last_name" not in page.split('id="form-snippet"')[1]
