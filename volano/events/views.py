@@ -35,7 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.models import Role, Workspace
+from volano.core.models import Role, User, Workspace
 from volano.core.views import roles_required
 from volano.events import tracking, webforms
 from volano.events.forms import WebFormForm
@@ -355,6 +355,7 @@ def form_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _form_page(request: HttpRequest, current: Form | None) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
+    actor: User = request.user  # type: ignore[assignment]
     choices = webforms.form_field_choices(workspace=workspace)
     if request.method == "POST":
         page_form = WebFormForm(request.POST, field_choices=choices)
@@ -362,12 +363,12 @@ def _form_page(request: HttpRequest, current: Form | None) -> HttpResponse:
             try:
                 if current is None:
                     saved = webforms.form_create(
-                        workspace=workspace, actor=request.user, data=page_form.service_data()
+                        workspace=workspace, actor=actor, data=page_form.service_data()
                     )
                 else:
                     saved = webforms.form_update(
                         workspace=workspace,
-                        actor=request.user,
+                        actor=actor,
                         form=current,
                         data=page_form.service_data(),
                     )
@@ -411,6 +412,6 @@ def form_delete(request: HttpRequest, slug: str) -> HttpResponse:
         form = webforms.form_get(workspace=workspace, slug=slug)
     except NotFound:
         raise Http404("no such form") from None
-    webforms.form_delete(workspace=workspace, actor=request.user, form=form)
+    webforms.form_delete(workspace=workspace, actor=request.user, form=form)  # type: ignore[arg-type]
     messages.success(request, _("Form “%(name)s” deleted.") % {"name": form.name})
     return redirect("tracking_forms")

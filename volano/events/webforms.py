@@ -247,7 +247,10 @@ def form_snippet(*, form: Form, action: str) -> str:
 def form_for_post(*, workspace_id: int, slug: str) -> Form:
     """The active form a public post names; 404 otherwise (one indexed lookup)."""
     found = (
-        Form.objects.for_workspace(workspace_id).filter(slug=slug, is_active=True).first()
+        Form.objects.for_workspace(workspace_id)
+        .filter(slug=slug, is_active=True)
+        .select_related("workspace")
+        .first()
         if isinstance(slug, str) and SLUG_RE.match(slug)
         else None
     )
@@ -308,6 +311,10 @@ def form_parse(*, form: Form, data: dict[str, Any]) -> FormSubmission:
     for name in form.fields:
         if name in data:
             value = _value(name, data[name])
+            if name in STANDARD_FIELDS and value is not None:
+                if isinstance(value, list):
+                    raise ApplicationError(_("send one value, not a list"), field=name)
+                value = str(value).strip()
             if value not in ("", None, []):
                 values[name] = value
     email = values.get("email")

@@ -357,3 +357,14 @@ def test_another_workspaces_admin_cannot_see_or_delete_a_form(client, officina, 
     assert response.status_code == 404
     assert Form.objects.for_workspace(officina).filter(slug="newsletter").exists()
     assert "Newsletter" not in client.get(reverse("tracking_forms")).content.decode()
+
+
+def test_a_standard_field_sent_twice_is_refused_not_stored_as_a_list(client, officina, newsletter):
+    response = client.post(
+        reverse("tracking_form", args=[officina.tracking_key, "newsletter"]),
+        "email=anna%40cliente.it&first_name=Anna&first_name=Mallory",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert b"first_name" in response.content
+    assert not Contact.objects.for_workspace(officina).exists()
