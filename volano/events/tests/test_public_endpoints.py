@@ -21,7 +21,11 @@ AID = "3f1c2a9e-5b7d-4c1e-9a0b-1234567890ab"
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
+    from volano.events import tracking
+
     cache.clear()
+    tracking._hits_pending.clear()
+    tracking._hits_refused.clear()
 
 
 @pytest.fixture
@@ -129,6 +133,20 @@ def test_collect_and_the_pixel_are_rate_limited_per_address_and_key(
     assert collect(client, hit(officina.tracking_key), ip="198.51.100.2").status_code == 204
     assert collect(client, hit(ferramenta.tracking_key)).status_code == 204
     assert Event.objects.for_workspace(officina).count() == 4
+
+
+def test_a_flood_from_one_address_is_cut_near_the_limit_counted_in_batches(
+    client, officina, settings
+):
+    """With a limit of 200 the process adds hits to the shared counter 20 at a time: the flood
+    is cut after at most 200 + 19 stored hits, and refused from then on."""
+    settings.VOLANO_TRACKING_RATE_PER_IP = (200, 3600)
+    answers = [collect(client, hit(officina.tracking_key)).status_code for _ in range(300)]
+    stored = Event.objects.for_workspace(officina).count()
+    assert 200 <= stored <= 219
+    assert answers.count(204) == stored
+    assert set(answers[stored:]) == {429}
+    assert collect(client, hit(officina.tracking_key), ip="198.51.100.2").status_code == 204
 
 
 def test_an_unknown_key_does_not_count(client, officina, settings):

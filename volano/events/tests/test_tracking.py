@@ -26,7 +26,11 @@ CONSENT_TEXT = "Accetto di ricevere novità e offerte via email."
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
+    from volano.events import tracking
+
     cache.clear()
+    tracking._hits_pending.clear()
+    tracking._hits_refused.clear()
 
 
 @pytest.fixture
