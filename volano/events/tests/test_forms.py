@@ -368,3 +368,23 @@ def test_a_standard_field_sent_twice_is_refused_not_stored_as_a_list(client, off
     assert response.status_code == 400
     assert b"first_name" in response.content
     assert not Contact.objects.for_workspace(officina).exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"slug": "a" * 5000, "name": "X"}, "slug"),
+        ({"slug": "ok", "name": "N" * 5000}, "name"),
+        ({"slug": "ok", "name": "A\x00B"}, "name"),
+        ({"slug": "ok", "name": "X", "consent_text": "\x00"}, "consent_text"),
+        ({"slug": "ok", "name": "X", "asks_email_consent": True}, "consent_text"),
+        ({"slug": "ok", "name": "X", "fields": ["custom.nope"]}, "fields"),
+        ({"slug": "ok", "name": "X", "fields": ["first\x00name"]}, "fields"),
+    ],
+)
+def test_bad_form_declarations_are_422_naming_the_field(api, officina, body, field):
+    response = api.post("/forms", body)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["field"] == field
+    assert not Form.objects.for_workspace(officina).exists()
+    assert api.get("/forms/" + "x" * 3000).status_code == 404

@@ -271,3 +271,11 @@ def test_on_postgresql_a_nul_title_through_the_fast_path_is_400_not_503(officina
     body = json.dumps(hit(officina.tracking_key, t="x", p={"s": "\x00"})).encode()
     assert call_wsgi(app, "POST", "/t/collect", body)[0] == 400
     assert not Event.objects.for_workspace(officina).exists()
+
+
+def test_nul_in_the_form_address_is_refused_without_a_database_error(client, forms):
+    response = client.post(f"/t/form/{forms.tracking_key}/news%00letter", {"email": "a@b.it"})
+    assert response.status_code == 404
+    response = client.post("/t/form/abc%00def/newsletter", {"email": "a@b.it"})
+    assert response.status_code == 400
+    assert not Contact.objects.for_workspace(forms).exists()
