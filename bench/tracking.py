@@ -207,7 +207,7 @@ def main() -> int:
                 if args.through_django
                 else "volano.wsgi:application",
             ],
-            env=env,
+            env={**env, "DJANGO_SETTINGS_MODULE": "bench.tracking_settings"},
             cwd=ROOT,
             start_new_session=True,
         )

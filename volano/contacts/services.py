@@ -357,3 +357,38 @@ def consent_set(
             )
             _segments_refresh_later(workspace, contact, changed=[f"consent:{purpose}"])
     return consent
+
+
+def consent_request(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    purpose: str,
+    source: str,
+    ip: str | None,
+    form: str,
+    proof: str,
+) -> str:
+    """A consent asked for where nobody proved who they are (a public form): it is recorded as
+    *pending* until the address owner confirms it (double opt-in), and never changes a decision
+    already taken: granted stays granted, and a revoked or denied consent is never re-granted
+    by someone typing the address into a form. Returns the status the contact has afterwards."""
+    current = (
+        Consent.objects.for_workspace(workspace)
+        .filter(contact=contact, purpose=purpose)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if current is not None and current != ConsentStatus.PENDING:
+        return current
+    consent_set(
+        workspace=workspace,
+        contact=contact,
+        purpose=purpose,
+        status=ConsentStatus.PENDING,
+        source=source,
+        ip=ip,
+        form=form,
+        proof=proof,
+    )
+    return ConsentStatus.PENDING

@@ -127,8 +127,18 @@ def describe_event(event: Event) -> str:
         return str(page)
     if t == EventType.FORM_SUBMITTED:
         if p.get("url"):
-            return _("%(form)s on %(url)s") % {"form": _quoted(p.get("form", "")), "url": p["url"]}
-        return _quoted(p.get("form", ""))
+            text = _("%(form)s on %(url)s") % {"form": _quoted(p.get("form", "")), "url": p["url"]}
+        else:
+            text = _quoted(p.get("form", ""))
+        not_applied = p.get("not_applied")
+        if isinstance(not_applied, dict) and not_applied:
+            # A public form never overwrites what we know: the marketer decides.
+            values = "; ".join(f"{name}: {_quoted(value)}" for name, value in not_applied.items())
+            text = _("%(text)s · new values not applied: %(values)s") % {
+                "text": text,
+                "values": values,
+            }
+        return text
     if t == EventType.CONTENT_DOWNLOADED:
         return _quoted(p.get("title") or p.get("content") or "")
     if t == EventType.EMAIL_CLICKED:

@@ -931,7 +931,7 @@ class _Story:
             url = dict((f, u) for f, u, _w in catalog.FORMS)[form]
         fields = {"email": self.email} if self.email else {}
         if form in {"richiesta-preventivo", "contatti"}:
-            fields["messaggio"] = self.rng.choice(
+            fields["message"] = self.rng.choice(
                 (
                     "Vorrei un preventivo per un trinciaerba",
                     "Chiedo disponibilità ricambi per MC 450",

@@ -41,8 +41,9 @@ from volano.demo.writer import (
     sequences_reset,
     tables_analyze,
 )
-from volano.events.models import Event, Visitor
+from volano.events.models import Event, Form, Visitor
 from volano.events.services import EVENT_COLUMNS
+from volano.events.webforms import form_create
 from volano.orders.models import Order, OrderLine
 
 SLUG = "officina-rossi"
@@ -90,6 +91,7 @@ def demo_load(
     owners = _team(workspace, password)
     if created:
         demo_custom_fields_create(workspace=workspace)
+        demo_forms_create(workspace=workspace)
         demo_generate(
             workspace=workspace, size=size, owners=owners, now=timezone.now(), progress=progress
         )
@@ -173,7 +175,7 @@ def workspace_wipe(*, workspace: Workspace) -> None:
         Score, ScoreModel, StageChange, StageName, ThresholdRule,
         Notification, Assignment, AssignmentRule, HandoffSettings,
         DealLine, Deal, Product, ProductLine,
-        Event, OrderLine, Order, Visitor, Consent, Contact, Company, CustomField,
+        Event, OrderLine, Order, Visitor, Consent, Contact, Company, CustomField, Form,
     )  # fmt: skip
     with transaction.atomic():
         for model in tables:
@@ -239,4 +241,39 @@ def demo_custom_fields_create(*, workspace: Workspace) -> None:
     ):
         custom_field_create(
             workspace=workspace, key=key, label=label, type=type_, entity=entity, choices=choices
+        )
+
+
+NEWSLETTER_CONSENT = (
+    "Acconsento a ricevere via email la newsletter e le offerte di Officina Rossi "
+    "(informativa privacy v3)."
+)
+
+
+def demo_forms_create(*, workspace: Workspace) -> None:
+    """The forms of the demo site: every form slug its generated submissions use is declared."""
+    from volano.demo import catalog
+
+    person = ["first_name", "last_name", "phone", "company"]
+    forms = [
+        ("richiesta-preventivo", "Richiesta preventivo", [*person, "message", "custom.interesse"]),
+        ("contatti", "Contatti", [*person, "message"]),
+        ("newsletter", "Newsletter", ["first_name"]),
+        ("richiesta-assistenza", "Richiesta assistenza", [*person, "message"]),
+        *(
+            (f"download-{key}", f"Download: {title}", ["first_name", "last_name", "company"])
+            for key, title, _url in catalog.CONTENTS
+        ),
+    ]
+    for slug, name, fields in forms:
+        form_create(
+            workspace=workspace,
+            actor=None,
+            data={
+                "slug": slug,
+                "name": name,
+                "fields": ["email", *fields],
+                "asks_email_consent": slug == "newsletter" or slug.startswith("download-"),
+                "consent_text": NEWSLETTER_CONSENT,
+            },
         )

@@ -153,3 +153,32 @@ class Visitor(WorkspaceScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "anonymous_id"], name="visitor_unique_id")
         ]
+
+
+class Form(WorkspaceScopedModel):
+    """An embeddable form a workspace declared: only declared forms accept public posts.
+
+    `fields` lists what the form collects, in order: standard names (`email`, `first_name`,
+    `last_name`, `phone`, `company`, `message`) and custom contact fields as `custom.<key>`.
+    `consent_text` is the sentence shown next to the email-marketing checkbox; it is kept as the
+    proof of every consent the form records, so what the visitor read is the marketer's text,
+    never a value the post carries.
+    """
+
+    slug = models.SlugField(_("slug"), max_length=60)
+    name = models.CharField(_("name"), max_length=120)
+    fields = models.JSONField(default=list, blank=True)
+    asks_email_consent = models.BooleanField(default=False)
+    consent_text = models.TextField(_("consent text"), blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "slug"], name="form_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -9,6 +9,7 @@ has been identified their later hits land straight on the contact's timeline.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,15 +18,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache as shared_cache
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from volano.contacts import services as contact_services
-from volano.contacts.cleaning import FieldError, clean_email
-from volano.contacts.models import Company, ConsentStatus, Contact, Purpose
-from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Workspace
-from volano.events.identity import visitor_identify
 from volano.events.models import Channel, Event, EventType, Visitor
 
 MAX_BODY_BYTES = 8192
@@ -66,6 +64,32 @@ def workspace_id_for_key(key: str) -> int:
     return cached[0]
 
 
+def text_refused(value: str) -> str | None:
+    """Why a text from the public cannot be stored as it is, or None when it can."""
+    if "\x00" in value:
+        return _("contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _("is not valid text (broken Unicode)")
+    return None
+
+
+def json_loads_finite(body: bytes | str) -> Any:
+    """json.loads that refuses Infinity, NaN and numbers too big for a float (ValueError)."""
+
+    def refuse(constant: str) -> float:
+        raise ValueError(f"{constant} is not a number JSON allows")
+
+    def finite(text: str) -> float:
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(f"{text[:40]} is too large a number")
+        return number
+
+    return json.loads(body, parse_constant=refuse, parse_float=finite)
+
+
 @dataclass(frozen=True)
 class Hit:
     """One validated hit from a browser."""
@@ -90,6 +114,8 @@ def _text(data: dict, name: str, limit: int) -> str:
         raise ApplicationError("must be text", field=name)
     if len(value) > limit:
         raise ApplicationError(f"longer than {limit} characters", field=name)
+    if reason := text_refused(value):
+        raise ApplicationError(reason, field=name)
     return value
 
 
@@ -115,6 +141,10 @@ def _custom_properties(raw: Any) -> dict[str, Any]:
             raise ApplicationError(f"malformed property name {name[:40]!r}", field="p")
         if isinstance(value, str) and len(value) > MAX_PROPERTY_VALUE:
             raise ApplicationError(f"{name} is longer than {MAX_PROPERTY_VALUE}", field="p")
+        if isinstance(value, str) and (reason := text_refused(value)):
+            raise ApplicationError(f"{name} {reason}", field="p")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ApplicationError(f"{name} must be a finite number", field="p")
         if value is not None and not isinstance(value, str | int | float | bool):
             raise ApplicationError(f"{name} must be text, a number or true/false", field="p")
         clean[name] = value
@@ -137,7 +167,12 @@ def hit_parse(data: Any) -> Hit:
     hit_id = _token(data, "id", _ID_RE)
     if kind == LEAVE:
         dwell = data.get("d")
-        if not isinstance(dwell, int | float) or isinstance(dwell, bool) or dwell < 0:
+        if (
+            not isinstance(dwell, int | float)
+            or isinstance(dwell, bool)
+            or not math.isfinite(dwell)
+            or dwell < 0
+        ):
             raise ApplicationError("dwell seconds must be a number", field="d")
         if hit_id is None:
             raise ApplicationError("a leave hit needs the page view's id", field="id")
@@ -172,9 +207,13 @@ def hit_parse_body(body: bytes) -> Hit:
     if len(body) > MAX_BODY_BYTES:
         raise ApplicationError(f"the body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = json_loads_finite(body)
+    except UnicodeDecodeError:
         raise ApplicationError("the body is not JSON") from None
+    except ValueError as error:
+        if isinstance(error, json.JSONDecodeError):
+            raise ApplicationError("the body is not JSON") from None
+        raise ApplicationError(f"the body is not JSON: {error}") from None
     return hit_parse(data)
 
 
@@ -280,183 +319,98 @@ class RateLimited(ApplicationError):
 
     def __init__(self, retry_after: int):
         super().__init__(
-            "too many submissions, try again later", extra={"retry_after": retry_after}
+            _("too many requests, try again in %(seconds)s seconds") % {"seconds": retry_after},
+            extra={"retry_after": retry_after},
         )
         self.retry_after = retry_after
 
 
-def rate_limit_check(*, scope: str, ident: str, limit: int, window: int) -> None:
-    """Fixed-window counter in Django's cache (Redis when configured, so shared by processes)."""
+def rate_limit_check(*, scope: str, ident: str, limit: int, window: int, amount: int = 1) -> None:
+    """Fixed-window counter in Django's cache: Redis when VOLANO_REDIS_URL is set, so every
+    process counts in the same place. One INCR in the common case; the first hit of a window
+    ADDs the key (atomic: of two racing processes one adds, the other increments)."""
     now = time.time()
     slot = int(now // window)
     cache_key = f"vl:rl:{scope}:{ident}:{slot}"
-    shared_cache.add(cache_key, 0, timeout=window + 5)
     try:
-        count = shared_cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        shared_cache.set(cache_key, 1, timeout=window + 5)
-        count = 1
+        count = shared_cache.incr(cache_key, amount)
+    except ValueError:  # no counter yet in this window
+        if shared_cache.add(cache_key, amount, timeout=window + 5):
+            count = amount
+        else:
+            count = shared_cache.incr(cache_key, amount)
     if count > limit:
-        raise RateLimited(retry_after=max(1, int((slot + 1) * window - now) + 1))
+        raise RateLimited(retry_after=_retry_after(slot, window, now))
+
+
+def _retry_after(slot: int, window: int, now: float) -> int:
+    return max(1, int((slot + 1) * window - now) + 1)
 
 
 def form_rate_limits() -> dict[str, tuple[int, int]]:
-    """(submissions, seconds) per IP and per tracking key; settings may override."""
+    """(submissions, seconds) per address and form, and per form; settings may override.
+
+    Counted per form, never per workspace: a flood on one form cannot close the others. Only
+    posts that passed the cheap checks (declared form, an email, no honeypot) count.
+    """
     return {
         "ip": getattr(settings, "VOLANO_FORM_RATE_PER_IP", (10, 600)),
-        "key": getattr(settings, "VOLANO_FORM_RATE_PER_KEY", (600, 600)),
+        "form": getattr(settings, "VOLANO_FORM_RATE_PER_FORM", (300, 60)),
     }
 
 
-# --- embeddable forms ----------------------------------------------------------------------
-
-FORM_CONTACT_FIELDS = ("email", "first_name", "last_name", "phone", "company")
-FORM_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
-HONEYPOT = "website_url"
-TRUE_VALUES = {"1", "on", "true", "yes", "si", "sì"}
-MAX_FORM_VALUE = 2000
-
-
-@dataclass(frozen=True)
-class FormSubmission:
-    slug: str
-    fields: dict[str, str] = field(default_factory=dict)
-    custom: dict[str, Any] = field(default_factory=dict)
-    consent_email_marketing: bool = False
-    consent_text: str = ""
-    anonymous_id: str | None = None
-    url: str = ""
-    utm: dict[str, str] = field(default_factory=dict)
-    honeypot_filled: bool = False
-
-
-def form_parse(*, slug: str, data: dict[str, Any]) -> FormSubmission:
-    """Read a form post (already decoded into a flat dict) into its parts."""
-    if not FORM_SLUG_RE.match(slug):
-        raise NotFound("no such form", field="form")
-    if str(data.get(HONEYPOT) or "").strip():
-        return FormSubmission(slug=slug, honeypot_filled=True)
-    errors = []
-    values: dict[str, str] = {}
-    custom: dict[str, Any] = {}
-    for name, raw in data.items():
-        if raw is not None and not isinstance(raw, str | int | float | bool | list):
-            errors.append({"field": name, "message": "must be text"})
-            continue
-        if isinstance(raw, str) and len(raw) > MAX_FORM_VALUE:
-            errors.append({"field": name, "message": f"longer than {MAX_FORM_VALUE} characters"})
-            continue
-        if name in FORM_CONTACT_FIELDS:
-            values[name] = str(raw or "").strip()
-        elif name.startswith("custom."):
-            custom[name.removeprefix("custom.")] = raw
-    if not values.get("email"):
-        errors.append({"field": "email", "message": "is required"})
-    if errors:
-        raise ValidationFailed(errors)
-    anonymous_id = data.get("vl_aid")
-    if not (isinstance(anonymous_id, str) and _ID_RE.match(anonymous_id)):
-        anonymous_id = None
-    consent = data.get("consent_email_marketing")
-    return FormSubmission(
-        slug=slug,
-        fields=values,
-        custom=custom,
-        consent_email_marketing=consent is True or str(consent).strip().lower() in TRUE_VALUES,
-        consent_text=str(data.get("consent_text") or "")[:MAX_FORM_VALUE],
-        anonymous_id=anonymous_id,
-        url=str(data.get("vl_url") or "")[:MAX_URL],
-        utm={k: str(data[k])[:MAX_UTM] for k in UTM_KEYS if data.get(k)},
+def form_rate_limit_check(*, workspace_id: int, slug: str, ip: str) -> None:
+    limits = form_rate_limits()
+    rate_limit_check(
+        scope="form-ip",
+        ident=f"{workspace_id}:{slug}:{ip}",
+        limit=limits["ip"][0],
+        window=limits["ip"][1],
+    )
+    rate_limit_check(
+        scope="form",
+        ident=f"{workspace_id}:{slug}",
+        limit=limits["form"][0],
+        window=limits["form"][1],
     )
 
 
-def form_submit(
-    *, workspace: Workspace, submission: FormSubmission, ip: str | None
-) -> Contact | None:
-    """Create or update the contact, record consent and the form_submitted event, and join the
-    visitor's earlier anonymous hits to the contact. A filled honeypot stores nothing."""
-    if submission.honeypot_filled:
-        return None
+HIT_BATCH = 20
+HIT_LOCAL_SIZE = 100_000
+# Per process: hits not yet added to the shared counter, and the addresses refused until a slot.
+_hits_pending: dict[str, int] = {}
+_hits_refused: dict[str, int] = {}
+_hits_slot = [0]
+
+
+def tracking_rate_limit_check(*, key: str, ip: str) -> None:
+    """Hits per address and tracking key (`VOLANO_TRACKING_RATE_PER_IP`, default 1,200 a
+    minute: a visitor sends a few a minute, an office behind one address a few hundred).
+
+    The collect path is hot and a Redis round trip costs about as much CPU as storing the hit,
+    so each process adds hits to the shared counter in batches of up to HIT_BATCH per address:
+    an ordinary visitor never reaches the cache, a flood does once per batch, and an address
+    over the limit is refused locally until the window ends. The limit can thus be passed by
+    at most (batch - 1) hits per process, which is what "generous" allows.
+    """
+    limit, window = getattr(settings, "VOLANO_TRACKING_RATE_PER_IP", (1200, 60))
+    now = time.time()
+    slot = int(now // window)
+    if slot != _hits_slot[0] or len(_hits_pending) > HIT_LOCAL_SIZE:
+        _hits_pending.clear()
+        _hits_refused.clear()
+        _hits_slot[0] = slot
+    ident = f"{key}:{ip}"
+    if _hits_refused.get(ident) == slot:
+        raise RateLimited(retry_after=_retry_after(slot, window, now))
+    pending = _hits_pending.get(ident, 0) + 1
+    batch = max(1, min(HIT_BATCH, limit // 10))
+    if pending < batch:
+        _hits_pending[ident] = pending
+        return
+    _hits_pending[ident] = 0
     try:
-        email = clean_email(submission.fields["email"])
-    except FieldError as error:
-        raise ApplicationError(str(error), field="email") from None
-    data: dict[str, Any] = {
-        k: v for k, v in submission.fields.items() if v and k not in {"email", "company"}
-    }
-    data["email"] = email
-    if submission.custom:
-        data["custom"] = submission.custom
-    event_fields = {k: v for k, v in submission.fields.items() if v}
-    event_fields.update({f"custom.{k}": v for k, v in submission.custom.items()})
-    with transaction.atomic():
-        if company_name := submission.fields.get("company"):
-            data["company_id"] = _company_for_name(workspace=workspace, name=company_name)
-        contact = _contact_upsert(workspace=workspace, email=email, data=data)
-        if submission.consent_email_marketing:
-            contact_services.consent_set(
-                workspace=workspace,
-                contact=contact,
-                purpose=Purpose.EMAIL_MARKETING,
-                status=ConsentStatus.GRANTED,
-                source=f"form:{submission.slug}",
-                ip=ip,
-                form=submission.slug,
-                proof=submission.consent_text,
-            )
-        Event.objects.create(
-            workspace=workspace,
-            contact=contact,
-            anonymous_id=submission.anonymous_id,
-            type=EventType.FORM_SUBMITTED,
-            occurred_at=timezone.now(),
-            channel=Channel.WEB,
-            source="form",
-            properties={"form": submission.slug, "url": submission.url, "fields": event_fields},
-            **submission.utm,
-        )
-        if submission.anonymous_id:
-            visitor_identify(
-                workspace=workspace, anonymous_id=submission.anonymous_id, contact=contact
-            )
-        from volano.scoring.services import scores_refresh_later
-
-        scores_refresh_later(
-            workspace=workspace, contact_ids=[contact.pk], changed=["event:form_submitted"]
-        )
-    return contact
-
-
-def _company_for_name(*, workspace: Workspace, name: str) -> int:
-    """The company a visitor typed, matched by name, created when new."""
-    found = (
-        Company.objects.for_workspace(workspace)
-        .filter(name__iexact=name)
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if found is not None:
-        return found
-    company = contact_services.company_create(
-        workspace=workspace, actor=None, data={"name": name, "source": "form"}
-    )
-    return company.pk
-
-
-def _contact_upsert(*, workspace: Workspace, email: str, data: dict[str, Any]) -> Contact:
-    existing = Contact.objects.for_workspace(workspace).filter(email=email).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                return contact_services.contact_create(
-                    workspace=workspace, actor=None, data={**data, "source": "form"}
-                )
-        except ValidationFailed:
-            raise
-        except ApplicationError:  # created by a concurrent submission a moment ago
-            existing = Contact.objects.for_workspace(workspace).filter(email=email).first()
-            if existing is None:
-                raise
-    return contact_services.contact_update(
-        workspace=workspace, actor=None, contact=existing, data=data
-    )
+        rate_limit_check(scope="hit", ident=ident, limit=limit, window=window, amount=pending)
+    except RateLimited:
+        _hits_refused[ident] = slot
+        raise

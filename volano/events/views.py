@@ -9,10 +9,12 @@ import json
 import logging
 from collections.abc import Callable
 from functools import cache
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, connection
@@ -24,16 +26,20 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
-from django.shortcuts import render
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.models import Workspace
-from volano.events import tracking
-from volano.events.models import EventType
+from volano.core.models import Role, User, Workspace
+from volano.core.views import roles_required
+from volano.events import tracking, webforms
+from volano.events.forms import WebFormForm
+from volano.events.models import EventType, Form
 
 logger = logging.getLogger(__name__)
 SNIPPET_PATH = Path(__file__).parent / "static" / "events" / "volano.js"
@@ -82,6 +88,21 @@ def snippet(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _hit_store(hit: tracking.Hit, *, ip: str, source: str = "tracking") -> None:
+    """Known key first (so an unknown one never counts), then the per-address limit, then one
+    INSERT."""
+    workspace_id = tracking.workspace_id_for_key(hit.key)
+    tracking.tracking_rate_limit_check(key=hit.key, ip=ip)
+    tracking.hit_record(workspace_id=workspace_id, hit=hit, source=source)
+
+
+def _rate_limited_error(error: ApplicationError) -> JsonResponse:
+    response = _error(error)
+    if isinstance(error, tracking.RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 @csrf_exempt
 def collect(request: HttpRequest) -> HttpResponse:
     """POST a hit as JSON (the snippet sends text/plain through sendBeacon). 204 when stored."""
@@ -90,10 +111,9 @@ def collect(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _error(ApplicationError("use POST"))
     try:
-        hit = tracking.hit_parse_body(request.body)
-        tracking.hit_record(workspace_id=tracking.workspace_id_for_key(hit.key), hit=hit)
+        _hit_store(tracking.hit_parse_body(request.body), ip=_client_ip(request))
     except ApplicationError as error:
-        return _error(error)
+        return _rate_limited_error(error)
     response = HttpResponse(status=204)
     response["Access-Control-Allow-Origin"] = "*"
     return response
@@ -109,12 +129,9 @@ def pixel(request: HttpRequest) -> HttpResponse:
     if data.get("t") == tracking.LEAVE:
         data["t"] = "page_view"
     try:
-        hit = tracking.hit_parse(data)
-        tracking.hit_record(
-            workspace_id=tracking.workspace_id_for_key(hit.key), hit=hit, source="pixel"
-        )
+        _hit_store(tracking.hit_parse(data), ip=_client_ip(request), source="pixel")
     except ApplicationError as error:
-        return _error(error)
+        return _rate_limited_error(error)
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     response["Access-Control-Allow-Origin"] = "*"
@@ -142,22 +159,22 @@ def collect_fast_path(django_app: Callable) -> Callable:
         status, reply = "204 No Content", b""
         # The signals Django's handler sends: they close stale database connections.
         request_started.send(sender=None, environ=environ)
+        extra_headers: list[tuple[str, str]] = []
         try:
-            hit = tracking.hit_parse_body(body)
-            tracking.hit_record(workspace_id=tracking.workspace_id_for_key(hit.key), hit=hit)
+            _hit_store(tracking.hit_parse_body(body), ip=environ.get("REMOTE_ADDR") or "unknown")
         except ApplicationError as error:
-            status = (
-                f"{error.status_code} {'Not Found' if error.status_code == 404 else 'Bad Request'}"
-            )
+            status = f"{error.status_code} {HTTPStatus(error.status_code).phrase}"
             reply = json.dumps(error.as_dict()).encode()
+            if isinstance(error, tracking.RateLimited):
+                extra_headers.append(("Retry-After", str(error.retry_after)))
         except DatabaseError:
             logger.exception("tracking hit not stored")
             connection.close()
             status, reply = "503 Service Unavailable", b'{"message": "try again later"}'
         finally:
             request_finished.send(sender=None)
-        headers = [*cors, ("Content-Type", "application/json")] if reply else cors
-        start_response(status, headers)
+        headers = [*cors, ("Content-Type", "application/json")] if reply else [*cors]
+        start_response(status, headers + extra_headers)
         return [reply]
 
     return application
@@ -166,18 +183,24 @@ def collect_fast_path(django_app: Callable) -> Callable:
 def _form_data(request: HttpRequest) -> dict[str, Any]:
     if request.content_type == "application/json":
         try:
-            data = json.loads(request.body)
-        except ValueError:
-            raise ApplicationError("the body is not JSON") from None
+            data = tracking.json_loads_finite(request.body)
+        except UnicodeDecodeError:
+            raise ApplicationError(_("the body is not JSON")) from None
+        except ValueError as error:
+            if isinstance(error, json.JSONDecodeError):
+                raise ApplicationError(_("the body is not JSON")) from None
+            raise ApplicationError(_("the body is not JSON: %(why)s") % {"why": error}) from None
         if not isinstance(data, dict):
-            raise ApplicationError("the body must be a JSON object")
+            raise ApplicationError(_("the body must be a JSON object"))
         custom = data.pop("custom", None)
         if isinstance(custom, dict):
             data.update({f"custom.{k}": v for k, v in custom.items()})
         return data
-    return {
-        name: (values if len(values) > 1 else values[0]) for name, values in request.POST.lists()
-    }
+    try:
+        posted = request.POST.lists()
+    except MultiPartParserError:
+        raise ApplicationError(_("the form data could not be read")) from None
+    return {name: (values if len(values) > 1 else values[0]) for name, values in posted}
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -205,33 +228,36 @@ def _client_ip(request: HttpRequest) -> str:
 
 @csrf_exempt
 def form_submit(request: HttpRequest, tracking_key: str, form_slug: str) -> HttpResponseBase:
-    """An embeddable form posts here from any site (form-encoded or JSON)."""
+    """An embeddable form posts here from any site (form-encoded or JSON).
+
+    The cheap refusals come first and never count toward the rate limit: an unknown key, a form
+    the workspace did not declare (or switched off), a post without an email, a filled honeypot.
+    """
     if request.method == "OPTIONS":
         return _preflight()
     wants_json = _wants_json(request)
     if request.method != "POST":
-        return _error(ApplicationError("use POST"))
+        return _error(ApplicationError(_("use POST")))
     ip = _client_ip(request)
     try:
         workspace_id = tracking.workspace_id_for_key(tracking_key)
-        limits = tracking.form_rate_limits()
-        tracking.rate_limit_check(
-            scope="form-ip", ident=ip, limit=limits["ip"][0], window=limits["ip"][1]
-        )
-        tracking.rate_limit_check(
-            scope="form-key", ident=tracking_key, limit=limits["key"][0], window=limits["key"][1]
-        )
-        submission = tracking.form_parse(slug=form_slug, data=_form_data(request))
-        workspace = Workspace.objects.get(pk=workspace_id)
-        tracking.form_submit(workspace=workspace, submission=submission, ip=ip)
+        form = webforms.form_for_post(workspace_id=workspace_id, slug=form_slug)
+        submission = webforms.form_parse(form=form, data=_form_data(request))
+        if not submission.honeypot_filled:
+            tracking.form_rate_limit_check(workspace_id=workspace_id, slug=form.slug, ip=ip)
+            webforms.form_submit(
+                workspace=form.workspace,
+                form=form,
+                submission=submission,
+                ip=ip,
+                anonymous_id=webforms.visitor_cookie(request.COOKIES),
+            )
     except tracking.RateLimited as error:
         response = _form_error(request, error, wants_json)
         response["Retry-After"] = str(error.retry_after)
         return response
     except ApplicationError as error:
         return _form_error(request, error, wants_json)
-    except Workspace.DoesNotExist:
-        return _form_error(request, NotFound("unknown tracking key"), wants_json)
     if wants_json:
         response = JsonResponse({"ok": True})
         _cors(response)
@@ -263,9 +289,6 @@ def tracking_setup(request: HttpRequest) -> HttpResponse:
     if workspace is None:
         raise Http404("no workspace")
     script_url = request.build_absolute_uri(reverse("tracking_snippet"))
-    form_url = request.build_absolute_uri(
-        reverse("tracking_form", args=[workspace.tracking_key, "newsletter"])
-    )
     hits = tracking.tracking_recent_hits(workspace=workspace)
     labels = dict(EventType.choices)
     for hit in hits:
@@ -285,7 +308,110 @@ def tracking_setup(request: HttpRequest) -> HttpResponse:
                 f'<noscript><img src="{request.build_absolute_uri(reverse("tracking_pixel"))}'
                 f'?k={workspace.tracking_key}" width="1" height="1" alt=""></noscript>'
             ),
-            "form_url": form_url,
+            "forms": _forms_with_urls(request, workspace),
             "hits": hits,
         },
     )
+
+
+# --- declared forms (the marketer's pages) ----------------------------------------------------
+
+
+def _form_action(request: HttpRequest, workspace: Workspace, slug: str) -> str:
+    return request.build_absolute_uri(reverse("tracking_form", args=[workspace.tracking_key, slug]))
+
+
+def _forms_with_urls(request: HttpRequest, workspace: Workspace) -> list[tuple[Form, str]]:
+    return [
+        (form, _form_action(request, workspace, form.slug))
+        for form in webforms.form_list(workspace=workspace)
+    ]
+
+
+@roles_required(Role.ADMIN, Role.MARKETER)
+def forms_list(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    labels = dict(webforms.form_field_choices(workspace=workspace))
+    rows = [
+        (form, url, [labels.get(name, name) for name in form.fields])
+        for form, url in _forms_with_urls(request, workspace)
+    ]
+    return render(request, "events/form_list.html", {"rows": rows})
+
+
+@roles_required(Role.ADMIN, Role.MARKETER)
+def form_new(request: HttpRequest) -> HttpResponse:
+    return _form_page(request, None)
+
+
+@roles_required(Role.ADMIN, Role.MARKETER)
+def form_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        form = webforms.form_get(workspace=request.workspace, slug=slug)  # type: ignore[attr-defined]
+    except NotFound:
+        raise Http404("no such form") from None
+    return _form_page(request, form)
+
+
+def _form_page(request: HttpRequest, current: Form | None) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    actor: User = request.user  # type: ignore[assignment]
+    choices = webforms.form_field_choices(workspace=workspace)
+    if request.method == "POST":
+        page_form = WebFormForm(request.POST, field_choices=choices)
+        if page_form.is_valid():
+            try:
+                if current is None:
+                    saved = webforms.form_create(
+                        workspace=workspace, actor=actor, data=page_form.service_data()
+                    )
+                else:
+                    saved = webforms.form_update(
+                        workspace=workspace,
+                        actor=actor,
+                        form=current,
+                        data=page_form.service_data(),
+                    )
+            except ApplicationError as error:
+                page_form.add_service_error(error)
+            else:
+                messages.success(request, _("Form “%(name)s” saved.") % {"name": saved.name})
+                return redirect("tracking_form_edit", slug=saved.slug)
+    else:
+        initial = (
+            {
+                "name": current.name,
+                "slug": current.slug,
+                "collects": current.fields,
+                "asks_email_consent": current.asks_email_consent,
+                "consent_text": current.consent_text,
+                "is_active": current.is_active,
+            }
+            if current
+            else {"collects": ["email", "first_name", "last_name"], "is_active": True}
+        )
+        page_form = WebFormForm(initial=initial, field_choices=choices)
+    snippet = (
+        webforms.form_snippet(form=current, action=_form_action(request, workspace, current.slug))
+        if current
+        else ""
+    )
+    return render(
+        request,
+        "events/form_edit.html",
+        {"form": page_form, "current": current, "snippet": snippet},
+        status=422 if page_form.is_bound else 200,
+    )
+
+
+@roles_required(Role.ADMIN, Role.MARKETER)
+@require_POST
+def form_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    try:
+        form = webforms.form_get(workspace=workspace, slug=slug)
+    except NotFound:
+        raise Http404("no such form") from None
+    webforms.form_delete(workspace=workspace, actor=request.user, form=form)  # type: ignore[arg-type]
+    messages.success(request, _("Form “%(name)s” deleted.") % {"name": form.name})
+    return redirect("tracking_forms")

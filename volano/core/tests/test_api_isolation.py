@@ -18,8 +18,9 @@ from volano.contacts import services as contact_services
 from volano.contacts.models import Company, Consent, Contact, CustomField
 from volano.deals import services as deal_services
 from volano.deals.models import Deal, DealLine, Product, ProductLine
-from volano.events.models import Event
+from volano.events.models import Event, Form
 from volano.events.services import event_append
+from volano.events.webforms import form_create
 from volano.handoff import services as handoff_services
 from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings, Notification
 from volano.lifecycle.models import StageChange, StageName, ThresholdRule
@@ -138,6 +139,11 @@ def secrets(officina, giulia, marco):
         actor=giulia,
         data={"name": "Segreto", "contact_id": contact.pk, "amount": 1000},
     )
+    form_create(
+        workspace=officina,
+        actor=giulia,
+        data={"slug": "segreto", "name": "Segreto", "fields": ["email", "first_name"]},
+    )
     model = score_model_save(workspace=officina, actor=giulia, data=SECRET_MODEL)
     scores_compute(workspace=officina, model=model)
     threshold = threshold_rule_save(
@@ -192,6 +198,7 @@ def snapshot(workspace) -> dict:
         StageChange,
         StageName,
         ThresholdRule,
+        Form,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -284,6 +291,11 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "lists/<slug>/members"): {},
         ("POST", "lists/<slug>/members"): {"body": {"contact_ids": [contact_id]}},
         ("DELETE", "lists/<slug>/members"): {},
+        ("GET", "forms"): {},
+        ("POST", "forms"): {"body": {"slug": "copia", "name": "Copia"}},
+        ("GET", "forms/<slug>"): {},
+        ("PUT", "forms/<slug>"): {"body": {"name": "Rubato", "is_active": False}},
+        ("DELETE", "forms/<slug>"): {},
         ("GET", "assignment-rules"): {},
         ("POST", "assignment-rules"): {
             "body": {"name": "Copia", "reps": [secrets["assignment"].rep_id]}

@@ -21,7 +21,7 @@ from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError
 from volano.core.models import ApiToken, Membership, Role, User, Workspace
 from volano.core.selectors import token_authenticate
-from volano.events.models import Event
+from volano.events.models import Event, Form
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -95,6 +95,16 @@ def test_demo_loads_officina_rossi_once_and_prints_the_login(db, settings):
     }
     assert nord_ovest.product_lines == ["macchine", "ricambi", "assistenza"]
     assert Membership.objects.filter(workspace=workspace, role=Role.MARKETER).count() == 1
+    # Every form its submissions name is declared, so the demo site's forms accept posts.
+    used = set(
+        Event.objects.for_workspace(workspace)
+        .filter(type="form_submitted")
+        .values_list("properties__form", flat=True)
+    )
+    declared = set(
+        Form.objects.for_workspace(workspace).filter(is_active=True).values_list("slug", flat=True)
+    )
+    assert "richiesta-preventivo" in used and used <= declared
 
     second = run("demo")
     assert "already there" in second

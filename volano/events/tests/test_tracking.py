@@ -21,9 +21,43 @@ from volano.events.models import Event, Visitor
 AID = "3f1c2a9e-5b7d-4c1e-9a0b-1234567890ab"
 
 
+CONSENT_TEXT = "Accetto di ricevere novità e offerte via email."
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
+    from volano.events import tracking
+
     cache.clear()
+    tracking._hits_pending.clear()
+    tracking._hits_refused.clear()
+
+
+@pytest.fixture
+def officina_forms(officina):
+    """The forms Officina Rossi declared for its site."""
+    from volano.contacts.services import custom_field_create
+    from volano.events.webforms import form_create
+
+    custom_field_create(workspace=officina, key="settore", label="Settore", type="text")
+    person = ["email", "first_name", "last_name", "phone", "company"]
+    for slug, fields, consent in (
+        ("newsletter", person, True),
+        ("richiesta-preventivo", [*person, "message"], False),
+        ("webinar", ["email", "custom.settore"], False),
+    ):
+        form_create(
+            workspace=officina,
+            actor=None,
+            data={
+                "slug": slug,
+                "name": slug.title(),
+                "fields": fields,
+                "asks_email_consent": consent,
+                "consent_text": CONSENT_TEXT if consent else "",
+            },
+        )
+    return officina
 
 
 def collect(client, payload, content_type="text/plain;charset=UTF-8"):
@@ -201,25 +235,25 @@ def test_a_second_workspaces_key_never_writes_into_the_first(client, officina, f
     assert web_events(officina).count() == 0
 
 
-def form_post(client, key, slug="newsletter", **data):
+def form_post(client, key, slug="newsletter", *, ip="127.0.0.1", **data):
     fields = {
         "email": "Anna.Conti@Cliente.it",
         "first_name": "Anna",
         "last_name": "Conti",
         "company": "Meccanica Conti",
         "consent_email_marketing": "on",
-        "consent_text": "Accetto di ricevere novità e offerte via email.",
-        "vl_aid": AID,
         "vl_url": "https://www.officinarossi.it/newsletter",
         "website_url": "",
     }
     fields.update(data)
-    return client.post(reverse("tracking_form", args=[key, slug]), fields)
+    return client.post(reverse("tracking_form", args=[key, slug]), fields, REMOTE_ADDR=ip)
 
 
-def test_a_form_creates_the_contact_with_consent_and_joins_earlier_visits(client, officina):
+def test_a_form_creates_the_contact_with_consent_and_joins_earlier_visits(client, officina_forms):
+    officina = officina_forms
     collect(client, page_view(officina.tracking_key, title="Frese CNC"))
     collect(client, page_view(officina.tracking_key, title="Prezzi"))
+    client.cookies["vl_aid"] = AID  # the snippet's first-party cookie, sent with the post
     response = form_post(client, officina.tracking_key)
     assert response.status_code == 200
     assert b"Thank you" in response.content
@@ -229,11 +263,11 @@ def test_a_form_creates_the_contact_with_consent_and_joins_earlier_visits(client
     consent = Consent.objects.for_workspace(officina).get(contact=anna)
     assert (consent.purpose, consent.status, consent.source) == (
         "email_marketing",
-        "granted",
+        "pending",  # until the address owner confirms it (double opt-in)
         "form:newsletter",
     )
     assert consent.ip == "127.0.0.1"
-    assert consent.proof == "Accetto di ricevere novità e offerte via email."
+    assert consent.proof == CONSENT_TEXT
 
     timeline = list(contact_timeline(workspace=officina, contact=anna))
     types = [e.type for e in timeline]
@@ -252,7 +286,8 @@ def test_a_form_creates_the_contact_with_consent_and_joins_earlier_visits(client
     assert latest.contact_id == anna.pk
 
 
-def test_a_second_submission_updates_the_same_contact(client, officina):
+def test_a_second_submission_fills_empty_fields_of_the_same_contact(client, officina_forms):
+    officina = officina_forms
     form_post(client, officina.tracking_key)
     response = form_post(
         client,
@@ -272,10 +307,8 @@ def test_a_second_submission_updates_the_same_contact(client, officina):
     )
 
 
-def test_a_form_as_json_with_custom_fields_and_a_safe_redirect(client, officina):
-    from volano.contacts.services import custom_field_create
-
-    custom_field_create(workspace=officina, key="settore", label="Settore", type="text")
+def test_a_form_as_json_with_custom_fields_and_a_safe_redirect(client, officina_forms):
+    officina = officina_forms
     response = client.post(
         reverse("tracking_form", args=[officina.tracking_key, "webinar"]),
         {"email": "luca@cliente.it", "custom": {"settore": "meccanica"}},
@@ -288,9 +321,7 @@ def test_a_form_as_json_with_custom_fields_and_a_safe_redirect(client, officina)
     assert not Consent.objects.for_workspace(officina).filter(contact=luca).exists()
 
     shop = "https://www.officinarossi.it/grazie"
-    response = form_post(
-        client, officina.tracking_key, next=shop, vl_aid="", email="mara@cliente.it"
-    )
+    response = form_post(client, officina.tracking_key, next=shop, email="mara@cliente.it")
     assert response.status_code == 200  # no Referer/Origin: that site is not known, no redirect
     response = client.post(
         reverse("tracking_form", args=[officina.tracking_key, "newsletter"]),
@@ -307,7 +338,7 @@ def test_a_form_as_json_with_custom_fields_and_a_safe_redirect(client, officina)
     assert response.status_code == 200
 
 
-def test_a_form_with_a_bad_email_says_so(client, officina):
+def test_a_form_with_a_bad_email_says_so(client, officina, officina_forms):
     response = form_post(client, officina.tracking_key, email="not-an-email")
     assert response.status_code == 400
     assert b"email" in response.content
@@ -321,7 +352,7 @@ def test_a_form_with_a_bad_email_says_so(client, officina):
     assert not Contact.objects.for_workspace(officina).exists()
 
 
-def test_the_honeypot_looks_like_success_but_stores_nothing(client, officina):
+def test_the_honeypot_looks_like_success_but_stores_nothing(client, officina, officina_forms):
     response = form_post(client, officina.tracking_key, website_url="http://spam.example")
     assert response.status_code == 200
     assert b"Thank you" in response.content
@@ -329,7 +360,7 @@ def test_the_honeypot_looks_like_success_but_stores_nothing(client, officina):
     assert not Event.objects.for_workspace(officina).exists()
 
 
-def test_too_many_submissions_from_one_ip_get_429(client, officina, settings):
+def test_too_many_submissions_from_one_ip_get_429(client, officina, officina_forms, settings):
     settings.VOLANO_FORM_RATE_PER_IP = (3, 600)
     for n in range(3):
         assert form_post(client, officina.tracking_key, email=f"p{n}@cliente.it").status_code == 200
@@ -356,7 +387,9 @@ def test_visitor_identify_moves_only_that_visitors_anonymous_hits(client, offici
     assert web_events(officina).filter(anonymous_id=other).get().contact_id is None
 
 
-def test_the_setup_page_shows_the_snippet_a_form_and_the_last_hits(client, officina, giulia):
+def test_the_setup_page_shows_the_snippet_the_forms_and_the_last_hits(
+    client, officina, officina_forms, giulia
+):
     collect(client, page_view(officina.tracking_key, title="Frese CNC"))
     client.force_login(giulia)
     response = client.get(reverse("tracking_setup"))
@@ -374,7 +407,9 @@ def test_the_setup_page_needs_a_login(client):
 
 
 @pytest.mark.broker
-def test_the_rate_limit_is_shared_through_redis(client, officina, settings, redis_url):
+def test_the_rate_limit_is_shared_through_redis(
+    client, officina, officina_forms, settings, redis_url
+):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

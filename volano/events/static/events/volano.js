@@ -2,12 +2,17 @@
    <script async src="https://VOLANO/t/volano.js" data-key="TRACKING_KEY"></script>
    Sets a first-party anonymous id (cookie vl_aid), sends a page view with UTM parameters and the
    visible time spent on the page, fills hidden fields of Volano forms, and offers
-   window.volano.track(type, properties). */
+   window.volano.track(type, properties).
+   The visitor id reaches a form post only as this cookie, never as a form field: Volano joins a
+   visitor to the contact a form creates when the browser sends the cookie with the post, which
+   it does when Volano is served on the same site (e.g. volano.example.com for www.example.com,
+   with data-cookie-domain="example.com"). */
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script || window.volano && window.volano.loaded) return;
   var key = script.getAttribute("data-key");
+  var cookieDomain = script.getAttribute("data-cookie-domain");
   var base = script.src.replace(/\/t\/volano\.js.*$/, "");
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
 
@@ -23,6 +28,7 @@
     var match = document.cookie.match(/(?:^|;\s*)vl_aid=([A-Za-z0-9_-]{8,64})/);
     var aid = match ? match[1] : uid();
     document.cookie = "vl_aid=" + aid + "; max-age=31536000; path=/; SameSite=Lax" +
+      (cookieDomain && /^[A-Za-z0-9.-]+$/.test(cookieDomain) ? "; domain=" + cookieDomain : "") +
       (location.protocol === "https:" ? "; Secure" : "");
     return aid;
   }
@@ -78,7 +84,7 @@
   function fillForms() {
     var forms = document.querySelectorAll("form[action*='/t/form/']");
     Array.prototype.forEach.call(forms, function (form) {
-      var values = {vl_aid: aid, vl_url: location.href.slice(0, 2048)};
+      var values = {vl_url: location.href.slice(0, 2048)};
       UTM.forEach(function (name) { if (utm[name]) values[name] = utm[name]; });
       for (var name in values) {
         var input = form.querySelector("input[name='" + name + "']");
