@@ -114,6 +114,7 @@ def auth_error(request, exc):
 
 def _register_routers() -> None:
     from volano.contacts.api import router as contacts_router
+    from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router
     from volano.events.api import router as events_router
     from volano.handoff.api import router as handoff_router
@@ -130,6 +131,7 @@ def _register_routers() -> None:
     api.add_router("/", scoring_router)
     api.add_router("/", lifecycle_router)
     api.add_router("/", handoff_router)
+    api.add_router("/", tokens_router)
 
 
 _register_routers()
