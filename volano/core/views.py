@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -325,16 +325,18 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 
 @workspace_required
-@require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
-    try:
-        token = token_revoke_service(
-            workspace=workspace,
-            actor=request.user,  # type: ignore[arg-type]
-            token_id=token_id,
-        )
-    except ApplicationError:
-        raise Http404("no such token") from None
+    # another's token (or another workspace's) does not exist for this user, whatever the method
+    visible = tokens_visible(workspace=workspace, user=request.user)  # type: ignore[arg-type]
+    if not visible.filter(pk=token_id).exists():
+        raise Http404("no such token")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    token = token_revoke_service(
+        workspace=workspace,
+        actor=request.user,  # type: ignore[arg-type]
+        token_id=token_id,
+    )
     messages.success(request, _("Token %(prefix)s… revoked.") % {"prefix": token.prefix})
     return redirect("tokens")

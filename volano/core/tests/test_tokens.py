@@ -202,3 +202,14 @@ def test_settings_page_cannot_revoke_someone_elses_token(
     assert client.post(reverse("token_revoke", args=[marco_token.pk])).status_code == 404
     assert token_authenticate(raw=marco_raw) is not None
     assert marco_token.prefix not in client.get(reverse("tokens")).content.decode()
+
+
+def test_a_viewer_token_lists_but_cannot_create_or_revoke(client, officina):
+    vera = services.user_create(email="vera@officinarossi.it", password="vera-pass-2026")
+    services.membership_set(workspace=officina, user=vera, role=Role.VIEWER)
+    token, raw = services.token_create(workspace=officina, user=vera)
+    api = ApiClient(client, raw)
+    assert [t["id"] for t in api.get("/tokens").json()] == [token.pk]
+    assert api.post("/tokens", {"name": "altro"}).status_code == 403
+    assert client.delete(f"/api/v1/tokens/{token.pk}", headers=api.headers).status_code == 403
+    assert ApiToken.objects.filter(workspace=officina).count() == 1

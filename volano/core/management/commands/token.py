@@ -74,7 +74,7 @@ class Command(VolanoCommand):
         tokens = list(selectors.tokens_visible(workspace=workspace, user=None))
         now = timezone.now()
         if options["json"]:
-            rows = [
+            records = [
                 {
                     "id": t.pk,
                     "prefix": t.prefix,
@@ -88,7 +88,7 @@ class Command(VolanoCommand):
                 }
                 for t in tokens
             ]
-            self.stdout.write(json.dumps(rows, indent=2))
+            self.stdout.write(json.dumps(records, indent=2))
             return
         header = ("ID", "PREFIX", "NAME", "USER", "CREATED", "LAST USED", "EXPIRES", "STATUS")
         rows = [header] + [
