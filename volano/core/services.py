@@ -97,6 +97,8 @@ def token_create(
             field="user",
         )
     name = name.strip()
+    if "\x00" in name:
+        raise ApplicationError(_("a token name cannot contain a NUL character"), field="name")
     if len(name) > TOKEN_NAME_MAX:
         raise ApplicationError(
             _("a token name is at most %(max)d characters") % {"max": TOKEN_NAME_MAX},
