@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.mail import EmailMultiAlternatives
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from volano.core import geography, throttle
+from volano.core.mail import PERSONAL_HEADER
 from volano.core.models import Role
+
+logger = logging.getLogger(__name__)
 
 
 def too_many_attempts(seconds: int) -> str:
@@ -59,6 +66,30 @@ class EmailAuthenticationForm(AuthenticationForm):
             raise
         throttle.clear(throttle.LOGIN_PER_ACCOUNT, email)
         return cleaned
+
+
+class PersonalPasswordResetForm(PasswordResetForm):
+    """Django's reset form; the mail is marked personal, so no outbox page ever lists it (a
+    reset link shown there would let a colleague take over the account)."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        message = EmailMultiAlternatives(
+            subject, body, from_email, [to_email], headers={PERSONAL_HEADER: "1"}
+        )
+        try:
+            message.send()
+        except Exception:  # as Django does: the reply must not tell whether a mail was sent
+            logger.exception("Failed to send password reset email to %s", context["user"].pk)
 
 
 def _split(text: str) -> list[str]:

@@ -13,6 +13,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 
+# Mail to one person about their own account (a password reset link): never listed in any
+# workspace's outbox page, whoever can read that page.
+PERSONAL_HEADER = "X-Volano-Personal"
+
 
 class OutboxBackend(BaseEmailBackend):
     def __init__(self, *, directory: str | None = None, **kwargs):
@@ -48,6 +52,8 @@ def outbox_messages(*, limit: int = 100) -> list[OutboxMessage]:
     messages = []
     for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]:
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if parsed.get(PERSONAL_HEADER):
+            continue
         part = parsed.get_body(preferencelist=("plain", "html"))
         messages.append(
             OutboxMessage(

@@ -26,6 +26,7 @@ from volano.core.errors import ApplicationError, PermissionDenied
 from volano.core.forms import (
     EmailAuthenticationForm,
     MembershipForm,
+    PersonalPasswordResetForm,
     TokenForm,
     too_many_attempts,
 )
@@ -106,6 +107,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     tell which addresses exist."""
 
     template_name = "core/password_reset_form.html"
+    form_class = PersonalPasswordResetForm
     email_template_name = "core/password_reset_email.txt"
     subject_template_name = "core/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")

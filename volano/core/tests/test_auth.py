@@ -325,3 +325,16 @@ def test_behind_a_proxy_attempts_count_per_client_header(client, giulia, setting
         HTTP_X_REAL_IP="192.0.2.51",
     )
     assert signed_in(other)
+
+
+def test_no_outbox_page_lists_a_reset_link(client, giulia, bruno, settings):
+    """Giulia asks a reset for Bruno (another workspace's admin): the link must not reach her."""
+    request_reset(client, "bruno@ferramentabianchi.it")
+    [message] = outbox_mails(settings)
+    link = reset_link(message, settings)
+    client.force_login(giulia)
+    page = client.get(reverse("outbox")).content.decode()
+    assert link not in page and "Reset your Volano password" not in page
+    client.force_login(bruno)
+    page = client.get(reverse("outbox")).content.decode()
+    assert link not in page
