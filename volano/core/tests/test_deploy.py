@@ -115,3 +115,24 @@ def test_api_docs_load_only_vendored_same_origin_files(client):
     assert "swagger-ui-dist 5.35.0" in version
     bundle = finders.find("core/vendor/swagger-ui/swagger-ui-bundle.js")
     assert 'PACKAGE_VERSION:"5.35.0"' in Path(bundle).read_text()
+
+
+@pytest.mark.django_db
+def test_behind_a_tls_proxy_cookies_are_secure_and_http_is_redirected(client, giulia, settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    plain = client.get("/login/")
+    assert plain.status_code == 301 and plain["Location"].startswith("https://")
+
+    proxied = {"HTTP_X_FORWARDED_PROTO": "https"}
+    page = client.get("/login/", **proxied)
+    assert page.status_code == 200
+    assert page["Strict-Transport-Security"].startswith("max-age=31536000")
+    signed = client.post(
+        "/login/", {"username": giulia.email, "password": "giulia-pass-2026"}, **proxied
+    )
+    assert signed.status_code == 302
+    assert signed.cookies[settings.SESSION_COOKIE_NAME]["secure"] is True
