@@ -27,11 +27,15 @@ PRODUCTION_ENV = {
 }
 
 
+# Set by the test run itself (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE), never in production.
+TEST_ONLY_ENV = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def volano_check(tmp_path, extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("VOLANO_") and k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+        if not k.startswith("VOLANO_") and k not in TEST_ONLY_ENV
     }
     env.update(
         VOLANO_DATA_DIR=str(tmp_path / "data"),
