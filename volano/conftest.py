@@ -53,7 +53,11 @@ def worker_run_once() -> None:
 
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path, settings):
-    """Each test gets its own data folder (outbox, uploads) and a fast password hasher."""
+    """Each test gets its own data folder (outbox, uploads), a fast password hasher and an empty
+    cache (rate-limit counters would otherwise carry over from one test to the next)."""
+    from django.core.cache import cache
+
+    cache.clear()
     settings.LANGUAGE_CODE = "en"  # tests read English; one test checks the Italian pages
     # PBKDF2's 1.2M iterations cost most of the suite's time; no test is about the hash itself.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

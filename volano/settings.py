@@ -8,6 +8,18 @@ VOLANO_ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
 VOLANO_SMTP_URL   smtp://user:pass@host:587?tls=1 (default: mail is written to the outbox folder)
 VOLANO_REDIS_URL  redis://127.0.0.1:6379/0 to share rate limits and cache between processes
 VOLANO_DEBUG      1 to turn Django's debug mode on
+
+HTTPS (see "HTTPS settings" below; all off by default, for `volano serve` on plain http):
+VOLANO_HTTPS      1 when users reach Volano over https: secure session and CSRF cookies, http
+                  redirected to https, HSTS for a year
+VOLANO_HSTS_SECONDS  HSTS max-age (default 31536000 with VOLANO_HTTPS; 0 turns HSTS off)
+VOLANO_HSTS_INCLUDE_SUBDOMAINS  1 to extend HSTS to every subdomain (only if they all speak https)
+VOLANO_HSTS_PRELOAD  1 to ask browsers' preload lists for the domain (hard to undo)
+VOLANO_SSL_REDIRECT  0 to leave the http-to-https redirect to the proxy (default 1 with HTTPS)
+VOLANO_PROXY_SSL_HEADER  1 behind a TLS proxy that sets X-Forwarded-Proto: https (and strips it
+                  from clients): only then does Django trust that header
+VOLANO_CLIENT_IP_HEADER  behind a proxy, the header it overwrites with the client's address
+                  (e.g. X-Real-IP): sign-in attempts are counted per that address
 """
 
 import os
@@ -162,6 +174,30 @@ VOLANO_IMPORT_MAX_BYTES = int(os.environ.get("VOLANO_IMPORT_MAX_BYTES", 200 * 10
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 
+# --- HTTPS settings (issue 10, authentication) -------------------------------------------------
+# One switch for an install served over https, so `check --deploy` is clean with the production
+# settings the README documents; HSTS for subdomains and preload stay opt-in because they bind
+# other hosts of the domain and are slow to undo.
+VOLANO_HTTPS = _env_flag("VOLANO_HTTPS")
+if VOLANO_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_flag("VOLANO_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("VOLANO_HSTS_SECONDS", 365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("VOLANO_HSTS_INCLUDE_SUBDOMAINS")
+    SECURE_HSTS_PRELOAD = _env_flag("VOLANO_HSTS_PRELOAD")
+if _env_flag("VOLANO_PROXY_SSL_HEADER"):
+    # Trusted only when asked: a client reaching Django directly could otherwise claim https.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The header a proxy overwrites with the client's address (e.g. X-Real-IP), for the sign-in and
+# password-reset counts per address; unset, REMOTE_ADDR is used (core/throttle.py).
+VOLANO_CLIENT_IP_HEADER = (
+    "HTTP_" + os.environ["VOLANO_CLIENT_IP_HEADER"].strip().upper().replace("-", "_")
+    if os.environ.get("VOLANO_CLIENT_IP_HEADER", "").strip()
+    else ""
+)
+# --- end of HTTPS settings ---------------------------------------------------------------------
+
 if redis_url := os.environ.get("VOLANO_REDIS_URL"):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
@@ -243,6 +279,3 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 )
-# The API docs (/api/v1/docs) from django-ninja's own static files: its CDN page would be blocked.
-if "ninja" not in INSTALLED_APPS:
-    INSTALLED_APPS.append("ninja")

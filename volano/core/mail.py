@@ -45,6 +45,11 @@ def _workspace_folder(root: Path, value: object) -> Path:
     return root
 
 
+# Mail to one person about their own account (a password reset link): never listed in any
+# workspace's outbox page, whoever can read that page.
+PERSONAL_HEADER = "X-Volano-Personal"
+
+
 class OutboxBackend(BaseEmailBackend):
     def __init__(self, *, directory: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -82,6 +87,8 @@ def outbox_messages(*, workspace: Workspace, limit: int = 100) -> list[OutboxMes
     for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]:
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if str(parsed.get(WORKSPACE_HEADER, "")).strip() != str(workspace.pk):
+            continue
+        if parsed.get(PERSONAL_HEADER):
             continue
         part = parsed.get_body(preferencelist=("plain", "html"))
         messages.append(

@@ -99,7 +99,9 @@ class Membership(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for one workspace. Only its SHA-256 is stored; the token is shown once."""
+    """A bearer token for one workspace. Only its SHA-256 is stored; the token is shown once.
+
+    A token opens the API until it is revoked or `expires_at` passes (none: it never expires)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_tokens")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
@@ -109,9 +111,13 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.workspace.slug})"
+
+    def is_active_at(self, moment) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > moment)
 
     @staticmethod
     def hash(raw: str) -> str:

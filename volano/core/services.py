@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from volano.core import geography
+from volano.core import geography, selectors
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import ApiToken, Membership, Role, User, Workspace
 
@@ -77,10 +79,39 @@ def membership_set(
     return membership
 
 
-def token_create(*, workspace: Workspace, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Make a bearer token; the raw value is returned once and never stored."""
+TOKEN_EXPIRY_DAYS_MAX = 3650
+TOKEN_NAME_MAX = 100
+
+
+def token_create(
+    *, workspace: Workspace, user: User, name: str = "", expires_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Make a bearer token; the raw value is returned once and never stored.
+
+    `expires_days` None: the token works until revoked; otherwise it stops working that many
+    days from now."""
     if not Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise ApplicationError(f"{user.email} is not a member of {workspace.slug}", field="user")
+        raise ApplicationError(
+            _("%(email)s is not a member of %(workspace)s")
+            % {"email": user.email, "workspace": workspace.slug},
+            field="user",
+        )
+    name = name.strip()
+    if "\x00" in name:
+        raise ApplicationError(_("a token name cannot contain a NUL character"), field="name")
+    if len(name) > TOKEN_NAME_MAX:
+        raise ApplicationError(
+            _("a token name is at most %(max)d characters") % {"max": TOKEN_NAME_MAX},
+            field="name",
+        )
+    expires_at = None
+    if expires_days is not None:
+        if not 1 <= expires_days <= TOKEN_EXPIRY_DAYS_MAX:
+            raise ApplicationError(
+                _("a token expires in 1 to %(max)d days") % {"max": TOKEN_EXPIRY_DAYS_MAX},
+                field="expires_days",
+            )
+        expires_at = timezone.now() + dt.timedelta(days=expires_days)
     for _attempt in range(3):
         raw = f"vol_{secrets.token_urlsafe(32)}"
         try:
@@ -91,16 +122,24 @@ def token_create(*, workspace: Workspace, user: User, name: str = "") -> tuple[A
                     name=name,
                     prefix=raw[:12],
                     key_hash=ApiToken.hash(raw),
+                    expires_at=expires_at,
                 )
             return token, raw
         except IntegrityError:
             continue
-    raise ApplicationError("could not create a unique token, try again")
+    raise ApplicationError(_("could not create a unique token, try again"))
 
 
-def token_revoke(*, workspace: Workspace, token_id: int) -> None:
-    updated = ApiToken.objects.filter(workspace=workspace, pk=token_id, revoked_at=None).update(
-        revoked_at=timezone.now()
-    )
-    if not updated:
-        raise NotFound("no such token")
+def token_revoke(*, workspace: Workspace, actor: User | None, token_id: int) -> ApiToken:
+    """Revoke a token of the workspace: from then on it gets 401.
+
+    A user revokes their own tokens and an administrator any of the workspace's; `actor` None is
+    the operator on the command line. Revoking a revoked token changes nothing."""
+    tokens = selectors.tokens_visible(workspace=workspace, user=actor)
+    token = tokens.filter(pk=token_id).first()
+    if token is None:
+        raise NotFound(_("no token %(id)s in this workspace") % {"id": token_id}, field="token")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=token.revoked_at)
+    return token

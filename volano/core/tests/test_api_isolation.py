@@ -16,6 +16,8 @@ from volano.api import api as ninja_api
 from volano.conftest import ApiClient
 from volano.contacts import services as contact_services
 from volano.contacts.models import Company, Consent, Contact, CustomField
+from volano.core import services as core_services
+from volano.core.models import ApiToken
 from volano.deals import services as deal_services
 from volano.deals.models import Deal, DealLine, Product, ProductLine
 from volano.events.models import Event, Form
@@ -156,7 +158,9 @@ def secrets(officina, giulia, marco):
             "condition": {"field": "score.segreto", "op": "gte", "value": 5},
         },
     )
+    token, _raw = core_services.token_create(workspace=officina, user=giulia, name="Segreto")
     return {
+        "token": token,
         "deal": deal,
         "threshold": threshold,
         "rule": rule,
@@ -204,6 +208,10 @@ def snapshot(workspace) -> dict:
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
             key=lambda row: row["id"],
         )
+    # tokens are core rows without a workspace-scoped manager
+    rows["ApiToken"] = [
+        model_to_dict(row) for row in ApiToken.objects.filter(workspace=workspace).order_by("pk")
+    ]
     return json.loads(json.dumps(rows, default=str))
 
 
@@ -222,6 +230,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "sku": "SEGRETO-SKU",
         "stage": "mql",
         "threshold_rule_id": secrets["threshold"].pk,
+        "token_id": secrets["token"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -359,6 +368,9 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
             }
         },
         ("DELETE", "threshold-rules/<threshold_rule_id>"): {},
+        ("GET", "tokens"): {},
+        ("POST", "tokens"): {"body": {"name": "Copia", "expires_days": 1}},
+        ("DELETE", "tokens/<token_id>"): {},
     }, ids
 
 
@@ -387,6 +399,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "notifications": {secrets["notification"].pk},
         "deals": {secrets["deal"].pk},
         "threshold-rules": {secrets["threshold"].pk},
+        "tokens": {secrets["token"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]

@@ -67,3 +67,17 @@ def test_sign_in_search_and_read_a_timeline(live_server, browser_page, officina,
     assert "Page view" in timeline.inner_text()
     assert "Tornio TR-300 · 42 s on the page" in timeline.inner_text()
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_the_api_docs_run_from_vendored_files_only(live_server, browser_page):
+    """Swagger UI starts in Chromium with every request going to Volano itself."""
+    requested: list[str] = []
+    errors: list[str] = []
+    browser_page.on("request", lambda request: requested.append(request.url))
+    browser_page.on("pageerror", lambda error: errors.append(str(error)))
+    browser_page.goto(f"{live_server.url}/api/v1/docs")
+    browser_page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+    assert "Volano API" in browser_page.inner_text(".swagger-ui .info .title")
+    browser_page.wait_for_selector(".opblock-tag", timeout=15000)
+    assert not errors, errors
+    assert requested and all(url.startswith(live_server.url) for url in requested), requested
