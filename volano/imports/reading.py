@@ -36,9 +36,11 @@ SEPARATORS = (";", ",", "\t", "|")
 # One CSV record (a row, with the line breaks inside its quoted cells) is at most this long;
 # past it there is nearly always a quote that is never closed.
 MAX_RECORD_CHARS = 4_000_000
-# Without a BOM, a file with this share of NUL bytes is not text (UTF-16 without a BOM, a
-# picture): refused. A few NULs in a text file are bad cells.
-BINARY_NUL_SHARE = 0.01
+# Without a BOM, a file whose first 64 KB hold this share of control bytes (NUL and the other
+# C0 controls but tab, line breaks and form feed) is not text: UTF-16 without a BOM (every other
+# byte NUL), a picture. A few NULs in a text file are bad cells instead.
+BINARY_CONTROL_SHARE = 0.1
+CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
 # Windows-1252 when at most this share of the non-ASCII sequences are valid UTF-8 (a real
 # Windows-1252 file almost never forms one); otherwise UTF-8, its invalid bytes row errors.
 LEGACY_UTF8_SHARE = 0.01
@@ -134,7 +136,8 @@ def sniff(path: Path, *, limits: Limits | None = None) -> tuple[str, bytes]:
             _("this is an old Excel .xls file: save it as .xlsx or CSV and upload it again")
         )
     if head.startswith(b"%PDF") or (
-        _bom_encoding(head) is None and head.count(b"\x00") > BINARY_NUL_SHARE * len(head)
+        _bom_encoding(head) is None
+        and len(head) - len(head.translate(None, CONTROL_BYTES)) > BINARY_CONTROL_SHARE * len(head)
     ):
         raise FileUnusable(
             _(
