@@ -255,7 +255,7 @@ class _Lines:
         if self.record_chars > MAX_RECORD_CHARS:
             raise FileUnusable(
                 _(
-                    "line %(line)s: a row longer than %(limit)s characters; a quote (\") is"
+                    'line %(line)s: a row longer than %(limit)s characters; a quote (") is'
                     " probably never closed"
                 )
                 % {"line": self.physical, "limit": f"{MAX_RECORD_CHARS:,}"}

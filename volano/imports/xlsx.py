@@ -18,6 +18,7 @@ so an Excel cell and a CSV cell are judged the same way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import posixpath
 import struct
@@ -187,7 +188,9 @@ class Workbook:
                 _("this is not a readable Excel .xlsx file (its first sheet is missing)")
             )
         by_type = {kind: target for kind, target in targets.values()}
-        self.strings_part = by_type.get("sharedStrings", posixpath.join(folder, "sharedStrings.xml"))
+        self.strings_part = by_type.get(
+            "sharedStrings", posixpath.join(folder, "sharedStrings.xml")
+        )
         self.styles_part = by_type.get("styles", posixpath.join(folder, "styles.xml"))
 
     def _targets(self, rels: str, folder: str) -> dict[str, tuple[str, str]]:
@@ -229,10 +232,8 @@ class Workbook:
         def start(name: str, attrs: dict) -> None:
             tag = _local(name)
             if tag == "numFmt":
-                try:
+                with contextlib.suppress(ValueError):
                     custom[int(attrs.get("numFmtId", ""))] = attrs.get("formatCode", "")
-                except ValueError:
-                    pass
             elif tag == "cellXfs":
                 inside[0] = True
             elif tag == "xf" and inside[0]:
@@ -445,13 +446,11 @@ class SheetReader:
         elif tag == "c":
             self.in_cell = False
             self._cell_done()
-        elif tag == "row":
-            if self.cells:
-                width = max(self.cells)
-                row = [""] * width
-                for column, value in self.cells.items():
-                    row[column - 1] = value
-                self.ready.append((self.row_number, row, self.problems))
+        elif tag == "row" and (self.cells or self.problems):
+            row = [""] * max(self.cells, default=0)
+            for column, value in self.cells.items():
+                row[column - 1] = value
+            self.ready.append((self.row_number, row, self.problems))
 
     def _cell_done(self) -> None:
         column = self.column
@@ -497,9 +496,7 @@ class SheetReader:
             return ""
         if kind == "n":
             try:
-                number: float | int = (
-                    float(raw) if any(c in raw for c in ".eE") else int(raw)
-                )
+                number: float | int = float(raw) if any(c in raw for c in ".eE") else int(raw)
             except ValueError:
                 return raw
             if self.style in self.dates:
@@ -535,4 +532,3 @@ def _date_text(value: object) -> str:
 
 def is_zip(head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04")
-

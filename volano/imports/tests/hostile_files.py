@@ -152,7 +152,7 @@ def zip_bomb(path: Path, uncompressed: int) -> Path:
 
 def wide_header(path: Path, columns: int) -> Path:
     cells = (inline_cell(n, 1, f"Colonna {n}") for n in range(1, columns + 1))
-    return write_xlsx(path, ["<row r=\"1\">", *cells, "</row>"])
+    return write_xlsx(path, ['<row r="1">', *cells, "</row>"])
 
 
 def csv_huge_cell(path: Path, chars: int) -> Path:

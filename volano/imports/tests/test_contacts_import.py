@@ -359,7 +359,7 @@ def test_bad_bytes_and_nul_are_row_errors_and_the_other_rows_are_written(tmp_pat
 
     path = tmp_path / "contatti.csv"
     path.write_bytes(
-        "Email;Nome;Note\n".encode()
+        b"Email;Nome;Note\n"
         + "niccolo@example.it;Niccolò;ok\n".encode()
         + b"bruno@example.it;Bruno\xe8;ok\n"
         + b"carla@example.it;Car\x00la;ok\n"

@@ -92,7 +92,8 @@ def test_twenty_thousand_csv_columns_are_refused(tmp_path):
 
 def test_a_zip_directory_with_too_many_parts_is_refused(tmp_path):
     path = hostile.write_xlsx(
-        tmp_path / "parti.xlsx", [hostile.row_xml(1, [hostile.inline_cell(1, 1, "Email")])],
+        tmp_path / "parti.xlsx",
+        [hostile.row_xml(1, [hostile.inline_cell(1, 1, "Email")])],
         extra_parts=10_001,
     )
     assert "zip directory" in _refusal(path)
@@ -133,9 +134,23 @@ def test_a_huge_data_cell_is_a_row_error_and_the_other_rows_are_read(tmp_path, o
         hostile.write_xlsx(
             tmp_path / "cella.xlsx",
             [
-                hostile.row_xml(1, [hostile.inline_cell(1, 1, "Email"), hostile.inline_cell(2, 1, "Nome")]),
-                hostile.row_xml(2, [hostile.inline_cell(1, 2, "anna@example.it"), hostile.inline_cell(2, 2, "x" * 200_000)]),
-                hostile.row_xml(3, [hostile.inline_cell(1, 3, "mario@example.it"), hostile.inline_cell(2, 3, "Mario")]),
+                hostile.row_xml(
+                    1, [hostile.inline_cell(1, 1, "Email"), hostile.inline_cell(2, 1, "Nome")]
+                ),
+                hostile.row_xml(
+                    2,
+                    [
+                        hostile.inline_cell(1, 2, "anna@example.it"),
+                        hostile.inline_cell(2, 2, "x" * 200_000),
+                    ],
+                ),
+                hostile.row_xml(
+                    3,
+                    [
+                        hostile.inline_cell(1, 3, "mario@example.it"),
+                        hostile.inline_cell(2, 3, "Mario"),
+                    ],
+                ),
             ],
         ),
     ):

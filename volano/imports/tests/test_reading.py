@@ -107,7 +107,11 @@ def test_a_real_windows_1252_file_is_still_read_as_such(tmp_path):
     path.write_bytes("Nome;Città\nNiccolò;Forlì\n€ 5;Perché\n".encode("cp1252") + b"\x81;x\n")
     table = open_table(path)
     assert table.encoding == "windows-1252"
-    assert list(table.rows) == [(2, ["Niccolò", "Forlì"]), (3, ["€ 5", "Perché"]), (4, ["\x81", "x"])]
+    assert list(table.rows) == [
+        (2, ["Niccolò", "Forlì"]),
+        (3, ["€ 5", "Perché"]),
+        (4, ["\x81", "x"]),
+    ]
     assert table.bad_cells == {}
 
 
