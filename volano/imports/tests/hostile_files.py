@@ -16,7 +16,15 @@ CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
     '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/></Types>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+)
+SHARED_STRINGS_TYPE = (
+    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
 )
 ROOT_RELS = (
     f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{RELS}">'
@@ -66,7 +74,8 @@ def write_xlsx(
     """A workbook whose sheet XML (between <sheetData> and </sheetData>) and shared strings
     XML (the <si> elements) come in pieces, each written as it comes."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("[Content_Types].xml", CONTENT_TYPES)
+        types = CONTENT_TYPES + (SHARED_STRINGS_TYPE if shared_strings is not None else "")
+        z.writestr("[Content_Types].xml", types + "</Types>")
         z.writestr("_rels/.rels", ROOT_RELS)
         z.writestr("xl/workbook.xml", workbook)
         z.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)

@@ -98,22 +98,16 @@ def test_an_unusable_upload_says_why(logged_in, officina):
     assert not ImportJob.objects.for_workspace(officina).exists()
 
 
-def _upload_and_read(client, file, kind="contacts", *, capture):
-    """Upload, then run the read the worker would run after commit."""
-    with capture(execute=True):
-        response = client.post(reverse("imports:upload"), {"kind": kind, "file": file})
+def _upload_and_read(client, file, kind="contacts"):
+    """Upload (committed for real), then let the worker read the file."""
+    response = client.post(reverse("imports:upload"), {"kind": kind, "file": file})
     worker_run_once()
     return response
 
 
-def test_a_bad_mapping_is_shown_on_the_mapping_page(
-    logged_in, officina, django_capture_on_commit_callbacks
-):
-    _upload_and_read(
-        logged_in,
-        SimpleUploadedFile("a.csv", b"Email;Nome\na@b.it;A\n"),
-        capture=django_capture_on_commit_callbacks,
-    )
+@pytest.mark.django_db(transaction=True)
+def test_a_bad_mapping_is_shown_on_the_mapping_page(logged_in, officina):
+    _upload_and_read(logged_in, SimpleUploadedFile("a.csv", b"Email;Nome\na@b.it;A\n"))
     job = ImportJob.objects.for_workspace(officina).get()
     response = logged_in.post(
         reverse("imports:mapping", args=[job.pk]), {"column-0": "", "column-1": "first_name"}
@@ -225,17 +219,12 @@ def test_the_upload_streams_to_a_temporary_file_and_stops_past_the_limit(
     assert isinstance(request.FILES["file"], TemporaryUploadedFile)  # on disk, not in memory
 
 
-def test_a_file_wider_than_a_post_allows_is_mapped_through_one_field(
-    logged_in, officina, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)
+def test_a_file_wider_than_a_post_allows_is_mapped_through_one_field(logged_in, officina):
     """1,500 columns: more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) selects could post."""
     headers = ["Email"] + [f"Colonna {n}" for n in range(1, 1500)]
     content = ";".join(headers) + "\n" + ";".join(["a@example.it"] + ["x"] * 1499) + "\n"
-    _upload_and_read(
-        logged_in,
-        SimpleUploadedFile("largo.csv", content.encode()),
-        capture=django_capture_on_commit_callbacks,
-    )
+    _upload_and_read(logged_in, SimpleUploadedFile("largo.csv", content.encode()))
     job = ImportJob.objects.for_workspace(officina).get()
     page = logged_in.get(reverse("imports:mapping", args=[job.pk]))
     assert page.text.count("<select") == 1500 and "imports/mapping.js" in page.text
@@ -248,14 +237,9 @@ def test_a_file_wider_than_a_post_allows_is_mapped_through_one_field(
     assert sum(1 for target in job.mapping.values() if target) == 2
 
 
-def test_a_damaged_packed_mapping_is_refused_with_a_message(
-    logged_in, officina, django_capture_on_commit_callbacks
-):
-    _upload_and_read(
-        logged_in,
-        SimpleUploadedFile("a.csv", b"Email;Nome\na@b.it;A\n"),
-        capture=django_capture_on_commit_callbacks,
-    )
+@pytest.mark.django_db(transaction=True)
+def test_a_damaged_packed_mapping_is_refused_with_a_message(logged_in, officina):
+    _upload_and_read(logged_in, SimpleUploadedFile("a.csv", b"Email;Nome\na@b.it;A\n"))
     job = ImportJob.objects.for_workspace(officina).get()
     for packed in ('{"9999": "email"}', "[1, 2]", "not json"):
         response = logged_in.post(reverse("imports:mapping", args=[job.pk]), {"mapping": packed})
