@@ -71,14 +71,6 @@ class Limits:
         )
 
 
-def _limit_message(what: str, limit: int, setting: str) -> str:
-    return _("%(what)s: the limit is %(limit)s (setting %(setting)s)") % {
-        "what": what,
-        "limit": f"{limit:,}",
-        "setting": setting,
-    }
-
-
 def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
     # The five bytes Windows-1252 leaves undefined (0x81, 0x8D…) read as their Latin-1 controls.
     assert isinstance(error, UnicodeDecodeError)
@@ -281,7 +273,7 @@ def _open_csv(path: Path, head: bytes, limits: Limits) -> Table:
     total = _count_lines(path, encoding)
     if total > limits.rows + 1:
         raise FileUnusable(
-            _limit_message(
+            xlsx.limit_message(
                 _("the file has %(count)s lines") % {"count": f"{total:,}"},
                 limits.rows,
                 "VOLANO_IMPORT_MAX_ROWS",
@@ -395,7 +387,7 @@ def _csv_cell_problems(
 
 
 def cell_too_long(length: int, limit: int) -> str:
-    return _limit_message(
+    return xlsx.limit_message(
         _("this cell has %(length)s characters") % {"length": f"{length:,}"},
         limit,
         "VOLANO_IMPORT_MAX_CELL_CHARS",
@@ -419,7 +411,7 @@ def _count_lines(path: Path, encoding: str) -> int:
 def _check_headers(cells: list, limits: Limits) -> list[str]:
     if len(cells) > limits.columns and any(str(c or "").strip() for c in cells[limits.columns :]):
         raise FileUnusable(
-            _limit_message(
+            xlsx.limit_message(
                 _("the header row has %(count)s columns") % {"count": f"{len(cells):,}"},
                 limits.columns,
                 "VOLANO_IMPORT_MAX_COLUMNS",

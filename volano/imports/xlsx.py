@@ -42,7 +42,8 @@ class XlsxUnusable(Exception):
     """The workbook cannot be read; the message is for the user (already translated)."""
 
 
-def _limit_message(what: str, limit: int, setting: str) -> str:
+def limit_message(what: str, limit: int, setting: str) -> str:
+    """The one wording of a refusal past a limit: what, the limit, and the setting to change."""
     return _("%(what)s: the limit is %(limit)s (setting %(setting)s)") % {
         "what": what,
         "limit": f"{limit:,}",
@@ -134,7 +135,7 @@ class Workbook:
                 yield block
 
     def _too_big_message(self) -> str:
-        return _limit_message(
+        return limit_message(
             _("the workbook is too big once uncompressed"),
             self.limits.uncompressed_bytes,
             "VOLANO_IMPORT_MAX_UNCOMPRESSED_BYTES",
@@ -145,7 +146,7 @@ class Workbook:
         if info is None:
             return
         if limit is not None and info.file_size > limit:
-            raise XlsxUnusable(_limit_message(name, limit, setting))
+            raise XlsxUnusable(limit_message(name, limit, setting))
         for block in self._blocks(name):
             parser.Parse(block, False)
         parser.Parse(b"", True)
@@ -421,7 +422,7 @@ class SheetReader:
             self.row_number = int(number) if number and number.isdigit() else self.row_number + 1
             if self.row_number > self.limits.rows + 1:
                 raise XlsxUnusable(
-                    _limit_message(
+                    limit_message(
                         _("the sheet has more than %(count)s rows")
                         % {"count": f"{self.limits.rows:,}"},
                         self.limits.rows,
@@ -456,7 +457,7 @@ class SheetReader:
         column = self.column
         if column > self.limits.columns:
             if column == self.limits.columns + 1 or not self.problems.get(-1):
-                self.problems[-1] = _limit_message(
+                self.problems[-1] = limit_message(
                     _("this row has more than %(count)s columns")
                     % {"count": f"{self.limits.columns:,}"},
                     self.limits.columns,
@@ -481,7 +482,7 @@ class SheetReader:
         else:
             value = self._value(raw)
         if length > self.limits.cell_chars:
-            self.problems[column - 1] = _limit_message(
+            self.problems[column - 1] = limit_message(
                 _("this cell has %(length)s characters") % {"length": f"{length:,}"},
                 self.limits.cell_chars,
                 "VOLANO_IMPORT_MAX_CELL_CHARS",

@@ -70,6 +70,7 @@ def write_xlsx(
     shared_strings: Iterable[str | bytes] | None = None,
     extra_parts: int = 0,
     workbook: str = WORKBOOK,
+    zip64: bool = False,
 ) -> Path:
     """A workbook whose sheet XML (between <sheetData> and </sheetData>) and shared strings
     XML (the <si> elements) come in pieces, each written as it comes."""
@@ -85,6 +86,7 @@ def write_xlsx(
             f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><sheetData>',
             sheet,
             "</sheetData></worksheet>",
+            zip64=zip64,
         )
         if shared_strings is not None:
             _stream(
@@ -99,8 +101,10 @@ def write_xlsx(
     return path
 
 
-def _stream(z: zipfile.ZipFile, name: str, opening: str, pieces, closing: str) -> None:
-    with z.open(name, "w") as part:
+def _stream(
+    z: zipfile.ZipFile, name: str, opening: str, pieces, closing: str, *, zip64: bool = False
+) -> None:
+    with z.open(name, "w", force_zip64=zip64) as part:
         part.write(opening.encode())
         for piece in pieces:
             part.write(piece if isinstance(piece, bytes) else piece.encode())
@@ -156,7 +160,7 @@ def zip_bomb(path: Path, uncompressed: int) -> Path:
         yield from repeated(" ", uncompressed)
         yield row_xml(2, [inline_cell(1, 2, "anna@example.it")])
 
-    return write_xlsx(path, sheet())
+    return write_xlsx(path, sheet(), zip64=uncompressed >= 1 << 31)
 
 
 def wide_header(path: Path, columns: int) -> Path:
