@@ -234,6 +234,7 @@ class _Lines:
         self.record_chars = 0
         self.suspect = False
         self.physical = 0
+        self.record_start = 1  # the line where the record being read began
 
     def __iter__(self) -> _Lines:
         return self
@@ -247,10 +248,10 @@ class _Lines:
         if self.record_chars > MAX_RECORD_CHARS:
             raise FileUnusable(
                 _(
-                    'line %(line)s: a row longer than %(limit)s characters; a quote (") is'
-                    " probably never closed"
+                    'line %(line)s: a row longer than %(limit)s characters (often a quote (")'
+                    " that is never closed)"
                 )
-                % {"line": self.physical, "limit": f"{MAX_RECORD_CHARS:,}"}
+                % {"line": self.record_start, "limit": f"{MAX_RECORD_CHARS:,}"}
             )
         if "\x00" in line or (self.watch_replacement and "\ufffd" in line):
             self.suspect = True
@@ -259,6 +260,7 @@ class _Lines:
     def record_done(self) -> None:
         self.record_chars = 0
         self.suspect = False
+        self.record_start = self.physical + 1
 
 
 def _open_csv(path: Path, head: bytes, limits: Limits) -> Table:
@@ -479,6 +481,15 @@ def _open_xlsx(path: Path, limits: Limits) -> Table:
         workbook.close()
         raise FileUnusable(_("the first sheet of the workbook is empty"))
     header_line, header_cells, header_problems = first
+    if declared > limits.rows + header_line:  # refused before a row is imported, when it says so
+        workbook.close()
+        raise FileUnusable(
+            xlsx.limit_message(
+                _("the sheet has more than %(count)s rows") % {"count": f"{limits.rows:,}"},
+                limits.rows,
+                "VOLANO_IMPORT_MAX_ROWS",
+            )
+        )
     if header_problems:
         workbook.close()
         column, problem = next(iter(header_problems.items()))

@@ -85,6 +85,7 @@ def import_list(request: WorkspaceRequest) -> HttpResponse:
 # carry beyond the file itself before the upload is refused unread.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 MAPPING_FIELDS_WITHOUT_SCRIPT = 900  # below DATA_UPLOAD_MAX_NUMBER_FIELDS, with room to spare
+PREVIEW_COLUMNS = 30  # the "first rows" table; every column is in the mapping table above it
 
 
 class ImportUploadHandler(TemporaryFileUploadHandler):
@@ -240,9 +241,6 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     if error:
         response.status_code = 400
     return response
-
-
-PREVIEW_COLUMNS = 30
 
 
 def _posted_mapping(request: WorkspaceRequest, headers: list[str]) -> dict[str, str]:

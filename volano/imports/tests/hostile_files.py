@@ -71,6 +71,7 @@ def write_xlsx(
     extra_parts: int = 0,
     workbook: str = WORKBOOK,
     zip64: bool = False,
+    dimension: str = "",
 ) -> Path:
     """A workbook whose sheet XML (between <sheetData> and </sheetData>) and shared strings
     XML (the <si> elements) come in pieces, each written as it comes."""
@@ -83,7 +84,9 @@ def write_xlsx(
         _stream(
             z,
             "xl/worksheets/sheet1.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><sheetData>',
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'
+            + (f'<dimension ref="{dimension}"/>' if dimension else "")
+            + "<sheetData>",
             sheet,
             "</sheetData></worksheet>",
             zip64=zip64,

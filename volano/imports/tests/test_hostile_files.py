@@ -124,7 +124,8 @@ def test_a_workbook_declaring_a_dtd_is_refused(tmp_path):
 def test_an_unclosed_quote_is_refused_with_its_line(write_csv):
     path = write_csv('Email;Nome\n"anna@example.it;Anna\n' + "riga\n" * 900_000)
     message = _refusal(path)
-    assert message.startswith("line ") and "never closed" in message
+    assert message.startswith("line 2: a row longer than 4,000,000 characters")
+    assert "never closed" in message
 
 
 @pytest.mark.django_db
@@ -193,3 +194,14 @@ def test_only_the_first_sheet_is_read_and_the_report_says_so(tmp_path):
     table = open_table(tmp_path / "due.xlsx")
     assert table.notes == ["only the first sheet (Clienti) was read"]
     assert list(table.rows) == [(2, ["anna@example.it"])]
+
+
+def test_a_sheet_declaring_too_many_rows_is_refused_before_any_row(tmp_path, settings):
+    settings.VOLANO_IMPORT_MAX_ROWS = 10
+    path = hostile.write_xlsx(
+        tmp_path / "dichiarate.xlsx",
+        ['<row r="1">' + hostile.inline_cell(1, 1, "Email") + "</row>"],
+        dimension="A1:A5000",
+    )
+    with pytest.raises(FileUnusable, match="more than 10 rows"):
+        open_table(path)

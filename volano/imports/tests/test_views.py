@@ -181,6 +181,19 @@ def test_an_upload_over_the_limit_is_refused_from_its_content_length(logged_in, 
     assert not ImportJob.objects.for_workspace(officina).exists()
 
 
+def test_the_upload_still_checks_the_csrf_token(giulia, officina):
+    """The view is csrf_exempt only so that its upload handler is set before the body is read;
+    it checks the token itself right after."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(giulia)
+    file = SimpleUploadedFile("a.csv", b"Email\na@b.it\n")
+    response = client.post(reverse("imports:upload"), {"kind": "contacts", "file": file})
+    assert response.status_code == 403
+    assert not ImportJob.objects.for_workspace(officina).exists()
+
+
 def test_the_upload_streams_to_a_temporary_file_and_stops_past_the_limit(
     rf, giulia, officina, settings
 ):
