@@ -93,6 +93,10 @@ def _check_directory(path: Path) -> None:
     if at < 0 or len(tail) < at + 22:
         return  # zipfile will say the file is damaged
     entries, directory_size = struct.unpack("<xxxxxxxxxxHI", tail[at : at + 16])
+    if entries == 0xFFFF or directory_size == 0xFFFFFFFF:  # zip64: the real counts are earlier
+        at64 = tail.rfind(b"PK\x06\x06", 0, at)
+        if at64 >= 0 and len(tail) >= at64 + 48:
+            entries, directory_size = struct.unpack("<QQ", tail[at64 + 32 : at64 + 48])
     if entries > MAX_ZIP_ENTRIES or directory_size > MAX_ZIP_DIRECTORY_BYTES:
         raise XlsxUnusable(
             _("this is not a usable Excel .xlsx file (its zip directory has %(count)s parts)")
