@@ -32,6 +32,7 @@ from volano.imports.services import (
     import_job_enqueue,
     import_job_mapping_set,
 )
+from volano.imports.services.inspect import import_job_inspect_retry
 
 
 class WorkspaceRequest(HttpRequest):
@@ -178,6 +179,7 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     page polls (HTMX, or a meta refresh without JavaScript) and reloads once they are there."""
     job = _job(request, job_id)
     if job.status == ImportStatus.READING:
+        import_job_inspect_retry(job=job, language=translation.get_language() or "")
         return render(
             request,
             "imports/_reading.html" if request.htmx else "imports/mapping.html",

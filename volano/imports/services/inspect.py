@@ -8,8 +8,11 @@ polls the job until it leaves `reading`.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from volano.imports.mapping import suggest_mapping
@@ -18,6 +21,10 @@ from volano.imports.reading import FileUnusable, preview
 
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 100
+# Longer than any bounded read takes (3M shared strings: ~15 s on a loaded machine): a job still
+# `reading` after this lost its task (a worker killed mid-read), and the page that waits for it
+# queues the read again.
+INSPECT_RETRY_AFTER = dt.timedelta(minutes=2)
 
 
 def import_job_inspect(*, job: ImportJob) -> ImportJob:
@@ -58,3 +65,18 @@ def import_job_inspect(*, job: ImportJob) -> ImportJob:
 def _cut(cell: str) -> str:
     cell = cell.replace("\x00", "\u2400")
     return cell if len(cell) <= PREVIEW_CELL_CHARS else cell[: PREVIEW_CELL_CHARS - 1] + "…"
+
+
+def import_job_inspect_retry(*, job: ImportJob, language: str = "") -> bool:
+    """Queue the read again for a job left in `reading` past INSPECT_RETRY_AFTER; at most once
+    per that time per job (per cache). The read is idempotent: a late duplicate changes nothing."""
+    from volano.imports.tasks import import_job_inspect_task
+
+    if job.status != ImportStatus.READING or timezone.now() - job.created_at < INSPECT_RETRY_AFTER:
+        return False
+    key = f"volano:imports:inspect-retry:{job.pk}"
+    if not cache.add(key, True, timeout=INSPECT_RETRY_AFTER.total_seconds()):
+        return False
+    job_id = job.pk
+    transaction.on_commit(lambda: import_job_inspect_task.enqueue(job_id, language))
+    return True

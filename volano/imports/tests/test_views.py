@@ -257,3 +257,33 @@ def test_a_damaged_packed_mapping_is_refused_with_a_message(logged_in, officina)
     for packed in ('{"9999": "email"}', "[1, 2]", "not json"):
         response = logged_in.post(reverse("imports:mapping", args=[job.pk]), {"mapping": packed})
         assert response.status_code == 400 and "damaged" in response.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_lost_with_its_worker_is_queued_again_by_the_waiting_page(logged_in, officina):
+    import datetime as dt
+
+    from django.core.cache import cache
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    cache.clear()
+    logged_in.post(
+        reverse("imports:upload"),
+        {"kind": "contacts", "file": SimpleUploadedFile("a.csv", b"Email\na@b.it\n")},
+    )
+    DBTaskResult.objects.all().delete()  # the worker that held the read was killed
+    job = ImportJob.objects.for_workspace(officina).get()
+    url = reverse("imports:mapping", args=[job.pk])
+    poll = {"HX-Request": "true", "HX-Target": "import-reading"}
+    logged_in.get(url, headers=poll)  # too early to tell a slow read from a lost one
+    assert not DBTaskResult.objects.exists()
+    ImportJob.objects.for_workspace(officina).filter(pk=job.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=3)
+    )
+    logged_in.get(url, headers=poll)
+    logged_in.get(url, headers=poll)
+    assert DBTaskResult.objects.count() == 1
+    worker_run_once()
+    job.refresh_from_db()
+    assert job.status == "uploaded" and job.headers == ["Email"]
