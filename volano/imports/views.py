@@ -176,7 +176,7 @@ def _import_upload(request: WorkspaceRequest, handler: ImportUploadHandler) -> H
 @workspace_view(write=True)
 def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     """The mapping page, from the header and first rows the worker read; while it reads, the
-    page polls (HTMX, or a meta refresh without JavaScript) and reloads once they are there."""
+    page polls (HTMX; without JavaScript, a reload link) and reloads once they are there."""
     job = _job(request, job_id)
     if job.status == ImportStatus.READING:
         import_job_inspect_retry(job=job, language=translation.get_language() or "")
