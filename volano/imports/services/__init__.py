@@ -15,7 +15,7 @@ from typing import IO
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from volano.contacts.models import CustomField, Entity
 from volano.core.errors import ApplicationError
@@ -189,7 +189,7 @@ def import_job_mapping_set(
     if job.workspace_id != workspace.pk:
         raise ApplicationError("no such import")
     if job.status == ImportStatus.READING or not job.headers:
-        raise ApplicationError(_("the file is still being read: try again in a moment"))
+        raise ApplicationError(gettext("the file is still being read: try again in a moment"))
     fields = custom_fields_for(workspace=workspace, kind=job.kind)
     job.mapping = mapping_check(job.kind, job.headers, mapping, fields)
     job.save(update_fields=["mapping"])
@@ -207,7 +207,7 @@ def import_job_enqueue(
     if job.status in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
         raise ApplicationError("this import is already running")
     if job.status == ImportStatus.READING:
-        raise ApplicationError(_("the file is still being read: try again in a moment"))
+        raise ApplicationError(gettext("the file is still being read: try again in a moment"))
     if job.status == ImportStatus.DONE and not job.dry_run:
         raise ApplicationError("this file was already imported")
     job.status = ImportStatus.QUEUED
