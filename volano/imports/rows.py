@@ -334,7 +334,8 @@ def _report_bad_cells(
             continue
         header = headers[index] if index < len(headers) else ""
         value = cells[index] if index < len(cells) else ""
-        report.error(line, header, value.replace("\x00", "\u2400"), message)
+        # NUL shown as \0: the report is stored as JSON, which PostgreSQL refuses NUL in.
+        report.error(line, header, value.replace("\x00", "\\0"), message)
         if index < len(cells):
             cells[index] = ""
     return cells

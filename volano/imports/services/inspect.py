@@ -63,7 +63,7 @@ def import_job_inspect(*, job: ImportJob) -> ImportJob:
 
 
 def _cut(cell: str) -> str:
-    cell = cell.replace("\x00", "\u2400")
+    cell = cell.replace("\x00", "\\0")
     return cell if len(cell) <= PREVIEW_CELL_CHARS else cell[: PREVIEW_CELL_CHARS - 1] + "…"
 
 
