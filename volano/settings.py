@@ -170,6 +170,18 @@ MEDIA_ROOT = DATA_DIR / "uploads"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 VOLANO_IMPORT_MAX_BYTES = int(os.environ.get("VOLANO_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+# What one import file may hold (docs/import.md, "Limits"): a cell as long as Excel allows, as
+# many columns as the mapping page can show, and for a workbook its uncompressed parts and
+# shared strings, so a small hostile file cannot fill the worker's memory.
+VOLANO_IMPORT_MAX_CELL_CHARS = int(os.environ.get("VOLANO_IMPORT_MAX_CELL_CHARS", 32_767))
+VOLANO_IMPORT_MAX_COLUMNS = int(os.environ.get("VOLANO_IMPORT_MAX_COLUMNS", 2_000))
+VOLANO_IMPORT_MAX_ROWS = int(os.environ.get("VOLANO_IMPORT_MAX_ROWS", 2_000_000))
+VOLANO_IMPORT_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("VOLANO_IMPORT_MAX_UNCOMPRESSED_BYTES", 2 * 1024 * 1024 * 1024)
+)
+VOLANO_IMPORT_MAX_SHARED_STRINGS_BYTES = int(
+    os.environ.get("VOLANO_IMPORT_MAX_SHARED_STRINGS_BYTES", 256 * 1024 * 1024)
+)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from volano.core.errors import ApplicationError
@@ -197,7 +198,7 @@ def mapping_check(
         isinstance(k, str) and isinstance(v, str | None) for k, v in mapping.items()
     ):
         raise ApplicationError(
-            'a mapping is a JSON object {"<column header>": "<target>"}', field="mapping"
+            gettext('a mapping is a JSON object {"<column header>": "<target>"}'), field="mapping"
         )
     allowed = {t for t, _label in targets_for(kind, custom_fields)}
     clean: dict[str, str] = {}
@@ -206,13 +207,16 @@ def mapping_check(
         target = (mapping.get(header) or "").strip()
         if target and target not in allowed:
             raise ApplicationError(
-                f'column "{header}": unknown target "{target}"'
-                f" (use one of: {', '.join(sorted(allowed))})",
+                gettext(
+                    'column "%(header)s": unknown target "%(target)s" (use one of: %(allowed)s)'
+                )
+                % {"header": header, "target": target, "allowed": ", ".join(sorted(allowed))},
                 field="mapping",
             )
         if target in used:
             raise ApplicationError(
-                f'columns "{used[target]}" and "{header}" are both mapped to "{target}"',
+                gettext('columns "%(first)s" and "%(second)s" are both mapped to "%(target)s"')
+                % {"first": used[target], "second": header, "target": target},
                 field="mapping",
             )
         if target:
@@ -221,10 +225,13 @@ def mapping_check(
     missing_headers = [h for h in mapping if h not in headers and mapping[h]]
     if missing_headers:
         raise ApplicationError(
-            f"the mapping names columns the file does not have: {', '.join(missing_headers)}",
+            gettext("the mapping names columns the file does not have: %(columns)s")
+            % {"columns": ", ".join(missing_headers)},
             field="mapping",
         )
     needed, description = REQUIRED[kind]
     if not any(t in used for t in needed):
-        raise ApplicationError(f"no column is mapped to {description}", field="mapping")
+        raise ApplicationError(
+            gettext("no column is mapped to %(what)s") % {"what": description}, field="mapping"
+        )
     return clean

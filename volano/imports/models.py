@@ -15,6 +15,7 @@ class ImportKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    READING = "reading", _("Reading the file")  # the worker reads the header and first rows
     UPLOADED = "uploaded", _("Uploaded")
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
@@ -33,6 +34,10 @@ class ImportJob(WorkspaceScopedModel):
     )
     dry_run = models.BooleanField(default=False)
     mapping = models.JSONField(default=dict, blank=True)
+    # The header and the first rows (cells cut short), read by the worker for the mapping page:
+    # the web process never parses an uploaded file.
+    headers = models.JSONField(default=list, blank=True)
+    sample = models.JSONField(default=list, blank=True)
     rows = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)  # rows expected, for the progress bar
     # Rows read up to the end of the last chunk written; with the counts below, saved in each

@@ -329,7 +329,15 @@ def clean_rows(
     # Plain tuples, unpacked once per cell: cheaper than a dataclass's attributes, a million
     # times over.
     columns = [(c.index, c.header, c.target, c.clean, c.limit, c.custom_key) for c in plan]
+    bad_cells = table.bad_cells
+    mapped = {c.index for c in plan}
     for line, cells in table.rows:
+        unreadable = False
+        if line in bad_cells:
+            problems = [(i, m) for i, m in bad_cells.pop(line) if i < 0 or i in mapped]
+            if problems:
+                unreadable = True
+                cells = _report_bad_cells(line, cells, problems, table.headers, report)
         if len(cells) != width:
             if len(cells) > width and not any(c.strip() for c in cells[width:]):
                 cells = cells[:width]
@@ -346,8 +354,8 @@ def clean_rows(
                 )
                 continue
         values: dict[str, Any] = {}
-        bad = False
-        empty = True
+        bad = unreadable
+        empty = not unreadable
         for index, header, target, clean, limit, custom_key in columns:
             raw = cells[index]
             if "\x00" in raw:
@@ -404,6 +412,30 @@ def clean_rows(
 
 def too_long(limit: int) -> str:
     return _("too long (at most %(limit)s characters)") % {"limit": limit}
+
+
+def _report_bad_cells(
+    line: int,
+    cells: list[str],
+    problems: list[tuple[int, str]],
+    headers: list[str],
+    report: ImportReport,
+) -> list[str]:
+    """Report the mapped cells the reader could not use (bad bytes, NUL, too long) and blank
+    them, so the rest of the row is still judged and its other errors listed too. A bad cell in
+    an ignored column costs nothing: it is not imported."""
+    cells = list(cells)
+    for index, message in problems:
+        if index < 0:
+            report.error(line, "", "", message)
+            continue
+        header = headers[index] if index < len(headers) else ""
+        value = cells[index] if index < len(cells) else ""
+        # NUL shown as \0: the report is stored as JSON, which PostgreSQL refuses NUL in.
+        report.error(line, header, value.replace("\x00", "\\0"), message)
+        if index < len(cells):
+            cells[index] = ""
+    return cells
 
 
 def fill_address(values: dict[str, Any]) -> None:

@@ -23,3 +23,23 @@ def import_job_run_task(job_id: int) -> None:
         return  # deleted, already run, or picked up by another worker
     job = ImportJob.all_workspaces.select_related("workspace", "created_by").get(pk=job_id)
     import_job_run(job=job)
+
+
+@task(queue_name="default")
+def import_job_inspect_task(job_id: int, language: str = "") -> None:
+    """Read an upload's header and first rows for the mapping page (never in the web process),
+    in the language of the person who uploaded it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from volano.imports.services.inspect import import_job_inspect
+
+    job = (
+        ImportJob.all_workspaces.select_related("workspace")
+        .filter(pk=job_id, status=ImportStatus.READING)
+        .first()
+    )
+    if job is None:
+        return  # deleted, or already read
+    with translation.override(language or settings.LANGUAGE_CODE):
+        import_job_inspect(job=job)

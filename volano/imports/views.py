@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -19,13 +24,14 @@ from volano.core.models import Membership, User, Workspace
 from volano.imports import selectors
 from volano.imports.mapping import targets_for
 from volano.imports.models import ImportKind, ImportStatus
-from volano.imports.reading import FileUnusable, preview
+from volano.imports.reading import too_big_message
 from volano.imports.services import (
     custom_fields_for,
     import_job_create,
     import_job_enqueue,
     import_job_mapping_set,
 )
+from volano.imports.services.inspect import import_job_inspect_retry
 
 
 class WorkspaceRequest(HttpRequest):
@@ -75,11 +81,73 @@ def import_list(request: WorkspaceRequest) -> HttpResponse:
     )
 
 
+# Multipart overhead around the file (boundaries, the other fields) that a Content-Length may
+# carry beyond the file itself before the upload is refused unread.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+MAPPING_FIELDS_WITHOUT_SCRIPT = 900  # below DATA_UPLOAD_MAX_NUMBER_FIELDS, with room to spare
+PREVIEW_COLUMNS = 30  # the "first rows" table; every column is in the mapping table above it
+
+
+class ImportUploadHandler(TemporaryFileUploadHandler):
+    """The file goes straight to a temporary file on disk, whatever its size, and the upload
+    stops as soon as it passes VOLANO_IMPORT_MAX_BYTES (Content-Length may be absent or lie)."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.received = 0
+        self.too_big = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.VOLANO_IMPORT_MAX_BYTES:
+            self.too_big = True
+            self.file.close()
+            raise StopUpload(connection_reset=False)
+        return super().receive_data_chunk(raw_data, start)
+
+
+def _upload_page(request: WorkspaceRequest, *, error: str, kind: str, status: int) -> HttpResponse:
+    response = render(
+        request,
+        "imports/list.html",
+        {
+            "jobs": selectors.import_job_list(workspace=request.workspace)[:50],
+            "kinds": ImportKind.choices,
+            "can_import": True,
+            "upload_error": error,
+            "chosen_kind": kind,
+        },
+    )
+    response.status_code = status
+    return response
+
+
+@csrf_exempt  # checked by _import_upload, once the upload handler below is in place
 @require_POST
 @workspace_view(write=True)
 def import_upload(request: WorkspaceRequest) -> HttpResponse:
+    """Refuse an upload too big from its Content-Length before reading a byte of it; stream any
+    other straight to disk (never into the web process's memory)."""
+    limit = settings.VOLANO_IMPORT_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + UPLOAD_OVERHEAD_BYTES:
+        return _upload_page(request, error=too_big_message(limit), kind="", status=413)
+    handler = ImportUploadHandler(request)
+    request.upload_handlers = [handler]
+    return _import_upload(request, handler)
+
+
+@csrf_protect
+def _import_upload(request: WorkspaceRequest, handler: ImportUploadHandler) -> HttpResponse:
     kind = request.POST.get("kind", "")
     upload = request.FILES.get("file")
+    if handler.too_big:
+        return _upload_page(
+            request, error=too_big_message(settings.VOLANO_IMPORT_MAX_BYTES), kind=kind, status=413
+        )
     error = None
     if kind not in ImportKind.values:
         error = _("Choose what the file contains.")
@@ -93,45 +161,49 @@ def import_upload(request: WorkspaceRequest) -> HttpResponse:
                 kind=kind,
                 filename=upload.name or "upload",
                 content=upload,
+                language=translation.get_language() or "",
             )
         except ApplicationError as failure:
             error = failure.message
         else:
             return redirect("imports:mapping", job_id=job.pk)
-    response = render(
-        request,
-        "imports/list.html",
-        {
-            "jobs": selectors.import_job_list(workspace=request.workspace)[:50],
-            "kinds": ImportKind.choices,
-            "can_import": True,
-            "upload_error": error,
-            "chosen_kind": kind,
-        },
-    )
-    response.status_code = 400
-    return response
+        finally:
+            upload.close()
+    return _upload_page(request, error=error or "", kind=kind, status=400)
 
 
 @workspace_view(write=True)
 def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
+    """The mapping page, from the header and first rows the worker read; while it reads, the
+    page polls (HTMX; without JavaScript, a reload link) and reloads once they are there."""
     job = _job(request, job_id)
+    if job.status == ImportStatus.READING:
+        import_job_inspect_retry(job=job, language=translation.get_language() or "")
+        return render(
+            request,
+            "imports/_reading.html" if request.htmx else "imports/mapping.html",
+            {"job": job, "reading": True},
+        )
+    if request.htmx and request.headers.get("HX-Target") == "import-reading":
+        response = HttpResponse()  # read: the whole page reloads with the mapping form
+        response["HX-Refresh"] = "true"
+        return response
+    if not job.headers:
+        return render(
+            request,
+            "imports/mapping.html",
+            {"job": job, "failure": job.failure or _("No such import.")},
+        )
     if job.status not in {ImportStatus.UPLOADED, ImportStatus.FAILED} and not (
         job.status == ImportStatus.DONE and job.dry_run
     ):
         return redirect("imports:detail", job_id=job.pk)
-    try:
-        table, sample = preview(job.path)
-    except FileUnusable as failure:
-        return render(request, "imports/mapping.html", {"job": job, "failure": failure.message})
+    headers: list[str] = job.headers
     error = None
     mapping = dict(job.mapping)
     if request.method == "POST":
-        mapping = {
-            header: request.POST.get(f"column-{index}", "")
-            for index, header in enumerate(table.headers)
-        }
         try:
+            mapping = _posted_mapping(request, headers)
             import_job_mapping_set(
                 workspace=request.workspace, actor=request.user, job=job, mapping=mapping
             )
@@ -143,6 +215,7 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
         else:
             return redirect("imports:detail", job_id=job.pk)
     fields = custom_fields_for(workspace=request.workspace, kind=job.kind)
+    sample: list[list[str]] = job.sample
     columns = [
         {
             "index": index,
@@ -150,7 +223,7 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
             "target": mapping.get(header, ""),
             "examples": [row[index] for row in sample if index < len(row) and row[index]][:3],
         }
-        for index, header in enumerate(table.headers)
+        for index, header in enumerate(headers)
     ]
     response = render(
         request,
@@ -159,14 +232,39 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
             "job": job,
             "columns": columns,
             "targets": targets_for(job.kind, fields),
-            "headers": table.headers,
-            "sample": sample,
+            "headers": headers[:PREVIEW_COLUMNS],
+            "sample": [row[:PREVIEW_COLUMNS] for row in sample],
+            "hidden_columns": max(0, len(headers) - PREVIEW_COLUMNS),
+            "needs_script": len(headers) > MAPPING_FIELDS_WITHOUT_SCRIPT,
             "error": error,
         },
     )
     if error:
         response.status_code = 400
     return response
+
+
+def _posted_mapping(request: WorkspaceRequest, headers: list[str]) -> dict[str, str]:
+    """The mapping as posted: one field per column ("column-<n>"), or, from the page's script
+    for files with more columns than Django accepts fields, one JSON object
+    {"<column number>": "<target>"} of the mapped columns only."""
+    packed = request.POST.get("mapping")
+    if packed is None:
+        return {header: request.POST.get(f"column-{i}", "") for i, header in enumerate(headers)}
+    try:
+        chosen = json.loads(packed)
+        if not isinstance(chosen, dict):
+            raise ValueError
+        by_index = {int(index): target for index, target in chosen.items()}
+    except (ValueError, TypeError):
+        raise ApplicationError(
+            _("The mapping sent by the page is damaged: reload the page."), field="mapping"
+        ) from None
+    if any(not 0 <= index < len(headers) for index in by_index):
+        raise ApplicationError(
+            _("The mapping sent by the page is damaged: reload the page."), field="mapping"
+        )
+    return {header: by_index.get(i, "") for i, header in enumerate(headers)}
 
 
 @workspace_view()

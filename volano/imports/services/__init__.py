@@ -27,7 +27,7 @@ from volano.core.errors import ApplicationError
 from volano.core.models import User, Workspace
 from volano.imports.mapping import mapping_check, suggest_mapping
 from volano.imports.models import ImportJob, ImportKind, ImportStatus
-from volano.imports.reading import FileUnusable, Table, open_table, preview
+from volano.imports.reading import FileUnusable, Table, open_table, sniff, too_big_message
 from volano.imports.rows import Checkpoint, ImportReport
 
 from .companies import import_companies
@@ -171,9 +171,14 @@ def import_job_create(
     filename: str,
     content: IO[bytes] | None = None,
     path: str | Path | None = None,
+    language: str = "",
 ) -> ImportJob:
     """Record an upload (content is stored under the data folder) or a file on disk (path).
-    The file is opened once here, so an unusable one is refused before any mapping."""
+    Only the cheap checks run here (size, type from the first bytes), so a web request never
+    parses a file; the worker reads the header and first rows (`import_job_inspect`) after
+    commit, and the job waits in `reading` until then."""
+    from volano.imports.tasks import import_job_inspect_task
+
     _check_kind(kind)
     if content is not None:
         safe = Path(filename).name.replace(" ", "_")[-100:] or "upload"
@@ -186,39 +191,40 @@ def import_job_create(
                 if size > limit:
                     out.close()
                     stored.unlink()
-                    raise FileUnusable(
-                        f"the file is too big (the limit is {limit / 1e6:.1f} MB):"
-                        " split it into smaller files"
-                    )
+                    raise FileUnusable(too_big_message(limit))
                 out.write(block)
         path = stored
     if path is None:
         raise ApplicationError("an import needs a file", field="file")
     try:
-        table, _sample = preview(path, limit=1)
+        sniff(Path(path))
     except FileUnusable:
         if content is not None:
             Path(path).unlink(missing_ok=True)
         raise
-    fields = custom_fields_for(workspace=workspace, kind=kind)
-    return ImportJob.objects.create(
+    job = ImportJob.objects.create(
         workspace=workspace,
         kind=kind,
         filename=Path(filename).name[:255],
         path=str(path),
-        mapping=suggest_mapping(kind, table.headers, fields),
+        status=ImportStatus.READING,
         created_by=actor,
     )
+    job_id = job.pk
+    transaction.on_commit(lambda: import_job_inspect_task.enqueue(job_id, language))
+    return job
 
 
 def import_job_mapping_set(
     *, workspace: Workspace, actor: User | None, job: ImportJob, mapping: dict
 ) -> ImportJob:
+    """Check a mapping against the header the worker read (never re-reading the file here)."""
     if job.workspace_id != workspace.pk:
         raise ApplicationError("no such import")
-    table, _sample = preview(job.path, limit=1)
+    if job.status == ImportStatus.READING or not job.headers:
+        raise ApplicationError(gettext("the file is still being read: try again in a moment"))
     fields = custom_fields_for(workspace=workspace, kind=job.kind)
-    job.mapping = mapping_check(job.kind, table.headers, mapping, fields)
+    job.mapping = mapping_check(job.kind, job.headers, mapping, fields)
     job.save(update_fields=["mapping"])
     return job
 
@@ -233,6 +239,8 @@ def import_job_enqueue(
         raise ApplicationError("no such import")
     if job.status in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
         raise ApplicationError("this import is already running")
+    if job.status == ImportStatus.READING:
+        raise ApplicationError(gettext("the file is still being read: try again in a moment"))
     if job.status == ImportStatus.DONE and not job.dry_run:
         raise ApplicationError("this file was already imported")
     job.status = ImportStatus.QUEUED

@@ -41,7 +41,10 @@ def test_upload_an_excel_file_and_read_the_error_report(
         page.get_by_label("File", exact=True).set_input_files(str(path))
         page.get_by_role("button", name="Upload and map columns").click()
         expect(page.get_by_role("heading", name="Map columns: contatti.xlsx")).to_be_visible()
-        expect(page.get_by_label("E-mail")).to_have_value("email")
+        expect(page.get_by_text("Reading the file: Volano reads")).to_be_visible()
+        worker_run_once()  # the worker reads the header; the page polls and shows the form
+        expect(page.get_by_label("E-mail")).to_have_value("email", timeout=20_000)
+        page.get_by_label("Data iscrizione").select_option("")
         page.get_by_role("button", name="Check with a dry run").click()
         expect(page.get_by_role("progressbar")).to_be_attached()
         worker_run_once()

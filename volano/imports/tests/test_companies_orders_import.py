@@ -136,3 +136,21 @@ def test_orders_dry_run_writes_nothing(officina, write_csv):
     assert report.created == 1
     assert not Order.objects.for_workspace(officina).exists()
     assert not Contact.objects.for_workspace(officina).exists()
+
+
+def test_an_order_line_with_an_unreadable_cell_leaves_the_whole_order_out(officina, tmp_path):
+    """A NUL in one line's product is that row's error, and its order waits for the fix, as
+    for any other bad line; the other order is written."""
+    path = tmp_path / "ordini.csv"
+    path.write_bytes(
+        b"Ordine;Data;Email;Prodotto;Importo\n"
+        b"D-1;2025-06-01;a@example.it;Vite;10\n"
+        b"D-1;2025-06-01;a@example.it;Bul\x00lone;5\n"
+        b"D-2;2025-06-02;b@example.it;Dado;3\n"
+    )
+    report = import_file(workspace=officina, actor=None, kind="orders", path=path)
+    assert report.created == 1
+    messages = [(e["row"], e["column"], e["message"]) for e in report.errors]
+    assert any(r == 3 and c == "Prodotto" and "NUL" in m for r, c, m in messages)
+    assert (2, "Ordine", "order D-1 was not imported because row 3 has an error") in messages
+    assert list(Order.objects.for_workspace(officina).values_list("number", flat=True)) == ["D-2"]

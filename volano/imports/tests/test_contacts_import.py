@@ -346,3 +346,39 @@ def test_segments_and_scores_catch_up_after_an_import_but_not_after_a_dry_run(
         import_file(workspace=officina, actor=None, kind="contacts", path=path)
     queued = {(r.task_path.rsplit(".", 1)[1], r.queue_name) for r in DBTaskResult.objects.all()}
     assert queued == {("segments_refresh_all_task", "bulk"), ("scores_recompute_task", "bulk")}
+
+
+# --- cells the reader could not use (issue 10): row errors, the other rows imported ------------
+
+
+@pytest.mark.django_db
+def test_bad_bytes_and_nul_are_row_errors_and_the_other_rows_are_written(tmp_path, officina):
+    """Written for real, so PostgreSQL sees no NUL and no mis-decoded accent."""
+    from volano.contacts.models import Contact
+    from volano.imports.services import import_file
+
+    path = tmp_path / "contatti.csv"
+    path.write_bytes(
+        b"Email;Nome;Note\n"
+        + "niccolo@example.it;Niccolò;ok\n".encode()
+        + b"bruno@example.it;Bruno\xe8;ok\n"
+        + b"carla@example.it;Car\x00la;ok\n"
+        + b"dario@example.it;Dario;ignored \xff column\n"
+        + "elena@example.it;Elena Forlì;ok\n".encode()
+    )
+    mapping = {"Email": "email", "Nome": "first_name", "Note": ""}
+    report = import_file(
+        workspace=officina, actor=None, kind="contacts", path=path, mapping=mapping
+    )
+    assert (report.rows, report.created, report.error_count) == (5, 3, 2)
+    by_row = {e["row"]: e for e in report.errors}
+    assert by_row[3]["column"] == "Nome" and "not valid UTF-8" in by_row[3]["message"]
+    assert by_row[3]["value"] == "Bruno\ufffd"
+    assert by_row[4]["column"] == "Nome" and "NUL" in by_row[4]["message"]
+    assert "\x00" not in by_row[4]["value"]
+    names = dict(Contact.objects.for_workspace(officina).values_list("email", "first_name"))
+    assert names == {
+        "niccolo@example.it": "Niccolò",
+        "dario@example.it": "Dario",
+        "elena@example.it": "Elena Forlì",
+    }

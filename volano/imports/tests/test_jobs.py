@@ -45,6 +45,8 @@ def _run(workspace, path, *, kind="contacts", dry_run=False, mapping=None) -> Im
     job = import_job_create(
         workspace=workspace, actor=None, kind=kind, filename=path.name, path=path
     )
+    worker_run_once()  # the worker reads the header (the job waits in "reading" until then)
+    job.refresh_from_db()
     if mapping:
         job.mapping = {**job.mapping, **mapping}
         job.save(update_fields=["mapping"])
@@ -296,6 +298,8 @@ def test_kill_9_of_a_real_worker_mid_import_then_the_sweeper_resumes_it(
     job = import_job_create(
         workspace=officina, actor=None, kind="contacts", filename="c.csv", path=path
     )
+    worker_run_once()  # the worker reads the header (the job waits in "reading" until then)
+    job.refresh_from_db()
     import_job_enqueue(workspace=officina, actor=None, job=job, dry_run=False)
     worker = subprocess.Popen(
         [sys.executable, "-m", "volano", "worker", "--queue", "bulk"],

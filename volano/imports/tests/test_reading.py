@@ -84,3 +84,58 @@ def test_oversized_file_is_refused(write_csv, settings):
 def test_duplicate_headers_are_told_apart(write_csv):
     table = open_table(write_csv("Email;Telefono;Telefono\na@example.it;1;2\n"))
     assert table.headers == ["Email", "Telefono", "Telefono (2)"]
+
+
+# --- encodings: a bad byte is a row error, never a reason to misread the whole file ------------
+
+
+def test_one_bad_byte_does_not_turn_a_utf8_file_into_windows_1252(write_csv, tmp_path):
+    good = "Nome;Città\nNiccolò;Forlì\nAnna;Cantù\n".encode()
+    path = tmp_path / "quasi-utf8.csv"
+    path.write_bytes(good + b"Bruno\xff;Rho\n" + "Lucà;Forlì\n".encode())
+    table = open_table(path)
+    rows = list(table.rows)
+    assert table.encoding == "utf-8"
+    assert rows[0] == (2, ["Niccolò", "Forlì"]) and rows[3] == (5, ["Lucà", "Forlì"])
+    assert table.bad_cells == {4: [(0, table.bad_cells[4][0][1])]}
+    assert "not valid UTF-8" in table.bad_cells[4][0][1]
+    assert "1 byte sequences are not valid UTF-8" in table.notes[0]
+
+
+def test_a_real_windows_1252_file_is_still_read_as_such(tmp_path):
+    path = tmp_path / "excel-italiano.csv"
+    path.write_bytes("Nome;Città\nNiccolò;Forlì\n€ 5;Perché\n".encode("cp1252") + b"\x81;x\n")
+    table = open_table(path)
+    assert table.encoding == "windows-1252"
+    assert list(table.rows) == [
+        (2, ["Niccolò", "Forlì"]),
+        (3, ["€ 5", "Perché"]),
+        (4, ["\x81", "x"]),
+    ]
+    assert table.bad_cells == {}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path, encoding):
+    bom = "\ufeff".encode(encoding)
+    path = tmp_path / "utf16.csv"
+    path.write_bytes(bom + "Nome\tCittà\r\nNiccolò\tForlì\r\n".encode(encoding))
+    table = open_table(path)
+    assert (table.encoding, table.separator, table.headers) == ("utf-16", "\t", ["Nome", "Città"])
+    assert list(table.rows) == [(2, ["Niccolò", "Forlì"])]
+
+
+def test_utf16_without_a_byte_order_mark_is_refused_with_the_reason(tmp_path):
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("Nome;Città\nNiccolò;Forlì\n".encode("utf-16-le"))
+    with pytest.raises(FileUnusable, match="byte order mark"):
+        open_table(path)
+
+
+def test_a_nul_byte_marks_its_cell_and_the_rest_is_read(tmp_path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"Email;Nome\na@example.it;An\x00na\nb@example.it;Bruno\n")
+    table = open_table(path)
+    assert list(table.rows) == [(2, ["a@example.it", "An\x00na"]), (3, ["b@example.it", "Bruno"])]
+    [(column, message)] = table.bad_cells[2]
+    assert column == 1 and "NUL" in message

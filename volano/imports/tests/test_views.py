@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -44,6 +46,15 @@ def test_the_whole_wizard(logged_in, officina):
     )
     job = ImportJob.objects.for_workspace(officina).get()
     assert response.status_code == 302 and response.url == reverse("imports:mapping", args=[job.pk])
+    reading = logged_in.get(response.url)  # the worker has not read the file yet
+    assert job.status == "reading" and 'hx-trigger="every 1s"' in reading.text
+    assert "mario.rossi@example.it" not in reading.text
+    worker_run_once()
+    poll = logged_in.get(
+        response.url, headers={"HX-Request": "true", "HX-Target": "import-reading"}
+    )
+    assert poll["HX-Refresh"] == "true"
+    job.refresh_from_db()
     mapping = logged_in.get(response.url)
     assert mapping.status_code == 200
     assert "mario.rossi@example.it" in mapping.text  # the preview
@@ -88,11 +99,16 @@ def test_an_unusable_upload_says_why(logged_in, officina):
     assert not ImportJob.objects.for_workspace(officina).exists()
 
 
+def _upload_and_read(client, file, kind="contacts"):
+    """Upload (committed for real), then let the worker read the file."""
+    response = client.post(reverse("imports:upload"), {"kind": kind, "file": file})
+    worker_run_once()
+    return response
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_bad_mapping_is_shown_on_the_mapping_page(logged_in, officina):
-    logged_in.post(
-        reverse("imports:upload"),
-        {"kind": "contacts", "file": SimpleUploadedFile("a.csv", b"Email;Nome\na@b.it;A\n")},
-    )
+    _upload_and_read(logged_in, SimpleUploadedFile("a.csv", b"Email;Nome\na@b.it;A\n"))
     job = ImportJob.objects.for_workspace(officina).get()
     response = logged_in.post(
         reverse("imports:mapping", args=[job.pk]), {"column-0": "", "column-1": "first_name"}
@@ -151,3 +167,146 @@ def test_the_errors_csv_writes_formulas_as_text(logged_in, officina):
         ["3", "Email", "'\r@SUM(1)", "m"],
         ["4", "Email", "'-1+2", "m"],
     ]
+
+
+# --- issue 10: the web process never parses an upload, and never holds one in memory ----------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hostile_workbook_is_refused_by_the_worker_not_the_web_request(
+    logged_in, officina, tmp_path
+):
+    from . import hostile_files as hostile
+
+    path = hostile.huge_header_cell(tmp_path / "cella.xlsx", 2_000_000)
+    with path.open("rb") as handle:
+        response = logged_in.post(
+            reverse("imports:upload"),
+            {"kind": "contacts", "file": SimpleUploadedFile("cella.xlsx", handle.read())},
+        )
+    job = ImportJob.objects.for_workspace(officina).get()
+    assert response.status_code == 302 and job.status == "reading"  # nothing parsed yet
+    worker_run_once()
+    job.refresh_from_db()
+    assert job.status == "failed" and "VOLANO_IMPORT_MAX_CELL_CHARS" in job.failure
+    page = logged_in.get(reverse("imports:mapping", args=[job.pk]))
+    assert "The file could not be read:" in page.text and "32,767" in page.text
+    assert len(page.content) < 50_000
+    assert not Path(job.path).exists()
+
+
+def test_an_upload_over_the_limit_is_refused_from_its_content_length(logged_in, officina, settings):
+    settings.VOLANO_IMPORT_MAX_BYTES = 1_000_000
+    big = SimpleUploadedFile("grande.csv", b"Email\n" + b"a@example.it\n" * 200_000)
+    response = logged_in.post(reverse("imports:upload"), {"kind": "contacts", "file": big})
+    assert response.status_code == 413
+    assert "the file is too big" in response.text and "VOLANO_IMPORT_MAX_BYTES" in response.text
+    assert not ImportJob.objects.for_workspace(officina).exists()
+
+
+def test_the_upload_still_checks_the_csrf_token(giulia, officina):
+    """The view is csrf_exempt only so that its upload handler is set before the body is read;
+    it checks the token itself right after."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(giulia)
+    file = SimpleUploadedFile("a.csv", b"Email\na@b.it\n")
+    response = client.post(reverse("imports:upload"), {"kind": "contacts", "file": file})
+    assert response.status_code == 403
+    assert not ImportJob.objects.for_workspace(officina).exists()
+
+
+def test_the_upload_streams_to_a_temporary_file_and_stops_past_the_limit(
+    rf, giulia, officina, settings
+):
+    """Content-Length can be absent or lie: the handler counts what arrives and stops."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+    from django.test.client import encode_multipart
+
+    from volano.imports import views
+
+    settings.VOLANO_IMPORT_MAX_BYTES = 1_000_000
+
+    def post(size):
+        body = encode_multipart(
+            "BOUNDARY",
+            {"kind": "contacts", "file": SimpleUploadedFile("f.csv", b"Email\n" + b"x" * size)},
+        )
+        request = rf.post(
+            reverse("imports:upload"), body, content_type="multipart/form-data; boundary=BOUNDARY"
+        )
+        request.META["CONTENT_LENGTH"] = "10"  # a client that lies
+        request._dont_enforce_csrf_checks = True
+        request.user, request.workspace, request.session = giulia, officina, SessionStore()
+        request.membership = officina.memberships.get(user=giulia)
+        request.htmx = False
+        return request, views.import_upload(request)
+
+    request, response = post(2_000_000)
+    assert response.status_code == 413 and b"VOLANO_IMPORT_MAX_BYTES" in response.content
+    [handler] = request.upload_handlers
+    assert isinstance(handler, views.ImportUploadHandler) and handler.too_big
+    assert handler.received <= 1_000_000 + 2 * 1024 * 1024  # stopped at the first chunk past
+
+    request, response = post(200_000)
+    assert response.status_code == 302
+    assert isinstance(request.FILES["file"], TemporaryUploadedFile)  # on disk, not in memory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_wider_than_a_post_allows_is_mapped_through_one_field(logged_in, officina):
+    """1,500 columns: more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) selects could post."""
+    headers = ["Email"] + [f"Colonna {n}" for n in range(1, 1500)]
+    content = ";".join(headers) + "\n" + ";".join(["a@example.it"] + ["x"] * 1499) + "\n"
+    _upload_and_read(logged_in, SimpleUploadedFile("largo.csv", content.encode()))
+    job = ImportJob.objects.for_workspace(officina).get()
+    page = logged_in.get(reverse("imports:mapping", args=[job.pk]))
+    assert page.text.count("<select") == 1500 and "imports/mapping.js" in page.text
+    assert "needs JavaScript" in page.text
+    mapping = json.dumps({"0": "email", "1499": "first_name"})
+    response = logged_in.post(reverse("imports:mapping", args=[job.pk]), {"mapping": mapping})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.mapping["Email"] == "email" and job.mapping["Colonna 1499"] == "first_name"
+    assert sum(1 for target in job.mapping.values() if target) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_damaged_packed_mapping_is_refused_with_a_message(logged_in, officina):
+    _upload_and_read(logged_in, SimpleUploadedFile("a.csv", b"Email;Nome\na@b.it;A\n"))
+    job = ImportJob.objects.for_workspace(officina).get()
+    for packed in ('{"9999": "email"}', "[1, 2]", "not json"):
+        response = logged_in.post(reverse("imports:mapping", args=[job.pk]), {"mapping": packed})
+        assert response.status_code == 400 and "damaged" in response.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_lost_with_its_worker_is_queued_again_by_the_waiting_page(logged_in, officina):
+    import datetime as dt
+
+    from django.core.cache import cache
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    cache.clear()
+    logged_in.post(
+        reverse("imports:upload"),
+        {"kind": "contacts", "file": SimpleUploadedFile("a.csv", b"Email\na@b.it\n")},
+    )
+    DBTaskResult.objects.all().delete()  # the worker that held the read was killed
+    job = ImportJob.objects.for_workspace(officina).get()
+    url = reverse("imports:mapping", args=[job.pk])
+    poll = {"HX-Request": "true", "HX-Target": "import-reading"}
+    logged_in.get(url, headers=poll)  # too early to tell a slow read from a lost one
+    assert not DBTaskResult.objects.exists()
+    ImportJob.objects.for_workspace(officina).filter(pk=job.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=3)
+    )
+    logged_in.get(url, headers=poll)
+    logged_in.get(url, headers=poll)
+    assert DBTaskResult.objects.count() == 1
+    worker_run_once()
+    job.refresh_from_db()
+    assert job.status == "uploaded" and job.headers == ["Email"]
