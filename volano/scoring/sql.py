@@ -12,7 +12,7 @@ from django.db.models import Case, F, FloatField, Q, Value, When
 from volano.conditions.compiler import condition_events, condition_q
 from volano.contacts.models import Contact
 from volano.core.models import Workspace
-from volano.scoring.rules import ModelDefinition, Rule
+from volano.scoring.rules import SCORE_RULES, ModelDefinition, Rule
 
 
 def scores_select(
@@ -25,7 +25,9 @@ def scores_select(
     fit_columns: dict[str, Any] = {}
     for index, rule in enumerate(definition.rules):
         if rule.kind != "engagement":
-            holds = condition_q(workspace=workspace, condition=rule.condition, now=now)
+            holds = condition_q(
+                workspace=workspace, condition=rule.condition, now=now, resolver=SCORE_RULES
+            )
             if ids is not None:
                 # For a few contacts, the rule's own subqueries (consents, companies…) are
                 # joined to just them, not hashed whole for a CASE in the select list.

@@ -541,7 +541,8 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
                 "to_stage": rule.to_stage,
                 "product_line": rule.product_line,
                 "position": rule.position,
-                "active": rule.active,
+                # a rule Volano switched off is switched on again by saving it fixed
+                "active": rule.active or bool(rule.disabled_reason),
                 "condition": _pretty(rule.condition),
             },
             stages=stages,
@@ -603,7 +604,11 @@ def rule_preview_view(request: HttpRequest) -> HttpResponse:
                 },
                 workspace=workspace,
             )
-            context["count"] = condition_count(workspace=workspace, condition=parsed)
+            context["count"] = condition_count(
+                workspace=workspace,
+                condition=parsed,
+                resolver=lifecycle_services.THRESHOLD_RULES,
+            )
             context["description"] = _describe(workspace, condition)
         except ApplicationError as problem:
             where = (problem.field or "").replace("conditions.all[0]", "condition", 1)
