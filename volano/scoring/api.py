@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Body, Router, Schema
 from pydantic import ConfigDict
 
 from volano.contacts.selectors import contact_get
@@ -53,8 +53,30 @@ def score_models_list(request: HttpRequest):
     return list(selectors.score_models(workspace=_ws(request)))
 
 
+# The model's JSON as the body, checked by the service (model_definition_parse) so that every
+# error names its place ("rules[1].max_times"); a bare `dict` parameter would be a query string.
+ModelBody = Body(
+    ...,
+    openapi_examples={
+        "ricambi": {
+            "value": {
+                "slug": "ricambi",
+                "name": "Ricambi",
+                "rules": [
+                    {
+                        "kind": "fit",
+                        "when": {"field": "job_title", "op": "contains", "value": "acquisti"},
+                        "points": 15,
+                    }
+                ],
+            }
+        }
+    },
+)
+
+
 @router.post("/score-models", response={200: ScoreModelOut}, summary="Create or replace by slug")
-def score_models_save(request: HttpRequest, payload: dict[str, Any]):
+def score_models_save(request: HttpRequest, payload: dict[str, Any] = ModelBody):
     return services.score_model_save(workspace=_ws(request), actor=_actor(request), data=payload)
 
 
@@ -74,7 +96,7 @@ def score_models_get(request: HttpRequest, slug: str):
 
 
 @router.put("/score-models/{slug}", response=ScoreModelOut, summary="Create or replace a model")
-def score_models_put(request: HttpRequest, slug: str, payload: dict[str, Any]):
+def score_models_put(request: HttpRequest, slug: str, payload: dict[str, Any] = ModelBody):
     if payload.get("slug", slug) != slug:
         raise ApplicationError("the slug in the body differs from the URL's", field="slug")
     data = {**payload, "slug": slug}
