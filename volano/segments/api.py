@@ -12,8 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.security import HttpBearer
 from ninja.pagination import PageNumberPagination, paginate
+from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field
 
 from volano.conditions.types import ConditionError
