@@ -1,8 +1,8 @@
 """/api/v1 score models, contacts' scores and their explanation, recompute and training.
 
 A rules model is the JSON of docs/scoring.md, created or replaced by slug with PUT (or POST).
-Training and the full recompute run in the background (202); the CLI runs them in the
-foreground (`volano scoring train|recompute`).
+Training and the full recompute run in the background (202; a training job's status is
+GET /scoring/train/{job}); the CLI runs them in the foreground (`volano scoring train|recompute`).
 """
 
 from __future__ import annotations
@@ -126,13 +126,26 @@ def scoring_recompute(request: HttpRequest):
     return 202, {"task": str(result.id), "status": "queued"}
 
 
-@router.post("/scoring/train", summary="Train the predictive model now")
-def scoring_train(request: HttpRequest):
-    """Trains on the workspace's history and scores the open leads; replies with the
-    evaluation on the held-back split ({"auc", "n_train", "n_test", ...}), or 400 with the
-    reason when the history is too thin."""
-    from volano.scoring.predictive import predictive_score, predictive_train
+class TrainingOut(Schema):
+    job: str
+    status: str  # queued, running, done or failed
+    enqueued_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    result: dict[str, Any] | None = None  # when done: auc, brier, n_train, n_test, …
+    reason: str = ""  # when failed: why (e.g. not enough history)
 
-    report = predictive_train(workspace=_ws(request))
-    predictive_score(workspace=_ws(request))
-    return report
+
+@router.post("/scoring/train", response={202: TrainingOut}, summary="Train the predictive model")
+def scoring_train(request: HttpRequest):
+    """Queues the training on the workspace's history and the scoring of the open leads (it can
+    take a minute); GET /scoring/train/{job} says queued, running, done with the evaluation on
+    the held-back split ({"auc", "n_train", "n_test", ...}), or failed with the reason (e.g.
+    the history is too thin). `volano scoring train` trains in the foreground."""
+    job = services.predictive_train_later(workspace=_ws(request), actor=_actor(request))
+    return 202, selectors.training_status(workspace=_ws(request), job_id=job)
+
+
+@router.get("/scoring/train/{job}", response=TrainingOut, summary="A training job's status")
+def scoring_train_status(request: HttpRequest, job: str):
+    return selectors.training_status(workspace=_ws(request), job_id=job)

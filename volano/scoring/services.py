@@ -23,7 +23,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from volano.core.errors import NotFound
+from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
 from volano.core.sqlcache import statement_cached
 from volano.events.models import Channel, Event, EventType
@@ -428,3 +428,27 @@ def scores_refresh_recent(
         scores_refresh_contacts(workspace=workspace, contact_ids=ids, changed=types)
         done[workspace_id] = len(ids)
     return last, done
+
+
+# -- training the predictive model ------------------------------------------------------------
+
+
+def predictive_train_later(*, workspace: Workspace, actor: User | None) -> str:
+    """Queue the predictive model's training (the bulk queue: it takes seconds to minutes) and
+    return the job's id, for `training_status`."""
+    from volano.scoring.tasks import predictive_train_task
+
+    return str(predictive_train_task.enqueue(workspace.pk).id)
+
+
+def predictive_train_and_score(*, workspace: Workspace) -> dict:
+    """Train, then score the open leads: {"report": the evaluation} or {"refused": why} (too
+    little history), the same whether the CLI, the API or the UI asked."""
+    from volano.scoring.predictive import predictive_score, predictive_train
+
+    try:
+        report = predictive_train(workspace=workspace)
+    except ApplicationError as refusal:
+        return {"refused": str(refusal.message)}
+    predictive_score(workspace=workspace)
+    return {"report": report}

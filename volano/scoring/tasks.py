@@ -40,3 +40,15 @@ def scores_recompute_task(workspace_id: int) -> None:
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is not None:
         scores_recompute(workspace=workspace)
+
+
+@task(queue_name="bulk")
+def predictive_train_task(workspace_id: int) -> dict:
+    """Train the predictive model and score the open leads; the return value is the job's
+    result (`training_status` reads it): {"report": …} or {"refused": reason}."""
+    from volano.scoring.services import predictive_train_and_score
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return {"refused": "the workspace no longer exists"}
+    return predictive_train_and_score(workspace=workspace)

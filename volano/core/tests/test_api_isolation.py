@@ -27,7 +27,7 @@ from volano.lifecycle.services import stage_set, threshold_rule_save
 from volano.orders import services as order_services
 from volano.orders.models import Order, OrderLine
 from volano.scoring.models import Score, ScoreModel
-from volano.scoring.services import score_model_save, scores_compute
+from volano.scoring.services import predictive_train_later, score_model_save, scores_compute
 from volano.segments import services as segment_services
 from volano.segments.models import ContactList, ListMembership, Segment, SegmentMembership
 
@@ -162,6 +162,7 @@ def secrets(officina, giulia, marco):
         "order": order,
         "segment": segment,
         "list": contact_list,
+        "training": predictive_train_later(workspace=officina, actor=giulia),
     }
 
 
@@ -215,6 +216,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "sku": "SEGRETO-SKU",
         "stage": "mql",
         "threshold_rule_id": secrets["threshold"].pk,
+        "job": secrets["training"],
     }
     contact_id = secrets["contact"].pk
     return {
@@ -328,6 +330,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("DELETE", "score-models/<slug>"): {},
         ("POST", "scoring/recompute"): {},
         ("POST", "scoring/train"): {},
+        ("GET", "scoring/train/<job>"): {},
         ("GET", "threshold-rules"): {},
         ("POST", "threshold-rules"): {
             "body": {

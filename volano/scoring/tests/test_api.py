@@ -46,3 +46,40 @@ def test_validation_errors_name_the_field(api, officina):
     assert not_an_object.status_code == 422
     assert not_an_object.json()["error"]["field"] == "body"
     assert not ScoreModel.objects.for_workspace(officina).exists()
+
+
+def test_training_is_a_job_whose_status_ends_with_the_evaluation(
+    api, client, officina, bruno_token
+):
+    from volano.conftest import ApiClient, worker_run_once
+    from volano.scoring.tests.test_predictive import history
+
+    history(
+        officina, customers=60, customers_by_deal=0, disqualified=60, lost_by_deal=0, open_leads=5
+    )
+    started = api.post("/scoring/train", {})
+    assert started.status_code == 202, started.content
+    job = started.json()
+    assert job["status"] == "queued" and job["result"] is None
+    assert api.get(f"/scoring/train/{job['job']}").json()["status"] == "queued"
+    # another workspace's token does not see the job
+    assert ApiClient(client, bruno_token).get(f"/scoring/train/{job['job']}").status_code == 404
+    assert api.get("/scoring/train/not-a-job").status_code == 404
+
+    worker_run_once()
+    done = api.get(f"/scoring/train/{job['job']}").json()
+    assert done["status"] == "done", done["reason"]
+    assert set(done["result"]) >= {"auc", "brier", "n_train", "n_test"}
+    assert done["result"]["n_train"] + done["result"]["n_test"] == 120
+    assert done["finished_at"] is not None
+    assert ScoreModel.objects.for_workspace(officina).get(slug="predictive").trained
+
+
+def test_a_training_refused_for_thin_history_is_failed_with_the_reason(api, officina):
+    from volano.conftest import worker_run_once
+
+    job = api.post("/scoring/train", {}).json()["job"]
+    worker_run_once()
+    status = api.get(f"/scoring/train/{job}").json()
+    assert status["status"] == "failed"
+    assert "not enough history to learn from" in status["reason"]
