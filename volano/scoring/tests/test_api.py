@@ -1,5 +1,7 @@
 """/api/v1/score-models takes the model's JSON as the body (issue 10: it read a query string)."""
 
+import pytest
+
 from volano.scoring.models import ScoreModel
 
 RICAMBI = {
@@ -48,6 +50,7 @@ def test_validation_errors_name_the_field(api, officina):
     assert not ScoreModel.objects.for_workspace(officina).exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
 def test_training_is_a_job_whose_status_ends_with_the_evaluation(
     api, client, officina, bruno_token
 ):
@@ -75,6 +78,7 @@ def test_training_is_a_job_whose_status_ends_with_the_evaluation(
     assert ScoreModel.objects.for_workspace(officina).get(slug="predictive").trained
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
 def test_a_training_refused_for_thin_history_is_failed_with_the_reason(api, officina):
     from volano.conftest import worker_run_once
 

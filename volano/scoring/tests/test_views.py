@@ -119,6 +119,7 @@ def test_recompute_is_queued(signed_in, officina, django_capture_on_commit_callb
     assert [r.args_kwargs["args"] for r in queued] == [[officina.pk]]
 
 
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
 def test_train_now_is_queued_polled_and_says_why_when_history_is_thin(signed_in, people):
     from volano.conftest import worker_run_once
 
