@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.tasks import task
+from django.utils import timezone
 
 from volano.core.models import Workspace
 
@@ -22,14 +23,15 @@ def scores_refresh_contacts_task(
 def score_model_recompute_task(workspace_id: int, model_id: int) -> None:
     from volano.lifecycle.services import thresholds_apply
     from volano.scoring.models import ScoreModel
-    from volano.scoring.services import scores_compute
+    from volano.scoring.services import model_guard, scores_compute
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return
     model = ScoreModel.objects.for_workspace(workspace).filter(pk=model_id, active=True).first()
     if model is not None:
-        scores_compute(workspace=workspace, model=model)
+        with model_guard(workspace, model, timezone.now()):
+            scores_compute(workspace=workspace, model=model)
         thresholds_apply(workspace=workspace)
 
 

@@ -174,3 +174,53 @@ def test_a_rule_broken_after_saving_is_disabled_with_its_reason_and_the_others_s
     )
     assert fixed.active and fixed.disabled_reason == "" and fixed.disabled_at is None
     assert thresholds_apply(workspace=officina, contact_ids=[anna.pk])["Clienti → SQL"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_score_model_broken_after_saving_is_disabled_and_the_others_still_score(
+    api, client, officina, giulia, clienti
+):
+    from volano.scoring.models import ModelKind, ScoreModel
+
+    anna = contact_create(
+        workspace=officina, actor=giulia, data={"email": "anna@agri.it", "region": "Lombardia"}
+    )
+    broken = ScoreModel.objects.create(  # written past the service
+        workspace=officina,
+        slug="clienti",
+        name="Clienti",
+        kind=ModelKind.RULES,
+        rules=[{"kind": "fit", "when": {"segment": "lombardi"}, "points": 10}],
+    )
+    score_model_save(
+        workspace=officina,
+        actor=giulia,
+        data={
+            "slug": "webinar",
+            "name": "Webinar",
+            "rules": [{"kind": "engagement", "when": {"event": "webinar_attended"}, "points": 30}],
+        },
+    )
+    threshold_rule_save(
+        workspace=officina,
+        actor=giulia,
+        data={**MQL_RULE, "condition": {"field": "score.webinar", "op": "gte", "value": 30}},
+    )
+    worker_run_once()
+    now = timezone.now().isoformat()
+    response = api.post(
+        "/events", [{"type": "webinar_attended", "occurred_at": now, "contact_id": anna.pk}]
+    )
+    assert response.status_code == 200, response.content
+    worker_run_once()
+
+    anna.refresh_from_db()
+    assert anna.lifecycle_stage == "mql"
+    points = Score.objects.for_workspace(officina).filter(contact=anna)
+    assert list(points.values_list("model__slug", "points")) == [("webinar", 30.0)]
+    broken.refresh_from_db()
+    assert not broken.active
+    assert broken.report["disabled_reason"].startswith("rules[0].when: a scoring rule cannot use")
+    client.force_login(giulia)
+    page = client.get(reverse("scoring:models")).content.decode()
+    assert "Switched off because its rules could not run: rules[0].when" in page
