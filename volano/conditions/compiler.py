@@ -45,6 +45,7 @@ from django.db.models.lookups import (
     StartsWith,
 )
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from volano.conditions.fields import NEGATIONS
@@ -71,6 +72,8 @@ from volano.scoring.models import Score, ScoreModel
 
 if TYPE_CHECKING:
     from volano.conditions.facts import EventFacts
+
+StrOrPromise = str | Promise  # a context's name, translated when the message is made
 
 COMPARISONS = {
     "eq": Exact,
@@ -104,7 +107,7 @@ class NoReferences:
     `where` names the context in the message ("a threshold rule").
     """
 
-    def __init__(self, where: str = ""):
+    def __init__(self, where: StrOrPromise = ""):
         self.where = where
 
     def _refuse(self, kind: str) -> ConditionError:

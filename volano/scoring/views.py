@@ -157,6 +157,7 @@ def _predictive_context(
             for f in report["top_features"][:5]
         ]
     membership = request.membership  # type: ignore[attr-defined]
+    status = training["status"] if training else ""
     return {
         "predictive": model,
         "report": report,
@@ -165,8 +166,8 @@ def _predictive_context(
         "train_error": error,
         "can_train": membership.role in (Role.ADMIN, Role.MARKETER),
         "training": training,
-        "training_busy": bool(training) and training["status"] in ("queued", "running"),
-        "just_trained": bool(training) and training["status"] == "done",
+        "training_busy": status in ("queued", "running"),
+        "just_trained": status == "done",
     }
 
 
