@@ -1,6 +1,8 @@
 """A threshold rule is checked against the context it runs in, and one that cannot run any more
 is switched off with its reason while the other rules and the scores go on (issue 10)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -164,6 +166,10 @@ def test_a_rule_broken_after_saving_is_disabled_with_its_reason_and_the_others_s
     page = client.get(reverse("scoring:models")).content.decode()
     assert "Disabled by Volano" in page
     assert "because it could not run" in page and "custom.fatturato" in page
+    form = client.get(reverse("scoring:rule_edit", args=[written.pk])).content.decode()
+    assert 'data-testid="rule-disabled-reason"' in form and "cannot use a segment" in form
+    active_box = re.search(r'<input[^>]*name="active"[^>]*>', form).group(0)
+    assert "checked" in active_box  # saving the fixed rule switches it on again
 
     # saving it fixed switches it on again and clears the reason
     fixed = threshold_rule_save(
