@@ -276,3 +276,31 @@ def test_any_condition_that_validates_runs(populated, definition):
         return
     count = condition_count(workspace=populated, condition=condition)
     assert 0 <= count <= 1
+
+
+def test_the_largest_definitions_the_bounds_allow_run(officina):
+    """5,000 listed values (three parameters each on an event's list property), 200 conditions,
+    and ten levels of nesting stay inside SQLite's 32,766 parameters and expression depth."""
+    from volano.conditions.fields import MAX_VALUES
+
+    Contact.objects.create(workspace=officina, email="a@x.it", city="Milano")
+    per_list = MAX_VALUES // 40
+    lines = {
+        "event": "order",
+        "where": {"product_lines": {"in": [f"p{i}" for i in range(per_list)]}},
+    }
+    widest = {
+        "all": [
+            {"any": [lines] * 40},
+            {"all": [{"field": "email", "op": "contains", "value": "x"}] * MAX_GROUP_ITEMS},
+            {"any": [CITY] * (MAX_CONDITIONS - 40 - MAX_GROUP_ITEMS)},
+        ]
+    }
+    deepest: dict = CITY
+    for level in range(MAX_DEPTH):
+        deepest = {"not": deepest} if level % 2 else {"any": [deepest, lines]}
+    for definition in (widest, deepest):
+        condition = condition_parse(definition, workspace=officina)
+        assert condition_count(workspace=officina, condition=condition) in (0, 1)
+    with pytest.raises(ConditionError, match="listed values"):
+        condition_parse({"any": [lines] * 41}, workspace=officina)
