@@ -45,6 +45,8 @@ from django.db.models.lookups import (
     StartsWith,
 )
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 from volano.conditions.fields import NEGATIONS
 from volano.conditions.types import (
@@ -71,6 +73,8 @@ from volano.scoring.models import Score, ScoreModel
 if TYPE_CHECKING:
     from volano.conditions.facts import EventFacts
 
+StrOrPromise = str | Promise  # a context's name, translated when the message is made
+
 COMPARISONS = {
     "eq": Exact,
     "gt": GreaterThan,
@@ -94,14 +98,33 @@ class Resolver(Protocol):
     def resolve_segment(self, slug: str, chain: tuple[str, ...]) -> QuerySet: ...
 
 
-class NoListsYet:
-    """The resolver until lists and segments exist: a reference is a clear error."""
+class NoReferences:
+    """The resolver of a context where a condition cannot name lists or segments.
+
+    Scoring rules and threshold rules run before segments are refreshed (segments read scores
+    and stages), so there a reference is refused: when the definition is saved
+    (`condition_check`) with the same resolver that runs it, never first at run time.
+    `where` names the context in the message ("a threshold rule").
+    """
+
+    def __init__(self, where: StrOrPromise = ""):
+        self.where = where
+
+    def _refuse(self, kind: str) -> ConditionError:
+        where = str(self.where) or gettext("this condition")
+        if kind == "list":
+            message = gettext("%(where)s cannot use a list: name its contacts' fields instead")
+        else:
+            message = gettext(
+                "%(where)s cannot use a segment: write the segment's condition here instead"
+            )
+        return ConditionError(message % {"where": where})
 
     def resolve_list(self, slug: str) -> QuerySet:
-        raise ConditionError("lists arrive with segments")
+        raise self._refuse("list")
 
     def resolve_segment(self, slug: str, chain: tuple[str, ...]) -> QuerySet:
-        raise ConditionError("segments arrive with the segments feature")
+        raise self._refuse("segment")
 
 
 class JsonValue(Func):
@@ -171,14 +194,14 @@ def condition_q(
     `facts`: per-contact aggregates already computed for some event conditions (facts.py); an
     event condition found there reads them instead of the event store.
     """
-    return _Compiler(workspace, now or timezone.now(), resolver or NoListsYet(), chain, facts).q(
+    return _Compiler(workspace, now or timezone.now(), resolver or NoReferences(), chain, facts).q(
         condition
     )
 
 
 def compiler_for(workspace: Workspace, now: dt.datetime) -> _Compiler:
     """The compiler's own parts (event tests, having tests), for event facts."""
-    return _Compiler(workspace, now, NoListsYet(), (), None)
+    return _Compiler(workspace, now, NoReferences(), (), None)
 
 
 class _Compiler:
@@ -454,7 +477,7 @@ def condition_events(
     *, workspace: Workspace, condition: EventCondition, now: dt.datetime | None = None
 ) -> QuerySet[Event]:
     """The events an event condition looks at (its type, window and filters), every contact's."""
-    return _Compiler(workspace, now or timezone.now(), NoListsYet(), ()).event_rows(condition)
+    return _Compiler(workspace, now or timezone.now(), NoReferences(), ()).event_rows(condition)
 
 
 def bounds_test(expression: Any, bounds: Bounds) -> Q:

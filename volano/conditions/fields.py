@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from volano.contacts.models import ConsentStatus, FieldType, Purpose
 
 TEXT_OPS: tuple[str, ...] = (
@@ -80,3 +82,14 @@ CONSENT_PURPOSES = tuple(Purpose.values)
 CONSENT_VALUES = (*ConsentStatus.values, "none")
 
 MAX_IN_ITEMS = 1000
+# Bounds that keep every valid condition computable on both databases (docs/conditions.md):
+# numbers exact in a double and far inside a bigint; days and dates that survive "today minus
+# N days" and a window's end plus a day; a tree small and shallow enough for one statement.
+MAX_NUMBER = 2**53
+MAX_DAYS = 36_500
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2200, 12, 31)
+MAX_GROUP_ITEMS = 100
+MAX_CONDITIONS = 200
+MAX_DEPTH = 10
+MAX_VALUES = 5_000

@@ -10,6 +10,8 @@ import datetime as dt
 import functools
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from volano.conditions.fields import (
     COMPANY_TEXT,
     CONSENT_PURPOSES,
@@ -18,7 +20,15 @@ from volano.conditions.fields import (
     CONTACT_TEXT,
     CUSTOM_KINDS,
     LIFECYCLE_STAGES,
+    MAX_CONDITIONS,
+    MAX_DATE,
+    MAX_DAYS,
+    MAX_DEPTH,
+    MAX_GROUP_ITEMS,
     MAX_IN_ITEMS,
+    MAX_NUMBER,
+    MAX_VALUES,
+    MIN_DATE,
     OPS_BY_KIND,
 )
 from volano.conditions.types import (
@@ -67,13 +77,17 @@ def condition_parse(definition: dict | list, *, workspace: Workspace) -> Conditi
     """The typed condition, or ConditionError naming the first bad node."""
     parser = _Parser(workspace)
     if isinstance(definition, list):
-        return parser.group("all", definition, ROOT, ROOT)
+        return parser.group("all", definition, ROOT, ROOT, depth=1)
     return parser.node(definition, ROOT)
 
 
 class _Parser:
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
+        # Sizes over the whole tree, bounded so that any condition that parses also compiles to
+        # a statement both databases accept (SQLite's 32,766 parameters, its expression depth).
+        self.conditions = 0
+        self.values = 0
         self.custom = {
             entity: {f.key: f for f in custom_fields(workspace=workspace, entity=entity)}
             for entity in ("contact", "company")
@@ -85,15 +99,31 @@ class _Parser:
 
         return score_model_slugs(workspace=self.workspace)
 
-    def node(self, data: Any, path: str) -> Condition:
+    def node(self, data: Any, path: str, depth: int = 0) -> Condition:
         if not isinstance(data, dict) or not data:
             raise ConditionError("expected a condition object", field=path)
         for kind in ("all", "any", "not"):
             if kind in data:
                 _only_keys(data, (kind,), path)
+                if depth >= MAX_DEPTH:
+                    raise ConditionError(
+                        _(
+                            "groups nested more than %(depth)d deep: move the inner conditions "
+                            "up a level"
+                        )
+                        % {"depth": MAX_DEPTH},
+                        field=path,
+                    )
                 if kind == "not":
-                    return Not(path, self.node(data["not"], f"{path}.not"))
-                return self.group(kind, data[kind], f"{path}.{kind}", path)
+                    return Not(path, self.node(data["not"], f"{path}.not", depth + 1))
+                return self.group(kind, data[kind], f"{path}.{kind}", path, depth=depth + 1)
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise ConditionError(
+                _("more than %(count)d conditions in one definition: use a segment or a list")
+                % {"count": MAX_CONDITIONS},
+                field=path,
+            )
         if "field" in data:
             return self.field_condition(data, path)
         if "event" in data:
@@ -102,22 +132,42 @@ class _Parser:
             if kind in data:
                 _only_keys(data, (kind,), path)
                 slug = data[kind]
-                if not isinstance(slug, str) or not slug.strip():
+                if not isinstance(slug, str) or not slug.strip() or "\x00" in slug:
                     raise ConditionError(f"expected the slug of a {kind}", field=f"{path}.{kind}")
                 return node_class(path, slug.strip())
         raise ConditionError(
             "expected one of: all, any, not, field, event, list, segment", field=path
         )
 
-    def group(self, kind: str, items: Any, items_path: str, path: str) -> Condition:
+    def group(self, kind: str, items: Any, items_path: str, path: str, *, depth: int) -> Condition:
         if not isinstance(items, list):
             raise ConditionError("expected a list of conditions", field=items_path)
         if not items:
             raise ConditionError(
                 "an empty group matches nothing: add a condition", field=items_path
             )
-        parsed = tuple(self.node(item, f"{items_path}[{i}]") for i, item in enumerate(items))
+        if len(items) > MAX_GROUP_ITEMS:
+            raise ConditionError(
+                _(
+                    "a group of %(count)s conditions is too long (at most %(max)d): split it "
+                    "into groups or use a list"
+                )
+                % {"count": f"{len(items):,}", "max": MAX_GROUP_ITEMS},
+                field=items_path,
+            )
+        parsed = tuple(self.node(item, f"{items_path}[{i}]", depth) for i, item in enumerate(items))
         return AllOf(path, parsed) if kind == "all" else AnyOf(path, parsed)
+
+    def value_list(self, value: Any, path: str, item: Any) -> tuple:
+        values = _value_list(value, path, item)
+        self.values += len(values)
+        if self.values > MAX_VALUES:
+            raise ConditionError(
+                _("more than %(count)s listed values in one definition: use a static list")
+                % {"count": f"{MAX_VALUES:,}"},
+                field=path,
+            )
+        return values
 
     # -- fields ---------------------------------------------------------------------------
 
@@ -138,11 +188,11 @@ class _Parser:
                 raise ConditionError(f"{op} takes no value", field=value_path)
             value = None
         elif op in ("in", "not_in"):
-            value = _value_list(value, value_path, lambda v, p: self.scalar(spec, v, p))
+            value = self.value_list(value, value_path, lambda v, p: self.scalar(spec, v, p))
         elif op == "between":
             value = _between(value, value_path, lambda v, p: self.scalar(spec, v, p))
         elif op in ("older_than_days", "within_last_days"):
-            value = _whole(value, value_path)
+            value = _days(value, value_path, minimum=0)
         else:
             value = self.scalar(spec, value, value_path)
         return FieldCondition(path, spec, op, value)
@@ -218,10 +268,10 @@ class _Parser:
                 raise ConditionError("expected true or false", field=path)
             return value
         if kind == "owner":
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_NUMBER:
                 return value
             if isinstance(value, str) and "@" in value:
-                return value.strip().lower()
+                return _text(value, path).lower()
             raise ConditionError("expected a user's email or id", field=path)
         if kind == "consent":
             if value not in CONSENT_VALUES:
@@ -247,7 +297,7 @@ class _Parser:
             count = _bounds(data["count"], f"{path}.count", whole=True)
         within_days = between = None
         if "within_days" in data:
-            within_days = _whole(data["within_days"], f"{path}.within_days", minimum=1)
+            within_days = _days(data["within_days"], f"{path}.within_days", minimum=1)
         if "between" in data:
             if within_days is not None:
                 raise ConditionError(
@@ -277,6 +327,7 @@ class _Parser:
     ) -> list[PropertyFilter]:
         if not isinstance(name, str) or not name.strip():
             raise ConditionError("expected a property name", field=path)
+        _no_nul(name, path)
         name = PROPERTY_ALIASES.get((event_type, name), name)
         if not isinstance(test, dict):
             return [PropertyFilter(path, name, "eq", _property_scalar(test, path))]
@@ -295,7 +346,7 @@ class _Parser:
                     raise ConditionError(f"{op} takes true or nothing", field=op_path)
                 value = None
             elif op in ("in", "not_in"):
-                value = _value_list(value, op_path, _property_scalar)
+                value = self.value_list(value, op_path, _property_scalar)
                 if len({_scalar_kind(v) for v in value}) > 1:
                     raise ConditionError("mix of texts and numbers in one list", field=op_path)
             elif op in ("contains", "starts_with"):
@@ -317,6 +368,7 @@ class _Parser:
             raise ConditionError(
                 "expected the name of a numeric property", field=f"{path}.property"
             )
+        _no_nul(name, f"{path}.property")
         bounds_data = {k: v for k, v in data.items() if k != "property"}
         return SumBound(name, _bounds(bounds_data, path, whole=False))
 
@@ -329,9 +381,17 @@ def _only_keys(data: dict, allowed: tuple[str, ...], path: str) -> None:
             )
 
 
+def _no_nul(value: str, path: str) -> None:
+    # SQLite's LIKE stops at a NUL, so `contains "\0"` would match every contact; PostgreSQL
+    # refuses the character in text outright.
+    if "\x00" in value:
+        raise ConditionError(_("text cannot contain the NUL character (\\u0000)"), field=path)
+
+
 def _text(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise ConditionError("expected text", field=path)
+    _no_nul(value, path)
     if not value.strip():
         raise ConditionError("expected some text (use is_not_set for empty)", field=path)
     return value.strip()
@@ -340,12 +400,18 @@ def _text(value: Any, path: str) -> str:
 def _number(value: Any, path: str) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConditionError("expected a number", field=path)
-    if value != value or value in (float("inf"), float("-inf")):
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         raise ConditionError("expected a finite number", field=path)
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise ConditionError(_number_range(), field=path)
     return value
 
 
-def _whole(value: Any, path: str, minimum: int = 0) -> int:
+def _number_range() -> str:
+    return _("expected a number between -%(max)s and %(max)s") % {"max": f"{MAX_NUMBER:,}"}
+
+
+def _whole(value: Any, path: str, minimum: int = 0, maximum: int = MAX_NUMBER) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -353,15 +419,34 @@ def _whole(value: Any, path: str, minimum: int = 0) -> int:
             raise ConditionError(f"expected a whole number ≥ {minimum}", field=path)
     if value < minimum:
         raise ConditionError(f"expected a whole number ≥ {minimum}", field=path)
+    if value > maximum:
+        raise ConditionError(
+            _("expected a whole number from %(min)d to %(max)s")
+            % {"min": minimum, "max": f"{maximum:,}"},
+            field=path,
+        )
     return value
+
+
+def _days(value: Any, path: str, minimum: int) -> int:
+    """A number of days, at most MAX_DAYS (a hundred years: "now minus N days" stays a date)."""
+    return _whole(value, path, minimum=minimum, maximum=MAX_DAYS)
 
 
 def _date(value: Any, path: str) -> dt.date:
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             pass
+        else:
+            if MIN_DATE <= day <= MAX_DATE:
+                return day
+            raise ConditionError(
+                _("expected a date from %(min)s to %(max)s")
+                % {"min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()},
+                field=path,
+            )
     raise ConditionError("expected a date like 2025-03-31", field=path)
 
 
@@ -429,5 +514,5 @@ def _when(data: Any, path: str) -> When:
         if key in ("before", "after"):
             values[key] = _date(value, f"{path}.{key}")
         else:
-            values[key] = _whole(value, f"{path}.{key}")
+            values[key] = _days(value, f"{path}.{key}", minimum=0)
     return When(**values)

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db.models import QuerySet
 
 from volano.conditions.compiler import Resolver, condition_q
+from volano.conditions.parse import condition_parse
 from volano.conditions.types import Condition
 from volano.contacts.models import Contact
 from volano.core.models import Workspace
@@ -38,3 +39,16 @@ def condition_count(
     return contacts_matching(
         workspace=workspace, condition=condition, now=now, resolver=resolver
     ).count()
+
+
+def condition_check(
+    *, workspace: Workspace, definition: dict | list, resolver: Resolver | None = None
+) -> Condition:
+    """Parse `definition` and compile it to its statement with the `resolver` of the context
+    that will run it, without running it: what saves is what runs. ConditionError names the
+    node (an unknown field, a list or segment where the context has none, a cycle)."""
+    condition = condition_parse(definition, workspace=workspace)
+    contacts_matching(
+        workspace=workspace, condition=condition, resolver=resolver
+    ).query.sql_with_params()
+    return condition

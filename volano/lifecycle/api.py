@@ -79,6 +79,8 @@ class ThresholdRuleOut(Schema):
     condition: Any
     product_line: str
     active: bool
+    disabled_reason: str
+    disabled_at: dt.datetime | None
 
 
 @router.get("/lifecycle/stages", response=list[StageOut], summary="Stages, names and counts")

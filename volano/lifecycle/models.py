@@ -108,6 +108,10 @@ class ThresholdRule(WorkspaceScopedModel):
     condition = models.JSONField()
     product_line = models.CharField(_("product line"), max_length=60, blank=True)
     active = models.BooleanField(default=True)
+    # Why Volano switched the rule off when it could not run (its condition no longer
+    # compiles), so the other rules and the scores go on; saving the rule again clears it.
+    disabled_reason = models.CharField(_("disabled because"), max_length=500, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

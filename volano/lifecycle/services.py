@@ -12,15 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from volano.conditions.compiler import NoReferences
 from volano.conditions.parse import condition_parse
-from volano.conditions.selectors import contacts_matching
+from volano.conditions.selectors import condition_check, contacts_matching
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
@@ -35,7 +38,12 @@ from volano.lifecycle.models import (
     ThresholdRule,
 )
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 5_000
+# What a threshold rule's condition may name: fields, scores and events, not lists or
+# segments (they are refreshed after the rules run). Saving checks with it, running uses it.
+THRESHOLD_RULES = NoReferences(gettext_lazy("a threshold rule"))
 FEW = 50  # up to this many contacts (an event's), the rule's statement is compiled once
 CUSTOMER_FROM = tuple(s for s in LifecycleStage.values if s != LifecycleStage.CUSTOMER)
 
@@ -238,7 +246,9 @@ def _rule_matches(
 ) -> list[int]:
     def build(slots: list[int]) -> tuple[str, Any]:
         query = (
-            contacts_matching(workspace=workspace, condition=condition, now=now)
+            contacts_matching(
+                workspace=workspace, condition=condition, now=now, resolver=THRESHOLD_RULES
+            )
             .filter(pk__in=slots, lifecycle_stage__in=rule.from_stages)
             .values_list("pk")
             .query
@@ -283,7 +293,7 @@ def threshold_rule_save(
         errors.append({"field": "condition", "message": "is required"})
     else:
         try:
-            condition_parse(condition, workspace=workspace)
+            condition_check(workspace=workspace, definition=condition, resolver=THRESHOLD_RULES)
         except ConditionError as error:
             errors.append({"field": error.field or "condition", "message": error.message})
     position = data.get("position", rule.position if rule else None)
@@ -306,6 +316,8 @@ def threshold_rule_save(
         "position": position,
         "product_line": str(data.get("product_line") or "").strip()[:60],
         "active": bool(data.get("active", True)),
+        "disabled_reason": "",
+        "disabled_at": None,
         "updated_at": timezone.now(),
     }
     if rule is None:
@@ -339,30 +351,60 @@ def thresholds_apply(
         return {}
     moved: dict[str, int] = {}
     for rule in ThresholdRule.objects.for_workspace(workspace).filter(active=True):
-        condition = _rule_condition(workspace, rule)
-        if ids is not None and len(ids) <= FEW:
-            # After an event: which of these few contacts the rule takes, with a statement
-            # compiled once per rule and moment (the condition is not compiled again here);
-            # only those are then locked and moved.
-            found = _rule_matches(workspace, rule, condition, ids, now)
-            if not found:
-                moved[rule.name] = 0
-                continue
-            matching = Contact.objects.for_workspace(workspace).filter(pk__in=found)
-        else:
-            matching = contacts_matching(workspace=workspace, condition=condition, now=now)
-            if ids is not None:
-                matching = matching.filter(pk__in=ids)
-        done = stages_move(
-            workspace=workspace,
-            contacts=matching,
-            to_stage=rule.to_stage,
-            source=ChangeSource.RULE,
-            reason=rule.name,
-            rule=rule,
-            from_stages=rule.from_stages,
-            product_line=rule.product_line,
-            now=now,
-        )
-        moved[rule.name] = len(done)
+        try:
+            # A savepoint: a rule that fails leaves nothing half-done and, on PostgreSQL, does
+            # not abort the transaction the other rules (and the scores) run in.
+            with transaction.atomic():
+                moved[rule.name] = _rule_apply(workspace, rule, ids, now)
+        except (ConditionError, DataError) as error:
+            _rule_disable(workspace, rule, error, now)
     return moved
+
+
+def _rule_apply(
+    workspace: Workspace, rule: ThresholdRule, ids: list[int] | None, now: dt.datetime
+) -> int:
+    condition = _rule_condition(workspace, rule)
+    if ids is not None and len(ids) <= FEW:
+        # After an event: which of these few contacts the rule takes, with a statement
+        # compiled once per rule and moment (the condition is not compiled again here);
+        # only those are then locked and moved.
+        found = _rule_matches(workspace, rule, condition, ids, now)
+        if not found:
+            return 0
+        matching = Contact.objects.for_workspace(workspace).filter(pk__in=found)
+    else:
+        matching = contacts_matching(
+            workspace=workspace, condition=condition, now=now, resolver=THRESHOLD_RULES
+        )
+        if ids is not None:
+            matching = matching.filter(pk__in=ids)
+    done = stages_move(
+        workspace=workspace,
+        contacts=matching,
+        to_stage=rule.to_stage,
+        source=ChangeSource.RULE,
+        reason=rule.name,
+        rule=rule,
+        from_stages=rule.from_stages,
+        product_line=rule.product_line,
+        now=now,
+    )
+    return len(done)
+
+
+def _rule_disable(
+    workspace: Workspace, rule: ThresholdRule, error: Exception, now: dt.datetime
+) -> None:
+    """Switch off a rule whose condition cannot run any more (a row written past the service,
+    a custom field or score model it names deleted), saying why: the other rules go on."""
+    if isinstance(error, ConditionError):
+        reason = str(error).replace("conditions", "condition", 1)
+    else:
+        reason = str(gettext_lazy("the database refused the condition: %(error)s")) % {
+            "error": str(error).strip().splitlines()[0] if str(error).strip() else ""
+        }
+    logger.warning("threshold rule %s of workspace %s disabled: %s", rule.pk, workspace.pk, reason)
+    ThresholdRule.objects.for_workspace(workspace).filter(pk=rule.pk).update(
+        active=False, disabled_reason=reason[:500], disabled_at=now
+    )

@@ -1,8 +1,8 @@
 """/api/v1 score models, contacts' scores and their explanation, recompute and training.
 
 A rules model is the JSON of docs/scoring.md, created or replaced by slug with PUT (or POST).
-Training and the full recompute run in the background (202); the CLI runs them in the
-foreground (`volano scoring train|recompute`).
+Training and the full recompute run in the background (202; a training job's status is
+GET /scoring/train/{job}); the CLI runs them in the foreground (`volano scoring train|recompute`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Body, Router, Schema
 from pydantic import ConfigDict
 
 from volano.contacts.selectors import contact_get
@@ -53,8 +53,30 @@ def score_models_list(request: HttpRequest):
     return list(selectors.score_models(workspace=_ws(request)))
 
 
+# The model's JSON as the body, checked by the service (model_definition_parse) so that every
+# error names its place ("rules[1].max_times"); a bare `dict` parameter would be a query string.
+ModelBody = Body(
+    ...,
+    openapi_examples={
+        "ricambi": {
+            "value": {
+                "slug": "ricambi",
+                "name": "Ricambi",
+                "rules": [
+                    {
+                        "kind": "fit",
+                        "when": {"field": "job_title", "op": "contains", "value": "acquisti"},
+                        "points": 15,
+                    }
+                ],
+            }
+        }
+    },
+)
+
+
 @router.post("/score-models", response={200: ScoreModelOut}, summary="Create or replace by slug")
-def score_models_save(request: HttpRequest, payload: dict[str, Any]):
+def score_models_save(request: HttpRequest, payload: dict[str, Any] = ModelBody):
     return services.score_model_save(workspace=_ws(request), actor=_actor(request), data=payload)
 
 
@@ -74,7 +96,7 @@ def score_models_get(request: HttpRequest, slug: str):
 
 
 @router.put("/score-models/{slug}", response=ScoreModelOut, summary="Create or replace a model")
-def score_models_put(request: HttpRequest, slug: str, payload: dict[str, Any]):
+def score_models_put(request: HttpRequest, slug: str, payload: dict[str, Any] = ModelBody):
     if payload.get("slug", slug) != slug:
         raise ApplicationError("the slug in the body differs from the URL's", field="slug")
     data = {**payload, "slug": slug}
@@ -104,13 +126,26 @@ def scoring_recompute(request: HttpRequest):
     return 202, {"task": str(result.id), "status": "queued"}
 
 
-@router.post("/scoring/train", summary="Train the predictive model now")
-def scoring_train(request: HttpRequest):
-    """Trains on the workspace's history and scores the open leads; replies with the
-    evaluation on the held-back split ({"auc", "n_train", "n_test", ...}), or 400 with the
-    reason when the history is too thin."""
-    from volano.scoring.predictive import predictive_score, predictive_train
+class TrainingOut(Schema):
+    job: str
+    status: str  # queued, running, done or failed
+    enqueued_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    result: dict[str, Any] | None = None  # when done: auc, brier, n_train, n_test, …
+    reason: str = ""  # when failed: why (e.g. not enough history)
 
-    report = predictive_train(workspace=_ws(request))
-    predictive_score(workspace=_ws(request))
-    return report
+
+@router.post("/scoring/train", response={202: TrainingOut}, summary="Train the predictive model")
+def scoring_train(request: HttpRequest):
+    """Queues the training on the workspace's history and the scoring of the open leads (it can
+    take a minute); GET /scoring/train/{job} says queued, running, done with the evaluation on
+    the held-back split ({"auc", "n_train", "n_test", ...}), or failed with the reason (e.g.
+    the history is too thin). `volano scoring train` trains in the foreground."""
+    job = services.predictive_train_later(workspace=_ws(request), actor=_actor(request))
+    return 202, selectors.training_status(workspace=_ws(request), job_id=job)
+
+
+@router.get("/scoring/train/{job}", response=TrainingOut, summary="A training job's status")
+def scoring_train_status(request: HttpRequest, job: str):
+    return selectors.training_status(workspace=_ws(request), job_id=job)

@@ -23,7 +23,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from volano.conditions.parse import condition_parse
+from django.utils.translation import gettext_lazy
+
+from volano.conditions.compiler import NoReferences
+from volano.conditions.selectors import condition_check
 from volano.conditions.types import Condition, ConditionError, EventCondition
 from volano.core.errors import ValidationFailed
 from volano.core.models import Workspace
@@ -34,6 +37,9 @@ MAX_RULES = 50
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 MODEL_KEYS = ("slug", "name", "product_line", "rules", "active")
 RULE_KEYS = ("kind", "when", "points", "max_times", "half_life_days", "label")
+# What a rule's condition may name: fields and events, not lists or segments (segments read
+# scores and are refreshed after them). Saving checks with it and sql.py runs with it.
+SCORE_RULES = NoReferences(gettext_lazy("a scoring rule"))
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ def _rule(raw: Any, path: str, workspace: Workspace, error: Any) -> Rule | None:
         error(f"{path}.when", "is required: a condition")
     else:
         try:
-            condition = condition_parse(when, workspace=workspace)
+            condition = condition_check(workspace=workspace, definition=when, resolver=SCORE_RULES)
         except ConditionError as problem:
             field = (problem.field or "conditions").replace("conditions", f"{path}.when", 1)
             error(field, problem.message)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import OuterRef, Subquery
+from django.tasks import TaskResultStatus
+from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from volano.conditions.compiler import condition_events
 from volano.conditions.describe import condition_describe
@@ -214,3 +217,45 @@ def score_model_get(*, workspace: Workspace, slug: str) -> ScoreModel:
     if model is None:
         raise NotFound(f"no score model {slug!r}")
     return model
+
+
+TRAINING_STATUS = {
+    TaskResultStatus.READY: "queued",
+    TaskResultStatus.RUNNING: "running",
+    TaskResultStatus.SUCCESSFUL: "done",
+    TaskResultStatus.FAILED: "failed",
+}
+
+
+def training_status(*, workspace: Workspace, job_id: str) -> dict:
+    """Where a training job is: queued, running, done (with `result`, the evaluation) or failed
+    (with `reason`). A job of another workspace, or no job, is NotFound."""
+    from volano.scoring.tasks import predictive_train_task
+
+    try:
+        job = predictive_train_task.get_result(job_id)
+    except (TaskResultDoesNotExist, TaskResultMismatch, ValueError):
+        raise NotFound(_("no such training job"), field="job") from None
+    if not job.args or job.args[0] != workspace.pk:
+        raise NotFound(_("no such training job"), field="job")
+    status = TRAINING_STATUS[job.status]
+    found: dict = {
+        "job": job.id,
+        "status": status,
+        "enqueued_at": job.enqueued_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "result": None,
+        "reason": "",
+    }
+    if status == "failed":
+        found["reason"] = _(
+            "the training stopped with an error (%(error)s): see the worker's log"
+        ) % {"error": job.errors[-1].exception_class_path.rsplit(".", 1)[-1] if job.errors else "?"}
+    elif status == "done":
+        outcome = job.return_value or {}
+        if "refused" in outcome:
+            found.update(status="failed", reason=outcome["refused"])
+        else:
+            found["result"] = outcome.get("report")
+    return found

@@ -12,18 +12,21 @@ scores that fell to nothing. The same SQL runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
+import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
-from volano.core.errors import NotFound
+from volano.conditions.types import ConditionError
+from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.models import User, Workspace
 from volano.core.sqlcache import statement_cached
 from volano.events.models import Channel, Event, EventType
@@ -32,6 +35,8 @@ from volano.scoring.models import ModelKind, Score, ScoreModel
 from volano.scoring.rules import ModelDefinition, model_definition_parse
 from volano.scoring.sql import db_now, json_object_sql, scores_select
 from volano.segments.resolver import Dependencies, condition_dependencies
+
+logger = logging.getLogger(__name__)
 
 MAX_IDS_PER_STATEMENT = 5_000
 FEW = 50  # up to this many contacts, the compiled statement is reused (an event's contacts)
@@ -58,6 +63,7 @@ def score_model_save(*, workspace: Workspace, actor: User | None, data: Any) -> 
         "rules": data["rules"],
         "active": definition.active,
         "kind": ModelKind.RULES,
+        "report": {},  # a reason Volano switched the model off goes with the fix
         "updated_at": timezone.now(),
     }
     with transaction.atomic():
@@ -324,10 +330,10 @@ def scores_recompute(
     from volano.lifecycle.services import thresholds_apply
 
     now = now or timezone.now()
-    results = {
-        model.slug: scores_compute(workspace=workspace, model=model, now=now)
-        for model in _rules_models(workspace)
-    }
+    results = {}
+    for model in _rules_models(workspace):
+        with model_guard(workspace, model, now):
+            results[model.slug] = scores_compute(workspace=workspace, model=model, now=now)
     predictive = _predictive_scorer()
     if predictive is not None and (
         ScoreModel.objects.for_workspace(workspace)
@@ -340,6 +346,34 @@ def scores_recompute(
         # Segments that read scores follow; many contacts moved, so a full refresh.
         transaction.on_commit(functools.partial(_segments_full_enqueue, workspace.pk))
     return results
+
+
+@contextlib.contextmanager
+def model_guard(workspace: Workspace, model: ScoreModel, now: dt.datetime) -> Iterator[None]:
+    """Run one model's computation in a savepoint; a model whose rules cannot run any more (a
+    row written past the service, a custom field it names deleted) is switched off with the
+    reason in its report, and the other models and the threshold rules go on."""
+    try:
+        with transaction.atomic():
+            yield
+    except (ValidationFailed, ConditionError, DataError) as error:
+        if isinstance(error, ValidationFailed):
+            reason = "; ".join(f"{e['field']}: {e['message']}" for e in error.errors)
+        elif isinstance(error, ConditionError):
+            reason = str(error)
+        else:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "DataError"
+        logger.warning(
+            "score model %s of workspace %s disabled: %s", model.pk, workspace.pk, reason
+        )
+        ScoreModel.objects.for_workspace(workspace).filter(pk=model.pk).update(
+            active=False,
+            report={
+                **(model.report or {}),
+                "disabled_reason": reason[:500],
+                "disabled_at": now.isoformat(),
+            },
+        )
 
 
 def _segments_full_enqueue(workspace_id: int) -> None:
@@ -377,10 +411,11 @@ def scores_refresh_contacts(
     tokens = {"*"} if changed is None else set(changed)
     results = {}
     for model in _rules_models(workspace):
-        if model_dependencies(model).touched_by(tokens):
-            results[model.slug] = scores_compute(
-                workspace=workspace, model=model, contact_ids=ids, now=now
-            )
+        with model_guard(workspace, model, now):
+            if model_dependencies(model).touched_by(tokens):
+                results[model.slug] = scores_compute(
+                    workspace=workspace, model=model, contact_ids=ids, now=now
+                )
     thresholds_apply(workspace=workspace, contact_ids=ids, now=now)
     moved = sorted({i for r in results.values() for i in r.changed_ids})
     if moved:
@@ -428,3 +463,27 @@ def scores_refresh_recent(
         scores_refresh_contacts(workspace=workspace, contact_ids=ids, changed=types)
         done[workspace_id] = len(ids)
     return last, done
+
+
+# -- training the predictive model ------------------------------------------------------------
+
+
+def predictive_train_later(*, workspace: Workspace, actor: User | None) -> str:
+    """Queue the predictive model's training (the bulk queue: it takes seconds to minutes) and
+    return the job's id, for `training_status`."""
+    from volano.scoring.tasks import predictive_train_task
+
+    return str(predictive_train_task.enqueue(workspace.pk).id)
+
+
+def predictive_train_and_score(*, workspace: Workspace) -> dict:
+    """Train, then score the open leads: {"report": the evaluation} or {"refused": why} (too
+    little history), the same whether the CLI, the API or the UI asked."""
+    from volano.scoring.predictive import predictive_score, predictive_train
+
+    try:
+        report = predictive_train(workspace=workspace)
+    except ApplicationError as refusal:
+        return {"refused": str(refusal.message)}
+    predictive_score(workspace=workspace)
+    return {"report": report}

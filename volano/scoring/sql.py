@@ -10,9 +10,10 @@ from django.db import connection, models
 from django.db.models import Case, F, FloatField, Q, Value, When
 
 from volano.conditions.compiler import condition_events, condition_q
+from volano.conditions.types import ConditionError
 from volano.contacts.models import Contact
 from volano.core.models import Workspace
-from volano.scoring.rules import ModelDefinition, Rule
+from volano.scoring.rules import SCORE_RULES, ModelDefinition, Rule
 
 
 def scores_select(
@@ -25,7 +26,15 @@ def scores_select(
     fit_columns: dict[str, Any] = {}
     for index, rule in enumerate(definition.rules):
         if rule.kind != "engagement":
-            holds = condition_q(workspace=workspace, condition=rule.condition, now=now)
+            try:
+                holds = condition_q(
+                    workspace=workspace, condition=rule.condition, now=now, resolver=SCORE_RULES
+                )
+            except ConditionError as error:  # name the rule, as when the model is saved
+                where = (error.field or "conditions").replace(
+                    "conditions", f"rules[{index}].when", 1
+                )
+                raise ConditionError(error.message, field=where) from None
             if ids is not None:
                 # For a few contacts, the rule's own subqueries (consents, companies…) are
                 # joined to just them, not hashed whole for a CASE in the select list.

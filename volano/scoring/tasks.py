@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.tasks import task
+from django.utils import timezone
 
 from volano.core.models import Workspace
 
@@ -22,14 +23,15 @@ def scores_refresh_contacts_task(
 def score_model_recompute_task(workspace_id: int, model_id: int) -> None:
     from volano.lifecycle.services import thresholds_apply
     from volano.scoring.models import ScoreModel
-    from volano.scoring.services import scores_compute
+    from volano.scoring.services import model_guard, scores_compute
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return
     model = ScoreModel.objects.for_workspace(workspace).filter(pk=model_id, active=True).first()
     if model is not None:
-        scores_compute(workspace=workspace, model=model)
+        with model_guard(workspace, model, timezone.now()):
+            scores_compute(workspace=workspace, model=model)
         thresholds_apply(workspace=workspace)
 
 
@@ -40,3 +42,15 @@ def scores_recompute_task(workspace_id: int) -> None:
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is not None:
         scores_recompute(workspace=workspace)
+
+
+@task(queue_name="bulk")
+def predictive_train_task(workspace_id: int) -> dict:
+    """Train the predictive model and score the open leads; the return value is the job's
+    result (`training_status` reads it): {"report": …} or {"refused": reason}."""
+    from volano.scoring.services import predictive_train_and_score
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return {"refused": "the workspace no longer exists"}
+    return predictive_train_and_score(workspace=workspace)

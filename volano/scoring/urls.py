@@ -8,6 +8,11 @@ urlpatterns = [
     path("scoring/", views.model_list_view, name="models"),
     path("scoring/recompute/", views.scores_recompute_view, name="recompute"),
     path("scoring/predictive/train/", views.predictive_train_view, name="train"),
+    path(
+        "scoring/predictive/train/<str:job>/",
+        views.predictive_train_status_view,
+        name="train_status",
+    ),
     path("scoring/models/new/", views.model_create_view, name="model_new"),
     path("scoring/models/preview/", views.model_preview_view, name="model_preview"),
     path("scoring/models/<slug:slug>/", views.model_edit_view, name="model_edit"),

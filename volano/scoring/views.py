@@ -121,13 +121,20 @@ def model_list_view(request: HttpRequest) -> HttpResponse:
                 for model in models
             ],
             "threshold_rules": rules,
-            **_predictive_context(request, predictive),
+            **_predictive_context(
+                request,
+                predictive,
+                training=_training(workspace, request.GET.get("training", "")),
+            ),
         },
     )
 
 
 def _predictive_context(
-    request: HttpRequest, model: ScoreModel | None, error: str = ""
+    request: HttpRequest,
+    model: ScoreModel | None,
+    error: str = "",
+    training: dict | None = None,
 ) -> dict[str, Any]:
     report = dict(model.report) if model is not None and model.report else {}
     calibration = [
@@ -150,6 +157,7 @@ def _predictive_context(
             for f in report["top_features"][:5]
         ]
     membership = request.membership  # type: ignore[attr-defined]
+    status = training["status"] if training else ""
     return {
         "predictive": model,
         "report": report,
@@ -157,35 +165,56 @@ def _predictive_context(
         "top_features": features,
         "train_error": error,
         "can_train": membership.role in (Role.ADMIN, Role.MARKETER),
+        "training": training,
+        "training_busy": status in ("queued", "running"),
+        "just_trained": status == "done",
     }
 
 
 @roles_required(Role.ADMIN, Role.MARKETER)
 @require_POST
 def predictive_train_view(request: HttpRequest) -> HttpResponse:
-    """Train the predictive model on the workspace's history, then score the open leads."""
+    """Queue the training on the workspace's history (then the scoring of the open leads); the
+    card polls the job's status until it is done or failed."""
     workspace = request.workspace  # type: ignore[attr-defined]
-    error = ""
     try:
-        from volano.scoring.predictive import predictive_score, predictive_train
+        import volano.scoring.predictive  # noqa: F401  (numpy and friends are installed)
     except ImportError:
         error = _("Predictive scoring is not available in this installation yet.")
-    else:
-        try:
-            predictive_train(workspace=workspace)
-            predictive_score(workspace=workspace)
-        except ApplicationError as problem:
-            error = problem.message
-    if not _is_htmx(request):
-        if error:
+        if not _is_htmx(request):
             messages.error(request, error)
-        else:
-            messages.success(request, _("The predictive model is trained and the leads scored."))
-        return redirect(reverse("scoring:models") + "#predictive-title")
+            return redirect(reverse("scoring:models") + "#predictive-title")
+        return _predictive_card(request, error=error)
+    job = services.predictive_train_later(workspace=workspace, actor=_actor(request))
+    if not _is_htmx(request):
+        messages.info(request, _("Training started: this card shows the result when it is done."))
+        return redirect(reverse("scoring:models") + f"?training={job}#predictive-title")
+    return _predictive_card(request, job=job)
+
+
+@workspace_required
+def predictive_train_status_view(request: HttpRequest, job: str) -> HttpResponse:
+    """The predictive card with the training job's status (HTMX polls it while it runs)."""
+    return _predictive_card(request, job=job)
+
+
+def _predictive_card(request: HttpRequest, *, job: str = "", error: str = "") -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    training = _training(workspace, job)
+    if training and training["status"] == "failed":
+        error = training["reason"]
     model = ScoreModel.objects.for_workspace(workspace).filter(slug=PREDICTIVE_SLUG).first()
-    context = _predictive_context(request, model, error)
-    context["just_trained"] = not error
+    context = _predictive_context(request, model, error, training)
     return render(request, "scoring/_predictive_card.html", context)
+
+
+def _training(workspace, job: str) -> dict | None:
+    if not job:
+        return None
+    try:
+        return selectors.training_status(workspace=workspace, job_id=job)
+    except NotFound:
+        return None
 
 
 @roles_required(Role.ADMIN, Role.MARKETER)
@@ -541,7 +570,8 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
                 "to_stage": rule.to_stage,
                 "product_line": rule.product_line,
                 "position": rule.position,
-                "active": rule.active,
+                # a rule Volano switched off is switched on again by saving it fixed
+                "active": rule.active or bool(rule.disabled_reason),
                 "condition": _pretty(rule.condition),
             },
             stages=stages,
@@ -603,7 +633,11 @@ def rule_preview_view(request: HttpRequest) -> HttpResponse:
                 },
                 workspace=workspace,
             )
-            context["count"] = condition_count(workspace=workspace, condition=parsed)
+            context["count"] = condition_count(
+                workspace=workspace,
+                condition=parsed,
+                resolver=lifecycle_services.THRESHOLD_RULES,
+            )
             context["description"] = _describe(workspace, condition)
         except ApplicationError as problem:
             where = (problem.field or "").replace("conditions.all[0]", "condition", 1)

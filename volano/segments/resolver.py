@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from volano.conditions.compiler import condition_q
+from volano.conditions.fields import MAX_DEPTH
 from volano.conditions.parse import condition_parse
 from volano.conditions.types import (
     AllOf,
@@ -31,15 +32,23 @@ from volano.conditions.types import (
 )
 from volano.core.models import Workspace
 
+# a condition group is two JSON levels ({"all": [...]}); leaves add a few more
+JSON_DEPTH = 2 * MAX_DEPTH + 8
 
-def definition_normalise(definition: Any) -> Any:
-    """`{"persona": slug}` is another name for `{"segment": slug}` (a persona is a segment)."""
+
+def definition_normalise(definition: Any, depth: int = 0) -> Any:
+    """`{"persona": slug}` is another name for `{"segment": slug}` (a persona is a segment).
+
+    Below the depth the parser accepts, the definition is left as it is (the parser refuses it,
+    naming the node) rather than walked to the recursion limit."""
+    if depth > JSON_DEPTH:
+        return definition
     if isinstance(definition, list):
-        return [definition_normalise(item) for item in definition]
+        return [definition_normalise(item, depth + 1) for item in definition]
     if isinstance(definition, dict):
         if set(definition) == {"persona"}:
             return {"segment": definition["persona"]}
-        return {key: definition_normalise(value) for key, value in definition.items()}
+        return {key: definition_normalise(value, depth + 1) for key, value in definition.items()}
     return definition
 
 

@@ -151,12 +151,15 @@ def test_the_issue_example_parses_into_typed_nodes(fields):
     assert condition == condition_parse(ISSUE_EXAMPLE, workspace=fields)
 
 
-def test_lists_and_segments_wait_for_the_segments_domain(fields):
+def test_without_a_resolver_lists_and_segments_are_refused_naming_the_node(fields):
     condition = condition_parse(ISSUE_EXAMPLE, workspace=fields)
     with pytest.raises(ConditionError) as caught:
         condition_count(workspace=fields, condition=condition)
     assert caught.value.field == "conditions.all[6].any[0]"
-    assert caught.value.message == "lists arrive with segments"
+    assert (
+        caught.value.message
+        == "this condition cannot use a list: name its contacts' fields instead"
+    )
 
 
 def test_segments_and_lists_resolve_and_cycles_are_named(fields, ferramenta):

@@ -30,7 +30,7 @@ from volano.lifecycle.services import stage_set, threshold_rule_save
 from volano.orders import services as order_services
 from volano.orders.models import Order, OrderLine
 from volano.scoring.models import Score, ScoreModel
-from volano.scoring.services import score_model_save, scores_compute
+from volano.scoring.services import predictive_train_later, score_model_save, scores_compute
 from volano.segments import services as segment_services
 from volano.segments.models import ContactList, ListMembership, Segment, SegmentMembership
 
@@ -172,6 +172,7 @@ def secrets(officina, giulia, marco):
         "order": order,
         "segment": segment,
         "list": contact_list,
+        "training": predictive_train_later(workspace=officina, actor=giulia),
     }
 
 
@@ -231,6 +232,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "stage": "mql",
         "threshold_rule_id": secrets["threshold"].pk,
         "token_id": secrets["token"].pk,
+        "job": secrets["training"],
     }
     contact_id = secrets["contact"].pk
     return {
@@ -349,6 +351,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("DELETE", "score-models/<slug>"): {},
         ("POST", "scoring/recompute"): {},
         ("POST", "scoring/train"): {},
+        ("GET", "scoring/train/<job>"): {},
         ("GET", "threshold-rules"): {},
         ("POST", "threshold-rules"): {
             "body": {

@@ -119,12 +119,23 @@ def test_recompute_is_queued(signed_in, officina, django_capture_on_commit_callb
     assert [r.args_kwargs["args"] for r in queued] == [[officina.pk]]
 
 
-def test_train_now_says_why_when_history_is_thin(signed_in, people):
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
+def test_train_now_is_queued_polled_and_says_why_when_history_is_thin(signed_in, people):
+    from volano.conftest import worker_run_once
+
     response = signed_in.post(reverse("scoring:train"), headers={"HX-Request": "true"})
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="predictive-card"' in html
-    assert "not enough history to learn from" in html.lower()
+    assert 'data-status="queued"' in html and "waiting for a worker" in html
+    polled = re.search(r'hx-get="([^"]+)" hx-trigger="every 1s"', html)
+    assert polled, html
+    assert "Train now" not in text(html)  # no second start while one is queued
+    worker_run_once()
+    done = signed_in.get(polled.group(1)).content.decode()
+    assert 'id="predictive-card"' in done and "hx-trigger" not in done
+    assert "not enough history to learn from" in done.lower()
+    assert "Train now" in text(done)
 
 
 # ---- the model editor and its preview -------------------------------------------------------
