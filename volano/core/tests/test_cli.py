@@ -403,3 +403,25 @@ def test_the_worker_logs_no_line_per_task_by_default_but_every_failure(volano_en
     )
     assert verbose.returncode == 0, verbose.stderr
     assert "state=SUCCESSFUL" in verbose.stdout + verbose.stderr
+
+
+def test_a_port_whose_connections_linger_in_time_wait_is_free_again():
+    """A restart right after a stop: the server closed its connections first, so they wait in
+    TIME_WAIT on its port; that port is free to serve on, a listening one is not. The listener
+    sets SO_REUSEADDR as servers do (Rust's TcpListener, under granian, always does)."""
+    from volano.core.management.commands.serve import port_require_free
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    with pytest.raises(ApplicationError, match=f"port {port} on 127.0.0.1 is already in use"):
+        port_require_free("127.0.0.1", port)
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _address = listener.accept()
+    accepted.close()  # the server side closes first: TIME_WAIT is on the server's port
+    client.recv(1)
+    client.close()
+    listener.close()
+    port_require_free("127.0.0.1", port)
