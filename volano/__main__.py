@@ -25,7 +25,7 @@ COMMANDS = (
         (
             ("workspace create|list", "create a workspace (one client company), or list them"),
             ("user create", "add a user to a workspace with a role (admin, marketer, sales…)"),
-            ("token create", "create an API token (printed once, stored hashed)"),
+            ("token create|list|revoke", "API tokens: create one (printed once), list, revoke"),
         ),
     ),
     (

@@ -49,7 +49,7 @@ def test_the_tracking_snippet_is_copied_with_one_click_and_says_copied(page, liv
     snippet = page.locator("#tracking-snippet").text_content()
     assert "/t/volano.js" in snippet
     assert page.evaluate("() => navigator.clipboard.readText()") == snippet
-    # the other code blocks have their own button and their own confirmation
-    page.get_by_role("button", name="Copy the form").click()
-    expect(page.locator("#tracking-form-example-copied")).to_have_text("Copied")
-    assert "<form" in page.evaluate("() => navigator.clipboard.readText()")
+    # the pixel has its own button and its own confirmation
+    page.get_by_role("button", name="Copy the pixel").click()
+    expect(page.locator("#tracking-pixel-copied")).to_have_text("Copied")
+    assert "<noscript>" in page.evaluate("() => navigator.clipboard.readText()")
