@@ -317,6 +317,7 @@ def test_serve_answers_http_with_its_css_and_stops_on_sigterm(volano_env, tmp_pa
         assert css_status == 200 and len(css) > 100
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0, log.read_text()
+        assert "Stopping Volano…" in log.read_text()
         with pytest.raises(ProcessLookupError):  # the worker and granian stopped with it
             os.killpg(server.pid, 0)
         with pytest.raises(OSError):

@@ -107,6 +107,9 @@ class Command(VolanoCommand):
                 time.sleep(READY_POLL)
             while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.2)
+            if stopping:
+                self.stdout.write("Stopping Volano…")
+                self.stdout.flush()
         finally:
             _stop_all(children)
         failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
