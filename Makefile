@@ -10,25 +10,34 @@ export VOLANO_DATA_DIR ?= $(CURDIR)/volano-data
 
 .PHONY: demo test check lint format test-sqlite test-postgres install dev bench clean messages
 
+# A step line per phase, and tools/pip-install's one updating line while pip works (pip --quiet
+# was silent for two minutes; pip without it prints hundreds of lines).
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> Creating the virtual environment .venv with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "==> Updating pip in .venv"
+	@$(BIN)/python tools/pip-install --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
-	touch $@
+	@echo "==> Installing Volano and its dependencies into .venv (first time only, about 2 minutes)…"
+	@$(BIN)/python tools/pip-install -e .
+	@touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $@ $(VENV)/.installed
+	@echo "==> Installing Volano with its development tools into .venv (first time only, about 3 minutes)…"
+	@$(BIN)/python tools/pip-install -e '.[dev]'
+	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 
+# `volano serve` says "running" once the port answers, and refuses a port already taken.
 demo: install
-	$(BIN)/volano init
-	$(BIN)/volano demo --size small
-	$(BIN)/volano serve --host 127.0.0.1 --port 8000
+	@echo "==> Preparing the database in $(VOLANO_DATA_DIR)"
+	@$(BIN)/volano init
+	@echo "==> Loading the demo workspace officina-rossi (first time only, about 30 seconds)…"
+	@$(BIN)/volano demo --size small
+	@$(BIN)/volano serve --host 127.0.0.1 --port 8000
 
 lint: dev
 	$(BIN)/ruff check .

@@ -261,10 +261,19 @@ def mailers_from_env() -> dict:
 MAILERS = mailers_from_env()
 DEFAULT_FROM_EMAIL = os.environ.get("VOLANO_FROM_EMAIL", "Volano <volano@localhost>")
 
+# Warnings and errors by default: the level is on the handler too, because the tasks worker
+# (django-tasks-db's db_worker) sets its own loggers to INFO and would print two lines per task
+# run ("Task id=… state=RUNNING/SUCCESSFUL"); a failed task is logged at ERROR and still shows.
+# VOLANO_LOG_LEVEL=INFO (or `volano worker -v 2`) shows every task again.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "level": os.environ.get("VOLANO_LOG_LEVEL", "WARNING"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("VOLANO_LOG_LEVEL", "WARNING")},
 }
 

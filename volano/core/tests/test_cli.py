@@ -82,6 +82,15 @@ def test_demo_loads_officina_rossi_once_and_prints_the_login(db, settings):
     assert "http://127.0.0.1:8000" in first
     assert "demo@volano.local" in first
     assert password in first
+    # every login of the demo is printed, the admin first, each with its role
+    logins = [line.split() for line in first.splitlines() if "@" in line]
+    members = Membership.objects.filter(workspace=workspace).select_related("user")
+    assert {words[0] for words in logins} == {m.user.email for m in members}
+    assert len(logins) == 6
+    assert logins[0][:2] == ["demo@volano.local", "admin"]
+    assert "marco.neri@officinarossi.it sales rep, Nord-Ovest (Marco Neri)" in [
+        " ".join(words) for words in logins
+    ]
     assert authenticate(username="demo@volano.local", password=password) is not None
 
     reps = Membership.objects.filter(workspace=workspace, role=Role.SALES)
@@ -109,6 +118,7 @@ def test_demo_loads_officina_rossi_once_and_prints_the_login(db, settings):
     second = run("demo")
     assert "already there" in second
     assert password in second
+    assert "sara.esposito@officinarossi.it" in second
     assert Contact.objects.for_workspace(workspace).count() == contacts
     assert Event.objects.for_workspace(workspace).count() == events
 
@@ -300,23 +310,24 @@ def test_serve_answers_http_with_its_css_and_stops_on_sigterm(volano_env, tmp_pa
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 30
-        status, page = 0, b""
-        while time.monotonic() < deadline:
-            try:
-                status, page = _get(f"http://127.0.0.1:{port}/login/")
-                if "Starting worker" in log.read_text():  # the embedded worker is up too
-                    break
-            except OSError:
-                pass
+        deadline = time.monotonic() + 60
+        running = f"Volano is running on http://127.0.0.1:{port}/"
+        while time.monotonic() < deadline and server.poll() is None:
+            text = log.read_text()
+            if running in text and "Background worker started (queue: default)" in text:
+                break
             time.sleep(0.3)
+        assert running in log.read_text(), log.read_text()
+        # "running" is printed once the port accepts connections: the first try answers
+        status, page = _get(f"http://127.0.0.1:{port}/login/")
         assert status == 200, log.read_text()
-        assert "Starting worker" in log.read_text()
+        assert "Background worker started (queue: bulk)" in log.read_text()
         assert b"/static/core/volano.css" in page
         css_status, css = _get(f"http://127.0.0.1:{port}/static/core/volano.css")
         assert css_status == 200 and len(css) > 100
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0, log.read_text()
+        assert "Stopping Volano…" in log.read_text()
         with pytest.raises(ProcessLookupError):  # the worker and granian stopped with it
             os.killpg(server.pid, 0)
         with pytest.raises(OSError):
@@ -325,3 +336,103 @@ def test_serve_answers_http_with_its_css_and_stops_on_sigterm(volano_env, tmp_pa
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_serve_refuses_a_port_already_taken_and_starts_nothing(volano_env):
+    """A second `volano serve` on a taken port once started silently (granian binds with
+    SO_REUSEPORT) and the two servers shared the traffic."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        second = volano(volano_env, "serve", "--port", str(port), timeout=60)
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert second.stderr.startswith(f"error: port {port} on 127.0.0.1 is already in use")
+    assert "--port" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert "running" not in second.stdout and "worker" not in second.stdout
+
+
+def test_help_lists_volanos_own_commands_grouped_and_django_s_stay_reachable(volano_env):
+    from django.core.management import get_commands
+
+    for args in (["--help"], [], ["help"]):
+        shown = volano(volano_env, *args)
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert "Start" in lines and "Data" in lines and "Workspaces and people" in lines
+        listed = {line.split()[0] for line in lines if line.startswith("  ")}
+        ours = {name for name, app in get_commands().items() if app.startswith("volano")}
+        assert ours == listed  # every Volano command, one line each, and nothing else
+        assert "changepassword" not in shown.stdout and "[django]" not in shown.stdout
+        assert "volano help --all" in shown.stdout
+    everything = volano(volano_env, "help", "--all")
+    assert everything.returncode == 0
+    assert "[django]" in everything.stdout and "migrate" in everything.stdout
+    assert "serve" in everything.stdout
+    one = volano(volano_env, "serve", "--help")
+    assert one.returncode == 0 and "--port" in one.stdout
+
+
+WORKER_SCRIPT = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "volano.settings")
+import django
+django.setup()
+from django.core.management import call_command
+from volano.segments.tasks import segments_refresh_contacts_task as task
+task.enqueue(workspace_id=0, contact_ids=[])  # nothing to do: succeeds
+task.enqueue(workspace_id="not-a-number", contact_ids=[])  # fails
+call_command("db_worker", "--batch", "--queue-name", "default", "--no-startup-delay",
+             "--no-reload")
+"""
+
+
+def test_the_worker_logs_no_line_per_task_by_default_but_every_failure(volano_env):
+    quiet = subprocess.run(
+        [sys.executable, "-c", WORKER_SCRIPT],
+        env=volano_env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    output = quiet.stdout + quiet.stderr
+    assert "state=SUCCESSFUL" not in output and "state=RUNNING" not in output
+    assert "Starting worker" not in output
+    assert output.count("state=FAILED") == 1, output
+    assert "not-a-number" in output  # with its traceback
+
+    verbose = subprocess.run(
+        [sys.executable, "-c", WORKER_SCRIPT],
+        env={**volano_env, "VOLANO_LOG_LEVEL": "INFO"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verbose.returncode == 0, verbose.stderr
+    assert "state=SUCCESSFUL" in verbose.stdout + verbose.stderr
+
+
+def test_a_port_whose_connections_linger_in_time_wait_is_free_again():
+    """A restart right after a stop: the server closed its connections first, so they wait in
+    TIME_WAIT on its port; that port is free to serve on, a listening one is not. The listener
+    sets SO_REUSEADDR as servers do (Rust's TcpListener, under granian, always does)."""
+    from volano.core.management.commands.serve import port_require_free
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    with pytest.raises(ApplicationError, match=f"port {port} on 127.0.0.1 is already in use"):
+        port_require_free("127.0.0.1", port)
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _address = listener.accept()
+    accepted.close()  # the server side closes first: TIME_WAIT is on the server's port
+    client.recv(1)
+    client.close()
+    listener.close()
+    port_require_free("127.0.0.1", port)

@@ -8,13 +8,18 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from volano.core.management.base import VolanoCommand, database_require
-from volano.demo.generator import SIZES
-from volano.demo.load import NAME, demo_load
+from volano.core.models import Membership, Role
+from volano.demo.generator import SIZES, TERRITORIES
+from volano.demo.load import NAME, SLUG, demo_load
+
+ROLE_WORDS = {Role.ADMIN: "admin", Role.MARKETER: "marketer", Role.SALES: "sales rep"}
+ZONES = {email: zone for _name, email, zone, _regions in TERRITORIES}
 
 
 class Command(VolanoCommand):
     help = (
-        "Load the demo workspace 'officina-rossi' (Officina Rossi S.r.l.) and print the login. "
+        "Load the demo workspace 'officina-rossi' (Officina Rossi S.r.l.) and print its logins "
+        "(the admin, the marketer and the sales reps). "
         "A second run reuses the data."
     )
 
@@ -45,9 +50,30 @@ class Command(VolanoCommand):
             )
         self.stdout.write("")
         self.stdout.write(f"  Open      {login.url}")
-        self.stdout.write(f"  Email     {login.email}")
-        self.stdout.write(f"  Password  {login.password}")
+        self.stdout.write(f"  Password  {login.password}  (the same for every demo user)")
         self.stdout.write("")
+        for email, who in demo_logins(login.email):
+            self.stdout.write(f"  {email:<32}  {who}")
+        self.stdout.write("")
+
+
+def demo_logins(admin_email: str) -> list[tuple[str, str]]:
+    """(email, who) of every member of the demo workspace, the admin first:
+    who is "sales rep, Nord-Ovest (Marco Neri)"."""
+    order = list(Role)
+    members = sorted(
+        Membership.objects.filter(workspace__slug=SLUG).select_related("user"),
+        key=lambda m: (m.user.email != admin_email, order.index(Role(m.role)), m.user.email),
+    )
+    logins = []
+    for member in members:
+        who = ROLE_WORDS.get(Role(member.role), member.role)
+        if member.user.email in ZONES:
+            who += f", {ZONES[member.user.email]}"
+        if member.user.full_name:
+            who += f" ({member.user.full_name})"
+        logins.append((member.user.email, who))
+    return logins
 
 
 @contextmanager

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,9 +13,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandParser
 
+from volano.core.errors import ApplicationError
 from volano.core.management.base import VolanoCommand, database_require
 
 STOP_TIMEOUT = 10
+READY_POLL = 0.1  # seconds between two attempts to connect to the new server
 
 
 def web_threads() -> int:
@@ -42,6 +46,7 @@ class Command(VolanoCommand):
     def handle(
         self, *args: Any, host: str, port: int, workers: int, no_worker: bool, **options: Any
     ) -> None:
+        port_require_free(host, port)  # before anything starts: a second server never shares it
         database_require()
         # WhiteNoise serves files straight from the apps when WHITENOISE_USE_FINDERS is on; it
         # still expects STATIC_ROOT to exist.
@@ -89,15 +94,70 @@ class Command(VolanoCommand):
                     ]
                 )
             )
-            self.stdout.write(f"Volano is running on http://{host}:{port}/ (Ctrl-C stops it)")
+            self.stdout.write("Starting Volano…")
             self.stdout.flush()
+            # "running" only once the port accepts connections (granian needs a few seconds)
+            while not stopping and all(child.poll() is None for child in children):
+                if port_accepts(host, port):
+                    self.stdout.write(
+                        f"Volano is running on http://{url_host(host)}:{port}/ (Ctrl-C stops it)"
+                    )
+                    self.stdout.flush()
+                    break
+                time.sleep(READY_POLL)
             while not stopping and all(child.poll() is None for child in children):
                 time.sleep(0.2)
+            if stopping:
+                self.stdout.write("Stopping Volano…")
+                self.stdout.flush()
         finally:
             _stop_all(children)
         failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
         if failed and not stopping:
             sys.exit(1)
+
+
+def port_require_free(host: str, port: int) -> None:
+    """Refuse a port another program (a first `volano serve`, say) already listens on.
+
+    granian binds with SO_REUSEPORT, so a second server would start silently and share the
+    traffic with the first one. The test socket sets SO_REUSEADDR only: a port whose last
+    connections linger in TIME_WAIT after a restart is still free, a listening one is not."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise ApplicationError(f"cannot serve on {host!r}: {error.strerror}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ApplicationError(
+                    f"port {port} on {host} is already in use (is Volano already running?): "
+                    "stop the other server, or choose another port with --port"
+                ) from None
+            raise ApplicationError(f"cannot serve on {host}:{port}: {error.strerror}") from None
+
+
+def url_host(host: str) -> str:
+    """The host to print in the address: a wildcard host is reachable on the loopback."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def port_accepts(host: str, port: int) -> bool:
+    target = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    try:
+        with socket.create_connection((target, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _stop_all(children: list[subprocess.Popen]) -> None:

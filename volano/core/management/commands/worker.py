@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -52,6 +53,12 @@ class Command(VolanoCommand):
                 daemon=True,
             )
             sweeper.start()
+        if options["verbosity"] >= 2:  # every task run, as db_worker logs it (settings.LOGGING)
+            for handler in logging.getLogger().handlers:
+                handler.setLevel(logging.DEBUG)
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"Background worker started (queue: {queue})")
+            self.stdout.flush()
         try:
             call_command(
                 "db_worker",
