@@ -7,6 +7,10 @@ Runs inside `volano worker` every minute (and can be called once with `sweep()`)
   ten minutes (its worker died) is put back to "queued" and enqueued again. The import task claims
   a job with one UPDATE on status "queued", so a job enqueued twice still runs once.
 
+- reactions: an outbox row whose task was lost (still pending a minute after it was dispatched) or
+  whose worker died (running for fifteen minutes) is dispatched again
+  (`volano.core.reactions.outbox_redispatch`), so no reaction to a committed change is lost.
+
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
 
@@ -25,6 +29,8 @@ from typing import Any
 
 from django.db import close_old_connections, transaction
 from django.utils import timezone
+
+from volano.core.reactions import outbox_redispatch
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +71,11 @@ class Sweeper:
         now = now or timezone.now()
         imports = self._imports(now)
         try:
+            reactions = outbox_redispatch(now=now)
+        except Exception:
+            reactions = 0
+            logger.exception("sweeper: the reactions pass failed")
+        try:
             self._segments(now)
         except Exception:
             logger.exception("sweeper: the segments pass failed")
@@ -73,7 +84,7 @@ class Sweeper:
             self._unsent_emails(now)
         except Exception:
             logger.exception("sweeper: the hand-off pass failed")
-        return {"imports": imports}
+        return {"imports": imports, "reactions": reactions}
 
     def _segments(self, now: dt.datetime) -> int:
         """Refresh the contacts whose events arrived since the last pass in the segments that

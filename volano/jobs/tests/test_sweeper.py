@@ -36,8 +36,8 @@ def test_a_queued_import_whose_task_was_lost_is_enqueued_again_once(
     _job(officina, status=ImportStatus.DONE, age_minutes=60)
     sweeper = Sweeper()
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweeper.sweep() == {"imports": 1}
-        assert sweeper.sweep() == {"imports": 0}  # not again within two minutes
+        assert sweeper.sweep()["imports"] == 1
+        assert sweeper.sweep()["imports"] == 0  # not again within two minutes
     assert _enqueued_job_ids() == [stuck.pk]
 
 
@@ -49,10 +49,10 @@ def test_a_running_import_that_stopped_moving_is_requeued(
     sweeper = Sweeper()
     start = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        assert sweeper.sweep(start) == {"imports": 0}
+        assert sweeper.sweep(start)["imports"] == 0
         ImportJob.objects.for_workspace(officina).filter(pk=moving.pk).update(processed=900)
-        assert sweeper.sweep(start + dt.timedelta(minutes=5)) == {"imports": 0}
-        assert sweeper.sweep(start + dt.timedelta(minutes=11)) == {"imports": 1}
+        assert sweeper.sweep(start + dt.timedelta(minutes=5))["imports"] == 0
+        assert sweeper.sweep(start + dt.timedelta(minutes=11))["imports"] == 1
     stalled.refresh_from_db()
     moving.refresh_from_db()
     assert stalled.status == ImportStatus.QUEUED
