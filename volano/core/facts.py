@@ -161,12 +161,12 @@ class OrderCompleted(Fact):
 
 @dataclass(frozen=True)
 class DealChanged(Fact):
-    """A deal was opened, moved between open stages, won or lost (`change`), or was given to
-    another contact while open ("opened"). `open_elsewhere`: the contacts among `contact_ids`
-    that still have another open deal."""
+    """A deal was opened or moved (`change` "open": it is in an open stage), won or lost; also
+    said when an open deal is given to another contact. `open_elsewhere`: the contacts among
+    `contact_ids` that have another open deal."""
 
     contact_ids: frozenset[int]
-    change: str  # "opened" | "stage" | "won" | "lost"
+    change: str  # "open" | "won" | "lost"
     deal_name: str = ""
     reason: str = ""
     actor_id: int | None = None
@@ -195,6 +195,7 @@ class ScoresChanged(Fact):
     contact_ids: IdSet
     changed_ids: IdSet = frozenset()
     models: frozenset[str] = frozenset()
+    as_of: str = ""  # the moment the scores were computed for (ISO 8601), the stage rules too
 
     def dispatch_needed(self) -> bool:
         return self.changed_ids is None or bool(self.changed_ids)

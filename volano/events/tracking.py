@@ -24,7 +24,9 @@ from volano.contacts import services as contact_services
 from volano.contacts.cleaning import FieldError, clean_email
 from volano.contacts.models import Company, ConsentStatus, Contact, Purpose
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.facts import EventsAppended
 from volano.core.models import Workspace
+from volano.core.reactions import announce
 from volano.events.identity import visitor_identify
 from volano.events.models import Channel, Event, EventType, Visitor
 
@@ -419,10 +421,12 @@ def form_submit(
             visitor_identify(
                 workspace=workspace, anonymous_id=submission.anonymous_id, contact=contact
             )
-        from volano.scoring.services import scores_refresh_later
-
-        scores_refresh_later(
-            workspace=workspace, contact_ids=[contact.pk], changed=["event:form_submitted"]
+        announce(
+            EventsAppended(
+                workspace_id=workspace.pk,
+                contact_ids={contact.pk},
+                event_types={EventType.FORM_SUBMITTED},
+            )
         )
     return contact
 

@@ -28,7 +28,9 @@ from django.utils.translation import gettext as _
 from volano.contacts.models import Contact
 from volano.core import geography
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from volano.core.facts import LeadAssigned
 from volano.core.models import Membership, Role, User, Workspace
+from volano.core.reactions import announce
 from volano.deals.models import ProductLine
 from volano.events.models import Channel, EventType
 from volano.events.services import system_event_append
@@ -360,20 +362,6 @@ def working_hours_add(
 # -- assigning -------------------------------------------------------------------------------
 
 
-def handoff_later(
-    *, workspace: Workspace, contact_ids: Iterable[int], product_line: str, why: str
-) -> None:
-    """After commit, enqueue the assignment of these new SQLs (a few per event)."""
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return
-    from volano.handoff.tasks import handoff_assign_task
-
-    transaction.on_commit(
-        functools.partial(handoff_assign_task.enqueue, workspace.pk, ids, product_line, why)
-    )
-
-
 def _cap_in(cap: str, ranges: Sequence[str]) -> bool:
     if not cap:
         return False
@@ -583,13 +571,7 @@ def _assignment_create(
         type=EventType.LEAD_ASSIGNED,
         properties=properties,
     )
-    from volano.segments.services import segments_refresh_later
-
-    segments_refresh_later(
-        workspace=workspace,
-        contact_ids=[contact.pk],
-        changed=["field:owner", "event:lead_assigned"],
-    )
+    announce(LeadAssigned(workspace_id=workspace.pk, contact_ids={contact.pk}))
     line = _line_name(workspace, product_line)
     with translation.override(_language_of(rep, workspace)):
         name = _contact_name(contact)

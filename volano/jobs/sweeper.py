@@ -87,11 +87,12 @@ class Sweeper:
         return {"imports": imports, "reactions": reactions}
 
     def _segments(self, now: dt.datetime) -> int:
-        """Refresh the contacts whose events arrived since the last pass in the segments that
-        read those events; every hour, enqueue a full refresh (sliding windows move)."""
-        from volano.segments.services import segments_refresh_recent
+        """Announce the website's page views stored since the last pass (segments and scores
+        react to them); every hour, enqueue a full refresh of the segments (sliding windows
+        move)."""
+        from volano.events.services import events_announce_recent
 
-        self._event_cursor, done = segments_refresh_recent(after_event_id=self._event_cursor)
+        self._event_cursor, done = events_announce_recent(after_event_id=self._event_cursor)
         if self._segments_full_at is None or now - self._segments_full_at >= SEGMENTS_FULL_EVERY:
             self._segments_full_at = now
             task = _task("volano.segments.tasks", "segments_refresh_all_task")

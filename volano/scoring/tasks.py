@@ -20,17 +20,15 @@ def scores_refresh_contacts_task(
 
 @task(queue_name="bulk")
 def score_model_recompute_task(workspace_id: int, model_id: int) -> None:
-    from volano.lifecycle.services import thresholds_apply
     from volano.scoring.models import ScoreModel
-    from volano.scoring.services import scores_compute
+    from volano.scoring.services import score_model_recompute
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return
     model = ScoreModel.objects.for_workspace(workspace).filter(pk=model_id, active=True).first()
     if model is not None:
-        scores_compute(workspace=workspace, model=model)
-        thresholds_apply(workspace=workspace)
+        score_model_recompute(workspace=workspace, model=model)
 
 
 @task(queue_name="bulk")

@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from volano.contacts.models import CustomField, Entity
 from volano.core.errors import ApplicationError
+from volano.core.facts import ContactsChanged
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.imports.mapping import mapping_check, suggest_mapping
 from volano.imports.models import ImportJob, ImportKind, ImportStatus
 from volano.imports.reading import FileUnusable, Table, open_table, preview
@@ -108,19 +110,14 @@ def import_file(
     report.errors.sort(key=lambda e: e["row"])
     report.warnings.sort(key=lambda e: e["row"])
     if not dry_run and (report.created or report.updated):
-        _followers_enqueue(workspace)
+        _bulk_load_announce(workspace)
     return report
 
 
-def _followers_enqueue(workspace: Workspace) -> None:
-    """What reads contacts catches up with a bulk load: segment membership and scores (with
-    the stage rules), recomputed set-based on the bulk queue once the import has committed."""
-    from volano.scoring.tasks import scores_recompute_task
-    from volano.segments.tasks import segments_refresh_all_task
-
-    workspace_id = workspace.pk
-    transaction.on_commit(lambda: segments_refresh_all_task.enqueue(workspace_id))
-    transaction.on_commit(lambda: scores_recompute_task.enqueue(workspace_id))
+def _bulk_load_announce(workspace: Workspace) -> None:
+    """What reads contacts catches up with a bulk load (segment membership, scores and the
+    stage rules), set-based on the bulk queue once the import has committed."""
+    announce(ContactsChanged(workspace_id=workspace.pk, contact_ids=None))
 
 
 def _upload_dir(workspace: Workspace) -> Path:
