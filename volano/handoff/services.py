@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from volano.contacts.models import Contact
 from volano.core import geography
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
-from volano.core.facts import LeadAssigned
+from volano.core.facts import ContactsChanged, LeadAssigned
 from volano.core.models import Membership, Role, User, Workspace
 from volano.core.reactions import announce
 from volano.deals.models import ProductLine
@@ -744,6 +744,9 @@ def assignment_reject(
         Contact.objects.for_workspace(workspace).filter(pk=contact.pk).update(
             owner=None, updated_at=now
         )
+        announce(
+            ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}, fields={"owner"})
+        )
         system_event_append(
             workspace=workspace,
             contact_id=contact.pk,
@@ -835,6 +838,11 @@ def _assignment_expire(pk: int, now: dt.datetime) -> bool:
             if rep is None:
                 Contact.objects.for_workspace(workspace).filter(pk=contact.pk).update(
                     owner=None, updated_at=now
+                )
+                announce(
+                    ContactsChanged(
+                        workspace_id=workspace.pk, contact_ids={contact.pk}, fields={"owner"}
+                    )
                 )
                 _admins_notify_unassigned(
                     workspace=workspace,

@@ -172,6 +172,29 @@ def test_tracked_page_views_announced_by_the_sweepers_pass_refresh_their_contact
     assert done == {}
 
 
+def test_identifying_a_visitor_refreshes_its_contact_with_the_earlier_visits(
+    officina, giulia, people
+):
+    segment = services.segment_save(
+        workspace=officina, actor=giulia, slug="prezzi", name="Prezzi", definition=PRICES
+    )
+    for n in range(3):
+        hit = Hit(
+            key=officina.tracking_key,
+            type="page_view",
+            anonymous_id="v-carla-0001",
+            hit_id=f"hit-{n}",
+            url="https://officinarossi.it/prezzi",
+        )
+        hit_record(workspace_id=officina.pk, hit=hit)
+    carla = person(officina, "carla@e.it", province="MI")
+    reactions_run_pending()
+    assert "carla@e.it" not in members(officina, segment)
+    visitor_identify(workspace=officina, anonymous_id="v-carla-0001", contact=carla)
+    reactions_run_pending()
+    assert "carla@e.it" in members(officina, segment)
+
+
 def test_a_derived_field_is_announced_and_its_segments_follow(officina, giulia, people):
     """A new province fills in the region: the change announces both, so a segment on the
     region hears of it (it used to hear of the province only, and miss the move)."""
