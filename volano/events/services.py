@@ -28,6 +28,7 @@ from volano.events.selectors import contacts_with_new_events
 
 MAX_BATCH_ITEMS = 5000
 TRACKING_SOURCES = ("tracking",)  # hit_record's events: announced by the sweeper's pass
+SETTLE = dt.timedelta(seconds=5)  # far longer than a hit's INSERT takes to commit
 MAX_FUTURE = dt.timedelta(days=1)
 # Written by Volano itself (a consent, a merge, a stage, a score, a hand-off, a segment),
 # never accepted from outside.
@@ -368,14 +369,20 @@ def _events_announce(workspace_id: int, rows: list[dict]) -> None:
 
 
 def events_announce_recent(
-    *, after_event_id: int | None, limit: int = 50_000
+    *, after_event_id: int | None, limit: int = 50_000, now: dt.datetime | None = None
 ) -> tuple[int, dict[int, int]]:
     """The sweeper's pass for the events stored without a fact of their own: the website's page
     views (one INSERT per hit, nothing else on that path). Announces one EventsAppended per
-    workspace for the contacts with such events since the cursor. Returns the new cursor and
-    {workspace_id: contacts}; with no cursor yet (None) it only finds the current last id."""
+    workspace for the contacts with such events since the cursor, leaving the last SETTLE
+    seconds of arrivals for the next pass (a hit may still be committing). Returns the new
+    cursor and {workspace_id: contacts}; with no cursor yet (None) it only finds the current
+    last id."""
+    settled_before = (now or timezone.now()) - SETTLE
     last, by_workspace = contacts_with_new_events(
-        after_event_id=after_event_id, limit=limit, sources=TRACKING_SOURCES
+        after_event_id=after_event_id,
+        limit=limit,
+        sources=TRACKING_SOURCES,
+        settled_before=settled_before,
     )
     with transaction.atomic():
         for workspace_id, (ids, tokens) in by_workspace.items():

@@ -4,11 +4,13 @@ API and a deal moved on the board each change a score once committed (each used 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from volano.conftest import worker_run_once
 from volano.contacts.services import contact_create
 from volano.deals import services as deal_services
 from volano.events.identity import visitor_identify
+from volano.events.services import SETTLE
 from volano.events.tracking import Hit, hit_record
 from volano.jobs.sweeper import Sweeper
 from volano.scoring.models import Score
@@ -61,7 +63,7 @@ def test_a_tracked_page_view_is_rescored(officina, model, mario):
         url="https://officinarossi.it/prezzi",
     )
     hit_record(workspace_id=officina.pk, hit=hit)
-    sweeper.sweep()  # announces the page views stored since the last pass
+    sweeper.sweep(timezone.now() + SETTLE)  # announces the page views stored since the last pass
     worker_run_once()
     assert points(model, mario) == pytest.approx(10, abs=0.01)
 

@@ -14,7 +14,7 @@ from volano.contacts import services as contact_services
 from volano.core.models import OutboxStatus, ReactionOutbox
 from volano.events.identity import visitor_identify
 from volano.events.models import Event
-from volano.events.services import event_append, events_announce_recent
+from volano.events.services import SETTLE, event_append, events_announce_recent
 from volano.events.tracking import Hit, hit_record
 from volano.segments import selectors, services
 from volano.segments.models import Segment, SegmentMembership, SegmentSize
@@ -163,12 +163,13 @@ def test_tracked_page_views_announced_by_the_sweepers_pass_refresh_their_contact
         url="https://officinarossi.it/prezzi",
     )
     hit_record(workspace_id=officina.pk, hit=hit)  # one INSERT, nothing announced
-    cursor, done = events_announce_recent(after_event_id=cursor)
+    settled = timezone.now() + SETTLE
+    cursor, done = events_announce_recent(after_event_id=cursor, now=settled)
     assert done == {officina.pk: 1}
     reactions_run_pending()
     assert members(officina, segment) == {"anna@a.it", "bea@b.it"}
     # its own segment_entered event does not start another pass
-    _cursor, done = events_announce_recent(after_event_id=cursor)
+    _cursor, done = events_announce_recent(after_event_id=cursor, now=settled + SETTLE)
     assert done == {}
 
 
