@@ -12,14 +12,17 @@ docs/architecture.md lists every fact with the reactions that follow it.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import types
 import typing
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-IdSet = frozenset[int] | None  # None: every contact of the workspace
-NameSet = frozenset[str] | None  # None: every field / type (nothing narrower is known)
+# Any set may be given; a fact keeps a frozenset.
+Ids = AbstractSet[int]
+Names = AbstractSet[str]
+IdSet = Ids | None  # None: every contact of the workspace
+NameSet = Names | None  # None: every field / type (nothing narrower is known)
 
 FACT_TYPES: dict[str, type[Fact]] = {}
 
@@ -54,7 +57,7 @@ class Fact:
         )
 
     def merged_with(self, other: Self) -> Self:
-        changes = {}
+        changes: dict[str, Any] = {}
         for name in _set_fields(type(self)):
             mine, theirs = getattr(self, name), getattr(other, name)
             changes[name] = None if mine is None or theirs is None else mine | theirs
@@ -77,8 +80,14 @@ class Fact:
         return cls(**payload)
 
 
-@functools.cache
+_SET_FIELDS: dict[type, frozenset[str]] = {}
+
+
 def _set_fields(cls: type) -> frozenset[str]:
+    """The fields of a fact class that hold sets (merged by union; kept as frozensets)."""
+    known = _SET_FIELDS.get(cls)
+    if known is not None:
+        return known
     hints = typing.get_type_hints(cls)
     found = set()
     for f in dataclasses.fields(cls):
@@ -88,9 +97,10 @@ def _set_fields(cls: type) -> frozenset[str]:
             if typing.get_origin(hint) in (typing.Union, types.UnionType)
             else (hint,)
         )
-        if any(option is frozenset or typing.get_origin(option) is frozenset for option in options):
+        if any(typing.get_origin(option) in (frozenset, AbstractSet) for option in options):
             found.add(f.name)
-    return frozenset(found)
+    _SET_FIELDS[cls] = frozenset(found)
+    return _SET_FIELDS[cls]
 
 
 def fact_from_payload(type_name: str, payload: dict[str, Any]) -> Fact:
@@ -115,7 +125,7 @@ class ConsentChanged(Fact):
     """A consent decision changed (granted, denied, revoked…) for these purposes."""
 
     contact_ids: IdSet
-    purposes: frozenset[str]
+    purposes: Names
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,7 @@ class ContactsMerging(Fact):
     `contact_merged` event."""
 
     survivor_id: int
-    duplicate_ids: frozenset[int]
+    duplicate_ids: Ids
     transaction_only: ClassVar[bool] = True
 
 
@@ -133,7 +143,7 @@ class ContactsMerging(Fact):
 class ContactsMerged(Fact):
     """The merge committed: what is derived from the survivor's data follows."""
 
-    survivor_ids: frozenset[int]
+    survivor_ids: Ids
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -154,7 +164,7 @@ class EventsAppended(Fact):
 class OrderCompleted(Fact):
     """Completed orders were stored for these buyers (`reason`: "order 1001", "orders import")."""
 
-    contact_ids: frozenset[int]
+    contact_ids: Ids
     reason: str = ""
     transaction_only: ClassVar[bool] = True
 
@@ -165,12 +175,12 @@ class DealChanged(Fact):
     said when an open deal is given to another contact. `open_elsewhere`: the contacts among
     `contact_ids` that have another open deal."""
 
-    contact_ids: frozenset[int]
+    contact_ids: Ids
     change: str  # "open" | "won" | "lost"
     deal_name: str = ""
     reason: str = ""
     actor_id: int | None = None
-    open_elsewhere: frozenset[int] = frozenset()
+    open_elsewhere: Ids = frozenset()
     transaction_only: ClassVar[bool] = True
 
 
@@ -181,7 +191,7 @@ class DealChanged(Fact):
 class StageChanged(Fact):
     """Contacts moved to `to_stage` (with the rule's product line and the reason)."""
 
-    contact_ids: frozenset[int]
+    contact_ids: Ids
     to_stage: str
     product_line: str = ""
     why: str = ""
@@ -194,7 +204,7 @@ class ScoresChanged(Fact):
 
     contact_ids: IdSet
     changed_ids: IdSet = frozenset()
-    models: frozenset[str] = frozenset()
+    models: Names = frozenset()
     as_of: str = ""  # the moment the scores were computed for (ISO 8601), the stage rules too
 
     def dispatch_needed(self) -> bool:
@@ -206,12 +216,12 @@ class SegmentMembershipChanged(Fact):
     """Contacts entered or left a segment (the `segment_entered` / `segment_left` events)."""
 
     segment: str
-    entered_ids: frozenset[int] = frozenset()
-    left_ids: frozenset[int] = frozenset()
+    entered_ids: Ids = frozenset()
+    left_ids: Ids = frozenset()
 
 
 @dataclass(frozen=True)
 class LeadAssigned(Fact):
     """Leads were handed to a rep (their owner changed)."""
 
-    contact_ids: frozenset[int]
+    contact_ids: Ids

@@ -62,7 +62,8 @@ def stages_follow_deals(fact: DealChanged) -> None:
         )
         reason = f"deal lost: {fact.reason}"
     else:
-        ids, to_stage, from_stages = fact.contact_ids, LifecycleStage.OPPORTUNITY, OPEN_LEAD_STAGES
+        ids, to_stage = fact.contact_ids, LifecycleStage.OPPORTUNITY
+        from_stages = list(OPEN_LEAD_STAGES)
         reason = f"deal: {fact.deal_name}"
     if ids:
         stages_move(

@@ -155,7 +155,7 @@ def stages_move(
         announce(
             StageChanged(
                 workspace_id=workspace.pk,
-                contact_ids=ids,
+                contact_ids=frozenset(ids),
                 to_stage=to_stage,
                 product_line=product_line,
                 why=reason,
