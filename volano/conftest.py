@@ -229,5 +229,4 @@ def reactions_run_pending() -> int:
         )
         if not pending:
             return ran
-        for outbox_id in pending:
-            ran += outbox_run(outbox_id=outbox_id)
+        ran += outbox_run(outbox_ids=pending)

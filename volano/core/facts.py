@@ -3,8 +3,8 @@
 A fact says what changed, never what to do about it: the domains that care register a reaction
 to it in their own `reactions.py` (see `volano.core.reactions`). Facts carry id sets, so a write
 over a hundred thousand contacts announces one fact; `None` in an id set means "every contact of
-the workspace" (an import, a full recompute). Two facts of one type announced in one transaction
-are merged: their id sets are unioned when all their other fields agree.
+the workspace" (an import, a full recompute). Facts of one type whose other fields agree are
+merged before their after-commit reactions run: their id sets are unioned.
 
 docs/architecture.md lists every fact with the reactions that follow it.
 """

@@ -15,8 +15,9 @@ domain to "refresh", "rescore" or "hand off". Each domain registers, in its own 
   dropped it) is still pending, and the sweeper enqueues it again (`outbox_redispatch`). So no
   reaction is lost, and a reaction may run twice: every reaction is idempotent.
 
-Facts of one type announced in one transaction are merged into one outbox row (their id sets
-unioned), so a loop that announces per contact still leaves one row and one set-based reaction.
+Each announce writes one small outbox row; the rows of one transaction go to one task, which
+merges facts of one type (their id sets unioned) before running the reactions, so a loop that
+announces per contact still gets one set-based reaction.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ AFTER_COMMIT: Phase = "after_commit"
 REDISPATCH_AFTER = dt.timedelta(minutes=1)
 STALLED_AFTER = dt.timedelta(minutes=15)
 MAX_ATTEMPTS = 5
+TASK_ROWS = 2_000  # outbox rows per task (their ids are the task's argument)
 KEEP_DONE = dt.timedelta(days=7)
 
 
@@ -123,25 +125,24 @@ def announce(fact: Fact) -> dict[str, Any]:
 
 @dataclass(eq=False)
 class _Dispatch:
-    """The outbox rows one transaction wrote: {merge key: (row id, merged fact)}. It runs on
-    commit (enqueues a task per row), and is registered again with every announce so that it
-    always runs with the latest on-commit callbacks (tests capture those)."""
+    """The outbox rows one transaction wrote. On commit it enqueues one task for all of them
+    (in chunks), which merges their facts; it is registered again with every announce so that
+    it always runs with the latest on-commit callbacks (tests capture those)."""
 
-    rows: dict[tuple, tuple[int, Fact]] = field(default_factory=dict)
+    row_ids: list[int] = field(default_factory=list)
     done: bool = False
 
     def __call__(self) -> None:
         if self.done:
             return
         self.done = True
-        for row_id, _fact in self.rows.values():
-            _enqueue(row_id)
+        _enqueue(self.row_ids)
 
 
 def _open_dispatch() -> _Dispatch:
     """This transaction's dispatch: found among the connection's on-commit callbacks, which
     Django discards with a rolled-back transaction or savepoint, so a dispatch never outlives
-    the rows it knows of (a row written in a rolled-back savepoint is written again)."""
+    the transaction of its rows (a row id of a rolled-back savepoint is simply not found)."""
     connection = transaction.get_connection()
     for _sids, func, _robust in reversed(connection.run_on_commit):
         if isinstance(func, _Dispatch):
@@ -152,76 +153,81 @@ def _open_dispatch() -> _Dispatch:
 
 
 def _outbox_add(fact: Fact) -> None:
-    dispatch = _open_dispatch()
-    key = fact.merge_key()
-    known = dispatch.rows.get(key)
-    if known is not None:
-        row_id, previous = known
-        merged = previous.merged_with(fact)
-        if ReactionOutbox.objects.filter(pk=row_id, status=OutboxStatus.PENDING).update(
-            payload=merged.as_payload()
-        ):
-            dispatch.rows[key] = (row_id, merged)
-            transaction.on_commit(dispatch)
-            return
-        # No row: it was rolled back with a savepoint, write it again. A row that is not
-        # pending any more was run inside this very transaction (a test does that): the new
-        # fact gets a row of its own.
-        if not ReactionOutbox.objects.filter(pk=row_id).exists():
-            fact = merged
+    """One small row per announce (an INSERT, whatever the transaction announced before), so a
+    loop of announces stays linear; the rows of a transaction are merged when they run."""
     if not fact.dispatch_needed():
         return
+    dispatch = _open_dispatch()
     row = ReactionOutbox.objects.create(fact_type=fact.type_name, payload=fact.as_payload())
-    dispatch.rows[key] = (row.pk, fact)
+    dispatch.row_ids.append(row.pk)
     transaction.on_commit(dispatch)
 
 
-def _enqueue(row_id: int) -> None:
+def _enqueue(row_ids: list[int]) -> None:
     from volano.core.tasks import reactions_run_task  # (the task module imports this one)
 
-    try:
-        reactions_run_task.enqueue(row_id)
-    except Exception:  # the row stays pending: the sweeper dispatches it again
-        logger.exception("reactions: could not enqueue outbox row %s", row_id)
+    for start in range(0, len(row_ids), TASK_ROWS):
+        part = row_ids[start : start + TASK_ROWS]
+        try:
+            reactions_run_task.enqueue(part)
+        except Exception:  # the rows stay pending: the sweeper dispatches them again
+            logger.exception("reactions: could not enqueue outbox rows %s…", part[0])
 
 
-# -- running an outbox row (the task) and repairing lost ones (the sweeper) -------------------
+# -- running outbox rows (the task) and repairing lost ones (the sweeper) ---------------------
 
 
-def outbox_run(*, outbox_id: int, now: dt.datetime | None = None) -> bool:
-    """Claim a pending outbox row and run its fact's after-commit reactions (each manages its
-    own transactions, as a service does). Returns False when the row was not pending (done, or another worker has it).
-    A reaction that fails leaves the row pending for the sweeper, up to MAX_ATTEMPTS."""
+def outbox_run(*, outbox_ids: list[int], now: dt.datetime | None = None) -> int:
+    """Claim the pending rows among `outbox_ids`, merge their facts (same type and fields: id
+    sets unioned) and run each merged fact's after-commit reactions once (each reaction manages
+    its own transactions, as a service does). Rows already done, or taken by another worker,
+    are left alone. A reaction that fails leaves its rows pending for the sweeper, up to
+    MAX_ATTEMPTS. Returns how many rows were claimed."""
     now = now or timezone.now()
-    claimed = ReactionOutbox.objects.filter(pk=outbox_id, status=OutboxStatus.PENDING).update(
+    rows = ReactionOutbox.objects.filter(pk__in=outbox_ids)
+    # One UPDATE claims; the rows it claimed are those it stamped with this very moment.
+    rows.filter(status=OutboxStatus.PENDING).update(
         status=OutboxStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1
     )
-    if not claimed:
-        return False
-    row = ReactionOutbox.objects.get(pk=outbox_id)
-    fact = fact_from_payload(row.fact_type, row.payload)
-    failures = []
-    for reaction in reactions_for(type(fact), AFTER_COMMIT):
-        try:
-            reaction.func(fact)
-        except Exception as error:
-            logger.exception("reactions: %s failed on outbox row %s", reaction.name, outbox_id)
-            failures.append(f"{reaction.name}: {error!r}"[:500])
-    if failures:
-        status = OutboxStatus.FAILED if row.attempts >= MAX_ATTEMPTS else OutboxStatus.PENDING
-        ReactionOutbox.objects.filter(pk=outbox_id).update(
-            status=status, last_error="\n".join(failures)
-        )
-    else:
-        ReactionOutbox.objects.filter(pk=outbox_id).update(
-            status=OutboxStatus.DONE, done_at=timezone.now(), last_error=""
-        )
-    return True
+    claimed = list(rows.filter(status=OutboxStatus.RUNNING, claimed_at=now).order_by("pk"))
+    merged: dict[tuple, tuple[Fact, list[ReactionOutbox]]] = {}
+    for row in claimed:
+        fact = fact_from_payload(row.fact_type, row.payload)
+        key = fact.merge_key()
+        if key in merged:
+            previous, group = merged[key]
+            merged[key] = (previous.merged_with(fact), [*group, row])
+        else:
+            merged[key] = (fact, [row])
+    for fact, group in merged.values():
+        failures = []
+        for reaction in reactions_for(type(fact), AFTER_COMMIT):
+            try:
+                reaction.func(fact)
+            except Exception as error:
+                logger.exception("reactions: %s failed on %s", reaction.name, fact.type_name)
+                failures.append(f"{reaction.name}: {error!r}"[:500])
+        ids = [row.pk for row in group]
+        if failures:
+            why = "\n".join(failures)
+            retry = [row.pk for row in group if row.attempts < MAX_ATTEMPTS]
+            ReactionOutbox.objects.filter(pk__in=retry).update(
+                status=OutboxStatus.PENDING, last_error=why
+            )
+            ReactionOutbox.objects.filter(pk__in=ids).exclude(pk__in=retry).update(
+                status=OutboxStatus.FAILED, last_error=why
+            )
+        else:
+            ReactionOutbox.objects.filter(pk__in=ids).update(
+                status=OutboxStatus.DONE, done_at=timezone.now(), last_error=""
+            )
+    return len(claimed)
 
 
-def outbox_redispatch(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+def outbox_redispatch(*, now: dt.datetime | None = None, limit: int = 5_000) -> int:
     """The sweeper's pass: rows still pending a minute after they were dispatched (the task was
-    lost) or running for too long (the worker died) are dispatched again. Returns how many."""
+    lost) or running for too long (the worker died) are dispatched again, together in one task
+    (their facts merge). Returns how many."""
     now = now or timezone.now()
     lost = Q(status=OutboxStatus.PENDING) & (
         Q(claimed_at__lt=now - REDISPATCH_AFTER)
@@ -233,15 +239,19 @@ def outbox_redispatch(*, now: dt.datetime | None = None, limit: int = 500) -> in
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
-    again = 0
-    for row_id in ids:
-        with transaction.atomic():
-            if ReactionOutbox.objects.filter(Q(pk=row_id) & (lost | stalled)).update(
-                status=OutboxStatus.PENDING, claimed_at=now
-            ):
-                transaction.on_commit(functools.partial(_enqueue, row_id))
-                again += 1
+    with transaction.atomic():
+        # Stamped with this moment: the rows another sweeper took meanwhile are not ours.
+        ReactionOutbox.objects.filter(Q(pk__in=ids) & (lost | stalled)).update(
+            status=OutboxStatus.PENDING, claimed_at=now
+        )
+        again = list(
+            ReactionOutbox.objects.filter(
+                pk__in=ids, status=OutboxStatus.PENDING, claimed_at=now
+            ).values_list("pk", flat=True)
+        )
+        if again:
+            transaction.on_commit(functools.partial(_enqueue, again))
     ReactionOutbox.objects.filter(status=OutboxStatus.DONE, done_at__lt=now - KEEP_DONE).delete()
     if again:
-        logger.warning("sweeper: %s reaction outbox rows dispatched again", again)
-    return again
+        logger.warning("sweeper: %s reaction outbox rows dispatched again", len(again))
+    return len(again)

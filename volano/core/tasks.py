@@ -1,4 +1,4 @@
-"""Background work for the core: running the reactions of one outbox row."""
+"""Background work for the core: running the after-commit reactions of outbox rows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from volano.core.reactions import outbox_run
 
 
 @task()
-def reactions_run_task(outbox_id: int) -> None:
-    """Run the after-commit reactions of one outbox row; a row already done is left alone."""
-    outbox_run(outbox_id=outbox_id)
+def reactions_run_task(outbox_ids: list[int]) -> None:
+    """Run the after-commit reactions of these outbox rows (merged); rows already done, or
+    taken by another worker, are left alone."""
+    outbox_run(outbox_ids=outbox_ids)

@@ -69,27 +69,30 @@ def test_an_in_transaction_reaction_runs_at_once_and_rolls_back_with_the_writer(
     assert not ReactionOutbox.objects.exists()  # the outbox row went with the writer
 
 
-def test_facts_of_one_transaction_merge_into_one_outbox_row(
-    officina, ferramenta, parcel_reactions, django_capture_on_commit_callbacks
+@pytest.mark.django_db(transaction=True)
+def test_the_facts_of_one_transaction_go_to_one_task_and_merge_into_one_reaction(
+    officina, ferramenta, parcel_reactions
 ):
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+    with transaction.atomic():
         for contact_id in range(1, 1001):
             reactions.announce(ParcelShipped(workspace_id=officina.pk, contact_ids={contact_id}))
         reactions.announce(ParcelShipped(workspace_id=ferramenta.pk, contact_ids={7}))
         reactions.announce(ParcelShipped(workspace_id=officina.pk, contact_ids={5}, carrier="sda"))
-    rows = {
-        (row.payload["workspace_id"], row.payload["carrier"]): row
-        for row in ReactionOutbox.objects.all()
-    }
-    assert set(rows) == {
-        (officina.pk, "bartolini"),
-        (ferramenta.pk, "bartolini"),
-        (officina.pk, "sda"),
-    }
-    assert rows[(officina.pk, "bartolini")].payload["contact_ids"] == list(range(1, 1001))
     queued = DBTaskResult.objects.filter(task_path="volano.core.tasks.reactions_run_task")
-    assert sorted(r.args_kwargs["args"][0] for r in queued) == sorted(r.pk for r in rows.values())
+    assert queued.count() == 1
+    assert sorted(queued.get().args_kwargs["args"][0]) == sorted(
+        ReactionOutbox.objects.values_list("pk", flat=True)
+    )
     assert _after_commit_seen() == []  # nothing ran before the worker
+    worker_run_once()
+    seen = {(fact.workspace_id, fact.carrier): fact.contact_ids for fact in _after_commit_seen()}
+    assert seen == {
+        (officina.pk, "bartolini"): frozenset(range(1, 1001)),  # one set-based reaction
+        (ferramenta.pk, "bartolini"): {7},
+        (officina.pk, "sda"): {5},
+    }
+    assert len(_after_commit_seen()) == 3
+    assert set(ReactionOutbox.objects.values_list("status", flat=True)) == {OutboxStatus.DONE}
 
 
 def test_none_means_every_contact_and_wins_a_merge(officina, parcel_reactions):
@@ -107,9 +110,9 @@ def test_after_commit_reactions_run_in_the_worker_and_the_row_is_done(officina, 
     assert _after_commit_seen() == []
     worker_run_once()
     assert _after_commit_seen() == [ParcelShipped(workspace_id=officina.pk, contact_ids={3, 4, 5})]
-    row = ReactionOutbox.objects.get()
-    assert (row.status, row.attempts) == (OutboxStatus.DONE, 1)
-    assert reactions.outbox_run(outbox_id=row.pk) is False  # run again: nothing happens
+    rows = list(ReactionOutbox.objects.all())
+    assert {(row.status, row.attempts) for row in rows} == {(OutboxStatus.DONE, 1)}
+    assert reactions.outbox_run(outbox_ids=[row.pk for row in rows]) == 0  # again: nothing
     assert len(_after_commit_seen()) == 1
 
 
@@ -178,7 +181,7 @@ def test_a_failing_reaction_is_retried_by_the_sweeper_then_given_up(officina, pa
 
     FAIL.clear()  # an operator may put a failed row back to pending once the cause is fixed
     ReactionOutbox.objects.filter(pk=row.pk).update(status=OutboxStatus.PENDING)
-    assert reactions.outbox_run(outbox_id=row.pk)
+    assert reactions.outbox_run(outbox_ids=[row.pk]) == 1
     assert _after_commit_seen() == [ParcelShipped(workspace_id=officina.pk, contact_ids={9})]
 
 
