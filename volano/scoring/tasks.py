@@ -7,6 +7,8 @@ from django.tasks import task
 from volano.core.models import Workspace
 
 
+# Nothing enqueues it any more (scoring follows facts: volano/scoring/reactions.py); it stays so
+# that work queued before an upgrade still runs.
 @task()
 def scores_refresh_contacts_task(
     workspace_id: int, contact_ids: list[int], changed: list[str] | None = None
