@@ -240,3 +240,22 @@ document.addEventListener("securitypolicyviolation", (e) => {
   );
 });
 """
+
+
+def reactions_run_pending() -> int:
+    """Run the after-commit reactions of every pending outbox row, and of the rows they add in
+    turn, as the worker's task does: for tests whose transaction never commits (so nothing was
+    dispatched). Returns how many rows ran."""
+    from volano.core.models import OutboxStatus, ReactionOutbox
+    from volano.core.reactions import outbox_run
+
+    ran = 0
+    while True:
+        pending = list(
+            ReactionOutbox.objects.filter(status=OutboxStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not pending:
+            return ran
+        ran += outbox_run(outbox_ids=pending)

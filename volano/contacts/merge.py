@@ -5,7 +5,11 @@ The rule for conflicts (also in docs/contacts.md):
 - tags are the union; custom fields: survivor's keys win, the duplicate's fill the gaps;
 - consent, per purpose: the most recent decision wins (on a tie, the more restrictive one);
 - company and owner: the survivor's, or the duplicate's when the survivor has none;
-- timeline events, website visitors and orders move to the survivor in one UPDATE each;
+- every other row of the duplicate is moved by the domain that owns it, in the merge's
+  transaction (a reaction to `ContactsMerging`): timeline events, website visitors, orders, deals,
+  static-list and segment memberships, stage history and hand-off assignments move to the
+  survivor; its scores are dropped and the survivor's are recomputed after commit, with its
+  segments (a reaction to `ContactsMerged`);
 - the oldest `created_at` is kept; the duplicate's email and id go into the `contact_merged` event.
 """
 
@@ -16,10 +20,11 @@ from django.utils import timezone
 
 from volano.contacts.models import Consent, ConsentStatus, Contact
 from volano.core.errors import ApplicationError
+from volano.core.facts import ContactsMerged, ContactsMerging
 from volano.core.models import User, Workspace
-from volano.events.models import Event, EventType, Visitor
+from volano.core.reactions import announce
+from volano.events.models import EventType
 from volano.events.services import system_event_append
-from volano.orders.models import Order
 
 MERGED_FIELDS = (
     "first_name",
@@ -86,18 +91,13 @@ def contact_merge(
         survivor.created_at = min(survivor.created_at, duplicate.created_at)
         survivor.updated_at = timezone.now()
 
-        consents_kept = _merge_consents(workspace, survivor, duplicate)
-
-        moved_events = (
-            Event.objects.for_workspace(workspace)
-            .filter(contact=duplicate)
-            .update(contact=survivor)
-        )
-        Visitor.objects.for_workspace(workspace).filter(contact=duplicate).update(contact=survivor)
-        moved_orders = (
-            Order.objects.for_workspace(workspace)
-            .filter(contact=duplicate)
-            .update(contact=survivor)
+        # Every domain moves (or drops) its own rows of the duplicate: events and visitors,
+        # orders, deals, list and segment memberships, stage history, assignments, scores and
+        # consents (each in its domain's reactions.py).
+        moved = announce(
+            ContactsMerging(
+                workspace_id=workspace.pk, survivor_id=survivor.pk, duplicate_ids={duplicate.pk}
+            )
         )
 
         duplicate_snapshot = {
@@ -114,34 +114,13 @@ def contact_merge(
             properties={
                 "duplicate": duplicate_snapshot,
                 "fields_taken": taken,
-                "consents_taken": consents_kept,
-                "events_moved": moved_events,
-                "orders_moved": moved_orders,
+                "consents_taken": moved.get("consents_taken", []),
+                "events_moved": moved.get("events_moved", 0),
+                "orders_moved": moved.get("orders_moved", 0),
+                "deals_moved": moved.get("deals_moved", 0),
                 "by": actor.email if actor else "api",
             },
         )
+        # What is derived from the survivor's data (segments, scores) follows after commit.
+        announce(ContactsMerged(workspace_id=workspace.pk, survivor_ids={survivor.pk}))
     return survivor
-
-
-def _merge_consents(workspace: Workspace, survivor: Contact, duplicate: Contact) -> list[str]:
-    mine = {c.purpose: c for c in Consent.objects.for_workspace(workspace).filter(contact=survivor)}
-    taken = []
-    for theirs in Consent.objects.for_workspace(workspace).filter(contact=duplicate):
-        current = mine.get(theirs.purpose)
-        newer = (
-            current is None
-            or theirs.recorded_at > current.recorded_at
-            or (
-                theirs.recorded_at == current.recorded_at
-                and _RESTRICTIVENESS[ConsentStatus(theirs.status)]
-                > _RESTRICTIVENESS[ConsentStatus(current.status)]
-            )
-        )
-        if not newer:
-            continue
-        if current is not None:
-            current.delete()
-        theirs.contact = survivor
-        theirs.save(update_fields=["contact"])
-        taken.append(theirs.purpose)
-    return taken

@@ -28,7 +28,9 @@ from volano.contacts.models import (
 )
 from volano.core import geography
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.facts import ConsentChanged, ContactsChanged
 from volano.core.models import Membership, User, Workspace
+from volano.core.reactions import announce
 from volano.events.models import EventType
 from volano.events.services import system_event_append
 
@@ -174,9 +176,9 @@ def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
     try:
         with transaction.atomic():
             contact = Contact.objects.create(workspace=workspace, **clean)
+            announce(ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}))
     except IntegrityError:
         raise ApplicationError("a contact with this email already exists", field="email") from None
-    _segments_refresh_later(workspace, contact)
     return contact
 
 
@@ -199,28 +201,33 @@ def contact_update(
     if "custom" in clean:
         merged = {**contact.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
+    written = _fields_changed(contact, clean)
     for key, value in clean.items():
         setattr(contact, key, value)
     contact.updated_at = timezone.now()
-    contact.save()
-    _segments_refresh_later(workspace, contact, changes_of_data=data)
+    with transaction.atomic():
+        contact.save()
+        if written:
+            announce(
+                ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}, fields=written)
+            )
     return contact
 
 
-def _segments_refresh_later(
-    workspace: Workspace,
-    contact: Contact,
-    *,
-    changes_of_data: dict | None = None,
-    changed: list[str] | None = None,
-) -> None:
-    """Segment membership and scores follow the change once it is committed (background tasks)."""
-    from volano.scoring.services import scores_refresh_later
-    from volano.segments.services import contact_changes_tokens, segments_refresh_later
-
-    tokens = contact_changes_tokens(changes_of_data) if changes_of_data is not None else changed
-    segments_refresh_later(workspace=workspace, contact_ids=[contact.pk], changed=tokens)
-    scores_refresh_later(workspace=workspace, contact_ids=[contact.pk], changed=tokens)
+def _fields_changed(contact: Contact, clean: dict) -> set[str]:
+    """The fields `clean` changes on `contact`, by the names conditions use: the derived ones
+    included (a new province fills in the region), "custom.<key>" per custom value, "company"
+    and "owner" for the foreign keys."""
+    changed = set()
+    for key, value in clean.items():
+        if key == "custom":
+            before = contact.custom
+            changed |= {
+                f"custom.{k}" for k in before.keys() | value.keys() if before.get(k) != value.get(k)
+            }
+        elif getattr(contact, key) != value:
+            changed.add(key.removesuffix("_id"))
+    return changed
 
 
 def contact_delete(*, workspace: Workspace, actor: User | None, contact: Contact) -> None:
@@ -355,7 +362,11 @@ def consent_set(
                 type=EventType.CONSENT_CHANGED,
                 properties={"purpose": purpose, "from": previous, "to": status, "source": source},
             )
-            _segments_refresh_later(workspace, contact, changed=[f"consent:{purpose}"])
+            announce(
+                ConsentChanged(
+                    workspace_id=workspace.pk, contact_ids={contact.pk}, purposes={purpose}
+                )
+            )
     return consent
 
 

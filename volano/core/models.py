@@ -122,3 +122,36 @@ class ApiToken(models.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ReactionOutbox(models.Model):
+    """A fact whose after-commit reactions are still to run (see `volano.core.reactions`).
+
+    Written in the writer's transaction. `claimed_at`: when the row was last dispatched (while
+    pending) or taken by a task (while running); the sweeper dispatches a row again when that
+    is too long ago. Not workspace-scoped: the payload names its workspace, and only the
+    reactions machinery reads these rows."""
+
+    fact_type = models.CharField(max_length=60)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "claimed_at"], name="reaction_outbox_status")]
+
+    def __str__(self) -> str:
+        return f"{self.fact_type} #{self.pk} ({self.status})"

@@ -19,12 +19,12 @@ from django.utils import timezone
 from volano.contacts.cleaning import CENT, amount_clean, text_clean
 from volano.contacts.models import Company, Contact
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.facts import DealChanged
 from volano.core.models import Membership, User, Workspace
+from volano.core.reactions import announce
 from volano.deals.models import OPEN_DEAL_STAGES, Deal, DealLine, DealStage, Product, ProductLine
 from volano.events.models import EventType
 from volano.events.services import system_event_append
-from volano.lifecycle.models import OPEN_LEAD_STAGES, ChangeSource, LifecycleStage
-from volano.lifecycle.services import contacts_become_customers, stages_move
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MILLI = Decimal("0.001")
@@ -334,49 +334,35 @@ def _deal_event(deal: Deal, *, from_stage: str, reason: str = "") -> None:
     )
 
 
-def _lifecycle_follow(
+def _deal_changed_announce(
     *, workspace: Workspace, actor: User | None, deal: Deal, reason: str = ""
 ) -> None:
-    """The contact's lifecycle stage after the deal reached its current stage."""
+    """Say that the deal reached its current stage (the lifecycle follows, in this transaction)."""
     if deal.contact_id is None:
         return
-    contact = Contact.objects.for_workspace(workspace).filter(pk=deal.contact_id)
     if deal.stage == DealStage.WON:
-        contacts_become_customers(
-            workspace=workspace,
-            contact_ids=[deal.contact_id],
-            source=ChangeSource.DEAL,
-            actor=actor,
-            reason=f"deal won: {deal.name}",
-        )
+        change = "won"
     elif deal.stage == DealStage.LOST:
-        still_open = (
-            Deal.objects.for_workspace(workspace)
-            .filter(contact_id=deal.contact_id, stage__in=OPEN_DEAL_STAGES)
-            .exclude(pk=deal.pk)
-            .exists()
-        )
-        if not still_open:
-            stages_move(
-                workspace=workspace,
-                contacts=contact,
-                to_stage=LifecycleStage.RECYCLED,
-                from_stages=[LifecycleStage.OPPORTUNITY],
-                source=ChangeSource.DEAL,
-                actor=actor,
-                reason=f"deal lost: {reason}",
-            )
+        change = "lost"
     else:
-        # stage_set would move the contact from any stage; only a lead becomes an opportunity.
-        stages_move(
-            workspace=workspace,
-            contacts=contact,
-            to_stage=LifecycleStage.OPPORTUNITY,
-            from_stages=OPEN_LEAD_STAGES,
-            source=ChangeSource.DEAL,
-            actor=actor,
-            reason=f"deal: {deal.name}",
+        change = "open"
+    still_open = (
+        Deal.objects.for_workspace(workspace)
+        .filter(contact_id=deal.contact_id, stage__in=OPEN_DEAL_STAGES)
+        .exclude(pk=deal.pk)
+        .exists()
+    )
+    announce(
+        DealChanged(
+            workspace_id=workspace.pk,
+            contact_ids={deal.contact_id},
+            change=change,
+            deal_name=deal.name,
+            reason=reason,
+            actor_id=actor.pk if actor else None,
+            open_elsewhere={deal.contact_id} if still_open else frozenset(),
         )
+    )
 
 
 def _lines_write(workspace: Workspace, deal: Deal, lines: list[dict]) -> None:
@@ -418,7 +404,7 @@ def deal_create(*, workspace: Workspace, actor: User | None, data: dict) -> Deal
         if lines:
             _lines_write(workspace, deal, lines)
         _deal_event(deal, from_stage="", reason=reason)
-        _lifecycle_follow(workspace=workspace, actor=actor, deal=deal, reason=reason)
+        _deal_changed_announce(workspace=workspace, actor=actor, deal=deal, reason=reason)
     return deal
 
 
@@ -442,7 +428,7 @@ def deal_update(*, workspace: Workspace, actor: User | None, deal: Deal, data: d
         if lines is not None:
             _lines_write(workspace, deal, lines)
         if contact_changed and deal.stage in OPEN_DEAL_STAGES:
-            _lifecycle_follow(workspace=workspace, actor=actor, deal=deal)
+            _deal_changed_announce(workspace=workspace, actor=actor, deal=deal)
     return deal
 
 
@@ -474,7 +460,7 @@ def deal_move(
         deal.updated_at = now
         deal.save(update_fields=["stage", "closed_at", "lost_reason", "updated_at"])
         _deal_event(deal, from_stage=from_stage, reason=deal.lost_reason)
-        _lifecycle_follow(workspace=workspace, actor=actor, deal=deal, reason=reason)
+        _deal_changed_announce(workspace=workspace, actor=actor, deal=deal, reason=reason)
     return deal
 
 

@@ -6,7 +6,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from volano.contacts.models import Contact
+from volano.core.facts import EventsAppended
 from volano.core.models import Workspace
+from volano.core.reactions import announce
 from volano.events.models import Event, Visitor
 
 
@@ -29,8 +31,15 @@ def visitor_identify(*, workspace: Workspace, anonymous_id: str, contact: Contac
             visitor.contact = contact
             visitor.identified_at = now
             visitor.save(update_fields=["contact", "identified_at"])
-        return (
-            Event.objects.for_workspace(workspace)
-            .filter(anonymous_id=anonymous_id, contact__isnull=True)
-            .update(contact=contact)
+        anonymous = Event.objects.for_workspace(workspace).filter(
+            anonymous_id=anonymous_id, contact__isnull=True
         )
+        types = set(anonymous.values_list("type", flat=True).distinct())
+        moved = anonymous.update(contact=contact)
+        if moved:  # the contact's timeline grew by its earlier visits
+            announce(
+                EventsAppended(
+                    workspace_id=workspace.pk, contact_ids={contact.pk}, event_types=types
+                )
+            )
+        return moved

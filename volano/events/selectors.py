@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from volano.events.models import Event
@@ -13,30 +14,35 @@ def contacts_with_new_events(
     *,
     after_event_id: int | None,
     limit: int = 50_000,
-    exclude_types: Iterable[str] = (),
     sources: Iterable[str] | None = None,
+    settled_before: dt.datetime | None = None,
 ) -> tuple[int, ContactsByWorkspace]:
-    """The contacts with events stored after `after_event_id` (at most `limit` ids further),
-    by workspace, with the change tokens of their event types ("event:page_view").
+    """The contacts with events stored after `after_event_id` (the next `limit` events, however
+    far apart their ids are), by workspace, with the change tokens of their event types
+    ("event:page_view").
 
-    Walks the event primary key (an index: `received_at` has none). Returns the new cursor;
-    with no cursor yet (None) it only finds the current last id.
+    Walks the event primary key. It stops before the first event that arrived at or after
+    `settled_before`: an id is taken when the row is inserted, so a row with a smaller id may
+    still be committing; the cursor never passes a row that recent, and the next pass reads it.
+    Returns the new cursor; with no cursor yet (None) it only finds the current last id.
     """
     events = Event.all_workspaces.all()
     if after_event_id is None:
         last = events.order_by("-pk").values_list("pk", flat=True).first()
         return last or 0, {}
-    window = events.filter(pk__gt=after_event_id, pk__lte=after_event_id + limit)
-    last = window.order_by("-pk").values_list("pk", flat=True).first()
-    if last is None:
-        return after_event_id, {}
-    rows = window.exclude(contact_id__isnull=True).exclude(type__in=list(exclude_types))
+    rows = events.filter(pk__gt=after_event_id)
     if sources is not None:
         rows = rows.filter(source__in=list(sources))
+    last = after_event_id
     found: ContactsByWorkspace = {}
-    for workspace_id, contact_id, event_type in rows.values_list(
-        "workspace_id", "contact_id", "type"
-    ).distinct():
+    for pk, workspace_id, contact_id, event_type, received_at in rows.order_by("pk").values_list(
+        "pk", "workspace_id", "contact_id", "type", "received_at"
+    )[:limit]:
+        if settled_before is not None and received_at >= settled_before:
+            break
+        last = pk
+        if contact_id is None:
+            continue
         ids, types = found.setdefault(workspace_id, (set(), set()))
         ids.add(contact_id)
         types.add(f"event:{event_type}")

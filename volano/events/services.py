@@ -20,10 +20,15 @@ from django.utils import timezone
 from volano.contacts.cleaning import FieldError, clean_email, normalise_email
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError
+from volano.core.facts import EventsAppended
 from volano.core.models import Workspace
+from volano.core.reactions import announce
 from volano.events.models import Channel, Event, EventType, Visitor
+from volano.events.selectors import contacts_with_new_events
 
 MAX_BATCH_ITEMS = 5000
+TRACKING_SOURCES = ("tracking",)  # hit_record's events: announced by the sweeper's pass
+SETTLE = dt.timedelta(seconds=5)  # far longer than a hit's INSERT takes to commit
 MAX_FUTURE = dt.timedelta(days=1)
 # Written by Volano itself (a consent, a merge, a stage, a score, a hand-off, a segment),
 # never accepted from outside.
@@ -117,7 +122,7 @@ def event_append(
     dedup_key: str | None = None,
 ) -> Event:
     """Append one event. Callers that change a contact call this inside their own transaction."""
-    return Event.objects.create(
+    event = Event.objects.create(
         workspace=workspace,
         contact_id=contact_id,
         anonymous_id=anonymous_id,
@@ -130,6 +135,11 @@ def event_append(
         content=content,
         dedup_key=dedup_key,
     )
+    if contact_id is not None:
+        announce(
+            EventsAppended(workspace_id=workspace.pk, contact_ids={contact_id}, event_types={type})
+        )
+    return event
 
 
 def system_event_append(
@@ -340,20 +350,50 @@ def events_ingest(
                 row["contact_id"] = by_visitor.get(row["anonymous_id"])
             new_events.append(row)
         _events_insert(workspace=workspace, rows=new_events, received_at=now, source=source)
-        _scores_refresh_later(workspace, new_events)
+        _events_announce(workspace.pk, new_events)
     result.accepted = len(new_events)
     result.rejected.sort(key=lambda r: r["index"])
     return result
 
 
-def _scores_refresh_later(workspace: Workspace, rows: list[dict]) -> None:
-    """Scores (and the stage rules that read them) follow new events as soon as they commit."""
-    from volano.scoring.services import scores_refresh_later
+def _events_announce(workspace_id: int, rows: list[dict]) -> None:
+    known = [row for row in rows if row["contact_id"] is not None]
+    if known:
+        announce(
+            EventsAppended(
+                workspace_id=workspace_id,
+                contact_ids={row["contact_id"] for row in known},
+                event_types={row["type"] for row in known},
+            )
+        )
 
-    ids = {row["contact_id"] for row in rows if row["contact_id"] is not None}
-    if ids:
-        types = {f"event:{row['type']}" for row in rows if row["contact_id"] is not None}
-        scores_refresh_later(workspace=workspace, contact_ids=ids, changed=types)
+
+def events_announce_recent(
+    *, after_event_id: int | None, limit: int = 50_000, now: dt.datetime | None = None
+) -> tuple[int, dict[int, int]]:
+    """The sweeper's pass for the events stored without a fact of their own: the website's page
+    views (one INSERT per hit, nothing else on that path). Announces one EventsAppended per
+    workspace for the contacts with such events since the cursor, leaving the last SETTLE
+    seconds of arrivals for the next pass (a hit may still be committing). Returns the new
+    cursor and {workspace_id: contacts}; with no cursor yet (None) it only finds the current
+    last id."""
+    settled_before = (now or timezone.now()) - SETTLE
+    last, by_workspace = contacts_with_new_events(
+        after_event_id=after_event_id,
+        limit=limit,
+        sources=TRACKING_SOURCES,
+        settled_before=settled_before,
+    )
+    with transaction.atomic():
+        for workspace_id, (ids, tokens) in by_workspace.items():
+            announce(
+                EventsAppended(
+                    workspace_id=workspace_id,
+                    contact_ids=ids,
+                    event_types={t.removeprefix("event:") for t in tokens},
+                )
+            )
+    return last, {workspace_id: len(ids) for workspace_id, (ids, _t) in by_workspace.items()}
 
 
 # Spelled exactly as the partial unique index's condition: SQLite uses a partial index only when

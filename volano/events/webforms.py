@@ -31,7 +31,9 @@ from volano.contacts import services as contact_services
 from volano.contacts.cleaning import FieldError, clean_email, clean_phone
 from volano.contacts.models import Company, Contact, CustomField, Entity, Purpose
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from volano.core.facts import EventsAppended
 from volano.core.models import Membership, Role, User, Workspace
+from volano.core.reactions import announce
 from volano.events.identity import visitor_identify
 from volano.events.models import Channel, Event, EventType, Form
 from volano.events.tracking import MAX_URL, MAX_UTM, UTM_KEYS, text_refused
@@ -413,10 +415,12 @@ def form_submit(
         )
         if anonymous_id and created:
             visitor_identify(workspace=workspace, anonymous_id=anonymous_id, contact=contact)
-        from volano.scoring.services import scores_refresh_later
-
-        scores_refresh_later(
-            workspace=workspace, contact_ids=[contact.pk], changed=["event:form_submitted"]
+        announce(
+            EventsAppended(
+                workspace_id=workspace.pk,
+                contact_ids={contact.pk},
+                event_types={EventType.FORM_SUBMITTED},
+            )
         )
     return contact
 

@@ -28,8 +28,10 @@ from django.utils.translation import gettext as _
 from volano.contacts.models import Contact
 from volano.core import geography
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from volano.core.facts import ContactsChanged, LeadAssigned
 from volano.core.mail import workspace_headers
 from volano.core.models import Membership, Role, User, Workspace
+from volano.core.reactions import announce
 from volano.deals.models import ProductLine
 from volano.events.models import Channel, EventType
 from volano.events.services import system_event_append
@@ -361,20 +363,6 @@ def working_hours_add(
 # -- assigning -------------------------------------------------------------------------------
 
 
-def handoff_later(
-    *, workspace: Workspace, contact_ids: Iterable[int], product_line: str, why: str
-) -> None:
-    """After commit, enqueue the assignment of these new SQLs (a few per event)."""
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return
-    from volano.handoff.tasks import handoff_assign_task
-
-    transaction.on_commit(
-        functools.partial(handoff_assign_task.enqueue, workspace.pk, ids, product_line, why)
-    )
-
-
 def _cap_in(cap: str, ranges: Sequence[str]) -> bool:
     if not cap:
         return False
@@ -584,13 +572,7 @@ def _assignment_create(
         type=EventType.LEAD_ASSIGNED,
         properties=properties,
     )
-    from volano.segments.services import segments_refresh_later
-
-    segments_refresh_later(
-        workspace=workspace,
-        contact_ids=[contact.pk],
-        changed=["field:owner", "event:lead_assigned"],
-    )
+    announce(LeadAssigned(workspace_id=workspace.pk, contact_ids={contact.pk}))
     line = _line_name(workspace, product_line)
     with translation.override(_language_of(rep, workspace)):
         name = _contact_name(contact)
@@ -763,6 +745,9 @@ def assignment_reject(
         Contact.objects.for_workspace(workspace).filter(pk=contact.pk).update(
             owner=None, updated_at=now
         )
+        announce(
+            ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}, fields={"owner"})
+        )
         system_event_append(
             workspace=workspace,
             contact_id=contact.pk,
@@ -854,6 +839,11 @@ def _assignment_expire(pk: int, now: dt.datetime) -> bool:
             if rep is None:
                 Contact.objects.for_workspace(workspace).filter(pk=contact.pk).update(
                     owner=None, updated_at=now
+                )
+                announce(
+                    ContactsChanged(
+                        workspace_id=workspace.pk, contact_ids={contact.pk}, fields={"owner"}
+                    )
                 )
                 _admins_notify_unassigned(
                     workspace=workspace,

@@ -7,6 +7,8 @@ from django.tasks import task
 from volano.core.models import Workspace
 
 
+# New SQLs are assigned by a reaction to StageChanged (volano/handoff/reactions.py); the task
+# stays so that work queued before an upgrade still runs.
 @task()
 def handoff_assign_task(
     workspace_id: int, contact_ids: list[int], product_line: str, why: str

@@ -1,6 +1,6 @@
 """The sweeper: finds work stuck in our own tables and enqueues it again.
 
-Runs inside `volano worker` every minute (and can be called once with `sweep()`). What it repairs:
+Runs inside `volano worker` every 10 seconds (and can be called once with `sweep()`). What it repairs:
 
 - imports: an ImportJob still "queued" two minutes after it was created (its task was lost, or the
   worker was down) is enqueued again; one "running" whose worker has not written its heartbeat
@@ -8,8 +8,21 @@ Runs inside `volano worker` every minute (and can be called once with `sweep()`)
   three lost workers (`volano.imports.services.import_jobs_dead_sweep`). The import task claims
   a job with one UPDATE on status "queued", so a job enqueued twice still runs once.
 
+- reactions: an outbox row whose task was lost (still pending a minute after it was dispatched) or
+  whose worker died (running for fifteen minutes) is dispatched again
+  (`volano.core.reactions.outbox_redispatch`), so no reaction to a committed change is lost.
+
+- page views: the website's hits are stored by one INSERT each, with no fact announced; every
+  pass announces those stored since a cursor kept in the database (`SweeperState`), so events
+  stored while the worker was down are handled after a restart, a gap in the ids (a rolled-back
+  batch) is stepped over, and the last few seconds of arrivals wait for the next pass.
+
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
+
+Only one sweeper works at a time in an installation, whatever the number of workers: each pass
+first takes (or renews) a lease in the database; a second worker's sweeper finds it taken and
+does nothing until the first one stops (it gives the lease back) or its lease runs out.
 """
 
 from __future__ import annotations
@@ -18,17 +31,27 @@ import datetime as dt
 import functools
 import importlib
 import logging
+import os
+import socket
 import threading
+import uuid
 from typing import Any
 
 from django.db import close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
+
+from volano.core.reactions import outbox_redispatch
+from volano.jobs.models import SweeperState
 
 logger = logging.getLogger(__name__)
 
 QUEUED_GRACE = dt.timedelta(minutes=2)
 IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
 SEGMENTS_FULL_EVERY = dt.timedelta(hours=1)
+STATE = "sweeper"  # the SweeperState row of the lease
+CURSOR = "page_views"  # the SweeperState row of the page views' cursor
+LEASE = dt.timedelta(minutes=1)  # renewed every pass (every 10 s by default)
 # A notification whose email was not sent (the task was lost, SMTP failed) is retried after this
 # long, then every RETRY_EMAIL_EVERY, for a day.
 UNSENT_AFTER = dt.timedelta(minutes=2)
@@ -47,35 +70,78 @@ def _task(module_name: str, name: str) -> Any:
 
 class Sweeper:
     def __init__(self) -> None:
+        # who this sweeper is, for the installation-wide lease (one sweeper works at a time)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         # job id -> when the sweeper last enqueued it, so a backlog is not enqueued every minute
         self._enqueued: dict[int, dt.datetime] = {}
         # notification id -> when its email task was last enqueued again
         self._emails_retried: dict[int, dt.datetime] = {}
-        # segments: the last event id seen, and when every segment was last fully refreshed
-        self._event_cursor: int | None = None
+        # when every segment was last fully refreshed
         self._segments_full_at: dt.datetime | None = None
 
     def sweep(self, now: dt.datetime | None = None) -> dict[str, int]:
-        """One pass over every kind of work; returns how many items were enqueued again."""
+        """One pass over every kind of work; returns how many items were enqueued again (and
+        nothing at all when another sweeper holds the lease)."""
         now = now or timezone.now()
+        if not self.lease_take(now):
+            return {"imports": 0, "reactions": 0, "page_views": 0}
         imports = self._imports(now)
         try:
+            reactions = outbox_redispatch(now=now)
+        except Exception:
+            reactions = 0
+            logger.exception("sweeper: the reactions pass failed")
+        page_views = 0
+        try:
+            page_views = self._page_views(now)
             self._segments(now)
         except Exception:
-            logger.exception("sweeper: the segments pass failed")
+            logger.exception("sweeper: the page views and segments pass failed")
         try:
             self._handoff(now)
             self._unsent_emails(now)
         except Exception:
             logger.exception("sweeper: the hand-off pass failed")
-        return {"imports": imports}
+        return {"imports": imports, "reactions": reactions, "page_views": page_views}
 
-    def _segments(self, now: dt.datetime) -> int:
-        """Refresh the contacts whose events arrived since the last pass in the segments that
-        read those events; every hour, enqueue a full refresh (sliding windows move)."""
-        from volano.segments.services import segments_refresh_recent
+    def lease_take(self, now: dt.datetime) -> bool:
+        """Take (or renew) the installation's sweeper lease: one UPDATE that only succeeds when
+        the lease is this sweeper's or has run out, so however many workers start a sweeper,
+        one sweeps; when it stops, another takes over once its lease has run out."""
+        if not SweeperState.objects.filter(name=STATE).exists():
+            # (two sweepers starting at the same moment both try: one row, no error)
+            SweeperState.objects.bulk_create([SweeperState(name=STATE)], ignore_conflicts=True)
+        return bool(
+            SweeperState.objects.filter(name=STATE)
+            .filter(
+                Q(lease_owner=self.owner) | Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+            )
+            .update(lease_owner=self.owner, lease_until=now + LEASE)
+        )
 
-        self._event_cursor, done = segments_refresh_recent(after_event_id=self._event_cursor)
+    def _page_views(self, now: dt.datetime) -> int:
+        """Announce the website's page views stored since the persisted cursor (segments and
+        scores react to them). The cursor row is locked for the pass (skipped if another holds
+        it), and moves in the transaction that writes the announced facts, so a page view is
+        announced once, even across a crash or a restart."""
+        from volano.events.services import events_announce_recent
+
+        if not SweeperState.objects.filter(name=CURSOR).exists():
+            SweeperState.objects.bulk_create([SweeperState(name=CURSOR)], ignore_conflicts=True)
+        with transaction.atomic():
+            # (a sweeper whose lease ran out in the middle of a long pass may still hold it)
+            locked = SweeperState.objects.select_for_update(skip_locked=True).filter(name=CURSOR)
+            state = locked.first()
+            if state is None:
+                return 0
+            cursor, done = events_announce_recent(after_event_id=state.event_cursor, now=now)
+            if cursor != state.event_cursor:
+                state.event_cursor = cursor
+                state.save(update_fields=["event_cursor"])
+        return sum(done.values())
+
+    def _segments(self, now: dt.datetime) -> None:
+        """Every hour, enqueue a full refresh of the segments (sliding windows move)."""
         if self._segments_full_at is None or now - self._segments_full_at >= SEGMENTS_FULL_EVERY:
             self._segments_full_at = now
             task = _task("volano.segments.tasks", "segments_refresh_all_task")
@@ -83,7 +149,6 @@ class Sweeper:
 
             for workspace_id in Workspace.objects.values_list("pk", flat=True):
                 transaction.on_commit(functools.partial(task.enqueue, workspace_id))
-        return sum(done.values())
 
     def _handoff(self, now: dt.datetime) -> int:
         """Leads not accepted within the SLA go to the next rep, or are escalated."""
@@ -155,3 +220,4 @@ class Sweeper:
             finally:
                 close_old_connections()
             stop.wait(interval)
+        SweeperState.objects.filter(name=STATE, lease_owner=self.owner).update(lease_until=None)

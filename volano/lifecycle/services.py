@@ -27,7 +27,9 @@ from volano.conditions.selectors import condition_check, contacts_matching
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.facts import StageChanged
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
 from volano.events.models import Channel, Event, EventType
 from volano.lifecycle.models import (
@@ -158,26 +160,16 @@ def stages_move(
             ),
             batch_size=CHUNK,
         )
-        _after_move(workspace, ids, to_stage, product_line=product_line, why=reason)
+        announce(
+            StageChanged(
+                workspace_id=workspace.pk,
+                contact_ids=frozenset(ids),
+                to_stage=to_stage,
+                product_line=product_line,
+                why=reason,
+            )
+        )
     return ids
-
-
-def _after_move(
-    workspace: Workspace, ids: list[int], to_stage: str, *, product_line: str, why: str
-) -> None:
-    from volano.segments.services import segments_refresh_later
-
-    segments_refresh_later(
-        workspace=workspace,
-        contact_ids=ids,
-        changed=["field:lifecycle_stage", "field:lifecycle_changed_at", "event:lifecycle_changed"],
-    )
-    from volano.handoff.services import assignments_close, handoff_later
-
-    if to_stage == LifecycleStage.SQL:
-        handoff_later(workspace=workspace, contact_ids=ids, product_line=product_line, why=why)
-    elif to_stage != LifecycleStage.OPPORTUNITY:
-        assignments_close(workspace=workspace, contact_ids=ids)
 
 
 def contacts_become_customers(

@@ -19,11 +19,11 @@ from volano.contacts.cleaning import (
 )
 from volano.contacts.models import Company, Contact
 from volano.core.errors import ApplicationError, ValidationFailed
+from volano.core.facts import OrderCompleted
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.events.models import Channel, EventType
 from volano.events.services import event_append
-from volano.lifecycle.models import ChangeSource
-from volano.lifecycle.services import contacts_become_customers
 from volano.orders.models import Order, OrderLine
 
 ORDER_FIELDS = frozenset(
@@ -198,11 +198,12 @@ def order_create(
                     dedup_key=f"order:{number}",
                 )
                 if status == COMPLETED:
-                    contacts_become_customers(
-                        workspace=workspace,
-                        contact_ids=[contact_id],
-                        source=ChangeSource.ORDER,
-                        reason=f"order {number}",
+                    announce(
+                        OrderCompleted(
+                            workspace_id=workspace.pk,
+                            contact_ids={contact_id},
+                            reason=f"order {number}",
+                        )
                     )
     except IntegrityError:
         raise ApplicationError("an order with this number already exists", field="number") from None

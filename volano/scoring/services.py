@@ -27,7 +27,9 @@ from django.utils import timezone
 
 from volano.conditions.types import ConditionError
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.facts import ScoresChanged
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
 from volano.events.models import Channel, Event, EventType
 from volano.events.services import system_events_insert_select
@@ -326,9 +328,7 @@ def scores_recompute(
     *, workspace: Workspace, now: dt.datetime | None = None
 ) -> dict[str, ComputeResult]:
     """The full recompute: every active rules model over every contact, then the predictive
-    model's probabilities (when it is trained), then the threshold rules over every contact."""
-    from volano.lifecycle.services import thresholds_apply
-
+    model's probabilities (when it is trained). The stage rules follow (ScoresChanged)."""
     now = now or timezone.now()
     results = {}
     for model in _rules_models(workspace):
@@ -341,11 +341,18 @@ def scores_recompute(
         .exists()
     ):
         results["predictive"] = ComputeResult(scored=predictive(workspace=workspace, now=now))
-    thresholds_apply(workspace=workspace, now=now)
-    if any(result.changed for result in results.values()):
-        # Segments that read scores follow; many contacts moved, so a full refresh.
-        transaction.on_commit(functools.partial(_segments_full_enqueue, workspace.pk))
+    _scores_announce(workspace, results, contact_ids=None, now=now)
     return results
+
+
+def score_model_recompute(*, workspace: Workspace, model: ScoreModel) -> ComputeResult:
+    """One model over every contact (after it was saved); the stage rules follow."""
+    now = timezone.now()
+    result = ComputeResult()
+    with model_guard(workspace, model, now):
+        result = scores_compute(workspace=workspace, model=model, now=now)
+    _scores_announce(workspace, {model.slug: result}, contact_ids=None, now=now)
+    return result
 
 
 @contextlib.contextmanager
@@ -376,10 +383,29 @@ def model_guard(workspace: Workspace, model: ScoreModel, now: dt.datetime) -> It
         )
 
 
-def _segments_full_enqueue(workspace_id: int) -> None:
-    from volano.segments.tasks import segments_refresh_all_task
-
-    segments_refresh_all_task.enqueue(workspace_id)
+def _scores_announce(
+    workspace: Workspace,
+    results: dict[str, ComputeResult],
+    *,
+    contact_ids: Iterable[int] | None,
+    now: dt.datetime,
+) -> None:
+    """Say which scores were computed and which moved. Over given contacts the moved ones are
+    known; over every contact they are not collected (possibly many: "any")."""
+    moved_models = {slug for slug, result in results.items() if result.changed}
+    if contact_ids is None:
+        changed: frozenset[int] | None = None if moved_models else frozenset()
+    else:
+        changed = frozenset(i for result in results.values() for i in result.changed_ids)
+    announce(
+        ScoresChanged(
+            workspace_id=workspace.pk,
+            contact_ids=None if contact_ids is None else frozenset(contact_ids),
+            changed_ids=changed,
+            models=moved_models,
+            as_of=now.isoformat(),
+        )
+    )
 
 
 def _predictive_scorer() -> Any:
@@ -398,11 +424,8 @@ def scores_refresh_contacts(
     now: dt.datetime | None = None,
 ) -> dict[str, ComputeResult]:
     """After new events or changes for a few contacts: recompute the models that read what
-    `changed` names (segment tokens: "event:webinar_attended", "field:province", None = all),
-    then run the threshold rules for these contacts."""
-    from volano.lifecycle.services import thresholds_apply
-    from volano.segments.services import segments_refresh_later
-
+    `changed` names (segment tokens: "event:webinar_attended", "field:province", None = all).
+    The stage rules follow for these contacts (ScoresChanged)."""
     ids = sorted(set(contact_ids))
     if not ids:
         return {}
@@ -416,53 +439,8 @@ def scores_refresh_contacts(
                 results[model.slug] = scores_compute(
                     workspace=workspace, model=model, contact_ids=ids, now=now
                 )
-    thresholds_apply(workspace=workspace, contact_ids=ids, now=now)
-    moved = sorted({i for r in results.values() for i in r.changed_ids})
-    if moved:
-        segments_refresh_later(
-            workspace=workspace,
-            contact_ids=moved,
-            changed=[f"field:score.{slug}" for slug, r in results.items() if r.changed],
-        )
+    _scores_announce(workspace, results, contact_ids=ids, now=now)
     return results
-
-
-def scores_refresh_later(
-    *, workspace: Workspace, contact_ids: Iterable[int], changed: Iterable[str] | None = None
-) -> None:
-    """After the current transaction commits, enqueue the incremental scoring of these contacts."""
-    from volano.scoring.tasks import scores_refresh_contacts_task
-
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return
-    tokens = None if changed is None else sorted(set(changed))
-    transaction.on_commit(
-        functools.partial(scores_refresh_contacts_task.enqueue, workspace.pk, ids, tokens)
-    )
-
-
-TRACKING_SOURCES = ("tracking",)
-
-
-def scores_refresh_recent(
-    *, after_event_id: int | None, limit: int = 50_000
-) -> tuple[int, dict[int, int]]:
-    """The sweeper's pass for events stored without a task of their own: the website's page
-    views (one INSERT per hit, nothing enqueued). Events from the API, forms, orders and
-    services enqueue their scoring when they commit. Returns the new cursor and
-    {workspace_id: contacts scored}."""
-    from volano.events.selectors import contacts_with_new_events
-
-    last, by_workspace = contacts_with_new_events(
-        after_event_id=after_event_id, limit=limit, sources=TRACKING_SOURCES
-    )
-    done = {}
-    for workspace_id, (ids, types) in by_workspace.items():
-        workspace = Workspace.objects.get(pk=workspace_id)
-        scores_refresh_contacts(workspace=workspace, contact_ids=ids, changed=types)
-        done[workspace_id] = len(ids)
-    return last, done
 
 
 # -- training the predictive model ------------------------------------------------------------

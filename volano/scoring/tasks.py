@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.tasks import task
-from django.utils import timezone
 
 from volano.core.models import Workspace
 
 
+# Nothing enqueues it any more (scoring follows facts: volano/scoring/reactions.py); it stays so
+# that work queued before an upgrade still runs.
 @task()
 def scores_refresh_contacts_task(
     workspace_id: int, contact_ids: list[int], changed: list[str] | None = None
@@ -21,18 +22,15 @@ def scores_refresh_contacts_task(
 
 @task(queue_name="bulk")
 def score_model_recompute_task(workspace_id: int, model_id: int) -> None:
-    from volano.lifecycle.services import thresholds_apply
     from volano.scoring.models import ScoreModel
-    from volano.scoring.services import model_guard, scores_compute
+    from volano.scoring.services import score_model_recompute
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return
     model = ScoreModel.objects.for_workspace(workspace).filter(pk=model_id, active=True).first()
     if model is not None:
-        with model_guard(workspace, model, timezone.now()):
-            scores_compute(workspace=workspace, model=model)
-        thresholds_apply(workspace=workspace)
+        score_model_recompute(workspace=workspace, model=model)
 
 
 @task(queue_name="bulk")

@@ -33,7 +33,6 @@ from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
 from volano.core.sqlcache import statement_cached
 from volano.events.models import Event, EventType
-from volano.events.selectors import contacts_with_new_events
 from volano.events.services import system_events_insert_select
 from volano.segments.models import (
     ContactList,
@@ -596,21 +595,6 @@ def _tokens(changed: Iterable[str]) -> set[str]:
     return tokens
 
 
-def contact_changes_tokens(data: dict) -> set[str]:
-    """The change tokens for a contact_update's `data` (its keys are contact fields)."""
-    tokens = set()
-    for key, value in data.items():
-        if key == "custom" and isinstance(value, dict):
-            tokens |= {f"field:custom.{k}" for k in value} or {"field:custom"}
-        elif key in ("company", "company_id"):
-            tokens.add("field:company")
-        elif key in ("owner", "owner_id"):
-            tokens.add("field:owner")
-        else:
-            tokens.add(f"field:{key}")
-    return tokens
-
-
 def segments_refresh_later(
     *, workspace: Workspace, contact_ids: Iterable[int], changed: Iterable[str] | None = None
 ) -> None:
@@ -627,29 +611,6 @@ def segments_refresh_later(
     transaction.on_commit(
         functools.partial(segments_refresh_contacts_task.enqueue, workspace.pk, ids, tokens)
     )
-
-
-def segments_refresh_recent(
-    *, after_event_id: int | None, limit: int = 50_000
-) -> tuple[int, dict[int, int]]:
-    """The periodic incremental pass (the worker's sweeper calls it every few seconds).
-
-    Finds the contacts with events stored since the last pass, in one grouped query walking the
-    event primary key (an index: `received_at` has none) and refreshes them incrementally,
-    workspace by workspace, for the segments that read those event types. Returns the new
-    cursor and {workspace_id: contacts refreshed}. The first pass only sets the cursor.
-    """
-    last, by_workspace = contacts_with_new_events(
-        after_event_id=after_event_id,
-        limit=limit,
-        exclude_types=(EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT),
-    )
-    done = {}
-    for workspace_id, (ids, types) in by_workspace.items():
-        workspace = Workspace.objects.get(pk=workspace_id)
-        segments_refresh_contacts(workspace=workspace, contact_ids=ids, changed=types)
-        done[workspace_id] = len(ids)
-    return last, done
 
 
 # -- static lists -----------------------------------------------------------------------------

@@ -24,7 +24,9 @@ from django.utils.translation import gettext, ngettext
 
 from volano.contacts.models import CustomField, Entity
 from volano.core.errors import ApplicationError
+from volano.core.facts import ContactsChanged
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.imports.mapping import mapping_check, suggest_mapping
 from volano.imports.models import ImportJob, ImportKind, ImportStatus
 from volano.imports.reading import FileUnusable, Table, open_table, sniff, too_big_message
@@ -139,22 +141,17 @@ def import_file(
     finally:
         table.close()
         if not dry_run and (written.created or written.updated):
-            _followers_enqueue(workspace)
+            _bulk_load_announce(workspace)
     report.notes.extend(table.notes)
     report.errors.sort(key=lambda e: e["row"])
     report.warnings.sort(key=lambda e: e["row"])
     return report
 
 
-def _followers_enqueue(workspace: Workspace) -> None:
-    """What reads contacts catches up with a bulk load: segment membership and scores (with
-    the stage rules), recomputed set-based on the bulk queue once the import has committed."""
-    from volano.scoring.tasks import scores_recompute_task
-    from volano.segments.tasks import segments_refresh_all_task
-
-    workspace_id = workspace.pk
-    transaction.on_commit(lambda: segments_refresh_all_task.enqueue(workspace_id))
-    transaction.on_commit(lambda: scores_recompute_task.enqueue(workspace_id))
+def _bulk_load_announce(workspace: Workspace) -> None:
+    """What reads contacts catches up with a bulk load (segment membership, scores and the
+    stage rules), set-based on the bulk queue once the import has committed."""
+    announce(ContactsChanged(workspace_id=workspace.pk, contact_ids=None))
 
 
 def _upload_dir(workspace: Workspace) -> Path:

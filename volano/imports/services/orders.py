@@ -19,12 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from volano.contacts.models import Contact
+from volano.core.facts import OrderCompleted
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.events.models import Channel, Event, EventType
 from volano.imports.reading import Table
 from volano.imports.rows import MAX_MONEY, Checkpoint, ImportReport, build_plan, chunked, clean_rows
-from volano.lifecycle.models import ChangeSource
-from volano.lifecycle.services import contacts_become_customers
 from volano.orders.models import Order, OrderLine
 from volano.orders.services import COMPLETED
 
@@ -242,12 +242,11 @@ def _write_orders(
         batch_size=2_000,
         ignore_conflicts=True,  # the shop or the API may have sent this order's event already
     )
-    contacts_become_customers(
-        workspace=workspace,
-        contact_ids={o.contact_id for o in order_rows if o.contact_id and o.status == COMPLETED},
-        source=ChangeSource.ORDER,
-        reason="orders import",
-    )
+    buyers = {o.contact_id for o in order_rows if o.contact_id and o.status == COMPLETED}
+    if buyers:
+        announce(
+            OrderCompleted(workspace_id=workspace.pk, contact_ids=buyers, reason="orders import")
+        )
 
 
 def _event_properties(order: Order, data: dict[str, Any]) -> dict[str, Any]:

@@ -338,14 +338,26 @@ def test_segments_and_scores_catch_up_after_an_import_but_not_after_a_dry_run(
 ):
     from django_tasks_db.models import DBTaskResult
 
+    from volano.conftest import reactions_run_pending
+    from volano.core.models import ReactionOutbox
+
     path = write_csv("email;nome\nanna@cliente.it;Anna\n")
     with django_capture_on_commit_callbacks(execute=True):
         import_file(workspace=officina, actor=None, kind="contacts", path=path, dry_run=True)
     assert not DBTaskResult.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         import_file(workspace=officina, actor=None, kind="contacts", path=path)
+    # the import announces one fact for the whole workspace, whatever its size
+    fact = ReactionOutbox.objects.get()
+    assert (fact.fact_type, fact.payload["contact_ids"]) == ("ContactsChanged", None)
+    with django_capture_on_commit_callbacks(execute=True):
+        reactions_run_pending()
     queued = {(r.task_path.rsplit(".", 1)[1], r.queue_name) for r in DBTaskResult.objects.all()}
-    assert queued == {("segments_refresh_all_task", "bulk"), ("scores_recompute_task", "bulk")}
+    assert queued == {
+        ("reactions_run_task", "default"),
+        ("segments_refresh_all_task", "bulk"),
+        ("scores_recompute_task", "bulk"),
+    }
 
 
 # --- cells the reader could not use (issue 10): row errors, the other rows imported ------------

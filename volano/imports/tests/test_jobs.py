@@ -207,7 +207,7 @@ def test_a_dead_job_is_requeued_by_the_sweeper_and_resumes_without_duplicates(
     first = write_csv("email;nome\n" + "\n".join(rows[:2]) + "\n", name="first.csv")
     import_file(workspace=officina, actor=None, kind="contacts", path=first)
     job = _dead_job(officina, path, chunks_done=1, processed=2, created=2)
-    assert Sweeper().sweep() == {"imports": 1}
+    assert Sweeper().sweep()["imports"] == 1
     job.refresh_from_db()
     assert job.status == ImportStatus.QUEUED
     worker_run_once()

@@ -9,9 +9,13 @@ from django.utils import timezone
 
 from volano.conditions.selectors import condition_count
 from volano.conditions.types import ConditionError
+from volano.conftest import reactions_run_pending
 from volano.contacts import services as contact_services
+from volano.core.models import OutboxStatus, ReactionOutbox
+from volano.events.identity import visitor_identify
 from volano.events.models import Event
-from volano.events.services import event_append
+from volano.events.services import SETTLE, event_append, events_announce_recent
+from volano.events.tracking import Hit, hit_record
 from volano.segments import selectors, services
 from volano.segments.models import Segment, SegmentMembership, SegmentSize
 from volano.segments.resolver import SegmentResolver, segment_condition_parse
@@ -143,22 +147,58 @@ def test_incremental_refresh_after_a_new_event_moves_exactly_that_contact(offici
     assert members(officina, other) == {"carlo@c.it"}
 
 
-def test_the_sweeper_pass_finds_new_events_and_refreshes_their_contacts(officina, giulia, people):
+def test_tracked_page_views_announced_by_the_sweepers_pass_refresh_their_contacts(
+    officina, giulia, people
+):
     segment = services.segment_save(
         workspace=officina, actor=giulia, slug="prezzi", name="Prezzi", definition=PRICES
     )
-    cursor, done = services.segments_refresh_recent(after_event_id=None)
+    cursor, done = events_announce_recent(after_event_id=None)
     assert done == {}
-    views(officina, people["bea"], 1)
-    cursor, done = services.segments_refresh_recent(after_event_id=cursor)
+    visitor_identify(workspace=officina, anonymous_id="v-bea-0001", contact=people["bea"])
+    hit = Hit(
+        key=officina.tracking_key,
+        type="page_view",
+        anonymous_id="v-bea-0001",
+        url="https://officinarossi.it/prezzi",
+    )
+    hit_record(workspace_id=officina.pk, hit=hit)  # one INSERT, nothing announced
+    settled = timezone.now() + SETTLE
+    cursor, done = events_announce_recent(after_event_id=cursor, now=settled)
     assert done == {officina.pk: 1}
+    reactions_run_pending()
     assert members(officina, segment) == {"anna@a.it", "bea@b.it"}
-    # its own segment_entered event does not trigger another pass
-    _cursor, done = services.segments_refresh_recent(after_event_id=cursor)
+    # its own segment_entered event does not start another pass
+    _cursor, done = events_announce_recent(after_event_id=cursor, now=settled + SETTLE)
     assert done == {}
 
 
-def test_attribute_change_refreshes_segments_reading_that_field(officina, giulia, people):
+def test_identifying_a_visitor_refreshes_its_contact_with_the_earlier_visits(
+    officina, giulia, people
+):
+    segment = services.segment_save(
+        workspace=officina, actor=giulia, slug="prezzi", name="Prezzi", definition=PRICES
+    )
+    for n in range(3):
+        hit = Hit(
+            key=officina.tracking_key,
+            type="page_view",
+            anonymous_id="v-carla-0001",
+            hit_id=f"hit-{n}",
+            url="https://officinarossi.it/prezzi",
+        )
+        hit_record(workspace_id=officina.pk, hit=hit)
+    carla = person(officina, "carla@e.it", province="MI")
+    reactions_run_pending()
+    assert "carla@e.it" not in members(officina, segment)
+    visitor_identify(workspace=officina, anonymous_id="v-carla-0001", contact=carla)
+    reactions_run_pending()
+    assert "carla@e.it" in members(officina, segment)
+
+
+def test_a_derived_field_is_announced_and_its_segments_follow(officina, giulia, people):
+    """A new province fills in the region: the change announces both, so a segment on the
+    region hears of it (it used to hear of the province only, and miss the move)."""
     segment = services.segment_save(
         workspace=officina,
         actor=giulia,
@@ -167,20 +207,17 @@ def test_attribute_change_refreshes_segments_reading_that_field(officina, giulia
         definition={"field": "region", "op": "eq", "value": "Lombardia"},
     )
     assert len(members(officina, segment)) == 3
+    reactions_run_pending()
     contact_services.contact_update(
         workspace=officina, actor=giulia, contact=people["carlo"], data={"province": "MI"}
     )
-    tokens = services.contact_changes_tokens({"province": "MI"})
-    assert (
-        services.segments_refresh_contacts(
-            workspace=officina, contact_ids=[people["carlo"].pk], changed=tokens
-        )
-        == {}
-    )  # province is not region: the region segment is untouched by this token
-    results = services.segments_refresh_contacts(
-        workspace=officina, contact_ids=[people["carlo"].pk], changed=["field:region"]
+    fact = ReactionOutbox.objects.get(status=OutboxStatus.PENDING, fact_type="ContactsChanged")
+    assert (fact.payload["contact_ids"], fact.payload["fields"]) == (
+        [people["carlo"].pk],
+        ["province", "region"],
     )
-    assert results["lombardi"].entered == 1
+    reactions_run_pending()
+    assert "carlo@c.it" in members(officina, segment)
 
 
 def test_segments_of_segments_and_personas(officina, giulia, people):

@@ -1,0 +1,227 @@
+"""What can happen in a workspace, as small typed facts a write announces.
+
+A fact says what changed, never what to do about it: the domains that care register a reaction
+to it in their own `reactions.py` (see `volano.core.reactions`). Facts carry id sets, so a write
+over a hundred thousand contacts announces one fact; `None` in an id set means "every contact of
+the workspace" (an import, a full recompute). Facts of one type whose other fields agree are
+merged before their after-commit reactions run: their id sets are unioned.
+
+docs/architecture.md lists every fact with the reactions that follow it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+# Any set may be given; a fact keeps a frozenset.
+Ids = AbstractSet[int]
+Names = AbstractSet[str]
+IdSet = Ids | None  # None: every contact of the workspace
+NameSet = Names | None  # None: every field / type (nothing narrower is known)
+
+FACT_TYPES: dict[str, type[Fact]] = {}
+
+
+@dataclass(frozen=True)
+class Fact:
+    workspace_id: int
+
+    # Facts that are only ever handled inside the writer's transaction are never serialised.
+    transaction_only: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        FACT_TYPES[cls.__name__] = cls
+
+    def __post_init__(self) -> None:
+        for name in _set_fields(type(self)):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, frozenset):
+                object.__setattr__(self, name, frozenset(value))
+
+    @property
+    def type_name(self) -> str:
+        return type(self).__name__
+
+    def merge_key(self) -> tuple:
+        """Facts with the same key are merged into one (their id sets unioned)."""
+        sets = _set_fields(type(self))
+        return (
+            self.type_name,
+            *(getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in sets),
+        )
+
+    def merged_with(self, other: Self) -> Self:
+        changes: dict[str, Any] = {}
+        for name in _set_fields(type(self)):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            changes[name] = None if mine is None or theirs is None else mine | theirs
+        return dataclasses.replace(self, **changes)
+
+    def dispatch_needed(self) -> bool:
+        """False when the after-commit reactions would have nothing to do (no outbox row)."""
+        return True
+
+    def as_payload(self) -> dict[str, Any]:
+        sets = _set_fields(type(self))
+        payload = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            payload[f.name] = sorted(value) if f.name in sets and value is not None else value
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Self:
+        return cls(**payload)
+
+
+_SET_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _set_fields(cls: type) -> frozenset[str]:
+    """The fields of a fact class that hold sets (merged by union; kept as frozensets)."""
+    known = _SET_FIELDS.get(cls)
+    if known is not None:
+        return known
+    hints = typing.get_type_hints(cls)
+    found = set()
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        options = (
+            typing.get_args(hint)
+            if typing.get_origin(hint) in (typing.Union, types.UnionType)
+            else (hint,)
+        )
+        if any(typing.get_origin(option) in (frozenset, AbstractSet) for option in options):
+            found.add(f.name)
+    _SET_FIELDS[cls] = frozenset(found)
+    return _SET_FIELDS[cls]
+
+
+def fact_from_payload(type_name: str, payload: dict[str, Any]) -> Fact:
+    return FACT_TYPES[type_name].from_payload(payload)
+
+
+# -- contacts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactsChanged(Fact):
+    """Contacts were created or had fields written. `fields`: the fields whose value changed,
+    derived ones included ("region" when a province filled it in; "custom.<key>", "company",
+    "owner"); None for a new contact or a bulk load (anything may have changed)."""
+
+    contact_ids: IdSet
+    fields: NameSet = None
+
+
+@dataclass(frozen=True)
+class ConsentChanged(Fact):
+    """A consent decision changed (granted, denied, revoked…) for these purposes."""
+
+    contact_ids: IdSet
+    purposes: Names
+
+
+@dataclass(frozen=True)
+class ContactsMerging(Fact):
+    """Inside the merge's transaction, before the duplicates are deleted: every domain moves (or
+    drops) its own rows of the duplicates. A reaction returns a dict of counts for the
+    `contact_merged` event."""
+
+    survivor_id: int
+    duplicate_ids: Ids
+    transaction_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class ContactsMerged(Fact):
+    """The merge committed: what is derived from the survivor's data follows."""
+
+    survivor_ids: Ids
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventsAppended(Fact):
+    """Events of these types were stored on these contacts' timelines."""
+
+    contact_ids: IdSet
+    event_types: NameSet
+
+
+# -- orders and deals -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderCompleted(Fact):
+    """Completed orders were stored for these buyers (`reason`: "order 1001", "orders import")."""
+
+    contact_ids: Ids
+    reason: str = ""
+    transaction_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class DealChanged(Fact):
+    """A deal was opened or moved (`change` "open": it is in an open stage), won or lost; also
+    said when an open deal is given to another contact. `open_elsewhere`: the contacts among
+    `contact_ids` that have another open deal."""
+
+    contact_ids: Ids
+    change: str  # "open" | "won" | "lost"
+    deal_name: str = ""
+    reason: str = ""
+    actor_id: int | None = None
+    open_elsewhere: Ids = frozenset()
+    transaction_only: ClassVar[bool] = True
+
+
+# -- lifecycle, scoring, segments, hand-off ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageChanged(Fact):
+    """Contacts moved to `to_stage` (with the rule's product line and the reason)."""
+
+    contact_ids: Ids
+    to_stage: str
+    product_line: str = ""
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class ScoresChanged(Fact):
+    """Scores were recomputed for `contact_ids` (None: every contact); `changed_ids` are those
+    whose rounded score moved (None: possibly any), in the models `models`."""
+
+    contact_ids: IdSet
+    changed_ids: IdSet = frozenset()
+    models: Names = frozenset()
+    as_of: str = ""  # the moment the scores were computed for (ISO 8601), the stage rules too
+
+    def dispatch_needed(self) -> bool:
+        return self.changed_ids is None or bool(self.changed_ids)
+
+
+@dataclass(frozen=True)
+class SegmentMembershipChanged(Fact):
+    """Contacts entered or left a segment (the `segment_entered` / `segment_left` events)."""
+
+    segment: str
+    entered_ids: Ids = frozenset()
+    left_ids: Ids = frozenset()
+
+
+@dataclass(frozen=True)
+class LeadAssigned(Fact):
+    """Leads were handed to a rep (their owner changed)."""
+
+    contact_ids: Ids
