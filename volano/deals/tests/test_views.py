@@ -97,7 +97,7 @@ def test_drag_move_re_renders_the_board(signed_in, officina, deals):
     assert Deal.objects.for_workspace(officina).get(pk=offer.pk).stage == "negotiation"
 
 
-def test_fallback_select_moves_without_javascript(signed_in, officina, mario, deals):
+def test_fallback_menu_moves_without_javascript(signed_in, officina, mario, deals):
     offer = deals["offer"]
     response = signed_in.post(
         reverse("deals:stage", args=[offer.pk]), {"stage": "won", "view": "all"}
@@ -108,7 +108,10 @@ def test_fallback_select_moves_without_javascript(signed_in, officina, mario, de
     assert "Tornio per Rossi" in _column(html, "won")
     assert Contact.objects.for_workspace(officina).get(pk=mario.pk).lifecycle_stage == "customer"
     card = html[html.index('id="deal-' + str(offer.pk)) :]
-    assert '<select name="stage"' in card
+    card = card[: card.index("</li>")]
+    assert '<details class="move-menu">' in card  # one compact menu, not a form on every card
+    assert '<button type="submit" name="stage" value="negotiation"' in card
+    assert '<select name="stage"' not in card
 
 
 def test_lost_without_a_reason_asks_for_it(signed_in, officina, deals):
@@ -134,7 +137,7 @@ def test_a_viewer_sees_the_board_but_cannot_move(client, officina, deals):
     core_services.membership_set(workspace=officina, user=viewer, role=Role.VIEWER)
     client.force_login(viewer)
     html = client.get(BOARD, {"view": "all"}).content.decode()
-    assert "Tornio per Rossi" in html and "move-form" not in html
+    assert "Tornio per Rossi" in html and "move-menu" not in html
     response = client.post(reverse("deals:stage", args=[deals["offer"].pk]), {"stage": "won"})
     assert response.status_code == 403
 

@@ -137,7 +137,7 @@ def test_rule_saved_with_warnings_shown_above_the_form(officina, giulia_in, lomb
     assert "overlaps &#x27;Lombardia ricambi&#x27; on MI for ricambi" in page.text
     edit = giulia_in.post(
         reverse("handoff:rule_update", args=[rule.pk]),
-        {"name": "Milano", "provinces": "MI", "reps": [luca.pk], "position": "0"},
+        {"name": "Milano", "provinces": "MI", "reps": [luca.pk], "position": "1"},
     )
     assert edit.status_code == 302
     rule.refresh_from_db()
