@@ -25,7 +25,7 @@ def euro(amount: Any) -> str:
 
 @register.filter
 def initials(user: Any) -> str:
-    """"SE" for Sara Esposito, "S" for sara@… without a name: the owner's badge on a card."""
+    """ "SE" for Sara Esposito, "S" for sara@… without a name: the owner's badge on a card."""
     name = (getattr(user, "full_name", "") or "").strip()
     if name:
         return "".join(word[0] for word in name.split()[:2]).upper()

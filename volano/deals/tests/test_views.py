@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from volano.contacts import services as contact_services
 from volano.contacts.models import Contact
 from volano.core import services as core_services
 from volano.core.models import Role
@@ -250,3 +251,42 @@ def test_product_line_rename_and_delete(signed_in, officina, catalogue):
     assert not ProductLine.objects.for_workspace(officina).filter(slug="usato").exists()
     product = Product.objects.for_workspace(officina).get(sku="CUS-6204")
     assert "Cuscinetto 6204" in signed_in.get(f"/products/{product.pk}/edit/").content.decode()
+
+
+def test_the_board_reads_the_same_number_of_queries_for_2_or_20_deals(
+    signed_in, officina, giulia, marco, deals
+):
+    """Each card shows its contact, company and owner: loaded with the deals, not card by card."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert signed_in.get(BOARD, {"view": "all"}).status_code == 200
+        return len(captured)
+
+    queries()  # the first page of a session reads a few things once
+    few = queries()
+    for n in range(18):
+        company = contact_services.company_create(
+            workspace=officina, actor=giulia, data={"name": f"Azienda Agricola {n}"}
+        )
+        services.deal_create(
+            workspace=officina,
+            actor=giulia,
+            data={"name": f"Trattore {n}", "company_id": company.pk, "owner_id": marco.pk},
+        )
+    assert queries() == few
+
+
+def test_an_overdue_deal_says_so_in_words(signed_in, officina, giulia, mario):
+    services.deal_create(
+        workspace=officina,
+        actor=giulia,
+        data={"name": "Tornio in ritardo", "contact_id": mario.pk, "expected_close": "2020-01-31"},
+    )
+    html = signed_in.get(BOARD, {"view": "all"}).content.decode()
+    card = html[html.rindex("<li", 0, html.index('data-name="Tornio in ritardo"')) :]
+    card = card[: card.index("</li>")]
+    assert "is-overdue" in card and '<span class="badge bad overdue">Overdue</span>' in card
+    assert "31 Jan 2020" in card
