@@ -90,7 +90,9 @@ def deal_list(
     contact: Contact | int | None = None,
 ) -> QuerySet[Deal]:
     """Deals, most recently changed first."""
-    qs = Deal.objects.for_workspace(workspace).select_related("contact", "company", "owner")
+    qs = Deal.objects.for_workspace(workspace).select_related(
+        "contact__company", "company", "owner"
+    )
     if owner is not None:
         qs = qs.filter(owner=owner)
     if stage:
@@ -117,7 +119,8 @@ def deal_board(
 ) -> list[BoardColumn]:
     """A column per stage: the open deals, and the deals won or lost in the last 30 days.
 
-    Each deal comes with its contact, company and owner (one query for the whole board)."""
+    Each deal comes with its contact, company (or its contact's) and owner: one query for the
+    whole board."""
     now = now or timezone.now()
     since = now - CLOSED_ON_BOARD
     today = timezone.localdate(now)

@@ -290,3 +290,20 @@ def test_an_overdue_deal_says_so_in_words(signed_in, officina, giulia, mario):
     card = card[: card.index("</li>")]
     assert "is-overdue" in card and '<span class="badge bad overdue">Overdue</span>' in card
     assert "31 Jan 2020" in card
+
+
+def test_a_card_names_the_contacts_company_when_the_deal_has_none(
+    signed_in, officina, giulia, mario
+):
+    company = contact_services.company_create(
+        workspace=officina, actor=giulia, data={"name": "Rossi Meccanica S.r.l."}
+    )
+    contact_services.contact_update(
+        workspace=officina, actor=giulia, contact=mario, data={"company_id": company.pk}
+    )
+    deal = services.deal_create(
+        workspace=officina, actor=giulia, data={"name": "Tornio", "contact_id": mario.pk}
+    )
+    Deal.objects.for_workspace(officina).filter(pk=deal.pk).update(company=None)
+    html = signed_in.get(BOARD, {"view": "all"}).content.decode()
+    assert '<span class="deal-company">Rossi Meccanica S.r.l.</span>' in html
