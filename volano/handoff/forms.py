@@ -32,14 +32,12 @@ def _member_choices(workspace: Workspace, roles: tuple[str, ...]) -> list[tuple[
 
 
 def _position_from_people(text: str) -> str | int | None:
-    """Position 1 is stored as 0. Anything but a whole number from 1 goes to the service as typed,
-    which refuses it next to the other problems of the rule."""
+    """Position 1 is stored as 0. The service refuses what is left below 0 or not a number, next
+    to the other problems of the rule."""
     text = text.strip()
     if not text:
         return None
-    if text.isdigit() and int(text) >= 1:
-        return int(text) - 1
-    return text
+    return int(text) - 1 if text.isdigit() else text
 
 
 class RuleForm(forms.Form):
