@@ -192,3 +192,24 @@ def test_the_board_in_italian_on_a_phone(page, live_server, pipeline):
     assert page.locator("h1").inner_text() == "Trattative"
     assert _too_narrow(page) == []
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+
+def test_drag_and_drop_works_in_the_scrolled_board(page, live_server, pipeline):
+    from playwright.sync_api import expect
+
+    _board(page, live_server, DESKTOP)
+    deal = pipeline[0]  # in Qualification, the first column
+    page.locator(f"#deal-{deal.pk} .deal-name").drag_to(
+        page.locator(".board-column[data-stage=offer_sent]")
+    )
+    expect(page.locator(f".board-column[data-stage=offer_sent] #deal-{deal.pk}")).to_be_visible()
+
+    # scrolled to its end, the board shows Won and Lost; a card dropped there moves there
+    page.evaluate("document.querySelector('.board-columns').scrollLeft = 1e6")
+    negotiating = pipeline[3 * 4]  # the first deal of Negotiation, in sight at the end
+    won = page.locator(".board-column[data-stage=won]")
+    box = won.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= DESKTOP["width"]
+    page.locator(f"#deal-{negotiating.pk} .deal-name").drag_to(won)
+    expect(page.locator(f".board-column[data-stage=won] #deal-{negotiating.pk}")).to_be_visible()
+    assert Deal.objects.for_workspace(deal.workspace).get(pk=negotiating.pk).stage == "won"
