@@ -36,8 +36,20 @@ def test_every_stage_name_fits_its_field(page, live_server, officina, giulia, la
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
 
 
-def test_on_a_phone_the_page_does_not_scroll_sideways(page, live_server, officina, giulia):
+def test_on_a_phone_nothing_runs_off_the_screen(page, live_server, officina, giulia):
     core_services.membership_set(workspace=officina, user=giulia, role=Role.ADMIN)
+    page.context.add_cookies([{"name": "django_language", "value": "it", "url": live_server.url}])
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/lifecycle/stages/")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    fields = page.locator(".stage-rename input[name=name]")
+    for i in range(fields.count()):
+        field = fields.nth(i)
+        field.fill(field.get_attribute("placeholder") or "")
+    off_screen = page.evaluate(
+        """() => [...document.querySelectorAll('.stages-table :is(input, button, td.num)')]
+            .filter(el => el.getBoundingClientRect().right > innerWidth
+                          || (el.tagName == 'INPUT' && el.scrollWidth > el.clientWidth))
+            .map(el => el.value || el.textContent.trim())"""
+    )
+    assert off_screen == []
