@@ -39,6 +39,7 @@ class BoardColumn(NamedTuple):
     label: str
     deals: list[Deal]
     total: Decimal
+    overdue_ids: frozenset[int]  # open deals whose expected close is already past
 
 
 # -- catalogue --------------------------------------------------------------------------------
@@ -89,7 +90,9 @@ def deal_list(
     contact: Contact | int | None = None,
 ) -> QuerySet[Deal]:
     """Deals, most recently changed first."""
-    qs = Deal.objects.for_workspace(workspace).select_related("contact", "company", "owner")
+    qs = Deal.objects.for_workspace(workspace).select_related(
+        "contact__company", "company", "owner"
+    )
     if owner is not None:
         qs = qs.filter(owner=owner)
     if stage:
@@ -114,8 +117,13 @@ def deal_get(*, workspace: Workspace, deal_id: int) -> Deal:
 def deal_board(
     *, workspace: Workspace, owner: User | int | None = None, now: dt.datetime | None = None
 ) -> list[BoardColumn]:
-    """A column per stage: the open deals, and the deals won or lost in the last 30 days."""
-    since = (now or timezone.now()) - CLOSED_ON_BOARD
+    """A column per stage: the open deals, and the deals won or lost in the last 30 days.
+
+    Each deal comes with its contact, company (or its contact's) and owner: one query for the
+    whole board."""
+    now = now or timezone.now()
+    since = now - CLOSED_ON_BOARD
+    today = timezone.localdate(now)
     deals = deal_list(workspace=workspace, owner=owner).filter(
         Q(stage__in=OPEN_DEAL_STAGES) | Q(closed_at__gte=since)
     )
@@ -128,6 +136,11 @@ def deal_board(
             label=str(label),
             deals=by_stage[stage],
             total=sum((d.amount for d in by_stage[stage]), Decimal(0)),
+            overdue_ids=frozenset(
+                d.pk
+                for d in by_stage[stage]
+                if stage in OPEN_DEAL_STAGES and d.expected_close and d.expected_close < today
+            ),
         )
         for stage, label in DealStage.choices
     ]

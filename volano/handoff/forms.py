@@ -31,6 +31,15 @@ def _member_choices(workspace: Workspace, roles: tuple[str, ...]) -> list[tuple[
     ]
 
 
+def _position_from_people(text: str) -> str | int | None:
+    """Position 1 is stored as 0. The service refuses what is left below 0 or not a number, next
+    to the other problems of the rule."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) - 1 if text.isdigit() else text
+
+
 class RuleForm(forms.Form):
     name = forms.CharField(label=_("Name"), required=False, max_length=200)
     regions = forms.MultipleChoiceField(
@@ -56,7 +65,7 @@ class RuleForm(forms.Form):
     position = forms.CharField(
         label=_("Position"),
         required=False,
-        help_text=_("Rules are tried from the lowest position; the first that matches wins."),
+        help_text=_("Rules are tried from position 1 up; the first that matches wins."),
     )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
@@ -77,7 +86,7 @@ class RuleForm(forms.Form):
             "cap_ranges": ", ".join(rule.cap_ranges),
             "product_lines": rule.product_lines,
             "reps": [str(r) for r in rule.reps],
-            "position": rule.position,
+            "position": rule.position + 1,  # people count rules from 1, the table from 0
             "active": rule.active,
         }
 
@@ -90,7 +99,7 @@ class RuleForm(forms.Form):
             "cap_ranges": _split(data["cap_ranges"]),
             "product_lines": data["product_lines"],
             "reps": [int(r) for r in data["reps"]],
-            "position": data["position"].strip() or None,
+            "position": _position_from_people(data["position"]),
             "active": data["active"],
         }
 

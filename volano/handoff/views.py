@@ -311,7 +311,10 @@ def rule_save(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
             ]
             for error in errors:
                 field = error.get("field")
-                form.add_error(field if field in form.fields else None, error["message"])
+                message = error["message"]
+                if field == "position":  # the form counts from 1, the service from 0
+                    message = _("expected a whole number from 1 (the first rule tried)")
+                form.add_error(field if field in form.fields else None, message)
         else:
             messages.success(request, _("Rule “%(name)s” saved.") % {"name": saved.name})
             return redirect(f"{reverse('handoff:settings')}?edit={saved.pk}#rule-form")
@@ -347,7 +350,10 @@ def handoff_settings_save(request: HttpRequest) -> HttpResponse:
             ]
             for error in errors:
                 field = error.get("field")
-                form.add_error(field if field in form.fields else None, error["message"])
+                message = error["message"]
+                if field == "position":  # the form counts from 1, the service from 0
+                    message = _("expected a whole number from 1 (the first rule tried)")
+                form.add_error(field if field in form.fields else None, message)
         else:
             messages.success(request, _("Hand-off settings saved."))
             return redirect("handoff:settings")

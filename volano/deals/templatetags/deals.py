@@ -21,3 +21,12 @@ def euro(amount: Any) -> str:
     except InvalidOperation:
         return str(amount)
     return f"€ {number_format(value, 2, force_grouping=True)}"
+
+
+@register.filter
+def initials(user: Any) -> str:
+    """ "SE" for Sara Esposito, "S" for sara@… without a name: the owner's badge on a card."""
+    name = (getattr(user, "full_name", "") or "").strip()
+    if name:
+        return "".join(word[0] for word in name.split()[:2]).upper()
+    return (getattr(user, "email", "") or "?")[:1].upper()

@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from volano.contacts import services as contact_services
 from volano.contacts.models import Contact
 from volano.core import services as core_services
 from volano.core.models import Role
@@ -97,7 +98,7 @@ def test_drag_move_re_renders_the_board(signed_in, officina, deals):
     assert Deal.objects.for_workspace(officina).get(pk=offer.pk).stage == "negotiation"
 
 
-def test_fallback_select_moves_without_javascript(signed_in, officina, mario, deals):
+def test_fallback_menu_moves_without_javascript(signed_in, officina, mario, deals):
     offer = deals["offer"]
     response = signed_in.post(
         reverse("deals:stage", args=[offer.pk]), {"stage": "won", "view": "all"}
@@ -108,7 +109,10 @@ def test_fallback_select_moves_without_javascript(signed_in, officina, mario, de
     assert "Tornio per Rossi" in _column(html, "won")
     assert Contact.objects.for_workspace(officina).get(pk=mario.pk).lifecycle_stage == "customer"
     card = html[html.index('id="deal-' + str(offer.pk)) :]
-    assert '<select name="stage"' in card
+    card = card[: card.index("</li>")]
+    assert '<details class="move-menu">' in card  # one compact menu, not a form on every card
+    assert '<button type="submit" name="stage" value="negotiation"' in card
+    assert '<select name="stage"' not in card
 
 
 def test_lost_without_a_reason_asks_for_it(signed_in, officina, deals):
@@ -134,7 +138,7 @@ def test_a_viewer_sees_the_board_but_cannot_move(client, officina, deals):
     core_services.membership_set(workspace=officina, user=viewer, role=Role.VIEWER)
     client.force_login(viewer)
     html = client.get(BOARD, {"view": "all"}).content.decode()
-    assert "Tornio per Rossi" in html and "move-form" not in html
+    assert "Tornio per Rossi" in html and "move-menu" not in html
     response = client.post(reverse("deals:stage", args=[deals["offer"].pk]), {"stage": "won"})
     assert response.status_code == 403
 
@@ -247,3 +251,59 @@ def test_product_line_rename_and_delete(signed_in, officina, catalogue):
     assert not ProductLine.objects.for_workspace(officina).filter(slug="usato").exists()
     product = Product.objects.for_workspace(officina).get(sku="CUS-6204")
     assert "Cuscinetto 6204" in signed_in.get(f"/products/{product.pk}/edit/").content.decode()
+
+
+def test_the_board_reads_the_same_number_of_queries_for_2_or_20_deals(
+    signed_in, officina, giulia, marco, deals
+):
+    """Each card shows its contact, company and owner: loaded with the deals, not card by card."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert signed_in.get(BOARD, {"view": "all"}).status_code == 200
+        return len(captured)
+
+    queries()  # the first page of a session reads a few things once
+    few = queries()
+    for n in range(18):
+        company = contact_services.company_create(
+            workspace=officina, actor=giulia, data={"name": f"Azienda Agricola {n}"}
+        )
+        services.deal_create(
+            workspace=officina,
+            actor=giulia,
+            data={"name": f"Trattore {n}", "company_id": company.pk, "owner_id": marco.pk},
+        )
+    assert queries() == few
+
+
+def test_an_overdue_deal_says_so_in_words(signed_in, officina, giulia, mario):
+    services.deal_create(
+        workspace=officina,
+        actor=giulia,
+        data={"name": "Tornio in ritardo", "contact_id": mario.pk, "expected_close": "2020-01-31"},
+    )
+    html = signed_in.get(BOARD, {"view": "all"}).content.decode()
+    card = html[html.rindex("<li", 0, html.index('data-name="Tornio in ritardo"')) :]
+    card = card[: card.index("</li>")]
+    assert "is-overdue" in card and '<span class="badge bad overdue">Overdue</span>' in card
+    assert "31 Jan 2020" in card
+
+
+def test_a_card_names_the_contacts_company_when_the_deal_has_none(
+    signed_in, officina, giulia, mario
+):
+    company = contact_services.company_create(
+        workspace=officina, actor=giulia, data={"name": "Rossi Meccanica S.r.l."}
+    )
+    contact_services.contact_update(
+        workspace=officina, actor=giulia, contact=mario, data={"company_id": company.pk}
+    )
+    deal = services.deal_create(
+        workspace=officina, actor=giulia, data={"name": "Tornio", "contact_id": mario.pk}
+    )
+    Deal.objects.for_workspace(officina).filter(pk=deal.pk).update(company=None)
+    html = signed_in.get(BOARD, {"view": "all"}).content.decode()
+    assert '<span class="deal-company">Rossi Meccanica S.r.l.</span>' in html

@@ -147,7 +147,7 @@ def test_rule_saved_with_warnings_shown_above_the_form(officina, giulia_in, lomb
     assert "overlaps &#x27;Lombardia ricambi&#x27; on MI for ricambi" in page.text
     edit = giulia_in.post(
         reverse("handoff:rule_update", args=[rule.pk]),
-        {"name": "Milano", "provinces": "MI", "reps": [luca.pk], "position": "0"},
+        {"name": "Milano", "provinces": "MI", "reps": [luca.pk], "position": "1"},
     )
     assert edit.status_code == 302
     rule.refresh_from_db()
@@ -188,3 +188,22 @@ def test_another_workspace_cannot_reach_these_leads(client, bruno, assignment, l
     assert client.post(reverse("handoff:read", args=[note.pk])).status_code == 404
     assert client.get(f"{reverse('handoff:settings')}?edit={lombardia_rule.pk}").status_code == 404
     assert Assignment.objects.for_workspace(assignment.workspace).get().status == "pending"
+
+
+def test_people_count_rules_from_1(officina, giulia_in, lines, luca):
+    """Position 1 in the form is the first rule tried (stored as 0); 0 is refused."""
+    first = giulia_in.post(
+        reverse("handoff:rule_create"),
+        {"name": "Lombardia", "regions": ["Lombardia"], "reps": [luca.pk], "position": "1"},
+    )
+    assert first.status_code == 302
+    rule = AssignmentRule.objects.for_workspace(officina).get(name="Lombardia")
+    assert rule.position == 0
+    page = giulia_in.get(reverse("handoff:settings"), {"edit": rule.pk}).text
+    assert '<td class="num">1</td>' in page and 'name="position" value="1"' in page
+    zero = giulia_in.post(
+        reverse("handoff:rule_update", args=[rule.pk]),
+        {"name": "Lombardia", "regions": ["Lombardia"], "reps": [luca.pk], "position": "0"},
+    )
+    assert zero.status_code == 422
+    assert "expected a whole number from 1" in zero.text

@@ -1,6 +1,6 @@
 // The pipeline board: drag a deal card onto another column to move it (an HTMX POST that
-// re-renders the board). Moving to "lost" asks for the reason first. Without JavaScript, each
-// card's own stage select and button do the same.
+// re-renders the board). Moving to "lost" asks for the reason first. Each card's Move menu
+// does the same with or without JavaScript.
 (function () {
   "use strict";
   let dragged = null;
