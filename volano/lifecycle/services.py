@@ -327,8 +327,10 @@ def thresholds_apply(
     workspace: Workspace,
     contact_ids: Iterable[int] | None = None,
     now: dt.datetime | None = None,
+    stamped_at: dt.datetime | None = None,
 ) -> dict[str, int]:
-    """Run the active threshold rules in order, over `contact_ids` or every contact.
+    """Run the active threshold rules in order, over `contact_ids` or every contact, as of
+    `now`; the moves are stamped `stamped_at` (default `now`).
 
     Rules run one after the other, so a contact can climb Lead → MQL → SQL in one pass when
     both rules hold. Returns {rule name: contacts moved}.
@@ -362,7 +364,7 @@ def thresholds_apply(
             rule=rule,
             from_stages=rule.from_stages,
             product_line=rule.product_line,
-            now=now,
+            now=stamped_at or now,
         )
         moved[rule.name] = len(done)
     return moved
