@@ -384,7 +384,9 @@ def _contacts_matching(workspace, form: ContactFilterForm, choices: ListChoices)
     sort = form.ordering
     model = choices.score_model
     if model is not None and (low is not None or high is not None or sort.endswith("score")):
-        qs = contacts_scored(workspace=workspace, contacts=qs, model=model, at_least=low, at_most=high)
+        qs = contacts_scored(
+            workspace=workspace, contacts=qs, model=model, at_least=low, at_most=high
+        )
         if sort.endswith("score"):
             descending = sort.startswith("-")
             score = F("score").desc() if descending else F("score").asc()
@@ -506,7 +508,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 
 def _export_response(workspace, contacts, choices: ListChoices, kind: str) -> HttpResponse:
     if choices.score_model is not None and "score" not in contacts.query.annotations:
-        contacts = contacts_scored(workspace=workspace, contacts=contacts, model=choices.score_model)
+        contacts = contacts_scored(
+            workspace=workspace, contacts=contacts, model=choices.score_model
+        )
     stamp = timezone.localdate().isoformat()
     name = _("contacts")
     if kind == "csv":
@@ -536,7 +540,10 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     choices = _list_choices(workspace)
     form = BulkActionForm(
-        request.POST, stages=list(choices.stages.items()), owners=choices.owners, lists=choices.lists
+        request.POST,
+        stages=list(choices.stages.items()),
+        owners=choices.owners,
+        lists=choices.lists,
     )
     back = f"{reverse('contacts:list')}?{request.POST.get('filters', '')}".rstrip("?")
     if not form.is_valid():
@@ -570,7 +577,9 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
                 owner_id=owner,
             )
             text = ngettext(
-                "%(count)s contact has a new owner.", "%(count)s contacts have a new owner.", changed
+                "%(count)s contact has a new owner.",
+                "%(count)s contacts have a new owner.",
+                changed,
             ) % {"count": number_format(changed, force_grouping=True)}
         else:
             moved = stages_move(
@@ -737,8 +746,8 @@ def contact_activity_view(request: HttpRequest, contact_id: int) -> HttpResponse
     if not form.is_valid():
         context = _detail_context(request, contact)
         context["activity_form"] = form
-        if htmx:
-            return render(request, "contacts/_activity_form.html", context, status=422)
+        if htmx:  # 200: HTMX swaps the form with its errors only on a success status
+            return render(request, "contacts/_activity_form.html", context)
         return render(request, "contacts/contact_detail.html", context, status=422)
     workspace = request.workspace  # type: ignore[attr-defined]
     item = form.event_item(contact.pk)

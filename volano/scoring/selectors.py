@@ -249,6 +249,4 @@ def points_of(
 
 def list_score_model(*, workspace: Workspace) -> ScoreModel | None:
     """The model a contacts list shows and sorts by: the first active rules model."""
-    return (
-        score_models(workspace=workspace, active_only=True).filter(kind=ModelKind.RULES).first()
-    )
+    return score_models(workspace=workspace, active_only=True).filter(kind=ModelKind.RULES).first()

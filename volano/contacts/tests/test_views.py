@@ -147,7 +147,7 @@ def test_live_search_returns_only_the_results_table(signed_in, luca, anna):
     page = signed_in.get(reverse("contacts:list")).content.decode()
     # One request per search: the form holds the only hx-get (one pending delay for every
     # field), nothing listens to the search box's own "search" or "change" events.
-    assert page.count("hx-get=\"/contacts/\"") == 1
+    assert page.count('hx-get="/contacts/"') == 1
     assert 'hx-trigger="input changed delay:400ms from:.live-filter' in page
     assert 'hx-sync="this:replace"' in page
 
