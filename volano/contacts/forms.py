@@ -126,6 +126,8 @@ class ContactFilterForm(forms.Form):
         _choice_field(self, "region").choices = [("", _("Any"))] + [
             (r, r) for r in geography.regions()
         ]
+        for name in ("stage", "owner", "segment", "province", "region", "consent"):
+            self.fields[name].widget.attrs["class"] = "filter-select"
 
     def filters(self) -> dict[str, Any]:
         """The contacts selector's keyword arguments; an invalid choice is simply ignored."""
@@ -174,7 +176,9 @@ class BulkActionForm(forms.Form):
         ("export_csv", _("Export CSV")),
         ("export_xlsx", _("Export Excel")),
     )
-    action = forms.ChoiceField(label=_("Action"), choices=[("", _("Choose…")), *ACTIONS])
+    action = forms.ChoiceField(
+        label=_("With the picked contacts"), choices=[("", _("Choose…")), *ACTIONS], required=False
+    )
     scope = forms.ChoiceField(
         choices=[("ids", "ids"), ("all", "all")], required=False, widget=forms.HiddenInput
     )
@@ -214,6 +218,8 @@ class BulkActionForm(forms.Form):
     def clean(self):
         data = super().clean()
         action = data.get("action")
+        if not action:
+            raise forms.ValidationError(_("Choose what to do with the picked contacts."))
         if data.get("scope") != "all" and not data.get("ids"):
             raise forms.ValidationError(_("Tick at least one contact, or pick all of them."))
         needed = {"list": "target_list", "owner": "new_owner", "stage": "new_stage"}

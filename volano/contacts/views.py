@@ -547,7 +547,11 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     )
     back = f"{reverse('contacts:list')}?{request.POST.get('filters', '')}".rstrip("?")
     if not form.is_valid():
-        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        errors = [
+            f"{form.fields[name].label}: {error}" if name in form.fields else str(error)
+            for name, field_errors in form.errors.items()
+            for error in field_errors
+        ]
         messages.error(request, " ".join(errors))
         return _bulk_done(request, back)
     data = form.cleaned_data
