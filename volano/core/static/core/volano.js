@@ -42,7 +42,7 @@
       var text = count.getAttribute("data-none");
       if (all) text = count.getAttribute("data-all");
       else if (ticked === 1) text = count.getAttribute("data-one");
-      else if (ticked > 1) text = (count.getAttribute("data-many") || "").replace("%(n)s", ticked);
+      else if (ticked > 1) text = (count.getAttribute("data-many") || "").replace("{n}", ticked);
       count.textContent = text;
     }
   }
