@@ -215,8 +215,8 @@ class BulkActionForm(forms.Form):
         except ValueError:
             raise forms.ValidationError(_("The selection is not valid: reload the page.")) from None
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         action = data.get("action")
         if not action:
             raise forms.ValidationError(_("Choose what to do with the picked contacts."))
@@ -624,8 +624,8 @@ class ActivityForm(forms.Form):
         help_text=_("What was said or agreed"),
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if (
             data.get("type") == EventType.NOTE
             and not (data.get("text") or "").strip()

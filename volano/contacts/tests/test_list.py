@@ -326,3 +326,18 @@ def test_a_viewer_cannot_run_bulk_actions(client, officina, people):
     assert response.status_code == 403
     assert Contact.objects.for_workspace(officina).filter(owner__isnull=False).count() == 3
     assert 'name="ids"' not in client.get(reverse("contacts:list")).content.decode()
+
+
+def test_change_stage_of_all_matching_a_score_range(signed_in, officina, people):
+    """The score filter joins the score table; the stage move still locks only the contacts."""
+    response = bulk(
+        signed_in,
+        action="stage",
+        new_stage="sql",
+        reason="punteggio alto",
+        scope="all",
+        filters="score_min=50&sort=-score",
+    )
+    assert response.status_code == 302
+    moved = StageChange.objects.for_workspace(officina).filter(to_stage="sql")
+    assert list(moved.values_list("contact__first_name", flat=True)) == ["Anna"]
