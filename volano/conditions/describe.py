@@ -269,6 +269,9 @@ EVENT_VERBS: dict[str, tuple[str, str, str]] = {
         "ha partecipato a un evento",
     ),
     "order": ("placed an order", "did not place an order", "ha fatto un ordine"),
+    "call": ("had a phone call with us", "had no phone call with us", "ha avuto una telefonata"),
+    "meeting": ("had a meeting with us", "had no meeting with us", "ha avuto un incontro"),
+    "note": ("has a note from us", "has no note from us", "ha una nota"),
     "survey_answered": (
         "answered a survey",
         "did not answer a survey",

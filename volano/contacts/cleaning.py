@@ -65,6 +65,18 @@ def clean_phone(raw: str | None, *, default_region: str = "IT") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_display(stored: str) -> str:
+    """A stored E.164 number in the international format (+39 338 307 6475); anything that
+    does not parse is shown as it is."""
+    if not stored:
+        return ""
+    try:
+        number = phonenumbers.parse(stored, None if stored.startswith("+") else "IT")
+    except phonenumbers.NumberParseException:
+        return stored
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def clean_vat_number(raw: str | None) -> str:
     """Partita IVA: 11 digits with a valid check digit; an "IT" prefix and spaces are dropped."""
     text = re.sub(r"[\s.-]", "", (raw or "")).upper()

@@ -40,18 +40,51 @@ def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
     return cast(forms.ChoiceField, form.fields[name])
 
 
+SORTS = ("name", "stage", "score", "owner", "added")
+
+
+def _live(attrs: dict | None = None) -> dict:
+    """A field the list follows as it is typed in (volano.js and the form's hx-trigger)."""
+    return {"class": "live-filter", **(attrs or {})}
+
+
 class ContactFilterForm(forms.Form):
+    """The contacts list's filters and order. Choices that belong to the workspace (its stage
+    names, its people, its segments) are given by the view."""
+
     q = forms.CharField(
         label=_("Search"),
         required=False,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Name, email, company or phone")}
+            attrs=_live(
+                {
+                    "type": "search",
+                    "placeholder": _("Name, email, company or phone"),
+                    "autocomplete": "off",
+                    "data-live-search": "",
+                }
+            )
         ),
+    )
+    stage = forms.ChoiceField(label=_("Stage"), required=False)
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    segment = forms.ChoiceField(label=_("Segment"), required=False)
+    score_min = forms.FloatField(
+        label=_("Score from"),
+        required=False,
+        widget=forms.NumberInput(attrs=_live({"step": "any", "inputmode": "decimal"})),
+    )
+    score_max = forms.FloatField(
+        label=_("Score up to"),
+        required=False,
+        widget=forms.NumberInput(attrs=_live({"step": "any", "inputmode": "decimal"})),
     )
     province = forms.ChoiceField(label=_("Province"), required=False)
     region = forms.ChoiceField(label=_("Region"), required=False)
-    tag = forms.CharField(label=_("Tag"), required=False)
-    source = forms.CharField(label=_("Source"), required=False)
+    tag = forms.CharField(label=_("Tag"), required=False, widget=forms.TextInput(attrs=_live()))
+    source = forms.CharField(
+        label=_("Source"), required=False, widget=forms.TextInput(attrs=_live())
+    )
     consent = forms.ChoiceField(
         label=_("Email consent"),
         required=False,
@@ -64,27 +97,137 @@ class ContactFilterForm(forms.Form):
             ("none", _("No answer")),
         ],
     )
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[("", "")] + [(f"{d}{key}", key) for key in SORTS for d in ("", "-")],
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(
+        self,
+        *args,
+        stages: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        owners: list[tuple[int, str]] = (),  # type: ignore[assignment]
+        segments: list[tuple[int, str]] = (),  # type: ignore[assignment]
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        _choice_field(self, "stage").choices = [("", _("Any")), *stages]
+        _choice_field(self, "owner").choices = [
+            ("", _("Anyone")),
+            ("none", _("Nobody")),
+            *[(str(pk), name) for pk, name in owners],
+        ]
+        _choice_field(self, "segment").choices = [
+            ("", _("Any")),
+            *[(str(pk), name) for pk, name in segments],
+        ]
         _choice_field(self, "province").choices = [("", _("Any")), *province_choices()]
         _choice_field(self, "region").choices = [("", _("Any"))] + [
             (r, r) for r in geography.regions()
         ]
+        for name in ("stage", "owner", "segment", "province", "region", "consent"):
+            self.fields[name].widget.attrs["class"] = "filter-select"
 
     def filters(self) -> dict[str, Any]:
-        """The selector's keyword arguments; an invalid choice is simply ignored."""
-        if not self.is_valid():
-            return {}
-        data = self.cleaned_data
+        """The contacts selector's keyword arguments; an invalid choice is simply ignored."""
+        data = self._valid_data()
         return {
-            "search": data["q"].strip(),
-            "province": data["province"],
-            "region": data["region"],
-            "tag": data["tag"].strip(),
-            "source": data["source"].strip(),
-            "consent": data["consent"],
+            "search": (data.get("q") or "").strip(),
+            "province": data.get("province") or "",
+            "region": data.get("region") or "",
+            "tag": (data.get("tag") or "").strip(),
+            "source": (data.get("source") or "").strip(),
+            "consent": data.get("consent") or "",
+            "lifecycle_stage": data.get("stage") or "",
+            "owner": data.get("owner") or "",
         }
+
+    def _valid_data(self) -> dict[str, Any]:
+        """The values that are valid: a wrong one (a stale segment id) drops only itself."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return {name: self.cleaned_data[name] for name in self.fields if name in self.cleaned_data}
+
+    @property
+    def segment_id(self) -> int | None:
+        value = self._valid_data().get("segment")
+        return int(value) if value else None
+
+    @property
+    def score_range(self) -> tuple[float | None, float | None]:
+        data = self._valid_data()
+        return data.get("score_min"), data.get("score_max")
+
+    @property
+    def ordering(self) -> str:
+        return self._valid_data().get("sort") or "-added"
+
+
+class BulkActionForm(forms.Form):
+    """What to do with the contacts picked in the list: the ticked ones (`ids`), or every
+    contact the list's filters match (`scope` = "all", the filters sent along)."""
+
+    ACTIONS = (
+        ("list", _("Add to a list")),
+        ("owner", _("Change owner")),
+        ("stage", _("Change stage")),
+        ("export_csv", _("Export CSV")),
+        ("export_xlsx", _("Export Excel")),
+    )
+    action = forms.ChoiceField(
+        label=_("With the picked contacts"), choices=[("", _("Choose…")), *ACTIONS], required=False
+    )
+    scope = forms.ChoiceField(
+        choices=[("ids", "ids"), ("all", "all")], required=False, widget=forms.HiddenInput
+    )
+    ids = forms.CharField(required=False)
+    target_list = forms.ChoiceField(label=_("List"), required=False)
+    new_owner = forms.ChoiceField(label=_("New owner"), required=False)
+    new_stage = forms.ChoiceField(label=_("New stage"), required=False)
+    reason = forms.CharField(label=_("Why"), max_length=300, required=False)
+
+    def __init__(
+        self,
+        *args,
+        stages: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        owners: list[tuple[int, str]] = (),  # type: ignore[assignment]
+        lists: list[tuple[int, str]] = (),  # type: ignore[assignment]
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "target_list").choices = [
+            ("", _("Choose a list…")),
+            *[(str(pk), name) for pk, name in lists],
+        ]
+        _choice_field(self, "new_owner").choices = [
+            ("", _("Choose…")),
+            ("none", _("Nobody")),
+            *[(str(pk), name) for pk, name in owners],
+        ]
+        _choice_field(self, "new_stage").choices = [("", _("Choose…")), *stages]
+
+    def clean_ids(self) -> list[int]:
+        raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        try:
+            return sorted({int(value) for value in raw if str(value).strip()})
+        except ValueError:
+            raise forms.ValidationError(_("The selection is not valid: reload the page.")) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if not action:
+            raise forms.ValidationError(_("Choose what to do with the picked contacts."))
+        if data.get("scope") != "all" and not data.get("ids"):
+            raise forms.ValidationError(_("Tick at least one contact, or pick all of them."))
+        needed = {"list": "target_list", "owner": "new_owner", "stage": "new_stage"}
+        if action in needed and not data.get(needed[action]):
+            self.add_error(needed[action], _("Choose one."))
+        if action == "stage" and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Say why the stage changes: it goes to the history."))
+        return data
 
 
 class ServiceForm(forms.Form):
@@ -453,28 +596,52 @@ def _custom_initial(field: CustomField, value: Any) -> Any:
 
 
 class ActivityForm(forms.Form):
-    """Something the contact did away from the website, logged by hand (a rep, the marketer)."""
+    """Something the contact did or said away from the website, logged by hand (a rep, the
+    marketer): a call, a meeting, a note, a webinar, a fair, a brochure handed over."""
 
     type = forms.ChoiceField(
         label=_("What happened"),
         choices=[
+            (EventType.CALL, _("Phone call")),
+            (EventType.MEETING, _("Meeting")),
+            (EventType.NOTE, _("Note")),
             (EventType.WEBINAR_ATTENDED, _("Attended a webinar")),
             (EventType.EVENT_ATTENDED, _("Met at an event or fair")),
             (EventType.CONTENT_DOWNLOADED, _("Received a catalogue or brochure")),
         ],
     )
     title = forms.CharField(
-        label=_("Which one"),
+        label=_("Subject"),
         max_length=200,
         required=False,
-        help_text=_("e.g. the webinar's title, the fair, the product"),
+        help_text=_("e.g. the reason for the call, the webinar's title, the fair"),
     )
+    text = forms.CharField(
+        label=_("Notes"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What was said or agreed"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("type") == EventType.NOTE
+            and not (data.get("text") or "").strip()
+            and not (data.get("title") or "").strip()
+        ):
+            self.add_error("text", _("Write the note."))
+        return data
 
     def event_item(self, contact_id: int) -> dict:
         """The event, as the events API takes it."""
         kind = self.cleaned_data["type"]
-        title = self.cleaned_data["title"].strip()
-        properties = {"title": title} if title else {}
+        properties = {
+            key: self.cleaned_data[key].strip()
+            for key in ("title", "text")
+            if self.cleaned_data[key].strip()
+        }
         return {
             "type": kind,
             "contact_id": contact_id,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import re
+from collections.abc import Sequence
+
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from volano.contacts.cleaning import normalise_email
 from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
@@ -23,9 +26,11 @@ def contact_list(
     email: str = "",
     consent: str = "",
     lifecycle_stage: str = "",
+    owner: str = "",
 ) -> QuerySet[Contact]:
     """Contacts matching the filters, newest first. `consent` is a status for email marketing
-    ("granted", "revoked", …) or "none" for contacts who never gave an answer."""
+    ("granted", "revoked", …) or "none" for contacts who never gave an answer; `owner` a user
+    id or "none" for contacts nobody owns."""
     qs = Contact.objects.for_workspace(workspace).select_related("company")
     if email:
         # exclude("") lets the database use the partial unique index on (workspace, email)
@@ -36,12 +41,10 @@ def contact_list(
         name_q = Q()
         for word in words:
             name_q &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-        qs = qs.filter(
-            Q(email__icontains=term.lower())
-            | name_q
-            | Q(company__name__icontains=term)
-            | Q(phone__contains=term)
-        )
+        found = Q(email__icontains=term.lower()) | name_q | Q(company__name__icontains=term)
+        if digits := phone_search_digits(term):
+            found |= Q(phone__contains=digits)
+        qs = qs.filter(found)
     if province:
         qs = qs.filter(province=province.upper())
     if region:
@@ -52,6 +55,10 @@ def contact_list(
         qs = qs.filter(company_id=company_id)
     if lifecycle_stage:
         qs = qs.filter(lifecycle_stage=lifecycle_stage)
+    if owner == "none":
+        qs = qs.filter(owner__isnull=True)
+    elif owner.isdigit():
+        qs = qs.filter(owner_id=int(owner))
     if tag:
         # Tags are a JSON list; match the quoted tag in its text form on both databases.
         qs = qs.filter(tags__icontains=f'"{tag}"')
@@ -64,6 +71,54 @@ def contact_list(
         else:
             qs = qs.filter(pk__in=email_consents.filter(status=consent).values("contact_id"))
     return qs.order_by("-created_at", "-id")
+
+
+_PHONE_TYPED = re.compile(r"\+?[\d\s()./-]{6,}")
+
+
+def phone_search_digits(term: str) -> str:
+    """What a typed phone number looks like inside a stored E.164 one: "338 307 6475",
+    "338-3076475", "0039 338…" and "+39 338 307 6475" all become digits (with "+" when the
+    country code was typed), so a `contains` finds them; "" when the term is not a number."""
+    text = term.strip()
+    if not _PHONE_TYPED.fullmatch(text):
+        return ""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < 4:
+        return ""
+    if text.startswith("+"):
+        return "+" + digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    return digits
+
+
+def contacts_sorted(
+    qs: QuerySet[Contact], *, sort: str, stage_order: Sequence[str] = ()
+) -> QuerySet[Contact]:
+    """`qs` in the order a list header asks for: name, stage (in `stage_order`, the funnel),
+    owner or added, "-" first for descending; ties always by id, so pages never overlap."""
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    if key == "stage" and stage_order:
+        rank = Case(
+            *[When(lifecycle_stage=stage, then=Value(i)) for i, stage in enumerate(stage_order)],
+            default=Value(len(stage_order)),
+            output_field=IntegerField(),
+        )
+        qs = qs.annotate(stage_rank=rank)
+        columns = ["stage_rank"]
+    elif key == "name":
+        columns = ["last_name", "first_name"]
+    elif key == "owner":
+        columns = ["owner__full_name", "owner__email"]
+    else:
+        columns = ["created_at"]
+    # Contacts without an owner come last either way, on SQLite as on PostgreSQL.
+    order = [
+        F(c).desc(nulls_last=True) if descending else F(c).asc(nulls_last=True) for c in columns
+    ]
+    return qs.order_by(*order, "-id" if descending else "id")
 
 
 def contact_get(*, workspace: Workspace, contact_id: int) -> Contact:

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from volano.contacts import cleaning
 from volano.contacts.cleaning import FieldError
@@ -34,6 +36,7 @@ from volano.core.reactions import announce
 from volano.events.models import EventType
 from volano.events.services import system_event_append
 
+BULK_CHUNK = 5_000  # ids per UPDATE of a bulk change (SQLite's bound-parameter limit is far)
 CONTACT_TEXT_FIELDS = ("first_name", "last_name", "job_title", "street", "city", "source")
 CONTACT_FIELDS = (
     "email",
@@ -96,11 +99,12 @@ def _clean_address(data: dict, clean: dict, errors: list[dict]) -> None:
             errors.append({"field": "postal_code", "message": str(error)})
     if country != "IT":
         return
-    if clean.get("postal_code") and not clean.get("province"):
+    if clean.get("postal_code") and not (clean.get("province") and clean.get("city")):
         comune = geography.comune_for(cap=clean["postal_code"], city=clean.get("city"))
-        if comune:
+        if comune and clean.get("province", comune.province) in ("", comune.province):
             clean["province"] = comune.province
-            clean.setdefault("city", comune.name)
+            if not clean.get("city"):
+                clean["city"] = comune.name
     if clean.get("province") and not clean.get("region"):
         clean["region"] = geography.region_of(clean["province"]) or ""
 
@@ -403,3 +407,31 @@ def consent_request(
         proof=proof,
     )
     return ConsentStatus.PENDING
+
+
+def contacts_owner_set(
+    *, workspace: Workspace, actor: User | None, contacts: QuerySet[Contact], owner_id: int | None
+) -> int:
+    """Give every contact of `contacts` to one owner (None: to nobody), in one UPDATE; returns
+    how many changed. Segments and scores that read the owner follow after commit."""
+    if owner_id is not None and not (
+        Membership.objects.filter(workspace=workspace, user_id=owner_id).exists()
+    ):
+        raise ApplicationError(_("The new owner is not a member of this workspace."), field="owner")
+    # exclude() keeps the contacts nobody owns when an owner is given (SQL's NULL <> x).
+    changing = (
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=contacts.values("pk"))
+        .exclude(owner_id=owner_id)
+    )
+    with transaction.atomic():
+        ids = list(changing.values_list("pk", flat=True))
+        for start in range(0, len(ids), BULK_CHUNK):
+            Contact.objects.for_workspace(workspace).filter(
+                pk__in=ids[start : start + BULK_CHUNK]
+            ).update(owner_id=owner_id, updated_at=timezone.now())
+        if ids:
+            announce(
+                ContactsChanged(workspace_id=workspace.pk, contact_ids=set(ids), fields={"owner"})
+            )
+    return len(ids)

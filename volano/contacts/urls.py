@@ -7,6 +7,7 @@ app_name = "contacts"
 urlpatterns = [
     path("contacts/", views.contact_list, name="list"),
     path("contacts/new/", views.contact_create_view, name="create"),
+    path("contacts/bulk/", views.contact_bulk, name="bulk"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_update_view, name="update"),
     path("contacts/<int:contact_id>/timeline/", views.contact_timeline, name="timeline"),

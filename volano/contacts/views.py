@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, F, Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from volano.contacts import selectors
+from volano.contacts.export import contacts_export_csv, contacts_export_xlsx
 from volano.contacts.forms import (
     ActivityForm,
+    BulkActionForm,
     CompanyForm,
     ConsentForm,
     ContactFilterForm,
@@ -45,18 +49,27 @@ from volano.contacts.services import (
     consent_set,
     contact_create,
     contact_update,
+    contacts_owner_set,
     custom_field_create,
 )
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.models import Role
+from volano.core.models import Membership, Role
 from volano.core.views import forbidden, workspace_required, write_required
 from volano.deals.models import DealStage
 from volano.deals.selectors import contact_panel_context
 from volano.events.models import Channel, Event, EventType
+from volano.events.selectors import last_activity_by_contact
 from volano.events.services import events_ingest
 from volano.lifecycle.models import ChangeSource, LifecycleStage
-from volano.lifecycle.services import stage_set
+from volano.lifecycle.selectors import stage_names
+from volano.lifecycle.services import stage_set, stages_move
 from volano.orders.models import Order
+from volano.scoring.models import ScoreModel
+from volano.scoring.selectors import contacts_scored, list_score_model, points_of
+from volano.scoring.services import scores_refresh_contacts
+from volano.segments.models import Segment
+from volano.segments.selectors import contacts_in_segment, list_get, list_list, segment_list
+from volano.segments.services import list_add_contacts
 
 PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 25
@@ -204,6 +217,8 @@ def describe_event(event: Event) -> str:
         return str(p.get("name") or p.get("segment") or "")
     if t == EventType.TICKET:
         return f"{p.get('subject', '')} ({p.get('status', '')})"
+    if t in (EventType.CALL, EventType.MEETING, EventType.NOTE):
+        return str(p.get("title") or "")
     if t == EventType.CONSENT_CHANGED:
         statuses = dict(ConsentStatus.choices)
         purpose = dict(Purpose.choices).get(str(p.get("purpose")), p.get("purpose", ""))
@@ -253,7 +268,11 @@ EVENT_ICONS = {
     EventType.LEAD_REJECTED: ("✗", "bad"),
     EventType.SEGMENT_ENTERED: ("◎", "system"),
     EventType.SEGMENT_LEFT: ("○", "system"),
+    EventType.CALL: ("☎", "sales"),
+    EventType.MEETING: ("◈", "meet"),
+    EventType.NOTE: ("✎", "sales"),
 }
+NOTE_TYPES = (EventType.CALL, EventType.MEETING, EventType.NOTE)
 
 
 @dataclass(frozen=True)
@@ -264,6 +283,7 @@ class TimelineItem:
     css: str
     description: str
     channel: str
+    note: str = ""  # the text a rep wrote for a call, a meeting or a note
 
 
 def timeline_items(events: list[Event]) -> list[TimelineItem]:
@@ -280,6 +300,9 @@ def timeline_items(events: list[Event]) -> list[TimelineItem]:
                 css=css,
                 description=describe_event(event),
                 channel=str(channels.get(event.channel, event.channel)),
+                note=str((event.properties or {}).get("text") or "")
+                if event.type in NOTE_TYPES
+                else "",
             )
         )
     return items
@@ -315,26 +338,164 @@ def _email_consents(workspace, contact_ids: list[int]) -> dict[int, str]:
 # ---- contacts ------------------------------------------------------------------------------
 
 
-@workspace_required
-def contact_list(request: HttpRequest) -> HttpResponse:
+@dataclass(frozen=True)
+class ListChoices:
+    """The workspace's own names a contacts list shows and filters by."""
+
+    stages: dict[str, str]
+    owners: list[tuple[int, str]]
+    segments: list[tuple[int, str]]
+    lists: list[tuple[int, str]]
+    score_model: ScoreModel | None
+
+
+def _list_choices(workspace) -> ListChoices:
+    members = (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+    return ListChoices(
+        stages=stage_names(workspace=workspace),
+        owners=[(m.user_id, str(m.user)) for m in members],
+        segments=list(segment_list(workspace=workspace).values_list("pk", "name")),
+        lists=list(list_list(workspace=workspace).values_list("pk", "name")),
+        score_model=list_score_model(workspace=workspace),
+    )
+
+
+def _filter_form(data, choices: ListChoices) -> ContactFilterForm:
+    return ContactFilterForm(
+        data or None,
+        stages=list(choices.stages.items()),
+        owners=choices.owners,
+        segments=choices.segments,
+    )
+
+
+def _contacts_matching(workspace, form: ContactFilterForm, choices: ListChoices):
+    """The contacts the list's filters pick, in the order its headers ask for."""
+    qs = selectors.contact_list(workspace=workspace, **form.filters()).select_related("owner")
+    if form.segment_id is not None:
+        segment = Segment.objects.for_workspace(workspace).filter(pk=form.segment_id).first()
+        if segment is not None:
+            qs = contacts_in_segment(workspace=workspace, contacts=qs, segment=segment)
+    low, high = form.score_range
+    sort = form.ordering
+    model = choices.score_model
+    if model is not None and (low is not None or high is not None or sort.endswith("score")):
+        qs = contacts_scored(
+            workspace=workspace, contacts=qs, model=model, at_least=low, at_most=high
+        )
+        if sort.endswith("score"):
+            descending = sort.startswith("-")
+            score = F("score").desc() if descending else F("score").asc()
+            return qs.order_by(score, "-id" if descending else "id")
+    return selectors.contacts_sorted(qs, sort=sort, stage_order=list(choices.stages))
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    contact: Contact
+    consent: str
+    stage: str
+    score: float | None
+    last_activity: Any
+
+
+def _rows(workspace, contacts: list[Contact], choices: ListChoices) -> list[ContactRow]:
+    """What the page shows beside each contact, read for the page only (a few queries in all)."""
+    ids = [c.pk for c in contacts]
+    consents = _email_consents(workspace, ids)
+    last = last_activity_by_contact(workspace=workspace, contact_ids=ids)
+    points: dict[int, float] = {}
+    if choices.score_model is not None:
+        if contacts and hasattr(contacts[0], "score"):
+            points = {c.pk: c.score for c in contacts}  # type: ignore[attr-defined]
+        else:
+            points = points_of(workspace=workspace, model=choices.score_model, contact_ids=ids)
+    return [
+        ContactRow(
+            contact=c,
+            consent=consents.get(c.pk, ""),
+            stage=choices.stages.get(c.lifecycle_stage, c.lifecycle_stage),
+            score=points.get(c.pk, 0.0) if choices.score_model is not None else None,
+            last_activity=last.get(c.pk),
+        )
+        for c in contacts
+    ]
+
+
+SORT_COLUMNS = (
+    ("name", gettext_lazy("Name")),
+    ("stage", gettext_lazy("Stage")),
+    ("score", gettext_lazy("Score")),
+    ("owner", gettext_lazy("Owner")),
+    ("added", gettext_lazy("Added")),
+)
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    key: str
+    label: str
+    query: str  # the list's query string that sorts by this column
+    direction: str  # "ascending", "descending" or "" (aria-sort)
+
+
+def _sort_headers(request: HttpRequest, current: str) -> dict[str, SortHeader]:
+    headers = {}
+    for key, label in SORT_COLUMNS:
+        direction = ""
+        if current.removeprefix("-") == key:
+            direction = "descending" if current.startswith("-") else "ascending"
+        # A first click sorts names and owners A→Z, and stage, score and date highest first.
+        first = key if key in ("name", "owner") else f"-{key}"
+        wanted = {"ascending": f"-{key}", "descending": key}.get(direction, first)
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["sort"] = wanted
+        headers[key] = SortHeader(key, str(label), query.urlencode(), direction)
+    return headers
+
+
+def _list_context(request: HttpRequest, choices: ListChoices) -> dict[str, Any]:
     workspace = request.workspace  # type: ignore[attr-defined]
-    form = ContactFilterForm(request.GET or None)
-    filters = form.filters() if request.GET else {}
-    paginator = CappedPaginator(selectors.contact_list(workspace=workspace, **filters), PAGE_SIZE)
+    form = _filter_form(request.GET, choices)
+    paginator = CappedPaginator(_contacts_matching(workspace, form, choices), PAGE_SIZE)
     page = _page(paginator, request.GET.get("page"))
     contacts = list(page.object_list)
-    consents = _email_consents(workspace, [c.pk for c in contacts])
-    rows = [(c, consents.get(c.pk, "")) for c in contacts]
     query = request.GET.copy()
     query.pop("page", None)
-    context = {
+    filters = form.filters()
+    filtered = (
+        any(filters.values())
+        or form.segment_id is not None
+        or any(v is not None for v in form.score_range)
+    )
+    filter_query = request.GET.copy()
+    for key in ("page", "sort"):
+        filter_query.pop(key, None)
+    return {
         "form": form,
         "page": page,
         "paginator": paginator,
-        "rows": rows,
+        "rows": _rows(workspace, contacts, choices),
         "query": query.urlencode(),
-        "filtered": any(filters.values()),
+        "filter_query": filter_query.urlencode(),
+        "filtered": filtered,
+        "headers": _sort_headers(request, form.ordering),
+        "score_model": choices.score_model,
+        "bulk_form": BulkActionForm(
+            stages=list(choices.stages.items()), owners=choices.owners, lists=choices.lists
+        ),
     }
+
+
+@workspace_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    choices = _list_choices(request.workspace)  # type: ignore[attr-defined]
+    context = _list_context(request, choices)
     template = (
         "contacts/_contact_results.html"
         if _htmx_target(request) == "results"
@@ -343,6 +504,116 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
+
+
+def _export_response(
+    workspace, contacts, choices: ListChoices, kind: str
+) -> HttpResponse | StreamingHttpResponse:
+    if choices.score_model is not None and "score" not in contacts.query.annotations:
+        contacts = contacts_scored(
+            workspace=workspace, contacts=contacts, model=choices.score_model
+        )
+    stamp = timezone.localdate().isoformat()
+    name = _("contacts")
+    if kind == "csv":
+        response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
+            contacts_export_csv(workspace=workspace, contacts=contacts, stages=choices.stages),
+            content_type="text/csv; charset=utf-8",
+        )
+    else:
+        buffer = io.BytesIO()
+        contacts_export_xlsx(
+            workspace=workspace, contacts=contacts, stages=choices.stages, out=buffer
+        )
+        response = HttpResponse(
+            buffer.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{kind}"'
+    return response
+
+
+@write_required
+def contact_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the ticked contacts or on every contact the filters match: each a single
+    set-based service call over the same QuerySet the list shows."""
+    if request.method != "POST":
+        return redirect("contacts:list")
+    workspace = request.workspace  # type: ignore[attr-defined]
+    choices = _list_choices(workspace)
+    form = BulkActionForm(
+        request.POST,
+        stages=list(choices.stages.items()),
+        owners=choices.owners,
+        lists=choices.lists,
+    )
+    back = f"{reverse('contacts:list')}?{request.POST.get('filters', '')}".rstrip("?")
+    if not form.is_valid():
+        errors = [
+            f"{form.fields[name].label}: {error}" if name in form.fields else str(error)
+            for name, field_errors in form.errors.items()
+            for error in field_errors
+        ]
+        messages.error(request, " ".join(errors))
+        return _bulk_done(request, back)
+    data = form.cleaned_data
+    if data["scope"] == "all":
+        filters = _filter_form(QueryDict(request.POST.get("filters", "")), choices)
+        contacts = _contacts_matching(workspace, filters, choices).order_by()
+    else:
+        contacts = selectors.contact_list(workspace=workspace).filter(pk__in=data["ids"]).order_by()
+    action = data["action"]
+    if action in ("export_csv", "export_xlsx"):
+        # a CSV streams (StreamingHttpResponse): the decorators only pass it through
+        return _export_response(workspace, contacts, choices, action.removeprefix("export_"))  # type: ignore[return-value]
+    try:
+        if action == "list":
+            target = list_get(workspace=workspace, slug_or_id=int(data["target_list"]))
+            added = list_add_contacts(workspace=workspace, contact_list=target, contacts=contacts)
+            text = ngettext(
+                "%(count)s contact added to “%(list)s”.",
+                "%(count)s contacts added to “%(list)s”.",
+                added,
+            ) % {"count": number_format(added, force_grouping=True), "list": target.name}
+        elif action == "owner":
+            owner = None if data["new_owner"] == "none" else int(data["new_owner"])
+            changed = contacts_owner_set(
+                workspace=workspace,
+                actor=request.user,  # type: ignore[arg-type]
+                contacts=contacts,
+                owner_id=owner,
+            )
+            text = ngettext(
+                "%(count)s contact has a new owner.",
+                "%(count)s contacts have a new owner.",
+                changed,
+            ) % {"count": number_format(changed, force_grouping=True)}
+        else:
+            moved = stages_move(
+                workspace=workspace,
+                contacts=contacts,
+                to_stage=data["new_stage"],
+                source=ChangeSource.USER,
+                actor=request.user,  # type: ignore[arg-type]
+                reason=data["reason"].strip(),
+            )
+            text = ngettext(
+                "%(count)s contact moved to “%(stage)s”.",
+                "%(count)s contacts moved to “%(stage)s”.",
+                len(moved),
+            ) % {
+                "count": number_format(len(moved), force_grouping=True),
+                "stage": choices.stages.get(data["new_stage"], data["new_stage"]),
+            }
+    except (ApplicationError, NotFound) as error:
+        messages.error(request, getattr(error, "message", str(error)))
+        return _bulk_done(request, back)
+    messages.success(request, text)
+    return _bulk_done(request, back)
+
+
+def _bulk_done(request: HttpRequest, back: str) -> HttpResponse:
+    return redirect(back)
 
 
 def _get_contact(request: HttpRequest, contact_id: int) -> Contact:
@@ -478,20 +749,36 @@ def contact_activity_view(request: HttpRequest, contact_id: int) -> HttpResponse
     if request.method != "POST":
         return redirect("contacts:detail", contact_id=contact.pk)
     form = ActivityForm(request.POST, prefix="activity")
+    htmx = bool(getattr(request, "htmx", False))
     if not form.is_valid():
         context = _detail_context(request, contact)
         context["activity_form"] = form
+        if htmx:  # 200: HTMX swaps the form with its errors only on a success status
+            return render(request, "contacts/_activity_form.html", context)
         return render(request, "contacts/contact_detail.html", context, status=422)
+    workspace = request.workspace  # type: ignore[attr-defined]
+    item = form.event_item(contact.pk)
     result = events_ingest(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        items=[form.event_item(contact.pk)],
+        workspace=workspace,
+        items=[item],
         source=f"manual:{request.user.email}",  # type: ignore[union-attr]
         create_contacts=False,
     )
     if result.rejected:
         raise ApplicationError(result.rejected[0]["message"], field=result.rejected[0]["field"])
-    messages.success(request, _("Activity logged: scores and stage follow in a moment."))
-    return redirect(f"{reverse('contacts:detail', args=[contact.pk])}#timeline-title")
+    if not htmx:
+        messages.success(request, _("Activity logged: scores and stage follow in a moment."))
+        return redirect(f"{reverse('contacts:detail', args=[contact.pk])}#timeline-title")
+    # The rep is looking at this contact: score it now (one contact, the statements compiled
+    # for the minute), so the stage card shows what the call or meeting changed. The task the
+    # event enqueued finds nothing left to do.
+    scores_refresh_contacts(
+        workspace=workspace, contact_ids=[contact.pk], changed=[f"event:{item['type']}"]
+    )
+    contact = _get_contact(request, contact.pk)
+    context = _detail_context(request, contact)
+    context["logged"] = True
+    return render(request, "contacts/_activity_logged.html", context)
 
 
 @workspace_required

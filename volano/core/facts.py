@@ -206,6 +206,7 @@ class ScoresChanged(Fact):
     changed_ids: IdSet = frozenset()
     models: Names = frozenset()
     as_of: str = ""  # the moment the scores were computed for (ISO 8601), the stage rules too
+    stamped_at: str = ""  # the moment stage moves are stamped (never before their cause)
 
     def dispatch_needed(self) -> bool:
         return self.changed_ids is None or bool(self.changed_ids)

@@ -28,6 +28,10 @@ class EventType(models.TextChoices):
     SURVEY_ANSWERED = "survey_answered", _("Survey answered")
     DEAL_CHANGED = "deal_changed", _("Deal changed")
     TICKET = "ticket", _("Support ticket")
+    # What a rep logs by hand on the contact page; `properties.text` holds the note.
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    NOTE = "note", _("Note")
     CONSENT_CHANGED = "consent_changed", _("Consent changed")
     CONTACT_MERGED = "contact_merged", _("Contacts merged")
     LIFECYCLE_CHANGED = "lifecycle_changed", _("Lifecycle stage changed")

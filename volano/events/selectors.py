@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from volano.events.models import Event
+from django.db.models import Max
+
+from volano.events.models import Channel, Event
 
 ContactsByWorkspace = dict[int, tuple[set[int], set[str]]]
 
@@ -47,3 +50,18 @@ def contacts_with_new_events(
         ids.add(contact_id)
         types.add(f"event:{event_type}")
     return last, found
+
+
+def last_activity_by_contact(*, workspace: Any, contact_ids: list[int]) -> dict[int, Any]:
+    """{contact id: when the contact last did something} for a page of contacts: the newest
+    event that is not Volano's own bookkeeping (score, stage and segment changes). One grouped
+    query over the (contact, occurred_at) index, limited to these ids."""
+    rows = (
+        Event.objects.for_workspace(workspace)
+        .filter(contact_id__in=contact_ids)
+        .exclude(channel=Channel.SYSTEM)
+        .values("contact_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("contact_id", "last")
+    )
+    return dict(rows)

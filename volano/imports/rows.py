@@ -439,10 +439,11 @@ def _report_bad_cells(
 
 
 def fill_address(values: dict[str, Any]) -> None:
-    """Province from the CAP and region from the province, when the file leaves them out."""
-    if "province" not in values and "postal_code" in values:
+    """The comune and province from the CAP and the region from the province, when the file
+    leaves them out (as contact_create does for the API)."""
+    if "postal_code" in values and ("province" not in values or "city" not in values):
         comune = _comune(values["postal_code"], values.get("city"))
-        if comune is not None:
+        if comune is not None and values.get("province", comune.province) == comune.province:
             values["province"] = comune.province
             values.setdefault("city", comune.name)
     if "province" in values and "region" not in values:

@@ -21,7 +21,10 @@ def thresholds_follow_scores(fact: ScoresChanged) -> None:
     if workspace is None:
         return
     now = dt.datetime.fromisoformat(fact.as_of) if fact.as_of else None
-    thresholds_apply(workspace=workspace, contact_ids=fact.contact_ids, now=now)
+    stamped_at = dt.datetime.fromisoformat(fact.stamped_at) if fact.stamped_at else None
+    thresholds_apply(
+        workspace=workspace, contact_ids=fact.contact_ids, now=now, stamped_at=stamped_at
+    )
 
 
 @reacts_to(OrderCompleted, phase="transaction")

@@ -331,8 +331,10 @@ def thresholds_apply(
     workspace: Workspace,
     contact_ids: Iterable[int] | None = None,
     now: dt.datetime | None = None,
+    stamped_at: dt.datetime | None = None,
 ) -> dict[str, int]:
-    """Run the active threshold rules in order, over `contact_ids` or every contact.
+    """Run the active threshold rules in order, over `contact_ids` or every contact, as of
+    `now`; the moves are stamped `stamped_at` (default `now`).
 
     Rules run one after the other, so a contact can climb Lead → MQL → SQL in one pass when
     both rules hold. Returns {rule name: contacts moved}.
@@ -347,14 +349,18 @@ def thresholds_apply(
             # A savepoint: a rule that fails leaves nothing half-done and, on PostgreSQL, does
             # not abort the transaction the other rules (and the scores) run in.
             with transaction.atomic():
-                moved[rule.name] = _rule_apply(workspace, rule, ids, now)
+                moved[rule.name] = _rule_apply(workspace, rule, ids, now, stamped_at or now)
         except (ConditionError, DataError) as error:
             _rule_disable(workspace, rule, error, now)
     return moved
 
 
 def _rule_apply(
-    workspace: Workspace, rule: ThresholdRule, ids: list[int] | None, now: dt.datetime
+    workspace: Workspace,
+    rule: ThresholdRule,
+    ids: list[int] | None,
+    now: dt.datetime,
+    stamped_at: dt.datetime,
 ) -> int:
     condition = _rule_condition(workspace, rule)
     if ids is not None and len(ids) <= FEW:
@@ -380,7 +386,7 @@ def _rule_apply(
         rule=rule,
         from_stages=rule.from_stages,
         product_line=rule.product_line,
-        now=now,
+        now=stamped_at,
     )
     return len(done)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.tasks import TaskResultStatus
 from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from django.utils import timezone
@@ -259,3 +260,38 @@ def training_status(*, workspace: Workspace, job_id: str) -> dict:
         else:
             found["result"] = outcome.get("report")
     return found
+
+
+def contacts_scored(
+    *,
+    workspace: Workspace,
+    contacts: QuerySet[Contact],
+    model: ScoreModel,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> QuerySet[Contact]:
+    """`contacts` with their points in `model` as `score` (0 without a row), kept to the range
+    given: one LEFT JOIN on the (model, contact) unique index, no query per contact."""
+    if model.workspace_id != workspace.pk:
+        raise NotFound("no such score model")
+    qs = contacts.annotate(
+        score_row=FilteredRelation("scores", condition=Q(scores__model_id=model.pk))
+    ).annotate(score=Coalesce(F("score_row__points"), Value(0.0)))
+    if at_least is not None:
+        qs = qs.filter(score__gte=at_least)
+    if at_most is not None:
+        qs = qs.filter(score__lte=at_most)
+    return qs
+
+
+def points_of(
+    *, workspace: Workspace, model: ScoreModel, contact_ids: list[int]
+) -> dict[int, float]:
+    """{contact id: points in `model`} for a page of contacts (missing ones have 0)."""
+    rows = Score.objects.for_workspace(workspace).filter(model=model, contact_id__in=contact_ids)
+    return dict(rows.values_list("contact_id", "points"))
+
+
+def list_score_model(*, workspace: Workspace) -> ScoreModel | None:
+    """The model a contacts list shows and sorts by: the first active rules model."""
+    return score_models(workspace=workspace, active_only=True).filter(kind=ModelKind.RULES).first()

@@ -127,9 +127,12 @@ def scores_compute(
     model: ScoreModel,
     contact_ids: Iterable[int] | None = None,
     now: dt.datetime | None = None,
+    stamped_at: dt.datetime | None = None,
 ) -> ComputeResult:
-    """Compute `model`'s scores for every contact of the workspace, or for `contact_ids`."""
+    """Compute `model`'s scores for every contact of the workspace, or for `contact_ids`, as of
+    `now`; the score_changed events and the scores are stamped `stamped_at` (default `now`)."""
     now = now or timezone.now()
+    stamped_at = stamped_at or now
     definition = model_definition(model)
     ids = None if contact_ids is None else sorted(set(contact_ids))
     if ids is not None and len(ids) > MAX_IDS_PER_STATEMENT:
@@ -140,13 +143,14 @@ def scores_compute(
                 model=model,
                 contact_ids=ids[start : start + MAX_IDS_PER_STATEMENT],
                 now=now,
+                stamped_at=stamped_at,
             )
             total.scored += part.scored
             total.changed += part.changed
             total.changed_ids += part.changed_ids
         return total
     if ids is not None and len(ids) <= FEW:
-        return _compute_few(workspace, model, definition, ids, now)
+        return _compute_few(workspace, model, definition, ids, now, stamped_at)
     select_sql, params = scores_select(workspace, definition, ids, now)
     result = ComputeResult()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -166,7 +170,7 @@ def scores_compute(
         result.changed = system_events_insert_select(
             workspace=workspace,
             type=EventType.SCORE_CHANGED,
-            at=now,
+            at=stamped_at,
             select_sql=changes_sql,
             params=changes_params,
             properties_sql=json_object_sql(
@@ -174,7 +178,7 @@ def scores_compute(
             ),
             properties_params=[model.slug, model.name],
         )
-        _scores_write(cursor, workspace, model, ids, now)
+        _scores_write(cursor, workspace, model, ids, stamped_at)
         cursor.execute(f"SELECT COUNT(*) FROM {TEMP_TABLE}")
         result.scored = cursor.fetchone()[0]
         cursor.execute(f"DROP TABLE {TEMP_TABLE}")
@@ -188,6 +192,7 @@ def _compute_few(
     definition: ModelDefinition,
     ids: list[int],
     now: dt.datetime,
+    stamped_at: dt.datetime,
 ) -> ComputeResult:
     """The same SELECT for a few contacts (after an event), compiled once per model and moment
     and kept (core/sqlcache.py); the difference is found in Python and written in bulk."""
@@ -213,7 +218,7 @@ def _compute_few(
             contact_id=contact_id,
             points=points,
             parts=parts,
-            updated_at=now,
+            updated_at=stamped_at,
         )
         for contact_id, (points, parts) in new.items()
         if old.get(contact_id) != (points, parts)
@@ -239,8 +244,8 @@ def _compute_few(
                 workspace=workspace,
                 contact_id=contact_id,
                 type=EventType.SCORE_CHANGED,
-                occurred_at=now,
-                received_at=now,
+                occurred_at=stamped_at,
+                received_at=stamped_at,
                 channel=Channel.SYSTEM,
                 source="volano",
                 properties={"model": model.slug, "name": model.name, "from": before, "to": after},
@@ -389,6 +394,7 @@ def _scores_announce(
     *,
     contact_ids: Iterable[int] | None,
     now: dt.datetime,
+    stamped_at: dt.datetime | None = None,
 ) -> None:
     """Say which scores were computed and which moved. Over given contacts the moved ones are
     known; over every contact they are not collected (possibly many: "any")."""
@@ -404,6 +410,7 @@ def _scores_announce(
             changed_ids=changed,
             models=moved_models,
             as_of=now.isoformat(),
+            stamped_at=stamped_at.isoformat() if stamped_at else "",
         )
     )
 
@@ -429,17 +436,24 @@ def scores_refresh_contacts(
     ids = sorted(set(contact_ids))
     if not ids:
         return {}
-    # As of the current minute: the statements compiled for it are reused until the next one.
-    now = now or timezone.now().replace(second=0, microsecond=0)
+    # Computed as of the current minute: the statements compiled for it are reused until the
+    # next one. What the computation writes is stamped with the real moment, never earlier than
+    # the events that caused it (they were committed before this task ran).
+    stamped_at = now or timezone.now()
+    now = now or stamped_at.replace(second=0, microsecond=0)
     tokens = {"*"} if changed is None else set(changed)
     results = {}
     for model in _rules_models(workspace):
         with model_guard(workspace, model, now):
             if model_dependencies(model).touched_by(tokens):
                 results[model.slug] = scores_compute(
-                    workspace=workspace, model=model, contact_ids=ids, now=now
+                    workspace=workspace,
+                    model=model,
+                    contact_ids=ids,
+                    now=now,
+                    stamped_at=stamped_at,
                 )
-    _scores_announce(workspace, results, contact_ids=ids, now=now)
+    _scores_announce(workspace, results, contact_ids=ids, now=now, stamped_at=stamped_at)
     return results
 
 

@@ -165,3 +165,15 @@ def contact_lists(*, workspace: Workspace, contact: Contact) -> list[ContactList
         .filter(pk__in=members.values("list_id"))
         .order_by("name")
     )
+
+
+def contacts_in_segment(
+    *, workspace: Workspace, contacts: QuerySet[Contact], segment: Segment
+) -> QuerySet[Contact]:
+    """`contacts` kept to the segment's current members (its (segment, contact) index)."""
+    if segment.workspace_id != workspace.pk:
+        raise NotFound("no such segment")
+    members = SegmentMembership.objects.for_workspace(workspace).filter(
+        segment=segment, left_at__isnull=True
+    )
+    return contacts.filter(pk__in=members.values("contact_id"))

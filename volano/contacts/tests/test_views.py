@@ -145,7 +145,11 @@ def test_live_search_returns_only_the_results_table(signed_in, luca, anna):
     assert "<table" in html
     assert listed_names(response) == {"Anna Greco"}
     page = signed_in.get(reverse("contacts:list")).content.decode()
-    assert 'hx-trigger="input changed delay:300ms, search"' in page
+    # One request per search: the form holds the only hx-get (one pending delay for every
+    # field), nothing listens to the search box's own "search" or "change" events.
+    assert page.count('hx-get="/contacts/"') == 1
+    assert 'hx-trigger="input changed delay:400ms from:.live-filter' in page
+    assert 'hx-sync="this:replace"' in page
 
 
 def test_list_pages_by_fifty(signed_in, officina, giulia):

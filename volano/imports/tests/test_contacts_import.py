@@ -47,6 +47,32 @@ def test_italian_excel_file_imports_good_rows_and_reports_the_bad_one(officina, 
     assert (anna.postal_code, anna.province, anna.phone) == ("00184", "RM", "+39021234567")
 
 
+def test_the_comune_comes_from_the_cap_when_the_file_has_a_province_but_no_city(
+    officina, write_csv
+):
+    """As contact_create does for the API: before, a Provincia column stopped the lookup and
+    the contact page showed a CAP with no comune."""
+    path = write_csv(
+        "Email;CAP;Provincia;Comune\n"
+        "a@example.it;20121;MI;\n"
+        "b@example.it;40121;;\n"
+        "c@example.it;00184;MI;\n"  # the CAP is Rome's: a province that disagrees is kept as is
+        "d@example.it;20121;MI;Sesto\n",
+    )
+    import_file(workspace=officina, actor=None, kind="contacts", path=path)
+    saved = contacts(officina)
+    assert (saved["a@example.it"].city, saved["a@example.it"].region) == ("Milano", "Lombardia")
+    assert (saved["b@example.it"].city, saved["b@example.it"].province) == ("Bologna", "BO")
+    assert (saved["c@example.it"].city, saved["c@example.it"].province) == ("", "MI")
+    assert saved["d@example.it"].city == "Sesto"
+    api = contact_create(
+        workspace=officina,
+        actor=None,
+        data={"email": "e@example.it", "postal_code": "20121", "province": "MI"},
+    )
+    assert api.city == "Milano"
+
+
 def test_italian_dates_and_decimals_in_a_semicolon_csv(officina, write_csv):
     custom_field_create(workspace=officina, key="fatturato", label="Fatturato", type="money")
     custom_field_create(workspace=officina, key="cliente_dal", label="Cliente dal", type="date")
