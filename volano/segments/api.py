@@ -58,6 +58,8 @@ class SegmentOut(Schema):
     job_titles: str
     size: int
     refreshed_at: dt.datetime | None
+    disabled_reason: str
+    disabled_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 

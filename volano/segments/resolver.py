@@ -86,12 +86,15 @@ class SegmentResolver:
         if segment is None and slug not in self.overrides:
             raise ConditionError(f"unknown segment '{slug}'")
         # Compile the referenced definition with the chain: this is where cycles are caught.
-        condition_q(
-            workspace=self.workspace,
-            condition=self.parsed(slug, segment),
-            resolver=self,
-            chain=chain,
-        )
+        # A segment switched off (its definition cannot run) is not compiled: who refers to it
+        # reads its membership as it was last refreshed.
+        if segment is None or segment.disabled_at is None or slug in self.overrides:
+            condition_q(
+                workspace=self.workspace,
+                condition=self.parsed(slug, segment),
+                resolver=self,
+                chain=chain,
+            )
         return (
             SegmentMembership.objects.for_workspace(self.workspace)
             .filter(segment__slug=slug, left_at__isnull=True)
