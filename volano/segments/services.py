@@ -69,7 +69,8 @@ def _slug_check(slug: str) -> str:
     slug = (slug or "").strip()
     if not SLUG_RE.match(slug):
         raise ApplicationError(
-            "a slug is 1-80 lowercase letters, digits or hyphens (e.g. fiera-2025)", field="slug"
+            _("a slug is 1-80 lowercase letters, digits or hyphens (e.g. fiera-2025)"),
+            field="slug",
         )
     return slug
 
@@ -122,9 +123,12 @@ def segment_save(
     slug = _slug_check(slug)
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("a segment needs a name", field="name")
+        raise ApplicationError(_("a segment needs a name"), field="name")
     if kind not in SegmentKind.values:
-        raise ApplicationError(f"kind is one of: {', '.join(SegmentKind.values)}", field="kind")
+        raise ApplicationError(
+            _("kind is one of: %(kinds)s") % {"kinds": ", ".join(SegmentKind.values)},
+            field="kind",
+        )
     segment_compile(workspace=workspace, slug=slug, definition=definition)
     now = timezone.now()
     with transaction.atomic():
@@ -156,7 +160,9 @@ def segment_delete(*, workspace: Workspace, actor: User | None, segment: Segment
     ]
     if users:
         raise ApplicationError(
-            f"segment '{segment.slug}' is used by: {', '.join(sorted(users))}", field="slug"
+            _("segment '%(slug)s' is used by: %(users)s")
+            % {"slug": segment.slug, "users": ", ".join(sorted(users))},
+            field="slug",
         )
     segment.delete()
 
@@ -488,7 +494,9 @@ def _ordered(workspace: Workspace) -> list[Segment]:
         if slug in seen or slug not in segments:
             return
         if slug in path:
-            raise ConditionError(f"segments form a cycle: {' → '.join((*path, slug))}")
+            raise ConditionError(
+                _("segments form a cycle: %(cycle)s") % {"cycle": " → ".join((*path, slug))}
+            )
         for ref in sorted(_dependencies(workspace, segments[slug]).segments):
             visit(ref, (*path, slug))
         seen.add(slug)
@@ -743,9 +751,9 @@ def list_create(
     slug = _slug_check(slug)
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("a list needs a name", field="name")
+        raise ApplicationError(_("a list needs a name"), field="name")
     if ContactList.objects.for_workspace(workspace).filter(slug=slug).exists():
-        raise ApplicationError(f"a list '{slug}' already exists", field="slug")
+        raise ApplicationError(_("a list '%(slug)s' already exists") % {"slug": slug}, field="slug")
     return ContactList.objects.create(
         workspace=workspace, slug=slug, name=name, description=description or ""
     )
@@ -759,7 +767,7 @@ def list_update(
     if "name" in data:
         name = (data["name"] or "").strip()
         if not name:
-            raise ApplicationError("a list needs a name", field="name")
+            raise ApplicationError(_("a list needs a name"), field="name")
         contact_list.name = name
     if "description" in data:
         contact_list.description = data["description"] or ""
@@ -777,7 +785,9 @@ def list_delete(*, workspace: Workspace, actor: User | None, contact_list: Conta
     ]
     if users:
         raise ApplicationError(
-            f"list '{contact_list.slug}' is used by: {', '.join(sorted(users))}", field="slug"
+            _("list '%(slug)s' is used by: %(users)s")
+            % {"slug": contact_list.slug, "users": ", ".join(sorted(users))},
+            field="slug",
         )
     contact_list.delete()
 

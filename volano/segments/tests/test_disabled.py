@@ -12,7 +12,7 @@ from volano.conftest import worker_run_once
 from volano.contacts.services import contact_create
 from volano.scoring.services import score_model_save
 from volano.segments import services
-from volano.segments.models import Segment, SegmentMembership
+from volano.segments.models import ContactList, Segment, SegmentMembership
 
 WEBINAR = {"field": "score.webinar", "op": "gte", "value": 30}
 # saved before condition values were bounded (within_days ≤ 36,500), or written past the service
@@ -47,6 +47,17 @@ def test_a_segment_that_no_longer_validates_is_switched_off_and_the_others_refre
     broken = Segment.objects.create(
         workspace=officina, slug="storici", name="Storici", definition=TOO_OLD
     )
+    # valid when saved; then its list is deleted past the service: it parses, but no longer
+    # compiles, inside the one query that checks every affected segment after an event
+    services.list_create(workspace=officina, actor=giulia, slug="fiera", name="Fiera")
+    orphan = services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="fiera-webinar",
+        name="Fiera e webinar",
+        definition={"all": [{"list": "fiera"}, WEBINAR]},
+    )
+    ContactList.objects.for_workspace(officina).filter(slug="fiera").delete()
     worker_run_once()  # the model's first recompute
     assert members(officina, good) == set()
 
@@ -69,10 +80,12 @@ def test_a_segment_that_no_longer_validates_is_switched_off_and_the_others_refre
     assert broken.disabled_at is not None
     assert "within_days" in broken.disabled_reason and "36" in broken.disabled_reason
     assert good.disabled_at is None and good.disabled_reason == ""
+    orphan.refresh_from_db()
+    assert orphan.disabled_at is not None and "unknown list 'fiera'" in orphan.disabled_reason
 
     # the full refresh completes too, and leaves the switched-off one out
     results = services.segments_refresh_all(workspace=officina)
-    assert results["webinar"].size == 1 and "storici" not in results
+    assert results["webinar"].size == 1 and set(results) == {"webinar"}
 
     listed = {s["slug"]: s for s in api.get("/segments").json()["items"]}
     assert "within_days" in listed["storici"]["disabled_reason"]
