@@ -98,6 +98,8 @@ def test_a_segment_that_no_longer_validates_is_switched_off_and_the_others_refre
     detail = client.get(reverse("segments:detail", args=["storici"])).content.decode()
     assert 'data-testid="segment-disabled-reason"' in detail
     assert "because its rule could not run" in detail
+    form = client.get(reverse("segments:edit", args=["storici"])).content.decode()
+    assert 'data-testid="segment-disabled-reason"' in form and "within_days" in form
 
     # saving a fixed definition switches it on again
     fixed = services.segment_save(
