@@ -253,7 +253,10 @@ class _Compiler:
             case SegmentCondition(slug=slug):
                 if slug in self.chain:
                     cycle = " → ".join((*self.chain[self.chain.index(slug) :], slug))
-                    raise ConditionError(f"segments form a cycle: {cycle}", field=node.path)
+                    raise ConditionError(
+                        gettext("segments form a cycle: %(cycle)s") % {"cycle": cycle},
+                        field=node.path,
+                    )
                 try:
                     return Q(pk__in=self.resolver.resolve_segment(slug, (*self.chain, slug)))
                 except ConditionError as error:

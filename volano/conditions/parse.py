@@ -101,7 +101,7 @@ class _Parser:
 
     def node(self, data: Any, path: str, depth: int = 0) -> Condition:
         if not isinstance(data, dict) or not data:
-            raise ConditionError("expected a condition object", field=path)
+            raise ConditionError(_("expected a condition object"), field=path)
         for kind in ("all", "any", "not"):
             if kind in data:
                 _only_keys(data, (kind,), path)
@@ -133,18 +133,24 @@ class _Parser:
                 _only_keys(data, (kind,), path)
                 slug = data[kind]
                 if not isinstance(slug, str) or not slug.strip() or "\x00" in slug:
-                    raise ConditionError(f"expected the slug of a {kind}", field=f"{path}.{kind}")
+                    raise ConditionError(
+                        _("expected the slug of a list")
+                        if kind == "list"
+                        else _("expected the slug of a segment"),
+                        field=f"{path}.{kind}",
+                    )
                 return node_class(path, slug.strip())
         raise ConditionError(
-            "expected one of: all, any, not, field, event, list, segment", field=path
+            _("expected one of: %(keys)s") % {"keys": "all, any, not, field, event, list, segment"},
+            field=path,
         )
 
     def group(self, kind: str, items: Any, items_path: str, path: str, *, depth: int) -> Condition:
         if not isinstance(items, list):
-            raise ConditionError("expected a list of conditions", field=items_path)
+            raise ConditionError(_("expected a list of conditions"), field=items_path)
         if not items:
             raise ConditionError(
-                "an empty group matches nothing: add a condition", field=items_path
+                _("an empty group matches nothing: add a condition"), field=items_path
             )
         if len(items) > MAX_GROUP_ITEMS:
             raise ConditionError(
@@ -178,14 +184,15 @@ class _Parser:
         if not isinstance(op, str) or op not in OPS_BY_KIND[spec.kind]:
             allowed = ", ".join(OPS_BY_KIND[spec.kind])
             raise ConditionError(
-                f"operator {op!r} does not apply to {spec.name} ({spec.kind}); use one of: {allowed}",
+                _("operator %(op)s does not apply to %(field)s (%(kind)s); use one of: %(allowed)s")
+                % {"op": repr(op), "field": spec.name, "kind": spec.kind, "allowed": allowed},
                 field=f"{path}.op",
             )
         value_path = f"{path}.value"
         value = data.get("value")
         if op in ("is_set", "is_not_set"):
             if value not in (None, True):
-                raise ConditionError(f"{op} takes no value", field=value_path)
+                raise ConditionError(_("%(op)s takes no value") % {"op": op}, field=value_path)
             value = None
         elif op in ("in", "not_in"):
             value = self.value_list(value, value_path, lambda v, p: self.scalar(spec, v, p))
@@ -199,7 +206,7 @@ class _Parser:
 
     def field_spec(self, name: Any, path: str) -> FieldSpec:
         if not isinstance(name, str):
-            raise ConditionError("expected a field name", field=path)
+            raise ConditionError(_("expected a field name"), field=path)
         if name in CONTACT_TEXT:
             return FieldSpec(name, "text", "contact", name)
         if name in CONTACT_DATETIME:
@@ -208,12 +215,14 @@ class _Parser:
             return FieldSpec(name, name, "contact", name)
         if name == "lifecycle_stage":
             return FieldSpec(name, "choice", "contact", name, choices=LIFECYCLE_STAGES)
-        head, _, rest = name.partition(".")
+        head, _dot, rest = name.partition(".")
         if head == "score" and rest:
             if rest not in self.score_models:
-                known = ", ".join(sorted(self.score_models)) or "none yet"
+                known = ", ".join(sorted(self.score_models)) or _("none yet")
                 raise ConditionError(
-                    f"unknown score model {rest!r} (this workspace has: {known})", field=path
+                    _("unknown score model %(model)s (this workspace has: %(known)s)")
+                    % {"model": repr(rest), "known": known},
+                    field=path,
                 )
             return FieldSpec(name, "score", "contact", "score", key=rest)
         if head == "custom" and rest:
@@ -227,18 +236,26 @@ class _Parser:
                 return self.custom_spec(name, "company", rest.removeprefix("custom."), path)
         if head == "consent" and rest in CONSENT_PURPOSES:
             return FieldSpec(name, "consent", "contact", "consent", key=rest)
-        hint = ""
         if head == "custom" and rest in self.custom["company"]:
-            hint = f"; did you mean company.custom.{rest}?"
-        raise ConditionError(f"unknown field {name!r}{hint}", field=path)
+            raise ConditionError(
+                _("unknown field %(field)s; did you mean %(hint)s?")
+                % {"field": repr(name), "hint": f"company.custom.{rest}"},
+                field=path,
+            )
+        raise ConditionError(_("unknown field %(field)s") % {"field": repr(name)}, field=path)
 
     def custom_spec(self, name: str, entity: str, key: str, path: str) -> FieldSpec:
         definition = self.custom[entity].get(key)
         if definition is None:
-            hint = ""
             if entity == "contact" and key in self.custom["company"]:
-                hint = f"; did you mean company.custom.{key}?"
-            raise ConditionError(f"unknown custom field {name!r}{hint}", field=path)
+                raise ConditionError(
+                    _("unknown custom field %(field)s; did you mean %(hint)s?")
+                    % {"field": repr(name), "hint": f"company.custom.{key}"},
+                    field=path,
+                )
+            raise ConditionError(
+                _("unknown custom field %(field)s") % {"field": repr(name)}, field=path
+            )
         return FieldSpec(
             name,
             CUSTOM_KINDS[definition.type],
@@ -258,26 +275,33 @@ class _Parser:
             for choice in spec.choices:
                 if choice.strip().lower() == text.strip().lower():
                     return choice
-            raise ConditionError(f"{text!r} is not one of: {', '.join(spec.choices)}", field=path)
+            raise ConditionError(
+                _("%(value)s is not one of: %(choices)s")
+                % {"value": repr(text), "choices": ", ".join(spec.choices)},
+                field=path,
+            )
         if kind in ("number", "score"):
             return _number(value, path)
         if kind in ("date", "datetime"):
             return _date(value, path)
         if kind == "boolean":
             if not isinstance(value, bool):
-                raise ConditionError("expected true or false", field=path)
+                raise ConditionError(_("expected true or false"), field=path)
             return value
         if kind == "owner":
             if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_NUMBER:
                 return value
             if isinstance(value, str) and "@" in value:
                 return _text(value, path).lower()
-            raise ConditionError("expected a user's email or id", field=path)
+            raise ConditionError(_("expected a user's email or id"), field=path)
         if kind == "consent":
             if value not in CONSENT_VALUES:
-                raise ConditionError(f"expected one of: {', '.join(CONSENT_VALUES)}", field=path)
+                raise ConditionError(
+                    _("expected one of: %(keys)s") % {"keys": ", ".join(CONSENT_VALUES)},
+                    field=path,
+                )
             return value
-        raise ConditionError(f"unsupported field kind {kind}", field=path)
+        raise ConditionError(_("unsupported field kind %(kind)s") % {"kind": kind}, field=path)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -285,10 +309,13 @@ class _Parser:
         _only_keys(data, EVENT_KEYS, path)
         event_type = data["event"]
         if event_type not in EventType.values:
-            raise ConditionError(f"unknown event type {event_type!r}", field=f"{path}.event")
+            raise ConditionError(
+                _("unknown event type %(type)s") % {"type": repr(event_type)},
+                field=f"{path}.event",
+            )
         where = data.get("where") or {}
         if not isinstance(where, dict):
-            raise ConditionError("expected an object of property filters", field=f"{path}.where")
+            raise ConditionError(_("expected an object of property filters"), field=f"{path}.where")
         filters: list[PropertyFilter] = []
         for name, test in where.items():
             filters.extend(self.property_filters(event_type, name, test, f"{path}.where.{name}"))
@@ -301,7 +328,7 @@ class _Parser:
         if "between" in data:
             if within_days is not None:
                 raise ConditionError(
-                    "use either within_days or between, not both", field=f"{path}.between"
+                    _("use either within_days or between, not both"), field=f"{path}.between"
                 )
             between = _between(data["between"], f"{path}.between", _date)
         first = _when(data["first"], f"{path}.first") if "first" in data else None
@@ -326,29 +353,33 @@ class _Parser:
         self, event_type: str, name: Any, test: Any, path: str
     ) -> list[PropertyFilter]:
         if not isinstance(name, str) or not name.strip():
-            raise ConditionError("expected a property name", field=path)
+            raise ConditionError(_("expected a property name"), field=path)
         _no_nul(name, path)
         name = PROPERTY_ALIASES.get((event_type, name), name)
         if not isinstance(test, dict):
             return [PropertyFilter(path, name, "eq", _property_scalar(test, path))]
         if not test:
-            raise ConditionError('expected an operator, e.g. {"contains": …}', field=path)
+            raise ConditionError(_('expected an operator, e.g. {"contains": …}'), field=path)
         filters = []
         for op, value in test.items():
             op_path = f"{path}.{op}"
             if op not in PROPERTY_OPS:
                 allowed = ", ".join(PROPERTY_OPS)
                 raise ConditionError(
-                    f"unknown operator {op!r}; use one of: {allowed}", field=op_path
+                    _("unknown operator %(op)s; use one of: %(allowed)s")
+                    % {"op": repr(op), "allowed": allowed},
+                    field=op_path,
                 )
             if op in ("is_set", "is_not_set"):
                 if value not in (None, True):
-                    raise ConditionError(f"{op} takes true or nothing", field=op_path)
+                    raise ConditionError(
+                        _("%(op)s takes true or nothing") % {"op": op}, field=op_path
+                    )
                 value = None
             elif op in ("in", "not_in"):
                 value = self.value_list(value, op_path, _property_scalar)
                 if len({_scalar_kind(v) for v in value}) > 1:
-                    raise ConditionError("mix of texts and numbers in one list", field=op_path)
+                    raise ConditionError(_("mix of texts and numbers in one list"), field=op_path)
             elif op in ("contains", "starts_with"):
                 value = _text(value, op_path)
             elif op in ("gt", "gte", "lt", "lte"):
@@ -362,11 +393,11 @@ class _Parser:
 
     def sum_bound(self, event_type: str, data: Any, path: str) -> SumBound:
         if not isinstance(data, dict):
-            raise ConditionError('expected {"property": …, "gte": …}', field=path)
+            raise ConditionError(_('expected {"property": …, "gte": …}'), field=path)
         name = data.get("property")
         if not isinstance(name, str) or not name.strip():
             raise ConditionError(
-                "expected the name of a numeric property", field=f"{path}.property"
+                _("expected the name of a numeric property"), field=f"{path}.property"
             )
         _no_nul(name, f"{path}.property")
         bounds_data = {k: v for k, v in data.items() if k != "property"}
@@ -377,7 +408,9 @@ def _only_keys(data: dict, allowed: tuple[str, ...], path: str) -> None:
     for key in data:
         if key not in allowed:
             raise ConditionError(
-                f"unknown key {key!r}; expected: {', '.join(allowed)}", field=f"{path}.{key}"
+                _("unknown key %(key)s; expected: %(allowed)s")
+                % {"key": repr(key), "allowed": ", ".join(allowed)},
+                field=f"{path}.{key}",
             )
 
 
@@ -390,18 +423,18 @@ def _no_nul(value: str, path: str) -> None:
 
 def _text(value: Any, path: str) -> str:
     if not isinstance(value, str):
-        raise ConditionError("expected text", field=path)
+        raise ConditionError(_("expected text"), field=path)
     _no_nul(value, path)
     if not value.strip():
-        raise ConditionError("expected some text (use is_not_set for empty)", field=path)
+        raise ConditionError(_("expected some text (use is_not_set for empty)"), field=path)
     return value.strip()
 
 
 def _number(value: Any, path: str) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConditionError("expected a number", field=path)
+        raise ConditionError(_("expected a number"), field=path)
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        raise ConditionError("expected a finite number", field=path)
+        raise ConditionError(_("expected a finite number"), field=path)
     if not -MAX_NUMBER <= value <= MAX_NUMBER:
         raise ConditionError(_number_range(), field=path)
     return value
@@ -416,9 +449,11 @@ def _whole(value: Any, path: str, minimum: int = 0, maximum: int = MAX_NUMBER) -
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise ConditionError(f"expected a whole number ≥ {minimum}", field=path)
+            raise ConditionError(
+                _("expected a whole number ≥ %(min)d") % {"min": minimum}, field=path
+            )
     if value < minimum:
-        raise ConditionError(f"expected a whole number ≥ {minimum}", field=path)
+        raise ConditionError(_("expected a whole number ≥ %(min)d") % {"min": minimum}, field=path)
     if value > maximum:
         raise ConditionError(
             _("expected a whole number from %(min)d to %(max)s")
@@ -447,7 +482,7 @@ def _date(value: Any, path: str) -> dt.date:
                 % {"min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()},
                 field=path,
             )
-    raise ConditionError("expected a date like 2025-03-31", field=path)
+    raise ConditionError(_("expected a date like 2025-03-31"), field=path)
 
 
 def _property_scalar(value: Any, path: str) -> Any:
@@ -457,7 +492,7 @@ def _property_scalar(value: Any, path: str) -> Any:
         return _number(value, path)
     if isinstance(value, str):
         return _text(value, path)
-    raise ConditionError("expected text, a number or true/false", field=path)
+    raise ConditionError(_("expected text, a number or true/false"), field=path)
 
 
 def _scalar_kind(value: Any) -> str:
@@ -468,11 +503,11 @@ def _scalar_kind(value: Any) -> str:
 
 def _value_list(value: Any, path: str, item: Any) -> tuple:
     if not isinstance(value, list) or not value:
-        raise ConditionError("expected a non-empty list of values", field=path)
+        raise ConditionError(_("expected a non-empty list of values"), field=path)
     if len(value) > MAX_IN_ITEMS:
         raise ConditionError(
-            f"a list of {len(value):,} values is too long (at most {MAX_IN_ITEMS:,}): "
-            "use a static list instead",
+            _("a list of %(count)s values is too long (at most %(max)s): use a static list instead")
+            % {"count": f"{len(value):,}", "max": f"{MAX_IN_ITEMS:,}"},
             field=path,
         )
     return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
@@ -480,25 +515,27 @@ def _value_list(value: Any, path: str, item: Any) -> tuple:
 
 def _between(value: Any, path: str, item: Any) -> tuple:
     if not isinstance(value, list) or len(value) != 2:
-        raise ConditionError("expected two values [from, to]", field=path)
+        raise ConditionError(_("expected two values [from, to]"), field=path)
     low, high = item(value[0], f"{path}[0]"), item(value[1], f"{path}[1]")
     if low > high:
-        raise ConditionError("the first value is after the second", field=path)
+        raise ConditionError(_("the first value is after the second"), field=path)
     return (low, high)
 
 
 def _bounds(data: Any, path: str, *, whole: bool) -> Bounds:
     if not isinstance(data, dict) or not data:
-        raise ConditionError('expected bounds such as {"gte": 3}', field=path)
+        raise ConditionError(_('expected bounds such as {"gte": 3}'), field=path)
     values: dict[str, float] = {}
     for key, value in data.items():
         if key not in BOUND_KEYS:
             raise ConditionError(
-                f"unknown bound {key!r}; expected: {', '.join(BOUND_KEYS)}", field=f"{path}.{key}"
+                _("unknown bound %(key)s; expected: %(allowed)s")
+                % {"key": repr(key), "allowed": ", ".join(BOUND_KEYS)},
+                field=f"{path}.{key}",
             )
         if whole:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConditionError("expected a number", field=f"{path}.{key}")
+                raise ConditionError(_("expected a number"), field=f"{path}.{key}")
             values[key] = _whole(value, f"{path}.{key}")
         else:
             values[key] = _number(value, f"{path}.{key}")
@@ -507,7 +544,7 @@ def _bounds(data: Any, path: str, *, whole: bool) -> Bounds:
 
 def _when(data: Any, path: str) -> When:
     if not isinstance(data, dict) or not data:
-        raise ConditionError('expected e.g. {"older_than_days": 90}', field=path)
+        raise ConditionError(_('expected e.g. {"older_than_days": 90}'), field=path)
     _only_keys(data, WHEN_KEYS, path)
     values: dict[str, Any] = {}
     for key, value in data.items():

@@ -14,6 +14,7 @@ from typing import Any
 
 import phonenumbers
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from email_validator import EmailNotValidError, validate_email
 from stdnum.it import codicefiscale, iva
 
@@ -44,9 +45,32 @@ def clean_email(raw: str | None) -> str:
         return ""
     try:
         result = validate_email(email, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise FieldError(f"not an email address ({error})") from None
+    except EmailNotValidError:
+        raise FieldError(
+            _("not an email address (%(reason)s)") % {"reason": _email_problem(email)}
+        ) from None
     return result.normalized.lower()
+
+
+def _email_problem(email: str) -> str:
+    """What is wrong with an address email-validator refused, in the user's language (its own
+    explanations are English only)."""
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return _("it has no @")
+    if "@" in local:
+        return _("it has more than one @")
+    if not local:
+        return _("there is nothing before the @")
+    if not domain:
+        return _("there is nothing after the @")
+    if re.search(r"\s", email):
+        return _("it contains a space")
+    if "." not in domain:
+        return _("the part after the @ needs a dot, as in example.it")
+    if ".." in email or local.startswith(".") or local.endswith("."):
+        return _("it has a dot in the wrong place")
+    return _("it has characters an email address cannot have")
 
 
 def clean_phone(raw: str | None, *, default_region: str = "IT") -> str:
@@ -59,9 +83,9 @@ def clean_phone(raw: str | None, *, default_region: str = "IT") -> str:
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
-        raise FieldError("not a phone number") from None
+        raise FieldError(_("not a phone number")) from None
     if not phonenumbers.is_possible_number(number):
-        raise FieldError("not a phone number (wrong number of digits)")
+        raise FieldError(_("not a phone number (wrong number of digits)"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -85,9 +109,9 @@ def clean_vat_number(raw: str | None) -> str:
     if not text:
         return ""
     if not text.isdigit() or len(text) != 11:
-        raise FieldError("a partita IVA has 11 digits")
+        raise FieldError(_("a partita IVA has 11 digits"))
     if not iva.is_valid(text):
-        raise FieldError("not a valid partita IVA (check digit does not match)")
+        raise FieldError(_("not a valid partita IVA (check digit does not match)"))
     return text
 
 
@@ -99,9 +123,9 @@ def clean_tax_code(raw: str | None) -> str:
     if text.isdigit():
         if len(text) == 11 and iva.is_valid(text):
             return text
-        raise FieldError("not a valid codice fiscale")
+        raise FieldError(_("not a valid codice fiscale"))
     if not codicefiscale.is_valid(text):
-        raise FieldError("not a valid codice fiscale")
+        raise FieldError(_("not a valid codice fiscale"))
     return text
 
 
@@ -111,7 +135,7 @@ def clean_province(raw: str | None) -> str:
         return ""
     code = geography.province_code(text)
     if code is None:
-        raise FieldError("not an Italian province (use the two-letter code, e.g. MI)")
+        raise FieldError(_("not an Italian province (use the two-letter code, e.g. MI)"))
     return code
 
 
@@ -121,7 +145,7 @@ def clean_region(raw: str | None) -> str:
         return ""
     name = geography.region_name(text)
     if name is None:
-        raise FieldError("not an Italian region")
+        raise FieldError(_("not an Italian region"))
     return name
 
 
@@ -133,7 +157,7 @@ def clean_postal_code(raw: str | None, *, country: str = "IT") -> str:
         if text.isdigit() and len(text) < 5:
             text = text.zfill(5)  # spreadsheets drop the leading zero of 00184
         if not re.fullmatch(r"\d{5}", text):
-            raise FieldError("a CAP has 5 digits")
+            raise FieldError(_("a CAP has 5 digits"))
     return text
 
 
@@ -144,7 +168,7 @@ def clean_country(raw: str | None) -> str:
     if text in {"ITALIA", "ITALY"}:
         return "IT"
     if not re.fullmatch(r"[A-Z]{2}", text):
-        raise FieldError("use the two-letter country code (e.g. IT)")
+        raise FieldError(_("use the two-letter country code (e.g. IT)"))
     return text
 
 
@@ -189,7 +213,7 @@ def clean_language(raw: str | None) -> str:
     aliases = {"italiano": "it", "italian": "it", "inglese": "en", "english": "en"}
     text = aliases.get(text, text)
     if not re.fullmatch(r"[a-z]{2}(-[a-z]{2})?", text):
-        raise FieldError("use a language code such as it or en")
+        raise FieldError(_("use a language code such as it or en"))
     return text
 
 
@@ -210,7 +234,7 @@ def parse_decimal(raw: str | int | float | Decimal | None) -> Decimal | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
-        raise FieldError("not a number")
+        raise FieldError(_("not a number"))
     if isinstance(raw, int | float | Decimal):
         return Decimal(str(raw))
     text = re.sub(r"[\s€$£]|EUR", "", str(raw))
@@ -230,9 +254,9 @@ def parse_decimal(raw: str | int | float | Decimal | None) -> Decimal | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise FieldError("not a number") from None
+        raise FieldError(_("not a number")) from None
     if not value.is_finite():
-        raise FieldError("not a number")
+        raise FieldError(_("not a number"))
     return value
 
 
@@ -256,7 +280,7 @@ def parse_date(raw: str | dt.date | dt.datetime | None) -> dt.date | None:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise FieldError("not a date (use 31/12/2025 or 2025-12-31)")
+    raise FieldError(_("not a date (use 31/12/2025 or 2025-12-31)"))
 
 
 def parse_datetime(raw: str | dt.date | dt.datetime | None) -> dt.datetime | None:
@@ -300,7 +324,7 @@ def parse_boolean(raw: str | bool | int | None) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise FieldError("not yes or no (use sì/no, yes/no, 1/0)")
+    raise FieldError(_("not yes or no (use sì/no, yes/no, 1/0)"))
 
 
 # -- cleaners for services that report every problem at once ---------------------------------
@@ -314,11 +338,19 @@ def text_clean(raw: Any, field: str, limit: int, errors: list[dict]) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str | int):
-        errors.append({"field": field, "message": "must be a string"})
+        errors.append({"field": field, "message": _("must be a string")})
         return ""
     text = str(raw).strip()
     if len(text) > limit:
-        errors.append({"field": field, "message": f"at most {limit} characters"})
+        errors.append(
+            {
+                "field": field,
+                "message": ngettext(
+                    "at most %(limit)d character", "at most %(limit)d characters", limit
+                )
+                % {"limit": limit},
+            }
+        )
     return text
 
 
@@ -340,10 +372,10 @@ def amount_clean(
     if value is None:
         return None
     if abs(value) >= MAX_AMOUNT:
-        errors.append({"field": field, "message": "too large"})
+        errors.append({"field": field, "message": _("too large")})
         return None
     if minimum and (value < 0 or (minimum == "positive" and value == 0)):
-        message = "must be more than 0" if minimum == "positive" else "≥ 0"
+        message = _("must be more than 0") if minimum == "positive" else _("must be 0 or more")
         errors.append({"field": field, "message": message})
         return None
     return value.quantize(step, rounding=ROUND_HALF_UP)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from volano.contacts.cleaning import FieldError, parse_boolean, parse_date, parse_decimal
 from volano.contacts.models import CustomField, FieldType
 
@@ -13,7 +15,7 @@ def clean_custom_value(field: CustomField, raw: Any) -> Any:
     """One value for one field, as stored in JSON: numbers as numbers, dates as ISO strings."""
     if raw is None or raw == "" or raw == []:
         if field.required:
-            raise FieldError("is required")
+            raise FieldError(_("is required"))
         return None
     match field.type:
         case FieldType.TEXT:
@@ -42,14 +44,17 @@ def clean_custom_value(field: CustomField, raw: Any) -> Any:
                 else str(raw).replace("|", ";").replace(",", ";").split(";")
             )
             return [_choice(field, str(item).strip()) for item in items if str(item).strip()]
-    raise FieldError(f"unknown field type {field.type}")
+    raise FieldError(_("unknown field type %(type)s") % {"type": field.type})
 
 
 def _choice(field: CustomField, text: str) -> str:
     for choice in field.choices:
         if str(choice).strip().lower() == text.lower():
             return str(choice)
-    raise FieldError(f"{text!r} is not one of: {', '.join(map(str, field.choices))}")
+    raise FieldError(
+        _("%(value)s is not one of: %(choices)s")
+        % {"value": repr(text), "choices": ", ".join(map(str, field.choices))}
+    )
 
 
 def clean_custom(
@@ -66,7 +71,7 @@ def clean_custom(
     for key, raw in values.items():
         field = by_key.get(key)
         if field is None:
-            errors.append({"field": f"custom.{key}", "message": "unknown custom field"})
+            errors.append({"field": f"custom.{key}", "message": _("unknown custom field")})
             continue
         try:
             clean[key] = clean_custom_value(field, raw)
@@ -75,5 +80,5 @@ def clean_custom(
     if not partial:
         for key, field in by_key.items():
             if field.required and key not in values:
-                errors.append({"field": f"custom.{key}", "message": "is required"})
+                errors.append({"field": f"custom.{key}", "message": _("is required")})
     return clean, errors

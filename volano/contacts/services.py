@@ -116,7 +116,7 @@ def _clean_common(
     errors: list[dict] = []
     for key in data:
         if key not in allowed:
-            errors.append({"field": key, "message": "unknown field"})
+            errors.append({"field": key, "message": _("unknown field")})
     for key, raw in data.items():
         if key not in allowed or key in {"postal_code", "custom", "company_id", "owner_id"}:
             continue
@@ -128,7 +128,9 @@ def _clean_common(
             elif key == "size_band":
                 value = (raw or "").strip()
                 if value and value not in SizeBand.values:
-                    raise FieldError(f"use one of {', '.join(SizeBand.values)}")
+                    raise FieldError(
+                        _("use one of %(choices)s") % {"choices": ", ".join(SizeBand.values)}
+                    )
                 clean[key] = value
             else:
                 clean[key] = ("" if raw is None else str(raw)).strip()
@@ -138,7 +140,7 @@ def _clean_common(
     if "custom" in data:
         if not isinstance(data["custom"], dict):
             errors.append(
-                {"field": "custom", "message": "must be an object of custom field values"}
+                {"field": "custom", "message": _("must be an object of custom field values")}
             )
         else:
             values, custom_errors = clean_custom(custom_fields, data["custom"])
@@ -152,14 +154,16 @@ def _contact_clean(*, workspace: Workspace, data: dict) -> dict:
     clean, errors = _clean_common(data, CONTACT_FIELDS, fields)
     if data.get("company_id") is not None:
         if not Company.objects.for_workspace(workspace).filter(pk=data["company_id"]).exists():
-            errors.append({"field": "company_id", "message": "no such company in this workspace"})
+            errors.append(
+                {"field": "company_id", "message": _("no such company in this workspace")}
+            )
         else:
             clean["company_id"] = data["company_id"]
     elif "company_id" in data:
         clean["company_id"] = None
     if data.get("owner_id") is not None:
         if not Membership.objects.filter(workspace=workspace, user_id=data["owner_id"]).exists():
-            errors.append({"field": "owner_id", "message": "not a member of this workspace"})
+            errors.append({"field": "owner_id", "message": _("not a member of this workspace")})
         else:
             clean["owner_id"] = data["owner_id"]
     elif "owner_id" in data:
@@ -176,13 +180,15 @@ def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
         clean.get("email")
         and Contact.objects.for_workspace(workspace).filter(email=clean["email"]).exists()
     ):
-        raise ApplicationError("a contact with this email already exists", field="email")
+        raise ApplicationError(_("a contact with this email already exists"), field="email")
     try:
         with transaction.atomic():
             contact = Contact.objects.create(workspace=workspace, **clean)
             announce(ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}))
     except IntegrityError:
-        raise ApplicationError("a contact with this email already exists", field="email") from None
+        raise ApplicationError(
+            _("a contact with this email already exists"), field="email"
+        ) from None
     return contact
 
 
@@ -201,7 +207,7 @@ def contact_update(
             .exists()
         )
     ):
-        raise ApplicationError("another contact already has this email", field="email")
+        raise ApplicationError(_("another contact already has this email"), field="email")
     if "custom" in clean:
         merged = {**contact.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
@@ -252,14 +258,16 @@ def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
     clean, errors = _clean_common(data, COMPANY_FIELDS, fields)
     if not clean.get("name"):
-        errors.append({"field": "name", "message": "is required"})
+        errors.append({"field": "name", "message": _("is required")})
     if errors:
         raise ValidationFailed(errors)
     if (
         clean.get("vat_number")
         and Company.objects.for_workspace(workspace).filter(vat_number=clean["vat_number"]).exists()
     ):
-        raise ApplicationError("a company with this partita IVA already exists", field="vat_number")
+        raise ApplicationError(
+            _("a company with this partita IVA already exists"), field="vat_number"
+        )
     clean.setdefault("source", "manual" if actor else "api")
     return Company.objects.create(workspace=workspace, **clean)
 
@@ -270,7 +278,7 @@ def company_update(
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
     clean, errors = _clean_common(data, COMPANY_FIELDS, fields)
     if "name" in data and not clean.get("name"):
-        errors.append({"field": "name", "message": "is required"})
+        errors.append({"field": "name", "message": _("is required")})
     if errors:
         raise ValidationFailed(errors)
     if clean.get("vat_number") and (
@@ -279,7 +287,9 @@ def company_update(
         .exclude(pk=company.pk)
         .exists()
     ):
-        raise ApplicationError("another company already has this partita IVA", field="vat_number")
+        raise ApplicationError(
+            _("another company already has this partita IVA"), field="vat_number"
+        )
     if "custom" in clean:
         merged = {**company.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
@@ -302,12 +312,16 @@ def custom_field_create(
 ) -> CustomField:
     if type not in FieldType.values:
         raise ApplicationError(
-            f"unknown type {type!r}: use one of {', '.join(FieldType.values)}", field="type"
+            _("unknown type %(type)s: use one of %(choices)s")
+            % {"type": repr(type), "choices": ", ".join(FieldType.values)},
+            field="type",
         )
     if type in {FieldType.CHOICE, FieldType.MULTI_CHOICE} and not choices:
-        raise ApplicationError("a choice field needs its choices", field="choices")
+        raise ApplicationError(_("a choice field needs its choices"), field="choices")
     if CustomField.objects.for_workspace(workspace).filter(entity=entity, key=key).exists():
-        raise ApplicationError(f"custom field {key!r} already exists", field="key")
+        raise ApplicationError(
+            _("custom field %(key)s already exists") % {"key": repr(key)}, field="key"
+        )
     return CustomField.objects.create(
         workspace=workspace,
         entity=entity,
@@ -334,9 +348,13 @@ def consent_set(
 ) -> Consent:
     """Record a consent decision with its proof, and put the change on the timeline."""
     if purpose not in Purpose.values:
-        raise ApplicationError(f"unknown purpose {purpose!r}", field="purpose")
+        raise ApplicationError(
+            _("unknown purpose %(purpose)s") % {"purpose": repr(purpose)}, field="purpose"
+        )
     if status not in ConsentStatus.values:
-        raise ApplicationError(f"unknown consent status {status!r}", field="status")
+        raise ApplicationError(
+            _("unknown consent status %(status)s") % {"status": repr(status)}, field="status"
+        )
     now = at or timezone.now()
     with transaction.atomic():
         consent, created = Consent.objects.for_workspace(workspace).get_or_create(

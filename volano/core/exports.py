@@ -35,10 +35,16 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+def csv_delimiter(language: str | None) -> str:
+    """The separator a spreadsheet in that language expects: Italian Excel reads `;` (the comma
+    is its decimal mark) and puts a whole `,`-separated line into one column."""
+    return ";" if (language or "").split("-")[0] == "it" else ","
+
+
+def csv_lines(rows: Iterable[Iterable[Any]], *, delimiter: str = ",") -> Iterator[str]:
     """CSV text, one line at a time (for a StreamingHttpResponse), every cell through `csv_cell`."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=delimiter)
     for row in rows:
         writer.writerow([csv_cell(value) for value in row])
         yield buffer.getvalue()
@@ -46,8 +52,8 @@ def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
         buffer.truncate(0)
 
 
-def csv_text(rows: Iterable[Iterable[Any]]) -> str:
-    return "".join(csv_lines(rows))
+def csv_text(rows: Iterable[Iterable[Any]], *, delimiter: str = ",") -> str:
+    return "".join(csv_lines(rows, delimiter=delimiter))
 
 
 def xlsx_row(sheet: Any, row: Iterable[Any]) -> list[Any]:

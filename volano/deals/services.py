@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from volano.contacts.cleaning import CENT, amount_clean, text_clean
 from volano.contacts.models import Company, Contact
@@ -50,19 +52,19 @@ LINE_FIELDS = frozenset({"sku", "quantity", "unit_price"})
 
 
 def _unknown(data: dict, allowed: frozenset[str]) -> list[dict]:
-    return [{"field": key, "message": "unknown field"} for key in sorted(data.keys() - allowed)]
+    return [{"field": key, "message": _("unknown field")} for key in sorted(data.keys() - allowed)]
 
 
 def _id(raw: Any, field: str, errors: list[dict]) -> int | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
-        errors.append({"field": field, "message": "must be an id (a whole number)"})
+        errors.append({"field": field, "message": _("must be an id (a whole number)")})
         return None
     try:
         return int(raw)
     except (TypeError, ValueError):
-        errors.append({"field": field, "message": "must be an id (a whole number)"})
+        errors.append({"field": field, "message": _("must be an id (a whole number)")})
         return None
 
 
@@ -76,7 +78,7 @@ def _date(raw: Any, field: str, errors: list[dict]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(raw).strip())
     except ValueError:
-        errors.append({"field": field, "message": "an ISO date such as 2026-03-31"})
+        errors.append({"field": field, "message": _("an ISO date such as 2026-03-31")})
         return None
 
 
@@ -96,15 +98,15 @@ def product_line_save(*, workspace: Workspace, actor: User | None, data: dict) -
         errors.append(
             {
                 "field": "slug",
-                "message": "1-60 lowercase letters, digits or hyphens (e.g. ricambi)",
+                "message": _("1-60 lowercase letters, digits or hyphens (e.g. ricambi)"),
             }
         )
     name = text_clean(data.get("name"), "name", 60, errors)
     if not name:
-        errors.append({"field": "name", "message": "is required"})
+        errors.append({"field": "name", "message": _("is required")})
     scoped = ProductLine.objects.for_workspace(workspace)
     if name and scoped.filter(name=name).exclude(slug=slug).exists():
-        errors.append({"field": "name", "message": "another product line has this name"})
+        errors.append({"field": "name", "message": _("another product line has this name")})
     if errors:
         raise ValidationFailed(errors)
     line, _created = scoped.update_or_create(
@@ -126,7 +128,8 @@ def product_line_delete(*, workspace: Workspace, actor: User | None, line: Produ
     if skus:
         shown = ", ".join(skus[:5]) + (", …" if len(skus) > 5 else "")
         raise ApplicationError(
-            f"product line '{line.slug}' still has products ({shown}): move or delete them first",
+            _("product line '%(slug)s' still has products (%(skus)s): move or delete them first")
+            % {"slug": line.slug, "skus": shown},
             field="slug",
         )
     line.delete()
@@ -140,29 +143,30 @@ def product_save(*, workspace: Workspace, actor: User | None, data: dict) -> Pro
     errors = _unknown(data, PRODUCT_FIELDS)
     sku = text_clean(data.get("sku"), "sku", 64, errors)
     if not sku:
-        errors.append({"field": "sku", "message": "is required"})
+        errors.append({"field": "sku", "message": _("is required")})
     product = Product.objects.for_workspace(workspace).filter(sku=sku).first() if sku else None
     name = text_clean(data.get("name"), "name", 200, errors)
     if not name and (product is None or "name" in data):
-        errors.append({"field": "name", "message": "is required"})
+        errors.append({"field": "name", "message": _("is required")})
     line = None
     if "product_line" in data or product is None:
         line_slug = text_clean(data.get("product_line"), "product_line", 60, errors)
         if not line_slug:
-            errors.append({"field": "product_line", "message": "is required"})
+            errors.append({"field": "product_line", "message": _("is required")})
         else:
             line = ProductLine.objects.for_workspace(workspace).filter(slug=line_slug).first()
             if line is None:
                 errors.append(
                     {
                         "field": "product_line",
-                        "message": f"no product line '{line_slug}' in this workspace",
+                        "message": _("no product line '%(slug)s' in this workspace")
+                        % {"slug": line_slug},
                     }
                 )
     price = amount_clean(data.get("price"), "price", errors, minimum="zero")
     active = data.get("active")
     if active is not None and not isinstance(active, bool):
-        errors.append({"field": "active", "message": "true or false"})
+        errors.append({"field": "active", "message": _("true or false")})
     if errors:
         raise ValidationFailed(errors)
     if product is None:
@@ -184,7 +188,7 @@ def product_save(*, workspace: Workspace, actor: User | None, data: dict) -> Pro
 
 def _clean_lines(workspace: Workspace, raw: Any, errors: list[dict]) -> list[dict]:
     if not isinstance(raw, list):
-        errors.append({"field": "lines", "message": "must be a list of {sku, quantity}"})
+        errors.append({"field": "lines", "message": _("must be a list of {sku, quantity}")})
         return []
     skus = {line.get("sku") for line in raw if isinstance(line, dict)}
     products = {
@@ -197,16 +201,18 @@ def _clean_lines(workspace: Workspace, raw: Any, errors: list[dict]) -> list[dic
     for index, line in enumerate(raw):
         where = f"lines.{index}"
         if not isinstance(line, dict):
-            errors.append({"field": where, "message": "must be an object"})
+            errors.append({"field": where, "message": _("must be an object")})
             continue
         for key in sorted(line.keys() - LINE_FIELDS):
-            errors.append({"field": f"{where}.{key}", "message": "unknown field"})
+            errors.append({"field": f"{where}.{key}", "message": _("unknown field")})
         sku = text_clean(line.get("sku"), f"{where}.sku", 64, errors)
         product = products.get(sku)
         if not sku:
-            errors.append({"field": f"{where}.sku", "message": "is required"})
+            errors.append({"field": f"{where}.sku", "message": _("is required")})
         elif product is None:
-            errors.append({"field": f"{where}.sku", "message": f"no product '{sku}'"})
+            errors.append(
+                {"field": f"{where}.sku", "message": _("no product '%(sku)s'") % {"sku": sku}}
+            )
         quantity = amount_clean(
             line.get("quantity", 1), f"{where}.quantity", errors, MILLI, minimum="positive"
         )
@@ -238,7 +244,7 @@ def _clean_deal(
     if creating or "name" in data:
         name = text_clean(data.get("name"), "name", 200, errors)
         if not name:
-            errors.append({"field": "name", "message": "is required"})
+            errors.append({"field": "name", "message": _("is required")})
         values["name"] = name
     if creating or "contact_id" in data:
         contact_id = _id(data.get("contact_id"), "contact_id", errors)
@@ -247,7 +253,7 @@ def _clean_deal(
             contact = Contact.objects.for_workspace(workspace).filter(pk=contact_id).first()
             if contact is None:
                 errors.append(
-                    {"field": "contact_id", "message": "no such contact in this workspace"}
+                    {"field": "contact_id", "message": _("no such contact in this workspace")}
                 )
         values["contact"] = contact
     if creating or "company_id" in data:
@@ -257,7 +263,7 @@ def _clean_deal(
             company = Company.objects.for_workspace(workspace).filter(pk=company_id).first()
             if company is None:
                 errors.append(
-                    {"field": "company_id", "message": "no such company in this workspace"}
+                    {"field": "company_id", "message": _("no such company in this workspace")}
                 )
         elif values.get("contact") is not None and creating:
             company = values["contact"].company
@@ -269,7 +275,7 @@ def _clean_deal(
         and company_given is None
         and not any(e["field"] in ("contact_id", "company_id") for e in errors)
     ):
-        errors.append({"field": "contact_id", "message": "give a contact_id or a company_id"})
+        errors.append({"field": "contact_id", "message": _("give a contact_id or a company_id")})
     if creating or "owner_id" in data:
         owner_id = _id(data.get("owner_id"), "owner_id", errors)
         if owner_id is None and creating and actor is not None:
@@ -284,7 +290,7 @@ def _clean_deal(
             if membership is None:
                 if "owner_id" in data:
                     errors.append(
-                        {"field": "owner_id", "message": "not a member of this workspace"}
+                        {"field": "owner_id", "message": _("not a member of this workspace")}
                     )
             else:
                 owner = membership.user
@@ -304,7 +310,8 @@ def _clean_deal(
             errors.append(
                 {
                     "field": "amount",
-                    "message": f"the lines add up to {total}: leave amount out or make it match",
+                    "message": _("the lines add up to %(total)s: leave amount out or make it match")
+                    % {"total": total},
                 }
             )
         amount = total
@@ -383,11 +390,16 @@ def deal_create(*, workspace: Workspace, actor: User | None, data: dict) -> Deal
     stage = data.get("stage") or DealStage.QUALIFICATION
     reason = text_clean(data.get("reason"), "reason", 300, errors)
     if stage not in DealStage.values:
-        errors.append({"field": "stage", "message": f"use one of: {', '.join(DealStage.values)}"})
+        errors.append(
+            {
+                "field": "stage",
+                "message": _("use one of: %(choices)s") % {"choices": ", ".join(DealStage.values)},
+            }
+        )
     elif stage == DealStage.LOST and not reason:
-        errors.append({"field": "reason", "message": "say why the deal was lost"})
+        errors.append({"field": "reason", "message": _("say why the deal was lost")})
     elif stage != DealStage.LOST and reason:
-        errors.append({"field": "reason", "message": "only a lost deal has a reason"})
+        errors.append({"field": "reason", "message": _("only a lost deal has a reason")})
     if errors:
         raise ValidationFailed(errors)
     now = timezone.now()
@@ -416,7 +428,9 @@ def deal_update(*, workspace: Workspace, actor: User | None, deal: Deal, data: d
     for key in ("stage", "reason"):
         if key in data:
             errors = [e for e in errors if e["field"] != key]
-            errors.append({"field": key, "message": "change the stage with POST /deals/{id}/stage"})
+            errors.append(
+                {"field": key, "message": _("change the stage with POST /deals/{id}/stage")}
+            )
     if errors:
         raise ValidationFailed(errors)
     contact_changed = "contact" in values and values["contact"] != deal.contact
@@ -442,12 +456,18 @@ def deal_move(
     reason = (reason or "").strip()
     if stage not in DealStage.values:
         raise ApplicationError(
-            f"unknown stage {stage!r}; use one of: {', '.join(DealStage.values)}", field="stage"
+            _("unknown stage %(stage)s; use one of: %(choices)s")
+            % {"stage": repr(stage), "choices": ", ".join(DealStage.values)},
+            field="stage",
         )
     if stage == DealStage.LOST and not reason:
-        raise ApplicationError("say why the deal was lost", field="reason")
+        raise ApplicationError(_("say why the deal was lost"), field="reason")
     if len(reason) > 300:
-        raise ApplicationError("at most 300 characters", field="reason")
+        raise ApplicationError(
+            ngettext("at most %(limit)d character", "at most %(limit)d characters", 300)
+            % {"limit": 300},
+            field="reason",
+        )
     with transaction.atomic():
         deal = Deal.objects.for_workspace(workspace).select_for_update().get(pk=deal.pk)
         if deal.stage == stage:

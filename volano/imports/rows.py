@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from volano.contacts import cleaning
 from volano.contacts.cleaning import _EMAIL_QUICK, FieldError
@@ -168,7 +169,7 @@ def tags(raw: str) -> list[str]:
 def size_band(raw: str) -> str:
     value = raw.strip().replace(" ", "")
     if value not in SizeBand.values:
-        raise FieldError(f"use one of {', '.join(SizeBand.values)}")
+        raise FieldError(_("use one of %(choices)s") % {"choices": ", ".join(SizeBand.values)})
     return value
 
 
@@ -206,7 +207,7 @@ def currency(raw: str) -> str:
     if value == "€":
         return "EUR"
     if not re.fullmatch(r"[A-Z]{3}", value):
-        raise FieldError("use a three-letter currency code (e.g. EUR)")
+        raise FieldError(_("use a three-letter currency code (e.g. EUR)"))
     return value
 
 
@@ -349,8 +350,14 @@ def clean_rows(
                     line,
                     "",
                     " | ".join(cells),
-                    f"this row has {len(cells)} cells but the header has {width}:"
-                    " check separators and quotes in this row",
+                    ngettext(
+                        "this row has %(cells)d cell but the header has %(width)d columns:"
+                        " check separators and quotes in this row",
+                        "this row has %(cells)d cells but the header has %(width)d columns:"
+                        " check separators and quotes in this row",
+                        len(cells),
+                    )
+                    % {"cells": len(cells), "width": width},
                 )
                 continue
         values: dict[str, Any] = {}

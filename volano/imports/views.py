@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from volano.core.errors import ApplicationError
-from volano.core.exports import csv_text
+from volano.core.exports import csv_delimiter, csv_text
 from volano.core.models import Membership, User, Workspace
 from volano.imports import selectors
 from volano.imports.mapping import targets_for
@@ -302,7 +302,9 @@ def import_errors_csv(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     rows = [[_("row"), _("column"), _("value"), _("message")]]
     rows += [[e["row"], e["column"], e["value"], e["message"]] for e in job.errors]
-    response = HttpResponse("\ufeff" + csv_text(rows), content_type="text/csv; charset=utf-8")
+    # With a BOM, so Excel reads UTF-8; separated as a spreadsheet in the user's language expects.
+    text = csv_text(rows, delimiter=csv_delimiter(translation.get_language()))
+    response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
     name = job.filename.rsplit(".", 1)[0] or "import"
     response["Content-Disposition"] = f'attachment; filename="{name}-errors.csv"'
     return response

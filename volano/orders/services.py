@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from volano.contacts import services as contact_services
 from volano.contacts.cleaning import (
@@ -49,26 +50,26 @@ def _clean_lines(raw: Any, errors: list[dict]) -> list[dict]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        errors.append({"field": "lines", "message": "must be a list of lines"})
+        errors.append({"field": "lines", "message": _("must be a list of lines")})
         return []
     lines = []
     for index, line in enumerate(raw):
         where = f"lines.{index}"
         if not isinstance(line, dict):
-            errors.append({"field": where, "message": "must be an object"})
+            errors.append({"field": where, "message": _("must be an object")})
             continue
         for key in line.keys() - LINE_FIELDS:
-            errors.append({"field": f"{where}.{key}", "message": "unknown field"})
+            errors.append({"field": f"{where}.{key}", "message": _("unknown field")})
         name = text_clean(line.get("product_name"), f"{where}.product_name", 200, errors)
         sku = text_clean(line.get("sku"), f"{where}.sku", 64, errors)
         if not name and not sku:
-            errors.append({"field": f"{where}.product_name", "message": "is required"})
+            errors.append({"field": f"{where}.product_name", "message": _("is required")})
         quantity = amount_clean(line.get("quantity"), f"{where}.quantity", errors, MILLI)
         quantity = Decimal(1) if quantity is None else quantity
         unit_price = amount_clean(line.get("unit_price"), f"{where}.unit_price", errors, CENT)
         amount = amount_clean(line.get("amount"), f"{where}.amount", errors, CENT)
         if amount is None and unit_price is None:
-            errors.append({"field": f"{where}.amount", "message": "give amount or unit_price"})
+            errors.append({"field": f"{where}.amount", "message": _("give amount or unit_price")})
             continue
         if amount is None:
             amount = (quantity * (unit_price or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -96,14 +97,16 @@ def _contact_for(
     contact_id = data.get("contact_id")
     email = normalise_email(data.get("email")) if isinstance(data.get("email"), str) else ""
     if data.get("email") is not None and not isinstance(data.get("email"), str):
-        errors.append({"field": "email", "message": "must be a string"})
+        errors.append({"field": "email", "message": _("must be a string")})
     if contact_id is not None and email:
-        errors.append({"field": "email", "message": "give contact_id or email, not both"})
+        errors.append({"field": "email", "message": _("give contact_id or email, not both")})
         return None, None
     if contact_id is not None:
         exists = Contact.objects.for_workspace(workspace).filter(pk=contact_id).exists()
         if not exists:
-            errors.append({"field": "contact_id", "message": "no such contact in this workspace"})
+            errors.append(
+                {"field": "contact_id", "message": _("no such contact in this workspace")}
+            )
         return contact_id, None
     if email:
         found = (
@@ -128,11 +131,11 @@ def order_create(
     unit_price when absent.
     """
     errors: list[dict] = [
-        {"field": key, "message": "unknown field"} for key in sorted(data.keys() - ORDER_FIELDS)
+        {"field": key, "message": _("unknown field")} for key in sorted(data.keys() - ORDER_FIELDS)
     ]
     number = text_clean(data.get("number"), "number", 64, errors)
     if not number:
-        errors.append({"field": "number", "message": "is required"})
+        errors.append({"field": "number", "message": _("is required")})
     try:
         ordered_at = parse_datetime(data.get("ordered_at"))
     except FieldError as error:
@@ -140,29 +143,34 @@ def order_create(
         errors.append({"field": "ordered_at", "message": str(error)})
     else:
         if ordered_at is None:
-            errors.append({"field": "ordered_at", "message": "is required"})
+            errors.append({"field": "ordered_at", "message": _("is required")})
     currency = (text_clean(data.get("currency"), "currency", 3, errors) or "EUR").upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        errors.append({"field": "currency", "message": "an ISO 4217 code such as EUR"})
+        errors.append({"field": "currency", "message": _("an ISO 4217 code such as EUR")})
     channel = text_clean(data.get("channel"), "channel", 20, errors) or Channel.SHOP
     if channel not in Channel.values:
-        errors.append({"field": "channel", "message": f"use one of {', '.join(Channel.values)}"})
+        errors.append(
+            {
+                "field": "channel",
+                "message": _("use one of %(choices)s") % {"choices": ", ".join(Channel.values)},
+            }
+        )
     status = text_clean(data.get("status"), "status", 20, errors) or COMPLETED
     company_id = data.get("company_id")
     if (
         company_id is not None
         and not Company.objects.for_workspace(workspace).filter(pk=company_id).exists()
     ):
-        errors.append({"field": "company_id", "message": "no such company in this workspace"})
+        errors.append({"field": "company_id", "message": _("no such company in this workspace")})
     lines = _clean_lines(data.get("lines"), errors)
     total = amount_clean(data.get("total"), "total", errors, CENT)
     if total is None:
         if not lines and not any(e["field"].startswith("lines") for e in errors):
-            errors.append({"field": "total", "message": "give the total or the lines"})
+            errors.append({"field": "total", "message": _("give the total or the lines")})
         total = sum((line["amount"] for line in lines), Decimal(0))
     contact_id, new_email = _contact_for(workspace=workspace, data=data, errors=errors)
     if number and Order.objects.for_workspace(workspace).filter(number=number).exists():
-        errors.append({"field": "number", "message": "an order with this number already exists"})
+        errors.append({"field": "number", "message": _("an order with this number already exists")})
     if errors:
         raise ValidationFailed(errors)
 
@@ -206,7 +214,9 @@ def order_create(
                         )
                     )
     except IntegrityError:
-        raise ApplicationError("an order with this number already exists", field="number") from None
+        raise ApplicationError(
+            _("an order with this number already exists"), field="number"
+        ) from None
     return order
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
@@ -58,6 +59,8 @@ class SegmentOut(Schema):
     job_titles: str
     size: int
     refreshed_at: dt.datetime | None
+    disabled_reason: str
+    disabled_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -147,7 +150,9 @@ def segments_create(request: HttpRequest, payload: SegmentCreateIn):
     data = payload.model_dump()
     slug = data.pop("slug")
     if Segment.objects.for_workspace(_ws(request)).filter(slug=slug).exists():
-        raise ApplicationError(f"a segment '{slug}' already exists", field="slug")
+        raise ApplicationError(
+            gettext("a segment '%(slug)s' already exists") % {"slug": slug}, field="slug"
+        )
     return 201, _save(request, slug, SegmentIn(**data))
 
 

@@ -36,6 +36,11 @@ class Segment(WorkspaceScopedModel):
     job_titles = models.TextField(_("typical job titles"), blank=True)
     size = models.PositiveIntegerField(_("size"), default=0)
     refreshed_at = models.DateTimeField(_("refreshed at"), null=True, blank=True)
+    # Set when a stored definition can no longer run (a row saved before a rule was tightened,
+    # or written past the service): the segment stops refreshing, the others go on. Saving a
+    # definition that runs clears both.
+    disabled_reason = models.CharField(_("switched off because"), max_length=500, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from volano.conditions.compiler import condition_q
 from volano.conditions.fields import MAX_DEPTH
@@ -54,7 +55,7 @@ def definition_normalise(definition: Any, depth: int = 0) -> Any:
 
 def segment_condition_parse(definition: Any, *, workspace: Workspace) -> Condition:
     if not isinstance(definition, dict | list) or not definition:
-        raise ConditionError("a segment needs a condition", field="conditions")
+        raise ConditionError(_("a segment needs a condition"), field="conditions")
     return condition_parse(definition_normalise(definition), workspace=workspace)
 
 
@@ -72,7 +73,7 @@ class SegmentResolver:
 
         found = ContactList.objects.for_workspace(self.workspace).filter(slug=slug).first()
         if found is None:
-            raise ConditionError(f"unknown list '{slug}'")
+            raise ConditionError(_("unknown list '%(slug)s'") % {"slug": slug})
         return (
             ListMembership.objects.for_workspace(self.workspace)
             .filter(list=found)
@@ -84,14 +85,17 @@ class SegmentResolver:
 
         segment = Segment.objects.for_workspace(self.workspace).filter(slug=slug).first()
         if segment is None and slug not in self.overrides:
-            raise ConditionError(f"unknown segment '{slug}'")
+            raise ConditionError(_("unknown segment '%(slug)s'") % {"slug": slug})
         # Compile the referenced definition with the chain: this is where cycles are caught.
-        condition_q(
-            workspace=self.workspace,
-            condition=self.parsed(slug, segment),
-            resolver=self,
-            chain=chain,
-        )
+        # A segment switched off (its definition cannot run) is not compiled: who refers to it
+        # reads its membership as it was last refreshed.
+        if segment is None or segment.disabled_at is None or slug in self.overrides:
+            condition_q(
+                workspace=self.workspace,
+                condition=self.parsed(slug, segment),
+                resolver=self,
+                chain=chain,
+            )
         return (
             SegmentMembership.objects.for_workspace(self.workspace)
             .filter(segment__slug=slug, left_at__isnull=True)

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DataError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from volano.conditions.compiler import condition_q
 from volano.conditions.facts import EventFacts, event_facts
@@ -49,6 +51,8 @@ from volano.segments.resolver import (
     segment_condition_parse,
 )
 
+logger = logging.getLogger(__name__)
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 MAX_IDS_PER_STATEMENT = 5000
 
@@ -64,7 +68,8 @@ def _slug_check(slug: str) -> str:
     slug = (slug or "").strip()
     if not SLUG_RE.match(slug):
         raise ApplicationError(
-            "a slug is 1-80 lowercase letters, digits or hyphens (e.g. fiera-2025)", field="slug"
+            _("a slug is 1-80 lowercase letters, digits or hyphens (e.g. fiera-2025)"),
+            field="slug",
         )
     return slug
 
@@ -117,9 +122,12 @@ def segment_save(
     slug = _slug_check(slug)
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("a segment needs a name", field="name")
+        raise ApplicationError(_("a segment needs a name"), field="name")
     if kind not in SegmentKind.values:
-        raise ApplicationError(f"kind is one of: {', '.join(SegmentKind.values)}", field="kind")
+        raise ApplicationError(
+            _("kind is one of: %(kinds)s") % {"kinds": ", ".join(SegmentKind.values)},
+            field="kind",
+        )
     segment_compile(workspace=workspace, slug=slug, definition=definition)
     now = timezone.now()
     with transaction.atomic():
@@ -133,10 +141,11 @@ def segment_save(
         segment.goals, segment.pains = goals or "", pains or ""
         segment.channels, segment.job_titles = channels or "", job_titles or ""
         segment.updated_at = now
+        segment.disabled_reason, segment.disabled_at = "", None
         segment.save()
         segment_refresh(workspace=workspace, segment=segment)
         for dependent in _dependents(workspace=workspace, slug=slug):
-            segment_refresh(workspace=workspace, segment=dependent)
+            _refresh_guarded(workspace, dependent)
     return segment
 
 
@@ -146,11 +155,13 @@ def segment_delete(*, workspace: Workspace, actor: User | None, segment: Segment
     users = [
         s.slug
         for s in Segment.objects.for_workspace(workspace).exclude(pk=segment.pk)
-        if segment.slug in _dependencies(workspace, s).segments
+        if segment.slug in _dependencies_readable(workspace, s).segments
     ]
     if users:
         raise ApplicationError(
-            f"segment '{segment.slug}' is used by: {', '.join(sorted(users))}", field="slug"
+            _("segment '%(slug)s' is used by: %(users)s")
+            % {"slug": segment.slug, "users": ", ".join(sorted(users))},
+            field="slug",
         )
     segment.delete()
 
@@ -451,9 +462,30 @@ def _dependencies(workspace: Workspace, segment: Segment) -> Dependencies:
     return condition_dependencies(_condition(workspace, segment))
 
 
+def _dependencies_readable(workspace: Workspace, segment: Segment) -> Dependencies:
+    """What a segment reads, or nothing when its stored definition no longer parses (it cannot
+    run, so it does not hold another segment or a list in place)."""
+    try:
+        return _dependencies(workspace, segment)
+    except ConditionError:
+        return Dependencies()
+
+
 def _ordered(workspace: Workspace) -> list[Segment]:
-    """The workspace's segments, each after the segments it refers to."""
-    segments = {s.slug: s for s in Segment.objects.for_workspace(workspace).order_by("pk")}
+    """The workspace's segments that can run, each after the segments it refers to.
+
+    A segment switched off is left out; one whose stored definition no longer parses is
+    switched off here, with its reason (`_segment_disable`), so it cannot stop the others."""
+    segments = {}
+    runnable = Segment.objects.for_workspace(workspace).filter(disabled_at__isnull=True)
+    for segment in runnable.order_by("pk"):
+        try:
+            with translation.override(workspace.language):
+                _condition(workspace, segment)
+        except ConditionError as error:
+            _segment_disable(workspace, segment, error)
+            continue
+        segments[segment.slug] = segment
     ordered: list[Segment] = []
     seen: set[str] = set()
 
@@ -461,7 +493,9 @@ def _ordered(workspace: Workspace) -> list[Segment]:
         if slug in seen or slug not in segments:
             return
         if slug in path:
-            raise ConditionError(f"segments form a cycle: {' → '.join((*path, slug))}")
+            raise ConditionError(
+                _("segments form a cycle: %(cycle)s") % {"cycle": " → ".join((*path, slug))}
+            )
         for ref in sorted(_dependencies(workspace, segments[slug]).segments):
             visit(ref, (*path, slug))
         seen.add(slug)
@@ -470,6 +504,38 @@ def _ordered(workspace: Workspace) -> list[Segment]:
     for slug in segments:
         visit(slug, ())
     return ordered
+
+
+def _segment_disable(workspace: Workspace, segment: Segment, error: Exception) -> None:
+    """Switch off a segment whose definition cannot run any more, saying why in the
+    workspace's language (the marketer reads it on the segment's page and in the API)."""
+    with translation.override(workspace.language):
+        if isinstance(error, ConditionError):
+            detail = str(error)
+        else:
+            first = str(error).strip().splitlines()
+            detail = _("the database refused the condition: %(error)s") % {
+                "error": first[0] if first else ""
+            }
+    now = timezone.now()
+    logger.warning("segment %s of workspace %s switched off: %s", segment.pk, workspace.pk, detail)
+    Segment.objects.for_workspace(workspace).filter(pk=segment.pk).update(
+        disabled_reason=detail[:500], disabled_at=now
+    )
+    segment.disabled_reason, segment.disabled_at = detail[:500], now
+
+
+def _refresh_guarded(
+    workspace: Workspace, segment: Segment, **arguments: Any
+) -> RefreshResult | None:
+    """`segment_refresh` in a savepoint: a segment that cannot compile or that the database
+    refuses is switched off (None), and the transaction the others run in goes on."""
+    try:
+        with transaction.atomic(), translation.override(workspace.language):
+            return segment_refresh(workspace=workspace, segment=segment, **arguments)
+    except (ConditionError, DataError) as error:
+        _segment_disable(workspace, segment, error)
+        return None
 
 
 def _dependents(*, workspace: Workspace, slug: str) -> list[Segment]:
@@ -491,7 +557,8 @@ def segments_refresh_all(
     Conditions on the same event type are aggregated in one pass over those events first
     (conditions/facts.py): fifty segments read the page views once, not fifty times. Events
     stored while the refresh ran are not in those aggregates, so their contacts are refreshed
-    incrementally at the end.
+    incrementally at the end. Each segment refreshes on its own: one that cannot run is
+    switched off with its reason, and the others are refreshed (not in the result).
     """
     now = now or timezone.now()
     ordered = _ordered(workspace)
@@ -502,12 +569,11 @@ def segments_refresh_all(
         conditions=[_condition(workspace, segment) for segment in ordered],
         now=now,
     ) as facts:
-        results = {
-            segment.slug: segment_refresh(
-                workspace=workspace, segment=segment, now=now, facts=facts
-            )
-            for segment in ordered
-        }
+        results = {}
+        for segment in ordered:
+            result = _refresh_guarded(workspace, segment, now=now, facts=facts)
+            if result is not None:
+                results[segment.slug] = result
     late = (
         events.filter(pk__gt=last_event, contact_id__isnull=False)
         .exclude(type__in=(EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT))
@@ -555,36 +621,60 @@ def segments_refresh_contacts(
         and _dependencies(workspace, segment).touched_by(tokens)
     ]
     moved_ids: dict[int, set[int]] = {}
-    for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
-        part_ids = ids[start : start + MAX_IDS_PER_STATEMENT]
-        for segment_id in (
-            _moved_among(workspace, independent, part_ids, now) if independent else ()
-        ):
-            moved_ids.setdefault(segment_id, set()).update(part_ids)
-    checked = {segment.pk for segment in independent}
+    try:
+        with transaction.atomic():
+            for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+                part_ids = ids[start : start + MAX_IDS_PER_STATEMENT]
+                for segment_id in (
+                    _moved_among(workspace, independent, part_ids, now) if independent else ()
+                ):
+                    moved_ids.setdefault(segment_id, set()).update(part_ids)
+        checked = {segment.pk for segment in independent}
+    except (ConditionError, DataError):
+        # One of them cannot run: each is then checked on its own below, where the one
+        # that fails is switched off and the others are refreshed.
+        moved_ids, checked = {}, set()
     for segment in ordered:
         deps = _dependencies(workspace, segment)
         if not (deps.touched_by(tokens) or deps.segments & moved):
             continue
-        result = RefreshResult(0, 0, segment.size)
         if segment.pk in checked and segment.pk not in moved_ids:
-            results[segment.slug] = result
+            results[segment.slug] = RefreshResult(0, 0, segment.size)
             continue
-        for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
-            part = segment_refresh(
-                workspace=workspace,
-                segment=segment,
-                contact_ids=ids[start : start + MAX_IDS_PER_STATEMENT],
-                now=now,
-                known_moved=segment.pk in checked,
-            )
-            result = RefreshResult(
-                result.entered + part.entered, result.left + part.left, part.size
-            )
+        result = _refresh_contacts_guarded(
+            workspace, segment, ids, now=now, known_moved=segment.pk in checked
+        )
+        if result is None:
+            continue
         results[segment.slug] = result
         if result.entered or result.left:
             moved.add(segment.slug)
     return results
+
+
+def _refresh_contacts_guarded(
+    workspace: Workspace, segment: Segment, ids: list[int], *, now: dt.datetime, known_moved: bool
+) -> RefreshResult | None:
+    """An incremental refresh of one segment, chunk by chunk, in one savepoint (see
+    `_refresh_guarded`): None when the segment could not run and was switched off."""
+    result = RefreshResult(0, 0, segment.size)
+    try:
+        with transaction.atomic(), translation.override(workspace.language):
+            for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+                part = segment_refresh(
+                    workspace=workspace,
+                    segment=segment,
+                    contact_ids=ids[start : start + MAX_IDS_PER_STATEMENT],
+                    now=now,
+                    known_moved=known_moved,
+                )
+                result = RefreshResult(
+                    result.entered + part.entered, result.left + part.left, part.size
+                )
+    except (ConditionError, DataError) as error:
+        _segment_disable(workspace, segment, error)
+        return None
+    return result
 
 
 def _tokens(changed: Iterable[str]) -> set[str]:
@@ -622,9 +712,9 @@ def list_create(
     slug = _slug_check(slug)
     name = (name or "").strip()
     if not name:
-        raise ApplicationError("a list needs a name", field="name")
+        raise ApplicationError(_("a list needs a name"), field="name")
     if ContactList.objects.for_workspace(workspace).filter(slug=slug).exists():
-        raise ApplicationError(f"a list '{slug}' already exists", field="slug")
+        raise ApplicationError(_("a list '%(slug)s' already exists") % {"slug": slug}, field="slug")
     return ContactList.objects.create(
         workspace=workspace, slug=slug, name=name, description=description or ""
     )
@@ -638,7 +728,7 @@ def list_update(
     if "name" in data:
         name = (data["name"] or "").strip()
         if not name:
-            raise ApplicationError("a list needs a name", field="name")
+            raise ApplicationError(_("a list needs a name"), field="name")
         contact_list.name = name
     if "description" in data:
         contact_list.description = data["description"] or ""
@@ -652,11 +742,13 @@ def list_delete(*, workspace: Workspace, actor: User | None, contact_list: Conta
     users = [
         s.slug
         for s in Segment.objects.for_workspace(workspace)
-        if contact_list.slug in _dependencies(workspace, s).lists
+        if contact_list.slug in _dependencies_readable(workspace, s).lists
     ]
     if users:
         raise ApplicationError(
-            f"list '{contact_list.slug}' is used by: {', '.join(sorted(users))}", field="slug"
+            _("list '%(slug)s' is used by: %(users)s")
+            % {"slug": contact_list.slug, "users": ", ".join(sorted(users))},
+            field="slug",
         )
     contact_list.delete()
 

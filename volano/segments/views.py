@@ -283,6 +283,9 @@ def segment_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def segment_refresh_view(request: HttpRequest, slug: str) -> HttpResponse:
     segment = _get_segment(request, slug)
+    if segment.disabled_at is not None:
+        messages.error(request, _("This segment is switched off: fix its rule and save it first."))
+        return redirect("segments:detail", slug=segment.slug)
     result = services.segment_refresh(workspace=request.workspace, segment=segment)  # type: ignore[attr-defined]
     messages.success(
         request,

@@ -192,7 +192,7 @@ def import_job_create(
                 out.write(block)
         path = stored
     if path is None:
-        raise ApplicationError("an import needs a file", field="file")
+        raise ApplicationError(gettext("an import needs a file"), field="file")
     try:
         sniff(Path(path))
     except FileUnusable:
@@ -235,11 +235,11 @@ def import_job_enqueue(
     if job.workspace_id != workspace.pk:
         raise ApplicationError("no such import")
     if job.status in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
-        raise ApplicationError("this import is already running")
+        raise ApplicationError(gettext("this import is already running"))
     if job.status == ImportStatus.READING:
         raise ApplicationError(gettext("the file is still being read: try again in a moment"))
     if job.status == ImportStatus.DONE and not job.dry_run:
-        raise ApplicationError("this file was already imported")
+        raise ApplicationError(gettext("this file was already imported"))
     job.status = ImportStatus.QUEUED
     job.dry_run = dry_run
     job.processed = job.chunks_done = job.attempts = 0

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from volano.contacts.models import Company, CustomField, Entity
 from volano.core.db import UnicodeLower
@@ -144,7 +145,7 @@ def import_companies(
         merged: dict[str, tuple[int, dict[str, Any]]] = {}
         for line, values in chunk:
             if not values.get("name") and not values.get("vat_number"):
-                report.error(line, "", "", "a company needs a name or a partita IVA")
+                report.error(line, "", "", gettext("a company needs a name or a partita IVA"))
                 continue
             fill_address(values)
             key = values.get("vat_number") or "name:" + name_key(values["name"])

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from volano.contacts.models import Consent, ConsentStatus, Contact, CustomField, Entity, Purpose
 from volano.core.models import User, Workspace
@@ -131,7 +132,7 @@ def import_contacts(
             for line, values in chunk:
                 email = values.pop("email", None)
                 if not email:
-                    report.error(line, email_column, "", "an email address is required")
+                    report.error(line, email_column, "", gettext("an email address is required"))
                     continue
                 seen = first_line.get(email)
                 if seen is not None:

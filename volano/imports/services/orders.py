@@ -54,7 +54,7 @@ def import_orders(
         number = values.get("number")
         if not number:
             if not values.get("_bad"):
-                report.error(line, number_column, "", "an order number is required")
+                report.error(line, number_column, "", gettext("an order number is required"))
             continue
         orders.setdefault(number, []).append((line, values))
         if report.rows % 10_000 == 0:
@@ -76,7 +76,8 @@ def import_orders(
                     line,
                     number_column,
                     number,
-                    f"order {number} was not imported because row {bad[0]} has an error",
+                    gettext("order %(number)s was not imported because row %(row)s has an error")
+                    % {"number": number, "row": bad[0]},
                 )
     progress(report.rows)
     # Every row is read before the first order is written: a chunk's checkpoint counts the
@@ -104,25 +105,32 @@ def _order_from_lines(
     ok = True
     for line, values in lines:
         if "date" not in values and "date" not in first:
-            report.error(line, header_of.get("date", "date"), "", "the order date is required")
+            report.error(
+                line, header_of.get("date", "date"), "", gettext("the order date is required")
+            )
             ok = False
         if not values.get("product_name") and not values.get("sku"):
             report.error(
                 line,
                 header_of.get("product_name", "product_name"),
                 "",
-                "a product name or code is required",
+                gettext("a product name or code is required"),
             )
             ok = False
         if "amount" not in values and "unit_price" not in values:
-            report.error(line, header_of.get("amount", "amount"), "", "the line amount is required")
+            report.error(
+                line,
+                header_of.get("amount", "amount"),
+                "",
+                gettext("the line amount is required"),
+            )
             ok = False
     if not first.get("customer_email") and not first.get("customer_vat_number"):
         report.error(
             first_line,
             header_of.get("customer_email", "customer_email"),
             "",
-            "the customer's email or partita IVA is required",
+            gettext("the customer's email or partita IVA is required"),
         )
         ok = False
     if not ok or any(line in report.error_rows for line, _v in lines):
