@@ -783,7 +783,8 @@
 
   var initial;
   var shape = "group";
-  try { initial = JSON.parse(hidden.value || "null"); } catch (e) { initial = null; }
+  // Text that is not JSON (a JSON view being fixed) is left as typed until the builder changes.
+  try { initial = JSON.parse(hidden.value || "null"); } catch (e) { initial = null; silent = true; }
   if (initial && typeof initial === "object" && !Array.isArray(initial) && !Object.keys(initial).length) initial = null;
   if (Array.isArray(initial)) { shape = "list"; initial = { all: initial }; }
   if (single) {
@@ -799,7 +800,29 @@
   silent = false;
   var pending = root.dataset.errorPath;
   if (pending) showError(pending, root.dataset.errorMessage);
+  if (hidden.tagName === "TEXTAREA") watchText(hidden, root, options);
   return { read: serialise, showError: showError };
+  }
+
+  // The JSON view: when the field is a textarea people edit, the builder redraws from what
+  // they type as soon as it is JSON; until then a note says so and the builder keeps its state.
+  function watchText(area, root, options) {
+    var bound = !!area.volanoBuilderRoot;
+    area.volanoBuilderRoot = root;
+    if (bound) return;
+    var note = document.querySelector("[data-json-note-for='" + area.id + "']");
+    area.addEventListener("input", function () {
+      var value;
+      try { value = JSON.parse(area.value); } catch (e) { value = undefined; }
+      var ok = value !== null && typeof value === "object";
+      if (note) note.textContent = ok ? "" : note.dataset.invalid;
+      if (!ok) return;
+      var old = area.volanoBuilderRoot;
+      var fresh = old.cloneNode(false);
+      delete fresh.dataset.errorPath;
+      old.replaceWith(fresh);
+      mount(fresh, Object.assign({}, options, { keepText: true }));
+    });
   }
 
   window.VolanoConditionBuilder = { mount: mount };
