@@ -271,8 +271,15 @@ def _split_errors(errors: list[dict]) -> tuple[list[dict], dict[int, list[dict]]
     for error in errors:
         found = RULE_PATH.match(str(error.get("field") or ""))
         if found:
+            field = found.group(2) or ""
+            # where the rule's condition builder shows it: its paths start at "conditions"
+            inside = field == "when" or field.startswith(("when.", "when["))
             by_rule.setdefault(int(found.group(1)), []).append(
-                {"field": found.group(2) or "", "message": error["message"]}
+                {
+                    "field": field,
+                    "message": error["message"],
+                    "builder_path": "conditions" + field.removeprefix("when") if inside else "",
+                }
             )
         else:
             general.append(error)

@@ -211,3 +211,17 @@ def test_the_demo_rules_load_into_the_builder_and_read_back_unchanged(page, live
         read_back = json.loads(page.locator("textarea[name=condition]").input_value())
         assert read_back == rule.condition, rule.name
         expect(page.get_by_test_id("rule-count")).to_be_visible()
+
+
+def test_a_rule_error_is_shown_at_its_row_in_the_builder(page, live_server, officina, ricambi):
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/scoring/models/ricambi/")
+    rule = page.locator("[data-rule]").nth(0)
+    row = rule.locator("[data-when-builder] .cond-row")
+    row.get_by_label("Value").fill("")
+    expect(rule.locator(".rule-errors")).to_be_visible()
+    expect(row.locator("[data-role=error]")).not_to_be_empty()
+    row.get_by_label("Value").fill("acquisti")
+    expect(row.locator("[data-role=error]")).to_be_empty()
+    expect(rule.locator(".rule-note")).to_contain_text("Job title contains acquisti")

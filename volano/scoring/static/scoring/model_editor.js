@@ -78,7 +78,7 @@
     const root = old.cloneNode(false);
     root.className = "builder";
     old.replaceWith(root);
-    window.VolanoConditionBuilder.mount(root, {
+    row.volanoBuilder = window.VolanoConditionBuilder.mount(root, {
       input: row.querySelector('[data-field="when"]'),
       single: row.querySelector('[data-field="kind"]').value === "engagement",
     });
@@ -199,6 +199,9 @@
   document.body.addEventListener("htmx:afterSettle", () => {
     for (const row of list.querySelectorAll("[data-rule]")) {
       row.classList.toggle("has-error", Boolean(row.querySelector(".rule-errors")));
+      // an error inside the condition is also shown next to the builder row it names
+      const error = row.querySelector(".rule-errors [data-error-path]");
+      if (row.volanoBuilder) row.volanoBuilder.showError(error ? error.dataset.errorPath : "", error ? error.dataset.errorMessage : "");
     }
   });
 
