@@ -64,7 +64,7 @@
 
   function select(role, label, options, value, multiple) {
     var s = el("select", { "data-role": role, "aria-label": label });
-    if (multiple) { s.multiple = true; s.size = 6; }
+    if (multiple) { s.multiple = true; s.size = Math.min(6, Math.max(options.length, 2)); }
     options.forEach(function (pair) {
       var o = el("option", { value: pair[0], text: pair[1] });
       if (multiple ? (value || []).indexOf(pair[0]) >= 0 : String(value) === pair[0]) o.selected = true;
