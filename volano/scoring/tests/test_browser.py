@@ -225,3 +225,28 @@ def test_a_rule_error_is_shown_at_its_row_in_the_builder(page, live_server, offi
     row.get_by_label("Value").fill("acquisti")
     expect(row.locator("[data-role=error]")).to_be_empty()
     expect(rule.locator(".rule-note")).to_contain_text("Job title contains acquisti")
+
+
+def test_the_model_json_view_redraws_the_rule_builders(page, live_server, officina, ricambi):
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/scoring/models/ricambi/")
+    page.get_by_text("Edit as JSON").click()
+    box = page.locator("textarea[name=model_json]")
+    model = json.loads(box.input_value())
+    model["rules"][0]["when"] = {"field": "lifecycle_stage", "op": "eq", "value": "lead"}
+    model["rules"].append(
+        {"kind": "engagement", "when": {"event": "webinar_attended"}, "points": 30}
+    )
+    box.fill(json.dumps(model))
+    rules = page.locator("[data-rule]")
+    expect(rules).to_have_count(2)
+    first = rules.nth(0).locator("[data-when-builder] .cond-row")
+    expect(first.get_by_label("Field")).to_have_value("lifecycle_stage")
+    expect(first.get_by_label("Value")).to_have_value("lead")
+    expect(rules.nth(1).locator("[data-when-builder]").get_by_label("What")).to_have_value(
+        "webinar_attended"
+    )
+    expect(rules.nth(1).locator(".rule-note")).to_contain_text(
+        re.compile("attended a webinar", re.I)
+    )
