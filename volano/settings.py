@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "volano.events",
     "volano.orders",
     "volano.imports",
+    "volano.conditions",
     "volano.segments",
     "volano.deals",
     "volano.scoring",

@@ -18,6 +18,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from volano.conditions.catalogue import builder_catalogue
 from volano.conditions.describe import condition_describe
 from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import condition_count
@@ -69,6 +70,19 @@ def _product_lines(workspace) -> list[tuple[str, str]]:
     return [(line.slug, line.name) for line in product_line_list(workspace=workspace)]
 
 
+def _rule_catalogue(workspace, *, scores: bool) -> dict[str, Any]:
+    """What the builder offers in scoring and threshold rules: fields, events, consent, the
+    stage and (for threshold rules) the scores; no lists or segments, which SCORE_RULES and
+    THRESHOLD_RULES refuse."""
+    models = selectors.score_models(workspace=workspace) if scores else []
+    return builder_catalogue(
+        workspace=workspace,
+        references=False,
+        stages=list(lifecycle_selectors.stage_names(workspace=workspace).items()),
+        scores=[(m.slug, m.name) for m in models],
+    )
+
+
 def _describe(workspace, condition: Any) -> str:
     """The condition in words, or "" when it does not parse."""
     try:
@@ -80,12 +94,6 @@ def _describe(workspace, condition: Any) -> str:
 
 def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _condition_text(value: Any) -> str:
-    """A rule's condition for its box: on one line when short, else indented."""
-    line = json.dumps(value, ensure_ascii=False)
-    return line if len(line) <= 100 else _pretty(value)
 
 
 # ---- the models page -------------------------------------------------------------------------
@@ -263,8 +271,15 @@ def _split_errors(errors: list[dict]) -> tuple[list[dict], dict[int, list[dict]]
     for error in errors:
         found = RULE_PATH.match(str(error.get("field") or ""))
         if found:
+            field = found.group(2) or ""
+            # where the rule's condition builder shows it: its paths start at "conditions"
+            inside = field == "when" or field.startswith(("when.", "when["))
             by_rule.setdefault(int(found.group(1)), []).append(
-                {"field": found.group(2) or "", "message": error["message"]}
+                {
+                    "field": field,
+                    "message": error["message"],
+                    "builder_path": "conditions" + field.removeprefix("when") if inside else "",
+                }
             )
         else:
             general.append(error)
@@ -288,7 +303,6 @@ def _rule_rows(workspace, rules: Any, by_rule: dict[int, list[dict]]) -> list[di
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
         rule = rule if isinstance(rule, dict) else {"when": rule}
         when = rule.get("when")
-        when_text = _condition_text(when) if when is not None else ""
         errors = by_rule.get(index, [])
         rows.append(
             {
@@ -298,8 +312,7 @@ def _rule_rows(workspace, rules: Any, by_rule: dict[int, list[dict]]) -> list[di
                 "max_times": rule.get("max_times", ""),
                 "half_life_days": rule.get("half_life_days", ""),
                 "label": rule.get("label", ""),
-                "when": when_text,
-                "when_rows": min(max(when_text.count("\n") + 1, 2), 12),
+                "when_json": json.dumps(when, ensure_ascii=False) if when is not None else "",
                 "errors": errors,
                 "description": "" if errors else _describe(workspace, when),
             }
@@ -356,7 +369,8 @@ def _model_form_view(request: HttpRequest, model: ScoreModel | None) -> HttpResp
             "data": shown,
             "model_json": model_json,
             "rows": _rule_rows(workspace, shown.get("rules"), by_rule),
-            "blank_row": {"index": "__i__", "kind": "fit", "points": "", "when": "{}"},
+            "blank_row": {"index": "__i__", "kind": "fit", "points": "", "when_json": ""},
+            "catalogue": _rule_catalogue(workspace, scores=False),
             "kinds": [(kind, KIND_LABELS[kind]) for kind in KINDS],
             "summary": _summary(general, by_rule),
             "field_errors": field_errors,
@@ -473,10 +487,11 @@ class ThresholdRuleForm(forms.Form):
     )
     active = forms.BooleanField(label=gettext_lazy("Active"), required=False)
     condition = forms.CharField(
-        label=gettext_lazy("Condition (JSON)"),
+        label=gettext_lazy("The condition as JSON"),
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "code"}),
         help_text=gettext_lazy(
-            'In the condition language, e.g. {"field": "score.ricambi", "op": "gte", "value": 60}.'
+            "The same condition as the builder above, in the condition language: "
+            "editing one changes the other."
         ),
     )
 
@@ -542,6 +557,7 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
     stages = list(lifecycle_selectors.stage_names(workspace=workspace).items())
     lines = _product_lines(workspace)
     status = 200
+    builder_error: dict[str, str] | None = None
     if request.method == "POST":
         form = ThresholdRuleForm(request.POST, stages=stages, lines=lines)
         if form.is_valid():
@@ -557,6 +573,8 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
                     message = error["message"]
                     if _rule_form_field(error["field"]) == "condition" and error["field"]:
                         message = f"{error['field']}: {message}"
+                        # the builder shows it next to the row its path names
+                        builder_error = builder_error or error
                     form.add_error(_rule_form_field(error["field"]), message)  # type: ignore[arg-type]
             else:
                 messages.success(request, _("Rule “%(name)s” saved.") % {"name": saved.name})
@@ -579,7 +597,17 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
         )
     else:
         form = ThresholdRuleForm(initial=_rule_initial(request), stages=stages, lines=lines)
-    return render(request, "scoring/rule_form.html", {"form": form, "rule": rule}, status=status)
+    return render(
+        request,
+        "scoring/rule_form.html",
+        {
+            "form": form,
+            "rule": rule,
+            "catalogue": _rule_catalogue(workspace, scores=True),
+            "builder_error": builder_error,
+        },
+        status=status,
+    )
 
 
 @write_required
@@ -612,7 +640,7 @@ def rule_preview_view(request: HttpRequest) -> HttpResponse:
     among the from stages."""
     workspace = request.workspace  # type: ignore[attr-defined]
     from_stages = [s for s in request.POST.getlist("from_stages") if s in LifecycleStage.values]
-    context: dict[str, Any] = {"count": None, "description": "", "error": ""}
+    context: dict[str, Any] = {"count": None, "description": "", "error": "", "error_path": ""}
     try:
         condition = json.loads(request.POST.get("condition") or "null")
     except ValueError as problem:
@@ -640,6 +668,10 @@ def rule_preview_view(request: HttpRequest) -> HttpResponse:
             )
             context["description"] = _describe(workspace, condition)
         except ApplicationError as problem:
-            where = (problem.field or "").replace("conditions.all[0]", "condition", 1)
+            # The builder's paths start at the condition ("conditions"), inside the stage test.
+            field = problem.field or ""
+            if field.startswith("conditions.all[0]"):
+                context["error_path"] = "conditions" + field.removeprefix("conditions.all[0]")
+            where = field.replace("conditions.all[0]", "condition", 1)
             context["error"] = f"{where}: {problem.message}" if where else problem.message
     return render(request, "scoring/_rule_preview.html", context)

@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from volano.conditions.catalogue import builder_catalogue
 from volano.conditions.types import ConditionError
 from volano.contacts.models import Consent, Contact, Purpose
 from volano.core.errors import ApplicationError, NotFound
@@ -29,7 +30,6 @@ from volano.segments.forms import (
     PasteEmailsForm,
     SaveAsListForm,
     SegmentForm,
-    builder_catalogue,
 )
 from volano.segments.models import ContactList, Segment, SegmentKind
 

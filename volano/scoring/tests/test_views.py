@@ -308,6 +308,54 @@ def test_rule_with_a_bad_condition_names_the_place(signed_in, officina, ricambi)
     assert "does not apply to score.ricambi" in text(response.content.decode())
 
 
+def test_rule_with_a_bad_condition_marks_its_row_in_the_builder(signed_in, officina, ricambi):
+    condition = {"all": [{"field": "score.ricambi", "op": "contains", "value": 1}]}
+    response = signed_in.post(
+        reverse("scoring:rule_new"),
+        {
+            "name": "Rotta",
+            "from_stages": ["lead"],
+            "to_stage": "mql",
+            "condition": json.dumps(condition),
+        },
+    )
+    html = response.content.decode()
+    assert 'data-error-path="conditions.all[0].op"' in html
+    preview = signed_in.post(
+        reverse("scoring:rule_preview"),
+        {"condition": json.dumps(condition), "from_stages": ["lead"]},
+    ).content.decode()
+    assert 'data-error-path="conditions.all[0].op"' in preview
+
+
+def _catalogue(html: str) -> dict:
+    found = re.search(
+        r'<script id="builder-catalogue" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert found, "the page has no builder catalogue"
+    return json.loads(found.group(1))
+
+
+def test_the_rule_builders_offer_only_what_their_context_accepts(signed_in, officina, ricambi):
+    """Scoring and threshold rules cannot name lists or segments (SCORE_RULES, THRESHOLD_RULES):
+    their builder has no membership row. Threshold rules read the scores and the stage by name."""
+    threshold = _catalogue(signed_in.get(reverse("scoring:rule_new")).content.decode())
+    fields = {f["name"]: f for f in threshold["contact_fields"]}
+    assert "member" not in threshold["text"]["kinds"]
+    assert fields["score.ricambi"]["kind"] == "score"
+    assert ["mql", "Marketing qualified lead"] in fields["lifecycle_stage"]["choices"]
+    assert threshold["new_condition"] == {"field": "score.ricambi", "op": "gte"}
+
+    editor = reverse("scoring:model_edit", args=["ricambi"])
+    model = _catalogue(signed_in.get(editor).content.decode())
+    assert "member" not in model["text"]["kinds"]
+    assert not any(f["name"].startswith("score.") for f in model["contact_fields"])
+    assert "lifecycle_stage" in {f["name"] for f in model["contact_fields"]}
+
+    segment = _catalogue(signed_in.get(reverse("segments:new")).content.decode())
+    assert "member" in segment["text"]["kinds"]
+
+
 # ---- roles and workspaces -------------------------------------------------------------------
 
 

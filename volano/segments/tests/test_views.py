@@ -139,7 +139,7 @@ def test_builder_renders_with_the_catalogue_of_fields_and_events(signed_in, offi
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="builder"' in html
-    assert "segments/builder.js" in html
+    assert "conditions/builder.js" in html
     catalogue = json.loads(
         re.search(
             r'<script id="builder-catalogue" type="application/json">(.*?)</script>', html, re.S

@@ -1,6 +1,8 @@
 // The score-model editor: one row per rule, kept in step with the "Edit as JSON" box.
 // The JSON box is what the form posts (and what the preview reads); the rows write it on every
-// change, and editing the JSON redraws the rows. Without JavaScript the JSON box alone works.
+// change, and editing the JSON redraws the rows. Each rule's condition is a condition builder
+// (conditions/builder.js, loaded before this script) writing the rule's hidden `when` field; an
+// engagement rule's builder holds one event condition. Without JavaScript the JSON box alone works.
 (function () {
   "use strict";
   const form = document.getElementById("model-form");
@@ -68,6 +70,20 @@
     jsonNote.textContent = "";
   }
 
+  const isEvent = (when) => Boolean(when) && typeof when === "object" && "event" in when;
+
+  // (Re)draw the builder of a row from its hidden `when` field.
+  function mountBuilder(row) {
+    const old = row.querySelector("[data-when-builder]");
+    const root = old.cloneNode(false);
+    root.className = "builder";
+    old.replaceWith(root);
+    row.volanoBuilder = window.VolanoConditionBuilder.mount(root, {
+      input: row.querySelector('[data-field="when"]'),
+      single: row.querySelector('[data-field="kind"]').value === "engagement",
+    });
+  }
+
   function fill(row, rule, index) {
     const set = (field, value) => {
       const input = row.querySelector(`[data-field="${field}"]`);
@@ -79,29 +95,11 @@
     set("max_times", rule.max_times);
     set("half_life_days", rule.half_life_days);
     set("label", rule.label);
-    set("when", conditionText(rule.when));
-    const when = row.querySelector('[data-field="when"]');
-    when.rows = Math.min(Math.max(when.value.split("\n").length, 2), 12);
+    set("when", rule.when === undefined ? "" : JSON.stringify(rule.when));
     row.className = `rule-row kind-${kind}`;
     row.id = `rule-${index}`;
     row.querySelector("[data-number]").textContent = String(index + 1);
     row.querySelector(".rule-note").id = `rule-${index}-note`;
-  }
-
-  // Like the server: one line when short, else indented.
-  function compact(value) {
-    if (Array.isArray(value)) return `[${value.map(compact).join(", ")}]`;
-    if (value && typeof value === "object") {
-      return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${compact(v)}`).join(", ")}}`;
-    }
-    return JSON.stringify(value);
-  }
-
-  function conditionText(when) {
-    if (when === undefined) return "";
-    if (typeof when === "string") return when;
-    const line = compact(when);
-    return line.length <= 100 ? line : JSON.stringify(when, null, 2);
   }
 
   function makeRow(rule, index) {
@@ -115,6 +113,7 @@
 
   function drawRows(rules) {
     list.replaceChildren(...rules.map(makeRow));
+    list.querySelectorAll("[data-rule]").forEach(mountBuilder);
   }
 
   function fromJson() {
@@ -153,10 +152,21 @@
       fromJson();
       return;
     }
+    if (target.closest("[data-when-builder]")) {
+      writeJson();
+      return;
+    }
     if (target.dataset.model === "slug") slugTouched = true;
     if (target.dataset.model === "name" && !slugTouched) head("slug").value = slugify(target.value);
-    if (target.dataset.field === "kind") {
-      target.closest("[data-rule]").className = `rule-row kind-${target.value}`;
+    if (target.dataset.field === "kind" && event.type === "change") {
+      const row = target.closest("[data-rule]");
+      row.className = `rule-row kind-${target.value}`;
+      // An engagement rule scores one kind of event: start it from a page view.
+      const when = row.querySelector('[data-field="when"]');
+      let current = null;
+      try { current = JSON.parse(when.value || "null"); } catch (error) { current = null; }
+      if (target.value === "engagement" && !isEvent(current)) when.value = JSON.stringify({ event: "page_view" });
+      mountBuilder(row);
     }
     if (target.dataset.model || target.dataset.field) writeJson();
   }
@@ -169,7 +179,7 @@
     if (!button) return;
     const model = readModel();
     if (button.dataset.action === "add") {
-      model.rules.push({ kind: "fit", points: 10, when: {} });
+      model.rules.push({ kind: "fit", points: 10, when: { field: "job_title", op: "contains", value: "" } });
       drawRows(model.rules);
       writeJson();
       list.lastElementChild.querySelector('[data-field="kind"]').focus();
@@ -189,11 +199,15 @@
   document.body.addEventListener("htmx:afterSettle", () => {
     for (const row of list.querySelectorAll("[data-rule]")) {
       row.classList.toggle("has-error", Boolean(row.querySelector(".rule-errors")));
+      // an error inside the condition is also shown next to the builder row it names
+      const error = row.querySelector(".rule-errors [data-error-path]");
+      if (row.volanoBuilder) row.volanoBuilder.showError(error ? error.dataset.errorPath : "", error ? error.dataset.errorMessage : "");
     }
   });
 
   // What the server showed is what the JSON box holds when it could be parsed; otherwise keep
   // the posted text so the user can fix it.
+  list.querySelectorAll("[data-rule]").forEach(mountBuilder);
   try {
     JSON.parse(json.value);
     writeJson();

@@ -1,25 +1,53 @@
-/* The segment builder: rows and groups a marketer clicks together, kept in the hidden
-   `definition` field as the JSON of docs/conditions.md. No dependencies.
+/* The condition builder: rows and groups a marketer clicks together, kept in a form field as
+   the JSON of docs/conditions.md. Shared by the segment, score-model and threshold-rule editors;
+   no dependencies.
+
+   Every element with `data-condition-builder` is mounted when the page loads; other scripts
+   mount one with `VolanoConditionBuilder.mount(root, options)` (the score-model editor does,
+   one per rule). Options, each also readable from the root's data attributes:
+   - input (`data-input`: an element id): the field holding the JSON, read at mount and
+     written on every change; default: the form's `input[name=definition]`.
+   - catalogue (`data-catalogue`: the id of a json_script): fields, operators and words in the
+     user's language, from volano.conditions.catalogue; default `builder-catalogue`.
+   - single (`data-single`): exactly one event condition with no count, total or first/last
+     time (an engagement rule, which scores each event itself).
+   - errorsFrom (`data-errors-from`: an element id): where the preview swaps in an element with
+     `data-error-path`; the error is then shown next to its row.
+   - indent (`data-indent`): write the JSON indented (when the field is shown to people).
+   - keepText: do not rewrite the field at mount (it is being typed into).
 
    The DOM is the state: each group and row reads itself back into JSON (`read`), and records the
    path its node has in that JSON ("conditions.all[2]"), so an error the server names by path is
    shown next to the row it is about; controls record the rest of the path ("sum.gte") so the one
    at fault is marked too. A loaded row that would not read back into exactly the JSON it came
-   from stays a read-only "advanced" row: saving unchanged never rewrites a rule. The catalogue
-   (fields, operators, labels in the user's language) comes from the page, rendered by the server
-   with json_script. */
+   from stays a read-only "advanced" row: saving unchanged never rewrites a rule. */
 (function () {
   "use strict";
 
-  var root = document.getElementById("builder");
-  if (!root) return;
-  var C = JSON.parse(document.getElementById("builder-catalogue").textContent);
-  var T = C.text;
-  var form = root.closest("form");
-  var hidden = form.querySelector("input[name=definition]");
   var MAX_DEPTH = 3;
   var EVENT_KEYS = ["event", "where", "count", "within_days", "between", "sum", "first", "last"];
+  var SINGLE_EVENT_KEYS = ["event", "where", "within_days", "between"];
   var uid = 0;
+  var catalogues = {};
+
+  function catalogueFrom(id) {
+    if (!catalogues[id]) catalogues[id] = JSON.parse(document.getElementById(id).textContent);
+    return catalogues[id];
+  }
+
+  function mount(root, options) {
+  options = options || {};
+  var ds = root.dataset;
+  var C = options.catalogue || catalogueFrom(ds.catalogue || "builder-catalogue");
+  var T = C.text;
+  var form = root.closest("form");
+  var hidden = options.input || (ds.input ? document.getElementById(ds.input) : form.querySelector("input[name=definition]"));
+  var single = options.single !== undefined ? options.single : ds.single !== undefined;
+  var errorsFrom = options.errorsFrom || ds.errorsFrom || "";
+  var indent = options.indent !== undefined ? options.indent : ds.indent !== undefined;
+  var silent = !!options.keepText;
+  root.classList.add("builder");
+  if (single) root.classList.add("single");
 
   // ---- small DOM helpers --------------------------------------------------------------------
 
@@ -36,7 +64,7 @@
 
   function select(role, label, options, value, multiple) {
     var s = el("select", { "data-role": role, "aria-label": label });
-    if (multiple) { s.multiple = true; s.size = 6; }
+    if (multiple) { s.multiple = true; s.size = Math.min(6, Math.max(options.length, 2)); }
     options.forEach(function (pair) {
       var o = el("option", { value: pair[0], text: pair[1] });
       if (multiple ? (value || []).indexOf(pair[0]) >= 0 : String(value) === pair[0]) o.selected = true;
@@ -91,7 +119,7 @@
     return allFields().filter(function (f) { return f.name === name; })[0];
   }
 
-  function isNumberKind(kind) { return kind === "number"; }
+  function isNumberKind(kind) { return kind === "number" || kind === "score"; }
 
   // ---- groups -------------------------------------------------------------------------------
 
@@ -118,7 +146,7 @@
     var actions = el("div", { className: "group-actions" });
     var addRow = button(T.add_condition, "add-condition");
     addRow.addEventListener("click", function () {
-      var row = rowEl({ field: "province", op: "in", value: [] });
+      var row = rowEl(C.new_condition);
       list.appendChild(row);
       changed(row.querySelector("select"));
     });
@@ -126,12 +154,14 @@
     if (depth + 1 < MAX_DEPTH) {
       var addGroup = button(T.add_group, "ghost add-group");
       addGroup.addEventListener("click", function () {
-        var g = groupEl({ any: [{ field: "province", op: "in", value: [] }] }, depth + 1);
+        var g = groupEl({ any: [C.new_condition] }, depth + 1);
         list.appendChild(el("li", { className: "cond-item" }, [g]));
         changed(g.querySelector("select"));
       });
       actions.appendChild(addGroup);
     }
+    // One event condition: no "all/any", nothing to add.
+    if (single && depth === 0) head.hidden = actions.hidden = true;
     box.appendChild(legend);
     box.appendChild(head);
     box.appendChild(el("p", { className: "row-error", "data-role": "error", role: "alert" }));
@@ -167,6 +197,16 @@
     if (!node) return "field";
     if (node.raw) return "raw";
     var leaf = node.not || node;
+    if (single) {
+      var allowed = leaf === node && leaf.event !== undefined && Object.keys(leaf).every(function (k) { return SINGLE_EVENT_KEYS.indexOf(k) >= 0; });
+      return allowed ? "event" : "raw";
+    }
+    var kind = plainKind(node, leaf);
+    // What the context refuses (a list in a scoring rule) is not offered: it stays as written.
+    return kind === "raw" || T.kinds[kind] ? kind : "raw";
+  }
+
+  function plainKind(node, leaf) {
     if (leaf.event !== undefined) {
       var extra = Object.keys(leaf).filter(function (k) { return EVENT_KEYS.indexOf(k) < 0; });
       return extra.length ? "raw" : "event";
@@ -208,7 +248,7 @@
       var kinds = select("kind", T.kind, pairs(T.kinds), kind);
       kinds.addEventListener("change", function () {
         var defaults = {
-          field: { field: "province", op: "in", value: [] },
+          field: C.new_condition,
           company: { field: "company.size_band", op: "eq", value: "" },
           consent: { field: "consent.email_marketing", op: "eq", value: "granted" },
           member: { list: "" },
@@ -218,9 +258,10 @@
         serialise();
         row.querySelector("[data-role=kind]").focus();
       });
-      body.appendChild(kinds);
+      if (!single) body.appendChild(kinds);
       ({ field: fieldRow, company: fieldRow, consent: consentRow, member: memberRow, event: eventRow })[kind](body, node || {}, kind);
     }
+    if (single) return;
     var rm = button("✕", "ghost remove", T.remove);
     rm.addEventListener("click", function () { removeNode(row); });
     body.insertBefore(rm, body.querySelector(".event-filters"));
@@ -262,7 +303,7 @@
       box.appendChild(el("span", { text: " " + T.days }));
       return box;
     }
-    var inputType = kind === "number" ? "number" : (kind === "date" || kind === "datetime") ? "date" : "text";
+    var inputType = isNumberKind(kind) ? "number" : (kind === "date" || kind === "datetime") ? "date" : "text";
     if (op === "between") {
       var v = Array.isArray(value) ? value : [];
       box.appendChild(input("low", T.value, inputType, v[0], { className: "short", step: "any" }));
@@ -335,10 +376,24 @@
     var leaf = node.not || node;
     // An explicit {"gte": 1} says the same as no count, but a saved rule keeps what it said.
     body.parentNode.dataset.countGiven = leaf.count ? "1" : "";
-    body.appendChild(select("did", T.did, [["did", T.did], ["did_not", T.did_not]], node.not ? "did_not" : "did"));
+    if (!single) body.appendChild(select("did", T.did, [["did", T.did], ["did_not", T.did_not]], node.not ? "did_not" : "did"));
     var eventSel = select("event", T.event, C.events, leaf.event || "page_view");
     eventSel.dataset.json = "event";
     body.appendChild(eventSel);
+    if (!single) countControls(body, leaf);
+    windowControls(body, leaf);
+    propertyFilters(body, leaf, eventSel);
+    if (single) return;
+    var more = el("details", { className: "event-more" }, [el("summary", { text: T.more })]);
+    sumControls(more, leaf, eventSel);
+    whenControls(more, "first", T.first_on, T.first_when, leaf.first);
+    whenControls(more, "last", T.last_on, T.last_when, leaf.last);
+    more.open = !!(leaf.sum || leaf.first || leaf.last);
+    body.appendChild(more);
+  }
+
+  // "[at least] [3] times"
+  function countControls(body, leaf) {
     var count = leaf.count || {};
     var countOp = Object.keys(count)[0] || "gte";
     var countN = count[countOp] === undefined ? 1 : count[countOp];
@@ -346,7 +401,10 @@
     body.appendChild(select("count_op", T.count, pairs(T.count_op), countOp));
     body.appendChild(input("count", T.count, "number", countN, { min: "0", step: "1", className: "short" }));
     body.appendChild(el("span", { text: T.times }));
-    windowControls(body, leaf);
+  }
+
+  // "+ Filter on a detail": [url] [contains] [/prezzi]
+  function propertyFilters(body, leaf, eventSel) {
     var filters = el("ul", { className: "prop-filters" });
     var listId = "props-" + (++uid);
     var datalist = el("datalist", { id: listId });
@@ -382,12 +440,6 @@
       li.querySelector("[data-role=prop_value]").focus();
     });
     body.appendChild(el("div", { className: "event-filters" }, [filters, addBtn, datalist]));
-    var more = el("details", { className: "event-more" }, [el("summary", { text: T.more })]);
-    sumControls(more, leaf, eventSel);
-    whenControls(more, "first", T.first_on, T.first_when, leaf.first);
-    whenControls(more, "last", T.last_on, T.last_when, leaf.last);
-    more.open = !!(leaf.sum || leaf.first || leaf.last);
-    body.appendChild(more);
   }
 
   // "in the last N days" / "between two dates" / "at any time"
@@ -602,9 +654,11 @@
     });
     if (Object.keys(where).length) ev.where = where;
     var countOp = val("count_op");
-    var n = number(val("count"));
-    ctl("count").dataset.json = "count." + countOp;
-    if (!(countOp === "gte" && n === 1) || row.dataset.countGiven) { ev.count = {}; ev.count[countOp] = n === "" ? null : n; }
+    if (countOp) {
+      var n = number(val("count"));
+      ctl("count").dataset.json = "count." + countOp;
+      if (!(countOp === "gte" && n === 1) || row.dataset.countGiven) { ev.count = {}; ev.count[countOp] = n === "" ? null : n; }
+    }
     if (on("sum_on")) {
       var sumOp = val("sum_op");
       ev.sum = { property: val("sum_property") };
@@ -646,7 +700,7 @@
     } else {
       definition = readGroup(top, "conditions", all && shape === "list");
     }
-    hidden.value = JSON.stringify(definition);
+    if (!silent) hidden.value = indent ? JSON.stringify(definition, null, 2) : JSON.stringify(definition);
     return definition;
   }
 
@@ -700,9 +754,9 @@
     if (slot && target.classList.contains("cond-row")) markControls(target, path.slice(target.dataset.path.length), slot);
   }
 
-  document.body.addEventListener("htmx:afterSwap", function (event) {
-    var preview = document.getElementById("preview");
-    if (!preview || !preview.contains(event.detail.target) && event.detail.target !== preview) return;
+  if (errorsFrom) document.body.addEventListener("htmx:afterSwap", function (event) {
+    var preview = document.getElementById(errorsFrom);
+    if (!root.isConnected || !preview || !preview.contains(event.detail.target) && event.detail.target !== preview) return;
     var err = preview.querySelector("[data-error-path]");
     if (err) showError(err.dataset.errorPath, err.dataset.errorMessage);
     else clearErrors();
@@ -724,19 +778,53 @@
       root.dispatchEvent(new Event("change", { bubbles: true }));
     }
   });
-  form.addEventListener("submit", serialise, true);
+  // A builder redrawn by its page (from the JSON view) leaves the document: it then stays quiet.
+  form.addEventListener("submit", function () { if (root.isConnected) serialise(); }, true);
 
   var initial;
   var shape = "group";
-  try { initial = JSON.parse(hidden.value || "null"); } catch (e) { initial = null; }
+  // Text that is not JSON (a JSON view being fixed) is left as typed until the builder changes.
+  try { initial = JSON.parse(hidden.value || "null"); } catch (e) { initial = null; silent = true; }
+  if (initial && typeof initial === "object" && !Array.isArray(initial) && !Object.keys(initial).length) initial = null;
   if (Array.isArray(initial)) { shape = "list"; initial = { all: initial }; }
-  if (initial && (initial.all || initial.any) && !initial.not) {
+  if (single) {
+    shape = "single";
+    root.appendChild(groupEl({ all: [initial || { event: "page_view" }] }, 0, true));
+  } else if (initial && (initial.all || initial.any) && !initial.not) {
     root.appendChild(groupEl(initial, 0, true));
   } else {
     if (initial) shape = "single";
     root.appendChild(groupEl({ all: initial ? [initial] : [] }, 0, true));
   }
   serialise();
+  silent = false;
   var pending = root.dataset.errorPath;
   if (pending) showError(pending, root.dataset.errorMessage);
+  if (hidden.tagName === "TEXTAREA") watchText(hidden, root, options);
+  return { read: serialise, showError: showError };
+  }
+
+  // The JSON view: when the field is a textarea people edit, the builder redraws from what
+  // they type as soon as it is JSON; until then a note says so and the builder keeps its state.
+  function watchText(area, root, options) {
+    var bound = !!area.volanoBuilderRoot;
+    area.volanoBuilderRoot = root;
+    if (bound) return;
+    var note = document.querySelector("[data-json-note-for='" + area.id + "']");
+    area.addEventListener("input", function () {
+      var value;
+      try { value = JSON.parse(area.value); } catch (e) { value = undefined; }
+      var ok = value !== null && typeof value === "object";
+      if (note) note.textContent = ok ? "" : note.dataset.invalid;
+      if (!ok) return;
+      var old = area.volanoBuilderRoot;
+      var fresh = old.cloneNode(false);
+      delete fresh.dataset.errorPath;
+      old.replaceWith(fresh);
+      mount(fresh, Object.assign({}, options, { keepText: true }));
+    });
+  }
+
+  window.VolanoConditionBuilder = { mount: mount };
+  document.querySelectorAll("[data-condition-builder]").forEach(function (root) { mount(root); });
 })();
