@@ -14,11 +14,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
-from volano.core.errors import ApplicationError, PermissionDenied
+from volano.core import permissions
+from volano.core.errors import ApplicationError
 from volano.core.models import Membership
 from volano.core.selectors import token_authenticate
-
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class WorkspaceToken(HttpBearer):
@@ -31,8 +30,7 @@ class WorkspaceToken(HttpBearer):
         membership = Membership.objects.filter(user=found.user, workspace=found.workspace).first()
         if membership is None:
             return None  # the user left the workspace: the token no longer opens it
-        if request.method not in SAFE_METHODS and not membership.can_write:
-            raise PermissionDenied("this token's user has read-only access (viewer)")
+        permissions.api_check(request, membership.role)
         request.workspace = found.workspace  # type: ignore[attr-defined]
         request.api_token = found  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]

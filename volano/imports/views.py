@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +12,7 @@ from django_htmx.middleware import HtmxDetails
 from volano.core.errors import ApplicationError
 from volano.core.exports import csv_text
 from volano.core.models import Membership, User, Workspace
+from volano.core.permissions import Cap, allows, requires
 from volano.imports import selectors
 from volano.imports.mapping import targets_for
 from volano.imports.models import ImportKind, ImportStatus
@@ -29,30 +26,12 @@ from volano.imports.services import (
 
 
 class WorkspaceRequest(HttpRequest):
-    """What volano.core.middleware and django-htmx put on a request behind `workspace_view`."""
+    """What volano.core.middleware and django-htmx put on a request behind `requires`."""
 
     user: User
     workspace: Workspace
     membership: Membership
     htmx: HtmxDetails
-
-
-def workspace_view(*, write: bool = False):
-    """Login and a workspace required; `write` refuses viewers."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if getattr(request, "workspace", None) is None:
-                raise PermissionDenied(_("You are not a member of any workspace."))
-            if write and not request.membership.can_write:
-                raise PermissionDenied(_("Viewers cannot import data."))
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _job(request: WorkspaceRequest, job_id: int):
@@ -62,7 +41,7 @@ def _job(request: WorkspaceRequest, job_id: int):
         raise Http404(_("No such import.")) from None
 
 
-@workspace_view()
+@requires(Cap.VIEW_MARKETING)
 def import_list(request: WorkspaceRequest) -> HttpResponse:
     return render(
         request,
@@ -70,13 +49,13 @@ def import_list(request: WorkspaceRequest) -> HttpResponse:
         {
             "jobs": selectors.import_job_list(workspace=request.workspace)[:50],
             "kinds": ImportKind.choices,
-            "can_import": request.membership.can_write,
+            "can_import": allows(request.membership.role, Cap.EDIT_MARKETING),
         },
     )
 
 
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
-@workspace_view(write=True)
 def import_upload(request: WorkspaceRequest) -> HttpResponse:
     kind = request.POST.get("kind", "")
     upload = request.FILES.get("file")
@@ -113,7 +92,7 @@ def import_upload(request: WorkspaceRequest) -> HttpResponse:
     return response
 
 
-@workspace_view(write=True)
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     if job.status not in {ImportStatus.UPLOADED, ImportStatus.FAILED} and not (
@@ -169,7 +148,7 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     return response
 
 
-@workspace_view()
+@requires(Cap.VIEW_MARKETING)
 def import_detail(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     template = "imports/_status.html" if request.htmx else "imports/detail.html"
@@ -178,7 +157,7 @@ def import_detail(request: WorkspaceRequest, job_id: int) -> HttpResponse:
         template,
         {
             "job": job,
-            "can_import": request.membership.can_write,
+            "can_import": allows(request.membership.role, Cap.EDIT_MARKETING),
             "errors": job.errors[:500],
             "warnings": job.warnings[:200],
             "poll_url": reverse("imports:detail", args=[job.pk]),
@@ -186,8 +165,8 @@ def import_detail(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     )
 
 
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
-@workspace_view(write=True)
 def import_run(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     try:
@@ -199,7 +178,7 @@ def import_run(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     return redirect("imports:detail", job_id=job.pk)
 
 
-@workspace_view()
+@requires(Cap.VIEW_MARKETING)
 def import_errors_csv(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     rows = [[_("row"), _("column"), _("value"), _("message")]]

@@ -23,8 +23,8 @@ from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import condition_count
 from volano.conditions.types import ConditionError
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
-from volano.core.models import Role, User
-from volano.core.views import roles_required, workspace_required, write_required
+from volano.core.models import User
+from volano.core.permissions import Cap, allows, requires
 from volano.lifecycle import selectors as lifecycle_selectors
 from volano.lifecycle import services as lifecycle_services
 from volano.lifecycle.models import LifecycleStage, ThresholdRule
@@ -91,7 +91,7 @@ def _condition_text(value: Any) -> str:
 # ---- the models page -------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def model_list_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     models = list(selectors.score_models(workspace=workspace))
@@ -156,11 +156,11 @@ def _predictive_context(
         "calibration": calibration,
         "top_features": features,
         "train_error": error,
-        "can_train": membership.role in (Role.ADMIN, Role.MARKETER),
+        "can_train": allows(membership.role, Cap.EDIT_MARKETING),
     }
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def predictive_train_view(request: HttpRequest) -> HttpResponse:
     """Train the predictive model on the workspace's history, then score the open leads."""
@@ -188,7 +188,7 @@ def predictive_train_view(request: HttpRequest) -> HttpResponse:
     return render(request, "scoring/_predictive_card.html", context)
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def scores_recompute_view(request: HttpRequest) -> HttpResponse:
     from volano.scoring.tasks import scores_recompute_task
@@ -344,12 +344,12 @@ def _model_form_view(request: HttpRequest, model: ScoreModel | None) -> HttpResp
     )
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def model_create_view(request: HttpRequest) -> HttpResponse:
     return _model_form_view(request, None)
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def model_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     model = _get_model(request, slug)
     if model.kind == ModelKind.PREDICTIVE:
@@ -364,7 +364,7 @@ def _threshold(value: str | None) -> float:
         return float(DEFAULT_THRESHOLD)
 
 
-@workspace_required
+@requires(write=Cap.PREVIEW)
 @require_POST
 def model_preview_view(request: HttpRequest) -> HttpResponse:
     """What the model being edited (not saved) gives today: the count of contacts a
@@ -552,17 +552,17 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
     return render(request, "scoring/rule_form.html", {"form": form, "rule": rule}, status=status)
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def rule_create_view(request: HttpRequest) -> HttpResponse:
     return _rule_form_view(request, None)
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def rule_edit_view(request: HttpRequest, rule_id: int) -> HttpResponse:
     return _rule_form_view(request, _get_rule(request, rule_id))
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def rule_delete_view(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _get_rule(request, rule_id)
@@ -575,7 +575,7 @@ def rule_delete_view(request: HttpRequest, rule_id: int) -> HttpResponse:
     return redirect("scoring:models")
 
 
-@workspace_required
+@requires(write=Cap.PREVIEW)
 @require_POST
 def rule_preview_view(request: HttpRequest) -> HttpResponse:
     """How many contacts the rule being edited would move now: the condition AND a stage
