@@ -97,7 +97,7 @@ CAPABILITIES: dict[Cap, tuple[frozenset[str], object]] = {
         gettext_lazy("Accept or reject assigned leads; mark notifications as read"),
     ),
     Cap.EXPORT: (
-        frozenset({ADMIN, MARKETER, SALES}),
+        frozenset({ADMIN, MARKETER}),
         gettext_lazy("Export segments and lists to CSV or Excel"),
     ),
     Cap.EDIT_MARKETING: (
@@ -254,7 +254,6 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("DELETE", "score-models/<slug>"): E,
     ("POST", "scoring/recompute"): E,
     ("POST", "scoring/train"): E,
-    ("GET", "scoring/train/<job>"): M,
     ("GET", "lifecycle/stages"): R,
     ("PUT", "lifecycle/stages/<stage>"): A,
     ("GET", "threshold-rules"): M,
@@ -311,3 +310,17 @@ def api_check(request: HttpRequest, role: str) -> None:
             _("this token's user is a %(role)s: this operation needs “%(capability)s”")
             % {"role": Role(role).label, "capability": capability.value}
         )
+
+
+def roles_table_markdown() -> str:
+    """The table of docs/roles.md, from CAPABILITIES (a test keeps the two the same)."""
+    from django.utils import translation
+
+    roles = list(Role)
+    with translation.override("en"):
+        header = "| What | " + " | ".join(str(role.label) for role in roles) + " |"
+        lines = [header, "|---" * (len(roles) + 1) + "|"]
+        for cap, (holders, text) in CAPABILITIES.items():
+            marks = " | ".join("✓" if role in holders else "—" for role in roles)
+            lines.append(f"| {text} (`{cap.value}`) | {marks} |")
+    return "\n".join(lines) + "\n"

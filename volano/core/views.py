@@ -314,7 +314,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         invitation = invitations.invitation_open(token=token)
     except ApplicationError as error:
         return render(
-            request, "core/invitation_accept.html", {**context, "refused": error.message}, 410
+            request,
+            "core/invitation_accept.html",
+            {**context, "refused": error.message},
+            status=410,
         )
     registered = invitations.invitation_registered_user(invitation)
     user = request.user if request.user.is_authenticated else None

@@ -236,7 +236,6 @@ def bell(request: HttpRequest) -> HttpResponse:
 # ---- assignment settings ---------------------------------------------------------------------
 
 
-
 def _settings_page(
     request: HttpRequest,
     *,
