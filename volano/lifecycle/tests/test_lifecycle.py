@@ -4,11 +4,10 @@ import datetime as dt
 import json
 
 import pytest
-
-from volano.conftest import ApiClient
 from django.core.management import call_command
 from django.utils import timezone
 
+from volano.conftest import ApiClient
 from volano.contacts.services import contact_create
 from volano.events.models import Event
 from volano.events.services import event_append
