@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,7 +28,8 @@ from django.utils.translation import gettext_lazy
 from volano.core.errors import PermissionDenied
 from volano.core.models import Role
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
+AnyView = TypeVar("AnyView", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -147,7 +149,7 @@ def requires(read: Cap | None = None, *, write: Cap | None = None) -> Callable[[
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
             if getattr(request, "workspace", None) is None:
                 return render(request, "core/no_workspace.html", status=403)
             needed = read if request.method in SAFE_METHODS else write
@@ -171,7 +173,7 @@ def signed_in(view: View) -> View:
     return wrapper
 
 
-def public(view: View) -> View:
+def public(view: AnyView) -> AnyView:
     """A page anyone may open, signed in or not (it checks what it needs itself)."""
     view.capabilities = "public"  # type: ignore[attr-defined]
     return view
