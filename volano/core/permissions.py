@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
@@ -29,7 +29,6 @@ from volano.core.errors import PermissionDenied
 from volano.core.models import Role
 
 View = Callable[..., HttpResponseBase]
-AnyView = TypeVar("AnyView", bound=Callable[..., Any])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -173,7 +172,7 @@ def signed_in(view: View) -> View:
     return wrapper
 
 
-def public(view: AnyView) -> AnyView:
+def public[AnyView: Callable[..., Any]](view: AnyView) -> AnyView:
     """A page anyone may open, signed in or not (it checks what it needs itself)."""
     view.capabilities = "public"  # type: ignore[attr-defined]
     return view
