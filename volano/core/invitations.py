@@ -138,7 +138,7 @@ def invitation_create(
 
 def _pending(workspace: Workspace, invitation_id: int) -> Invitation:
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .filter(workspace=workspace, pk=invitation_id, accepted_at=None, cancelled_at=None)
         .select_related("workspace", "invited_by")
         .first()
@@ -189,7 +189,7 @@ def invitation_open(*, token: str, lock: bool = False) -> Invitation:
         raise invalid
     invitations = Invitation.objects.select_related("workspace", "invited_by")
     if lock:
-        invitations = invitations.select_for_update()
+        invitations = invitations.select_for_update(of=("self",))
     invitation = invitations.filter(pk=int(id_text)).first()
     if invitation is None or not hmac.compare_digest(invitation.secret_hash, _hash(secret)):
         raise invalid
