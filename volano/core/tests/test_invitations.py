@@ -308,3 +308,16 @@ def test_invitation_open_refuses_garbage():
         with pytest.raises(ApplicationError) as error:
             invitation_open(token=token)
         assert "not valid" in str(error.value) or "non è valido" in str(error.value)
+
+
+def test_signed_in_as_someone_else_the_link_says_to_sign_out(
+    client, anna, giulia, officina, bruno, smtp, django_capture_on_commit_callbacks
+):
+    client.force_login(anna)
+    invite(client, django_capture_on_commit_callbacks, email=bruno.email, role="viewer")
+    url = link_in(received(smtp)[0])
+    page = client.get(url).content.decode()  # Anna is still signed in
+    assert "Sign out" in page or "Esci" in page
+    refused = client.post(url)
+    assert refused.status_code == 422
+    assert not Membership.objects.filter(workspace=officina, user=bruno).exists()
