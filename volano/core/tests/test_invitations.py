@@ -6,6 +6,8 @@ The email goes through a real SMTP server (aiosmtpd) configured as the workspace
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import re
 import time
 from urllib.parse import urlsplit
@@ -321,3 +323,20 @@ def test_signed_in_as_someone_else_the_link_says_to_sign_out(
     refused = client.post(url)
     assert refused.status_code == 422
     assert not Membership.objects.filter(workspace=officina, user=bruno).exists()
+
+
+def test_with_the_outbox_mailer_the_invitation_is_filed_but_never_listed(
+    client, anna, giulia, officina, settings, django_capture_on_commit_callbacks
+):
+    """The outbox page is read by marketers too: an invitation link there would let one of them
+    accept an administrator's invitation in someone else's name."""
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_create(
+            workspace=officina, actor=anna, email="nuovo.admin@officinarossi.it", role="admin"
+        )
+    [filed] = (settings.DATA_DIR / "outbox" / str(officina.pk)).glob("*.eml")
+    parsed = email.message_from_bytes(filed.read_bytes(), policy=email.policy.default)
+    assert "/invite/" in parsed.get_body().get_content()
+    assert outbox_messages(workspace=officina) == []
+    client.force_login(giulia)
+    assert "/invite/" not in client.get(reverse("outbox")).content.decode()
