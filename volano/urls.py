@@ -4,10 +4,15 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from volano.api import api
+from volano.core.permissions import public
 
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever a page links: the SVG the base template links.
-    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/favicon.svg"))),
+    path(
+        "favicon.ico",
+        public(RedirectView.as_view(url=lazy(static, str)("core/favicon.svg"))),
+        name="favicon",
+    ),
     path("api/v1/", api.urls),
     path("", include("volano.core.urls")),
     path("", include("volano.contacts.urls")),

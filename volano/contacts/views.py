@@ -53,8 +53,8 @@ from volano.contacts.services import (
     custom_field_create,
 )
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.models import Membership, Role
-from volano.core.views import forbidden, workspace_required, write_required
+from volano.core.models import Membership
+from volano.core.permissions import Cap, allows, requires
 from volano.deals.models import DealStage
 from volano.deals.selectors import contact_panel_context
 from volano.events.models import Channel, Event, EventType
@@ -492,7 +492,7 @@ def _list_context(request: HttpRequest, choices: ListChoices) -> dict[str, Any]:
     }
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def contact_list(request: HttpRequest) -> HttpResponse:
     choices = _list_choices(request.workspace)  # type: ignore[attr-defined]
     context = _list_context(request, choices)
@@ -533,7 +533,7 @@ def _export_response(
     return response
 
 
-@write_required
+@requires(Cap.VIEW_DATA, write=Cap.EDIT_CONTACTS)
 def contact_bulk(request: HttpRequest) -> HttpResponse:
     """One action on the ticked contacts or on every contact the filters match: each a single
     set-based service call over the same QuerySet the list shows."""
@@ -682,13 +682,13 @@ def _detail_context(
     }
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def contact_detail(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _get_contact(request, contact_id)
     return render(request, "contacts/contact_detail.html", _detail_context(request, contact))
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def contact_consent_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     """Record by hand what a contact decided (on the phone, on paper); the note is the proof."""
     contact = _get_contact(request, contact_id)
@@ -718,7 +718,7 @@ def contact_consent_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     )
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def contact_stage_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     """A user moves the contact to another stage; the reason goes to the history."""
     contact = _get_contact(request, contact_id)
@@ -742,7 +742,7 @@ def contact_stage_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     return redirect(f"{reverse('contacts:detail', args=[contact.pk])}#lifecycle-title")
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def contact_activity_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     """Log what the contact did offline; scores and stage rules follow as for any event."""
     contact = _get_contact(request, contact_id)
@@ -781,7 +781,7 @@ def contact_activity_view(request: HttpRequest, contact_id: int) -> HttpResponse
     return render(request, "contacts/_activity_logged.html", context)
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def contact_timeline(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _get_contact(request, contact_id)
     try:
@@ -858,7 +858,7 @@ def _save_contact(request: HttpRequest, form: ContactForm, contact: Contact | No
         return None
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def contact_create_view(request: HttpRequest) -> HttpResponse:
     form = _contact_form(request, initial={"country": "IT"})
     if request.method == "POST" and (saved := _save_contact(request, form, None)):
@@ -868,7 +868,7 @@ def contact_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/contact_form.html", {"form": form}, status=status)
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def contact_update_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _get_contact(request, contact_id)
     fields = list(selectors.custom_fields(workspace=request.workspace, entity="contact"))  # type: ignore[attr-defined]
@@ -1017,7 +1017,7 @@ def _merge_candidates(workspace, survivor: Contact, term: str) -> list[Contact]:
     return list(qs.exclude(pk=survivor.pk)[:20])
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def contact_merge_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     """Pick a duplicate, see what this contact will keep and take, confirm with a POST."""
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -1062,13 +1062,11 @@ def contact_merge_view(request: HttpRequest, contact_id: int) -> HttpResponse:
 # ---- custom fields -------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING, write=Cap.EDIT_MARKETING)
 def custom_fields_view(request: HttpRequest) -> HttpResponse:
     """The workspace's custom fields; administrators and marketers add new ones here."""
     workspace = request.workspace  # type: ignore[attr-defined]
-    can_edit = request.membership.role in (Role.ADMIN, Role.MARKETER)  # type: ignore[attr-defined]
-    if request.method == "POST" and not can_edit:
-        return forbidden(request)
+    can_edit = allows(request.membership.role, Cap.EDIT_MARKETING)  # type: ignore[attr-defined]
     form = CustomFieldForm(request.POST if request.method == "POST" else None) if can_edit else None
     if form is not None and form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -1111,7 +1109,7 @@ def custom_fields_view(request: HttpRequest) -> HttpResponse:
 # ---- companies -----------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def company_options(request: HttpRequest) -> HttpResponse:
     """<option>s for the company field's datalist, matching what was typed so far."""
     term = request.GET.get("company", "").strip()
@@ -1123,7 +1121,7 @@ def company_options(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/_company_options.html", {"companies": companies})
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def company_list(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     search = request.GET.get("q", "").strip()
@@ -1158,7 +1156,7 @@ def company_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     try:
@@ -1221,7 +1219,7 @@ def _save_company(request: HttpRequest, form: CompanyForm, company: Company | No
         return None
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def company_create_view(request: HttpRequest) -> HttpResponse:
     form = _company_form(request, initial={"country": "IT"})
     if request.method == "POST" and (saved := _save_company(request, form, None)):
@@ -1231,7 +1229,7 @@ def company_create_view(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/company_form.html", {"form": form}, status=status)
 
 
-@write_required
+@requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def company_update_view(request: HttpRequest, company_id: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     try:

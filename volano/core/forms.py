@@ -128,6 +128,16 @@ class MembershipForm(forms.Form):
         }
 
 
+class InvitationForm(MembershipForm):
+    """Who to invite, and the role (and a rep's territory) they get once they accept."""
+
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    field_order = ["email", "role", "regions", "provinces", "product_lines"]
+
+    def service_data(self) -> dict:
+        return {**super().service_data(), "email": self.cleaned_data["email"]}
+
+
 class TokenForm(forms.Form):
     """A new API token: what it is for and how long it works."""
 

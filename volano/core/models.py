@@ -155,3 +155,38 @@ class ReactionOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fact_type} #{self.pk} ({self.status})"
+
+
+class Invitation(models.Model):
+    """An administrator's invitation of an email address to a workspace, with the role (and a
+    rep's territory) the person will get. The link carries a signed, single-use token; only the
+    SHA-256 of its secret part is stored, and resending makes a new one (the old link dies)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    regions = models.JSONField(_("regions"), default=list, blank=True)
+    provinces = models.JSONField(_("provinces"), default=list, blank=True)
+    product_lines = models.JSONField(_("product lines"), default=list, blank=True)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["workspace", "email"], name="invitation_ws_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.workspace.slug} ({self.role})"
+
+    def is_pending_at(self, moment) -> bool:
+        return self.accepted_at is None and self.cancelled_at is None and self.expires_at > moment

@@ -9,6 +9,7 @@ import secrets
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from volano.core import geography, selectors
 from volano.core.errors import ApplicationError, NotFound
@@ -42,6 +43,56 @@ def user_create(*, email: str, password: str | None, full_name: str = "") -> Use
     return User.objects.create_user(email, password, full_name=full_name)
 
 
+def _territory(
+    regions: list[str] | None, provinces: list[str] | None, product_lines: list[str] | None
+) -> dict[str, list[str]]:
+    """Regions and provinces by their official names and codes, product lines trimmed."""
+    clean_regions = []
+    for text in regions or []:
+        if not (name := geography.region_name(text)):
+            raise ApplicationError(
+                _("%(value)r is not an Italian region") % {"value": text}, field="regions"
+            )
+        clean_regions.append(name)
+    clean_provinces = []
+    for text in provinces or []:
+        if not (code := geography.province_code(text)):
+            raise ApplicationError(
+                _("%(value)r is not an Italian province") % {"value": text}, field="provinces"
+            )
+        clean_provinces.append(code)
+    return {
+        "regions": clean_regions,
+        "provinces": clean_provinces,
+        "product_lines": [p.strip() for p in product_lines or [] if p.strip()],
+    }
+
+
+def _role_check(role: str) -> None:
+    if role not in Role.values:
+        raise ApplicationError(
+            _("unknown role %(role)r: use one of %(roles)s")
+            % {"role": role, "roles": ", ".join(Role.values)},
+            field="role",
+        )
+
+
+def _last_admin(workspace: Workspace, user: User) -> bool:
+    """True when the user is the workspace's only administrator (checked under a row lock)."""
+    admins = list(
+        Membership.objects.select_for_update()
+        .filter(workspace=workspace, role=Role.ADMIN)
+        .values_list("user_id", flat=True)
+    )
+    return admins == [user.pk]
+
+
+LAST_ADMIN_MESSAGE = _lazy(
+    "The workspace needs at least one administrator: make someone else administrator first."
+)
+
+
+@transaction.atomic
 def membership_set(
     *,
     workspace: Workspace,
@@ -51,32 +102,36 @@ def membership_set(
     provinces: list[str] | None = None,
     product_lines: list[str] | None = None,
 ) -> Membership:
-    """Give a user a role in a workspace (a sales rep may carry territories and product lines)."""
-    if role not in Role.values:
-        raise ApplicationError(
-            f"unknown role {role!r}: use one of {', '.join(Role.values)}", field="role"
-        )
-    clean_regions = []
-    for text in regions or []:
-        if not (name := geography.region_name(text)):
-            raise ApplicationError(f"{text!r} is not an Italian region", field="regions")
-        clean_regions.append(name)
-    clean_provinces = []
-    for text in provinces or []:
-        if not (code := geography.province_code(text)):
-            raise ApplicationError(f"{text!r} is not an Italian province", field="provinces")
-        clean_provinces.append(code)
-    membership, _ = Membership.objects.update_or_create(
-        user=user,
-        workspace=workspace,
-        defaults={
-            "role": role,
-            "regions": clean_regions,
-            "provinces": clean_provinces,
-            "product_lines": [p.strip() for p in product_lines or [] if p.strip()],
-        },
+    """Give a user a role in a workspace (a sales rep may carry territories and product lines).
+
+    The workspace's last administrator cannot be given another role."""
+    _role_check(role)
+    territory = _territory(regions, provinces, product_lines)
+    if role != Role.ADMIN and _last_admin(workspace, user):
+        raise ApplicationError(str(LAST_ADMIN_MESSAGE), field="role")
+    membership, _created = Membership.objects.update_or_create(
+        user=user, workspace=workspace, defaults={"role": role, **territory}
     )
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, workspace: Workspace, actor: User | None, user: User) -> None:
+    """Take a member out of the workspace; their API tokens there are revoked with it.
+
+    The workspace's last administrator cannot be removed."""
+    membership = Membership.objects.filter(workspace=workspace, user=user).first()
+    if membership is None:
+        raise NotFound(
+            _("%(email)s is not a member of this workspace") % {"email": user.email},
+            field="user",
+        )
+    if membership.role == Role.ADMIN and _last_admin(workspace, user):
+        raise ApplicationError(str(LAST_ADMIN_MESSAGE), field="user")
+    ApiToken.objects.filter(workspace=workspace, user=user, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    membership.delete()
 
 
 TOKEN_EXPIRY_DAYS_MAX = 3650

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import asdict
 from email.utils import parsedate_to_datetime
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -21,10 +19,11 @@ from django.views.decorators.http import require_POST
 
 from volano.contacts import selectors as contact_selectors
 from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
-from volano.core import throttle
-from volano.core.errors import ApplicationError, PermissionDenied
+from volano.core import invitations, throttle
+from volano.core.errors import ApplicationError, PermissionDenied, ValidationFailed
 from volano.core.forms import (
     EmailAuthenticationForm,
+    InvitationForm,
     MembershipForm,
     PersonalPasswordResetForm,
     TokenForm,
@@ -32,58 +31,17 @@ from volano.core.forms import (
 )
 from volano.core.mail import outbox_messages
 from volano.core.middleware import SESSION_KEY
-from volano.core.models import Membership, Role
+from volano.core.models import Membership
+from volano.core.permissions import Cap, allows, public, requires, signed_in
 from volano.core.selectors import membership_access, tokens_visible
-from volano.core.services import membership_set, token_create
+from volano.core.services import membership_remove, membership_set, token_create
 from volano.core.services import token_revoke as token_revoke_service
 from volano.events.models import Event, EventType
 from volano.imports.models import ImportJob
 
-View = Callable[..., HttpResponse]
-
-
-def workspace_required(view: View) -> View:
-    """Signed in and with a current workspace; a user without any gets a page that says so."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if getattr(request, "workspace", None) is None:
-            return render(request, "core/no_workspace.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
 
 def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
     return render(request, "403.html", {"message": message}, status=403)
-
-
-def write_required(view: View) -> View:
-    """Like workspace_required, and the user's role may change data (viewers get 403)."""
-
-    @workspace_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.membership.can_write:  # type: ignore[attr-defined]
-            return forbidden(request)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def roles_required(*roles: str) -> Callable[[View], View]:
-    def decorator(view: View) -> View:
-        @workspace_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.membership.role not in roles:  # type: ignore[attr-defined]
-                return forbidden(request)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 class LoginView(auth_views.LoginView):
@@ -160,7 +118,7 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "core/password_change_done.html"
 
 
-@login_required
+@signed_in
 @require_POST
 def workspace_switch(request: HttpRequest) -> HttpResponse:
     try:
@@ -172,7 +130,7 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def home(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     since = timezone.now() - dt.timedelta(days=30)
@@ -224,19 +182,188 @@ def _get_started(workspace, *, has_imports: bool) -> list[dict]:
     ]
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA, write=Cap.MANAGE_WORKSPACE)
 def team(request: HttpRequest) -> HttpResponse:
-    """Who works in this workspace, with their role and, for sales reps, their territory."""
+    """Who works in this workspace, with their role and, for sales reps, their territory; an
+    administrator invites people here (POST) and sees the invitations still open."""
     workspace = request.workspace  # type: ignore[attr-defined]
+    manage = allows(request.membership.role, Cap.MANAGE_WORKSPACE)  # type: ignore[attr-defined]
+    form = InvitationForm(request.POST if request.method == "POST" else None) if manage else None
+    if form is not None and form.is_bound and form.is_valid():
+        try:
+            invitation = invitations.invitation_create(
+                workspace=workspace,
+                actor=request.user,  # type: ignore[arg-type]
+                **form.service_data(),
+            )
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Invitation sent to %(email)s: the link works for %(days)d days.")
+                % {"email": invitation.email, "days": invitations.INVITATION_DAYS},
+            )
+            return redirect("team")
     members = (
         Membership.objects.filter(workspace=workspace)
         .select_related("user")
         .order_by("role", "user__full_name", "user__email")
     )
-    return render(request, "core/team.html", {"members": members})
+    now = timezone.now()
+    pending = (
+        [
+            {"invitation": i, "expired": i.expires_at <= now}
+            for i in invitations.invitations_pending(workspace=workspace)
+        ]
+        if manage
+        else []
+    )
+    status = 422 if form is not None and form.is_bound else 200
+    return render(
+        request,
+        "core/team.html",
+        {"members": members, "form": form, "pending": pending},
+        status=status,
+    )
 
 
-@roles_required(Role.ADMIN)
+@requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
+def team_member_remove(request: HttpRequest, user_id: int) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    member = Membership.objects.filter(workspace=workspace, user_id=user_id).select_related("user")
+    found = member.first()
+    if found is None:  # another workspace's member does not exist here, whatever the method
+        raise Http404("no such member")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        membership_remove(
+            workspace=workspace,
+            actor=request.user,  # type: ignore[arg-type]
+            user=found.user,
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("team")
+    messages.success(
+        request, _("%(name)s no longer works in this workspace.") % {"name": found.user}
+    )
+    return redirect("team")
+
+
+def _invitation_or_404(request: HttpRequest, invitation_id: int) -> HttpResponse | None:
+    """404 for an invitation this workspace does not have, whatever the method; else 405 for
+    anything but POST; None when the POST may go on."""
+    pending = invitations.invitations_pending(workspace=request.workspace)  # type: ignore[attr-defined]
+    if not pending.filter(pk=invitation_id).exists():
+        raise Http404("no such invitation")
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+@requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
+def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    if refused := _invitation_or_404(request, invitation_id):
+        return refused
+    try:
+        invitation = invitations.invitation_resend(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            actor=request.user,  # type: ignore[arg-type]
+            invitation_id=invitation_id,
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Invitation sent again to %(email)s; the previous link no longer works.")
+            % {"email": invitation.email},
+        )
+    return redirect("team")
+
+
+@requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
+def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    if refused := _invitation_or_404(request, invitation_id):
+        return refused
+    try:
+        invitation = invitations.invitation_cancel(
+            workspace=request.workspace,  # type: ignore[attr-defined]
+            actor=request.user,  # type: ignore[arg-type]
+            invitation_id=invitation_id,
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Invitation to %(email)s withdrawn: its link no longer works.")
+            % {"email": invitation.email},
+        )
+    return redirect("team")
+
+
+@public
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation link: a new person chooses a name and a password; someone who already
+    has an account signs in first. Either way they land signed in, in the workspace."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    context: dict = {"errors": {}, "values": {}}
+    try:
+        invitation = invitations.invitation_open(token=token)
+    except ApplicationError as error:
+        return render(
+            request,
+            "core/invitation_accept.html",
+            {**context, "refused": error.message},
+            status=410,
+        )
+    registered = invitations.invitation_registered_user(invitation)
+    user = request.user if request.user.is_authenticated else None
+    context.update(
+        invitation=invitation,
+        registered=registered is not None,
+        signed_in_as_invited=registered is not None
+        and user is not None
+        and user.pk == registered.pk,
+    )
+    status = 200
+    if request.method == "POST":
+        context["values"] = {"full_name": request.POST.get("full_name", "")}
+        try:
+            invitation, account = invitations.invitation_accept(
+                token=token,
+                user=user,  # type: ignore[arg-type]
+                full_name=request.POST.get("full_name", ""),
+                password=request.POST.get("password", ""),
+                password_again=request.POST.get("password_again", ""),
+            )
+        except ValidationFailed as error:
+            for item in error.errors:
+                context["errors"].setdefault(item.get("field") or "general", []).append(
+                    item["message"]
+                )
+            status = 422
+        except ApplicationError as error:
+            context["errors"]["general"] = [error.message]
+            status = 422
+        else:
+            if user is None:
+                auth_login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[SESSION_KEY] = invitation.workspace_id
+            messages.success(
+                request,
+                _("Welcome to %(workspace)s.") % {"workspace": invitation.workspace.name},
+            )
+            return redirect("home")
+    response = render(request, "core/invitation_accept.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
 def team_member_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     member = (
@@ -254,30 +381,21 @@ def team_member_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     }
     form = MembershipForm(request.POST if request.method == "POST" else None, initial=initial)
     if form.is_bound and form.is_valid():
-        data = form.service_data()
-        last_admin = (
-            member.role == Role.ADMIN
-            and data["role"] != Role.ADMIN
-            and Membership.objects.filter(workspace=workspace, role=Role.ADMIN).count() == 1
-        )
-        if last_admin:
-            form.add_error("role", _("The workspace needs at least one administrator."))
+        try:
+            membership_set(workspace=workspace, user=member.user, **form.service_data())
+        except ApplicationError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
         else:
-            try:
-                membership_set(workspace=workspace, user=member.user, **data)
-            except ApplicationError as error:
-                field = error.field if error.field in form.fields else None
-                form.add_error(field, error.message)
-            else:
-                messages.success(
-                    request, _("%(name)s's role and territory saved.") % {"name": member.user}
-                )
-                return redirect("team")
+            messages.success(
+                request, _("%(name)s's role and territory saved.") % {"name": member.user}
+            )
+            return redirect("team")
     status = 422 if form.is_bound else 200
     return render(request, "core/team_edit.html", {"member": member, "form": form}, status=status)
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(Cap.READ_OUTBOX)
 def outbox(request: HttpRequest) -> HttpResponse:
     sent = []
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -290,7 +408,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     return render(request, "core/outbox.html", {"messages_sent": sent})
 
 
-@workspace_required
+@requires(Cap.OWN_ACCOUNT, write=Cap.OWN_ACCOUNT)
 def tokens(request: HttpRequest) -> HttpResponse:
     """The API tokens of this workspace the user may manage (an administrator: all of them);
     a new token's value is shown on this one reply and never again."""
@@ -327,7 +445,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@workspace_required
+@requires(Cap.OWN_ACCOUNT, write=Cap.OWN_ACCOUNT)
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     # another's token (or another workspace's) does not exist for this user, whatever the method

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Role, User
-from volano.core.views import forbidden, workspace_required, write_required
+from volano.core.permissions import Cap, requires
 from volano.deals import selectors, services
 from volano.deals.forms import (
     PRODUCT_ROWS,
@@ -63,14 +63,14 @@ def _get_deal(request: HttpRequest, pk: int) -> Deal:
 # ---- the pipeline ----------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def board_view(request: HttpRequest) -> HttpResponse:
     context = _board_context(request, _board_view_name(request, request.GET))
     template = "deals/_board.html" if _is_htmx(request) else "deals/board.html"
     return render(request, template, context)
 
 
-@write_required
+@requires(write=Cap.EDIT_DEALS)
 @require_POST
 def deal_stage_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a deal (a drag on the board, or the select on its card) and show the board again."""
@@ -104,7 +104,7 @@ def deal_stage_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{reverse('deals:board')}?view={view}")
 
 
-@write_required
+@requires(Cap.EDIT_DEALS, write=Cap.EDIT_DEALS)
 def deal_create_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     owners = selectors.deal_owners(workspace=workspace)
@@ -174,7 +174,7 @@ def _deal_data(workspace: Any, form: DealForm, rows: list[dict]) -> dict | None:
 # ---- the catalogue ---------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA, write=Cap.EDIT_DEALS)
 def catalogue_view(request: HttpRequest) -> HttpResponse:
     """Product lines and products; writers add both from here."""
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -183,8 +183,6 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
     product_form = ProductForm(prefix="product", lines=lines)
     status = 200
     if request.method == "POST":
-        if not request.membership.can_write:  # type: ignore[attr-defined]
-            return forbidden(request)
         if request.POST.get("form") == "line":
             line_form = ProductLineForm(request.POST, prefix="line")
             if _save(request, line_form, services.product_line_save):
@@ -222,7 +220,7 @@ def _save(request: HttpRequest, form: Any, service: Any) -> bool:
     return True
 
 
-@write_required
+@requires(Cap.EDIT_DEALS, write=Cap.EDIT_DEALS)
 def product_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     try:
@@ -256,7 +254,7 @@ def product_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@write_required
+@requires(Cap.EDIT_DEALS, write=Cap.EDIT_DEALS)
 def product_line_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     try:
@@ -280,7 +278,7 @@ def product_line_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@write_required
+@requires(write=Cap.EDIT_DEALS)
 @require_POST
 def product_line_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]

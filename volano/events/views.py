@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, connection
 from django.http import (
@@ -35,8 +34,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.models import Role, User, Workspace
-from volano.core.views import roles_required
+from volano.core.models import User, Workspace
+from volano.core.permissions import Cap, public, requires
 from volano.events import tracking, webforms
 from volano.events.forms import WebFormForm
 from volano.events.models import EventType, Form
@@ -75,6 +74,7 @@ def _preflight() -> HttpResponse:
     return response
 
 
+@public
 @require_GET
 def snippet(request: HttpRequest) -> HttpResponse:
     body, etag = _snippet()
@@ -103,6 +103,7 @@ def _rate_limited_error(error: ApplicationError) -> JsonResponse:
     return response
 
 
+@public
 @csrf_exempt
 def collect(request: HttpRequest) -> HttpResponse:
     """POST a hit as JSON (the snippet sends text/plain through sendBeacon). 204 when stored."""
@@ -119,6 +120,7 @@ def collect(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@public
 @csrf_exempt
 @require_GET
 def pixel(request: HttpRequest) -> HttpResponse:
@@ -226,6 +228,7 @@ def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
+@public
 @csrf_exempt
 def form_submit(request: HttpRequest, tracking_key: str, form_slug: str) -> HttpResponseBase:
     """An embeddable form posts here from any site (form-encoded or JSON).
@@ -283,7 +286,7 @@ def _form_error(request: HttpRequest, error: ApplicationError, wants_json: bool)
     )
 
 
-@login_required
+@requires(Cap.VIEW_MARKETING)
 def tracking_setup(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     if workspace is None:
@@ -328,7 +331,7 @@ def _forms_with_urls(request: HttpRequest, workspace: Workspace) -> list[tuple[F
     ]
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(Cap.VIEW_MARKETING)
 def forms_list(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     labels = dict(webforms.form_field_choices(workspace=workspace))
@@ -339,12 +342,12 @@ def forms_list(request: HttpRequest) -> HttpResponse:
     return render(request, "events/form_list.html", {"rows": rows})
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def form_new(request: HttpRequest) -> HttpResponse:
     return _form_page(request, None)
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def form_edit(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         form = webforms.form_get(workspace=request.workspace, slug=slug)  # type: ignore[attr-defined]
@@ -404,7 +407,7 @@ def _form_page(request: HttpRequest, current: Form | None) -> HttpResponse:
     )
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def form_delete(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]

@@ -32,7 +32,8 @@ from volano.contacts.cleaning import FieldError, clean_email, clean_phone
 from volano.contacts.models import Company, Contact, CustomField, Entity, Purpose
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from volano.core.facts import EventsAppended
-from volano.core.models import Membership, Role, User, Workspace
+from volano.core.models import Membership, User, Workspace
+from volano.core.permissions import Cap, allows
 from volano.core.reactions import announce
 from volano.events.identity import visitor_identify
 from volano.events.models import Channel, Event, EventType, Form
@@ -173,14 +174,13 @@ def _fields_clean(workspace: Workspace, fields: Any, errors: list[dict]) -> list
     return clean
 
 
-EDITORS = (Role.ADMIN, Role.MARKETER)
-
-
 def _editor_check(workspace: Workspace, actor: User | None) -> None:
-    """Administrators and marketers declare forms (None: the system, e.g. the demo loader)."""
+    """Those who edit marketing settings declare forms (volano.core.permissions; None: the
+    system, e.g. the demo loader)."""
     if actor is None:
         return
-    if not Membership.objects.filter(workspace=workspace, user=actor, role__in=EDITORS).exists():
+    membership = Membership.objects.filter(workspace=workspace, user=actor).first()
+    if membership is None or not allows(membership.role, Cap.EDIT_MARKETING):
         raise PermissionDenied(_("only administrators and marketers change forms"))
 
 

@@ -31,6 +31,7 @@ from volano.core.errors import ApplicationError, NotFound, PermissionDenied, Val
 from volano.core.facts import ContactsChanged, LeadAssigned
 from volano.core.mail import workspace_headers
 from volano.core.models import Membership, Role, User, Workspace
+from volano.core.permissions import Cap, allows
 from volano.core.reactions import announce
 from volano.deals.models import ProductLine
 from volano.events.models import Channel, EventType
@@ -46,7 +47,6 @@ from volano.lifecycle.models import ChangeSource, LifecycleStage
 
 OPEN = (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED)
 REP_ROLES = (Role.SALES, Role.ADMIN)
-RULE_EDITORS = (Role.ADMIN, Role.MARKETER)
 CAP_RANGE_RE = re.compile(r"^(\d{5})(?:\s*-\s*(\d{5}))?$")
 SWEEP_BATCH = 500
 LAST_INTERACTIONS = 5
@@ -61,7 +61,7 @@ def _editor_check(workspace: Workspace, actor: User | None) -> None:
     if actor is None:
         return
     membership = Membership.objects.filter(workspace=workspace, user=actor).first()
-    if membership is None or membership.role not in RULE_EDITORS:
+    if membership is None or not allows(membership.role, Cap.EDIT_MARKETING):
         raise PermissionDenied("only administrators and marketers change the hand-off rules")
 
 

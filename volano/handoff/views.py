@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Membership, Role, User
-from volano.core.views import roles_required, workspace_required, write_required
+from volano.core.permissions import Cap, requires
 from volano.core.weburls import site_path_or_empty
 from volano.handoff import selectors, services
 from volano.handoff.forms import RuleForm, SettingsForm
@@ -76,7 +76,7 @@ def _row_context(request: HttpRequest, assignment: Assignment, **extra: Any) -> 
     }
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def leads(request: HttpRequest) -> HttpResponse:
     """The rep's pending and accepted leads; an administrator sees everyone's, by rep."""
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -142,7 +142,7 @@ def _answer_failed(
     return redirect("handoff:leads")
 
 
-@write_required
+@requires(write=Cap.WORK_LEADS)
 @require_POST
 def lead_accept(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment(request, assignment_id)
@@ -159,7 +159,7 @@ def lead_accept(request: HttpRequest, assignment_id: int) -> HttpResponse:
     )
 
 
-@write_required
+@requires(write=Cap.WORK_LEADS)
 @require_POST
 def lead_reject(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment(request, assignment_id)
@@ -186,7 +186,7 @@ def lead_reject(request: HttpRequest, assignment_id: int) -> HttpResponse:
 # ---- notifications ---------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def notifications(request: HttpRequest) -> HttpResponse:
     rows = selectors.notifications_for(
         workspace=request.workspace,  # type: ignore[attr-defined]
@@ -195,7 +195,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     return render(request, "handoff/notifications.html", {"notifications": rows})
 
 
-@workspace_required
+@requires(write=Cap.WORK_LEADS)
 @require_POST
 def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
     try:
@@ -213,7 +213,7 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
     return redirect("handoff:notifications")
 
 
-@workspace_required
+@requires(write=Cap.WORK_LEADS)
 @require_POST
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     services.notification_mark_read(
@@ -223,7 +223,7 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
     return redirect("handoff:notifications")
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def bell(request: HttpRequest) -> HttpResponse:
     """The unread count for the top bar (`handoff/_bell.html`); it refreshes itself."""
     count = selectors.unread_count(
@@ -234,8 +234,6 @@ def bell(request: HttpRequest) -> HttpResponse:
 
 
 # ---- assignment settings ---------------------------------------------------------------------
-
-EDITORS = (Role.ADMIN, Role.MARKETER)
 
 
 def _settings_page(
@@ -287,14 +285,14 @@ def _rule(request: HttpRequest, rule_id: int) -> AssignmentRule:
         raise Http404("no such rule") from None
 
 
-@roles_required(*EDITORS)
+@requires(Cap.EDIT_MARKETING)
 def assignment_settings(request: HttpRequest) -> HttpResponse:
     edit = request.GET.get("edit", "")
     rule = _rule(request, int(edit)) if edit.isdigit() else None
     return _settings_page(request, rule=rule)
 
 
-@roles_required(*EDITORS)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def rule_save(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -321,7 +319,7 @@ def rule_save(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
     return _settings_page(request, rule=rule, rule_form=form, status=422)
 
 
-@roles_required(*EDITORS)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _rule(request, rule_id)
@@ -334,7 +332,7 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     return redirect("handoff:settings")
 
 
-@roles_required(*EDITORS)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def handoff_settings_save(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]

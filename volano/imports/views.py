@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-from functools import wraps
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +18,7 @@ from django_htmx.middleware import HtmxDetails
 from volano.core.errors import ApplicationError
 from volano.core.exports import csv_delimiter, csv_text
 from volano.core.models import Membership, User, Workspace
+from volano.core.permissions import Cap, allows, requires
 from volano.imports import selectors
 from volano.imports.mapping import targets_for
 from volano.imports.models import ImportKind, ImportStatus
@@ -35,30 +33,12 @@ from volano.imports.services.inspect import import_job_inspect_retry
 
 
 class WorkspaceRequest(HttpRequest):
-    """What volano.core.middleware and django-htmx put on a request behind `workspace_view`."""
+    """What volano.core.middleware and django-htmx put on a request behind `requires`."""
 
     user: User
     workspace: Workspace
     membership: Membership
     htmx: HtmxDetails
-
-
-def workspace_view(*, write: bool = False):
-    """Login and a workspace required; `write` refuses viewers."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if getattr(request, "workspace", None) is None:
-                raise PermissionDenied(_("You are not a member of any workspace."))
-            if write and not request.membership.can_write:
-                raise PermissionDenied(_("Viewers cannot import data."))
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _job(request: WorkspaceRequest, job_id: int):
@@ -68,7 +48,7 @@ def _job(request: WorkspaceRequest, job_id: int):
         raise Http404(_("No such import.")) from None
 
 
-@workspace_view()
+@requires(Cap.VIEW_MARKETING)
 def import_list(request: WorkspaceRequest) -> HttpResponse:
     return render(
         request,
@@ -76,7 +56,7 @@ def import_list(request: WorkspaceRequest) -> HttpResponse:
         {
             "jobs": selectors.import_job_list(workspace=request.workspace)[:50],
             "kinds": ImportKind.choices,
-            "can_import": request.membership.can_write,
+            "can_import": allows(request.membership.role, Cap.EDIT_MARKETING),
         },
     )
 
@@ -123,8 +103,8 @@ def _upload_page(request: WorkspaceRequest, *, error: str, kind: str, status: in
 
 
 @csrf_exempt  # checked by _import_upload, once the upload handler below is in place
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
-@workspace_view(write=True)
 def import_upload(request: WorkspaceRequest) -> HttpResponse:
     """Refuse an upload too big from its Content-Length before reading a byte of it; stream any
     other straight to disk (never into the web process's memory)."""
@@ -172,7 +152,7 @@ def _import_upload(request: WorkspaceRequest, handler: ImportUploadHandler) -> H
     return _upload_page(request, error=error or "", kind=kind, status=400)
 
 
-@workspace_view(write=True)
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     """The mapping page, from the header and first rows the worker read; while it reads, the
     page polls (HTMX; without JavaScript, a reload link) and reloads once they are there."""
@@ -267,7 +247,7 @@ def _posted_mapping(request: WorkspaceRequest, headers: list[str]) -> dict[str, 
     return {header: by_index.get(i, "") for i, header in enumerate(headers)}
 
 
-@workspace_view()
+@requires(Cap.VIEW_MARKETING)
 def import_detail(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     template = "imports/_status.html" if request.htmx else "imports/detail.html"
@@ -276,7 +256,7 @@ def import_detail(request: WorkspaceRequest, job_id: int) -> HttpResponse:
         template,
         {
             "job": job,
-            "can_import": request.membership.can_write,
+            "can_import": allows(request.membership.role, Cap.EDIT_MARKETING),
             "errors": job.errors[:500],
             "warnings": job.warnings[:200],
             "poll_url": reverse("imports:detail", args=[job.pk]),
@@ -284,8 +264,8 @@ def import_detail(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     )
 
 
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
-@workspace_view(write=True)
 def import_run(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     try:
@@ -297,7 +277,7 @@ def import_run(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     return redirect("imports:detail", job_id=job.pk)
 
 
-@workspace_view()
+@requires(Cap.VIEW_MARKETING)
 def import_errors_csv(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     rows = [[_("row"), _("column"), _("value"), _("message")]]

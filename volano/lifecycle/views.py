@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from volano.core.errors import ApplicationError
-from volano.core.models import Role, User
-from volano.core.views import forbidden, workspace_required
+from volano.core.models import User
+from volano.core.permissions import Cap, allows, requires
 from volano.lifecycle import selectors, services
 from volano.lifecycle.models import FUNNEL, LifecycleStage
 
@@ -98,7 +98,7 @@ def _percent(rate: float | None) -> float | None:
     return None if rate is None else 100 * rate
 
 
-@workspace_required
+@requires(Cap.VIEW_DATA)
 def funnel_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     today = _today(workspace)
@@ -150,16 +150,14 @@ def funnel_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING, write=Cap.MANAGE_WORKSPACE)
 def stages_view(request: HttpRequest) -> HttpResponse:
     """The stages with the workspace's names and how many contacts are in each; admins rename."""
     workspace = request.workspace  # type: ignore[attr-defined]
-    is_admin = request.membership.role == Role.ADMIN  # type: ignore[attr-defined]
+    is_admin = allows(request.membership.role, Cap.MANAGE_WORKSPACE)  # type: ignore[attr-defined]
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if not is_admin:
-            return forbidden(request, _("Only administrators rename the stages."))
         stage = request.POST.get("stage", "")
         name = request.POST.get("name", "")
         try:

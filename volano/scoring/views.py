@@ -24,8 +24,8 @@ from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import condition_count
 from volano.conditions.types import ConditionError
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
-from volano.core.models import Role, User
-from volano.core.views import roles_required, workspace_required, write_required
+from volano.core.models import User
+from volano.core.permissions import Cap, allows, requires
 from volano.lifecycle import selectors as lifecycle_selectors
 from volano.lifecycle import services as lifecycle_services
 from volano.lifecycle.models import LifecycleStage, ThresholdRule
@@ -99,7 +99,7 @@ def _pretty(value: Any) -> str:
 # ---- the models page -------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def model_list_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     models = list(selectors.score_models(workspace=workspace))
@@ -172,14 +172,14 @@ def _predictive_context(
         "calibration": calibration,
         "top_features": features,
         "train_error": error,
-        "can_train": membership.role in (Role.ADMIN, Role.MARKETER),
+        "can_train": allows(membership.role, Cap.EDIT_MARKETING),
         "training": training,
         "training_busy": status in ("queued", "running"),
         "just_trained": status == "done",
     }
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def predictive_train_view(request: HttpRequest) -> HttpResponse:
     """Queue the training on the workspace's history (then the scoring of the open leads); the
@@ -200,7 +200,7 @@ def predictive_train_view(request: HttpRequest) -> HttpResponse:
     return _predictive_card(request, job=job)
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def predictive_train_status_view(request: HttpRequest, job: str) -> HttpResponse:
     """The predictive card with the training job's status (HTMX polls it while it runs)."""
     return _predictive_card(request, job=job)
@@ -225,7 +225,7 @@ def _training(workspace, job: str) -> dict | None:
         return None
 
 
-@roles_required(Role.ADMIN, Role.MARKETER)
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def scores_recompute_view(request: HttpRequest) -> HttpResponse:
     from volano.scoring.tasks import scores_recompute_task
@@ -387,12 +387,12 @@ def _model_form_view(request: HttpRequest, model: ScoreModel | None) -> HttpResp
     )
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def model_create_view(request: HttpRequest) -> HttpResponse:
     return _model_form_view(request, None)
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def model_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     model = _get_model(request, slug)
     if model.kind == ModelKind.PREDICTIVE:
@@ -407,7 +407,7 @@ def _threshold(value: str | None) -> float:
         return float(DEFAULT_THRESHOLD)
 
 
-@workspace_required
+@requires(write=Cap.PREVIEW)
 @require_POST
 def model_preview_view(request: HttpRequest) -> HttpResponse:
     """What the model being edited (not saved) gives today: the count of contacts a
@@ -610,17 +610,17 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
     )
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def rule_create_view(request: HttpRequest) -> HttpResponse:
     return _rule_form_view(request, None)
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def rule_edit_view(request: HttpRequest, rule_id: int) -> HttpResponse:
     return _rule_form_view(request, _get_rule(request, rule_id))
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def rule_delete_view(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = _get_rule(request, rule_id)
@@ -633,7 +633,7 @@ def rule_delete_view(request: HttpRequest, rule_id: int) -> HttpResponse:
     return redirect("scoring:models")
 
 
-@workspace_required
+@requires(write=Cap.PREVIEW)
 @require_POST
 def rule_preview_view(request: HttpRequest) -> HttpResponse:
     """How many contacts the rule being edited would move now: the condition AND a stage

@@ -14,7 +14,6 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from ninja import Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
-from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field
 
 from volano.conditions.types import ConditionError
@@ -156,18 +155,8 @@ def segments_create(request: HttpRequest, payload: SegmentCreateIn):
     return 201, _save(request, slug, SegmentIn(**data))
 
 
-class PreviewToken(HttpBearer):
-    """The API's bearer token on a POST that only reads: a viewer may preview a count."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from volano.api import WorkspaceToken  # the API module imports this router
-
-        return WorkspaceToken(viewers_may_post=True).authenticate(request, token)
-
-
 @router.post(
     "/segments/preview",
-    auth=PreviewToken(),
     summary="Count and describe a condition without saving it (viewers too)",
 )
 def segments_preview(request: HttpRequest, payload: PreviewIn):

@@ -23,7 +23,7 @@ from volano.conditions.types import ConditionError
 from volano.contacts.models import Consent, Contact, Purpose
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User
-from volano.core.views import workspace_required, write_required
+from volano.core.permissions import Cap, requires
 from volano.segments import export, selectors, services
 from volano.segments.forms import (
     ListForm,
@@ -106,7 +106,7 @@ def _describe(segment: Segment, workspace) -> str:
 # ---- segments --------------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def segment_list_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     segments = list(selectors.segment_list(workspace=workspace))
@@ -202,17 +202,17 @@ def _segment_form_view(request: HttpRequest, segment: Segment | None) -> HttpRes
     )
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def segment_create_view(request: HttpRequest) -> HttpResponse:
     return _segment_form_view(request, None)
 
 
-@write_required
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
 def segment_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     return _segment_form_view(request, _get_segment(request, slug))
 
 
-@workspace_required
+@requires(write=Cap.PREVIEW)
 @require_POST
 def segment_preview(request: HttpRequest) -> HttpResponse:
     """The count and the plain-language rule for the definition being edited (not saved)."""
@@ -239,7 +239,7 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "segments/_preview.html", context)
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def segment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     segment = _get_segment(request, slug)
@@ -279,7 +279,7 @@ def segment_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def segment_refresh_view(request: HttpRequest, slug: str) -> HttpResponse:
     segment = _get_segment(request, slug)
@@ -295,7 +295,7 @@ def segment_refresh_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("segments:detail", slug=segment.slug)
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def segment_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
     segment = _get_segment(request, slug)
@@ -304,7 +304,7 @@ def segment_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("segments:list")
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def segment_to_list_view(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -357,7 +357,7 @@ def _export_response(*, workspace, contacts: Any, fmt: str, name: str) -> HttpRe
     return response  # type: ignore[return-value]
 
 
-@write_required
+@requires(Cap.EXPORT)
 def segment_export_view(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     segment = _get_segment(request, slug)
@@ -368,7 +368,7 @@ def segment_export_view(request: HttpRequest, slug: str, fmt: str) -> HttpRespon
 # ---- personas --------------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def persona_list(request: HttpRequest) -> HttpResponse:
     personas = selectors.segment_list(
         workspace=request.workspace,  # type: ignore[attr-defined]
@@ -380,7 +380,7 @@ def persona_list(request: HttpRequest) -> HttpResponse:
 # ---- static lists ----------------------------------------------------------------------------
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def list_list_view(request: HttpRequest) -> HttpResponse:
     return _list_list(request, ListForm())
 
@@ -390,7 +390,7 @@ def _list_list(request: HttpRequest, form: ListForm, status: int = 200) -> HttpR
     return render(request, "segments/list_list.html", {"lists": lists, "form": form}, status=status)
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def list_create_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -430,7 +430,7 @@ def _list_context(request: HttpRequest, contact_list: ContactList) -> dict[str, 
     }
 
 
-@workspace_required
+@requires(Cap.VIEW_MARKETING)
 def list_detail(request: HttpRequest, slug: str) -> HttpResponse:
     contact_list = _get_list(request, slug)
     context = _list_context(request, contact_list)
@@ -446,7 +446,7 @@ def list_detail(request: HttpRequest, slug: str) -> HttpResponse:
 EMAIL_SPLIT = re.compile(r"[\s,;]+")
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def list_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -472,7 +472,7 @@ def list_add_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("segments:list_detail", slug=contact_list.slug)
 
 
-@write_required
+@requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def list_remove_view(request: HttpRequest, slug: str) -> HttpResponse:
     contact_list = _get_list(request, slug)
@@ -489,7 +489,7 @@ def list_remove_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("segments:list_detail", slug=contact_list.slug)
 
 
-@write_required
+@requires(Cap.EXPORT)
 def list_export_view(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     contact_list = _get_list(request, slug)

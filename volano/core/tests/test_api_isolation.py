@@ -17,7 +17,8 @@ from volano.conftest import ApiClient
 from volano.contacts import services as contact_services
 from volano.contacts.models import Company, Consent, Contact, CustomField
 from volano.core import services as core_services
-from volano.core.models import ApiToken
+from volano.core.invitations import invitation_create
+from volano.core.models import ApiToken, Invitation, Membership
 from volano.deals import services as deal_services
 from volano.deals.models import Deal, DealLine, Product, ProductLine
 from volano.events.models import Event, Form
@@ -159,7 +160,12 @@ def secrets(officina, giulia, marco):
         },
     )
     token, _raw = core_services.token_create(workspace=officina, user=giulia, name="Segreto")
+    invitation = invitation_create(
+        workspace=officina, actor=giulia, email="segreto@esterno.it", role="admin"
+    )
     return {
+        "invitation": invitation,
+        "member": giulia,
         "token": token,
         "deal": deal,
         "threshold": threshold,
@@ -209,7 +215,11 @@ def snapshot(workspace) -> dict:
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
             key=lambda row: row["id"],
         )
-    # tokens are core rows without a workspace-scoped manager
+    # tokens, memberships and invitations are core rows without a workspace-scoped manager
+    for model in (Membership, Invitation):
+        rows[model.__name__] = [
+            model_to_dict(row) for row in model.objects.filter(workspace=workspace).order_by("pk")
+        ]
     rows["ApiToken"] = [
         model_to_dict(row) for row in ApiToken.objects.filter(workspace=workspace).order_by("pk")
     ]
@@ -233,6 +243,8 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "threshold_rule_id": secrets["threshold"].pk,
         "token_id": secrets["token"].pk,
         "job": secrets["training"],
+        "user_id": secrets["member"].pk,
+        "invitation_id": secrets["invitation"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -374,6 +386,12 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "tokens"): {},
         ("POST", "tokens"): {"body": {"name": "Copia", "expires_days": 1}},
         ("DELETE", "tokens/<token_id>"): {},
+        ("GET", "members"): {},
+        ("PATCH", "members/<user_id>"): {"body": {"role": "viewer"}},
+        ("DELETE", "members/<user_id>"): {},
+        ("GET", "invitations"): {},
+        ("POST", "invitations"): {"body": {"email": "segreto@esterno.it", "role": "viewer"}},
+        ("DELETE", "invitations/<invitation_id>"): {},
     }, ids
 
 
@@ -403,6 +421,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "deals": {secrets["deal"].pk},
         "threshold-rules": {secrets["threshold"].pk},
         "tokens": {secrets["token"].pk},
+        "invitations": {secrets["invitation"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]

@@ -12,6 +12,7 @@ from volano.contacts import urls as contact_urls
 from volano.contacts.selectors import contact_consents, contact_get
 from volano.core import services as core_services
 from volano.core import urls as core_urls
+from volano.core.invitations import invitation_create
 from volano.events.models import EventType
 from volano.events.services import event_append
 
@@ -45,7 +46,11 @@ def officina_rows(officina, giulia):
         properties={"title": "Pagina riservata"},
     )
     token, _raw = core_services.token_create(workspace=officina, user=giulia, name="Segreto")
+    invitation = invitation_create(
+        workspace=officina, actor=giulia, email="invitato@esterno.it", role="admin"
+    )
     return {
+        "invitation_id": invitation.pk,
         "contact_id": contact.pk,
         "company_id": company.pk,
         "user_id": giulia.pk,
@@ -68,7 +73,8 @@ def bruno_client(client, bruno, bruno_contact):
 
 # Pages with an id that belongs to no workspace: the password reset link (a user id and a
 # one-time token, answered with "this link no longer works" when wrong; core/tests/test_auth.py).
-NOT_WORKSPACE_PAGES = {"password_reset_confirm"}
+# The invitation link is the same kind of page (core/tests/test_invitations.py).
+NOT_WORKSPACE_PAGES = {"password_reset_confirm", "invitation_accept"}
 
 
 def detail_urls(ids: dict) -> list[str]:
