@@ -1,9 +1,10 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from volano.api import api
+from volano.api import api, unknown_route
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", unknown_route),
     path("", include("volano.core.urls")),
     path("", include("volano.contacts.urls")),
     path("", include("volano.events.urls")),

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
+from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 from stdnum.it import codicefiscale, iva
 
@@ -43,7 +44,7 @@ def clean_email(raw: str | None) -> str:
     try:
         result = validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
-        raise FieldError(f"not an email address ({error})") from None
+        raise FieldError(_("not an email address (%(reason)s)") % {"reason": error}) from None
     return result.normalized.lower()
 
 
@@ -57,9 +58,9 @@ def clean_phone(raw: str | None, *, default_region: str = "IT") -> str:
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
-        raise FieldError("not a phone number") from None
+        raise FieldError(_("not a phone number")) from None
     if not phonenumbers.is_possible_number(number):
-        raise FieldError("not a phone number (wrong number of digits)")
+        raise FieldError(_("not a phone number (wrong number of digits)"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -71,9 +72,9 @@ def clean_vat_number(raw: str | None) -> str:
     if not text:
         return ""
     if not text.isdigit() or len(text) != 11:
-        raise FieldError("a partita IVA has 11 digits")
+        raise FieldError(_("a partita IVA has 11 digits"))
     if not iva.is_valid(text):
-        raise FieldError("not a valid partita IVA (check digit does not match)")
+        raise FieldError(_("not a valid partita IVA (check digit does not match)"))
     return text
 
 
@@ -85,9 +86,9 @@ def clean_tax_code(raw: str | None) -> str:
     if text.isdigit():
         if len(text) == 11 and iva.is_valid(text):
             return text
-        raise FieldError("not a valid codice fiscale")
+        raise FieldError(_("not a valid codice fiscale"))
     if not codicefiscale.is_valid(text):
-        raise FieldError("not a valid codice fiscale")
+        raise FieldError(_("not a valid codice fiscale"))
     return text
 
 
@@ -97,7 +98,7 @@ def clean_province(raw: str | None) -> str:
         return ""
     code = geography.province_code(text)
     if code is None:
-        raise FieldError("not an Italian province (use the two-letter code, e.g. MI)")
+        raise FieldError(_("not an Italian province (use the two-letter code, e.g. MI)"))
     return code
 
 
@@ -107,7 +108,7 @@ def clean_region(raw: str | None) -> str:
         return ""
     name = geography.region_name(text)
     if name is None:
-        raise FieldError("not an Italian region")
+        raise FieldError(_("not an Italian region"))
     return name
 
 
@@ -119,7 +120,7 @@ def clean_postal_code(raw: str | None, *, country: str = "IT") -> str:
         if text.isdigit() and len(text) < 5:
             text = text.zfill(5)  # spreadsheets drop the leading zero of 00184
         if not re.fullmatch(r"\d{5}", text):
-            raise FieldError("a CAP has 5 digits")
+            raise FieldError(_("a CAP has 5 digits"))
     return text
 
 
@@ -130,7 +131,7 @@ def clean_country(raw: str | None) -> str:
     if text in {"ITALIA", "ITALY"}:
         return "IT"
     if not re.fullmatch(r"[A-Z]{2}", text):
-        raise FieldError("use the two-letter country code (e.g. IT)")
+        raise FieldError(_("use the two-letter country code (e.g. IT)"))
     return text
 
 
@@ -141,7 +142,7 @@ def clean_language(raw: str | None) -> str:
     aliases = {"italiano": "it", "italian": "it", "inglese": "en", "english": "en"}
     text = aliases.get(text, text)
     if not re.fullmatch(r"[a-z]{2}(-[a-z]{2})?", text):
-        raise FieldError("use a language code such as it or en")
+        raise FieldError(_("use a language code such as it or en"))
     return text
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from volano.contacts import cleaning
 from volano.contacts.cleaning import FieldError
@@ -109,7 +110,7 @@ def _clean_common(
     errors: list[dict] = []
     for key in data:
         if key not in allowed:
-            errors.append({"field": key, "message": "unknown field"})
+            errors.append({"field": key, "message": _("unknown field")})
     for key, raw in data.items():
         if key not in allowed or key in {"postal_code", "custom", "company_id", "owner_id"}:
             continue
@@ -121,7 +122,9 @@ def _clean_common(
             elif key == "size_band":
                 value = (raw or "").strip()
                 if value and value not in SizeBand.values:
-                    raise FieldError(f"use one of {', '.join(SizeBand.values)}")
+                    raise FieldError(
+                        _("use one of %(choices)s") % {"choices": ", ".join(SizeBand.values)}
+                    )
                 clean[key] = value
             else:
                 clean[key] = ("" if raw is None else str(raw)).strip()
@@ -131,7 +134,7 @@ def _clean_common(
     if "custom" in data:
         if not isinstance(data["custom"], dict):
             errors.append(
-                {"field": "custom", "message": "must be an object of custom field values"}
+                {"field": "custom", "message": _("must be an object of custom field values")}
             )
         else:
             values, custom_errors = clean_custom(custom_fields, data["custom"])
@@ -145,14 +148,16 @@ def _contact_clean(*, workspace: Workspace, data: dict) -> dict:
     clean, errors = _clean_common(data, CONTACT_FIELDS, fields)
     if data.get("company_id") is not None:
         if not Company.objects.for_workspace(workspace).filter(pk=data["company_id"]).exists():
-            errors.append({"field": "company_id", "message": "no such company in this workspace"})
+            errors.append(
+                {"field": "company_id", "message": _("no such company in this workspace")}
+            )
         else:
             clean["company_id"] = data["company_id"]
     elif "company_id" in data:
         clean["company_id"] = None
     if data.get("owner_id") is not None:
         if not Membership.objects.filter(workspace=workspace, user_id=data["owner_id"]).exists():
-            errors.append({"field": "owner_id", "message": "not a member of this workspace"})
+            errors.append({"field": "owner_id", "message": _("not a member of this workspace")})
         else:
             clean["owner_id"] = data["owner_id"]
     elif "owner_id" in data:
@@ -169,12 +174,14 @@ def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
         clean.get("email")
         and Contact.objects.for_workspace(workspace).filter(email=clean["email"]).exists()
     ):
-        raise ApplicationError("a contact with this email already exists", field="email")
+        raise ApplicationError(_("a contact with this email already exists"), field="email")
     try:
         with transaction.atomic():
             contact = Contact.objects.create(workspace=workspace, **clean)
     except IntegrityError:
-        raise ApplicationError("a contact with this email already exists", field="email") from None
+        raise ApplicationError(
+            _("a contact with this email already exists"), field="email"
+        ) from None
     _segments_refresh_later(workspace, contact)
     return contact
 
@@ -194,7 +201,7 @@ def contact_update(
             .exists()
         )
     ):
-        raise ApplicationError("another contact already has this email", field="email")
+        raise ApplicationError(_("another contact already has this email"), field="email")
     if "custom" in clean:
         merged = {**contact.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}

@@ -12,10 +12,12 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
-from pydantic import ConfigDict, Field
+from ninja.pagination import paginate
+from pydantic import Field
 
 from volano.conditions.types import ConditionError
+from volano.core.api_input import ApiInput as Strict
+from volano.core.api_input import Pages
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.segments import selectors, services
 from volano.segments.models import ContactList, Segment
@@ -40,10 +42,6 @@ def _unprocessable(error: ConditionError) -> ValidationFailed:
     return ValidationFailed([{"field": field, "message": str(error)}])
 
 
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
 class SegmentOut(Schema):
     id: int
     slug: str
@@ -62,6 +60,8 @@ class SegmentOut(Schema):
 
 
 class SegmentIn(Strict):
+    stored_in = Segment
+
     name: str
     definition: Any
     description: str = ""
@@ -104,6 +104,9 @@ class ListOut(Schema):
 
 
 class ListIn(Strict):
+    stored_in = ContactList
+    input_lengths = {"from_segment": Segment._meta.get_field("slug").max_length}
+
     slug: str
     name: str
     description: str = ""
@@ -111,6 +114,8 @@ class ListIn(Strict):
 
 
 class ListPatchIn(Strict):
+    stored_in = ContactList
+
     name: str | None = None
     description: str | None = None
 
@@ -136,7 +141,7 @@ def _save(request: HttpRequest, slug: str, payload: SegmentIn) -> Segment:
 
 
 @router.get("/segments", response=list[SegmentOut], summary="List segments and personas")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def segments_list(request: HttpRequest, kind: str = ""):
     return selectors.segment_list(workspace=_ws(request), kind=kind or None)
 
@@ -181,7 +186,7 @@ def segments_delete(request: HttpRequest, slug: str):
 @router.get(
     "/segments/{slug}/members", response=list[MemberOut], summary="The segment's current members"
 )
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def segments_members(request: HttpRequest, slug: str):
     segment = selectors.segment_get(workspace=_ws(request), slug_or_id=slug)
     return selectors.segment_members(workspace=_ws(request), segment=segment)
@@ -213,7 +218,7 @@ def _list_out(workspace: Any, contact_list: ContactList) -> dict:
 
 
 @router.get("/lists", response=list[ListOut], tags=["lists"], summary="List static lists")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def lists_list(request: HttpRequest):
     return selectors.list_list(workspace=_ws(request))
 
@@ -270,7 +275,7 @@ def lists_delete(request: HttpRequest, slug: str):
 @router.get(
     "/lists/{slug}/members", response=list[MemberOut], tags=["lists"], summary="List members"
 )
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def lists_members(request: HttpRequest, slug: str):
     contact_list = selectors.list_get(workspace=_ws(request), slug_or_id=slug)
     return selectors.list_members(workspace=_ws(request), contact_list=contact_list)
