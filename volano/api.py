@@ -137,7 +137,7 @@ def _message(error: dict) -> str:
     if kind == "string_pattern_mismatch":
         return _("does not match the pattern %(pattern)s") % {"pattern": ctx.get("pattern", "")}
     if kind.startswith("ip_"):
-        return _("Enter a valid IPv4 or IPv6 address.")
+        return _("not an IP address")
     if kind == "json_invalid":
         return _("malformed JSON in the request body")
     message = str(error.get("msg", "invalid"))

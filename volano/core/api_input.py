@@ -3,7 +3,7 @@ fill, and a guard on every parsed request.
 
 The guard runs after django-ninja has parsed path, query and body and before the route's code:
 a NUL character (PostgreSQL cannot store one), an integer past 64 bits (no column holds one),
-a number that is not finite, or a date and time the database cannot represent is refused with a
+a number that is not finite, or a date the database or a period around it cannot represent is refused with a
 422 naming the field, on SQLite exactly as on PostgreSQL.
 """
 
@@ -29,6 +29,9 @@ INT64_MAX = 2**63 - 1
 MAX_PAGE = 10_000_000
 # PostgreSQL keeps offsets up to ±15:59; real time zones stay within -12:00..+14:00.
 MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+# A date a year from either end of the calendar still allows a period around it (the 90 days
+# before an `end`, a time zone's day) without leaving the calendar.
+MIN_YEAR, MAX_YEAR = 1000, 9998
 
 
 class ApiInput(Schema):
@@ -130,8 +133,11 @@ def _check(value: Any, where: str, errors: list[dict]) -> None:
         offset = value.utcoffset()
         if offset is not None and abs(offset) > MAX_UTC_OFFSET:
             errors.append({"field": field, "message": _("time zone offset out of range")})
-        elif offset is not None and _outside_calendar(value):
-            errors.append({"field": field, "message": _("date out of range")})
+        elif not MIN_YEAR <= value.year <= MAX_YEAR:
+            errors.append({"field": field, "message": _("date out of range (years 1000 to 9998)")})
+    elif isinstance(value, dt.date):
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            errors.append({"field": field, "message": _("date out of range (years 1000 to 9998)")})
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
             _check(getattr(value, name), _join(where, name), errors)
@@ -143,12 +149,3 @@ def _check(value: Any, where: str, errors: list[dict]) -> None:
     elif isinstance(value, list | tuple | set | frozenset):
         for index, item in enumerate(value):
             _check(item, _join(where, index), errors)
-
-
-def _outside_calendar(value: dt.datetime) -> bool:
-    """A time that cannot be written in UTC (0001-01-01T00:00+05:00) cannot be stored either."""
-    try:
-        value.astimezone(dt.UTC)
-    except OverflowError:
-        return True
-    return False

@@ -101,7 +101,7 @@ def _reps_resolve(
         membership = None
         if isinstance(item, int) and not isinstance(item, bool):
             membership = by_id.get(item)
-        elif isinstance(item, str) and item.strip().isdigit():
+        elif isinstance(item, str) and item.strip().isdecimal():  # not "³": int() refuses it
             membership = by_id.get(int(item.strip()))
         elif isinstance(item, str):
             membership = by_email.get(item.strip().lower())

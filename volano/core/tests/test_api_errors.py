@@ -165,6 +165,18 @@ def test_an_event_with_such_an_offset_is_rejected(api):
     assert response.json()["rejected"][0]["field"] == "occurred_at"
 
 
+def test_a_date_at_the_edge_of_the_calendar_is_a_422(api):
+    """The funnel's default start is 90 days before `end`: before year 1 it was a 500."""
+    error = _error(api.get("/reports/funnel", end="0001-01-01"), 422)
+    assert error["field"] == "end"
+
+
+def test_a_rep_given_as_a_digit_python_cannot_read_is_named(api):
+    """"³" is a digit to str.isdigit() but not to int(): it was a 500."""
+    error = _error(api.post("/assignment-rules", {"name": "Nord", "reps": ["³"]}), 422)
+    assert error["field"] == "reps"
+
+
 # Languages
 
 
