@@ -2,7 +2,10 @@
 
 Every error is `{"error": {"message": ..., "field": ..., "errors": [{"field", "message"}, ...]}}`
 whatever raised it: a service (ApplicationError), request parsing (ninja's ValidationError), a
-missing token or an unknown route.
+missing token or an unknown route (`unknown_route`, mounted after the API in volano/urls.py).
+Messages are in the request's language (LocaleMiddleware reads Accept-Language); what no column
+can hold is refused before any route runs (`volano.core.api_input.input_guard`); the OpenAPI
+schema lists the errors of every operation (`document_errors`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from volano.contacts import selectors, services
 from volano.contacts.merge import contact_merge
 from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField
 from volano.core.api_input import ApiInput as Strict
-from volano.core.api_input import Pages
+from volano.core.api_input import Pages, column_length
 from volano.core.errors import ApplicationError, NotFound
 from volano.lifecycle.models import ChangeSource, StageChange
 from volano.lifecycle.services import stage_set
@@ -92,7 +92,7 @@ class ContactIn(Strict):
         "province": 60,
         "country": 60,
         "language": 40,
-        "lifecycle_reason": StageChange._meta.get_field("reason").max_length,
+        "lifecycle_reason": column_length(StageChange, "reason"),
     }
 
     email: str | None = None

@@ -64,6 +64,13 @@ class ApiInput(Schema):
             cls.model_rebuild(force=True)
 
 
+def column_length(model: type[models.Model], name: str) -> int:
+    """The length of a text column, for an input bounded by a column of another name."""
+    length = _column_length(model, name)
+    assert length is not None, f"{model.__name__}.{name} has no max_length"
+    return length
+
+
 def _column_length(model: type[models.Model] | None, name: str) -> int | None:
     if model is None:
         return None

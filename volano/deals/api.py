@@ -13,7 +13,7 @@ from ninja.pagination import paginate
 
 from volano.contacts.selectors import contact_get
 from volano.core.api_input import ApiInput as Strict
-from volano.core.api_input import Pages
+from volano.core.api_input import Pages, column_length
 from volano.deals import selectors, services
 from volano.deals.models import Deal, Product, ProductLine
 
@@ -62,7 +62,7 @@ class ProductOut(Schema):
 
 class ProductIn(Strict):
     stored_in = Product
-    input_lengths = {"product_line": ProductLine._meta.get_field("slug").max_length}
+    input_lengths = {"product_line": column_length(ProductLine, "slug")}
 
     sku: str
     name: str
@@ -128,7 +128,7 @@ class DealOut(Schema):
 
 class DealIn(Strict):
     stored_in = Deal
-    input_lengths = {"reason": Deal._meta.get_field("lost_reason").max_length}
+    input_lengths = {"reason": column_length(Deal, "lost_reason")}
 
     name: str
     contact_id: int | None = None

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from volano.conditions.types import ConditionError
 from volano.core.api_input import ApiInput as Strict
-from volano.core.api_input import Pages
+from volano.core.api_input import Pages, column_length
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.segments import selectors, services
 from volano.segments.models import ContactList, Segment
@@ -105,7 +105,7 @@ class ListOut(Schema):
 
 class ListIn(Strict):
     stored_in = ContactList
-    input_lengths = {"from_segment": Segment._meta.get_field("slug").max_length}
+    input_lengths = {"from_segment": column_length(Segment, "slug")}
 
     slug: str
     name: str

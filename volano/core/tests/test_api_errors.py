@@ -172,7 +172,7 @@ def test_a_date_at_the_edge_of_the_calendar_is_a_422(api):
 
 
 def test_a_rep_given_as_a_digit_python_cannot_read_is_named(api):
-    """"³" is a digit to str.isdigit() but not to int(): it was a 500."""
+    """ "³" is a digit to str.isdigit() but not to int(): it was a 500."""
     error = _error(api.post("/assignment-rules", {"name": "Nord", "reps": ["³"]}), 422)
     assert error["field"] == "reps"
 
