@@ -198,7 +198,7 @@ def assignment_rule_save(
             if rule is not None
             else AssignmentRule.objects.for_workspace(workspace).count()
         )
-    elif isinstance(position, str) and position.strip().isdigit():
+    elif isinstance(position, str) and position.strip().isdecimal():
         position = int(position)
     if isinstance(position, bool) or not isinstance(position, int) or position < 0:
         errors.append({"field": "position", "message": "expected a whole number ≥ 0"})

@@ -177,6 +177,13 @@ def test_a_rep_given_as_a_digit_python_cannot_read_is_named(api):
     assert error["field"] == "reps"
 
 
+@pytest.mark.parametrize("slug", ["%C2%B9", str(PAST_64_BITS)])
+def test_a_list_or_segment_named_by_a_digit_no_id_can_be_is_a_404(api, slug):
+    """ "¹" passes str.isdigit() but not int(); a number past 64 bits is no id either."""
+    for path in (f"/lists/{slug}", f"/segments/{slug}"):
+        _error(api.get(path), 404)
+
+
 # Languages
 
 
