@@ -248,6 +248,7 @@ ERROR_STATUSES = {
     401: "missing or invalid bearer token",
     403: "the token's user may not change data (a viewer)",
     404: "no such route, or no such row in this workspace",
+    405: "the path is also a route of its own for other methods (a slug such as `preview`)",
     413: "too many items in one request",
     422: "a value of the wrong type, out of bounds, or an unknown field",
 }
@@ -261,7 +262,8 @@ def document_errors(schema: dict) -> dict:
     and 422 (a service rule, a missing row, a bad value) everywhere."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path, operations in schema.get("paths", {}).items():
+    paths = schema.get("paths", {})
+    for path, operations in paths.items():
         for method, operation in operations.items():
             statuses = {400, 401, 404, 422}
             if method.upper() not in SAFE_METHODS:
@@ -273,7 +275,24 @@ def document_errors(schema: dict) -> dict:
                 responses.setdefault(
                     str(status), {"description": ERROR_STATUSES[status], "content": reference}
                 )
+            if _shadowed(paths, path, method):
+                # Django's own answer, plain text: GET /segments/preview is the POST route.
+                responses.setdefault("405", {"description": ERROR_STATUSES[405]})
     return schema
+
+
+def _shadowed(paths: dict, path: str, method: str) -> bool:
+    """True when a value of the path's last parameter can be a literal route of other methods
+    (`/segments/{slug}` and POST `/segments/preview`): that value answers 405."""
+    head, _slash, last = path.rpartition("/")
+    if not (last.startswith("{") and last.endswith("}")):
+        return False
+    return any(
+        other.rpartition("/")[0] == head
+        and not other.rpartition("/")[2].startswith("{")
+        and method not in operations
+        for other, operations in paths.items()
+    )
 
 
 def unknown_route(request: HttpRequest, rest: str = "") -> JsonResponse:

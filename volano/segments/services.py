@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from volano.conditions.compiler import condition_q
 from volano.conditions.facts import EventFacts, event_facts
@@ -59,6 +60,10 @@ class RefreshResult:
     entered: int
     left: int
     size: int
+
+
+# /api/v1/segments/preview is a route of its own: a segment of that slug could not be read.
+RESERVED_SLUGS = {"preview"}
 
 
 def _slug_check(slug: str) -> str:
@@ -116,6 +121,12 @@ def segment_save(
     The definition is validated first (cycles included); nothing is saved when it is invalid.
     """
     slug = _slug_check(slug)
+    if slug in RESERVED_SLUGS:
+        raise ApplicationError(
+            _("“%(slug)s” is a route of the API (/segments/%(slug)s): choose another slug")
+            % {"slug": slug},
+            field="slug",
+        )
     name = (name or "").strip()
     if not name:
         raise ApplicationError("a segment needs a name", field="name")

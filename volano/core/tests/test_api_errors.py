@@ -69,6 +69,21 @@ def test_the_schema_bounds_text_by_the_column_it_fills():
     assert schemas["ContactIn"]["properties"]["province"]["anyOf"][0]["maxLength"] == 60
 
 
+def test_a_slug_that_is_a_route_of_its_own_is_documented_and_reserved(api):
+    """GET /segments/preview is the POST-only preview route: 405, listed in the schema; and no
+    segment may take that slug, which it could never be read by."""
+    operation = ninja_api.get_openapi_schema()["paths"]["/api/v1/segments/{slug}"]["get"]
+    assert "405" in operation["responses"]
+    assert api.get("/segments/preview").status_code == 405
+    payload = {
+        "slug": "preview",
+        "name": "Anteprima",
+        "definition": {"field": "email", "op": "is_set"},
+    }
+    error = _error(api.post("/segments", payload), 400)
+    assert error["field"] == "slug"
+
+
 # Numbers past 64 bits
 
 
