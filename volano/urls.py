@@ -1,9 +1,9 @@
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
-from volano.api import api
+from volano.api import api, unknown_route
 from volano.core.permissions import public
 
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
         name="favicon",
     ),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", public(unknown_route), name="api_unknown_route"),
     path("", include("volano.core.urls")),
     path("", include("volano.contacts.urls")),
     path("", include("volano.events.urls")),

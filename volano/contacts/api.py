@@ -1,7 +1,7 @@
 """/api/v1/contacts, /companies and /custom-fields: parse, call a service or selector, shape the reply.
 
 Inputs reject unknown fields (naming them); values are judged by the services, the same way as
-in the UI and the importer. Lists are paginated with django-ninja's PageNumberPagination.
+in the UI and the importer. Lists are paginated with page numbers (volano.core.api_input.Pages).
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from typing import Any, Literal
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
-from pydantic import ConfigDict, IPvAnyAddress
+from ninja.pagination import paginate
+from pydantic import IPvAnyAddress
 
 from volano.contacts import selectors, services
 from volano.contacts.merge import contact_merge
-from volano.contacts.models import Company, ConsentStatus, Contact
+from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField
+from volano.core.api_input import ApiInput as Strict
+from volano.core.api_input import Pages, column_length
 from volano.core.errors import ApplicationError, NotFound
-from volano.lifecycle.models import ChangeSource
+from volano.lifecycle.models import ChangeSource, StageChange
 from volano.lifecycle.services import stage_set
 from volano.scoring.selectors import contact_scores
 
@@ -32,10 +34,6 @@ CONSENT_FILTERS = (*ConsentStatus.values, "none")
 
 def _actor(request: HttpRequest):
     return request.api_token.user  # type: ignore[attr-defined]
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ConsentOut(Schema):
@@ -87,6 +85,16 @@ class ContactOut(Schema):
 class ContactIn(Strict):
     """Every field is optional; PATCH changes only the fields given."""
 
+    stored_in = Contact
+    # cleaned into the short stored form ("Milano" -> "MI", "+39 333 …" -> E.164)
+    input_lengths = {
+        "phone": 60,
+        "province": 60,
+        "country": 60,
+        "language": 40,
+        "lifecycle_reason": column_length(StageChange, "reason"),
+    }
+
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -120,6 +128,7 @@ class MergeIn(Strict):
 
 
 class ConsentIn(Strict):
+    stored_in = Consent
     status: Literal["granted", "pending", "denied", "revoked"]
     source: str = Field(..., min_length=1, max_length=60)
     ip: IPvAnyAddress | None = None
@@ -175,6 +184,16 @@ class CompanyOut(Schema):
 
 
 class CompanyIn(Strict):
+    stored_in = Company
+    input_lengths = {
+        "vat_number": 40,
+        "tax_code": 40,
+        "size_band": 40,
+        "province": 60,
+        "country": 60,
+        "phone": 60,
+    }
+
     name: str | None = None
     vat_number: str | None = None
     tax_code: str | None = None
@@ -194,6 +213,8 @@ class CompanyIn(Strict):
 
 
 class CustomFieldIn(Strict):
+    stored_in = CustomField
+
     key: str = Field(..., pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     label: str = Field(..., min_length=1, max_length=100)
     type: str
@@ -263,7 +284,7 @@ def _replacement(payload: Strict, current: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/contacts", response=list[ContactOut], summary="List or look up contacts")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def contacts_list(
     request: HttpRequest,
     email: str = "",
@@ -360,7 +381,7 @@ def contacts_merge(request: HttpRequest, contact_id: int, payload: MergeIn):
     response=list[EventOut],
     summary="A contact's timeline, newest first",
 )
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def contacts_events(request: HttpRequest, contact_id: int):
     return selectors.contact_timeline(
         workspace=request.workspace,  # type: ignore[attr-defined]
@@ -391,7 +412,7 @@ def contacts_consent_set(request: HttpRequest, contact_id: int, purpose: str, pa
 
 
 @router.get("/companies", response=list[CompanyOut], tags=["companies"], summary="List companies")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def companies_list(request: HttpRequest, search: str = "", province: str = ""):
     """`search` matches the name or the exact partita IVA."""
     return selectors.company_list(

@@ -9,11 +9,13 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
-from pydantic import ConfigDict
+from ninja.pagination import paginate
 
 from volano.contacts.selectors import contact_get
+from volano.core.api_input import ApiInput as Strict
+from volano.core.api_input import Pages, column_length
 from volano.deals import selectors, services
+from volano.deals.models import Deal, Product, ProductLine
 
 router = Router(tags=["deals"])
 
@@ -29,10 +31,6 @@ def _actor(request: HttpRequest) -> Any:
     return request.api_token.user  # type: ignore[attr-defined]
 
 
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ProductLineOut(Schema):
     id: int
     slug: str
@@ -42,6 +40,8 @@ class ProductLineOut(Schema):
 
 
 class ProductLineIn(Strict):
+    stored_in = ProductLine
+
     slug: str
     name: str
 
@@ -61,6 +61,9 @@ class ProductOut(Schema):
 
 
 class ProductIn(Strict):
+    stored_in = Product
+    input_lengths = {"product_line": column_length(ProductLine, "slug")}
+
     sku: str
     name: str
     product_line: str
@@ -69,6 +72,9 @@ class ProductIn(Strict):
 
 
 class ProductPatchIn(Strict):
+    stored_in = Product
+    input_lengths = ProductIn.input_lengths
+
     name: str | None = None
     product_line: str | None = None
     price: Decimal | None = None
@@ -76,6 +82,8 @@ class ProductPatchIn(Strict):
 
 
 class DealLineIn(Strict):
+    stored_in = Product
+
     sku: str
     quantity: Decimal = Decimal(1)
     unit_price: Decimal | None = None
@@ -119,6 +127,9 @@ class DealOut(Schema):
 
 
 class DealIn(Strict):
+    stored_in = Deal
+    input_lengths = {"reason": column_length(Deal, "lost_reason")}
+
     name: str
     contact_id: int | None = None
     company_id: int | None = None
@@ -131,6 +142,8 @@ class DealIn(Strict):
 
 
 class DealPatchIn(Strict):
+    stored_in = Deal
+
     name: str | None = None
     contact_id: int | None = None
     company_id: int | None = None
@@ -141,6 +154,9 @@ class DealPatchIn(Strict):
 
 
 class StageIn(Strict):
+    stored_in = Deal
+    input_lengths = DealIn.input_lengths
+
     stage: str
     reason: str = ""
 
@@ -209,7 +225,7 @@ def product_lines_save(request: HttpRequest, payload: ProductLineIn):
 
 
 @router.get("/products", response=list[ProductOut], summary="List products")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def products_list(request: HttpRequest, product_line: str = "", active: bool | None = None):
     return selectors.product_list(
         workspace=_ws(request), product_line=product_line or None, active=active
@@ -248,7 +264,7 @@ def products_patch(request: HttpRequest, sku: str, payload: ProductPatchIn):
 
 
 @router.get("/deals", response=list[DealOut], summary="List deals")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def deals_list(
     request: HttpRequest,
     owner: int | None = None,

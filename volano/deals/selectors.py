@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from volano.contacts.cleaning import normalise_email
 from volano.contacts.models import Contact, SizeBand
 from volano.core.errors import NotFound
+from volano.core.ids import row_id
 from volano.core.models import Membership, User, Workspace
 from volano.deals.models import OPEN_DEAL_STAGES, Deal, DealStage, Product, ProductLine
 from volano.lifecycle.models import LifecycleStage
@@ -161,8 +162,9 @@ def contact_find(*, workspace: Workspace, text: str) -> Contact | None:
     """A contact by its id or its email address."""
     text = (text or "").strip()
     scoped = Contact.objects.for_workspace(workspace)
-    if text.isdigit():
-        return scoped.filter(pk=int(text)).first()
+    if text.isdecimal():
+        pk = row_id(text)
+        return scoped.filter(pk=pk).first() if pk is not None else None
     email = normalise_email(text)
     return scoped.exclude(email="").filter(email=email).first() if email else None
 

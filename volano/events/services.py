@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from volano.contacts.cleaning import FieldError, clean_email, normalise_email
 from volano.contacts.models import Contact
+from volano.core.api_input import unstorable
 from volano.core.errors import ApplicationError
 from volano.core.facts import EventsAppended
 from volano.core.models import Workspace
@@ -192,6 +193,8 @@ def _occurred_at(raw: Any, *, latest: dt.datetime, local: ZoneInfo) -> dt.dateti
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=local)
+    if problems := unstorable(value, "occurred_at"):
+        raise _Rejected("occurred_at", problems[0]["message"])
     if value > latest:
         raise _Rejected("occurred_at", "is more than one day in the future")
     return value
@@ -201,6 +204,10 @@ def _parse_item(item: Any, *, latest: dt.datetime, local: ZoneInfo) -> dict:
     """One item → the Event's column values (plus `email` to resolve), or _Rejected."""
     if not isinstance(item, dict):
         raise _Rejected("", "each item must be a JSON object")
+    # A NUL character, a number past 64 bits, NaN: what no column holds. (A contact id past
+    # 64 bits is simply no contact of this workspace, below.)
+    if problems := unstorable({key: v for key, v in item.items() if key != "contact_id"}):
+        raise _Rejected(problems[0]["field"], problems[0]["message"])
     unknown = item.keys() - ITEM_KEYS
     if unknown:
         raise _Rejected(sorted(unknown)[0], "unknown field")

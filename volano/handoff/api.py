@@ -11,8 +11,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
+from volano.core.api_input import ApiInput as Strict
 from volano.handoff import selectors, services
 from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings
 
@@ -27,16 +28,14 @@ def _actor(request: HttpRequest) -> Any:
     return request.api_token.user  # type: ignore[attr-defined]
 
 
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
 class RuleWarning(Schema):
     field: str
     message: str
 
 
 class RuleIn(Strict):
+    stored_in = AssignmentRule
+
     name: str
     regions: list[str] = Field(default_factory=list)
     provinces: list[str] = Field(default_factory=list)
@@ -95,6 +94,8 @@ class AssignmentOut(Schema):
 
 
 class RejectIn(Strict):
+    stored_in = Assignment
+
     reason: str = ""
 
 

@@ -104,7 +104,7 @@ def _reps_resolve(
         membership = None
         if isinstance(item, int) and not isinstance(item, bool):
             membership = by_id.get(item)
-        elif isinstance(item, str) and item.strip().isdigit():
+        elif isinstance(item, str) and item.strip().isdecimal():  # not "³": int() refuses it
             membership = by_id.get(int(item.strip()))
         elif isinstance(item, str):
             membership = by_email.get(item.strip().lower())
@@ -201,7 +201,7 @@ def assignment_rule_save(
             if rule is not None
             else AssignmentRule.objects.for_workspace(workspace).count()
         )
-    elif isinstance(position, str) and position.strip().isdigit():
+    elif isinstance(position, str) and position.strip().isdecimal():
         position = int(position)
     if isinstance(position, bool) or not isinstance(position, int) or position < 0:
         errors.append({"field": "position", "message": "expected a whole number ≥ 0"})

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from volano.core.errors import ApplicationError, NotFound
+from volano.core.ids import row_id
 from volano.core.models import Membership, Role, User
 from volano.core.permissions import Cap, requires
 from volano.core.weburls import site_path_or_empty
@@ -288,7 +289,7 @@ def _rule(request: HttpRequest, rule_id: int) -> AssignmentRule:
 @requires(Cap.EDIT_MARKETING)
 def assignment_settings(request: HttpRequest) -> HttpResponse:
     edit = request.GET.get("edit", "")
-    rule = _rule(request, int(edit)) if edit.isdigit() else None
+    rule = _rule(request, pk) if (pk := row_id(edit)) is not None else None
     return _settings_page(request, rule=rule)
 
 

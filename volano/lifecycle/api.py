@@ -10,12 +10,12 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
-from pydantic import ConfigDict
 
 from volano.contacts.selectors import contact_get
+from volano.core.api_input import ApiInput as Strict
 from volano.core.errors import ApplicationError
 from volano.lifecycle import selectors, services
-from volano.lifecycle.models import ThresholdRule
+from volano.lifecycle.models import StageName, ThresholdRule
 
 router = Router(tags=["lifecycle"])
 
@@ -28,10 +28,6 @@ def _actor(request: HttpRequest) -> Any:
     return request.api_token.user  # type: ignore[attr-defined]
 
 
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
 class StageOut(Schema):
     stage: str
     name: str
@@ -39,6 +35,8 @@ class StageOut(Schema):
 
 
 class StageNameIn(Strict):
+    stored_in = StageName
+
     name: str
 
 
@@ -61,6 +59,8 @@ class StageChangeOut(Schema):
 
 
 class ThresholdRuleIn(Strict):
+    stored_in = ThresholdRule
+
     name: str
     from_stages: list[str]
     to_stage: str

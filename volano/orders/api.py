@@ -7,16 +7,17 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
-from pydantic import ConfigDict
+from ninja.pagination import paginate
 
+from volano.core.api_input import ApiInput, Pages
 from volano.orders import selectors, services
+from volano.orders.models import Order, OrderLine
 
 router = Router(tags=["orders"])
 
 
-class OrderLineIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class OrderLineIn(ApiInput):
+    stored_in = OrderLine
 
     sku: str = ""
     product_name: str = ""
@@ -26,8 +27,9 @@ class OrderLineIn(Schema):
     amount: Decimal | None = None
 
 
-class OrderIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class OrderIn(ApiInput):
+    stored_in = Order
+    input_lengths = {"email": 254}
 
     number: str = Field(..., min_length=1, max_length=64)
     ordered_at: dt.datetime
@@ -81,7 +83,7 @@ def orders_create(request: HttpRequest, payload: OrderIn):
 
 
 @router.get("/orders", response=list[OrderOut], summary="List orders, newest first")
-@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+@paginate(Pages, page_size=50, max_page_size=500)
 def orders_list(request: HttpRequest, contact_id: int | None = None, company_id: int | None = None):
     return selectors.order_list(
         workspace=request.workspace,  # type: ignore[attr-defined]

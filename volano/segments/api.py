@@ -13,10 +13,12 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
-from pydantic import ConfigDict, Field
+from ninja.pagination import paginate
+from pydantic import Field
 
 from volano.conditions.types import ConditionError
+from volano.core.api_input import ApiInput as Strict
+from volano.core.api_input import Pages, column_length
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.segments import selectors, services
 from volano.segments.models import ContactList, Segment
@@ -41,10 +43,6 @@ def _unprocessable(error: ConditionError) -> ValidationFailed:
     return ValidationFailed([{"field": field, "message": str(error)}])
 
 
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
 class SegmentOut(Schema):
     id: int
     slug: str
@@ -65,6 +63,8 @@ class SegmentOut(Schema):
 
 
 class SegmentIn(Strict):
+    stored_in = Segment
+
     name: str
     definition: Any
     description: str = ""
@@ -107,6 +107,9 @@ class ListOut(Schema):
 
 
 class ListIn(Strict):
+    stored_in = ContactList
+    input_lengths = {"from_segment": column_length(Segment, "slug")}
+
     slug: str
     name: str
     description: str = ""
@@ -114,6 +117,8 @@ class ListIn(Strict):
 
 
 class ListPatchIn(Strict):
+    stored_in = ContactList
+
     name: str | None = None
     description: str | None = None
 
@@ -139,7 +144,7 @@ def _save(request: HttpRequest, slug: str, payload: SegmentIn) -> Segment:
 
 
 @router.get("/segments", response=list[SegmentOut], summary="List segments and personas")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def segments_list(request: HttpRequest, kind: str = ""):
     return selectors.segment_list(workspace=_ws(request), kind=kind or None)
 
@@ -189,7 +194,7 @@ def segments_delete(request: HttpRequest, slug: str):
 @router.get(
     "/segments/{slug}/members", response=list[MemberOut], summary="The segment's current members"
 )
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def segments_members(request: HttpRequest, slug: str):
     segment = selectors.segment_get(workspace=_ws(request), slug_or_id=slug)
     return selectors.segment_members(workspace=_ws(request), segment=segment)
@@ -221,7 +226,7 @@ def _list_out(workspace: Any, contact_list: ContactList) -> dict:
 
 
 @router.get("/lists", response=list[ListOut], tags=["lists"], summary="List static lists")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def lists_list(request: HttpRequest):
     return selectors.list_list(workspace=_ws(request))
 
@@ -278,7 +283,7 @@ def lists_delete(request: HttpRequest, slug: str):
 @router.get(
     "/lists/{slug}/members", response=list[MemberOut], tags=["lists"], summary="List members"
 )
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def lists_members(request: HttpRequest, slug: str):
     contact_list = selectors.list_get(workspace=_ws(request), slug_or_id=slug)
     return selectors.list_members(workspace=_ws(request), contact_list=contact_list)

@@ -11,6 +11,7 @@ from volano.conditions.describe import condition_describe
 from volano.conditions.selectors import condition_count
 from volano.contacts.models import Contact
 from volano.core.errors import NotFound
+from volano.core.ids import row_id
 from volano.core.models import Workspace
 from volano.segments.models import (
     ContactList,
@@ -34,8 +35,8 @@ def segment_list(*, workspace: Workspace, kind: str | None = None) -> QuerySet[S
 def segment_get(*, workspace: Workspace, slug_or_id: str | int) -> Segment:
     segments = Segment.objects.for_workspace(workspace)
     found = None
-    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
-        found = segments.filter(pk=int(slug_or_id)).first()
+    if (pk := row_id(slug_or_id)) is not None:
+        found = segments.filter(pk=pk).first()
     if found is None:
         found = segments.filter(slug=str(slug_or_id)).first()
     if found is None:
@@ -138,8 +139,8 @@ def list_list(*, workspace: Workspace) -> QuerySet[ContactList]:
 def list_get(*, workspace: Workspace, slug_or_id: str | int) -> ContactList:
     lists = ContactList.objects.for_workspace(workspace)
     found = None
-    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
-        found = lists.filter(pk=int(slug_or_id)).first()
+    if (pk := row_id(slug_or_id)) is not None:
+        found = lists.filter(pk=pk).first()
     if found is None:
         found = lists.filter(slug=str(slug_or_id)).first()
     if found is None:

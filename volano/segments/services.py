@@ -64,6 +64,10 @@ class RefreshResult:
     size: int
 
 
+# /api/v1/segments/preview is a route of its own: a segment of that slug could not be read.
+RESERVED_SLUGS = {"preview"}
+
+
 def _slug_check(slug: str) -> str:
     slug = (slug or "").strip()
     if not SLUG_RE.match(slug):
@@ -120,6 +124,12 @@ def segment_save(
     The definition is validated first (cycles included); nothing is saved when it is invalid.
     """
     slug = _slug_check(slug)
+    if slug in RESERVED_SLUGS:
+        raise ApplicationError(
+            _("“%(slug)s” is a route of the API (/segments/%(slug)s): choose another slug")
+            % {"slug": slug},
+            field="slug",
+        )
     name = (name or "").strip()
     if not name:
         raise ApplicationError(_("a segment needs a name"), field="name")
