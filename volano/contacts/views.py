@@ -217,6 +217,8 @@ def describe_event(event: Event) -> str:
                 "who": source.removeprefix("manual:"),
             }
         return text
+    if t == EventType.IMPORTED:
+        return _("from %(file)s") % {"file": p.get("file", "")}
     if t == EventType.CONTACT_MERGED:
         duplicate = p.get("duplicate") or {}
         return _("Merged with %(who)s; %(events)s interactions moved here") % {
@@ -253,6 +255,7 @@ EVENT_ICONS = {
     EventType.LEAD_REJECTED: ("✗", "bad"),
     EventType.SEGMENT_ENTERED: ("◎", "system"),
     EventType.SEGMENT_LEFT: ("○", "system"),
+    EventType.IMPORTED: ("⇪", "system"),
 }
 
 
@@ -320,6 +323,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     form = ContactFilterForm(request.GET or None)
     filters = form.filters() if request.GET else {}
+    import_job_id = _import_job_id(request)
+    if import_job_id is not None:
+        filters["import_job_id"] = import_job_id
     paginator = CappedPaginator(selectors.contact_list(workspace=workspace, **filters), PAGE_SIZE)
     page = _page(paginator, request.GET.get("page"))
     contacts = list(page.object_list)
@@ -334,6 +340,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "query": query.urlencode(),
         "filtered": any(filters.values()),
+        "import_job_id": import_job_id,
     }
     template = (
         "contacts/_contact_results.html"
@@ -343,6 +350,13 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
+
+
+def _import_job_id(request: HttpRequest) -> int | None:
+    """`?import=<job id>`: the contacts that import created or updated (the import's report
+    links here)."""
+    value = request.GET.get("import", "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 def _get_contact(request: HttpRequest, contact_id: int) -> Contact:

@@ -25,7 +25,8 @@ from volano.events.models import Channel, Event, EventType, Visitor
 
 MAX_BATCH_ITEMS = 5000
 MAX_FUTURE = dt.timedelta(days=1)
-# Written by Volano itself (a consent, a merge, a stage, a score, a hand-off, a segment),
+# Written by Volano itself (a consent, a merge, a stage, a score, a hand-off, a segment, an
+# import),
 # never accepted from outside.
 SYSTEM_TYPES = frozenset(
     {
@@ -38,6 +39,7 @@ SYSTEM_TYPES = frozenset(
         EventType.LEAD_REJECTED.value,
         EventType.SEGMENT_ENTERED.value,
         EventType.SEGMENT_LEFT.value,
+        EventType.IMPORTED.value,
     }
 )
 INGESTIBLE_TYPES = frozenset(EventType.values) - SYSTEM_TYPES

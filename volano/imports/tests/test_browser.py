@@ -48,7 +48,7 @@ def test_upload_an_excel_file_and_read_the_error_report(
         page.get_by_role("button", name="Check with a dry run").click()
         expect(page.get_by_role("progressbar")).to_be_attached()
         worker_run_once()
-        expect(page.get_by_text("Dry run: nothing was saved.")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("Dry run: nothing was imported.")).to_be_visible(timeout=20_000)
         page.get_by_role("button", name="Import the valid rows").click()
         expect(page.get_by_text("Importing…")).to_be_visible()
         worker_run_once()
