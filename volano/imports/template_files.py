@@ -57,7 +57,9 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("CAP", "Postal code", "20121", "20121"),
         Column("Comune", "City", "Milano", "Milano"),
         Column("Provincia", "Province", "MI", "MI"),
-        Column("Sito web", "Website", "https://www.officinarossi.it", "https://www.officinarossi.it"),
+        Column(
+            "Sito web", "Website", "https://www.officinarossi.it", "https://www.officinarossi.it"
+        ),
         Column("Telefono", "Phone", "02 1234567", "+39 02 1234567"),
     ),
     ImportKind.ORDERS: (
