@@ -95,7 +95,7 @@ def test_a_template_maps_itself_when_uploaded_back(
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment; filename=")
     content = response.content
-    headers, example = _template_rows(content, file_format, language)
+    headers, _example = _template_rows(content, file_format, language)
     assert all(suggest_mapping(kind, headers).values()), "every header maps by itself"
     assert ("Nome" in headers or "Ragione sociale" in headers) == (language == "it")
     name = response["Content-Disposition"].split('"')[1]
