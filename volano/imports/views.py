@@ -80,7 +80,7 @@ IMPORT_STEPS = (
 
 
 def _max_size() -> str:
-    return f"{settings.VOLANO_IMPORT_MAX_BYTES / 1e6:.0f} MB"
+    return f"{settings.VOLANO_IMPORT_MAX_BYTES / 2**20:.0f} MB"  # 200 MB as the docs say it
 
 
 @workspace_view()
