@@ -356,7 +356,7 @@ def _import_job_id(request: HttpRequest) -> int | None:
     """`?import=<job id>`: the contacts that import created or updated (the import's report
     links here)."""
     value = request.GET.get("import", "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _get_contact(request: HttpRequest, contact_id: int) -> Contact:

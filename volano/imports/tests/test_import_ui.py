@@ -254,3 +254,25 @@ def test_the_preview_shows_dates_as_the_file_writes_them(logged_in, officina):
     assert "2025-12-31" not in page.text
     job = ImportJob.objects.for_workspace(officina).get()
     assert job.sample[0][1] == "31/12/2025"
+
+
+@pytest.mark.django_db
+def test_a_bad_import_filter_is_ignored(logged_in, officina, giulia):
+    contact_create(workspace=officina, actor=giulia, data=dict(email="mario.rossi@example.it"))
+    for value in ("abc", "²", "9" * 30, "-1", ""):
+        page = logged_in.get("/contacts/", {"import": value})
+        assert page.status_code == 200
+        assert "mario.rossi@example.it" in page.text and "data-import-filter" not in page.text
+    other = logged_in.get("/contacts/", {"import": "12345"})  # no such job: nobody
+    assert other.status_code == 200 and "mario.rossi@example.it" not in other.text
+
+
+@pytest.mark.django_db
+def test_the_import_filter_never_shows_another_workspaces_contacts(
+    logged_in, officina, ferramenta, write_csv
+):
+    path = write_csv("Email;Nome\nbruno@ferramenta.example.it;Bruno\n", name="bianchi.csv")
+    import_file(workspace=ferramenta, actor=None, kind="contacts", path=path, job_id=777)
+    assert Event.objects.for_workspace(ferramenta).filter(type=EventType.IMPORTED).count() == 1
+    page = logged_in.get("/contacts/", {"import": "777"})
+    assert page.status_code == 200 and "bruno@ferramenta.example.it" not in page.text
