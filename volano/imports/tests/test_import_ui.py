@@ -276,3 +276,38 @@ def test_the_import_filter_never_shows_another_workspaces_contacts(
     assert Event.objects.for_workspace(ferramenta).filter(type=EventType.IMPORTED).count() == 1
     page = logged_in.get("/contacts/", {"import": "777"})
     assert page.status_code == 200 and "bruno@ferramenta.example.it" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "shown"),
+    [
+        ("DD/MM/YYYY", "it", "31/12/2025"),
+        ("dd/mm/yy", "it", "31/12/25"),
+        ("d-mmm-yy", "it", "31-dic-25"),
+        ("d mmmm yyyy", "en", "31 December 2025"),
+        ("yyyy-mm-dd h:mm:ss", "it", "2025-12-31 14:05:09"),
+        ("[$-410]dd/mm/yyyy;@", "it", "31/12/2025"),
+        ("h:mm AM/PM", "en", "2:05 PM"),
+        ("dd\\.mm\\.yyyy", "it", "31.12.2025"),
+        ("short-date", "it", "31/12/2025"),  # Excel's built-in 14: the locale's short date
+        ("short-date", "en", "12/31/2025"),
+    ],
+)
+def test_an_excel_date_reads_as_its_number_format_shows_it(code, language, shown):
+    from volano.imports.xlsx import date_as_shown
+
+    with translation.override(language):
+        assert date_as_shown(dt.datetime(2025, 12, 31, 14, 5, 9), code) == shown
+
+
+@pytest.mark.django_db
+def test_the_import_still_reads_excel_dates_as_iso(officina, write_xlsx):
+    """Only the preview shows the date as written; the import itself parses the ISO date."""
+    from volano.imports.reading import open_table
+
+    path = write_xlsx([["E-mail", "Data"], ["a@example.it", dt.datetime(2025, 12, 31)]])
+    table = open_table(path)
+    try:
+        assert [cells for _line, cells in table.rows] == [["a@example.it", "2025-12-31"]]
+    finally:
+        table.close()
