@@ -295,6 +295,11 @@ EVENT_VERBS: dict[str, tuple[str, str, str]] = {
     "contact_merged": ("was merged", "was not merged", "è stato unito"),
     "segment_entered": ("entered a segment", "did not enter a segment", "è entrato in un segmento"),
     "segment_left": ("left a segment", "did not leave a segment", "è uscito da un segmento"),
+    "imported": (
+        "was imported from a file",
+        "was not imported from a file",
+        "è stato importato da un file",
+    ),
     "lifecycle_changed": (
         "changed lifecycle stage",
         "did not change lifecycle stage",

@@ -11,7 +11,7 @@ from volano.contacts.cleaning import normalise_email
 from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
 from volano.core.errors import NotFound
 from volano.core.models import Workspace
-from volano.events.models import Event
+from volano.events.models import Event, EventType
 
 
 def contact_list(
@@ -27,6 +27,7 @@ def contact_list(
     consent: str = "",
     lifecycle_stage: str = "",
     owner: str = "",
+    import_job_id: int | None = None,
 ) -> QuerySet[Contact]:
     """Contacts matching the filters, newest first. `consent` is a status for email marketing
     ("granted", "revoked", …) or "none" for contacts who never gave an answer; `owner` a user
@@ -70,6 +71,8 @@ def contact_list(
             qs = qs.exclude(pk__in=email_consents.values("contact_id"))
         else:
             qs = qs.filter(pk__in=email_consents.filter(status=consent).values("contact_id"))
+    if import_job_id is not None:
+        qs = qs.filter(pk__in=_imported_by(workspace, import_job_id))
     return qs.order_by("-created_at", "-id")
 
 
@@ -119,6 +122,15 @@ def contacts_sorted(
         F(c).desc(nulls_last=True) if descending else F(c).asc(nulls_last=True) for c in columns
     ]
     return qs.order_by(*order, "-id" if descending else "id")
+
+
+def _imported_by(workspace: Workspace, job_id: int) -> QuerySet[Event]:
+    """The contacts an import job created or updated: its `imported` timeline events."""
+    return (
+        Event.objects.for_workspace(workspace)
+        .filter(type=EventType.IMPORTED, properties__job=job_id)
+        .values("contact_id")
+    )
 
 
 def contact_get(*, workspace: Workspace, contact_id: int) -> Contact:

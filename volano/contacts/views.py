@@ -232,6 +232,8 @@ def describe_event(event: Event) -> str:
                 "who": source.removeprefix("manual:"),
             }
         return text
+    if t == EventType.IMPORTED:
+        return _("from %(file)s") % {"file": p.get("file", "")}
     if t == EventType.CONTACT_MERGED:
         duplicate = p.get("duplicate") or {}
         return _("Merged with %(who)s; %(events)s interactions moved here") % {
@@ -271,6 +273,7 @@ EVENT_ICONS = {
     EventType.CALL: ("☎", "sales"),
     EventType.MEETING: ("◈", "meet"),
     EventType.NOTE: ("✎", "sales"),
+    EventType.IMPORTED: ("⇪", "system"),
 }
 NOTE_TYPES = (EventType.CALL, EventType.MEETING, EventType.NOTE)
 
@@ -373,9 +376,14 @@ def _filter_form(data, choices: ListChoices) -> ContactFilterForm:
     )
 
 
-def _contacts_matching(workspace, form: ContactFilterForm, choices: ListChoices):
-    """The contacts the list's filters pick, in the order its headers ask for."""
-    qs = selectors.contact_list(workspace=workspace, **form.filters()).select_related("owner")
+def _contacts_matching(
+    workspace, form: ContactFilterForm, choices: ListChoices, import_job_id: int | None = None
+):
+    """The contacts the list's filters pick (and, from an import's report, that import's),
+    in the order its headers ask for."""
+    qs = selectors.contact_list(
+        workspace=workspace, **form.filters(), import_job_id=import_job_id
+    ).select_related("owner")
     if form.segment_id is not None:
         segment = Segment.objects.for_workspace(workspace).filter(pk=form.segment_id).first()
         if segment is not None:
@@ -461,8 +469,11 @@ def _sort_headers(request: HttpRequest, current: str) -> dict[str, SortHeader]:
 
 def _list_context(request: HttpRequest, choices: ListChoices) -> dict[str, Any]:
     workspace = request.workspace  # type: ignore[attr-defined]
+    import_job_id = _import_job_id(request)
     form = _filter_form(request.GET, choices)
-    paginator = CappedPaginator(_contacts_matching(workspace, form, choices), PAGE_SIZE)
+    paginator = CappedPaginator(
+        _contacts_matching(workspace, form, choices, import_job_id), PAGE_SIZE
+    )
     page = _page(paginator, request.GET.get("page"))
     contacts = list(page.object_list)
     query = request.GET.copy()
@@ -472,6 +483,7 @@ def _list_context(request: HttpRequest, choices: ListChoices) -> dict[str, Any]:
         any(filters.values())
         or form.segment_id is not None
         or any(v is not None for v in form.score_range)
+        or import_job_id is not None
     )
     filter_query = request.GET.copy()
     for key in ("page", "sort"):
@@ -489,6 +501,7 @@ def _list_context(request: HttpRequest, choices: ListChoices) -> dict[str, Any]:
         "bulk_form": BulkActionForm(
             stages=list(choices.stages.items()), owners=choices.owners, lists=choices.lists
         ),
+        "import_job_id": import_job_id,
     }
 
 
@@ -614,6 +627,13 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
 
 def _bulk_done(request: HttpRequest, back: str) -> HttpResponse:
     return redirect(back)
+
+
+def _import_job_id(request: HttpRequest) -> int | None:
+    """`?import=<job id>`: the contacts that import created or updated (the import's report
+    links here)."""
+    value = request.GET.get("import", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _get_contact(request: HttpRequest, contact_id: int) -> Contact:

@@ -41,6 +41,7 @@ class EventType(models.TextChoices):
     LEAD_REJECTED = "lead_rejected", _("Lead rejected by sales")
     SEGMENT_ENTERED = "segment_entered", _("Entered segment")
     SEGMENT_LEFT = "segment_left", _("Left segment")
+    IMPORTED = "imported", _("Imported")
     CUSTOM = "custom", _("Custom event")
 
 

@@ -31,7 +31,8 @@ MAX_BATCH_ITEMS = 5000
 TRACKING_SOURCES = ("tracking",)  # hit_record's events: announced by the sweeper's pass
 SETTLE = dt.timedelta(seconds=5)  # far longer than a hit's INSERT takes to commit
 MAX_FUTURE = dt.timedelta(days=1)
-# Written by Volano itself (a consent, a merge, a stage, a score, a hand-off, a segment),
+# Written by Volano itself (a consent, a merge, a stage, a score, a hand-off, a segment, an
+# import),
 # never accepted from outside.
 SYSTEM_TYPES = frozenset(
     {
@@ -44,6 +45,7 @@ SYSTEM_TYPES = frozenset(
         EventType.LEAD_REJECTED.value,
         EventType.SEGMENT_ENTERED.value,
         EventType.SEGMENT_LEFT.value,
+        EventType.IMPORTED.value,
     }
 )
 INGESTIBLE_TYPES = frozenset(EventType.values) - SYSTEM_TYPES

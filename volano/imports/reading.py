@@ -99,12 +99,16 @@ class Table:
             close()
 
 
-def open_table(path: str | Path, *, max_bytes: int | None = None) -> Table:
+def open_table(
+    path: str | Path, *, max_bytes: int | None = None, dates_as_shown: bool = False
+) -> Table:
+    """`dates_as_shown`: an Excel date cell reads as Excel shows it (for the preview), not
+    as ISO text (for the import). A CSV cell is always text as written."""
     path = Path(path)
     limits = Limits.from_settings(max_bytes=max_bytes)
     kind, head = sniff(path, limits=limits)
     if kind == "xlsx":
-        return _open_xlsx(path, limits)
+        return _open_xlsx(path, limits, dates_as_shown=dates_as_shown)
     return _open_csv(path, head, limits)
 
 
@@ -456,13 +460,13 @@ def _check_headers(cells: list, limits: Limits) -> list[str]:
 # --- Excel -------------------------------------------------------------------------------------
 
 
-def _open_xlsx(path: Path, limits: Limits) -> Table:
+def _open_xlsx(path: Path, limits: Limits, *, dates_as_shown: bool = False) -> Table:
     try:
         workbook = xlsx.Workbook(path, limits=limits)
     except xlsx.XlsxUnusable as error:
         raise FileUnusable(str(error)) from None
     try:
-        iterator = workbook.rows()
+        iterator = workbook.rows(dates_as_shown=dates_as_shown)
         first: tuple[int, list[str], dict[int, str]] | None = None
         for number, cells, problems in iterator:
             if any(c.strip() for c in cells) or problems:
@@ -540,8 +544,9 @@ def _open_xlsx(path: Path, limits: Limits) -> Table:
 
 
 def preview(path: str | Path, *, limit: int = 5) -> tuple[Table, list[list[str]]]:
-    """The header and the first non-empty rows, for the mapping page."""
-    table = open_table(path)
+    """The header and the first non-empty rows, for the mapping page: dates as the file
+    shows them."""
+    table = open_table(path, dates_as_shown=True)
     sample: list[list[str]] = []
     try:
         for _line, cells in table.rows:

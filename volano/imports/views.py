@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
@@ -30,6 +31,7 @@ from volano.imports.services import (
     import_job_mapping_set,
 )
 from volano.imports.services.inspect import import_job_inspect_retry
+from volano.imports.template_files import FORMATS, import_template_file
 
 
 class WorkspaceRequest(HttpRequest):
@@ -48,6 +50,19 @@ def _job(request: WorkspaceRequest, job_id: int):
         raise Http404(_("No such import.")) from None
 
 
+# The wizard's steps, shown on every page of it (number, name, label).
+IMPORT_STEPS = (
+    (1, "file", gettext_lazy("File")),
+    (2, "columns", gettext_lazy("Columns")),
+    (3, "check", gettext_lazy("Check")),
+    (4, "import", gettext_lazy("Import")),
+)
+
+
+def _max_size() -> str:
+    return f"{settings.VOLANO_IMPORT_MAX_BYTES / 2**20:.0f} MB"  # 200 MB as the docs say it
+
+
 @requires(Cap.VIEW_MARKETING)
 def import_list(request: WorkspaceRequest) -> HttpResponse:
     return render(
@@ -57,6 +72,8 @@ def import_list(request: WorkspaceRequest) -> HttpResponse:
             "jobs": selectors.import_job_list(workspace=request.workspace)[:50],
             "kinds": ImportKind.choices,
             "can_import": allows(request.membership.role, Cap.EDIT_MARKETING),
+            "import_steps": IMPORT_STEPS,
+            "max_size": _max_size(),
         },
     )
 
@@ -96,6 +113,8 @@ def _upload_page(request: WorkspaceRequest, *, error: str, kind: str, status: in
             "can_import": True,
             "upload_error": error,
             "chosen_kind": kind,
+            "import_steps": IMPORT_STEPS,
+            "max_size": _max_size(),
         },
     )
     response.status_code = status
@@ -162,7 +181,7 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
         return render(
             request,
             "imports/_reading.html" if request.htmx else "imports/mapping.html",
-            {"job": job, "reading": True},
+            {"job": job, "reading": True, "import_steps": IMPORT_STEPS},
         )
     if request.htmx and request.headers.get("HX-Target") == "import-reading":
         response = HttpResponse()  # read: the whole page reloads with the mapping form
@@ -172,7 +191,11 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
         return render(
             request,
             "imports/mapping.html",
-            {"job": job, "failure": job.failure or _("No such import.")},
+            {
+                "job": job,
+                "failure": job.failure or _("No such import."),
+                "import_steps": IMPORT_STEPS,
+            },
         )
     if job.status not in {ImportStatus.UPLOADED, ImportStatus.FAILED} and not (
         job.status == ImportStatus.DONE and job.dry_run
@@ -217,6 +240,7 @@ def import_mapping(request: WorkspaceRequest, job_id: int) -> HttpResponse:
             "hidden_columns": max(0, len(headers) - PREVIEW_COLUMNS),
             "needs_script": len(headers) > MAPPING_FIELDS_WITHOUT_SCRIPT,
             "error": error,
+            "import_steps": IMPORT_STEPS,
         },
     )
     if error:
@@ -260,8 +284,26 @@ def import_detail(request: WorkspaceRequest, job_id: int) -> HttpResponse:
             "errors": job.errors[:500],
             "warnings": job.warnings[:200],
             "poll_url": reverse("imports:detail", args=[job.pk]),
+            "import_steps": IMPORT_STEPS,
+            "step": _detail_step(job),
+            "contacts_url": _contacts_url(job),
         },
     )
+
+
+def _detail_step(job) -> int:
+    """Columns while the file is read or waits for its mapping, check for a dry run, import
+    for the real thing."""
+    if job.status in {ImportStatus.READING, ImportStatus.UPLOADED}:
+        return 2
+    return 3 if job.dry_run else 4
+
+
+def _contacts_url(job) -> str:
+    """The contacts list filtered to the contacts this import created or updated."""
+    if job.kind != ImportKind.CONTACTS or job.dry_run or not (job.created or job.updated):
+        return ""
+    return f"{reverse('contacts:list')}?import={job.pk}"
 
 
 @requires(write=Cap.EDIT_MARKETING)
@@ -275,6 +317,19 @@ def import_run(request: WorkspaceRequest, job_id: int) -> HttpResponse:
 
         messages.error(request, failure.message)
     return redirect("imports:detail", job_id=job.pk)
+
+
+@requires(Cap.VIEW_MARKETING)
+def import_template(request: WorkspaceRequest, kind: str, file_format: str) -> HttpResponse:
+    """A file to fill in, with the headers Volano maps by itself, in the user's language."""
+    if kind not in ImportKind.values or file_format not in FORMATS:
+        raise Http404(_("No such template."))
+    template = import_template_file(
+        kind=kind, file_format=file_format, language=translation.get_language() or ""
+    )
+    response = HttpResponse(template.content, content_type=template.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{template.name}"'
+    return response
 
 
 @requires(Cap.VIEW_MARKETING)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import posixpath
+import re
 import struct
 import zipfile
 from array import array
@@ -253,10 +254,14 @@ class Workbook:
 
         self._parse(self.styles_part, _parser(start, end, None), limit=MAX_SMALL_PART_BYTES)
         dates, durations = set(), set()
+        self.date_codes: dict[int, str] = {}
         for index, format_id in enumerate(styles):
             code = custom.get(format_id) or builtin_format_code(format_id)
             if is_date_format(code):
                 dates.add(index)
+                # Built-in format 14 is the short date of the reader's locale, whatever the
+                # code openpyxl gives it.
+                self.date_codes[index] = SHORT_DATE if format_id == 14 else (code or "")
             if is_timedelta_format(code):
                 durations.add(index)
         return dates, durations
@@ -273,8 +278,12 @@ class Workbook:
 
     # --- the sheet ----------------------------------------------------------------------------
 
-    def rows(self) -> Iterator[tuple[int, list[str], dict[int, str]]]:
-        """(row number, cells as text, {column index: problem}) of each row that has a cell."""
+    def rows(
+        self, *, dates_as_shown: bool = False
+    ) -> Iterator[tuple[int, list[str], dict[int, str]]]:
+        """(row number, cells as text, {column index: problem}) of each row that has a cell.
+        Dates are ISO text, or with `dates_as_shown` the text Excel shows for them (for the
+        preview: what the user wrote, not what Volano will make of it)."""
         dates, durations = self.date_styles()
         strings = self.shared_strings()
         sheet = SheetReader(
@@ -283,6 +292,7 @@ class Workbook:
             durations=durations,
             epoch=dt.datetime(1904, 1, 1) if self.date1904 else dt.datetime(1899, 12, 30),
             limits=self.limits,
+            shown_dates=self.date_codes if dates_as_shown else None,
         )
         parser = sheet.parser()
         for block in self._blocks(self.sheet_part):
@@ -383,7 +393,8 @@ class SharedStrings:
 class SheetReader:
     """expat handlers for a worksheet: completed rows collect in `ready`."""
 
-    def __init__(self, *, strings, dates, durations, epoch, limits) -> None:
+    def __init__(self, *, strings, dates, durations, epoch, limits, shown_dates=None) -> None:
+        self.shown_dates: dict[int, str] | None = shown_dates
         self.strings = strings
         self.dates = dates
         self.durations = durations
@@ -511,6 +522,8 @@ class SheetReader:
                     when = from_excel(number, self.epoch, timedelta=self.style in self.durations)
                 except (OverflowError, ValueError):
                     return "#VALUE!"
+                if self.shown_dates is not None and self.style not in self.durations:
+                    return date_as_shown(when, self.shown_dates.get(self.style, ""))
                 return _date_text(when)
             if isinstance(number, float) and number.is_integer():
                 return str(int(number))
@@ -533,6 +546,75 @@ def _date_text(value: object) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return str(value)
+
+
+SHORT_DATE = "short-date"  # Excel's built-in format 14: the locale's short date
+_DATE_TOKEN = re.compile(
+    r'"[^"]*"|\\.|\[[^\]]*\]|am/pm|a/p|yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|.',
+    re.IGNORECASE,
+)
+
+
+def date_as_shown(when: object, code: str) -> str:
+    """A date or time as Excel shows it with this number format ("DD/MM/YYYY", "d-mmm-yy",
+    "yyyy-mm-dd h:mm"…): elapsed-time and fraction-of-second codes aside, what the cell reads."""
+    from django.utils import dates as names
+    from django.utils.translation import get_language
+
+    if isinstance(when, dt.time):
+        when = dt.datetime.combine(dt.date(1900, 1, 1), when)
+    if not isinstance(when, dt.datetime | dt.date):
+        return str(when)
+    italian = (get_language() or "").startswith("it")
+    # Names as Excel writes them: "dicembre" in Italian, "December" in English.
+    cased = str.lower if italian else str.capitalize
+    if code == SHORT_DATE:
+        code = "dd/mm/yyyy" if italian else "m/d/yyyy"
+    code = code.split(";", 1)[0]
+    moment = when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time())
+    tokens = [t for t in _DATE_TOKEN.findall(code) if not t.startswith("[")]
+    twelve = any(t.lower() in {"am/pm", "a/p"} for t in tokens)
+    out: list[str] = []
+    for position, token in enumerate(tokens):
+        low = token.lower()
+        if low.startswith("m") and low in {"m", "mm"}:
+            # "m" is minutes right after hours or right before seconds, else the month.
+            before = [t.lower() for t in tokens[:position] if t.lower()[0] in "yhds"]
+            after = [t.lower() for t in tokens[position + 1 :] if t.lower()[0] in "yhds"]
+            minutes = (before and before[-1][0] == "h") or (after and after[0][0] == "s")
+            number = moment.minute if minutes else moment.month
+            out.append(f"{number:02d}" if low == "mm" else str(number))
+        elif low == "yyyy":
+            out.append(f"{moment.year:04d}")
+        elif low == "yy":
+            out.append(f"{moment.year % 100:02d}")
+        elif low == "mmmmm":
+            out.append(cased(str(names.MONTHS[moment.month]))[:1])
+        elif low == "mmmm":
+            out.append(cased(str(names.MONTHS[moment.month])))
+        elif low == "mmm":
+            out.append(cased(str(names.MONTHS_3[moment.month])))
+        elif low == "dddd":
+            out.append(cased(str(names.WEEKDAYS[moment.weekday()])))
+        elif low == "ddd":
+            out.append(cased(str(names.WEEKDAYS_ABBR[moment.weekday()])))
+        elif low in {"dd", "d"}:
+            out.append(f"{moment.day:02d}" if low == "dd" else str(moment.day))
+        elif low in {"hh", "h"}:
+            hour = (moment.hour % 12 or 12) if twelve else moment.hour
+            out.append(f"{hour:02d}" if low == "hh" else str(hour))
+        elif low in {"ss", "s"}:
+            out.append(f"{moment.second:02d}" if low == "ss" else str(moment.second))
+        elif low in {"am/pm", "a/p"}:
+            pm = moment.hour >= 12
+            out.append(("PM" if pm else "AM") if low == "am/pm" else ("P" if pm else "A"))
+        elif token.startswith('"'):
+            out.append(token[1:-1])
+        elif token.startswith("\\"):
+            out.append(token[1:])
+        elif token not in {"_", "*", "@"}:
+            out.append(token)
+    return "".join(out).strip() or _date_text(when)
 
 
 def is_zip(head: bytes) -> bool:

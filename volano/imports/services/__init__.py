@@ -33,7 +33,7 @@ from volano.imports.reading import FileUnusable, Table, open_table, sniff, too_b
 from volano.imports.rows import Checkpoint, ImportReport
 
 from .companies import import_companies
-from .contacts import import_contacts
+from .contacts import ImportOrigin, import_contacts
 from .orders import import_orders
 
 __all__ = [
@@ -91,6 +91,8 @@ def import_file(
     checkpoint: Callable[[Checkpoint, int], None] | None = None,
     resume: Checkpoint | None = None,
     report: ImportReport | None = None,
+    filename: str = "",
+    job_id: int | None = None,
 ) -> ImportReport:
     """Import one file. Raises FileUnusable when the file as a whole cannot be used; a bad row
     only lands in the report's errors, and every good row is imported.
@@ -100,7 +102,9 @@ def import_file(
     total)` after it, with the rows written so far; `reading(rows, total)` as rows are read.
     `resume` (an earlier run's last checkpoint) skips the chunks that run wrote. Should the
     import stop midway, what reads contacts still catches up with the chunks written, and
-    `report` (when given) holds what was found until then."""
+    `report` (when given) holds what was found until then. Each contact created or updated gets
+    an `imported` timeline event naming `filename` (by default the file's own name) and
+    `job_id`."""
     _check_kind(kind)
     report = report if report is not None else ImportReport(kind=kind, dry_run=dry_run)
     table: Table = open_table(path)
@@ -127,7 +131,9 @@ def import_file(
             if reading:
                 reading(rows, max(total, rows))
 
+        origin = ImportOrigin(file=filename or Path(path).name, job_id=job_id)
         _IMPORTERS[ImportKind(kind)](
+            **({"origin": origin} if kind == ImportKind.CONTACTS else {}),
             workspace=workspace,
             actor=actor,
             table=table,
@@ -323,6 +329,8 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
                 checkpoint=checkpoint,
                 resume=_resume_point(job),
                 report=report,
+                filename=job.filename,
+                job_id=job.pk,
             )
         except ImportJobLost:
             return job

@@ -86,13 +86,18 @@ def import_contacts(
     progress: Callable[[int], None],
     checkpoint: Callable[[Checkpoint], None],
     skip_chunks: int = 0,
+    origin: ImportOrigin | None = None,
 ) -> ImportReport:
+    """`origin` names the file (and the job) on the timeline line each contact created or
+    updated gets."""
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.CONTACT))
     plan, report.unmapped = build_plan(table.headers, mapping, fields)
     email_column = next((c.header for c in plan if c.target == "email"), "email")
     links_company = any(c.target in {"company", "company_vat_number"} for c in plan)
     first_line: dict[str, int] = {}  # email → the row that first had it, across the whole file
-    writer = _ContactWriter(workspace=workspace, dry_run=dry_run, mapped={c.target for c in plan})
+    writer = _ContactWriter(
+        workspace=workspace, dry_run=dry_run, mapped={c.target for c in plan}, origin=origin
+    )
     companies: dict[tuple[str, str], int] = {}  # (partita IVA, name) → id, across chunks
     number = 0
 
@@ -217,6 +222,14 @@ def _new_row(email: str, values: dict[str, Any]) -> tuple:
     return (email, *_as_row(final))
 
 
+@dataclass(frozen=True)
+class ImportOrigin:
+    """Where imported contacts came from, as their `imported` timeline event says."""
+
+    file: str
+    job_id: int | None = None
+
+
 @dataclass
 class _Batch:
     rows: dict[str, dict[str, Any]]  # email → the row's values, as an existing contact takes them
@@ -231,8 +244,16 @@ class _Batch:
 
 
 class _ContactWriter:
-    def __init__(self, *, workspace: Workspace, dry_run: bool, mapped: set[str]):
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        dry_run: bool,
+        mapped: set[str],
+        origin: ImportOrigin | None = None,
+    ):
         self.workspace = workspace
+        self.origin = origin
         self.mapped = mapped
         self.dry_run = dry_run
         self.table = Contact._meta.db_table
@@ -305,6 +326,7 @@ class _ContactWriter:
             len(rows) - len(existing) - sum(1 for email in repeats if email not in existing)
         )
         updates: list[tuple] = []
+        updated_ids: list[int] = []  # counted as updated by this chunk (not earlier ones)
         for email, (contact_id, before) in existing.items():
             values = rows[email]
             after = dict(before)
@@ -321,6 +343,7 @@ class _ContactWriter:
                 updates.append((contact_id, *_as_row(after)))
                 if email not in repeats:
                     report.updated += 1
+                    updated_ids.append(contact_id)
             elif email not in repeats:
                 report.unchanged += 1
         if self.dry_run:
@@ -342,6 +365,9 @@ class _ContactWriter:
             self._write_sqlite(inserts, updates, now)
         if batch.consents:
             self._write_consents(batch.consents, batch.lines, report)
+        if self.origin is not None:
+            created = [email for email in rows if email not in existing and email not in repeats]
+            self._write_imported_events(created, updated_ids)
 
     def _existing(self, emails: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
         columns = ", ".join(f"c.{c}" for c in WRITE_COLUMNS)
@@ -470,6 +496,70 @@ class _ContactWriter:
                 " ON CONFLICT DO NOTHING",
                 [self.workspace.pk, now, now],
             )
+
+    def _write_imported_events(self, created: list[str], updated_ids: list[int]) -> None:
+        """One `imported` timeline event per contact this chunk created or updated, written by
+        one INSERT … SELECT: the new contacts found by their emails (one probe of the unique
+        email index each), the updated ones by the ids already known."""
+        if not created and not updated_ids:
+            return
+        assert self.origin is not None
+        events = Event._meta.db_table
+        now = timezone.now()
+        properties = {"file": self.origin.file, "job": self.origin.job_id}
+        blank = ", ".join(["''"] * 7)  # utm_source … utm_content, campaign, content
+        head = (
+            f"INSERT INTO {events} (workspace_id, contact_id, type, occurred_at, received_at,"
+            " channel, source, utm_source, utm_medium, utm_campaign, utm_term, utm_content,"
+            " campaign, content, properties)"
+        )
+        if self.postgres:
+            sql = (
+                f"{head} SELECT %s, t.id, %s, %s, %s, %s, 'import', {blank},"
+                " %s::jsonb || jsonb_build_object('action', t.action) FROM ("
+                " SELECT c.id, 'created' AS action"
+                " FROM unnest(string_to_array(%s, E'\\n')) AS wanted (email)"
+                f" CROSS JOIN LATERAL (SELECT x.id FROM {self.table} AS x"
+                " WHERE x.workspace_id = %s AND x.email <> '' AND x.email = wanted.email"
+                " LIMIT 1) AS c"
+                " UNION ALL SELECT u.id::bigint, 'updated'"
+                " FROM unnest(string_to_array(%s, ',')) AS u (id)) AS t"
+            )
+            params: list[Any] = [
+                self.workspace.pk,
+                EventType.IMPORTED.value,
+                now,
+                now,
+                Channel.SYSTEM.value,
+                json.dumps(properties),
+                "\n".join(created),
+                self.workspace.pk,
+                ",".join(map(str, updated_ids)),
+            ]
+        else:
+            at = connection.ops.adapt_datetimefield_value(now)
+            sql = (
+                f"{head} SELECT %s, t.id, %s, %s, %s, %s, 'import', {blank},"
+                " json_set(%s, '$.action', t.action) FROM ("
+                f" SELECT c.id AS id, 'created' AS action FROM {self.table} AS c"
+                # `email <> ''` lets the database use the partial unique index on email.
+                " WHERE c.workspace_id = %s AND c.email <> ''"
+                " AND c.email IN (SELECT value FROM json_each(%s))"
+                " UNION ALL SELECT value, 'updated' FROM json_each(%s)) AS t"
+            )
+            params = [
+                self.workspace.pk,
+                EventType.IMPORTED.value,
+                at,
+                at,
+                Channel.SYSTEM.value,
+                json.dumps(properties),
+                self.workspace.pk,
+                json.dumps(created),
+                json.dumps(updated_ids),
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
     def _write_consents(
         self, consents: list[tuple[str, str, str]], lines: dict[str, int], report: ImportReport

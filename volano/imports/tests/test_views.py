@@ -69,7 +69,7 @@ def test_the_whole_wizard(logged_in, officina):
     assert "hx-trigger" in running.text and "<progress" in running.text
     worker_run_once()
     dry = logged_in.get(reverse("imports:detail", args=[job.pk]))
-    assert "Dry run: nothing was saved." in dry.text
+    assert "Dry run: nothing was imported." in dry.text
     assert 'data-count="created">2</span>' in dry.text
     assert "luca.bianchi@" in dry.text
     assert not Contact.objects.for_workspace(officina).exists()
