@@ -318,6 +318,9 @@ def contacts_list(
 @router.post("/contacts", response={201: ContactOut}, summary="Create a contact")
 def contacts_create(request: HttpRequest, payload: ContactIn):
     data = payload.model_dump(exclude_unset=True)
+    # The token's user is the actor, but the contact came in through the API, not by hand.
+    if not data.get("source"):
+        data["source"] = "api"
     stage = {key: data.pop(key) for key in LIFECYCLE_KEYS if key in data}
     with transaction.atomic():
         contact = services.contact_create(
@@ -426,10 +429,13 @@ def companies_list(request: HttpRequest, search: str = "", province: str = ""):
     "/companies", response={201: CompanyOut}, tags=["companies"], summary="Create a company"
 )
 def companies_create(request: HttpRequest, payload: CompanyIn):
+    data = payload.model_dump(exclude_unset=True)
+    if not data.get("source"):
+        data["source"] = "api"
     company = services.company_create(
         workspace=request.workspace,  # type: ignore[attr-defined]
         actor=_actor(request),
-        data=payload.model_dump(exclude_unset=True),
+        data=data,
     )
     return 201, company
 

@@ -29,7 +29,7 @@ from volano.contacts.models import (
     SizeBand,
 )
 from volano.core import geography
-from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from volano.core.facts import ConsentChanged, ContactsChanged
 from volano.core.models import Membership, User, Workspace
 from volano.core.reactions import announce
@@ -180,15 +180,13 @@ def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
         clean.get("email")
         and Contact.objects.for_workspace(workspace).filter(email=clean["email"]).exists()
     ):
-        raise ApplicationError(_("a contact with this email already exists"), field="email")
+        raise Conflict(_("a contact with this email already exists"), field="email")
     try:
         with transaction.atomic():
             contact = Contact.objects.create(workspace=workspace, **clean)
             announce(ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}))
     except IntegrityError:
-        raise ApplicationError(
-            _("a contact with this email already exists"), field="email"
-        ) from None
+        raise Conflict(_("a contact with this email already exists"), field="email") from None
     return contact
 
 
@@ -207,7 +205,7 @@ def contact_update(
             .exists()
         )
     ):
-        raise ApplicationError(_("another contact already has this email"), field="email")
+        raise Conflict(_("another contact already has this email"), field="email")
     if "custom" in clean:
         merged = {**contact.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
@@ -265,9 +263,7 @@ def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
         clean.get("vat_number")
         and Company.objects.for_workspace(workspace).filter(vat_number=clean["vat_number"]).exists()
     ):
-        raise ApplicationError(
-            _("a company with this partita IVA already exists"), field="vat_number"
-        )
+        raise Conflict(_("a company with this partita IVA already exists"), field="vat_number")
     clean.setdefault("source", "manual" if actor else "api")
     return Company.objects.create(workspace=workspace, **clean)
 
@@ -287,9 +283,7 @@ def company_update(
         .exclude(pk=company.pk)
         .exists()
     ):
-        raise ApplicationError(
-            _("another company already has this partita IVA"), field="vat_number"
-        )
+        raise Conflict(_("another company already has this partita IVA"), field="vat_number")
     if "custom" in clean:
         merged = {**company.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}

@@ -30,6 +30,12 @@ class PermissionDenied(ApplicationError):
     status_code = 403
 
 
+class Conflict(ApplicationError):
+    """The write would duplicate something unique that already exists (an email, a VAT number)."""
+
+    status_code = 409
+
+
 class ValidationFailed(ApplicationError):
     """Several field errors at once: `errors` is a list of {"field", "message"}."""
 

@@ -159,7 +159,7 @@ def _assignment_out(assignment: Assignment) -> dict:
 # -- rules -----------------------------------------------------------------------------------
 
 
-@router.get("/assignment-rules", response=list[RuleOut])
+@router.get("/assignment-rules", response=list[RuleOut], summary="List assignment rules")
 def rule_list(request: HttpRequest):
     workspace = _ws(request)
     return [
@@ -168,7 +168,7 @@ def rule_list(request: HttpRequest):
     ]
 
 
-@router.post("/assignment-rules", response={201: RuleOut})
+@router.post("/assignment-rules", response={201: RuleOut}, summary="Add an assignment rule")
 def rule_create(request: HttpRequest, payload: RuleIn):
     rule, warnings = services.assignment_rule_save(
         workspace=_ws(request), actor=_actor(request), data=payload.model_dump()
@@ -176,14 +176,14 @@ def rule_create(request: HttpRequest, payload: RuleIn):
     return 201, _rule_out(rule, warnings)
 
 
-@router.get("/assignment-rules/{rule_id}", response=RuleOut)
+@router.get("/assignment-rules/{rule_id}", response=RuleOut, summary="Get an assignment rule")
 def rule_get(request: HttpRequest, rule_id: int):
     workspace = _ws(request)
     rule = selectors.assignment_rule_get(workspace=workspace, rule_id=rule_id)
     return _rule_out(rule, selectors.assignment_rule_warnings(workspace=workspace, rule=rule))
 
 
-@router.put("/assignment-rules/{rule_id}", response=RuleOut)
+@router.put("/assignment-rules/{rule_id}", response=RuleOut, summary="Replace an assignment rule")
 def rule_update(request: HttpRequest, rule_id: int, payload: RuleIn):
     workspace = _ws(request)
     rule = selectors.assignment_rule_get(workspace=workspace, rule_id=rule_id)
@@ -193,7 +193,9 @@ def rule_update(request: HttpRequest, rule_id: int, payload: RuleIn):
     return _rule_out(rule, warnings)
 
 
-@router.delete("/assignment-rules/{rule_id}", response={204: None})
+@router.delete(
+    "/assignment-rules/{rule_id}", response={204: None}, summary="Delete an assignment rule"
+)
 def rule_delete(request: HttpRequest, rule_id: int):
     workspace = _ws(request)
     rule = selectors.assignment_rule_get(workspace=workspace, rule_id=rule_id)
@@ -204,12 +206,12 @@ def rule_delete(request: HttpRequest, rule_id: int):
 # -- settings --------------------------------------------------------------------------------
 
 
-@router.get("/handoff/settings", response=SettingsOut)
+@router.get("/handoff/settings", response=SettingsOut, summary="Get the hand-off settings")
 def settings_get(request: HttpRequest):
     return _settings_out(services.handoff_settings_get(workspace=_ws(request)))
 
 
-@router.put("/handoff/settings", response=SettingsOut)
+@router.put("/handoff/settings", response=SettingsOut, summary="Change the hand-off settings")
 def settings_put(request: HttpRequest, payload: SettingsIn):
     data = payload.model_dump(exclude_unset=True)
     return _settings_out(
@@ -220,7 +222,7 @@ def settings_put(request: HttpRequest, payload: SettingsIn):
 # -- assignments -----------------------------------------------------------------------------
 
 
-@router.get("/assignments", response=list[AssignmentOut])
+@router.get("/assignments", response=list[AssignmentOut], summary="List lead assignments")
 def assignment_list(request: HttpRequest, status: str = "", mine: bool = False):
     rows = selectors.assignments_for(
         workspace=_ws(request),
@@ -230,7 +232,9 @@ def assignment_list(request: HttpRequest, status: str = "", mine: bool = False):
     return [_assignment_out(a) for a in rows[:500]]
 
 
-@router.post("/assignments/{assignment_id}/accept", response=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/accept", response=AssignmentOut, summary="Accept an assigned lead"
+)
 def assignment_accept(request: HttpRequest, assignment_id: int):
     workspace = _ws(request)
     assignment = selectors.assignment_get(workspace=workspace, assignment_id=assignment_id)
@@ -240,7 +244,11 @@ def assignment_accept(request: HttpRequest, assignment_id: int):
     )
 
 
-@router.post("/assignments/{assignment_id}/reject", response=AssignmentOut)
+@router.post(
+    "/assignments/{assignment_id}/reject",
+    response=AssignmentOut,
+    summary="Reject an assigned lead, with a reason",
+)
 def assignment_reject(request: HttpRequest, assignment_id: int, payload: RejectIn):
     workspace = _ws(request)
     assignment = selectors.assignment_get(workspace=workspace, assignment_id=assignment_id)
@@ -255,7 +263,7 @@ def assignment_reject(request: HttpRequest, assignment_id: int, payload: RejectI
 # -- notifications ---------------------------------------------------------------------------
 
 
-@router.get("/notifications", response=list[NotificationOut])
+@router.get("/notifications", response=list[NotificationOut], summary="List your notifications")
 def notification_list(request: HttpRequest, unread: bool = False):
     rows = selectors.notifications_for(
         workspace=_ws(request), user=_actor(request), unread_only=unread
@@ -263,7 +271,11 @@ def notification_list(request: HttpRequest, unread: bool = False):
     return list(rows[:200])
 
 
-@router.post("/notifications/{notification_id}/read", response={204: None})
+@router.post(
+    "/notifications/{notification_id}/read",
+    response={204: None},
+    summary="Mark a notification as read",
+)
 def notification_read(request: HttpRequest, notification_id: int):
     services.notification_mark_read(
         workspace=_ws(request), user=_actor(request), notification_id=notification_id

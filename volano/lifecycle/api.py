@@ -154,7 +154,10 @@ def threshold_rules_delete(request: HttpRequest, threshold_rule_id: int):
 
 @router.get("/reports/funnel", summary="Funnel conversion and time in stage for a period")
 def funnel(request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None):
-    """Defaults to the last 90 days. See docs/lifecycle.md for what each number counts."""
+    """Defaults to the last 90 days. Each stage counts the contacts that passed it in the period:
+    reached it or a later stage of the funnel (a lead made a customer in one step passed MQL,
+    SQL and opportunity too), so no stage counts more than the one before. See
+    docs/lifecycle.md for what each number counts."""
     end = end or timezone.localdate()
     start = start or end - dt.timedelta(days=89)
     if start > end:

@@ -7,7 +7,7 @@ import statistics
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from volano.contacts.models import Contact
@@ -65,49 +65,51 @@ def period_bounds(
 
 def funnel_report(*, workspace: Workspace, start: dt.date, end: dt.date) -> dict:
     """Conversion between the funnel's stages and the time contacts spend in each, for the
-    contacts that entered a stage between `start` and `end` (days, inclusive).
+    period from `start` to `end` (days, inclusive).
 
-    For each stage: `entered` (distinct contacts that reached it in the period; a Lead is a
-    contact created in the period), `advanced` (of those, how many later reached a further
-    stage of the funnel, up to today), `rate` = advanced / entered, and the median and mean
-    days spent in the stage by the contacts that left it in the period.
+    A contact *passes* a stage when it reaches that stage or a later one of the funnel: a lead
+    made a customer in one step (an order, an import) passed MQL, SQL and opportunity too, even
+    though its stage history skipped them. So each stage counts no more contacts than the one
+    before it. For each stage: `entered` (distinct contacts that passed it in the period; every
+    contact created in the period passed Lead), `advanced` (of those, how many reached a
+    later stage of the funnel after passing this one, up to today), `rate` = advanced /
+    entered, and the median and mean days spent in the stage by the contacts that left it in
+    the period.
     """
     since, until = period_bounds(workspace, start, end)
     changes = StageChange.objects.for_workspace(workspace)
     contacts = Contact.objects.for_workspace(workspace)
+    created_in_period = Q(created_at__gte=since, created_at__lt=until)
     rows = []
     for index, stage in enumerate(FUNNEL):
         later = list(FUNNEL[index + 1 :])
+        reached = changes.filter(
+            to_stage__in=FUNNEL[index:], changed_at__gte=since, changed_at__lt=until
+        )
+        passed = Q(pk__in=reached.values("contact_id"))
+        first_passed: Any = Subquery(
+            reached.filter(contact_id=OuterRef("contact_id"))
+            .order_by("changed_at")
+            .values("changed_at")[:1]
+        )
         if stage == LifecycleStage.LEAD:
-            entered = contacts.filter(created_at__gte=since, created_at__lt=until)
-            entered_ids = entered.values("pk")
-            advanced = (
-                changes.filter(contact_id__in=entered_ids, to_stage__in=later)
-                .values("contact_id")
-                .distinct()
-                .count()
+            passed |= created_in_period
+            created = contacts.filter(created_in_period, pk=OuterRef("contact_id"))
+            first_passed = Coalesce(Subquery(created.values("created_at")[:1]), first_passed)
+        entered = contacts.filter(passed)
+        entered_count = entered.count()
+        advanced = (
+            changes.filter(
+                contact_id__in=entered.values("pk"),
+                to_stage__in=later,
+                changed_at__gte=first_passed,
             )
-            entered_count = entered.count()
-        else:
-            reached = changes.filter(to_stage=stage, changed_at__gte=since, changed_at__lt=until)
-            entered_count = reached.values("contact_id").distinct().count()
-            first_reached = (
-                reached.filter(contact_id=OuterRef("contact_id"))
-                .order_by("changed_at")
-                .values("changed_at")[:1]
-            )
-            advanced = (
-                changes.filter(
-                    contact_id__in=reached.values("contact_id"),
-                    to_stage__in=later,
-                    changed_at__gte=Subquery(first_reached),
-                )
-                .values("contact_id")
-                .distinct()
-                .count()
-                if later
-                else 0
-            )
+            .values("contact_id")
+            .distinct()
+            .count()
+            if later
+            else 0
+        )
         days = _days_in_stage(workspace, stage, since, until)
         rows.append(
             {

@@ -12,6 +12,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -98,6 +100,21 @@ def _percent(rate: float | None) -> float | None:
     return None if rate is None else 100 * rate
 
 
+def _monthly_chart(monthly: list[dict[str, Any]]) -> dict[str, Any]:
+    """The hand-off per month for the chart, with month names in the user's language."""
+    return {
+        "months": [capfirst(date_format(m["month"], "F Y")) for m in monthly],
+        "leads": [m["leads"] for m in monthly],
+        "accepted": [m["accepted"] for m in monthly],
+        "rate": [None if m["percent"] is None else round(m["percent"], 1) for m in monthly],
+        "labels": {
+            "leads": _("Leads passed"),
+            "accepted": _("Accepted"),
+            "rate": _("Acceptance rate"),
+        },
+    }
+
+
 @requires(Cap.VIEW_DATA)
 def funnel_view(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -126,6 +143,7 @@ def funnel_view(request: HttpRequest) -> HttpResponse:
             rep["percent"] = _percent(rep.get("acceptance_rate"))
         for month in handoff["monthly"]:
             month["percent"] = _percent(month.get("acceptance_rate"))
+        handoff["chart"] = _monthly_chart(handoff["monthly"])
     return render(
         request,
         "lifecycle/funnel.html",

@@ -97,7 +97,16 @@ def test_create_contact_returns_the_public_fields(api):
     assert contact["region"] == "Lombardia"
     assert contact["tags"] == ["fiera", "webinar"]
     assert contact["consents"] == {}
-    assert contact["source"] == "manual"
+    assert contact["source"] == "api"
+
+
+def test_contacts_and_companies_created_through_the_api_have_source_api_unless_told(api):
+    assert api.post("/contacts", {"email": "a@example.it"}).json()["source"] == "api"
+    sent = api.post("/contacts", {"email": "b@example.it", "source": "fiera"})
+    assert sent.json()["source"] == "fiera"
+    assert api.post("/companies", {"name": "Officina Verdi"}).json()["source"] == "api"
+    sent = api.post("/companies", {"name": "Officina Neri", "source": "gestionale"})
+    assert sent.json()["source"] == "gestionale"
 
 
 def test_create_rejects_unknown_fields_and_bad_values_naming_the_field(api):
@@ -138,10 +147,20 @@ def test_missing_or_wrong_token_is_401(client, db):
     assert response.status_code == 401
 
 
-def test_duplicate_email_is_refused(api, mario):
+def test_duplicate_email_is_409_conflict_on_create_and_on_change(api, mario):
     response = api.post("/contacts", {"email": "mario.rossi@example.it "})
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert error_of(response)["field"] == "email"
+
+    anna = api.post("/contacts", {"email": "anna@example.it"}).json()
+    response = api.patch(f"/contacts/{anna['id']}", {"email": "MARIO.rossi@example.it"})
+    assert response.status_code == 409
+    assert error_of(response)["field"] == "email"
+    assert api.get(f"/contacts/{anna['id']}").json()["email"] == "anna@example.it"
+    # keeping one's own email is no conflict
+    assert (
+        api.patch(f"/contacts/{mario.pk}", {"email": "mario.rossi@example.it"}).status_code == 200
+    )
 
 
 def test_list_is_paginated_and_email_lookup_ignores_case_and_spaces(api, officina, giulia, mario):
@@ -323,7 +342,7 @@ def test_companies_crud_and_partita_iva(api):
     assert company["vat_number"] == VALID_VAT
 
     response = api.post("/companies", {"name": "Copia", "vat_number": VALID_VAT})
-    assert response.status_code == 400
+    assert response.status_code == 409  # a duplicate is a conflict, not a bad request
     assert error_of(response)["field"] == "vat_number"
     response = api.post("/companies", {"vat": "1"})
     assert error_of(response)["field"] == "vat"

@@ -201,6 +201,83 @@ def test_funnel_counts_conversion_and_time_in_stage(officina, giulia):
     assert stages["customer"]["rate"] is None
 
 
+def test_funnel_counts_a_contact_that_skipped_stages_in_every_stage_it_passed(
+    api, officina, giulia
+):
+    """A lead made a customer in one step (a first order) never was MQL, SQL or opportunity in
+    its history, but it passed them: no later stage may count more than an earlier one."""
+    start = timezone.now() - dt.timedelta(days=30)
+    people = [
+        contact_create(workspace=officina, actor=giulia, data={"email": f"s{i}@x.it"})
+        for i in range(3)
+    ]
+    from volano.contacts.models import Contact
+    from volano.lifecycle.services import contacts_become_customers, stages_move
+
+    Contact.objects.for_workspace(officina).update(created_at=start)
+    stages_move(
+        workspace=officina,
+        contacts=Contact.objects.for_workspace(officina).filter(pk=people[0].pk),
+        to_stage="mql",
+        source="rule",
+        now=start + dt.timedelta(days=2),
+    )
+    contacts_become_customers(workspace=officina, contact_ids=[people[1].pk], source="order")
+    assert list(
+        StageChange.objects.for_workspace(officina)
+        .filter(contact=people[1])
+        .values_list("from_stage", "to_stage")
+    ) == [("lead", "customer")]
+
+    today = timezone.localdate()
+    report = funnel_report(workspace=officina, start=today - dt.timedelta(days=60), end=today)
+    counted = {row["stage"]: (row["entered"], row["advanced"]) for row in report["stages"]}
+    assert counted == {
+        "lead": (3, 2),
+        "mql": (2, 1),
+        "sql": (1, 1),
+        "opportunity": (1, 1),
+        "customer": (1, 0),
+    }
+    entered = [row["entered"] for row in report["stages"]]
+    assert entered == sorted(entered, reverse=True)
+
+    body = api.get("/reports/funnel").json()
+    assert [row["entered"] for row in body["stages"]] == [3, 2, 1, 1, 1]
+
+
+def test_funnel_counts_a_contact_created_before_the_period_that_moves_in_it(officina, giulia):
+    """Reaching SQL in the period means passing Lead and MQL in it too, wherever it started."""
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    contact = contact_create(workspace=officina, actor=giulia, data={"email": "old@x.it"})
+    from volano.contacts.models import Contact
+
+    Contact.objects.for_workspace(officina).update(created_at=long_ago)
+    StageChange.objects.create(
+        workspace=officina,
+        contact=contact,
+        from_stage="lead",
+        to_stage="mql",
+        changed_at=long_ago + dt.timedelta(days=1),
+        source="rule",
+    )
+    StageChange.objects.create(
+        workspace=officina,
+        contact=contact,
+        from_stage="mql",
+        to_stage="sql",
+        changed_at=timezone.now() - dt.timedelta(days=5),
+        source="rule",
+    )
+    today = timezone.localdate()
+    report = funnel_report(workspace=officina, start=today - dt.timedelta(days=30), end=today)
+    counted = {row["stage"]: (row["entered"], row["advanced"]) for row in report["stages"]}
+    assert counted["lead"] == (1, 1)
+    assert counted["mql"] == (1, 1)
+    assert counted["sql"] == (1, 0)
+    assert counted["opportunity"] == (0, 0)
+
+
 def test_scoring_cli_saves_a_model_and_recomputes(officina, giulia, anna, tmp_path, capsys):
     model = {
         "slug": "lombardia",

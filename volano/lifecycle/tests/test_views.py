@@ -177,3 +177,20 @@ def test_another_workspace_sees_its_own_funnel_and_names(client, officina, bruno
     assert " 0 " in stage_row(html, "lead")
     assert "Lead caldo" not in html and "Marco Neri" not in html
     assert "Lead caldo" not in client.get(reverse("lifecycle:stages")).content.decode()
+
+
+def test_funnel_page_counts_a_skipped_stage_and_says_why(signed_in, officina, funnel):
+    """Sara, disqualified, stays out; a new contact who became a customer in one step counts in
+    every stage up to Customer, and the page explains the counting."""
+    from volano.lifecycle.services import contacts_become_customers
+
+    buyer = contact_create(workspace=officina, actor=None, data={"email": "buyer@ex.it"})
+    contacts_become_customers(workspace=officina, contact_ids=[buyer.pk], source="order")
+    html = signed_in.get(reverse("lifecycle:funnel"), {"preset": "30"}).content.decode()
+    entered = [
+        int(re.search(rf'<tr data-stage="{stage}">.*?<td class="num">(\d+)</td>', html, re.S)[1])
+        for stage in ("lead", "mql", "sql", "opportunity", "customer")
+    ]
+    assert entered == [4, 3, 2, 1, 1]
+    explained = re.search(r'data-testid="funnel-explained">(.*?)</p>', html, re.S)
+    assert explained and "or a later stage" in explained.group(1)
