@@ -25,7 +25,7 @@ from volano.contacts.models import Contact, SizeBand
 from volano.core.errors import NotFound
 from volano.core.models import Membership, User, Workspace
 from volano.deals.models import OPEN_DEAL_STAGES, Deal, DealStage, Product, ProductLine
-from volano.lifecycle.models import LifecycleStage
+from volano.lifecycle.types import LifecycleStage
 from volano.orders.models import Order, OrderLine
 from volano.orders.services import COMPLETED
 
