@@ -9,6 +9,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever a page links: the SVG the base template links.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/favicon.svg"))),
     path("api/v1/", api.urls),
+    path("", include("volano.ui.urls")),
     path("", include("volano.core.urls")),
     path("", include("volano.contacts.urls")),
     path("", include("volano.events.urls")),
