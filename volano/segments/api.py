@@ -18,6 +18,7 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field
 
 from volano.conditions.types import ConditionError
+from volano.core.bearer import WorkspaceToken
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.segments import selectors, services
 from volano.segments.models import ContactList, Segment
@@ -160,8 +161,6 @@ class PreviewToken(HttpBearer):
     """The API's bearer token on a POST that only reads: a viewer may preview a count."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from volano.api import WorkspaceToken  # the API module imports this router
-
         return WorkspaceToken(viewers_may_post=True).authenticate(request, token)
 
 
