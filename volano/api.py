@@ -17,32 +17,10 @@ from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
-from ninja.security import HttpBearer
 
-from volano.core import permissions
 from volano.core.api_input import input_guard
+from volano.core.bearer import WorkspaceToken
 from volano.core.errors import ApplicationError
-from volano.core.models import Membership
-from volano.core.selectors import token_authenticate
-
-
-class WorkspaceToken(HttpBearer):
-    """Sets request.workspace and request.api_token from the bearer token: the API's one scope.
-    What the token's role may call is the permission table (`volano.core.permissions`): a
-    viewer reads, and runs the read-only previews."""
-
-    def authenticate(self, request: HttpRequest, token: str):
-        found = token_authenticate(raw=token)
-        if found is None:
-            return None
-        membership = Membership.objects.filter(user=found.user, workspace=found.workspace).first()
-        if membership is None:
-            return None  # the user left the workspace: the token no longer opens it
-        permissions.api_check(request, membership.role)
-        request.workspace = found.workspace  # type: ignore[attr-defined]
-        request.api_token = found  # type: ignore[attr-defined]
-        request.membership = membership  # type: ignore[attr-defined]
-        return found
 
 
 class VendoredSwagger(Swagger):

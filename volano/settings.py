@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "volano.lifecycle",
     "volano.handoff",
     "volano.jobs",
+    "volano.demo",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("api/v1/", api.urls),
     re_path(r"^api/v1/(?P<rest>.*)$", public(unknown_route), name="api_unknown_route"),
+    path("", include("volano.ui.urls")),
     path("", include("volano.core.urls")),
     path("", include("volano.contacts.urls")),
     path("", include("volano.events.urls")),

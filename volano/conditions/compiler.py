@@ -28,7 +28,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     TextField,
 )
@@ -49,6 +48,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from volano.conditions.fields import NEGATIONS
+from volano.conditions.sources import field_source_of_kind
 from volano.conditions.types import (
     AllOf,
     AnyOf,
@@ -68,7 +68,6 @@ from volano.contacts.models import Company, Consent
 from volano.core.db import UnicodeLower
 from volano.core.models import User, Workspace
 from volano.events.models import Event
-from volano.scoring.models import Score, ScoreModel
 
 if TYPE_CHECKING:
     from volano.conditions.facts import EventFacts
@@ -275,8 +274,9 @@ class _Compiler:
             return self.consent(spec.key, (node.value,) if node.op == "eq" else node.value)
         if spec.kind == "owner":
             return self.owner(node.op, node.value)
-        if spec.kind == "score":
-            return self.score(spec.key, node.op, node.value)
+        source = field_source_of_kind(spec.kind)
+        if source is not None:
+            return source.compile(self.workspace, spec.key, node.op, node.value)
         if spec.scope == "company":
             companies = Company.objects.for_workspace(self.workspace).filter(
                 self.value_test(spec, node.op, node.value)
@@ -362,20 +362,6 @@ class _Compiler:
         if "none" in values:
             result |= ~Q(pk__in=consents.values("contact_id"))
         return result
-
-    def score(self, slug: str, op: str, value: Any) -> Q:
-        """A contact without a score row has 0 points: when 0 passes the test, the contacts that
-        match are those without a failing row, else those with a passing one."""
-        # EXISTS on the contact's own row (the (model, contact) unique index): for a few contacts
-        # a probe each, for all of them a semi-join; an IN list would read every score first.
-        model = ScoreModel.objects.for_workspace(self.workspace).filter(slug=slug).values("pk")
-        scores = Score.objects.for_workspace(self.workspace).filter(
-            model_id=Subquery(model[:1]), contact_id=OuterRef("pk")
-        )
-        test = number_test(F("points"), op, value)
-        if number_holds(op, value, 0.0):
-            return ~Q(Exists(scores.exclude(test)))
-        return Q(Exists(scores.filter(test)))
 
     def owner(self, op: str, value: Any) -> Q:
         if op == "is_set":

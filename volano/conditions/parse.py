@@ -31,6 +31,7 @@ from volano.conditions.fields import (
     MIN_DATE,
     OPS_BY_KIND,
 )
+from volano.conditions.sources import field_source
 from volano.conditions.types import (
     AllOf,
     AnyOf,
@@ -93,11 +94,10 @@ class _Parser:
             for entity in ("contact", "company")
         }
 
-    @functools.cached_property
-    def score_models(self) -> set[str]:
-        from volano.scoring.selectors import score_model_slugs
-
-        return score_model_slugs(workspace=self.workspace)
+    @functools.cache  # noqa: B019 (one parser per parse: the cache dies with it)
+    def source_keys(self, prefix: str) -> set[str]:
+        source = field_source(prefix)
+        return source.keys(self.workspace) if source else set()
 
     def node(self, data: Any, path: str, depth: int = 0) -> Condition:
         if not isinstance(data, dict) or not data:
@@ -216,15 +216,12 @@ class _Parser:
         if name == "lifecycle_stage":
             return FieldSpec(name, "choice", "contact", name, choices=LIFECYCLE_STAGES)
         head, _dot, rest = name.partition(".")
-        if head == "score" and rest:
-            if rest not in self.score_models:
-                known = ", ".join(sorted(self.score_models)) or _("none yet")
-                raise ConditionError(
-                    _("unknown score model %(model)s (this workspace has: %(known)s)")
-                    % {"model": repr(rest), "known": known},
-                    field=path,
-                )
-            return FieldSpec(name, "score", "contact", "score", key=rest)
+        source = field_source(head) if rest else None
+        if source is not None:
+            known = self.source_keys(head)
+            if rest not in known:
+                raise ConditionError(source.unknown(rest, sorted(known)), field=path)
+            return FieldSpec(name, source.kind, "contact", source.prefix, key=rest)
         if head == "custom" and rest:
             return self.custom_spec(name, "contact", rest, path)
         if head == "company" and rest:

@@ -118,10 +118,21 @@ def unstorable(value: Any, where: str = "") -> list[dict]:
     return errors
 
 
-def _check(value: Any, where: str, errors: list[dict]) -> None:
+MAX_NESTING = 64  # far deeper than any valid body (a condition nests at most 10 deep)
+
+
+def _check(value: Any, where: str, errors: list[dict], depth: int = 0) -> None:
     if len(errors) >= 20:
         return
     field = where or "body"
+    if depth > MAX_NESTING:
+        errors.append(
+            {
+                "field": field,
+                "message": _("nested more than %(limit)s levels deep") % {"limit": MAX_NESTING},
+            }
+        )
+        return
     if isinstance(value, str):
         if "\x00" in value:
             errors.append({"field": field, "message": _("Null characters are not allowed.")})
@@ -147,12 +158,12 @@ def _check(value: Any, where: str, errors: list[dict]) -> None:
             errors.append({"field": field, "message": _("date out of range (years 1000 to 9998)")})
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            _check(getattr(value, name), _join(where, name), errors)
+            _check(getattr(value, name), _join(where, name), errors, depth + 1)
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str) and "\x00" in key:
                 errors.append({"field": field, "message": _("Null characters are not allowed.")})
-            _check(item, _join(where, key), errors)
+            _check(item, _join(where, key), errors, depth + 1)
     elif isinstance(value, list | tuple | set | frozenset):
         for index, item in enumerate(value):
-            _check(item, _join(where, index), errors)
+            _check(item, _join(where, index), errors, depth + 1)

@@ -4,7 +4,6 @@ from volano.core import views
 from volano.core.permissions import public, signed_in
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("login/", public(views.LoginView.as_view()), name="login"),
     path("logout/", public(views.LogoutView.as_view()), name="logout"),
     path("password/", signed_in(views.PasswordChangeView.as_view()), name="password_change"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict
 from email.utils import parsedate_to_datetime
 
@@ -17,8 +16,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from volano.contacts import selectors as contact_selectors
-from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
 from volano.core import invitations, throttle
 from volano.core.errors import ApplicationError, PermissionDenied, ValidationFailed
 from volano.core.forms import (
@@ -36,8 +33,6 @@ from volano.core.permissions import Cap, allows, public, requires, signed_in
 from volano.core.selectors import membership_access, tokens_visible
 from volano.core.services import membership_remove, membership_set, token_create
 from volano.core.services import token_revoke as token_revoke_service
-from volano.events.models import Event, EventType
-from volano.imports.models import ImportJob
 
 
 def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
@@ -128,58 +123,6 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
         return forbidden(request)
     request.session[SESSION_KEY] = membership.workspace_id
     return redirect("home")
-
-
-@requires(Cap.VIEW_DATA)
-def home(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace  # type: ignore[attr-defined]
-    since = timezone.now() - dt.timedelta(days=30)
-    counts = {
-        "contacts": Contact.objects.for_workspace(workspace).count(),
-        "companies": Company.objects.for_workspace(workspace).count(),
-        "events_30d": Event.objects.for_workspace(workspace).filter(occurred_at__gte=since).count(),
-        "emailable": Consent.objects.for_workspace(workspace)
-        .filter(purpose=Purpose.EMAIL_MARKETING, status=ConsentStatus.GRANTED)
-        .count(),
-    }
-    latest_contacts = list(contact_selectors.contact_list(workspace=workspace)[:8])
-    latest_imports = list(ImportJob.objects.for_workspace(workspace).order_by("-created_at")[:5])
-    checklist = (
-        _get_started(workspace, has_imports=bool(latest_imports))
-        if counts["contacts"] < FEW_CONTACTS
-        else []
-    )
-    if all(step["done"] for step in checklist):
-        checklist = []
-    return render(
-        request,
-        "core/home.html",
-        {
-            "counts": counts,
-            "latest_contacts": latest_contacts,
-            "latest_imports": latest_imports,
-            "empty": counts["contacts"] == 0 and counts["companies"] == 0,
-            "checklist": checklist,
-            "checklist_done": sum(1 for step in checklist if step["done"]),
-        },
-    )
-
-
-FEW_CONTACTS = 100
-
-
-def _get_started(workspace, *, has_imports: bool) -> list[dict]:
-    """The first steps of a new workspace, each marked done once it shows in the data."""
-    return [
-        {"key": "import", "done": has_imports},
-        {
-            "key": "tracking",
-            "done": Event.objects.for_workspace(workspace)
-            .filter(type=EventType.PAGE_VIEW)
-            .exists(),
-        },
-        {"key": "fields", "done": CustomField.objects.for_workspace(workspace).exists()},
-    ]
 
 
 @requires(Cap.VIEW_DATA, write=Cap.MANAGE_WORKSPACE)

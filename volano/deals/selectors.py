@@ -26,7 +26,7 @@ from volano.core.errors import NotFound
 from volano.core.ids import row_id
 from volano.core.models import Membership, User, Workspace
 from volano.deals.models import OPEN_DEAL_STAGES, Deal, DealStage, Product, ProductLine
-from volano.lifecycle.models import LifecycleStage
+from volano.lifecycle.types import LifecycleStage
 from volano.orders.models import Order, OrderLine
 from volano.orders.services import COMPLETED
 

@@ -16,6 +16,7 @@ from volano.core.api_input import ApiInput as Strict
 from volano.core.errors import ApplicationError
 from volano.lifecycle import selectors, services
 from volano.lifecycle.models import StageName, ThresholdRule
+from volano.lifecycle.report import report_sections
 
 router = Router(tags=["lifecycle"])
 
@@ -163,9 +164,6 @@ def funnel(request: HttpRequest, start: dt.date | None = None, end: dt.date | No
     if start > end:
         raise ApplicationError("start is after end", field="start")
     report = selectors.funnel_report(workspace=_ws(request), start=start, end=end)
-    try:
-        from volano.handoff.selectors import handoff_report
-    except ImportError:
-        return report
-    report["handoff"] = handoff_report(workspace=_ws(request), start=start, end=end)
+    for name, section in report_sections().items():
+        report[name] = section(workspace=_ws(request), start=start, end=end)
     return report

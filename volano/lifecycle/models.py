@@ -6,20 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from volano.core.tenancy import WorkspaceScopedModel
-
-
-class LifecycleStage(models.TextChoices):
-    """The stages every workspace has; a workspace may rename them (StageName)."""
-
-    LEAD = "lead", _("Lead")
-    MQL = "mql", _("Marketing qualified lead")
-    SQL = "sql", _("Sales qualified lead")
-    OPPORTUNITY = "opportunity", _("Opportunity")
-    CUSTOMER = "customer", _("Customer")
-    LOST_CUSTOMER = "lost_customer", _("Lost customer")
-    DISQUALIFIED = "disqualified", _("Disqualified")
-    RECYCLED = "recycled", _("Recycled (back to nurturing)")
-
+from volano.lifecycle.types import LifecycleStage
 
 # The stages of the funnel, in order (disqualified and recycled leave it).
 FUNNEL = (

@@ -22,6 +22,7 @@ from volano.core.models import User
 from volano.core.permissions import Cap, allows, requires
 from volano.lifecycle import selectors, services
 from volano.lifecycle.models import FUNNEL, LifecycleStage
+from volano.lifecycle.report import report_section
 
 PRESETS = ("30", "90", "year")
 DEFAULT_PRESET = "90"
@@ -81,9 +82,8 @@ def _months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
 
 
 def _handoff(workspace, start: dt.date, end: dt.date) -> dict[str, Any] | None:
-    try:
-        from volano.handoff.selectors import handoff_report
-    except ImportError:
+    handoff_report = report_section("handoff")
+    if handoff_report is None:
         return None
     total = handoff_report(workspace=workspace, start=start, end=end)
     monthly = [

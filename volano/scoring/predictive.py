@@ -47,7 +47,8 @@ from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
 from volano.deals.models import Deal, DealStage
 from volano.events.models import Event, EventType
-from volano.lifecycle.models import LifecycleStage, StageChange
+from volano.lifecycle.models import StageChange
+from volano.lifecycle.types import LifecycleStage
 from volano.scoring.models import PREDICTIVE_SLUG, ModelKind, Score, ScoreModel
 
 BEHAVIOUR_TYPES = (

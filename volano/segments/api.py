@@ -39,8 +39,10 @@ def _actor(request: HttpRequest) -> Any:
 
 
 def _unprocessable(error: ConditionError) -> ValidationFailed:
-    field = error.field or "definition"
-    return ValidationFailed([{"field": field, "message": str(error)}])
+    """A condition's error, naming its node as a path in the request body ("definition.all[2]
+    .value"), the same path the API's input guard names for what no column can hold."""
+    node = (error.field or "").removeprefix("conditions")
+    return ValidationFailed([{"field": "definition" + node, "message": str(error)}])
 
 
 class SegmentOut(Schema):

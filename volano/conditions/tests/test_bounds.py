@@ -6,6 +6,7 @@ condition that validates runs on both databases."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -104,12 +105,21 @@ def test_parse_names_the_node(officina, ricambi, definition, node):
 
 @pytest.mark.parametrize(("definition", "node"), VARIANTS, ids=IDS)
 def test_preview_and_save_answer_422_naming_the_node(api, officina, ricambi, definition, node):
+    def as_path(field: str) -> str:  # "value[1]" (the parser) and "value.1" (the input guard)
+        return re.sub(r"\[(\d+)\]", r".\1", field)
+
+    def names_the_node(response) -> bool:
+        # 5,000 nested "not"s are cut by the input guard deeper than the parser's own limit
+        got = as_path(response.json()["error"]["field"])
+        return got == in_body or got.startswith(in_body + ".not")
+
+    in_body = as_path("definition" + node.removeprefix("conditions"))  # the node in the body
     preview = api.post("/segments/preview", {"definition": definition})
     assert preview.status_code == 422, preview.content
-    assert preview.json()["error"]["field"] == node
+    assert names_the_node(preview), preview.content
     saved = api.post("/segments", {"slug": "bad", "name": "Bad", "definition": definition})
     assert saved.status_code == 422, saved.content
-    assert saved.json()["error"]["field"] == node
+    assert names_the_node(saved), saved.content
     assert not Segment.objects.for_workspace(officina).exists()
 
 

@@ -46,7 +46,7 @@ def test_segment_crud_members_count_and_preview(api, people, officina):
         {"definition": {"all": [LOMBARDI, {"field": "citta", "op": "eq", "value": "x"}]}},
     )
     assert bad.status_code == 422
-    assert bad.json()["error"]["field"] == "conditions.all[1].field"
+    assert bad.json()["error"]["field"] == "definition.all[1].field"
     assert "unknown field 'citta'" in bad.json()["error"]["message"]
 
     changed = api.put(
