@@ -33,6 +33,7 @@ from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.facts import ConsentChanged, ContactsChanged
 from volano.core.models import Membership, User, Workspace
 from volano.core.reactions import announce
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import EventType
 from volano.events.services import system_event_append
 
@@ -196,6 +197,7 @@ def contact_update(
     *, workspace: Workspace, actor: User | None, contact: Contact, data: dict
 ) -> Contact:
     """Change the given fields only. Custom values are merged key by key (null removes one)."""
+    ensure_in_workspace(contact, workspace)
     clean = _contact_clean(workspace=workspace, data=data)
     if (
         clean.get("email")
@@ -275,6 +277,7 @@ def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
 def company_update(
     *, workspace: Workspace, actor: User | None, company: Company, data: dict
 ) -> Company:
+    ensure_in_workspace(company, workspace)
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
     clean, errors = _clean_common(data, COMPANY_FIELDS, fields)
     if "name" in data and not clean.get("name"):
@@ -337,6 +340,7 @@ def custom_field_create(
 def consent_set(
     *,
     workspace: Workspace,
+    actor: User | None,
     contact: Contact,
     purpose: str,
     status: str,
@@ -347,6 +351,7 @@ def consent_set(
     at=None,
 ) -> Consent:
     """Record a consent decision with its proof, and put the change on the timeline."""
+    ensure_in_workspace(contact, workspace)
     if purpose not in Purpose.values:
         raise ApplicationError(
             _("unknown purpose %(purpose)s") % {"purpose": repr(purpose)}, field="purpose"
@@ -406,6 +411,7 @@ def consent_request(
     *pending* until the address owner confirms it (double opt-in), and never changes a decision
     already taken: granted stays granted, and a revoked or denied consent is never re-granted
     by someone typing the address into a form. Returns the status the contact has afterwards."""
+    ensure_in_workspace(contact, workspace)
     current = (
         Consent.objects.for_workspace(workspace)
         .filter(contact=contact, purpose=purpose)
@@ -416,6 +422,7 @@ def consent_request(
         return current
     consent_set(
         workspace=workspace,
+        actor=None,  # a public form: the system, with the form as the source
         contact=contact,
         purpose=purpose,
         status=ConsentStatus.PENDING,

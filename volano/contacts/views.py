@@ -699,6 +699,7 @@ def contact_consent_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     if form.is_valid():
         consent_set(
             workspace=request.workspace,  # type: ignore[attr-defined]
+            actor=request.user,  # type: ignore[arg-type]
             contact=contact,
             purpose=purpose,
             status=form.cleaned_data["status"],

@@ -31,6 +31,7 @@ from volano.core.facts import StageChanged
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Channel, Event, EventType
 from volano.lifecycle.models import (
     ChangeSource,
@@ -103,6 +104,7 @@ def stages_move(
 ) -> list[int]:
     """Move the contacts of `contacts` that are in one of `from_stages` (default: any other
     stage) to `to_stage`. Returns the ids moved."""
+    ensure_in_workspace(rule, workspace)
     _stage_check(to_stage)
     now = now or timezone.now()
     allowed = [s for s in (from_stages or LifecycleStage.values) if s != to_stage]
@@ -257,6 +259,7 @@ def threshold_rule_save(
     *, workspace: Workspace, actor: User | None, data: dict, rule: ThresholdRule | None = None
 ) -> ThresholdRule:
     """Create (or replace, with `rule`) a threshold rule. Every problem is reported at once."""
+    ensure_in_workspace(rule, workspace)
     errors: list[dict] = []
     name = str(data.get("name") or "").strip()
     if not name:

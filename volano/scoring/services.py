@@ -31,6 +31,7 @@ from volano.core.facts import ScoresChanged
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Channel, Event, EventType
 from volano.events.services import system_events_insert_select
 from volano.scoring.models import ModelKind, Score, ScoreModel
@@ -131,6 +132,7 @@ def scores_compute(
 ) -> ComputeResult:
     """Compute `model`'s scores for every contact of the workspace, or for `contact_ids`, as of
     `now`; the score_changed events and the scores are stamped `stamped_at` (default `now`)."""
+    ensure_in_workspace(model, workspace)
     now = now or timezone.now()
     stamped_at = stamped_at or now
     definition = model_definition(model)
@@ -352,6 +354,7 @@ def scores_recompute(
 
 def score_model_recompute(*, workspace: Workspace, model: ScoreModel) -> ComputeResult:
     """One model over every contact (after it was saved); the stage rules follow."""
+    ensure_in_workspace(model, workspace)
     now = timezone.now()
     result = ComputeResult()
     with model_guard(workspace, model, now):

@@ -34,6 +34,7 @@ from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
 from volano.core.sqlcache import statement_cached
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Event, EventType
 from volano.events.services import system_events_insert_select
 from volano.segments.models import (
@@ -861,6 +862,7 @@ def list_add_emails(
     source: str = "import",
 ) -> tuple[int, list[str]]:
     """Add contacts by email; returns (how many were new, the emails not found)."""
+    ensure_in_workspace(contact_list, workspace)
     ids, missing = contact_ids_by_email(workspace=workspace, emails=emails)
     return list_add(
         workspace=workspace, contact_list=contact_list, contact_ids=ids, source=source

@@ -93,6 +93,7 @@ def secrets(officina, giulia, marco):
     )
     contact_services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose="email_marketing",
         status="granted",

@@ -190,6 +190,7 @@ def test_a_form_grants_consent_only_as_pending_with_the_declared_text_as_proof(
 def test_a_form_never_re_grants_a_withdrawn_consent(client, officina, anna, decided):
     consent_set(
         workspace=officina,
+        actor=None,
         contact=anna,
         purpose=Purpose.EMAIL_MARKETING,
         status=decided,
@@ -207,6 +208,7 @@ def test_a_form_never_re_grants_a_withdrawn_consent(client, officina, anna, deci
 def test_a_granted_consent_stays_granted(client, officina, anna):
     consent_set(
         workspace=officina,
+        actor=None,
         contact=anna,
         purpose=Purpose.EMAIL_MARKETING,
         status=ConsentStatus.GRANTED,
