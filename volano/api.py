@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
+from volano.core.actors import current_token
 from volano.core.errors import ApplicationError, PermissionDenied
 from volano.core.models import Membership
 from volano.core.selectors import token_authenticate
@@ -44,6 +45,7 @@ class WorkspaceToken(HttpBearer):
         request.workspace = found.workspace  # type: ignore[attr-defined]
         request.api_token = found  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
+        current_token.set(found)  # the audit trail's "via this token" (volano/core/actors.py)
         return found
 
 
@@ -136,6 +138,7 @@ def auth_error(request, exc):
 
 def _register_routers() -> None:
     from volano.contacts.api import router as contacts_router
+    from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router
     from volano.events.api import router as events_router
@@ -154,6 +157,7 @@ def _register_routers() -> None:
     api.add_router("/", lifecycle_router)
     api.add_router("/", handoff_router)
     api.add_router("/", tokens_router)
+    api.add_router("/", activity_router)
 
 
 _register_routers()

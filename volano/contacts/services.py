@@ -29,9 +29,10 @@ from volano.contacts.models import (
     SizeBand,
 )
 from volano.core import geography
-from volano.core.errors import ApplicationError, NotFound, ValidationFailed
+from volano.core.activity import activity_record, changes_between
+from volano.core.errors import ApplicationError, ValidationFailed
 from volano.core.facts import ConsentChanged, ContactsChanged
-from volano.core.models import Membership, User, Workspace
+from volano.core.models import Activity, Membership, User, Workspace
 from volano.core.reactions import announce
 from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import EventType
@@ -186,6 +187,14 @@ def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
         with transaction.atomic():
             contact = Contact.objects.create(workspace=workspace, **clean)
             announce(ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}))
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="contact.create",
+                obj=contact,
+                contact_id=contact.pk,
+                changes=changes_between({}, clean),
+            )
     except IntegrityError:
         raise ApplicationError(
             _("a contact with this email already exists"), field="email"
@@ -214,6 +223,7 @@ def contact_update(
         merged = {**contact.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
     written = _fields_changed(contact, clean)
+    before = {key: getattr(contact, key) for key in clean}
     for key, value in clean.items():
         setattr(contact, key, value)
     contact.updated_at = timezone.now()
@@ -222,6 +232,14 @@ def contact_update(
         if written:
             announce(
                 ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}, fields=written)
+            )
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="contact.update",
+                obj=contact,
+                contact_id=contact.pk,
+                changes=changes_between(before, clean),
             )
     return contact
 
@@ -244,16 +262,26 @@ def _fields_changed(contact: Contact, clean: dict) -> set[str]:
 
 def contact_delete(*, workspace: Workspace, actor: User | None, contact: Contact) -> None:
     """Erase a contact and its timeline (the right to be forgotten)."""
-    if contact.workspace_id != workspace.pk:
-        raise NotFound("no such contact")
-    contact.delete()
+    ensure_in_workspace(contact, workspace)
+    with transaction.atomic():
+        # Erased means erased: its change history (old values included) goes with it.
+        Activity.objects.for_workspace(workspace).filter(contact_id=contact.pk).delete()
+        activity_record(workspace=workspace, actor=actor, verb="contact.delete", obj=contact)
+        contact.delete()
 
 
 def company_delete(*, workspace: Workspace, actor: User | None, company: Company) -> None:
     """Delete a company; its contacts and orders stay, without a company."""
-    if company.workspace_id != workspace.pk:
-        raise NotFound("no such company")
-    company.delete()
+    ensure_in_workspace(company, workspace)
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="company.delete",
+            obj=company,
+            changes={"name": [company.name, None]},
+        )
+        company.delete()
 
 
 def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> Company:
@@ -271,7 +299,16 @@ def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
             _("a company with this partita IVA already exists"), field="vat_number"
         )
     clean.setdefault("source", "manual" if actor else "api")
-    return Company.objects.create(workspace=workspace, **clean)
+    with transaction.atomic():
+        company = Company.objects.create(workspace=workspace, **clean)
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="company.create",
+            obj=company,
+            changes=changes_between({}, clean),
+        )
+    return company
 
 
 def company_update(
@@ -296,10 +333,19 @@ def company_update(
     if "custom" in clean:
         merged = {**company.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
+    before = {key: getattr(company, key) for key in clean}
     for key, value in clean.items():
         setattr(company, key, value)
     company.updated_at = timezone.now()
-    company.save()
+    with transaction.atomic():
+        company.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="company.update",
+            obj=company,
+            changes=changes_between(before, clean),
+        )
     return company
 
 
@@ -382,6 +428,14 @@ def consent_set(
         if status == ConsentStatus.GRANTED and previous == ConsentStatus.PENDING:
             consent.confirmed_at = now
         consent.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="consent.set",
+            obj=consent,
+            contact_id=contact.pk,
+            changes={"purpose": purpose, "status": [previous, status], "source": source},
+        )
         if previous != status:
             system_event_append(
                 workspace=workspace,
@@ -458,5 +512,12 @@ def contacts_owner_set(
         if ids:
             announce(
                 ContactsChanged(workspace_id=workspace.pk, contact_ids=set(ids), fields={"owner"})
+            )
+            activity_record(  # one row for the whole operation, with its count
+                workspace=workspace,
+                actor=actor,
+                verb="contacts.owner_set",
+                object_type="contact",
+                changes={"contacts": len(ids), "owner_id": owner_id},
             )
     return len(ids)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from volano.core import views
+from volano.core import activity_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,7 @@ urlpatterns = [
     path("workspace/switch/", views.workspace_switch, name="workspace_switch"),
     path("outbox/", views.outbox, name="outbox"),
     path("team/", views.team, name="team"),
+    path("settings/activity/", activity_views.activity, name="activity"),
     path("team/<int:user_id>/edit/", views.team_member_edit, name="team_member_edit"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -17,7 +17,7 @@ from volano.conftest import ApiClient
 from volano.contacts import services as contact_services
 from volano.contacts.models import Company, Consent, Contact, CustomField
 from volano.core import services as core_services
-from volano.core.models import ApiToken
+from volano.core.models import Activity, ApiToken
 from volano.deals import services as deal_services
 from volano.deals.models import Deal, DealLine, Product, ProductLine
 from volano.events.models import Event, Form
@@ -375,6 +375,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "tokens"): {},
         ("POST", "tokens"): {"body": {"name": "Copia", "expires_days": 1}},
         ("DELETE", "tokens/<token_id>"): {},
+        ("GET", "activity"): {"query": {"verb": "contact.create"}},
     }, ids
 
 
@@ -404,6 +405,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "deals": {secrets["deal"].pk},
         "threshold-rules": {secrets["threshold"].pk},
         "tokens": {secrets["token"].pk},
+        "activity": set(Activity.objects.for_workspace(officina).values_list("pk", flat=True)),
     }
     for method, route in routes:
         spec = table[(method, route)]
