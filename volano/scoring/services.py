@@ -26,6 +26,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from volano.conditions.types import ConditionError
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.facts import ScoresChanged
 from volano.core.models import User, Workspace
@@ -73,6 +74,13 @@ def score_model_save(*, workspace: Workspace, actor: User | None, data: Any) -> 
         model, _created = ScoreModel.objects.for_workspace(workspace).update_or_create(
             workspace=workspace, slug=definition.slug, defaults=values
         )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="score_model.save",
+            obj=model,
+            changes={"slug": model.slug, "rules": len(data["rules"]), "active": model.active},
+        )
         transaction.on_commit(functools.partial(_recompute_enqueue, workspace.pk, model.pk))
     return model
 
@@ -86,7 +94,15 @@ def _recompute_enqueue(workspace_id: int, model_id: int) -> None:
 def score_model_delete(*, workspace: Workspace, actor: User | None, model: ScoreModel) -> None:
     if model.workspace_id != workspace.pk:
         raise NotFound("no such score model")
-    model.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="score_model.delete",
+            obj=model,
+            changes={"slug": [model.slug, None]},
+        )
+        model.delete()
 
 
 @functools.lru_cache(maxsize=256)

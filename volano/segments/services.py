@@ -31,6 +31,7 @@ from volano.conditions.compiler import condition_q
 from volano.conditions.facts import EventFacts, event_facts
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
 from volano.core.sqlcache import statement_cached
@@ -144,6 +145,13 @@ def segment_save(
         segment.updated_at = now
         segment.disabled_reason, segment.disabled_at = "", None
         segment.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="segment.save",
+            obj=segment,
+            changes={"slug": slug, "name": name},
+        )
         segment_refresh(workspace=workspace, segment=segment)
         for dependent in _dependents(workspace=workspace, slug=slug):
             _refresh_guarded(workspace, dependent)
@@ -164,7 +172,15 @@ def segment_delete(*, workspace: Workspace, actor: User | None, segment: Segment
             % {"slug": segment.slug, "users": ", ".join(sorted(users))},
             field="slug",
         )
-    segment.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="segment.delete",
+            obj=segment,
+            changes={"slug": [segment.slug, None]},
+        )
+        segment.delete()
 
 
 def segment_refresh(

@@ -187,3 +187,36 @@ def test_the_settings_page_lists_the_workspaces_activity_with_filters(
     assert "recorded a consent decision" in rows and "created the contact" not in rows
     rows = table({"actor": giulia.pk})
     assert "created the contact" in rows and "recorded a consent decision" not in rows
+
+
+def test_a_stage_change_and_a_rule_save_record_who(officina, giulia, luca):
+    from volano.lifecycle.services import stage_set, threshold_rule_save
+
+    stage_set(workspace=officina, actor=giulia, contact=luca, stage="mql")
+    (row,) = _rows(officina, verb="stage.set")
+    assert (row.actor_user, row.contact_id) == (giulia, luca.pk)
+    assert row.changes["lifecycle_stage"] == ["lead", "mql"]
+    threshold_rule_save(
+        workspace=officina,
+        actor=None,
+        data={
+            "name": "Email → MQL",
+            "from_stages": ["lead"],
+            "to_stage": "mql",
+            "condition": {"field": "email", "op": "is_set"},
+        },
+    )
+    (row,) = _rows(officina, verb="threshold_rule.save")
+    assert row.actor_kind == ActorKind.SYSTEM
+    assert row.changes["name"] == [None, "Email → MQL"]
+
+
+def test_a_merge_keeps_the_duplicates_history_on_the_survivor(officina, giulia, luca):
+    from volano.contacts.merge import contact_merge
+
+    copy = contact_services.contact_create(
+        workspace=officina, actor=giulia, data={"email": "luca.bis@example.it"}
+    )
+    contact_merge(workspace=officina, actor=giulia, survivor=luca, duplicate=copy)
+    verbs = sorted(r.verb for r in _rows(officina, contact_id=luca.pk))
+    assert verbs == ["contact.create", "contact.create", "contact.merge"]
