@@ -187,6 +187,8 @@ VERB_LABELS = {
     "score_model.delete": _("deleted a score model"),
     "segment.save": _("saved a segment"),
     "segment.delete": _("deleted a segment"),
+    "assignment.accept": _("accepted a lead"),
+    "assignment.reject": _("rejected a lead"),
     "import.contacts": _("imported contacts"),
     "import.companies": _("imported companies"),
     "import.orders": _("imported orders"),
