@@ -732,9 +732,18 @@ def list_create(
         raise ApplicationError(_("a list needs a name"), field="name")
     if ContactList.objects.for_workspace(workspace).filter(slug=slug).exists():
         raise ApplicationError(_("a list '%(slug)s' already exists") % {"slug": slug}, field="slug")
-    return ContactList.objects.create(
-        workspace=workspace, slug=slug, name=name, description=description or ""
-    )
+    with transaction.atomic():
+        contact_list = ContactList.objects.create(
+            workspace=workspace, slug=slug, name=name, description=description or ""
+        )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="list.create",
+            obj=contact_list,
+            changes={"slug": slug, "name": name},
+        )
+    return contact_list
 
 
 def list_update(
@@ -749,7 +758,15 @@ def list_update(
         contact_list.name = name
     if "description" in data:
         contact_list.description = data["description"] or ""
-    contact_list.save()
+    with transaction.atomic():
+        contact_list.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="list.update",
+            obj=contact_list,
+            changes={k: data[k] for k in ("name", "description") if k in data},
+        )
     return contact_list
 
 
@@ -767,7 +784,15 @@ def list_delete(*, workspace: Workspace, actor: User | None, contact_list: Conta
             % {"slug": contact_list.slug, "users": ", ".join(sorted(users))},
             field="slug",
         )
-    contact_list.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="list.delete",
+            obj=contact_list,
+            changes={"slug": [contact_list.slug, None]},
+        )
+        contact_list.delete()
 
 
 def list_add(

@@ -220,3 +220,26 @@ def test_a_merge_keeps_the_duplicates_history_on_the_survivor(officina, giulia, 
     contact_merge(workspace=officina, actor=giulia, survivor=luca, duplicate=copy)
     verbs = sorted(r.verb for r in _rows(officina, contact_id=luca.pk))
     assert verbs == ["contact.create", "contact.create", "contact.merge"]
+
+
+def test_an_api_order_and_a_list_record_who(api, officina, giulia, luca):
+    from volano.segments.services import list_create, list_delete
+
+    response = api.post(
+        "/orders",
+        {
+            "number": "A-1",
+            "email": luca.email,
+            "ordered_at": "2026-03-01T10:00:00Z",
+            "lines": [{"sku": "R-1", "product_name": "Filtro", "quantity": 1, "unit_price": "10"}],
+        },
+    )
+    assert response.status_code in (200, 201), response.content
+    (row,) = _rows(officina, verb="order.create")
+    assert (row.actor_kind, row.actor_user, row.contact_id) == (ActorKind.TOKEN, giulia, luca.pk)
+    contact_list = list_create(workspace=officina, actor=giulia, slug="vip", name="VIP")
+    list_delete(workspace=officina, actor=giulia, contact_list=contact_list)
+    assert [r.verb for r in _rows(officina, verb__startswith="list.")] == [
+        "list.create",
+        "list.delete",
+    ]
