@@ -186,6 +186,7 @@ def auth_error(request, exc):
 
 def _register_routers() -> None:
     from volano.contacts.api import router as contacts_router
+    from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router
     from volano.events.api import router as events_router
@@ -204,6 +205,7 @@ def _register_routers() -> None:
     api.add_router("/", lifecycle_router)
     api.add_router("/", handoff_router)
     api.add_router("/", tokens_router)
+    api.add_router("/", activity_router)
 
 
 _register_routers()

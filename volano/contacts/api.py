@@ -400,6 +400,7 @@ def contacts_events(request: HttpRequest, contact_id: int):
 def contacts_consent_set(request: HttpRequest, contact_id: int, purpose: str, payload: ConsentIn):
     consent = services.consent_set(
         workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=_actor(request),
         contact=_contact(request, contact_id),
         purpose=purpose,
         status=payload.status,

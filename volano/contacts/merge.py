@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from volano.contacts.models import Consent, ConsentStatus, Contact
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError
 from volano.core.facts import ContactsMerged, ContactsMerging
-from volano.core.models import User, Workspace
+from volano.core.models import Activity, User, Workspace
 from volano.core.reactions import announce
 from volano.events.models import EventType
 from volano.events.services import system_event_append
@@ -120,6 +121,18 @@ def contact_merge(
                 "deals_moved": moved.get("deals_moved", 0),
                 "by": actor.email if actor else "api",
             },
+        )
+        # The duplicate's change history reads on the survivor's page from now on.
+        Activity.objects.for_workspace(workspace).filter(
+            contact_id=duplicate_snapshot["id"]
+        ).update(contact_id=survivor.pk)
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="contact.merge",
+            obj=survivor,
+            contact_id=survivor.pk,
+            changes={"duplicate_id": duplicate_snapshot["id"], "fields_taken": taken},
         )
         # What is derived from the survivor's data (segments, scores) follows after commit.
         announce(ContactsMerged(workspace_id=workspace.pk, survivor_ids={survivor.pk}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
@@ -11,6 +12,7 @@ from volano.contacts.cleaning import normalise_email
 from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
 from volano.core.errors import NotFound
 from volano.core.models import Workspace
+from volano.core.tenancy import access_in_workspace
 from volano.events.models import Event, EventType
 
 
@@ -186,3 +188,15 @@ def company_get(*, workspace: Workspace, company_id: int) -> Company:
 
 def custom_fields(*, workspace: Workspace, entity: str = "contact") -> QuerySet[CustomField]:
     return CustomField.objects.for_workspace(workspace).filter(entity=entity)
+
+
+def access_contact(*, workspace: Workspace, contact_id: Any) -> Contact:
+    """Fetch and check in one call (Zulip's access_*): the contact of this workspace, or
+    NotFound, another workspace's contact being as absent as a missing one."""
+    return access_in_workspace(
+        Contact, workspace=workspace, pk=contact_id, related=("company", "owner")
+    )
+
+
+def access_company(*, workspace: Workspace, company_id: Any) -> Company:
+    return access_in_workspace(Company, workspace=workspace, pk=company_id)

@@ -29,10 +29,12 @@ from volano.contacts.models import (
     SizeBand,
 )
 from volano.core import geography
-from volano.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from volano.core.activity import activity_record, changes_between
+from volano.core.errors import ApplicationError, Conflict, ValidationFailed
 from volano.core.facts import ConsentChanged, ContactsChanged
-from volano.core.models import Membership, User, Workspace
+from volano.core.models import Activity, Membership, User, Workspace
 from volano.core.reactions import announce
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import EventType
 from volano.events.services import system_event_append
 
@@ -185,6 +187,14 @@ def contact_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
         with transaction.atomic():
             contact = Contact.objects.create(workspace=workspace, **clean)
             announce(ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}))
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="contact.create",
+                obj=contact,
+                contact_id=contact.pk,
+                changes=changes_between({}, clean),
+            )
     except IntegrityError:
         raise Conflict(_("a contact with this email already exists"), field="email") from None
     return contact
@@ -194,6 +204,7 @@ def contact_update(
     *, workspace: Workspace, actor: User | None, contact: Contact, data: dict
 ) -> Contact:
     """Change the given fields only. Custom values are merged key by key (null removes one)."""
+    ensure_in_workspace(contact, workspace)
     clean = _contact_clean(workspace=workspace, data=data)
     if (
         clean.get("email")
@@ -210,6 +221,7 @@ def contact_update(
         merged = {**contact.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
     written = _fields_changed(contact, clean)
+    before = {key: getattr(contact, key) for key in clean}
     for key, value in clean.items():
         setattr(contact, key, value)
     contact.updated_at = timezone.now()
@@ -218,6 +230,14 @@ def contact_update(
         if written:
             announce(
                 ContactsChanged(workspace_id=workspace.pk, contact_ids={contact.pk}, fields=written)
+            )
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="contact.update",
+                obj=contact,
+                contact_id=contact.pk,
+                changes=changes_between(before, clean),
             )
     return contact
 
@@ -240,16 +260,26 @@ def _fields_changed(contact: Contact, clean: dict) -> set[str]:
 
 def contact_delete(*, workspace: Workspace, actor: User | None, contact: Contact) -> None:
     """Erase a contact and its timeline (the right to be forgotten)."""
-    if contact.workspace_id != workspace.pk:
-        raise NotFound("no such contact")
-    contact.delete()
+    ensure_in_workspace(contact, workspace)
+    with transaction.atomic():
+        # Erased means erased: its change history (old values included) goes with it.
+        Activity.objects.for_workspace(workspace).filter(contact_id=contact.pk).delete()
+        activity_record(workspace=workspace, actor=actor, verb="contact.delete", obj=contact)
+        contact.delete()
 
 
 def company_delete(*, workspace: Workspace, actor: User | None, company: Company) -> None:
     """Delete a company; its contacts and orders stay, without a company."""
-    if company.workspace_id != workspace.pk:
-        raise NotFound("no such company")
-    company.delete()
+    ensure_in_workspace(company, workspace)
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="company.delete",
+            obj=company,
+            changes={"name": [company.name, None]},
+        )
+        company.delete()
 
 
 def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> Company:
@@ -265,12 +295,22 @@ def company_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
     ):
         raise Conflict(_("a company with this partita IVA already exists"), field="vat_number")
     clean.setdefault("source", "manual" if actor else "api")
-    return Company.objects.create(workspace=workspace, **clean)
+    with transaction.atomic():
+        company = Company.objects.create(workspace=workspace, **clean)
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="company.create",
+            obj=company,
+            changes=changes_between({}, clean),
+        )
+    return company
 
 
 def company_update(
     *, workspace: Workspace, actor: User | None, company: Company, data: dict
 ) -> Company:
+    ensure_in_workspace(company, workspace)
     fields = list(CustomField.objects.for_workspace(workspace).filter(entity=Entity.COMPANY))
     clean, errors = _clean_common(data, COMPANY_FIELDS, fields)
     if "name" in data and not clean.get("name"):
@@ -287,10 +327,19 @@ def company_update(
     if "custom" in clean:
         merged = {**company.custom, **clean["custom"]}
         clean["custom"] = {k: v for k, v in merged.items() if v is not None}
+    before = {key: getattr(company, key) for key in clean}
     for key, value in clean.items():
         setattr(company, key, value)
     company.updated_at = timezone.now()
-    company.save()
+    with transaction.atomic():
+        company.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="company.update",
+            obj=company,
+            changes=changes_between(before, clean),
+        )
     return company
 
 
@@ -331,6 +380,7 @@ def custom_field_create(
 def consent_set(
     *,
     workspace: Workspace,
+    actor: User | None,
     contact: Contact,
     purpose: str,
     status: str,
@@ -341,6 +391,7 @@ def consent_set(
     at=None,
 ) -> Consent:
     """Record a consent decision with its proof, and put the change on the timeline."""
+    ensure_in_workspace(contact, workspace)
     if purpose not in Purpose.values:
         raise ApplicationError(
             _("unknown purpose %(purpose)s") % {"purpose": repr(purpose)}, field="purpose"
@@ -371,6 +422,14 @@ def consent_set(
         if status == ConsentStatus.GRANTED and previous == ConsentStatus.PENDING:
             consent.confirmed_at = now
         consent.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="consent.set",
+            obj=consent,
+            contact_id=contact.pk,
+            changes={"purpose": purpose, "status": [previous, status], "source": source},
+        )
         if previous != status:
             system_event_append(
                 workspace=workspace,
@@ -400,6 +459,7 @@ def consent_request(
     *pending* until the address owner confirms it (double opt-in), and never changes a decision
     already taken: granted stays granted, and a revoked or denied consent is never re-granted
     by someone typing the address into a form. Returns the status the contact has afterwards."""
+    ensure_in_workspace(contact, workspace)
     current = (
         Consent.objects.for_workspace(workspace)
         .filter(contact=contact, purpose=purpose)
@@ -410,6 +470,7 @@ def consent_request(
         return current
     consent_set(
         workspace=workspace,
+        actor=None,  # a public form: the system, with the form as the source
         contact=contact,
         purpose=purpose,
         status=ConsentStatus.PENDING,
@@ -445,5 +506,12 @@ def contacts_owner_set(
         if ids:
             announce(
                 ContactsChanged(workspace_id=workspace.pk, contact_ids=set(ids), fields={"owner"})
+            )
+            activity_record(  # one row for the whole operation, with its count
+                workspace=workspace,
+                actor=actor,
+                verb="contacts.owner_set",
+                object_type="contact",
+                changes={"contacts": len(ids), "owner_id": owner_id},
             )
     return len(ids)

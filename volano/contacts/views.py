@@ -52,6 +52,7 @@ from volano.contacts.services import (
     contacts_owner_set,
     custom_field_create,
 )
+from volano.core.activity import activity_list
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Membership
 from volano.core.permissions import Cap, allows, requires
@@ -74,6 +75,7 @@ from volano.segments.services import list_add_contacts
 PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 25
 COUNT_CAP = 10_000
+CHANGES_SHOWN = 20  # the contact page's "Changes": the latest; the rest in settings → activity
 
 
 class CappedPaginator(Paginator):
@@ -697,6 +699,7 @@ def _detail_context(
         else "",
         "custom": custom,
         "activity_form": ActivityForm(prefix="activity"),
+        "changes": activity_list(workspace=workspace, contact_id=contact.pk)[:CHANGES_SHOWN],
         **_timeline_page(request, contact, 1),
         **contact_panel_context(workspace=workspace, contact=contact),
     }
@@ -719,6 +722,7 @@ def contact_consent_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     if form.is_valid():
         consent_set(
             workspace=request.workspace,  # type: ignore[attr-defined]
+            actor=request.user,  # type: ignore[arg-type]
             contact=contact,
             purpose=purpose,
             status=form.cleaned_data["status"],

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from volano.core import permissions
+from volano.core.actors import current_token
 from volano.core.models import Membership
 from volano.core.selectors import token_authenticate
 
@@ -27,4 +28,5 @@ class WorkspaceToken(HttpBearer):
         request.workspace = found.workspace  # type: ignore[attr-defined]
         request.api_token = found  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
+        current_token.set(found)  # the audit trail's "via this token" (volano/core/actors.py)
         return found

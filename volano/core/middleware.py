@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils import translation
 
+from volano.core.actors import current_token
 from volano.core.selectors import memberships_of
 
 SESSION_KEY = "volano_workspace_id"
@@ -14,6 +15,13 @@ class WorkspaceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        current_token.set(None)  # set again by the API auth, for this request only
+        try:
+            return self._call(request)
+        finally:
+            current_token.set(None)
+
+    def _call(self, request):
         request.workspace = None
         request.membership = None
         user = getattr(request, "user", None)

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from volano.core.tenancy import WorkspaceScopedModel
+
 
 class Workspace(models.Model):
     """One client company. An install holds many; no business row crosses between them."""
@@ -190,3 +192,96 @@ class Invitation(models.Model):
 
     def is_pending_at(self, moment) -> bool:
         return self.accepted_at is None and self.cancelled_at is None and self.expires_at > moment
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", _("user")
+    TOKEN = "token", _("API token")
+    SYSTEM = "system", _("system")
+
+
+VERB_LABELS = {
+    "contact.create": _("created the contact"),
+    "contact.update": _("changed the contact"),
+    "contact.delete": _("deleted a contact"),
+    "contact.merge": _("merged contacts"),
+    "contacts.owner_set": _("changed the owner of contacts"),
+    "company.create": _("created the company"),
+    "company.update": _("changed the company"),
+    "company.delete": _("deleted a company"),
+    "consent.set": _("recorded a consent decision"),
+    "stage.set": _("changed the lifecycle stage"),
+    "stages.move": _("moved contacts to a stage"),
+    "deal.create": _("opened a deal"),
+    "deal.update": _("changed a deal"),
+    "deal.move": _("moved a deal to another stage"),
+    "deal.delete": _("deleted a deal"),
+    "threshold_rule.save": _("saved a stage rule"),
+    "threshold_rule.delete": _("deleted a stage rule"),
+    "score_model.save": _("saved a score model"),
+    "score_model.delete": _("deleted a score model"),
+    "segment.save": _("saved a segment"),
+    "segment.delete": _("deleted a segment"),
+    "assignment.accept": _("accepted a lead"),
+    "assignment.reject": _("rejected a lead"),
+    "order.create": _("recorded an order"),
+    "list.create": _("created a list"),
+    "list.update": _("changed a list"),
+    "list.delete": _("deleted a list"),
+    "import.contacts": _("imported contacts"),
+    "import.companies": _("imported companies"),
+    "import.orders": _("imported orders"),
+}
+
+
+class Activity(WorkspaceScopedModel):
+    """One change of business data: who did it (a user, a user through an API token, or the
+    system), what (`verb`, e.g. "consent.set"), to which object, and which fields went from what
+    to what. Written by `volano.core.activity.activity_record` in the service's transaction, so
+    a change and its record commit or roll back together. A bulk operation writes one row with
+    its counts. `contact_id` (no foreign key: any domain records here) is set when the change
+    is about one contact, for the contact page's "Changes"; `actor_label` keeps the name when
+    the user is later deleted."""
+
+    actor_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_label = models.CharField(max_length=254, blank=True)
+    verb = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["workspace", "created_at"], name="activity_ws_created"),
+            models.Index(
+                fields=["workspace", "contact_id", "created_at"], name="activity_ws_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verb} by {self.actor_label or self.actor_kind}"
+
+    @property
+    def verb_label(self) -> str:
+        return str(VERB_LABELS.get(self.verb, self.verb))
+
+    @property
+    def changes_lines(self) -> list[str]:
+        """The changes as short lines, "field: old → new", for the pages."""
+        lines = []
+        for key, value in (self.changes or {}).items():
+            if isinstance(value, list) and len(value) == 2:
+                old, new = ("—" if v in (None, "", []) else v for v in value)
+                lines.append(f"{key}: {old} → {new}")
+            else:
+                lines.append(f"{key}: {value}")
+        return lines

@@ -279,6 +279,7 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "tokens"): Cap.OWN_ACCOUNT,
     ("POST", "tokens"): Cap.TOKENS_BY_API,
     ("DELETE", "tokens/<token_id>"): Cap.TOKENS_BY_API,
+    ("GET", "activity"): A,
     ("GET", "members"): R,
     ("PATCH", "members/<user_id>"): A,
     ("DELETE", "members/<user_id>"): A,

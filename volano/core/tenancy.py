@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.utils.translation import gettext as _
+
+from volano.core.errors import NotFound
 
 if TYPE_CHECKING:
     from volano.core.models import Workspace
@@ -72,3 +75,31 @@ class WorkspaceScopedModel(models.Model):
         abstract = True
         base_manager_name = "all_workspaces"
         default_manager_name = "objects"
+
+
+def ensure_in_workspace(obj: Any, workspace: Workspace) -> None:
+    """Fail closed: a service given an object of another workspace (or an unsaved one) raises
+    NotFound, exactly as if it looked the object up itself. Every service taking a model
+    instance calls this first, so a caller's mistake never writes across workspaces."""
+    if obj is None:
+        return
+    if getattr(obj, "workspace_id", None) != workspace.pk or workspace.pk is None:
+        raise NotFound(
+            _("no such %(thing)s in this workspace") % {"thing": obj._meta.verbose_name},
+            field=obj._meta.model_name,
+        )
+
+
+def access_in_workspace(model: Any, *, workspace: Workspace, pk: Any, **select: Any) -> Any:
+    """Fetch and check in one call: the `model` row `pk` of `workspace`, or NotFound (another
+    workspace's row is as absent as a missing one). `select` are select_related names."""
+    queryset = model.objects.for_workspace(workspace)
+    if select.get("related"):
+        queryset = queryset.select_related(*select["related"])
+    try:
+        return queryset.get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise NotFound(
+            _("no such %(thing)s in this workspace") % {"thing": model._meta.verbose_name},
+            field=model._meta.model_name,
+        ) from None

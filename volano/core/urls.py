@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from volano.core import views
+from volano.core import activity_views, views
 from volano.core.permissions import public, signed_in
 
 urlpatterns = [
@@ -33,6 +33,7 @@ urlpatterns = [
     path("workspace/switch/", views.workspace_switch, name="workspace_switch"),
     path("outbox/", views.outbox, name="outbox"),
     path("team/", views.team, name="team"),
+    path("settings/activity/", activity_views.activity, name="activity"),
     path("team/<int:user_id>/edit/", views.team_member_edit, name="team_member_edit"),
     path("team/<int:user_id>/remove/", views.team_member_remove, name="team_member_remove"),
     path(

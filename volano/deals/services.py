@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from volano.contacts.cleaning import CENT, amount_clean, text_clean
 from volano.contacts.models import Company, Contact
+from volano.core.activity import activity_record, changes_between
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.facts import DealChanged
 from volano.core.models import Membership, User, Workspace
@@ -417,6 +418,14 @@ def deal_create(*, workspace: Workspace, actor: User | None, data: dict) -> Deal
             _lines_write(workspace, deal, lines)
         _deal_event(deal, from_stage="", reason=reason)
         _deal_changed_announce(workspace=workspace, actor=actor, deal=deal, reason=reason)
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="deal.create",
+            obj=deal,
+            contact_id=deal.contact_id,
+            changes={"stage": [None, stage]},
+        )
     return deal
 
 
@@ -435,6 +444,14 @@ def deal_update(*, workspace: Workspace, actor: User | None, deal: Deal, data: d
         raise ValidationFailed(errors)
     contact_changed = "contact" in values and values["contact"] != deal.contact
     with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="deal.update",
+            obj=deal,
+            contact_id=deal.contact_id,
+            changes=changes_between({k: getattr(deal, k) for k in values}, values),
+        )
         for key, value in values.items():
             setattr(deal, key, value)
         deal.updated_at = timezone.now()
@@ -481,10 +498,26 @@ def deal_move(
         deal.save(update_fields=["stage", "closed_at", "lost_reason", "updated_at"])
         _deal_event(deal, from_stage=from_stage, reason=deal.lost_reason)
         _deal_changed_announce(workspace=workspace, actor=actor, deal=deal, reason=reason)
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="deal.move",
+            obj=deal,
+            contact_id=deal.contact_id,
+            changes={"stage": [from_stage, stage]},
+        )
     return deal
 
 
 def deal_delete(*, workspace: Workspace, actor: User | None, deal: Deal) -> None:
     if deal.workspace_id != workspace.pk:
         raise NotFound("no such deal")
-    deal.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="deal.delete",
+            obj=deal,
+            contact_id=deal.contact_id,
+        )
+        deal.delete()

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from volano.contacts.models import Contact
 from volano.core import geography
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
 from volano.core.facts import ContactsChanged, LeadAssigned
 from volano.core.mail import workspace_headers
@@ -712,6 +713,14 @@ def assignment_accept(*, workspace: Workspace, actor: User, assignment: Assignme
                 "product_line": assignment.product_line,
             },
         )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="assignment.accept",
+            obj=assignment,
+            contact_id=assignment.contact_id,
+            changes={"status": [AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED]},
+        )
     assignment.refresh_from_db()
     return assignment
 
@@ -766,6 +775,14 @@ def assignment_reject(
             stage=LifecycleStage.RECYCLED,
             source=ChangeSource.HANDOFF,
             reason=reason,
+        )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="assignment.reject",
+            obj=assignment,
+            contact_id=assignment.contact_id,
+            changes={"status": [assignment.status, AssignmentStatus.REJECTED], "reason": reason},
         )
     assignment.refresh_from_db()
     return assignment

@@ -26,11 +26,13 @@ from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import condition_check, contacts_matching
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
+from volano.core.activity import activity_record, changes_between
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.facts import StageChanged
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Channel, Event, EventType
 from volano.lifecycle.models import (
     ChangeSource,
@@ -103,6 +105,7 @@ def stages_move(
 ) -> list[int]:
     """Move the contacts of `contacts` that are in one of `from_stages` (default: any other
     stage) to `to_stage`. Returns the ids moved."""
+    ensure_in_workspace(rule, workspace)
     _stage_check(to_stage)
     now = now or timezone.now()
     allowed = [s for s in (from_stages or LifecycleStage.values) if s != to_stage]
@@ -168,6 +171,21 @@ def stages_move(
                 product_line=product_line,
                 why=reason,
             )
+        )
+        single = len(rows) == 1
+        activity_record(  # one row per move, however many contacts it moved
+            workspace=workspace,
+            actor=actor,
+            verb="stage.set" if single else "stages.move",
+            object_type="contact",
+            object_id=ids[0] if single else None,
+            contact_id=ids[0] if single else None,
+            changes={
+                "lifecycle_stage": [rows[0][1], to_stage] if single else to_stage,
+                "contacts": len(ids),
+                "source": source,
+                **({"rule": rule.name} if rule is not None else {}),
+            },
         )
     return ids
 
@@ -257,6 +275,7 @@ def threshold_rule_save(
     *, workspace: Workspace, actor: User | None, data: dict, rule: ThresholdRule | None = None
 ) -> ThresholdRule:
     """Create (or replace, with `rule`) a threshold rule. Every problem is reported at once."""
+    ensure_in_workspace(rule, workspace)
     errors: list[dict] = []
     name = str(data.get("name") or "").strip()
     if not name:
@@ -312,18 +331,39 @@ def threshold_rule_save(
         "disabled_at": None,
         "updated_at": timezone.now(),
     }
-    if rule is None:
-        return ThresholdRule.objects.create(workspace=workspace, **values)
-    for key, value in values.items():
-        setattr(rule, key, value)
-    rule.save()
+    with transaction.atomic():
+        if rule is None:
+            rule = ThresholdRule.objects.create(workspace=workspace, **values)
+            before: dict = {}
+        else:
+            before = {key: getattr(rule, key) for key in values}
+            for key, value in values.items():
+                setattr(rule, key, value)
+            rule.save()
+        changed = changes_between(before, values)
+        changed.pop("updated_at", None)
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="threshold_rule.save",
+            obj=rule,
+            changes=changed,
+        )
     return rule
 
 
 def threshold_rule_delete(*, workspace: Workspace, actor: User | None, rule: ThresholdRule) -> None:
     if rule.workspace_id != workspace.pk:
         raise NotFound("no such rule")
-    rule.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="threshold_rule.delete",
+            obj=rule,
+            changes={"name": [rule.name, None]},
+        )
+        rule.delete()
 
 
 def thresholds_apply(

@@ -19,6 +19,7 @@ from volano.contacts.cleaning import (
     text_clean,
 )
 from volano.contacts.models import Company, Contact
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.core.facts import OrderCompleted
 from volano.core.models import User, Workspace
@@ -193,6 +194,14 @@ def order_create(
             )
             OrderLine.objects.bulk_create(
                 [OrderLine(workspace=workspace, order=order, **line) for line in lines]
+            )
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="order.create",
+                obj=order,
+                contact_id=contact_id,
+                changes={"number": number, "status": status, "total": total, "lines": len(lines)},
             )
             if contact_id is not None:
                 event_append(

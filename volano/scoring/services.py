@@ -26,11 +26,13 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from volano.conditions.types import ConditionError
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.facts import ScoresChanged
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Channel, Event, EventType
 from volano.events.services import system_events_insert_select
 from volano.scoring.models import ModelKind, Score, ScoreModel
@@ -72,6 +74,13 @@ def score_model_save(*, workspace: Workspace, actor: User | None, data: Any) -> 
         model, _created = ScoreModel.objects.for_workspace(workspace).update_or_create(
             workspace=workspace, slug=definition.slug, defaults=values
         )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="score_model.save",
+            obj=model,
+            changes={"slug": model.slug, "rules": len(data["rules"]), "active": model.active},
+        )
         transaction.on_commit(functools.partial(_recompute_enqueue, workspace.pk, model.pk))
     return model
 
@@ -85,7 +94,15 @@ def _recompute_enqueue(workspace_id: int, model_id: int) -> None:
 def score_model_delete(*, workspace: Workspace, actor: User | None, model: ScoreModel) -> None:
     if model.workspace_id != workspace.pk:
         raise NotFound("no such score model")
-    model.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="score_model.delete",
+            obj=model,
+            changes={"slug": [model.slug, None]},
+        )
+        model.delete()
 
 
 @functools.lru_cache(maxsize=256)
@@ -131,6 +148,7 @@ def scores_compute(
 ) -> ComputeResult:
     """Compute `model`'s scores for every contact of the workspace, or for `contact_ids`, as of
     `now`; the score_changed events and the scores are stamped `stamped_at` (default `now`)."""
+    ensure_in_workspace(model, workspace)
     now = now or timezone.now()
     stamped_at = stamped_at or now
     definition = model_definition(model)
@@ -352,6 +370,7 @@ def scores_recompute(
 
 def score_model_recompute(*, workspace: Workspace, model: ScoreModel) -> ComputeResult:
     """One model over every contact (after it was saved); the stage rules follow."""
+    ensure_in_workspace(model, workspace)
     now = timezone.now()
     result = ComputeResult()
     with model_guard(workspace, model, now):

@@ -31,9 +31,11 @@ from volano.conditions.compiler import condition_q
 from volano.conditions.facts import EventFacts, event_facts
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
 from volano.core.sqlcache import statement_cached
+from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Event, EventType
 from volano.events.services import system_events_insert_select
 from volano.segments.models import (
@@ -153,6 +155,13 @@ def segment_save(
         segment.updated_at = now
         segment.disabled_reason, segment.disabled_at = "", None
         segment.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="segment.save",
+            obj=segment,
+            changes={"slug": slug, "name": name},
+        )
         segment_refresh(workspace=workspace, segment=segment)
         for dependent in _dependents(workspace=workspace, slug=slug):
             _refresh_guarded(workspace, dependent)
@@ -173,7 +182,15 @@ def segment_delete(*, workspace: Workspace, actor: User | None, segment: Segment
             % {"slug": segment.slug, "users": ", ".join(sorted(users))},
             field="slug",
         )
-    segment.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="segment.delete",
+            obj=segment,
+            changes={"slug": [segment.slug, None]},
+        )
+        segment.delete()
 
 
 def segment_refresh(
@@ -725,9 +742,18 @@ def list_create(
         raise ApplicationError(_("a list needs a name"), field="name")
     if ContactList.objects.for_workspace(workspace).filter(slug=slug).exists():
         raise ApplicationError(_("a list '%(slug)s' already exists") % {"slug": slug}, field="slug")
-    return ContactList.objects.create(
-        workspace=workspace, slug=slug, name=name, description=description or ""
-    )
+    with transaction.atomic():
+        contact_list = ContactList.objects.create(
+            workspace=workspace, slug=slug, name=name, description=description or ""
+        )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="list.create",
+            obj=contact_list,
+            changes={"slug": slug, "name": name},
+        )
+    return contact_list
 
 
 def list_update(
@@ -742,7 +768,15 @@ def list_update(
         contact_list.name = name
     if "description" in data:
         contact_list.description = data["description"] or ""
-    contact_list.save()
+    with transaction.atomic():
+        contact_list.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="list.update",
+            obj=contact_list,
+            changes={k: data[k] for k in ("name", "description") if k in data},
+        )
     return contact_list
 
 
@@ -760,7 +794,15 @@ def list_delete(*, workspace: Workspace, actor: User | None, contact_list: Conta
             % {"slug": contact_list.slug, "users": ", ".join(sorted(users))},
             field="slug",
         )
-    contact_list.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="list.delete",
+            obj=contact_list,
+            changes={"slug": [contact_list.slug, None]},
+        )
+        contact_list.delete()
 
 
 def list_add(
@@ -871,6 +913,7 @@ def list_add_emails(
     source: str = "import",
 ) -> tuple[int, list[str]]:
     """Add contacts by email; returns (how many were new, the emails not found)."""
+    ensure_in_workspace(contact_list, workspace)
     ids, missing = contact_ids_by_email(workspace=workspace, emails=emails)
     return list_add(
         workspace=workspace, contact_list=contact_list, contact_ids=ids, source=source

@@ -146,6 +146,7 @@ def test_the_contact_page_puts_consent_first_proof_readable_and_the_cap_without_
     )
     services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose="email_marketing",
         status="granted",

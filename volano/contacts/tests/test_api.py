@@ -187,6 +187,7 @@ def test_list_filters(api, officina, giulia, mario):
     )
     services.consent_set(
         workspace=officina,
+        actor=None,
         contact=mario,
         purpose="email_marketing",
         status="granted",

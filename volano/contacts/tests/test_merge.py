@@ -115,7 +115,13 @@ def test_timeline_orders_and_visitors_move_and_the_merge_is_on_the_timeline(offi
 
 def _consent(workspace, contact, status, at, purpose=Purpose.EMAIL_MARKETING):
     return services.consent_set(
-        workspace=workspace, contact=contact, purpose=purpose, status=status, source="t", at=at
+        workspace=workspace,
+        actor=None,
+        contact=contact,
+        purpose=purpose,
+        status=status,
+        source="t",
+        at=at,
     )
 
 

@@ -179,6 +179,7 @@ def test_consent_changes_are_on_the_timeline_with_their_proof(officina):
     contact = create(officina, email="mario@example.it")
     services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose=Purpose.EMAIL_MARKETING,
         status=ConsentStatus.PENDING,
@@ -189,6 +190,7 @@ def test_consent_changes_are_on_the_timeline_with_their_proof(officina):
     )
     consent = services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose=Purpose.EMAIL_MARKETING,
         status=ConsentStatus.GRANTED,
@@ -199,6 +201,7 @@ def test_consent_changes_are_on_the_timeline_with_their_proof(officina):
     assert selectors.contact_is_emailable(workspace=officina, contact=contact)
     services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose=Purpose.EMAIL_MARKETING,
         status=ConsentStatus.REVOKED,
@@ -213,7 +216,12 @@ def test_consent_changes_are_on_the_timeline_with_their_proof(officina):
     assert changes == [(None, "pending"), ("pending", "granted"), ("granted", "revoked")]
     with pytest.raises(ApplicationError, match="unknown purpose"):
         services.consent_set(
-            workspace=officina, contact=contact, purpose="spam", status="granted", source="x"
+            workspace=officina,
+            actor=None,
+            contact=contact,
+            purpose="spam",
+            status="granted",
+            source="x",
         )
 
 

@@ -48,6 +48,7 @@ def luca(officina, giulia, brambilla):
     )
     services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose="email_marketing",
         status="granted",
@@ -72,6 +73,7 @@ def anna(officina, giulia):
     )
     services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose="email_marketing",
         status="revoked",

@@ -359,6 +359,7 @@ def twin(officina, giulia):
     )
     services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose="email_marketing",
         status="granted",

@@ -18,7 +18,7 @@ from volano.contacts import services as contact_services
 from volano.contacts.models import Company, Consent, Contact, CustomField
 from volano.core import services as core_services
 from volano.core.invitations import invitation_create
-from volano.core.models import ApiToken, Invitation, Membership
+from volano.core.models import Activity, ApiToken, Invitation, Membership
 from volano.deals import services as deal_services
 from volano.deals.models import Deal, DealLine, Product, ProductLine
 from volano.events.models import Event, Form
@@ -94,6 +94,7 @@ def secrets(officina, giulia, marco):
     )
     contact_services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose="email_marketing",
         status="granted",
@@ -392,6 +393,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "invitations"): {},
         ("POST", "invitations"): {"body": {"email": "segreto@esterno.it", "role": "viewer"}},
         ("DELETE", "invitations/<invitation_id>"): {},
+        ("GET", "activity"): {"query": {"verb": "contact.create"}},
     }, ids
 
 
@@ -422,6 +424,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "threshold-rules": {secrets["threshold"].pk},
         "tokens": {secrets["token"].pk},
         "invitations": {secrets["invitation"].pk},
+        "activity": set(Activity.objects.for_workspace(officina).values_list("pk", flat=True)),
     }
     for method, route in routes:
         spec = table[(method, route)]

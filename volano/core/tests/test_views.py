@@ -86,6 +86,7 @@ def test_overview_counts_and_latest_contacts(client, giulia, officina):
     )
     contact_services.consent_set(
         workspace=officina,
+        actor=None,
         contact=contact,
         purpose="email_marketing",
         status="granted",

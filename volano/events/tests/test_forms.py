@@ -190,6 +190,7 @@ def test_a_form_grants_consent_only_as_pending_with_the_declared_text_as_proof(
 def test_a_form_never_re_grants_a_withdrawn_consent(client, officina, anna, decided):
     consent_set(
         workspace=officina,
+        actor=None,
         contact=anna,
         purpose=Purpose.EMAIL_MARKETING,
         status=decided,
@@ -207,6 +208,7 @@ def test_a_form_never_re_grants_a_withdrawn_consent(client, officina, anna, deci
 def test_a_granted_consent_stays_granted(client, officina, anna):
     consent_set(
         workspace=officina,
+        actor=None,
         contact=anna,
         purpose=Purpose.EMAIL_MARKETING,
         status=ConsentStatus.GRANTED,
@@ -379,7 +381,7 @@ def test_a_standard_field_sent_twice_is_refused_not_stored_as_a_list(client, off
         ({"slug": "ok", "name": "X", "consent_text": "\x00"}, "consent_text"),
         ({"slug": "ok", "name": "X", "asks_email_consent": True}, "consent_text"),
         ({"slug": "ok", "name": "X", "fields": ["custom.nope"]}, "fields"),
-        ({"slug": "ok", "name": "X", "fields": ["first\x00name"]}, "fields"),
+        ({"slug": "ok", "name": "X", "fields": ["first\x00name"]}, "fields.0"),  # input guard
     ],
 )
 def test_bad_form_declarations_are_422_naming_the_field(api, officina, body, field):

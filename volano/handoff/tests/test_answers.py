@@ -101,3 +101,17 @@ def test_the_work_ends_when_the_lead_moves_on_and_a_new_qualification_is_handed_
     today = timezone.localtime(assignment.assigned_at, ZoneInfo(officina.time_zone)).date()
     report = handoff_report(workspace=officina, start=today, end=today)
     assert (report["assigned"], report["accepted"]) == (2, 1)
+
+
+def test_the_answers_are_on_the_audit_trail(officina, assignment, marco, anna):
+    from volano.core.models import Activity
+
+    services.assignment_accept(workspace=officina, actor=marco, assignment=assignment)
+    services.assignment_reject(
+        workspace=officina, actor=marco, assignment=assignment, reason="Nessun budget"
+    )
+    rows = Activity.objects.for_workspace(officina).filter(contact_id=anna.pk, actor_user=marco)
+    verbs = {row.verb: row.changes for row in rows}
+    assert verbs["assignment.accept"]["status"] == ["pending", "accepted"]
+    assert verbs["assignment.reject"]["status"] == ["accepted", "rejected"]
+    assert verbs["stage.set"]["lifecycle_stage"][1] == "recycled"

@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from volano.contacts.models import CustomField, Entity
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError
 from volano.core.facts import ContactsChanged
 from volano.core.models import User, Workspace
@@ -148,6 +149,19 @@ def import_file(
         table.close()
         if not dry_run and (written.created or written.updated):
             _bulk_load_announce(workspace)
+            activity_record(  # one row per import, with its counts, not one per contact
+                workspace=workspace,
+                actor=actor,
+                verb=f"import.{kind}",
+                object_type="import",
+                changes={
+                    "file": Path(path).name,
+                    "rows": written.rows,
+                    "created": written.created,
+                    "updated": written.updated,
+                    "unchanged": written.unchanged,
+                },
+            )
     report.notes.extend(table.notes)
     report.errors.sort(key=lambda e: e["row"])
     report.warnings.sort(key=lambda e: e["row"])

@@ -200,6 +200,7 @@ def test_consent_columns_record_consent_with_source_import(officina, write_csv):
     unsubscribed = contact_create(workspace=officina, actor=None, data={"email": "gone@example.it"})
     consent_set(
         workspace=officina,
+        actor=None,
         contact=unsubscribed,
         purpose="email_marketing",
         status="revoked",

@@ -61,6 +61,7 @@ def people(officina, giulia):
         webinar(officina, anna, days)
     consent_set(
         workspace=officina,
+        actor=None,
         contact=luca,
         purpose="email_marketing",
         status="revoked",

@@ -32,10 +32,20 @@ def segment(officina, giulia):
         workspace=officina, actor=None, data={"email": "no@example.com", "province": "MI"}
     )
     contact_services.consent_set(
-        workspace=officina, contact=yes, purpose="third_party", status="granted", source="form"
+        workspace=officina,
+        actor=None,
+        contact=yes,
+        purpose="third_party",
+        status="granted",
+        source="form",
     )
     contact_services.consent_set(
-        workspace=officina, contact=no, purpose="third_party", status="denied", source="form"
+        workspace=officina,
+        actor=None,
+        contact=no,
+        purpose="third_party",
+        status="denied",
+        source="form",
     )
     return services.segment_save(
         workspace=officina,

@@ -87,7 +87,12 @@ def people(officina, giulia):
     _views(officina, sara, 1)
     _views(officina, anna, 4)
     contact_services.consent_set(
-        workspace=officina, contact=luca, purpose="email_marketing", status="granted", source="form"
+        workspace=officina,
+        actor=None,
+        contact=luca,
+        purpose="email_marketing",
+        status="granted",
+        source="form",
     )
     return {"luca": luca, "sara": sara, "anna": anna}
 
