@@ -76,6 +76,22 @@ def test_every_mql_satisfies_the_threshold_rule_that_made_it(demo):
         ).values_list("pk", flat=True)
     )
     assert mqls <= matching, sorted(mqls - matching)[:10]
+    # and every SQL of today satisfies one of the rules that hand MQLs to sales
+    sqls = set(
+        Contact.objects.for_workspace(demo)
+        .filter(lifecycle_stage=LifecycleStage.SQL)
+        .values_list("pk", flat=True)
+    )
+    by_sql_rules: set[int] = set()
+    for sql_rule in ThresholdRule.objects.for_workspace(demo).filter(to_stage=LifecycleStage.SQL):
+        by_sql_rules |= set(
+            contacts_matching(
+                workspace=demo,
+                condition=condition_parse(sql_rule.condition, workspace=demo),
+                now=timezone.now(),
+            ).values_list("pk", flat=True)
+        )
+    assert sqls <= by_sql_rules, sorted(sqls - by_sql_rules)[:10]
 
 
 def test_fairs_happen_in_the_year_their_name_says(demo):
