@@ -777,7 +777,7 @@ class _Story:
                 gen._when(self.since, self.b2b),
                 interest=interest,
             )
-        if self.b2b and rng.random() < 0.16 * gen.size.activity:
+        if self.b2b and rng.random() < 0.3 * gen.size.activity:
             self._price_shopping()
         if rng.random() < 0.12 * (0.5 + self.engagement):
             self._download()
