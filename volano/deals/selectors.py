@@ -188,7 +188,8 @@ def customer_profile(
     """What the contact bought, what to offer next and what a customer like them spends.
 
     - lines: per product line bought, the total, the number of orders and the last order date;
-    - cross_sell: active product lines (with an active product) not bought yet;
+    - cross_sell: for a contact who bought something, the active product lines (with an
+      active product) not bought yet; empty for a contact who bought nothing;
     - up_sell: lines bought where the contact's 12-month spend is below the median 12-month
       spend of the line's customers (contacts who bought it in the last 12 months);
     - potential: the median 12-month spend of customers whose company has the same size band
@@ -229,9 +230,12 @@ def customer_profile(
         .filter(active=True)
         .values_list("product_line__slug", flat=True)
     )
+    # Cross-sell is advice for a buyer (what else to offer someone who bought a line); a contact
+    # who bought nothing gets none: every line would be "not bought yet".
     cross_sell = [
         {"slug": slug, "name": names[slug]}
         for slug in sorted(active_slugs - bought_slugs, key=lambda s: names[s])
+        if bought_slugs
     ]
     spends: dict[str, list[Decimal]] = {}
     for slug, spend in (

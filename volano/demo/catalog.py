@@ -221,7 +221,7 @@ COMPANY_PATTERNS = (
     "{trade} {place}",
     "Azienda Agricola {last}",
     "{last} Macchine",
-    "Agri{short}",
+    "Agricola {last}",
 )
 TRADES = (
     "Meccanica",
@@ -439,13 +439,16 @@ WEBINARS = (
     ("webinar-manutenzione", "Manutenzione preventiva dei trinciaerba"),
     ("webinar-rivenditori", "Novità di gamma per i rivenditori"),
 )
+# The fairs Officina Rossi goes to, one edition a year: (slug, name, city, month, day, weight). An
+# edition's key and title carry the year it is held ("eima-2026", "EIMA International 2026 -
+# Bologna"): see generator.fair_edition.
 FAIRS = (
-    ("eima-2025", "EIMA International 2025 - Bologna"),
-    ("fieragricola-2026", "Fieragricola 2026 - Verona"),
-    ("mecspe-2026", "MECSPE 2026 - Bologna"),
+    ("eima", "EIMA International", "Bologna", 11, 5, 6),
+    ("fieragricola", "Fieragricola", "Verona", 1, 29, 3),
+    ("mecspe", "MECSPE", "Bologna", 3, 4, 1),
 )
 EMAIL_SUBJECTS = (
-    "Novità di primavera: la gamma giardino 2026",
+    "Novità di stagione: la gamma giardino {year}",
     "Ricambi originali: spedizione gratuita fino a domenica",
     "Vieni a trovarci a EIMA: pad. 30, stand B12",
     "Come preparare il trinciaerba per la stagione",
@@ -455,7 +458,7 @@ EMAIL_SUBJECTS = (
     "Auguri da Officina Rossi e orari delle feste",
     "Nuovo spaccalegna SP 22: più forza, meno consumi",
     "Guida alla manutenzione stagionale: scaricala gratis",
-    "Offerta rivenditori: listino 2026",
+    "Offerta rivenditori: listino {year}",
     "Raccontaci la tua esperienza (2 minuti)",
 )
 BOUNCE_REASONS = (
@@ -478,5 +481,5 @@ SURVEY_ANSWERS = {
 }
 DEAL_STAGES = ("offerta_inviata", "trattativa", "vinta", "persa")
 
-TAGS_B2B = ("cliente", "prospect", "rivenditore", "contoterzista", "fiera-eima-2025", "vip")
+TAGS_B2B = ("cliente", "prospect", "rivenditore", "contoterzista", "fiera-eima", "vip")
 TAGS_B2C = ("b2c", "shop", "newsletter", "hobbista")

@@ -253,6 +253,20 @@ def _province_table() -> tuple[list[str], list[float]]:
     return codes, weights
 
 
+def fair_edition(slug: str, on_or_before: dt.datetime) -> tuple[str, str, dt.datetime]:
+    """The last edition of a fair held on or before a moment: (key, title, opening at 9:00 Rome).
+
+    The year in the key and the title is the year of the date, so "EIMA 2026" happens in 2026.
+    """
+    _slug, name, city, month, day, _weight = next(f for f in catalog.FAIRS if f[0] == slug)
+    year = on_or_before.year
+    opening = dt.datetime(year, month, day, 8, 0, tzinfo=dt.UTC)
+    if opening > on_or_before:
+        year -= 1
+        opening = opening.replace(year=year)
+    return f"{slug}-{year}", f"{name} {year} - {city}", opening
+
+
 def _weighted(options: tuple) -> tuple[list, list[float]]:
     return [o[0] for o in options], [float(o[-1]) for o in options]
 
@@ -300,6 +314,13 @@ class DemoGenerator:
         self._forms, self._form_weights = _weighted(catalog.FORMS)
         self._shop_products = [p for p in catalog.PRODUCTS if p[4]]
         self._newsletters = self._newsletter_schedule()
+        self._fair_slugs, self._fair_weights = _weighted(catalog.FAIRS)
+        # the editions held in the last twelve months, one per fair
+        self._fairs_in_year = [
+            edition
+            for edition in (fair_edition(slug, self.now) for slug in self._fair_slugs)
+            if edition[2] >= self.start
+        ]
 
     # ---- places, names, numbers -------------------------------------------------------------
 
@@ -360,7 +381,9 @@ class DemoGenerator:
             day = self.start + dt.timedelta(days=7 + k * 15)
             sent_at = day.replace(hour=8, minute=30, second=0)
             key = f"nl-{sent_at:%Y-%m}-{'a' if sent_at.day <= 15 else 'b'}"
-            subject = catalog.EMAIL_SUBJECTS[k % len(catalog.EMAIL_SUBJECTS)]
+            subject = catalog.EMAIL_SUBJECTS[k % len(catalog.EMAIL_SUBJECTS)].format(
+                year=sent_at.year
+            )
             sends.append((key, subject, sent_at))
         return sends
 
@@ -383,15 +406,12 @@ class DemoGenerator:
                 trade=rng.choice(catalog.TRADES),
                 last=last,
                 last2=last2,
-                place=city,
-                short=last[:4].lower(),
+                place=city.split("/")[0],
             )
             if "Azienda Agricola" in base:
                 name = base
             else:
                 name = f"{base} {rng.choices(forms, form_weights)[0]}"
-            if rng.random() < 0.03:
-                name = name.upper()  # as typed into the ERP years ago
             vat = vat_number(rng)
             while vat in vats:
                 vat = vat_number(rng)
@@ -508,6 +528,16 @@ class DemoGenerator:
         else:
             source = rng.choices(("web", "shop", "import", "api"), (45, 40, 10, 5))[0]
 
+        fair: tuple[str, str, dt.datetime] | None = None
+        if source == "fiera":
+            # met at the stand: the contact exists from the day of the fair
+            slug = rng.choices(self._fair_slugs, self._fair_weights)[0]
+            # this year's edition for a contact of this year, an older one for an older contact
+            fair = fair_edition(slug, self.now if created >= self.start else created)
+            created = min(
+                fair[2] + dt.timedelta(hours=rng.randint(0, 8), minutes=rng.randrange(60)), self.now
+            )
+
         # Identity, with the dirt a real database has.
         if company and rng.random() < 0.04:
             email = self._unique_email(
@@ -537,21 +567,17 @@ class DemoGenerator:
                 else f"{last}.{first}"
             )
             email = self._unique_email(local, domain)
+        # The dirt a real database has: missing names (never names in the wrong case: the demo's
+        # people are shown on every page, and an ERP export keeps the case it was given).
         dirt = rng.random()
-        if dirt < 0.03:
-            first, last = first.upper(), last.upper()
-        elif dirt < 0.05:
-            first, last = first.lower(), last.lower()
-        elif dirt < 0.07:
+        if dirt < 0.02:
             first = ""
-        elif dirt < 0.08 and email:
+        elif dirt < 0.03 and email:
             first, last = "", ""
         phone = ""
         if source in {"fiera", "gestionale", "shop"} or rng.random() < 0.3:
             phone = self._mobile() if rng.random() < 0.75 else self._landline()
         job_title = rng.choices(self._titles, self._title_weights)[0] if company else ""
-        if job_title and rng.random() < 0.03:
-            job_title = job_title.upper()
 
         tags: list[str] = []
         customer = (company.customer if company else rng.random() < 0.3) or source == "shop"
@@ -559,8 +585,8 @@ class DemoGenerator:
             tags.append("cliente" if customer else "prospect")
             if company.dealer:
                 tags.append("rivenditore")
-            if source == "fiera":
-                tags.append("fiera-eima-2025")
+            if fair is not None:
+                tags.append(f"fiera-{fair[0]}")
             if rng.random() < 0.03:
                 tags.append("vip")
         else:
@@ -602,7 +628,9 @@ class DemoGenerator:
                 updated,
             )
         )
-        _Story(self, chunk, contact_id, email, created, company, customer, source).tell()
+        story = _Story(self, chunk, contact_id, email, created, company, customer, source)
+        story.fair = fair
+        story.tell()
 
     def _anonymous_visitor(self, chunk: Chunk) -> None:
         rng = self.rng
@@ -724,6 +752,7 @@ class _Story:
         self.since = max(created, gen.start)
         # Engagement: most people are quiet, a few are very active.
         self.engagement = self.rng.random() ** 2
+        self.fair: tuple[str, str, dt.datetime] | None = None  # the fair where they were met
 
     def event(self, type: str, at: dt.datetime, channel: str, properties: dict, **kw: Any) -> None:
         if at > self.gen.now:
@@ -748,6 +777,8 @@ class _Story:
                 gen._when(self.since, self.b2b),
                 interest=interest,
             )
+        if self.b2b and rng.random() < 0.3 * gen.size.activity:
+            self._price_shopping()
         if rng.random() < 0.12 * (0.5 + self.engagement):
             self._download()
         if rng.random() < 0.08:
@@ -806,11 +837,16 @@ class _Story:
             "gestionale": "Consenso registrato nel gestionale al momento dell'ordine",
         }.get(source, "File di import con colonna consenso")
         confirmed = granted_at + dt.timedelta(minutes=rng.randint(1, 240)) if web else None
+        if status == "denied":
+            confirmed = None
+        # One time for each consent everywhere: the row's recorded_at is the occurred_at of the
+        # timeline event that tells the same change (a web consent counts from its confirmation).
+        given_at = min(confirmed or granted_at, gen.now)
         until: dt.datetime | None = gen.now
-        recorded = confirmed or granted_at
-        if status in {"revoked", "denied"}:
-            recorded = granted_at if status == "denied" else gen._when(self.since, self.b2b)
-            until = recorded if status == "revoked" else None
+        recorded = given_at
+        if status == "revoked":
+            recorded = max(gen._when(self.since, self.b2b), given_at)
+            until = recorded
         self.chunk.consents.append(
             (
                 gen.ws,
@@ -829,7 +865,7 @@ class _Story:
             first = "denied" if status == "denied" else "granted"
             self.event(
                 "consent_changed",
-                granted_at,
+                given_at,
                 "system",
                 {"purpose": "email_marketing", "from": None, "to": first, "source": source},
                 source="volano",
@@ -862,6 +898,14 @@ class _Story:
                     confirmed,
                 )
             )
+            if self.created >= gen.start:
+                self.event(
+                    "consent_changed",
+                    recorded,
+                    "system",
+                    {"purpose": "profiling", "from": None, "to": "granted", "source": source},
+                    source="volano",
+                )
         return until if status != "denied" else None
 
     def _newsletters(self, until: dt.datetime) -> None:
@@ -924,6 +968,25 @@ class _Story:
                 )
                 web_session(gen, self.chunk.events, self.id, None, min(clicked, gen.now))
 
+    def _price_shopping(self) -> None:
+        """A buyer comparing offers: back on the price list 3-5 times in the last 30 days."""
+        gen = self.gen
+        after = max(self.since, gen.now - 30 * DAY)
+        for _ in range(self.rng.randint(3, 5)):
+            at = gen._when(after, True)
+            self.event(
+                "page_view",
+                at,
+                "web",
+                {
+                    "url": catalog.SITE + "/prezzi",
+                    "title": "Listino prezzi",
+                    "dwell_seconds": self.rng.randint(40, 400),
+                    "referrer": catalog.SITE + "/",
+                },
+                source="tracking",
+            )
+
     def _form(self, at: dt.datetime, form: str = "", url: str = "") -> None:
         gen = self.gen
         if not form:
@@ -969,12 +1032,16 @@ class _Story:
             )
 
     def _fair(self) -> None:
-        key, title = self.rng.choice(catalog.FAIRS)
-        at = (
-            self.created
-            if self.source == "fiera" and self.created >= self.gen.start
-            else self.gen._when(self.since, True)
-        )
+        """A visit to a fair's stand: on the day of the edition, named after its year."""
+        if self.fair is not None and self.created >= self.gen.start:
+            key, title, _opening = self.fair
+            at = self.created
+        else:
+            editions = [e for e in self.gen._fairs_in_year if e[2] >= self.since]
+            if not editions:
+                return
+            key, title, opening = self.rng.choice(editions)
+            at = opening + dt.timedelta(hours=self.rng.randint(0, 8))
         self.event(
             "event_attended",
             at,
@@ -1097,12 +1164,31 @@ class _Story:
     def _deal(self) -> None:
         rng, gen = self.rng, self.gen
         deal = f"D-{self.id:07d}"
-        amount = float(rng.choice((4890, 6900, 14900, 22000, 38000)))
+        # An offer for one or two machines at list price, maybe with spare parts or a service
+        # contract: the deal's amount is the sum of its lines.
+        machines = [p for p in catalog.PRODUCTS if p[2] == "macchine" and not p[4]]
+        others = [p for p in catalog.PRODUCTS if p[2] != "macchine"]
+        machine = rng.choice(machines)
+        products = [(machine, 1 + int(rng.random() ** 3 * 3))]
+        if rng.random() < 0.4:
+            products.append((rng.choice(others), 1 + int(rng.random() ** 2 * 4)))
+        lines = [
+            {"sku": p[0], "quantity": quantity, "unit_price": p[3]} for p, quantity in products
+        ]
+        amount = float(
+            sum(
+                (Decimal(str(p[3])) * quantity for p, quantity in products),
+                Decimal("0.00"),
+            ).quantize(Decimal("0.01"))
+        )
         at = gen._when(self.since, True)
         for stage in ("offerta_inviata", "trattativa", rng.choice(("vinta", "persa", ""))):
             if not stage or at > gen.now:
                 break
             self.event(
-                "deal_changed", at, "sales", {"deal": deal, "stage": stage, "amount": amount}
+                "deal_changed",
+                at,
+                "sales",
+                {"deal": deal, "stage": stage, "amount": amount, "lines": lines},
             )
             at += dt.timedelta(days=rng.randint(5, 30))

@@ -98,8 +98,10 @@ def demo_load(
         from volano.demo.sales import demo_sales_create
         from volano.segments.demo import demo_segments_create
 
-        demo_sales_create(workspace=workspace, now=timezone.now())
-        demo_segments_create(workspace=workspace)
+        now = timezone.now()
+        demo_sales_create(workspace=workspace, now=now)
+        demo_segments_create(workspace=workspace, now=now)
+        demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,
         email=ADMIN_EMAIL,
@@ -154,6 +156,21 @@ def demo_generate(
     sequences_reset([Company, Contact, Order])
     tables_analyze(LOADED_MODELS)
     return sum(w.rows_written for w in writers.values()) + events.rows_written
+
+
+def demo_predictive_train(*, workspace: Workspace, now: dt.datetime) -> dict | None:
+    """Train the predictive model on the demo's history and score the open leads, so the
+    contact pages show a probability from the first login; None when there is too little
+    history (a size too small to learn from)."""
+    from volano.core.errors import ApplicationError
+    from volano.scoring.predictive import predictive_score, predictive_train
+
+    try:
+        report = predictive_train(workspace=workspace, now=now)
+    except ApplicationError:
+        return None
+    predictive_score(workspace=workspace, now=now)
+    return report
 
 
 def workspace_wipe(*, workspace: Workspace) -> None:
@@ -214,9 +231,12 @@ def _team(workspace: Workspace, password: str) -> dict[str, int]:
         *TEAM,
     ):
         user = User.objects.filter(email=email).first()
+        fresh = user is None
         if user is None:
             user = core_services.user_create(email=email, password=None, full_name=full_name)
-        if user.password != password_hash and not user.check_password(password):
+        # a new user takes the shared hash as it is; only an existing one is checked (a
+        # password check costs as much as hashing one)
+        if fresh or (user.password != password_hash and not user.check_password(password)):
             user.password = password_hash
             user.save(update_fields=["password"])
         core_services.membership_set(

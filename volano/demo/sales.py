@@ -372,12 +372,7 @@ def _history(
     assignments: list[Assignment] = []
     owners = dict(contacts.values_list("pk", "owner_id"))
     rep_by_id = {user.pk: user for user in reps.values()}
-    products = {
-        p.product_line.slug: p
-        for p in Product.objects.for_workspace(workspace)
-        .select_related("product_line")
-        .order_by("-price")
-    }
+    products = {p.sku: p for p in Product.objects.for_workspace(workspace)}
     for contact_id, created in contacts.order_by("pk").values_list("pk", "created_at"):
         owner = rep_by_id.get(owners.get(contact_id) or 0)
         if contact_id in orders:
@@ -523,9 +518,11 @@ def _deal_story(
     first_at, first = events[0]
     last_at, last = events[-1]
     stage = DEAL_STAGES.get(last.get("stage", ""), DealStage.OFFER_SENT)
-    line = rng.choice(("macchine", "macchine", "ricambi"))
-    product = products[line]
-    amount = Decimal(str(first.get("amount") or product.price))
+    # the generated offer's lines, at the catalogue's prices: the amount is their sum
+    lines = [(products[line["sku"]], Decimal(str(line["quantity"]))) for line in first["lines"]]
+    amounts = [(product.price * quantity).quantize(Decimal("0.01")) for product, quantity in lines]
+    amount = sum(amounts, Decimal("0.00"))
+    product = lines[0][0]
     deal = Deal.objects.create(
         workspace=workspace,
         name=f"{product.name} — {first.get('deal', contact_id)}",
@@ -539,13 +536,16 @@ def _deal_story(
         created_at=first_at,
         updated_at=last_at,
     )
-    DealLine.objects.create(
-        workspace=workspace,
-        deal=deal,
-        product=product,
-        quantity=1,
-        unit_price=amount,
-        amount=amount,
+    DealLine.objects.bulk_create(
+        DealLine(
+            workspace=workspace,
+            deal=deal,
+            product=product,
+            quantity=quantity,
+            unit_price=product.price,
+            amount=line_amount,
+        )
+        for (product, quantity), line_amount in zip(lines, amounts, strict=True)
     )
     mql = created + (first_at - created) * 0.3
     sql = created + (first_at - created) * 0.6

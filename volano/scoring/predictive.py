@@ -76,8 +76,7 @@ MIN_PER_CLASS = 30
 MIN_TOTAL = 100
 ISOTONIC_FROM = 10_000
 TOP_REGIONS = 10
-TOP_SOURCES = 8
-MIN_CATEGORY = 10  # a region or source needs this many labelled contacts to get a column
+MIN_CATEGORY = 10  # a region needs this many labelled contacts to get a column
 REASONS = 3
 BATCH = 5000
 
@@ -119,7 +118,6 @@ def predictive_train(
         )
     vocabulary = {
         "regions": _top_values(table.regions, TOP_REGIONS),
-        "sources": _top_values(table.sources, TOP_SOURCES),
     }
     features, names = _feature_matrix(
         workspace, population, table, vocabulary, now=now, at_outcome=True
@@ -209,9 +207,13 @@ def predictive_score(
             table = _contact_table(population)
             if not len(table.ids):
                 continue
-            features, _names = _feature_matrix(
+            features, names = _feature_matrix(
                 workspace, population, table, bundle["vocabulary"], now=now, at_outcome=False
             )
+            if names != bundle["features"]:
+                raise ApplicationError(
+                    _("the predictive model was trained on other features: train it again")
+                )
             probabilities = bundle["model"].predict_proba(features)[:, 1]
             effects = (features - bundle["means"]) * bundle["weights"]
             _scores_write(workspace, score_model, table.ids, probabilities, effects, bundle, now)
@@ -273,7 +275,6 @@ class _ContactTable:
     stages: np.ndarray
     size_bands: np.ndarray
     regions: np.ndarray
-    sources: np.ndarray
     has_company: np.ndarray
     has_phone: np.ndarray
     has_job_title: np.ndarray
@@ -290,7 +291,6 @@ def _contact_table(population: Any) -> _ContactTable:
             "company__region",
             "phone",
             "job_title",
-            "source",
         )
     )
     return _ContactTable(
@@ -298,7 +298,6 @@ def _contact_table(population: Any) -> _ContactTable:
         stages=np.array([r[1] for r in rows], dtype=object),
         size_bands=np.array([r[3] or "" for r in rows], dtype=object),
         regions=np.array([r[4] or r[5] or "" for r in rows], dtype=object),
-        sources=np.array([r[8] or "" for r in rows], dtype=object),
         has_company=np.array([r[2] is not None for r in rows], dtype=np.float64),
         has_phone=np.array([bool(r[6]) for r in rows], dtype=np.float64),
         has_job_title=np.array([bool(r[7]) for r in rows], dtype=np.float64),
@@ -336,7 +335,10 @@ def _feature_matrix(
     for prefix, values, vocab in (
         ("size_band", table.size_bands, SizeBand.values),
         ("region", table.regions, vocabulary["regions"]),
-        ("source", table.sources, vocabulary["sources"]),
+        # Not the contact's source ("fiera", "gestionale", "shop"…): it says which system the
+        # record came from, and a shop checkout or an ERP record is a customer by construction,
+        # so the model would learn the data's plumbing instead of the behaviour that predicts a
+        # purchase. A source column never enters the features.
     ):
         for value in vocab:
             columns.append((values == value).astype(np.float64))

@@ -7,20 +7,31 @@ personas built on job titles and company size.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+from django.utils import timezone
 
 from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import contacts_matching
 from volano.core.models import Workspace
+from volano.demo.generator import fair_edition
 from volano.segments import services
 from volano.segments.models import ContactList, SegmentKind
 
-FAIR_LIST = (
-    "fiera-2025",
-    "Fiera EIMA 2025",
-    "Chi è passato dal nostro stand a EIMA 2025 (taggato in fiera).",
-)
-FAIR_TAG = {"field": "tags", "op": "contains", "value": "fiera-eima-2025"}
+
+def fair_list(now: dt.datetime) -> tuple[str, str, str, dict]:
+    """The list of the last EIMA (slug, name, description, tag condition): its year is the
+    year of the edition the generator tagged the contacts met there with."""
+    key, _title, opening = fair_edition("eima", now)
+    year = opening.year
+    return (
+        f"fiera-{year}",
+        f"Fiera EIMA {year}",
+        f"Chi è passato dal nostro stand a EIMA {year} (taggato in fiera).",
+        {"field": "tags", "op": "contains", "value": f"fiera-{key}"},
+    )
+
 
 SEGMENTS: tuple[tuple[str, str, str, Any], ...] = (
     (
@@ -63,12 +74,6 @@ SEGMENTS: tuple[tuple[str, str, str, Any], ...] = (
         "Grandi clienti: 5.000 € in 12 mesi",
         "Ordini per almeno 5.000 € negli ultimi 12 mesi.",
         {"event": "order", "sum": {"property": "total", "gte": 5000}, "within_days": 365},
-    ),
-    (
-        "fiera-2025-visitatori",
-        "Visitatori della fiera 2025",
-        "Tutti i contatti della lista EIMA 2025.",
-        {"list": "fiera-2025"},
     ),
 )
 
@@ -126,9 +131,9 @@ PERSONAS: tuple[tuple[str, str, Any, str, str, str, str], ...] = (
 )
 
 
-def demo_segments_create(*, workspace: Workspace) -> dict[str, int]:
+def demo_segments_create(*, workspace: Workspace, now: dt.datetime | None = None) -> dict[str, int]:
     """Create (or update) the demo list, segments and personas; returns {slug: size}."""
-    slug, name, description = FAIR_LIST
+    slug, name, description, fair_tag = fair_list(now or timezone.now())
     fair = ContactList.objects.for_workspace(workspace).filter(slug=slug).first()
     if fair is None:
         fair = services.list_create(
@@ -138,12 +143,19 @@ def demo_segments_create(*, workspace: Workspace) -> dict[str, int]:
         workspace=workspace,
         contact_list=fair,
         contacts=contacts_matching(
-            workspace=workspace, condition=condition_parse(FAIR_TAG, workspace=workspace)
+            workspace=workspace, condition=condition_parse(fair_tag, workspace=workspace)
         ),
         source="import",
     )
+    year = slug.removeprefix("fiera-")
+    fair_segment = (
+        f"fiera-{year}-visitatori",
+        f"Visitatori della fiera {year}",
+        f"Tutti i contatti della lista EIMA {year}.",
+        {"list": slug},
+    )
     sizes = {}
-    for slug, name, description, definition in SEGMENTS:
+    for slug, name, description, definition in (*SEGMENTS, fair_segment):
         segment = services.segment_save(
             workspace=workspace,
             actor=None,

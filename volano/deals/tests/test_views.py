@@ -234,7 +234,8 @@ def test_contact_panel_fragment(rf, officina, giulia, catalogue, mario, deals):
     assert "Tornio per Rossi" in html
     assert "€ 12,500.00" in html
     assert "Nothing bought yet." in html
-    assert "Macchine" in html and "Ricambi" in html  # both lines are a cross-sell
+    # Mario bought nothing: no cross-sell advice (every line would be "not bought yet")
+    assert "Could also buy" not in html and "Already buys every" not in html
 
 
 def test_product_line_rename_and_delete(signed_in, officina, catalogue):
