@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import translation
+from django.utils.formats import date_format
+
 from volano.conditions.fields import CONSENT_VALUES
 from volano.conditions.types import (
     AllOf,
@@ -420,11 +423,16 @@ class _Describer:
             name = self.say("company", field=name)
         return name
 
+    def day(self, value: dt.date) -> str:
+        """A long date in the describer's language: "3 settembre 2026", "3 September 2026"."""
+        with translation.override(self.language):
+            return date_format(value, "DATE_FORMAT")
+
     def value(self, value: Any) -> str:
         if isinstance(value, bool):
             return self.phrases["true" if value else "false"]
         if isinstance(value, dt.date):
-            return value.isoformat()
+            return self.day(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, int):
@@ -499,7 +507,7 @@ class _Describer:
             parts.append(self.say("within_days", n=self.value(node.within_days)))
         if node.between is not None:
             low, high = node.between
-            parts.append(self.say("between_days", low=low.isoformat(), high=high.isoformat()))
+            parts.append(self.say("between_days", low=self.day(low), high=self.day(high)))
         return " ".join(parts).replace(" ,", ",")
 
     def property(self, test: PropertyFilter) -> str:
@@ -519,5 +527,5 @@ class _Describer:
                 parts.append(self.say(f"when_{key}", n=self.value(n)))
         for key in ("before", "after"):
             if (day := getattr(when, key)) is not None:
-                parts.append(self.say(f"when_{key}", value=day.isoformat()))
+                parts.append(self.say(f"when_{key}", value=self.day(day)))
         return self.phrases["and"].join(parts)

@@ -6,6 +6,7 @@ from volano.conditions.describe import condition_describe
 from volano.conditions.parse import condition_parse
 from volano.conditions.tests.data import ISSUE_EXAMPLE
 from volano.contacts.services import custom_field_create
+from volano.core.tests.catalog import ITALIAN_MONTHS, install_italian
 
 EXAMPLE_EN = (
     "province is one of MI, BG and Fatturato annuo is at least 1,000,000 and company size is "
@@ -60,12 +61,13 @@ def test_the_issue_example_in_english_and_italian(officina):
         ),
         (
             {"event": "email_clicked", "between": ["2025-01-01", "2025-03-31"]},
-            "clicked an email between 2025-01-01 and 2025-03-31",
-            "ha cliccato un'email tra il 2025-01-01 e il 2025-03-31",
+            "clicked an email between 1 January 2025 and 31 March 2025",
+            "ha cliccato un'email tra il 1 gennaio 2025 e il 31 marzo 2025",
         ),
     ],
 )
-def test_conditions_read_as_sentences(officina, definition, english, italian):
+def test_conditions_read_as_sentences(officina, definition, english, italian, settings, tmp_path):
+    install_italian(settings, tmp_path / "locale", ITALIAN_MONTHS)
     condition = condition_parse(definition, workspace=officina)
     assert condition_describe(condition, "en") == english
     assert condition_describe(condition, "it") == italian

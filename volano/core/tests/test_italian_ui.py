@@ -161,12 +161,14 @@ def visible_pieces(html: str) -> list[str]:
     return pieces
 
 
-def marked_strings() -> set[str]:
-    """Every literal the source marks for translation (templates and Python), whitespace collapsed."""
-    found: set[str] = set()
+def marked_strings() -> dict[str, str]:
+    """Every literal the source marks for translation (templates and Python), whitespace
+    collapsed: {catalogue key ("context\x04msgid" when a context is given): the English shown}."""
+    found: dict[str, str] = {}
     literal = r"(?:\"((?:[^\"\\]|\\.)*)\"|'((?:[^'\\]|\\.)*)')"
+    context = r"(?:\s+context\s+" + literal + r")?"
     patterns = [
-        re.compile(r"\{%\s*(?:translate|trans)\s+" + literal),
+        re.compile(r"\{%\s*(?:translate|trans)\s+" + literal + context),
         re.compile(
             r"\b(?:_|gettext|gettext_lazy|pgettext_lazy|ngettext|ngettext_lazy)\(\s*" + literal
         ),
@@ -178,8 +180,10 @@ def marked_strings() -> set[str]:
         text = path.read_text(encoding="utf-8")
         for pattern in patterns:
             for match in pattern.finditer(text):
-                value = next(group for group in match.groups() if group is not None)
-                found.add(" ".join(value.split()))
+                groups = match.groups()
+                value = " ".join(next(g for g in groups[:2] if g is not None).split())
+                given = next((g for g in groups[2:4] if g is not None), None)
+                found[f"{given}\x04{value}" if given else value] = value
     return found
 
 
@@ -201,8 +205,8 @@ class Catalogue:
             msgid = " ".join((key[0] if isinstance(key, tuple) else key).split())
             if value:
                 italian.setdefault(msgid, []).append(" ".join(value.split()))
-        untranslated = marked_strings() - set(italian)
-        self.waiting = [shape(source) for source in untranslated]
+        marked = marked_strings()
+        self.waiting = [shape(text) for key, text in marked.items() if key not in italian]
         self.corrected = [
             shape(text)
             for msgid in CORRECTED_AT_MERGE
