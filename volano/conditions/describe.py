@@ -424,7 +424,7 @@ class _Describer:
         return name
 
     def day(self, value: dt.date) -> str:
-        """A long date in the describer's language: "3 settembre 2026", "3 September 2026"."""
+        """A long date in the describer's language: "3 settembre 2026", "Sept. 3, 2026"."""
         with translation.override(self.language):
             return date_format(value, "DATE_FORMAT")
 

@@ -61,7 +61,7 @@ def test_the_issue_example_in_english_and_italian(officina):
         ),
         (
             {"event": "email_clicked", "between": ["2025-01-01", "2025-03-31"]},
-            "clicked an email between 1 January 2025 and 31 March 2025",
+            "clicked an email between Jan. 1, 2025 and March 31, 2025",
             "ha cliccato un'email tra il 1 gennaio 2025 e il 31 marzo 2025",
         ),
     ],
