@@ -199,8 +199,8 @@ def describe_event(event: Event, names: Names | None = None) -> str:
             text = f"{text} · {format_money(p['amount'])}"
         return f"{text} · {p['reason']}" if p.get("reason") else text
     if t == EventType.LIFECYCLE_CHANGED:
-        stages = dict(names.stages) or dict(LifecycleStage.choices)
-        text = f"{stages.get(p.get('from', ''), p.get('from', ''))} → {stages.get(p.get('to', ''), p.get('to', ''))}"
+        said = dict(names.stages) or {value: str(label) for value, label in LifecycleStage.choices}
+        text = f"{said.get(p.get('from', ''), p.get('from', ''))} → {said.get(p.get('to', ''), p.get('to', ''))}"
         if p.get("rule"):
             return _("%(change)s · rule “%(rule)s”") % {"change": text, "rule": p["rule"]}
         who = p.get("by") or dict(ChangeSource.choices).get(p.get("source", ""), "")
