@@ -273,21 +273,18 @@ def main_pages(workspace_contact: Contact, company: Company) -> dict[str, str]:
         "password": reverse("password_change"),
     }
     workspace = workspace_contact.workspace
-    segment = Segment.objects.for_workspace(workspace).filter(kind="rule").first()
-    if segment:
-        pages["segment"] = reverse("segments:detail", args=[segment.slug])
+    segment = Segment.objects.for_workspace(workspace).filter(kind="segment").first()
     contact_list = ContactList.objects.for_workspace(workspace).first()
-    if contact_list:
-        pages["list"] = reverse("segments:list_detail", args=[contact_list.slug])
     model = ScoreModel.objects.for_workspace(workspace).first()
-    if model:
-        pages["score model"] = reverse("scoring:model_edit", args=[model.slug])
     rule = ThresholdRule.objects.for_workspace(workspace).first()
-    if rule:
-        pages["threshold rule"] = reverse("scoring:rule_edit", args=[rule.pk])
     form = Form.objects.for_workspace(workspace).first()
-    if form:
-        pages["form"] = reverse("tracking_form_edit", args=[form.slug])
+    # The demo has one of each; a page silently left out would prove nothing.
+    assert segment and contact_list and model and rule and form, "the demo lost a main object"
+    pages["segment"] = reverse("segments:detail", args=[segment.slug])
+    pages["list"] = reverse("segments:list_detail", args=[contact_list.slug])
+    pages["score model"] = reverse("scoring:model_edit", args=[model.slug])
+    pages["threshold rule"] = reverse("scoring:rule_edit", args=[rule.pk])
+    pages["form"] = reverse("tracking_form_edit", args=[form.slug])
     return pages
 
 
