@@ -60,6 +60,34 @@ def _numeric_property_labels() -> dict[str, str]:
     }
 
 
+def _property_labels() -> dict[str, str]:
+    """What the builder calls each suggested event property: "Page address", never "url"."""
+    return {
+        **_numeric_property_labels(),
+        "url": _("Page address"),
+        "title": _("Page or content title"),
+        "referrer": _("Coming from (referring page)"),
+        "form": _("Form"),
+        "content": _("Content"),
+        "message": _("Email message"),
+        "subject": _("Email subject"),
+        "reason": _("Bounce reason"),
+        "kind": _("Bounce kind"),
+        "webinar": _("Webinar"),
+        "event": _("Trade show or event"),
+        "product_line": _("Product line"),
+        "currency": _("Currency"),
+        "number": _("Order number"),
+        "survey": _("Survey"),
+        "answer": _("Answer"),
+        "deal": _("Deal"),
+        "stage": _("Deal stage"),
+        "ticket": _("Ticket"),
+        "status": _("Ticket status"),
+        "name": _("Event name"),
+    }
+
+
 def _summable_properties() -> dict[str, list[list[str]]]:
     """Per event type, the numeric properties whose total a rule may bound (`sum`)."""
     labels = _numeric_property_labels()
@@ -223,6 +251,7 @@ def builder_catalogue(
         "numeric_properties": NUMERIC_PROPERTIES,
         "summable_properties": _summable_properties(),
         "numeric_property_labels": _numeric_property_labels(),
+        "property_labels": _property_labels(),
         "lists": lists or [],
         "segments": segments or [],
         "personas": personas or [],

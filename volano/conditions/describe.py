@@ -9,7 +9,13 @@ place, complete and tested, without depending on the compiled catalogue. See doc
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils import translation
+from django.utils.formats import date_format
 
 from volano.conditions.fields import CONSENT_VALUES
 from volano.conditions.types import (
@@ -37,6 +43,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "in": "{field} is one of {value}",
         "not_in": "{field} is none of {value}",
         "contains": "{field} contains {value}",
+        "contains_many": "{field} contain {value}",
         "starts_with": "{field} starts with {value}",
         "gt": "{field} is more than {value}",
         "gte": "{field} is at least {value}",
@@ -62,6 +69,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "score": "the {model} score",
         "page_contains": "a page containing {value}",
         "page_is": "the page {value}",
+        "form_is": "the form “{value}”",
+        "named": "“{value}”",
         "with": "with {filters}",
         "property_eq": "{field} {value}",
         "count_eq": "exactly {n} times",
@@ -94,6 +103,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "in": "{field} è uno tra {value}",
         "not_in": "{field} non è nessuno tra {value}",
         "contains": "{field} contiene {value}",
+        "contains_many": "{field} contengono {value}",
         "starts_with": "{field} inizia con {value}",
         "gt": "{field} è maggiore di {value}",
         "gte": "{field} è almeno {value}",
@@ -119,6 +129,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "score": "il punteggio {model}",
         "page_contains": "una pagina contenente {value}",
         "page_is": "la pagina {value}",
+        "form_is": "il modulo «{value}»",
+        "named": "«{value}»",
         "with": "con {filters}",
         "property_eq": "{field} {value}",
         "count_eq": "esattamente {n} volte",
@@ -324,18 +336,56 @@ EVENT_VERBS: dict[str, tuple[str, str, str]] = {
     "custom": ("did a custom event", "did not do a custom event", "ha fatto un evento"),
 }
 PAGE = {"en": "a page", "it": "una pagina"}
+# Fields whose label is plural ("le etichette"): the verb agrees ("contengono").
+PLURAL_FIELDS = frozenset({"tags"})
+EMPLOYEES = {"en": "employees", "it": "dipendenti"}
+SUBMITTED = {"en": ("submitted", "did not submit"), "it": ("ha compilato", "non ha compilato")}
 
 
-def condition_describe(condition: Condition, language: str = "it") -> str:
-    """The condition as one sentence in Italian ("it") or English ("en")."""
-    return _Describer("it" if language.startswith("it") else "en").node(condition, top=True)
+@dataclass(frozen=True)
+class Names:
+    """What the marketer calls the codes a condition holds, read from the workspace
+    (`volano.conditions.selectors.condition_names`): a form by its name, not its slug."""
+
+    forms: Mapping[str, str] = field(default_factory=dict)
+    product_lines: Mapping[str, str] = field(default_factory=dict)
+    stages: Mapping[str, str] = field(default_factory=dict)
+    owners: Mapping[str, str] = field(default_factory=dict)  # str(user id) → full name
+    lists: Mapping[str, str] = field(default_factory=dict)
+    segments: Mapping[str, str] = field(default_factory=dict)
+    score_models: Mapping[str, str] = field(default_factory=dict)
+
+
+def condition_describe(
+    condition: Condition, language: str = "it", names: Names | None = None
+) -> str:
+    """The condition as one sentence in Italian ("it") or English ("en"); with `names`, codes
+    (form, product line, stage, owner, list, segment and score model) are said by their names."""
+    language = "it" if language.startswith("it") else "en"
+    return _Describer(language, names or Names()).node(condition, top=True)
 
 
 class _Describer:
-    def __init__(self, language: str):
+    def __init__(self, language: str, names: Names):
         self.language = language
         self.phrases = PHRASES[language]
         self.labels = FIELD_LABELS[language]
+        self.names = names
+
+    def named(self, column: str, value: Any) -> str:
+        """A stage, product line or owner code as the workspace names it."""
+        if column == "size_band" and isinstance(value, str) and value[:1].isdigit():
+            return f"{value} {EMPLOYEES[self.language]}"
+        table = {
+            "lifecycle_stage": self.names.stages,
+            "product_lines": self.names.product_lines,
+            "product_line": self.names.product_lines,
+            "owner": self.names.owners,
+            "owner_id": self.names.owners,
+        }.get(column)
+        if table is not None and str(value) in table:
+            return table[str(value)]
+        return self.value(value)
 
     def say(self, key: str, **values: Any) -> str:
         return self.phrases[key].format(**values)
@@ -358,7 +408,8 @@ class _Describer:
             text = self.field(node)
         elif isinstance(node, ListCondition | SegmentCondition):
             kind = "list" if isinstance(node, ListCondition) else "segment"
-            text = self.say(kind, value=node.slug)
+            known = (self.names.lists if kind == "list" else self.names.segments).get(node.slug)
+            text = self.say(kind, value=self.say("named", value=known) if known else node.slug)
         else:
             text = str(node)
         return self.phrases["not"].format(text) if negated else text
@@ -370,18 +421,23 @@ class _Describer:
         elif spec.kind == "consent":
             name = self.say("consent", field=self.labels.get(spec.key, spec.key))
         elif spec.kind == "score":
-            name = self.say("score", model=spec.key)
+            name = self.say("score", model=self.names.score_models.get(spec.key, spec.key))
         else:
             name = self.labels.get(spec.column, spec.column)
         if spec.scope == "company":
             name = self.say("company", field=name)
         return name
 
+    def day(self, value: dt.date) -> str:
+        """A long date in the describer's language: "3 settembre 2026", "Sept. 3, 2026"."""
+        with translation.override(self.language):
+            return date_format(value, "DATE_FORMAT")
+
     def value(self, value: Any) -> str:
         if isinstance(value, bool):
             return self.phrases["true" if value else "false"]
         if isinstance(value, dt.date):
-            return value.isoformat()
+            return self.day(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, int):
@@ -400,12 +456,19 @@ class _Describer:
         if op == "between":
             low, high = node.value
             return self.say("between", field=field, low=self.value(low), high=self.value(high))
+        column = node.field.column
         if op in ("in", "not_in"):
-            value = self.phrases["list_sep"].join(self.value(v) for v in node.value)
+            value = self.phrases["list_sep"].join(self.named(column, v) for v in node.value)
             return self.say(op, field=field, value=value)
         if node.field.kind in ("date", "datetime") and op in ("gt", "lt", "gte", "lte"):
             return self.say(f"date_{op}", field=field, value=self.value(node.value))
-        return self.say(op, field=field, value=self.value(node.value))
+        band = re.fullmatch(r"(\d+)-(\d+)", str(node.value)) if column == "size_band" else None
+        if band and op == "eq":
+            between = self.say("between", field=field, low=band[1], high=band[2])
+            return f"{between} {EMPLOYEES[self.language]}"
+        if op == "contains" and column in PLURAL_FIELDS and node.field.scope != "company":
+            op = "contains_many"
+        return self.say(op, field=field, value=self.named(column, node.value))
 
     def event(self, node: EventCondition, *, negated: bool) -> str:
         english, english_not, italian = EVENT_VERBS[node.type]
@@ -422,6 +485,13 @@ class _Describer:
             verb = ("non " if negated else "") + italian
         else:
             verb = english_not if negated else english
+        if node.type == "form_submitted":
+            for test in filters:
+                if test.property == "form" and test.op == "eq":
+                    name = self.names.forms.get(str(test.value), str(test.value))
+                    verb = SUBMITTED[self.language][negated] + " " + self.say("form_is", value=name)
+                    filters.remove(test)
+                    break
         parts = [verb.format(page=page)]
         if filters:
             parts.append(
@@ -442,7 +512,7 @@ class _Describer:
             parts.append(self.say("within_days", n=self.value(node.within_days)))
         if node.between is not None:
             low, high = node.between
-            parts.append(self.say("between_days", low=low.isoformat(), high=high.isoformat()))
+            parts.append(self.say("between_days", low=self.day(low), high=self.day(high)))
         return " ".join(parts).replace(" ,", ",")
 
     def property(self, test: PropertyFilter) -> str:
@@ -451,7 +521,7 @@ class _Describer:
             return self.say(
                 "property_eq",
                 field=self.labels.get(test.property, test.property),
-                value=self.value(test.value),
+                value=self.named(test.property, test.value),
             )
         return self.field(FieldCondition(test.path, spec, test.op, test.value))
 
@@ -462,5 +532,5 @@ class _Describer:
                 parts.append(self.say(f"when_{key}", n=self.value(n)))
         for key in ("before", "after"):
             if (day := getattr(when, key)) is not None:
-                parts.append(self.say(f"when_{key}", value=day.isoformat()))
+                parts.append(self.say(f"when_{key}", value=self.day(day)))
         return self.phrases["and"].join(parts)

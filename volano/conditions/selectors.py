@@ -7,6 +7,7 @@ import datetime as dt
 from django.db.models import QuerySet
 
 from volano.conditions.compiler import Resolver, condition_q
+from volano.conditions.describe import Names
 from volano.conditions.parse import condition_parse
 from volano.conditions.types import Condition
 from volano.contacts.models import Contact
@@ -52,3 +53,32 @@ def condition_check(
         workspace=workspace, condition=condition, resolver=resolver
     ).query.sql_with_params()
     return condition
+
+
+def condition_names(*, workspace: Workspace) -> Names:
+    """The workspace's names for the codes a condition may hold, for `condition_describe`:
+    forms, product lines, stages, owners (by id and by email), lists, segments, score models."""
+    from volano.core.models import Membership
+    from volano.deals.models import ProductLine
+    from volano.events.models import Form
+    from volano.lifecycle.selectors import stage_names
+    from volano.scoring.models import ScoreModel
+    from volano.segments.models import ContactList, Segment
+
+    owners: dict[str, str] = {}
+    members = Membership.objects.filter(workspace=workspace).select_related("user")
+    for membership in members:
+        user = membership.user
+        name = user.full_name or user.email
+        owners[str(user.pk)] = owners[user.email.lower()] = name
+    return Names(
+        forms=dict(Form.objects.for_workspace(workspace).values_list("slug", "name")),
+        product_lines=dict(
+            ProductLine.objects.for_workspace(workspace).values_list("slug", "name")
+        ),
+        stages=stage_names(workspace=workspace),
+        owners=owners,
+        lists=dict(ContactList.objects.for_workspace(workspace).values_list("slug", "name")),
+        segments=dict(Segment.objects.for_workspace(workspace).values_list("slug", "name")),
+        score_models=dict(ScoreModel.objects.for_workspace(workspace).values_list("slug", "name")),
+    )

@@ -21,6 +21,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from volano.conditions.describe import Names
+from volano.conditions.selectors import condition_names
 from volano.contacts import selectors
 from volano.contacts.export import contacts_export_csv, contacts_export_xlsx
 from volano.contacts.forms import (
@@ -68,6 +70,7 @@ from volano.orders.models import Order
 from volano.scoring.models import ScoreModel
 from volano.scoring.selectors import contacts_scored, list_score_model, points_of
 from volano.scoring.services import scores_refresh_contacts
+from volano.scoring.templatetags.scores import score as score_text
 from volano.segments.models import Segment
 from volano.segments.selectors import contacts_in_segment, list_get, list_list, segment_list
 from volano.segments.services import list_add_contacts
@@ -123,13 +126,17 @@ def _quoted(text: Any) -> str:
 
 def _points(value: Any) -> str:
     try:
-        return number_format(round(float(value)), force_grouping=True)
+        return score_text(float(value))
     except (TypeError, ValueError):
         return "0"
 
 
-def describe_event(event: Event) -> str:
-    """One line a marketer reads, from the event's properties (keys as agreed product-wide)."""
+def describe_event(event: Event, names: Names | None = None) -> str:
+    """One line a marketer reads, from the event's properties (keys as agreed product-wide).
+
+    With the workspace's `names`, codes are said by name: the form "Richiesta preventivo", not
+    "richiesta-preventivo"; the stage as the workspace renamed it; the rep by name, not email."""
+    names = names or Names()
     p = event.properties or {}
     t = event.type
     if t == EventType.PAGE_VIEW:
@@ -141,10 +148,8 @@ def describe_event(event: Event) -> str:
             }
         return str(page)
     if t == EventType.FORM_SUBMITTED:
-        if p.get("url"):
-            text = _("%(form)s on %(url)s") % {"form": _quoted(p.get("form", "")), "url": p["url"]}
-        else:
-            text = _quoted(p.get("form", ""))
+        form = _quoted(names.forms.get(str(p.get("form", "")), p.get("form", "")))
+        text = _("%(form)s on %(url)s") % {"form": form, "url": p["url"]} if p.get("url") else form
         not_applied = p.get("not_applied")
         if isinstance(not_applied, dict) and not_applied:
             # A public form never overwrites what we know: the marketer decides.
@@ -196,8 +201,8 @@ def describe_event(event: Event) -> str:
             text = f"{text} · {format_money(p['amount'])}"
         return f"{text} · {p['reason']}" if p.get("reason") else text
     if t == EventType.LIFECYCLE_CHANGED:
-        stages = dict(LifecycleStage.choices)
-        text = f"{stages.get(p.get('from', ''), p.get('from', ''))} → {stages.get(p.get('to', ''), p.get('to', ''))}"
+        said = dict(names.stages) or {value: str(label) for value, label in LifecycleStage.choices}
+        text = f"{said.get(p.get('from', ''), p.get('from', ''))} → {said.get(p.get('to', ''), p.get('to', ''))}"
         if p.get("rule"):
             return _("%(change)s · rule “%(rule)s”") % {"change": text, "rule": p["rule"]}
         who = p.get("by") or dict(ChangeSource.choices).get(p.get("source", ""), "")
@@ -210,7 +215,8 @@ def describe_event(event: Event) -> str:
             "after": _points(p.get("to")),
         }
     if t in (EventType.LEAD_ASSIGNED, EventType.LEAD_ACCEPTED, EventType.LEAD_REJECTED):
-        who = p.get("rep_name") or p.get("rep") or ""
+        rep = str(p.get("rep") or "")
+        who = p.get("rep_name") or names.owners.get(rep.lower()) or rep
         parts = [
             str(part) for part in (who, p.get("rule"), p.get("reason") or p.get("why")) if part
         ]
@@ -291,7 +297,7 @@ class TimelineItem:
     note: str = ""  # the text a rep wrote for a call, a meeting or a note
 
 
-def timeline_items(events: list[Event]) -> list[TimelineItem]:
+def timeline_items(events: list[Event], names: Names | None = None) -> list[TimelineItem]:
     labels = dict(EventType.choices)
     channels = dict(Channel.choices)
     items = []
@@ -303,7 +309,7 @@ def timeline_items(events: list[Event]) -> list[TimelineItem]:
                 label=str(labels.get(event.type, event.type)),
                 icon=icon,
                 css=css,
-                description=describe_event(event),
+                description=describe_event(event, names),
                 channel=str(channels.get(event.channel, event.channel)),
                 note=str((event.properties or {}).get("text") or "")
                 if event.type in NOTE_TYPES
@@ -657,7 +663,10 @@ def _timeline_page(request: HttpRequest, contact: Contact, page: int) -> dict[st
         )[offset : offset + TIMELINE_PAGE_SIZE + 1]
     )
     return {
-        "items": timeline_items(events[:TIMELINE_PAGE_SIZE]),
+        "items": timeline_items(
+            events[:TIMELINE_PAGE_SIZE],
+            condition_names(workspace=request.workspace),  # type: ignore[attr-defined]
+        ),
         "next_page": page + 1 if len(events) > TIMELINE_PAGE_SIZE else None,
         "timeline_page": page,
     }

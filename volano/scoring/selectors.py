@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from volano.conditions.compiler import condition_events
 from volano.conditions.describe import condition_describe
+from volano.conditions.selectors import condition_names
 from volano.contacts.models import Contact
 from volano.core.errors import NotFound
 from volano.core.models import Workspace
@@ -80,6 +82,7 @@ def score_explanations(
         for score in Score.objects.for_workspace(workspace).filter(contact=contact)
     }
     result = []
+    names = functools.cache(lambda: condition_names(workspace=workspace))
     for model in score_models(workspace=workspace, active_only=True):
         score = stored.get(model.pk)
         if model.kind == ModelKind.PREDICTIVE:
@@ -92,7 +95,7 @@ def score_explanations(
             if not points:
                 continue
             item = {
-                "label": rule.label or condition_describe(rule.condition, language),
+                "label": rule.label or condition_describe(rule.condition, language, names()),
                 "kind": rule.kind,
                 "points": round(points, 2),
                 "events": [],

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from volano.conditions.catalogue import builder_catalogue
 from volano.conditions.describe import condition_describe
 from volano.conditions.parse import condition_parse
-from volano.conditions.selectors import condition_count
+from volano.conditions.selectors import condition_count, condition_names
 from volano.conditions.types import ConditionError
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.models import User
@@ -89,7 +89,7 @@ def _describe(workspace, condition: Any) -> str:
         parsed = condition_parse(condition, workspace=workspace)
     except (ConditionError, ApplicationError, TypeError, ValueError, AttributeError):
         return ""
-    return condition_describe(parsed, _language())
+    return condition_describe(parsed, _language(), condition_names(workspace=workspace))
 
 
 def _pretty(value: Any) -> str:

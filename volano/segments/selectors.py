@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from volano.conditions.describe import condition_describe
-from volano.conditions.selectors import condition_count
+from volano.conditions.selectors import condition_count, condition_names
 from volano.contacts.models import Contact
 from volano.core.errors import NotFound
 from volano.core.ids import row_id
@@ -72,11 +72,12 @@ def segment_preview(
 
     q = condition_q(workspace=workspace, condition=condition, resolver=resolver, chain=(slug,))
     count = Contact.objects.for_workspace(workspace).filter(q).count()
+    names = condition_names(workspace=workspace)
     return {
         "count": count,
         "description": {
-            "it": condition_describe(condition, "it"),
-            "en": condition_describe(condition, "en"),
+            "it": condition_describe(condition, "it", names),
+            "en": condition_describe(condition, "en", names),
         },
     }
 
@@ -95,7 +96,7 @@ def segment_live_count(*, workspace: Workspace, segment: Segment) -> int:
 
 def segment_describe(*, workspace: Workspace, segment: Segment, language: str = "it") -> str:
     condition = segment_condition_parse(segment.definition, workspace=workspace)
-    return condition_describe(condition, language)
+    return condition_describe(condition, language, condition_names(workspace=workspace))
 
 
 def segment_sizes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -92,6 +93,15 @@ def _get_list(request: HttpRequest, slug: str) -> ContactList:
 
 def _language() -> str:
     return "it" if (get_language() or "it").startswith("it") else "en"
+
+
+def _wall_clock_ms(at) -> int:
+    """Milliseconds of `at` as read on a clock in the page's time zone, written as if it were UTC.
+
+    Browsers can only draw in their own zone or in UTC; the chart draws in UTC, so its axis shows the
+    hours the rest of the page shows."""
+    local = timezone.localtime(at)
+    return int(local.replace(tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def _describe(segment: Segment, workspace) -> str:
@@ -267,7 +277,8 @@ def segment_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 "description_text": _describe(segment, workspace),
                 "sizes": sizes,
                 "chart": {
-                    "at": [at.isoformat() for at, _size in sizes],
+                    "at": [_wall_clock_ms(at) for at, _size in sizes],
+                    "time_zone": timezone.get_current_timezone_name(),
                     "size": [size for _at, size in sizes],
                     "label": _("Contacts"),
                 },

@@ -220,6 +220,40 @@ def test_timeline_reads_like_sentences(signed_in, officina, luca):
     assert html.index("Novità di primavera") < html.index("WS-1001") < html.index("Tornio TR-300")
 
 
+def test_timeline_names_the_form_the_stage_and_the_rep(signed_in, officina, luca, marco):
+    """Codes never reach the marketer: the declared form's name, the rep's name, not an email."""
+    from volano.events.models import Form
+    from volano.lifecycle.models import StageName
+
+    Form.objects.create(
+        workspace=officina, slug="richiesta-preventivo", name="Richiesta preventivo"
+    )
+    StageName.objects.create(workspace=officina, stage="sql", name="Pronto per le vendite")
+    event_append(
+        workspace=officina,
+        contact_id=luca.pk,
+        type=EventType.FORM_SUBMITTED,
+        properties={"form": "richiesta-preventivo"},
+    )
+    event_append(
+        workspace=officina,
+        contact_id=luca.pk,
+        type=EventType.LEAD_ASSIGNED,
+        properties={"rep": marco.email},
+    )
+    event_append(
+        workspace=officina,
+        contact_id=luca.pk,
+        type=EventType.LIFECYCLE_CHANGED,
+        properties={"from": "mql", "to": "sql"},
+    )
+    html = signed_in.get(reverse("contacts:detail", args=[luca.pk])).content.decode()
+    assert "“Richiesta preventivo”" in html
+    assert "“richiesta-preventivo”" not in html
+    assert "Marco Neri" in html and f">{marco.email}<" not in html
+    assert "→ Pronto per le vendite" in html
+
+
 def test_timeline_is_paginated_with_load_more(signed_in, officina, luca):
     start = timezone.now() - dt.timedelta(days=10)
     for i in range(30):

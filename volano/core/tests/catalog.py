@@ -42,3 +42,42 @@ def install_italian(settings, folder: Path, messages: dict) -> None:
     target.mkdir(parents=True, exist_ok=True)
     (target / "django.mo").write_bytes(mo_bytes(messages))
     settings.LOCALE_PATHS = [folder, *settings.LOCALE_PATHS]
+
+
+# Month names as an Italian writes them inside a date ("3 settembre 2026"): Django's own Italian
+# catalogue capitalises them, Volano's catalogue gives the lowercase "alt. month" forms that the
+# long date format ("j E Y", volano/core/formats/it) uses. The same words as volano/locale/it.
+ITALIAN_MONTHS = {
+    f"alt. month\x04{english}": italian
+    for english, italian in zip(
+        (
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+        (
+            "gennaio",
+            "febbraio",
+            "marzo",
+            "aprile",
+            "maggio",
+            "giugno",
+            "luglio",
+            "agosto",
+            "settembre",
+            "ottobre",
+            "novembre",
+            "dicembre",
+        ),
+        strict=True,
+    )
+}

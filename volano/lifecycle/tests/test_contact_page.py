@@ -53,7 +53,7 @@ def test_the_page_shows_stage_and_score_explanation(signed_in, anna):
     assert "Lifecycle and scores" in page
     assert "Lead" in page
     assert "Ricambi" in page and ">45<" in page
-    assert "+15.0" in page and "job title contains" in page
+    assert "+15<" in page and "job title contains" in page
     assert "attended a webinar" in page
 
 
@@ -129,3 +129,17 @@ def test_a_logged_webinar_raises_the_score_and_the_rules_move_the_lead(
     assert "Manutenzione trinciaerba" in page
     assert "Lead → Marketing qualified lead" in page
     assert ">75<" in page  # 15 for the job title + 30 for each of the two webinars
+
+
+def test_the_funnel_says_its_period_as_an_italian_writes_it(client, giulia, settings, tmp_path):
+    """ "dal 3 settembre 2026 al 1 dicembre 2026", not "03 Settembre" nor "Sept. 3, 2026"."""
+    from volano.core.tests.catalog import ITALIAN_MONTHS, install_italian
+
+    install_italian(settings, tmp_path / "locale", ITALIAN_MONTHS)
+    client.force_login(giulia)
+    client.cookies["django_language"] = "it"
+    page = client.get("/reports/funnel/", {"start": "2026-09-03", "end": "2026-12-01"})
+    assert page.status_code == 200
+    text = " ".join(page.content.decode().split())
+    assert "3 settembre 2026" in text and "1 dicembre 2026" in text
+    assert "03 settembre" not in text.lower()

@@ -284,6 +284,25 @@ def test_segment_page_shows_rule_size_chart_and_actions(signed_in, prezzi):
     assert "Refresh now" in html
 
 
+def test_size_chart_speaks_italian_and_reads_the_page_time_zone(signed_in, prezzi, settings):
+    """ECharts gets its Italian locale file and the times as the page's clock reads them (Rome)."""
+    from pathlib import Path
+
+    html = signed_in.get(reverse("segments:detail", args=[prezzi.slug])).content.decode()
+    assert "vendor/i18n/langIT.js" in html
+    assert html.index("vendor/echarts.min.js") < html.index("vendor/i18n/langIT.js")
+    data = json.loads(re.search(r'id="size-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert data["time_zone"] == settings.TIME_ZONE == "Europe/Rome"
+    last = dt.datetime.fromtimestamp(data["at"][-1] / 1000, tz=dt.UTC)
+    rome = timezone.localtime(timezone.now())
+    # The wall clock in Rome written as UTC (the real UTC instant would be an hour or two off).
+    assert abs((last.replace(tzinfo=None) - rome.replace(tzinfo=None)).total_seconds()) < 60
+    static = Path(__file__).resolve().parents[1] / "static" / "segments"
+    assert "registerLocale('IT'" in (static / "vendor" / "i18n" / "langIT.js").read_text()
+    chart_js = (static / "chart.js").read_text()
+    assert "locale: lang.toUpperCase()" in chart_js and "useUTC: true" in chart_js
+
+
 def test_refresh_now_updates_the_members(signed_in, officina, prezzi, people):
     _views(officina, people["sara"], 2)
     response = signed_in.post(reverse("segments:refresh", args=[prezzi.slug]), follow=True)

@@ -410,7 +410,11 @@
     var datalist = el("datalist", { id: listId });
     function fillDatalist() {
       datalist.innerHTML = "";
-      (C.event_properties[eventSel.value] || []).forEach(function (p) { datalist.appendChild(el("option", { value: p })); });
+      // The option's label is what the marketer reads ("Indirizzo della pagina"); its value the key.
+      var labels = C.property_labels || {};
+      (C.event_properties[eventSel.value] || []).forEach(function (p) {
+        datalist.appendChild(el("option", { value: p, label: labels[p] || p, text: labels[p] || p }));
+      });
     }
     fillDatalist();
     eventSel.addEventListener("change", fillDatalist);

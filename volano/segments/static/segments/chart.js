@@ -7,9 +7,13 @@
   var lang = document.documentElement.lang || "it";
   // Canvas, and a tooltip drawn on it (richText): the SVG renderer and the HTML tooltip write
   // style="…" attributes, which the Content-Security-Policy (style-src 'self') refuses.
-  var chart = window.echarts.init(box, null, { renderer: "canvas" });
+  // The Italian locale (vendor/i18n/langIT.js) gives month names; ECharts looks the name up in capitals.
+  var chart = window.echarts.init(box, null, { renderer: "canvas", locale: lang.toUpperCase() });
+  // data.at holds the wall-clock time of the page's time zone (data.time_zone) written as if it were
+  // UTC, so with useUTC the axis reads the server's zone, not the browser's.
   var points = data.at.map(function (at, i) { return [at, data.size[i]]; });
   chart.setOption({
+    useUTC: true,
     animation: false,
     grid: { left: 56, right: 24, top: 16, bottom: 40 },
     tooltip: {
