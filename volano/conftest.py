@@ -73,12 +73,17 @@ def _data_dir(tmp_path, settings):
 
 @pytest.fixture
 def officina(db):
-    return core_services.workspace_create(slug="officina-rossi", name="Officina Rossi S.r.l.")
+    # English, like the tests' requests: a test about Italian says so (workspace.language = "it")
+    return core_services.workspace_create(
+        slug="officina-rossi", name="Officina Rossi S.r.l.", language="en"
+    )
 
 
 @pytest.fixture
 def ferramenta(db):
-    return core_services.workspace_create(slug="ferramenta-bianchi", name="Ferramenta Bianchi")
+    return core_services.workspace_create(
+        slug="ferramenta-bianchi", name="Ferramenta Bianchi", language="en"
+    )
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from volano.core.errors import ApplicationError
 from volano.core.models import User
@@ -109,7 +109,7 @@ def _monthly_chart(monthly: list[dict[str, Any]]) -> dict[str, Any]:
         "rate": [None if m["percent"] is None else round(m["percent"], 1) for m in monthly],
         "labels": {
             "leads": _("Leads passed"),
-            "accepted": _("Accepted"),
+            "accepted": pgettext("leads counted", "Accepted"),
             "rate": _("Acceptance rate"),
         },
     }

@@ -30,7 +30,7 @@ def test_a_condition_error_through_the_api_is_italian_with_accept_language_it(
     response = _post(api, {"field": "province", "op": "in", "value": []}, "it")
     assert response.status_code == 422, response.content
     error = response.json()["error"]
-    assert error["field"] == "conditions.value"  # the node is named
+    assert error["field"] == "definition.value"  # the node is named
     assert error["message"] == "conditions.value: serve una lista di valori non vuota"
 
     response = _post(api, {"field": "provincia", "op": "eq", "value": "MI"}, "it")

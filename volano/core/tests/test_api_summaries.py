@@ -1,7 +1,7 @@
 """Every API operation has a summary written for people ("List assignment rules"), never the one
 django-ninja makes up from the function's name ("Rule List").
 
-The routers are found by walking every `volano/*/api.py`, so a new router or a new route without
+The routers are found by walking every `volano/*/*api.py`, so a new router or a new route without
 an explicit `summary=` fails here.
 """
 
@@ -18,8 +18,8 @@ from volano.api import api as ninja_api
 
 def _routers() -> list[tuple[str, Router]]:
     found = []
-    for path in sorted(Path(volano.__file__).parent.glob("*/api.py")):
-        module = importlib.import_module(f"volano.{path.parent.name}.api")
+    for path in sorted(Path(volano.__file__).parent.glob("*/*api.py")):  # api.py, activity_api.py
+        module = importlib.import_module(f"volano.{path.parent.name}.{path.stem}")
         found += [
             (module.__name__, obj) for obj in vars(module).values() if isinstance(obj, Router)
         ]

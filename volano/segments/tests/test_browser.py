@@ -146,9 +146,16 @@ def test_build_a_total_between_two_dates_and_a_last_visit(page, live_server, off
     visits.get_by_label("When the last time was").select_option("older_than_days")
     visits.locator("[data-role=last_days]").fill("30")
     expect(page.get_by_test_id("preview-count")).to_have_text("1")
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    with translation.override("en"):  # dates in the sentence are said as the language says them
+        said_low, said_high = (
+            date_format(dt.date.fromisoformat(d), "DATE_FORMAT") for d in (low, high)
+        )
     description = (
-        f"Placed an order for a total amount of at least 5,000 between {low} and {high} "
-        "and visited a page, the last time more than 30 days ago"
+        f"Placed an order for a total amount of at least 5,000 between {said_low} and "
+        f"{said_high} and visited a page, the last time more than 30 days ago"
     )
     expect(page.locator("#preview")).to_contain_text(description)
 
