@@ -497,6 +497,17 @@ class _ContactWriter:
                 [self.workspace.pk, now, now],
             )
 
+    def _statistics_fresh(self, rows: int) -> None:
+        """ANALYZE the contacts table when its statistics know fewer rows than this chunk just
+        wrote (a new install's first import: the planner would take the table for empty and
+        probe each new email by a sequential scan, 50,000 × 50,000 rows). Once it holds more
+        than twice a chunk, the statistics are left to autovacuum."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [self.table])
+            found = cursor.fetchone()
+            if found is not None and found[0] < 2 * rows:
+                cursor.execute(f"ANALYZE {self.table}")
+
     def _write_imported_events(self, created: list[str], updated_ids: list[int]) -> None:
         """One `imported` timeline event per contact this chunk created or updated, written by
         one INSERT … SELECT: the new contacts found by their emails (one probe of the unique
@@ -514,6 +525,7 @@ class _ContactWriter:
             " campaign, content, properties)"
         )
         if self.postgres:
+            self._statistics_fresh(len(created))
             sql = (
                 f"{head} SELECT %s, t.id, %s, %s, %s, %s, 'import', {blank},"
                 " %s::jsonb || jsonb_build_object('action', t.action) FROM ("
