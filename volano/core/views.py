@@ -204,46 +204,43 @@ def _invitation_or_404(request: HttpRequest, invitation_id: int) -> HttpResponse
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
 
-@requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
-def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def _invitation_action(
+    request: HttpRequest, invitation_id: int, service, done: str
+) -> HttpResponse:
+    """Resend or withdraw a pending invitation (POST only), then back to the team page."""
     if refused := _invitation_or_404(request, invitation_id):
         return refused
     try:
-        invitation = invitations.invitation_resend(
+        invitation = service(
             workspace=request.workspace,  # type: ignore[attr-defined]
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             invitation_id=invitation_id,
         )
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request,
-            _("Invitation sent again to %(email)s; the previous link no longer works.")
-            % {"email": invitation.email},
-        )
+        messages.success(request, done % {"email": invitation.email})
     return redirect("team")
+
+
+@requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
+def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    return _invitation_action(
+        request,
+        invitation_id,
+        invitations.invitation_resend,
+        _("Invitation sent again to %(email)s; the previous link no longer works."),
+    )
 
 
 @requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
 def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    if refused := _invitation_or_404(request, invitation_id):
-        return refused
-    try:
-        invitation = invitations.invitation_cancel(
-            workspace=request.workspace,  # type: ignore[attr-defined]
-            actor=request.user,  # type: ignore[arg-type]
-            invitation_id=invitation_id,
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request,
-            _("Invitation to %(email)s withdrawn: its link no longer works.")
-            % {"email": invitation.email},
-        )
-    return redirect("team")
+    return _invitation_action(
+        request,
+        invitation_id,
+        invitations.invitation_cancel,
+        _("Invitation to %(email)s withdrawn: its link no longer works."),
+    )
 
 
 @public

@@ -14,11 +14,12 @@ from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.test import override_settings
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import contacts_matching
 from volano.contacts.models import Company, Consent, Contact
-from volano.core.models import User, Workspace
+from volano.core.models import ReactionOutbox, User, Workspace
 from volano.deals.models import Deal, DealLine, Product
 from volano.deals.selectors import customer_profile
 from volano.demo.load import ADMIN_EMAIL, SLUG, TEAM, demo_load, workspace_wipe
@@ -42,6 +43,10 @@ def demo(django_db_setup, django_db_blocker, tmp_path_factory):
         yield workspace
         workspace_wipe(workspace=workspace)
         User.objects.filter(email__in=[ADMIN_EMAIL, *(row[0] for row in TEAM)]).delete()
+        # the load committed for real: its queued tasks and pending facts go too, or the tests
+        # after this module would find them
+        DBTaskResult.objects.all().delete()
+        ReactionOutbox.objects.all().delete()
 
 
 def words_capitalised(name: str) -> bool:
