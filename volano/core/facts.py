@@ -119,6 +119,10 @@ class ContactsChanged(Fact):
     contact_ids: IdSet
     fields: NameSet = None
 
+    def change_tokens(self) -> set[str] | None:
+        """What changed, as the dependency tokens conditions are indexed by (None: anything)."""
+        return None if self.fields is None else {f"field:{name}" for name in self.fields}
+
 
 @dataclass(frozen=True)
 class ConsentChanged(Fact):
@@ -126,6 +130,9 @@ class ConsentChanged(Fact):
 
     contact_ids: IdSet
     purposes: Names
+
+    def change_tokens(self) -> set[str]:
+        return {f"consent:{purpose}" for purpose in self.purposes}
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,12 @@ class EventsAppended(Fact):
 
     contact_ids: IdSet
     event_types: NameSet
+
+    def change_tokens(self, *, excluding: frozenset[str] = frozenset()) -> set[str] | None:
+        """The event types as dependency tokens, less `excluding` (None: any type)."""
+        if self.event_types is None:
+            return None
+        return {f"event:{t}" for t in self.event_types - excluding}
 
 
 # -- orders and deals -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from volano.conditions.compiler import NoReferences
+from volano.conditions.failures import refused_reason
 from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import condition_check, contacts_matching
 from volano.conditions.types import Condition, ConditionError
@@ -436,12 +437,9 @@ def _rule_disable(
 ) -> None:
     """Switch off a rule whose condition cannot run any more (a row written past the service,
     a custom field or score model it names deleted), saying why: the other rules go on."""
+    reason = refused_reason(error)
     if isinstance(error, ConditionError):
-        reason = str(error).replace("conditions", "condition", 1)
-    else:
-        reason = str(gettext_lazy("the database refused the condition: %(error)s")) % {
-            "error": str(error).strip().splitlines()[0] if str(error).strip() else ""
-        }
+        reason = reason.replace("conditions", "condition", 1)  # a rule has one condition
     logger.warning("threshold rule %s of workspace %s disabled: %s", rule.pk, workspace.pk, reason)
     ThresholdRule.objects.for_workspace(workspace).filter(pk=rule.pk).update(
         active=False, disabled_reason=reason[:500], disabled_at=now

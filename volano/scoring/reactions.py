@@ -35,21 +35,19 @@ def _rescore(fact, contact_ids: IdSet, tokens: Iterable[str] | None) -> None:
 
 @reacts_to(ContactsChanged, phase="after_commit")
 def scores_follow_contacts(fact: ContactsChanged) -> None:
-    tokens = None if fact.fields is None else {f"field:{name}" for name in fact.fields}
-    _rescore(fact, fact.contact_ids, tokens)
+    _rescore(fact, fact.contact_ids, fact.change_tokens())
 
 
 @reacts_to(ConsentChanged, phase="after_commit")
 def scores_follow_consents(fact: ConsentChanged) -> None:
-    _rescore(fact, fact.contact_ids, {f"consent:{purpose}" for purpose in fact.purposes})
+    _rescore(fact, fact.contact_ids, fact.change_tokens())
 
 
 @reacts_to(EventsAppended, phase="after_commit")
 def scores_follow_events(fact: EventsAppended) -> None:
     """New events (a page view, a form, an order, a deal change…): the models reading those
     event types are recomputed for their contacts, and the stage rules follow."""
-    tokens = None if fact.event_types is None else {f"event:{t}" for t in fact.event_types}
-    _rescore(fact, fact.contact_ids, tokens)
+    _rescore(fact, fact.contact_ids, fact.change_tokens())
 
 
 @reacts_to(ContactsMerged, phase="after_commit")

@@ -43,25 +43,21 @@ def _refresh(fact: Fact, contact_ids: IdSet, tokens: Iterable[str] | None) -> No
 
 @reacts_to(ContactsChanged, phase="after_commit")
 def segments_follow_contacts(fact: ContactsChanged) -> None:
-    tokens = None if fact.fields is None else {f"field:{name}" for name in fact.fields}
-    _refresh(fact, fact.contact_ids, tokens)
+    _refresh(fact, fact.contact_ids, fact.change_tokens())
 
 
 @reacts_to(ConsentChanged, phase="after_commit")
 def segments_follow_consents(fact: ConsentChanged) -> None:
-    _refresh(fact, fact.contact_ids, {f"consent:{purpose}" for purpose in fact.purposes})
+    _refresh(fact, fact.contact_ids, fact.change_tokens())
 
 
 @reacts_to(EventsAppended, phase="after_commit")
 def segments_follow_events(fact: EventsAppended) -> None:
     """Segments reading these event types re-evaluate the contacts (their own entered/left
     events excepted, which would only start another pass)."""
-    if fact.event_types is None:
-        _refresh(fact, fact.contact_ids, None)
-        return
-    types = fact.event_types - OWN_EVENTS
-    if types:
-        _refresh(fact, fact.contact_ids, {f"event:{t}" for t in types})
+    tokens = fact.change_tokens(excluding=OWN_EVENTS)
+    if tokens is None or tokens:
+        _refresh(fact, fact.contact_ids, tokens)
 
 
 @reacts_to(ScoresChanged, phase="after_commit")

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from volano.conditions.compiler import condition_q
 from volano.conditions.facts import EventFacts, event_facts
+from volano.conditions.failures import refused_reason
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.activity import activity_record
@@ -537,13 +538,7 @@ def _segment_disable(workspace: Workspace, segment: Segment, error: Exception) -
     """Switch off a segment whose definition cannot run any more, saying why in the
     workspace's language (the marketer reads it on the segment's page and in the API)."""
     with translation.override(workspace.language):
-        if isinstance(error, ConditionError):
-            detail = str(error)
-        else:
-            first = str(error).strip().splitlines()
-            detail = _("the database refused the condition: %(error)s") % {
-                "error": first[0] if first else ""
-            }
+        detail = refused_reason(error)
     now = timezone.now()
     logger.warning("segment %s of workspace %s switched off: %s", segment.pk, workspace.pk, detail)
     Segment.objects.for_workspace(workspace).filter(pk=segment.pk).update(
