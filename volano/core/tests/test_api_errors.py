@@ -8,7 +8,6 @@ page numbers and ids past 64 bits, time zone offsets PostgreSQL cannot store, un
 from __future__ import annotations
 
 import pytest
-from django.utils import translation
 
 from volano.api import api as ninja_api
 from volano.contacts import services as contact_services
@@ -209,9 +208,7 @@ def test_errors_are_in_italian_for_accept_language_it(client, giulia_token):
     error = _error(response, 422)
     assert response["Content-Language"] == "it"
     assert error["field"] == "email"
-    with translation.override("it"):
-        italian = translation.gettext("not an email address (%(reason)s)").split(" (")[0]
-    assert error["message"].startswith(italian)
+    assert error["message"].startswith("non è un indirizzo email (")
     # Django's own catalogue already has the words for a value that is too long.
     response = _post(
         client,
