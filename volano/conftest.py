@@ -63,6 +63,31 @@ def worker_run_once() -> None:
             time.sleep(0.2)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, the test database is a file in memory-backed /dev/shm, not Django's shared
+    in-memory database: with the in-memory one the live server's thread and the test's thread
+    share one connection, and a query from the test (reading what a click saved) interleaved with
+    a request the page sent by itself (an HTMX preview on load) lost that request its session,
+    which signed Giulia out in the middle of a browser test. With a file each thread has its own
+    connection, and WAL with a busy timeout orders them, as in production."""
+    import tempfile
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3" or db["TEST"].get("NAME"):
+        yield
+        return
+    folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    name = os.path.join(folder, f"volano-test-{os.getpid()}.sqlite3")
+    db["TEST"]["NAME"] = name
+    yield
+    for leftover in (name, f"{name}-wal", f"{name}-shm"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+
+
 @pytest.fixture(autouse=True)
 def _data_dir(tmp_path, settings):
     """Each test gets its own data folder (outbox, uploads), a fast password hasher and an empty

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "volano.scoring",
     "volano.lifecycle",
     "volano.handoff",
+    "volano.emails",
     "volano.jobs",
     "volano.demo",
 ]

@@ -1,0 +1,1 @@
+"""Email models: templates (emails/templates) and sending (emails/sending) add theirs here."""
