@@ -21,9 +21,12 @@ from volano.events.models import Channel, Event, EventType
 class TimelineNames(Protocol):
     """The workspace's names for codes (`volano.conditions.describe.Names` is one)."""
 
-    forms: Mapping[str, str]
-    stages: Mapping[str, str]
-    owners: Mapping[str, str]
+    @property
+    def forms(self) -> Mapping[str, str]: ...
+    @property
+    def stages(self) -> Mapping[str, str]: ...
+    @property
+    def owners(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,12 @@ def quoted(text: Any) -> str:
     return f"“{text}”"
 
 
-def describe_event(event: Event, names: TimelineNames | None = None) -> str:
+def describe_event(event: Event, workspace_names: TimelineNames | None = None) -> str:
     """One line a marketer reads, from the event's properties (keys as agreed product-wide).
 
     With the workspace's `names`, codes are said by name: the form "Richiesta preventivo", not
     "richiesta-preventivo"; the stage as the workspace renamed it; the rep by name, not email."""
-    names = names or _NoNames()
+    names: TimelineNames = workspace_names or _NoNames()
     p = event.properties or {}
     t = event.type
     registered = _TEXTS.get(t)
