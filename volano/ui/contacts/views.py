@@ -55,6 +55,7 @@ from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Membership
 from volano.core.money import format_money
 from volano.core.permissions import Cap, requires
+from volano.core.view_errors import error_redirect
 from volano.deals.selectors import contact_panel_context
 from volano.events import selectors as event_selectors
 from volano.events.forms import ActivityForm
@@ -787,6 +788,7 @@ def _merge_candidates(workspace, survivor: Contact, term: str) -> list[Contact]:
     return list(qs.exclude(pk=survivor.pk)[:20])
 
 
+@error_redirect("contacts:merge", "contact_id")
 @requires(Cap.EDIT_CONTACTS, write=Cap.EDIT_CONTACTS)
 def contact_merge_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     """Pick a duplicate, see what this contact will keep and take, confirm with a POST."""
@@ -795,16 +797,12 @@ def contact_merge_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     if request.method == "POST":
         duplicate = _get_contact(request, request.POST.get("duplicate_id"))  # type: ignore[arg-type]
         name = str(duplicate)
-        try:
-            contact_merge(
-                workspace=workspace,
-                actor=request.user,  # type: ignore[arg-type]
-                survivor=survivor,
-                duplicate=duplicate,
-            )
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect("contacts:merge", contact_id=survivor.pk)
+        contact_merge(
+            workspace=workspace,
+            actor=request.user,  # type: ignore[arg-type]
+            survivor=survivor,
+            duplicate=duplicate,
+        )
         messages.success(
             request,
             _("%(duplicate)s was merged into this contact and then deleted.") % {"duplicate": name},
