@@ -43,6 +43,7 @@ lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy volano
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/volano makemigrations --check --dry-run >/dev/null || (echo "models and migrations differ: run volano makemigrations" && false)
 
 check: lint

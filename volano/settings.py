@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "volano.core.middleware.WorkspaceMiddleware",
+    "volano.core.view_errors.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "volano.urls"

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from volano.conditions.compiler import Resolver, condition_q
 from volano.conditions.describe import Names
 from volano.conditions.parse import condition_parse
+from volano.conditions.sources import names_sources
 from volano.conditions.types import Condition
 from volano.contacts.models import Contact
 from volano.core.models import Workspace
@@ -57,13 +58,11 @@ def condition_check(
 
 def condition_names(*, workspace: Workspace) -> Names:
     """The workspace's names for the codes a condition may hold, for `condition_describe`:
-    forms, product lines, stages, owners (by id and by email), lists, segments, score models."""
+    forms, product lines, owners (by id and by email) from the domains below, and stages, lists,
+    segments and score models from the readers their domains register (`conditions.sources`)."""
     from volano.core.models import Membership
     from volano.deals.models import ProductLine
     from volano.events.models import Form
-    from volano.lifecycle.selectors import stage_names
-    from volano.scoring.models import ScoreModel
-    from volano.segments.models import ContactList, Segment
 
     owners: dict[str, str] = {}
     members = Membership.objects.filter(workspace=workspace).select_related("user")
@@ -71,14 +70,12 @@ def condition_names(*, workspace: Workspace) -> Names:
         user = membership.user
         name = user.full_name or user.email
         owners[str(user.pk)] = owners[user.email.lower()] = name
+    registered = {field: names(workspace) for field, names in names_sources().items()}
     return Names(
         forms=dict(Form.objects.for_workspace(workspace).values_list("slug", "name")),
         product_lines=dict(
             ProductLine.objects.for_workspace(workspace).values_list("slug", "name")
         ),
-        stages=stage_names(workspace=workspace),
         owners=owners,
-        lists=dict(ContactList.objects.for_workspace(workspace).values_list("slug", "name")),
-        segments=dict(Segment.objects.for_workspace(workspace).values_list("slug", "name")),
-        score_models=dict(ScoreModel.objects.for_workspace(workspace).values_list("slug", "name")),
+        **registered,
     )

@@ -45,3 +45,19 @@ def field_source(prefix: str) -> FieldSource | None:
 
 def field_source_of_kind(kind: str) -> FieldSource | None:
     return next((s for s in _SOURCES.values() if s.kind == kind), None)
+
+
+# What the marketer calls the codes a condition holds, by the `Names` field they fill
+# ("stages", "lists", "segments", "score_models"): the domain that owns the codes registers a
+# reader `(workspace) -> {code: name}` from its AppConfig.ready, so `condition_names` does not
+# import the domains above the condition language.
+_NAMES: dict[str, Callable[[Workspace], dict[str, str]]] = {}
+
+
+def names_source_register(field: str, names: Callable[[Workspace], dict[str, str]]) -> None:
+    """Register (or replace) the reader of one `Names` field."""
+    _NAMES[field] = names
+
+
+def names_sources() -> dict[str, Callable[[Workspace], dict[str, str]]]:
+    return dict(_NAMES)

@@ -7,7 +7,6 @@ import re
 from typing import Any, ClassVar, cast
 
 from django import forms
-from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +23,6 @@ from volano.contacts.models import (
 from volano.core import geography
 from volano.core.errors import ApplicationError, ValidationFailed
 from volano.core.models import Membership, Workspace
-from volano.events.models import EventType
 
 CUSTOM_PREFIX = "custom__"
 
@@ -593,58 +591,3 @@ def _custom_initial(field: CustomField, value: Any) -> Any:
     if field.type == FieldType.NUMBER and isinstance(value, int | float):
         return number_format(value)
     return value
-
-
-class ActivityForm(forms.Form):
-    """Something the contact did or said away from the website, logged by hand (a rep, the
-    marketer): a call, a meeting, a note, a webinar, a fair, a brochure handed over."""
-
-    type = forms.ChoiceField(
-        label=_("What happened"),
-        choices=[
-            (EventType.CALL, _("Phone call")),
-            (EventType.MEETING, _("Meeting")),
-            (EventType.NOTE, _("Note")),
-            (EventType.WEBINAR_ATTENDED, _("Attended a webinar")),
-            (EventType.EVENT_ATTENDED, _("Met at an event or fair")),
-            (EventType.CONTENT_DOWNLOADED, _("Received a catalogue or brochure")),
-        ],
-    )
-    title = forms.CharField(
-        label=_("Subject"),
-        max_length=200,
-        required=False,
-        help_text=_("e.g. the reason for the call, the webinar's title, the fair"),
-    )
-    text = forms.CharField(
-        label=_("Notes"),
-        max_length=4000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("What was said or agreed"),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if (
-            data.get("type") == EventType.NOTE
-            and not (data.get("text") or "").strip()
-            and not (data.get("title") or "").strip()
-        ):
-            self.add_error("text", _("Write the note."))
-        return data
-
-    def event_item(self, contact_id: int) -> dict:
-        """The event, as the events API takes it."""
-        kind = self.cleaned_data["type"]
-        properties = {
-            key: self.cleaned_data[key].strip()
-            for key in ("title", "text")
-            if self.cleaned_data[key].strip()
-        }
-        return {
-            "type": kind,
-            "contact_id": contact_id,
-            "occurred_at": timezone.now().isoformat(),
-            "properties": properties,
-        }

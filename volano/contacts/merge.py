@@ -21,11 +21,9 @@ from django.utils import timezone
 from volano.contacts.models import Consent, ConsentStatus, Contact
 from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError
-from volano.core.facts import ContactsMerged, ContactsMerging
+from volano.core.facts import ContactMergeRecorded, ContactsMerged, ContactsMerging
 from volano.core.models import Activity, User, Workspace
 from volano.core.reactions import announce
-from volano.events.models import EventType
-from volano.events.services import system_event_append
 
 MERGED_FIELDS = (
     "first_name",
@@ -108,19 +106,21 @@ def contact_merge(
         }
         duplicate.delete()
         survivor.save()
-        system_event_append(
-            workspace=workspace,
-            contact_id=survivor.pk,
-            type=EventType.CONTACT_MERGED,
-            properties={
-                "duplicate": duplicate_snapshot,
-                "fields_taken": taken,
-                "consents_taken": moved.get("consents_taken", []),
-                "events_moved": moved.get("events_moved", 0),
-                "orders_moved": moved.get("orders_moved", 0),
-                "deals_moved": moved.get("deals_moved", 0),
-                "by": actor.email if actor else "api",
-            },
+        # The survivor's timeline says what the merge did (the events domain writes it).
+        announce(
+            ContactMergeRecorded(
+                workspace_id=workspace.pk,
+                survivor_id=survivor.pk,
+                summary={
+                    "duplicate": duplicate_snapshot,
+                    "fields_taken": taken,
+                    "consents_taken": moved.get("consents_taken", []),
+                    "events_moved": moved.get("events_moved", 0),
+                    "orders_moved": moved.get("orders_moved", 0),
+                    "deals_moved": moved.get("deals_moved", 0),
+                    "by": actor.email if actor else "api",
+                },
+            )
         )
         # The duplicate's change history reads on the survivor's page from now on.
         Activity.objects.for_workspace(workspace).filter(

@@ -13,7 +13,6 @@ from volano.contacts.models import Company, Consent, ConsentStatus, Contact, Cus
 from volano.core.errors import NotFound
 from volano.core.models import Workspace
 from volano.core.tenancy import access_in_workspace
-from volano.events.models import Event, EventType
 
 
 def contact_list(
@@ -29,11 +28,12 @@ def contact_list(
     consent: str = "",
     lifecycle_stage: str = "",
     owner: str = "",
-    import_job_id: int | None = None,
+    within: QuerySet | None = None,
 ) -> QuerySet[Contact]:
     """Contacts matching the filters, newest first. `consent` is a status for email marketing
     ("granted", "revoked", …) or "none" for contacts who never gave an answer; `owner` a user
-    id or "none" for contacts nobody owns."""
+    id or "none" for contacts nobody owns; `within` a query of contact ids to stay inside (the
+    contacts an import job touched, `volano.events.selectors.contacts_imported_by`)."""
     qs = Contact.objects.for_workspace(workspace).select_related("company")
     if email:
         # exclude("") lets the database use the partial unique index on (workspace, email)
@@ -73,8 +73,8 @@ def contact_list(
             qs = qs.exclude(pk__in=email_consents.values("contact_id"))
         else:
             qs = qs.filter(pk__in=email_consents.filter(status=consent).values("contact_id"))
-    if import_job_id is not None:
-        qs = qs.filter(pk__in=_imported_by(workspace, import_job_id))
+    if within is not None:
+        qs = qs.filter(pk__in=within)
     return qs.order_by("-created_at", "-id")
 
 
@@ -126,15 +126,6 @@ def contacts_sorted(
     return qs.order_by(*order, "-id" if descending else "id")
 
 
-def _imported_by(workspace: Workspace, job_id: int) -> QuerySet[Event]:
-    """The contacts an import job created or updated: its `imported` timeline events."""
-    return (
-        Event.objects.for_workspace(workspace)
-        .filter(type=EventType.IMPORTED, properties__job=job_id)
-        .values("contact_id")
-    )
-
-
 def contact_get(*, workspace: Workspace, contact_id: int) -> Contact:
     try:
         return (
@@ -157,15 +148,6 @@ def contact_is_emailable(*, workspace: Workspace, contact: Contact) -> bool:
         .first()
     )
     return bool(contact.email) and consent is not None and consent.status == ConsentStatus.GRANTED
-
-
-def contact_timeline(*, workspace: Workspace, contact: Contact) -> QuerySet[Event]:
-    """The contact's events, newest first (served by the (contact, occurred_at) index)."""
-    return (
-        Event.objects.for_workspace(workspace)
-        .filter(contact=contact)
-        .order_by("-occurred_at", "-id")
-    )
 
 
 def company_list(

@@ -31,12 +31,10 @@ from volano.contacts.models import (
 from volano.core import geography
 from volano.core.activity import activity_record, changes_between
 from volano.core.errors import ApplicationError, Conflict, ValidationFailed
-from volano.core.facts import ConsentChanged, ContactsChanged
+from volano.core.facts import ConsentChanged, ConsentDecided, ContactsChanged
 from volano.core.models import Activity, Membership, User, Workspace
 from volano.core.reactions import announce
 from volano.core.tenancy import ensure_in_workspace
-from volano.events.models import EventType
-from volano.events.services import system_event_append
 
 BULK_CHUNK = 5_000  # ids per UPDATE of a bulk change (SQLite's bound-parameter limit is far)
 CONTACT_TEXT_FIELDS = ("first_name", "last_name", "job_title", "street", "city", "source")
@@ -431,11 +429,15 @@ def consent_set(
             changes={"purpose": purpose, "status": [previous, status], "source": source},
         )
         if previous != status:
-            system_event_append(
-                workspace=workspace,
-                contact_id=contact.pk,
-                type=EventType.CONSENT_CHANGED,
-                properties={"purpose": purpose, "from": previous, "to": status, "source": source},
+            announce(  # the timeline's consent_changed event, in this transaction
+                ConsentDecided(
+                    workspace_id=workspace.pk,
+                    contact_id=contact.pk,
+                    purpose=purpose,
+                    previous=previous,
+                    status=status,
+                    source=source,
+                )
             )
             announce(
                 ConsentChanged(

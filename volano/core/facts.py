@@ -153,6 +153,30 @@ class ContactsMerged(Fact):
     survivor_ids: Ids
 
 
+@dataclass(frozen=True)
+class ConsentDecided(Fact):
+    """Inside the consent's transaction: one contact's decision for one purpose went from
+    `previous` (None: none yet) to `status`. The events domain puts it on the timeline."""
+
+    contact_id: int
+    purpose: str
+    previous: str | None
+    status: str
+    source: str
+    transaction_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class ContactMergeRecorded(Fact):
+    """Inside the merge's transaction, once every domain moved its rows: what the merge did
+    (`summary`: the duplicate, the fields and consents taken, the rows moved, who merged), for
+    the survivor's timeline."""
+
+    survivor_id: int
+    summary: dict[str, Any]
+    transaction_only: ClassVar[bool] = True
+
+
 # -- events -----------------------------------------------------------------------------------
 
 

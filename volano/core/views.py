@@ -33,6 +33,7 @@ from volano.core.permissions import Cap, allows, public, requires, signed_in
 from volano.core.selectors import membership_access, tokens_visible
 from volano.core.services import membership_remove, membership_set, token_create
 from volano.core.services import token_revoke as token_revoke_service
+from volano.core.view_errors import error_redirect
 
 
 def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
@@ -171,6 +172,7 @@ def team(request: HttpRequest) -> HttpResponse:
     )
 
 
+@error_redirect("team")
 @requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
 def team_member_remove(request: HttpRequest, user_id: int) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
@@ -180,15 +182,11 @@ def team_member_remove(request: HttpRequest, user_id: int) -> HttpResponse:
         raise Http404("no such member")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    try:
-        membership_remove(
-            workspace=workspace,
-            actor=request.user,  # type: ignore[arg-type]
-            user=found.user,
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        return redirect("team")
+    membership_remove(
+        workspace=workspace,
+        actor=request.user,  # type: ignore[arg-type]
+        user=found.user,
+    )
     messages.success(
         request, _("%(name)s no longer works in this workspace.") % {"name": found.user}
     )
@@ -210,19 +208,16 @@ def _invitation_action(
     """Resend or withdraw a pending invitation (POST only), then back to the team page."""
     if refused := _invitation_or_404(request, invitation_id):
         return refused
-    try:
-        invitation = service(
-            workspace=request.workspace,  # type: ignore[attr-defined]
-            actor=request.user,
-            invitation_id=invitation_id,
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done % {"email": invitation.email})
+    invitation = service(
+        workspace=request.workspace,  # type: ignore[attr-defined]
+        actor=request.user,
+        invitation_id=invitation_id,
+    )
+    messages.success(request, done % {"email": invitation.email})
     return redirect("team")
 
 
+@error_redirect("team")
 @requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
 def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     return _invitation_action(
@@ -233,6 +228,7 @@ def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     )
 
 
+@error_redirect("team")
 @requires(Cap.MANAGE_WORKSPACE, write=Cap.MANAGE_WORKSPACE)
 def invitation_cancel(request: HttpRequest, invitation_id: int) -> HttpResponse:
     return _invitation_action(

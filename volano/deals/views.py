@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Role, User
 from volano.core.permissions import Cap, requires
+from volano.core.view_errors import error_redirect
 from volano.deals import selectors, services
 from volano.deals.forms import (
     PRODUCT_ROWS,
@@ -278,6 +279,7 @@ def product_line_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@error_redirect("deals:catalogue")
 @requires(write=Cap.EDIT_DEALS)
 @require_POST
 def product_line_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -287,8 +289,5 @@ def product_line_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
         services.product_line_delete(workspace=workspace, actor=_actor(request), line=line)
     except NotFound:
         raise Http404("no such product line") from None
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Product line “%(name)s” deleted.") % {"name": line.name})
+    messages.success(request, _("Product line “%(name)s” deleted.") % {"name": line.name})
     return redirect("deals:catalogue")

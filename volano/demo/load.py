@@ -96,7 +96,7 @@ def demo_load(
             workspace=workspace, size=size, owners=owners, now=timezone.now(), progress=progress
         )
         from volano.demo.sales import demo_sales_create
-        from volano.segments.demo import demo_segments_create
+        from volano.demo.segments import demo_segments_create
 
         now = timezone.now()
         demo_sales_create(workspace=workspace, now=now)

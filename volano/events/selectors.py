@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
-from volano.events.models import Channel, Event
+from volano.core.models import Workspace
+from volano.events.models import Channel, Event, EventType
 
 ContactsByWorkspace = dict[int, tuple[set[int], set[str]]]
 
@@ -65,3 +66,22 @@ def last_activity_by_contact(*, workspace: Any, contact_ids: list[int]) -> dict[
         .values_list("contact_id", "last")
     )
     return dict(rows)
+
+
+def contact_timeline(*, workspace: Workspace, contact: Any) -> QuerySet[Event]:
+    """The contact's events, newest first (served by the (contact, occurred_at) index)."""
+    return (
+        Event.objects.for_workspace(workspace)
+        .filter(contact=contact)
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def contacts_imported_by(*, workspace: Workspace, job_id: int) -> QuerySet:
+    """The contacts an import job created or updated (its `imported` timeline events), as a
+    query of contact ids for `contact_list(within=…)`."""
+    return (
+        Event.objects.for_workspace(workspace)
+        .filter(type=EventType.IMPORTED, properties__job=job_id)
+        .values("contact_id")
+    )

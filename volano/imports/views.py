@@ -20,6 +20,7 @@ from volano.core.errors import ApplicationError
 from volano.core.exports import csv_delimiter, csv_text
 from volano.core.models import Membership, User, Workspace
 from volano.core.permissions import Cap, allows, requires
+from volano.core.view_errors import error_redirect
 from volano.imports import selectors
 from volano.imports.mapping import targets_for
 from volano.imports.models import ImportKind, ImportStatus
@@ -306,16 +307,12 @@ def _contacts_url(job) -> str:
     return f"{reverse('contacts:list')}?import={job.pk}"
 
 
+@error_redirect("imports:detail", "job_id")
 @requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def import_run(request: WorkspaceRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
-    try:
-        import_job_enqueue(workspace=request.workspace, actor=request.user, job=job, dry_run=False)
-    except ApplicationError as failure:
-        from django.contrib import messages
-
-        messages.error(request, failure.message)
+    import_job_enqueue(workspace=request.workspace, actor=request.user, job=job, dry_run=False)
     return redirect("imports:detail", job_id=job.pk)
 
 

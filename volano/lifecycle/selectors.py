@@ -22,6 +22,17 @@ def stage_names(*, workspace: Workspace) -> dict[str, str]:
     return {stage.value: own.get(stage.value) or str(stage.label) for stage in LifecycleStage}
 
 
+def stage_outcomes_sql(workspace: Workspace, stages: tuple[str, ...]) -> tuple[str, list]:
+    """The contacts' changes to one of `stages`, as (contact_id, at) rows: the predictive model's
+    outcome moments (registered with `scoring.predictive.outcome_source_register`)."""
+    marks = ", ".join(["%s"] * len(stages))
+    sql = (
+        f"SELECT contact_id, changed_at AS at FROM {StageChange._meta.db_table} "
+        f"WHERE workspace_id = %s AND to_stage IN ({marks})"
+    )
+    return sql, [workspace.pk, *stages]
+
+
 def stage_counts(*, workspace: Workspace) -> dict[str, int]:
     counts = dict(
         Contact.objects.for_workspace(workspace)

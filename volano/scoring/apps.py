@@ -7,6 +7,7 @@ class ScoringConfig(AppConfig):
 
     def ready(self) -> None:
         # The condition language learns `score.<slug>` from here (it cannot import scoring).
-        from volano.scoring.sources import register
+        from volano.scoring import sources, timeline
 
-        register()
+        sources.register()
+        timeline.register()  # a score's change on the timeline, in scoring's points

@@ -47,9 +47,9 @@ from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
 from volano.deals.models import Deal, DealStage
 from volano.events.models import Event, EventType
-from volano.lifecycle.models import StageChange
 from volano.lifecycle.types import LifecycleStage
 from volano.scoring.models import PREDICTIVE_SLUG, ModelKind, Score, ScoreModel
+from volano.scoring.outcomes import outcome_sources
 
 BEHAVIOUR_TYPES = (
     EventType.PAGE_VIEW,
@@ -356,7 +356,7 @@ def _behaviour(
     if at_outcome:
         cutoffs = (
             f"SELECT pop.picked_id AS id, COALESCE(o.at, {_timestamp()}) AS cutoff "
-            f"FROM ({sql}) pop LEFT JOIN ({_outcomes_sql()}) o ON o.contact_id = pop.picked_id"
+            f"FROM ({sql}) pop LEFT JOIN ({_outcomes_sql(workspace)}) o ON o.contact_id = pop.picked_id"
         )
         cutoff_params = [at, *params, *_outcomes_params(workspace)]
     else:
@@ -385,13 +385,17 @@ def _behaviour(
     return counts, np.clip(days_since, 0, WINDOW_DAYS)
 
 
-def _outcomes_sql() -> str:
+def _outcome_sources(workspace: Workspace) -> list[tuple[str, list]]:
+    stages = (*POSITIVE_STAGES, *NEGATIVE_STAGES)
+    return [source(workspace, stages) for source in outcome_sources()]
+
+
+def _outcomes_sql(workspace: Workspace) -> str:
     """Each labelled contact's first outcome moment: stage change, closed deal or order."""
+    others = "".join(f"{sql} UNION ALL " for sql, _params in _outcome_sources(workspace))
     return (
-        "SELECT contact_id, MIN(at) AS at FROM ("
-        f"SELECT contact_id, changed_at AS at FROM {StageChange._meta.db_table} "
-        "WHERE workspace_id = %s AND to_stage IN (%s, %s, %s) "
-        f"UNION ALL SELECT contact_id, closed_at FROM {Deal._meta.db_table} "
+        f"SELECT contact_id, MIN(at) AS at FROM ({others}"
+        f"SELECT contact_id, closed_at AS at FROM {Deal._meta.db_table} "
         "WHERE workspace_id = %s AND stage IN (%s, %s) AND contact_id IS NOT NULL "
         "AND closed_at IS NOT NULL "
         f"UNION ALL SELECT contact_id, occurred_at FROM {Event._meta.db_table} "
@@ -402,9 +406,7 @@ def _outcomes_sql() -> str:
 
 def _outcomes_params(workspace: Workspace) -> list:
     return [
-        workspace.pk,
-        *POSITIVE_STAGES,
-        *NEGATIVE_STAGES,
+        *(param for _sql, params in _outcome_sources(workspace) for param in params),
         workspace.pk,
         DealStage.WON,
         DealStage.LOST,

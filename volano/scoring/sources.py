@@ -1,4 +1,5 @@
-"""The `score.<slug>` field of the condition language, registered from ScoringConfig.ready."""
+"""The `score.<slug>` field of the condition language and the names of the score models,
+registered from ScoringConfig.ready."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from volano.conditions.compiler import number_holds, number_test
-from volano.conditions.sources import FieldSource, field_source_register
+from volano.conditions.sources import FieldSource, field_source_register, names_source_register
 from volano.core.models import Workspace
 from volano.scoring.models import Score, ScoreModel
 from volano.scoring.selectors import score_model_slugs
@@ -40,7 +41,12 @@ def _compile(workspace: Workspace, slug: str, op: str, value: Any) -> Q:
     return Q(Exists(scores.filter(test)))
 
 
+def _names(workspace: Workspace) -> dict[str, str]:
+    return dict(ScoreModel.objects.for_workspace(workspace).values_list("slug", "name"))
+
+
 def register() -> None:
+    names_source_register("score_models", _names)
     field_source_register(
         FieldSource(prefix="score", kind="score", keys=_keys, unknown=_unknown, compile=_compile)
     )

@@ -25,6 +25,7 @@ from volano.contacts.models import Consent, Contact, Purpose
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User
 from volano.core.permissions import Cap, requires
+from volano.core.view_errors import error_redirect
 from volano.segments import export, selectors, services
 from volano.segments.forms import (
     ListForm,
@@ -315,6 +316,7 @@ def segment_delete_view(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("segments:list")
 
 
+@error_redirect("segments:detail", "slug")
 @requires(write=Cap.EDIT_MARKETING)
 @require_POST
 def segment_to_list_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -326,17 +328,13 @@ def segment_to_list_view(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("segments:detail", slug=segment.slug)
     name = form.cleaned_data["name"]
     taken = {cl.slug for cl in selectors.list_list(workspace=workspace)}
-    try:
-        contact_list = services.list_from_segment(
-            workspace=workspace,
-            actor=_actor(request),
-            segment=segment,
-            slug=_unique_slug(name, taken),
-            name=name,
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        return redirect("segments:detail", slug=segment.slug)
+    contact_list = services.list_from_segment(
+        workspace=workspace,
+        actor=_actor(request),
+        segment=segment,
+        slug=_unique_slug(name, taken),
+        name=name,
+    )
     messages.success(
         request, _("Static list “%(name)s” created from the segment.") % {"name": name}
     )

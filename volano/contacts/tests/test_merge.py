@@ -13,6 +13,7 @@ from volano.contacts.merge import contact_merge
 from volano.contacts.models import ConsentStatus, Contact, Purpose
 from volano.core.errors import ApplicationError
 from volano.events.models import Event, EventType, Visitor
+from volano.events.selectors import contact_timeline
 from volano.events.services import event_append
 from volano.orders.models import Order
 
@@ -96,7 +97,7 @@ def test_timeline_orders_and_visitors_move_and_the_merge_is_on_the_timeline(offi
 
     contact_merge(workspace=officina, actor=giulia, survivor=survivor, duplicate=duplicate)
 
-    timeline = list(selectors.contact_timeline(workspace=officina, contact=survivor))
+    timeline = list(contact_timeline(workspace=officina, contact=survivor))
     assert [e.type for e in timeline].count(EventType.PAGE_VIEW) == 3
     merge_event = timeline[0]
     assert merge_event.type == EventType.CONTACT_MERGED

@@ -9,6 +9,7 @@ from volano.contacts.models import Company, ConsentStatus, Contact, Purpose
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.tenancy import WorkspaceScopeError
 from volano.events.models import EventType
+from volano.events.selectors import contact_timeline
 
 
 def create(workspace, actor=None, **data):
@@ -210,7 +211,7 @@ def test_consent_changes_are_on_the_timeline_with_their_proof(officina):
     assert not selectors.contact_is_emailable(workspace=officina, contact=contact)
     changes = [
         (e.properties["from"], e.properties["to"])
-        for e in selectors.contact_timeline(workspace=officina, contact=contact).reverse()
+        for e in contact_timeline(workspace=officina, contact=contact).reverse()
         if e.type == EventType.CONSENT_CHANGED
     ]
     assert changes == [(None, "pending"), ("pending", "granted"), ("granted", "revoked")]

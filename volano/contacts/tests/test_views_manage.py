@@ -8,10 +8,11 @@ from django.urls import reverse
 
 from volano.contacts import services
 from volano.contacts.models import Entity
-from volano.contacts.selectors import contact_consents, contact_get, contact_timeline
+from volano.contacts.selectors import contact_consents, contact_get
 from volano.core import services as core_services
 from volano.core.models import Role
 from volano.events.models import EventType
+from volano.events.selectors import contact_timeline
 from volano.events.services import event_append
 
 pytestmark = pytest.mark.django_db

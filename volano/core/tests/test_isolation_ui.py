@@ -8,13 +8,13 @@ import pytest
 from django.urls import URLPattern, reverse
 
 from volano.contacts import services
-from volano.contacts import urls as contact_urls
 from volano.contacts.selectors import contact_consents, contact_get
 from volano.core import services as core_services
 from volano.core import urls as core_urls
 from volano.core.invitations import invitation_create
 from volano.events.models import EventType
 from volano.events.services import event_append
+from volano.ui.contacts import urls as contact_urls
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,10 @@ from django.db import close_old_connections
 from django.urls import reverse
 
 from volano.contacts.models import Consent, Contact
-from volano.contacts.selectors import contact_timeline
 from volano.contacts.services import contact_create
 from volano.events.identity import visitor_identify
 from volano.events.models import Event, Visitor
+from volano.events.selectors import contact_timeline
 
 AID = "3f1c2a9e-5b7d-4c1e-9a0b-1234567890ab"
 

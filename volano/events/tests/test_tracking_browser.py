@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from volano.contacts.models import Contact
-from volano.contacts.selectors import contact_timeline
 from volano.events.models import Event
+from volano.events.selectors import contact_timeline
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -280,7 +280,7 @@ def test_a_saved_rule_with_totals_and_dates_loads_editable_and_saves_unchanged(
 def test_the_demo_rules_load_editable_and_read_back_unchanged(page, live_server, officina):
     from playwright.sync_api import expect
 
-    from volano.segments.demo import demo_segments_create
+    from volano.demo.segments import demo_segments_create
 
     demo_segments_create(workspace=officina)
     for segment in selectors.segment_list(workspace=officina):

@@ -1,4 +1,4 @@
-"""The demo workspace's segments, list and buyer personas (the lead calls this from `volano demo`).
+"""The demo workspace's segments, list and buyer personas (`volano demo` calls this from load.py).
 
 They are written for the generated manufacturer of agricultural machinery: Lombardy prospects
 reading the price list, spare-parts customers, contacts to win back, the EIMA fair list, and three

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from volano.scoring import views
+from volano.ui.scoring import views
 
 app_name = "scoring"
 

@@ -1,5 +1,8 @@
 """/api/v1/contacts, /companies and /custom-fields: parse, call a service or selector, shape the reply.
 
+In the api layer, as it composes several domains: contacts (and their timeline from events), the
+stage a write may set (lifecycle) and the scores a contact reads with (scoring).
+
 Inputs reject unknown fields (naming them); values are judged by the services, the same way as
 in the UI and the importer. Lists are paginated with page numbers (volano.core.api_input.Pages).
 """
@@ -21,6 +24,7 @@ from volano.contacts.models import Company, Consent, ConsentStatus, Contact, Cus
 from volano.core.api_input import ApiInput as Strict
 from volano.core.api_input import Pages, column_length
 from volano.core.errors import ApplicationError, NotFound
+from volano.events.selectors import contact_timeline
 from volano.lifecycle.models import ChangeSource, StageChange
 from volano.lifecycle.services import stage_set
 from volano.scoring.selectors import contact_scores
@@ -386,7 +390,7 @@ def contacts_merge(request: HttpRequest, contact_id: int, payload: MergeIn):
 )
 @paginate(Pages, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def contacts_events(request: HttpRequest, contact_id: int):
-    return selectors.contact_timeline(
+    return contact_timeline(
         workspace=request.workspace,  # type: ignore[attr-defined]
         contact=_contact(request, contact_id),
     )

@@ -185,7 +185,7 @@ def auth_error(request, exc):
 
 
 def _register_routers() -> None:
-    from volano.contacts.api import router as contacts_router
+    from volano.api.contacts import router as contacts_router
     from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router

@@ -1,6 +1,10 @@
 """Lead-scoring pages: the models and threshold rules, the model editor with its live preview,
 the threshold-rule form with its live count, training the predictive model. Parse, call a
-selector or a service, render."""
+selector or a service, render.
+
+In the UI layer: the scoring page composes scoring (models, scores, the predictive model) with
+lifecycle (the threshold rules that turn a score into a stage, the stages' names), which sits
+above scoring. Templates stay in volano/scoring/templates/scoring/."""
 
 from __future__ import annotations
 

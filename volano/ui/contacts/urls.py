@@ -1,6 +1,11 @@
+"""The `contacts` URL namespace: the contacts list, the contact page and the company page
+(composed in the UI layer, volano/ui/contacts/views.py); the company list and forms and the
+custom-field pages (volano/contacts/views.py)."""
+
 from django.urls import path
 
-from volano.contacts import views
+from volano.contacts import views as contact_views
+from volano.ui.contacts import views
 
 app_name = "contacts"
 
@@ -15,10 +20,14 @@ urlpatterns = [
     path("contacts/<int:contact_id>/stage/", views.contact_stage_view, name="stage"),
     path("contacts/<int:contact_id>/activity/", views.contact_activity_view, name="activity"),
     path("contacts/<int:contact_id>/merge/", views.contact_merge_view, name="merge"),
-    path("companies/", views.company_list, name="company_list"),
-    path("companies/new/", views.company_create_view, name="company_create"),
-    path("companies/options/", views.company_options, name="company_options"),
+    path("companies/", contact_views.company_list, name="company_list"),
+    path("companies/new/", contact_views.company_create_view, name="company_create"),
+    path("companies/options/", contact_views.company_options, name="company_options"),
     path("companies/<int:company_id>/", views.company_detail, name="company_detail"),
-    path("companies/<int:company_id>/edit/", views.company_update_view, name="company_update"),
-    path("settings/fields/", views.custom_fields_view, name="custom_fields"),
+    path(
+        "companies/<int:company_id>/edit/",
+        contact_views.company_update_view,
+        name="company_update",
+    ),
+    path("settings/fields/", contact_views.custom_fields_view, name="custom_fields"),
 ]
