@@ -41,6 +41,22 @@ class CompileError(Exception):
         self.message, self.line, self.column = message, line, column
 
 
+MRML_POSITION = re.compile(r"\s*at position (\d+)(?::\d+)?")
+
+
+def _located(message: str, source: str) -> CompileError:
+    """MRML names a byte offset ("unexpected token … at position 112:120"): said as a line and
+    a column of the source (placeholders hold no newline, so the line is the user's)."""
+    found = MRML_POSITION.search(message)
+    if not found:
+        return CompileError(message)
+    offset = int(found.group(1))
+    before = source.encode()[:offset].decode(errors="ignore")
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return CompileError(MRML_POSITION.sub("", message), line=line, column=column)
+
+
 def _protect(source: str) -> tuple[str, list[str]]:
     tags: list[str] = []
 
@@ -109,7 +125,7 @@ def source_compile(*, mjml_source: str = "", html_source: str = "") -> tuple[str
         try:
             html = mjml.mjml2html(protected)
         except ValueError as error:
-            raise CompileError(str(error)) from None
+            raise _located(str(error), protected) from None
     else:
         html = protected
     html = _document_sanitise(_inliner.inline(html))

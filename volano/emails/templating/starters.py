@@ -12,9 +12,9 @@ def _layout(title: str, body: str, footer: str = "") -> str:
   <mj-head>
     <mj-title>{title}</mj-title>
     <mj-attributes>
-      <mj-all font-family="Helvetica, Arial, sans-serif" />
-      <mj-text font-size="15px" line-height="1.5" color="#1f2933" />
-      <mj-button background-color="#0b5cad" color="#ffffff" font-size="15px" />
+      <mj-all font-family="Helvetica, Arial, sans-serif"></mj-all>
+      <mj-text font-size="15px" line-height="1.5" color="#1f2933"></mj-text>
+      <mj-button background-color="#0b5cad" color="#ffffff" font-size="15px"></mj-button>
     </mj-attributes>
   </mj-head>
   <mj-body background-color="#f3f5f7">
@@ -59,7 +59,7 @@ STARTERS: tuple[Starter, ...] = (
             f"""        {HELLO}
         <mj-text>ecco cosa è successo questo mese in officina e nel settore.</mj-text>
         <mj-text>{{{{ blocks.intro }}}}</mj-text>
-        <mj-divider border-color="#d9e2ec" />
+        <mj-divider border-color="#d9e2ec"></mj-divider>
         <mj-text font-weight="bold">Dal nostro blog</mj-text>
         <mj-text>Tre consigli pratici per la manutenzione di fine stagione.</mj-text>
         <mj-button href="https://www.example.it/blog">Leggi l'articolo</mj-button>""",
@@ -74,7 +74,7 @@ STARTERS: tuple[Starter, ...] = (
             "Novità di prodotto",
             f"""        {HELLO}
         <mj-text>abbiamo appena lanciato una novità pensata per chi lavora come te.</mj-text>
-        <mj-image src="https://www.example.it/img/prodotto.jpg" alt="Il nuovo prodotto" />
+        <mj-image src="https://www.example.it/img/prodotto.jpg" alt="Il nuovo prodotto"></mj-image>
         <mj-text>Più efficienza, meno fermi macchina, assistenza inclusa il primo anno.</mj-text>
         <mj-button href="https://www.example.it/prodotti/novita">Scopri di più</mj-button>""",
         ),
