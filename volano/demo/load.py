@@ -96,11 +96,13 @@ def demo_load(
             workspace=workspace, size=size, owners=owners, now=timezone.now(), progress=progress
         )
         from volano.demo.sales import demo_sales_create
+        from volano.emails.demo import demo_email_templates_create
         from volano.segments.demo import demo_segments_create
 
         now = timezone.now()
         demo_sales_create(workspace=workspace, now=now)
         demo_segments_create(workspace=workspace, now=now)
+        demo_email_templates_create(workspace=workspace)
         demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,
