@@ -41,9 +41,7 @@ class EmailTemplate(WorkspaceScopedModel):
         verbose_name_plural = _("email templates")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "slug"], name="email_template_unique_slug"
-            )
+            models.UniqueConstraint(fields=["workspace", "slug"], name="email_template_unique_slug")
         ]
 
     def __str__(self) -> str:

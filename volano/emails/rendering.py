@@ -76,7 +76,9 @@ def variants_for(
                 undecided = set()
                 break
             condition = condition_parse(when, workspace=workspace)
-            matching = contacts_matching(workspace=workspace, condition=condition, resolver=resolver)
+            matching = contacts_matching(
+                workspace=workspace, condition=condition, resolver=resolver
+            )
             pending = sorted(undecided)
             for start in range(0, len(pending), CHUNK):
                 part = pending[start : start + CHUNK]

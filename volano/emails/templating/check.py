@@ -100,7 +100,9 @@ def mjml_problems(source: str) -> list[Problem]:
     parser.close()
     problems = parser.problems
     for tag, line, column in parser.stack:
-        problems.append(Problem("mjml", _("<%(tag)s> is never closed") % {"tag": tag}, line, column))
+        problems.append(
+            Problem("mjml", _("<%(tag)s> is never closed") % {"tag": tag}, line, column)
+        )
     if not problems and "<mjml" not in source.lower():
         problems.append(Problem("mjml", _("an MJML template starts with <mjml>")))
     return problems
@@ -111,7 +113,7 @@ def _column_of(source: str, line: int, needle: str) -> int:
     text = lines[min(max(line, 1), len(lines)) - 1]
     found = text.find(needle) if needle else -1
     if found < 0:
-        found = max(text.find("{{"), text.find("{%"))
+        found = min((i for i in (text.find("{{"), text.find("{%")) if i >= 0), default=-1)
     return found + 1 if found >= 0 else 1
 
 
@@ -154,8 +156,12 @@ def jinja_problems(source: str, *, where: str, names: Names) -> list[Problem]:
         attr = getattr(node, "attr", None) or getattr(node, "name", None) or ""
         if isinstance(attr, str) and attr.startswith("_"):
             problems.append(
-                Problem(where, _("“%(name)s” is not allowed in a template") % {"name": attr},
-                        node.lineno, _column_of(source, node.lineno, attr))
+                Problem(
+                    where,
+                    _("“%(name)s” is not allowed in a template") % {"name": attr},
+                    node.lineno,
+                    _column_of(source, node.lineno, attr),
+                )
             )
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
         parts = _dotted(node)

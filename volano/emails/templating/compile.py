@@ -68,7 +68,9 @@ def _protect(source: str) -> tuple[str, list[str]]:
 
 
 def _restore(text: str, tags: list[str]) -> str:
-    return PLACEHOLDER.sub(lambda m: tags[int(m.group(1))] if int(m.group(1)) < len(tags) else "", text)
+    return PLACEHOLDER.sub(
+        lambda m: tags[int(m.group(1))] if int(m.group(1)) < len(tags) else "", text
+    )
 
 
 def fragment_sanitise(html: str) -> str:

@@ -48,7 +48,9 @@ def _blocks_clean(workspace: Workspace, blocks: Any) -> tuple[list[dict], list[P
 
     problems: list[Problem] = []
     if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
-        return [], [Problem("blocks", _("blocks must be a list of at most %(n)s") % {"n": MAX_BLOCKS})]
+        return [], [
+            Problem("blocks", _("blocks must be a list of at most %(n)s") % {"n": MAX_BLOCKS})
+        ]
     cleaned: list[dict] = []
     resolver = SegmentResolver(workspace)
     for i, block in enumerate(blocks):
@@ -58,26 +60,43 @@ def _blocks_clean(workspace: Workspace, blocks: Any) -> tuple[list[dict], list[P
             continue
         key = block["key"]
         if not BLOCK_KEY.match(key):
-            problems.append(Problem(f"{where}.key", _("a block key is lowercase letters, digits and _, starting with a letter")))
+            problems.append(
+                Problem(
+                    f"{where}.key",
+                    _("a block key is lowercase letters, digits and _, starting with a letter"),
+                )
+            )
             continue
         if any(b["key"] == key for b in cleaned):
-            problems.append(Problem(f"{where}.key", _("two blocks are called “%(key)s”") % {"key": key}))
+            problems.append(
+                Problem(f"{where}.key", _("two blocks are called “%(key)s”") % {"key": key})
+            )
             continue
         variants = block.get("variants")
         if not isinstance(variants, list) or not variants or len(variants) > MAX_VARIANTS:
-            problems.append(Problem(f"{where}.variants", _("a block needs 1 to %(n)s variants") % {"n": MAX_VARIANTS}))
+            problems.append(
+                Problem(
+                    f"{where}.variants",
+                    _("a block needs 1 to %(n)s variants") % {"n": MAX_VARIANTS},
+                )
+            )
             continue
         out: list[dict] = []
         for j, variant in enumerate(variants):
             vwhere = f"{where}.variants[{j}]"
             if not isinstance(variant, dict) or not isinstance(variant.get("html", ""), str):
-                problems.append(Problem(vwhere, _("a variant is {\"when\"?, \"html\"}")))
+                problems.append(Problem(vwhere, _('a variant is {"when"?, "html"}')))
                 continue
             when = variant.get("when")
             if when in (None, {}, []):
                 when = None
                 if j != len(variants) - 1:
-                    problems.append(Problem(f"{vwhere}.when", _("only the last variant may have no condition (it is the default)")))
+                    problems.append(
+                        Problem(
+                            f"{vwhere}.when",
+                            _("only the last variant may have no condition (it is the default)"),
+                        )
+                    )
             else:
                 try:
                     condition_check(workspace=workspace, definition=when, resolver=resolver)
@@ -98,7 +117,9 @@ def template_problems(
     """(blocks cleaned, compiled, errors): everything wrong at once, in the user's language."""
     problems: list[Problem] = []
     if bool(mjml.strip()) == bool(html.strip()):
-        problems.append(Problem("mjml", _("a template has either MJML or HTML source, not both or neither")))
+        problems.append(
+            Problem("mjml", _("a template has either MJML or HTML source, not both or neither"))
+        )
     cleaned, block_problems = _blocks_clean(workspace, blocks)
     problems += block_problems
     names = _names(workspace, cleaned)
@@ -110,7 +131,9 @@ def template_problems(
     problems += jinja_problems(source, where=source_field, names=names)
     for i, block in enumerate(cleaned):
         for j, variant in enumerate(block["variants"]):
-            problems += jinja_problems(variant["html"], where=f"blocks[{i}].variants[{j}].html", names=names)
+            problems += jinja_problems(
+                variant["html"], where=f"blocks[{i}].variants[{j}].html", names=names
+            )
     compiled: dict = {}
     if not problems:
         try:
@@ -173,7 +196,11 @@ def template_save(
     if template is None:
         template = EmailTemplate(workspace=workspace, slug=slug, created_by=actor, created_at=now)
     template.name, template.subject, template.mjml, template.html = name, subject, mjml, html
-    template.blocks, template.compiled, template.errors = (cleaned or blocks or []), compiled, errors
+    template.blocks, template.compiled, template.errors = (
+        (cleaned or blocks or []),
+        compiled,
+        errors,
+    )
     template.updated_by, template.updated_at = actor, now
     template.save()
     activity_record(

@@ -64,7 +64,12 @@ STARTERS: tuple[Starter, ...] = (
         <mj-text>Tre consigli pratici per la manutenzione di fine stagione.</mj-text>
         <mj-button href="https://www.example.it/blog">Leggi l'articolo</mj-button>""",
         ),
-        ({"key": "intro", "variants": [{"html": "<p>Le notizie più lette dai nostri clienti.</p>"}]},),
+        (
+            {
+                "key": "intro",
+                "variants": [{"html": "<p>Le notizie più lette dai nostri clienti.</p>"}],
+            },
+        ),
     ),
     Starter(
         "novita-prodotto",
@@ -130,7 +135,9 @@ STARTERS: tuple[Starter, ...] = (
         (
             {
                 "key": "approfondimento",
-                "variants": [{"html": "<p>Ti potrebbe interessare anche la nostra guida completa.</p>"}],
+                "variants": [
+                    {"html": "<p>Ti potrebbe interessare anche la nostra guida completa.</p>"}
+                ],
             },
         ),
     ),

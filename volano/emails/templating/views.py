@@ -50,7 +50,10 @@ def _catalogue(workspace: Any) -> dict:
     segments = Segment.objects.for_workspace(workspace).values_list("slug", "name", "kind")
     return builder_catalogue(
         workspace=workspace,
-        lists=[list(x) for x in ContactList.objects.for_workspace(workspace).values_list("slug", "name")],
+        lists=[
+            list(x)
+            for x in ContactList.objects.for_workspace(workspace).values_list("slug", "name")
+        ],
         segments=[[s, n] for s, n, k in segments if k == "segment"],
         personas=[[s, n] for s, n, k in segments if k == "persona"],
     )
@@ -109,7 +112,7 @@ def _blocks_from_post(post: Any) -> list[dict]:
                 when = json.loads(post.get(f"block-{i}-{j}-when") or "null")
             except ValueError:
                 when = None
-            if isinstance(when, dict) and len(when) == 1 and list(when.values())[0] == []:
+            if isinstance(when, dict) and len(when) == 1 and next(iter(when.values())) == []:
                 when = None  # an empty builder
             if html.strip() or when:
                 variants.append({"when": when, "html": html} if when else {"html": html})
@@ -137,7 +140,7 @@ def _editor_rows(blocks: list[dict]) -> list[dict]:
 # GrapesJS writes the styles of its panels and of the email being edited as <style> elements and
 # style attributes, in the page and in its canvas iframe (which inherits this page's policy):
 # this page alone allows inline styles. Scripts stay 'self' only (docs/security.md).
-EDITOR_CSP = {
+EDITOR_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
@@ -179,7 +182,9 @@ def template_edit_view(request: HttpRequest, slug: str) -> HttpResponse:
             status = 422
         else:
             if template.errors:
-                messages.error(request, _("Saved as a draft: fix the errors below before sending it."))
+                messages.error(
+                    request, _("Saved as a draft: fix the errors below before sending it.")
+                )
                 status = 422
             else:
                 messages.success(request, _("Template saved."))
@@ -237,7 +242,7 @@ def template_preview_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 # The rendered email in the preview frame: its own styles inline and in <style>, no script at
 # all, and only this origin may frame it.
-PREVIEW_FRAME_CSP = {
+PREVIEW_FRAME_CSP: dict[str, list[str]] = {
     "default-src": [CSP.NONE],
     "style-src": [CSP.UNSAFE_INLINE],
     "img-src": ["https:", "data:", CSP.SELF],
@@ -273,7 +278,7 @@ def template_test_send_view(request: HttpRequest, slug: str) -> HttpResponse:
     except (ApplicationError, Http404) as error:
         message = getattr(error, "message", _("Pick a contact of this workspace."))
         return render(request, "emails/_test_sent.html", {"error": message})
-    return render(request, "emails/_test_sent.html", {"to": request.user.email})
+    return render(request, "emails/_test_sent.html", {"to": _actor(request).email})
 
 
 @requires(write=Cap.EDIT_MARKETING)

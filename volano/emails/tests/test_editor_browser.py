@@ -17,14 +17,29 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def newsletter(officina, giulia):
-    Contact.objects.create(workspace=officina, email="anna@example.it", first_name="Anna", last_name="Alfa", province="MI")
-    Contact.objects.create(workspace=officina, email="bea@example.it", first_name="Bea", last_name="Beta", province="RM")
+    Contact.objects.create(
+        workspace=officina,
+        email="anna@example.it",
+        first_name="Anna",
+        last_name="Alfa",
+        province="MI",
+    )
+    Contact.objects.create(
+        workspace=officina,
+        email="bea@example.it",
+        first_name="Bea",
+        last_name="Beta",
+        province="RM",
+    )
     starter = starter_get("newsletter")
     blocks = [
         {
             "key": "intro",
             "variants": [
-                {"when": {"field": "province", "op": "eq", "value": "MI"}, "html": "<p>Ricambi per la Lombardia</p>"},
+                {
+                    "when": {"field": "province", "op": "eq", "value": "MI"},
+                    "html": "<p>Ricambi per la Lombardia</p>",
+                },
                 {"html": "<p>Novità per tutta Italia</p>"},
             ],
         }

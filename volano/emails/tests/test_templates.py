@@ -161,9 +161,21 @@ def test_unknown_variable_and_bad_syntax(officina, giulia):
 
 
 def test_a_bad_block_condition_is_named(officina, giulia):
-    blocks = [{"key": "intro", "variants": [{"when": {"field": "citta", "op": "eq", "value": "x"}, "html": "a"}]}]
+    blocks = [
+        {
+            "key": "intro",
+            "variants": [{"when": {"field": "citta", "op": "eq", "value": "x"}, "html": "a"}],
+        }
+    ]
     with pytest.raises(TemplateInvalid) as caught:
-        template_save(workspace=officina, actor=giulia, slug="x", name="X", html="<p>{{ blocks.intro }}</p>", blocks=blocks)
+        template_save(
+            workspace=officina,
+            actor=giulia,
+            slug="x",
+            name="X",
+            html="<p>{{ blocks.intro }}</p>",
+            blocks=blocks,
+        )
     assert caught.value.errors[0]["field"].startswith("blocks[0].variants[0].when")
 
 
