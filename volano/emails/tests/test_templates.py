@@ -199,3 +199,18 @@ def test_every_starter_compiles_and_renders(officina, giulia, anna, starter):
     mail = render_for_contact(template, anna)
     assert "Gentile Anna" in mail.html and "Gentile Anna" in mail.text
     assert "@media" in mail.html  # responsive
+
+
+def test_html_source_is_inlined_and_sanitised(officina, giulia, anna):
+    template = template_save(
+        workspace=officina, actor=giulia, slug="html", name="HTML", subject="Ciao",
+        html="<html><head><style>p { color: #c00 }</style></head><body>"
+        "<p onclick='x()'>Ciao {{ contact.first_name }}</p><script>alert(1)</script>"
+        "<a href='javascript:alert(1)'>a</a><a href='https://x.it/?q={{ contact.email }}'>b</a>"
+        "</body></html>",
+    )  # fmt: skip
+    mail = render_for_contact(template, anna)
+    assert '<p style="color: #c00;">Ciao Anna</p>' in mail.html
+    assert "onclick" not in mail.html and "<script" not in mail.html
+    assert "javascript:" not in mail.html
+    assert 'href="https://x.it/?q=anna@agrinord.it"' in mail.html
