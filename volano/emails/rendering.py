@@ -7,7 +7,10 @@
 `variants_for` chooses each block's variant for many contacts at once: for each variant with a
 condition, one SQL statement over the condition compiler (`contacts_matching`), restricted to the
 ids in chunks; a contact gets the first variant whose condition it matches, else the block's
-default (the last variant, without a condition), else nothing (None).
+default (the last variant, without a condition), else nothing (None). Up to CHUNK ids the
+statement is restricted to them; above, it runs once over the workspace and the ids are
+intersected in Python (cheaper than many restricted statements): call it once per broadcast, or
+per large batch.
 
 `render_for_contact` renders the compiled template for one contact in the Jinja sandbox. It raises
 TemplateBroken for a template with errors: a broken template is never sent.
@@ -79,12 +82,14 @@ def variants_for(
             matching = contacts_matching(
                 workspace=workspace, condition=condition, resolver=resolver
             )
-            pending = sorted(undecided)
-            for start in range(0, len(pending), CHUNK):
-                part = pending[start : start + CHUNK]
-                for cid in matching.filter(pk__in=part).values_list("pk", flat=True):
-                    chosen[cid][key] = index
-                    undecided.discard(cid)
+            if len(undecided) > CHUNK:
+                # many contacts: the condition once over the workspace, intersected here
+                hits = undecided.intersection(matching.values_list("pk", flat=True).iterator())
+            else:
+                hits = set(matching.filter(pk__in=list(undecided)).values_list("pk", flat=True))
+            for cid in hits:
+                chosen[cid][key] = index
+            undecided -= hits
         for cid in undecided:
             chosen[cid][key] = None
     return chosen

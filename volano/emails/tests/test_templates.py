@@ -90,7 +90,15 @@ def test_values_are_escaped(newsletter, officina):
     assert "&lt;b&gt;Eve&lt;/b&gt;" in mail.html and "<b>Eve</b>" not in mail.html
 
 
-def test_variants_for_many_contacts_at_once(newsletter, anna, luca, django_assert_max_num_queries):
+@pytest.mark.parametrize("chunk", [5000, 1], ids=["ids-in-statement", "whole-workspace"])
+def test_variants_for_many_contacts_at_once(
+    newsletter, anna, luca, django_assert_max_num_queries, monkeypatch, chunk
+):
+    """One statement per guarded variant, restricted to the ids or (many ids) over the
+    workspace and intersected: the same choice either way."""
+    from volano.emails import rendering
+
+    monkeypatch.setattr(rendering, "CHUNK", chunk)
     with django_assert_max_num_queries(3):
         chosen = variants_for(newsletter, [anna.pk, luca.pk])
     assert chosen == {anna.pk: {"intro": 0}, luca.pk: {"intro": 1}}
