@@ -81,4 +81,11 @@ def test_visual_editor_save_preview_and_test_send(page, live_server, newsletter,
     folder = Path(settings.MAILERS["default"]["OPTIONS"]["directory"]) / str(officina.pk)
     (sent,) = [email.message_from_bytes(f.read_bytes()) for f in folder.glob("*.eml")]
     assert sent["To"] == "giulia@officinarossi.it" and sent["Subject"] == "[Test] Marzo: Bea"
+    # on a phone nothing scrolls sideways
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide = page.evaluate(
+        "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 391)"
+        ".map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
     assert not page.csp_violations
