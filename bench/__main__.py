@@ -15,6 +15,7 @@ BENCHMARKS = [
     "scoring",
     "handoff",
     "predictive",
+    "email_render",
 ]
 
 

@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("volano.ui.scoring.urls")),
     path("", include("volano.lifecycle.urls")),
     path("", include("volano.handoff.urls")),
+    path("", include("volano.emails.urls")),
 ]

@@ -21,6 +21,7 @@ from volano.core.invitations import invitation_create
 from volano.core.models import Activity, ApiToken, Invitation, Membership
 from volano.deals import services as deal_services
 from volano.deals.models import Deal, DealLine, Product, ProductLine
+from volano.emails.models import EmailTemplate
 from volano.events.models import Event, Form
 from volano.events.services import event_append
 from volano.events.webforms import form_create
@@ -164,6 +165,12 @@ def secrets(officina, giulia, marco):
     invitation = invitation_create(
         workspace=officina, actor=giulia, email="segreto@esterno.it", role="admin"
     )
+    from volano.emails.templating.services import template_save
+
+    template_save(
+        workspace=officina, actor=giulia, slug="segreto", name="Segreto",
+        subject="Segreto", html="<p>Segreto {{ contact.first_name }}</p>",
+    )  # fmt: skip
     return {
         "invitation": invitation,
         "member": giulia,
@@ -211,6 +218,7 @@ def snapshot(workspace) -> dict:
         StageName,
         ThresholdRule,
         Form,
+        EmailTemplate,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -394,6 +402,15 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("POST", "invitations"): {"body": {"email": "segreto@esterno.it", "role": "viewer"}},
         ("DELETE", "invitations/<invitation_id>"): {},
         ("GET", "activity"): {"query": {"verb": "contact.create"}},
+        ("GET", "email-templates"): {},
+        ("POST", "email-templates"): {
+            "body": {"slug": "copia", "name": "Copia", "html": "<p>{{ contact.email }}</p>"}
+        },
+        ("GET", "email-templates/<slug>"): {},
+        ("PUT", "email-templates/<slug>"): {"body": {"name": "Rubato", "html": "<p>x</p>"}},
+        ("PATCH", "email-templates/<slug>"): {"body": {"name": "Rubato"}},
+        ("DELETE", "email-templates/<slug>"): {},
+        ("GET", "email-templates/<slug>/preview"): {"query": {"contact_id": contact_id}},
     }, ids
 
 
@@ -425,6 +442,9 @@ def test_every_api_route_is_closed_to_another_workspace(
         "tokens": {secrets["token"].pk},
         "invitations": {secrets["invitation"].pk},
         "activity": set(Activity.objects.for_workspace(officina).values_list("pk", flat=True)),
+        "email-templates": set(
+            EmailTemplate.objects.for_workspace(officina).values_list("pk", flat=True)
+        ),
     }
     for method, route in routes:
         spec = table[(method, route)]

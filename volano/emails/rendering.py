@@ -1,0 +1,125 @@
+"""The rendering interface the sending side calls (documented in docs/emails.md).
+
+    variants = variants_for(template, contact_ids)       # one query per guarded variant
+    for contact in contacts:                              # select_related("company", "owner")
+        email = render_for_contact(template, contact, variants=variants.get(contact.pk))
+
+`variants_for` chooses each block's variant for many contacts at once: for each variant with a
+condition, one SQL statement over the condition compiler (`contacts_matching`), restricted to the
+ids in chunks; a contact gets the first variant whose condition it matches, else the block's
+default (the last variant, without a condition), else nothing (None). Up to CHUNK ids the
+statement is restricted to them; above, it runs once over the workspace and the ids are
+intersected in Python (cheaper than many restricted statements): call it once per broadcast, or
+per large batch.
+
+`render_for_contact` renders the compiled template for one contact in the Jinja sandbox. It raises
+TemplateBroken for a template with errors: a broken template is never sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+from markupsafe import Markup
+
+from volano.conditions.parse import condition_parse
+from volano.conditions.selectors import contacts_matching
+from volano.core.errors import ApplicationError
+from volano.emails.models import EmailTemplate
+from volano.emails.templating.context import contact_context
+from volano.emails.templating.sandbox import html_template, text_template
+
+CHUNK = 5000
+
+
+class TemplateBroken(ApplicationError):
+    status_code = 422
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def template_ensure_sendable(template: EmailTemplate) -> None:
+    if not template.sendable:
+        first = (template.errors or [{"message": _("it has never compiled")}])[0]
+        raise TemplateBroken(
+            _("the template “%(slug)s” cannot be sent: %(error)s")
+            % {"slug": template.slug, "error": first["message"]},
+            field="template",
+        )
+
+
+def variants_for(
+    template: EmailTemplate, contact_ids: Iterable[int]
+) -> dict[int, dict[str, int | None]]:
+    """{contact_id: {block_key: index of the chosen variant, or None}} for every id given."""
+    from volano.segments.resolver import SegmentResolver
+
+    ids = list(dict.fromkeys(contact_ids))
+    chosen: dict[int, dict[str, int | None]] = {cid: {} for cid in ids}
+    workspace = template.workspace
+    resolver = SegmentResolver(workspace)
+    for block in template.blocks:
+        key, variants = block["key"], block["variants"]
+        undecided = set(ids)
+        for index, variant in enumerate(variants):
+            if not undecided:
+                break
+            when = variant.get("when")
+            if when is None:  # the default: everyone left
+                for cid in undecided:
+                    chosen[cid][key] = index
+                undecided = set()
+                break
+            condition = condition_parse(when, workspace=workspace)
+            matching = contacts_matching(
+                workspace=workspace, condition=condition, resolver=resolver
+            )
+            if len(undecided) > CHUNK:
+                # many contacts: the condition once over the workspace, intersected here
+                hits = undecided.intersection(matching.values_list("pk", flat=True).iterator())
+            else:
+                hits = set(matching.filter(pk__in=list(undecided)).values_list("pk", flat=True))
+            for cid in hits:
+                chosen[cid][key] = index
+            undecided -= hits
+        for cid in undecided:
+            chosen[cid][key] = None
+    return chosen
+
+
+def render_for_contact(
+    template: EmailTemplate, contact: Any, *, variants: dict[str, int | None] | None = None
+) -> RenderedEmail:
+    """The email as `contact` receives it. `variants` is this contact's entry of `variants_for`
+    (chosen here, for this one contact, when not given)."""
+    template_ensure_sendable(template)
+    if contact.workspace_id != template.workspace_id:
+        raise ApplicationError(_("the contact is not in the template's workspace"), field="contact")
+    if variants is None:
+        variants = variants_for(template, [contact.pk])[contact.pk]
+    context = contact_context(contact)
+    compiled = template.compiled
+    html_blocks: dict[str, Markup] = {}
+    text_blocks: dict[str, str] = {}
+    for key, options in compiled.get("blocks", {}).items():
+        index = variants.get(key)
+        if index is None or index >= len(options):
+            html_blocks[key], text_blocks[key] = Markup(""), ""
+            continue
+        option = options[index]
+        html_blocks[key] = Markup(html_template(option["html"]).render(context))
+        text_blocks[key] = text_template(option["text"]).render(context)
+    subject = text_template(template.subject).render(context)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),  # never a header break
+        html=html_template(compiled["html"]).render({**context, "blocks": html_blocks}),
+        text=text_template(compiled["text"]).render({**context, "blocks": text_blocks}),
+    )

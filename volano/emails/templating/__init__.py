@@ -1,0 +1,1 @@
+"""Email templates: compile (MJML/HTML → sanitised, inlined HTML + text), check, personalise."""

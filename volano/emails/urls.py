@@ -1,0 +1,20 @@
+from django.urls import path
+
+from volano.emails.templating import views
+
+app_name = "emails"
+
+urlpatterns = [
+    path("email/templates/", views.template_list_view, name="templates"),
+    path("email/templates/new/", views.template_new_view, name="new"),
+    path("email/templates/from-starter/", views.template_from_starter_view, name="from_starter"),
+    path("email/templates/<slug:slug>/", views.template_edit_view, name="edit"),
+    path("email/templates/<slug:slug>/preview/", views.template_preview_view, name="preview"),
+    path(
+        "email/templates/<slug:slug>/preview/frame/",
+        views.template_preview_frame_view,
+        name="preview_frame",
+    ),
+    path("email/templates/<slug:slug>/test/", views.template_test_send_view, name="test_send"),
+    path("email/templates/<slug:slug>/delete/", views.template_delete_view, name="delete"),
+]
