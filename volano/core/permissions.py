@@ -57,8 +57,7 @@ CAPABILITIES: dict[Cap, tuple[frozenset[str], object]] = {
     Cap.VIEW_DATA: (
         frozenset({ADMIN, MARKETER, SALES, VIEWER}),
         gettext_lazy(
-            "See the overview, contacts, companies, deals, products, leads, the funnel and the "
-            "team"
+            "See the overview, contacts, companies, deals, products, leads, the funnel and the team"
         ),
     ),
     Cap.VIEW_MARKETING: (
