@@ -177,8 +177,8 @@ def workspace_wipe(*, workspace: Workspace) -> None:
     """Delete a workspace and its data with one DELETE per table (no row-by-row cascade)."""
     from volano.deals.models import Deal, DealLine, Product, ProductLine
     from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings
-    from volano.notifications.models import Notification
     from volano.lifecycle.models import StageChange, StageName, ThresholdRule
+    from volano.notifications.models import Notification
     from volano.scoring.models import Score, ScoreModel
     from volano.segments.models import (
         ContactList,
