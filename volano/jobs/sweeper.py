@@ -20,6 +20,9 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
 
+- notification emails: one still pending two minutes after it was created, or claimed by a
+  worker that died, is enqueued again on the transactional queue (its task claims it once).
+
 Only one sweeper works at a time in an installation, whatever the number of workers: each pass
 first takes (or renews) a lease in the database; a second worker's sweeper finds it taken and
 does nothing until the first one stops (it gives the lease back) or its lease runs out.
