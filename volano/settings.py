@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "volano.scoring",
     "volano.lifecycle",
     "volano.handoff",
+    "volano.notifications",
     "volano.emails",
     "volano.jobs",
     "volano.demo",
@@ -229,10 +230,11 @@ VOLANO_BASE_URL = os.environ.get("VOLANO_BASE_URL", "http://127.0.0.1:8000")
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("VOLANO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        # "default": work a user waits for (scores after an event, the hand-off, emails);
-        # "bulk": long jobs (imports, full recomputes), on a worker of their own so they never
-        # hold up the default queue.
-        "QUEUES": ["default", "bulk"],
+        # "default": work a user waits for (scores after an event, the hand-off);
+        # "transactional": mail one person waits for (hand-off alerts, notifications), never
+        # held behind a bulk send; "bulk": long jobs (imports, full recomputes). Each has a
+        # worker of its own in `volano serve`, so none holds up another.
+        "QUEUES": ["default", "transactional", "bulk"],
     }
 }
 

@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("volano.lifecycle.urls")),
     path("", include("volano.handoff.urls")),
     path("", include("volano.emails.urls")),
+    path("", include("volano.notifications.urls")),
 ]

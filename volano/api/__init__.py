@@ -193,6 +193,7 @@ def _register_routers() -> None:
     from volano.events.api import router as events_router
     from volano.handoff.api import router as handoff_router
     from volano.lifecycle.api import router as lifecycle_router
+    from volano.notifications.api import router as notifications_router
     from volano.orders.api import router as orders_router
     from volano.scoring.api import router as scoring_router
     from volano.segments.api import router as segments_router
@@ -205,6 +206,7 @@ def _register_routers() -> None:
     api.add_router("/", scoring_router)
     api.add_router("/", lifecycle_router)
     api.add_router("/", handoff_router)
+    api.add_router("/", notifications_router)
     api.add_router("/", tokens_router)
     api.add_router("/", activity_router)
     api.add_router("/", email_templates_router)

@@ -260,6 +260,44 @@ class SegmentMembershipChanged(Fact):
 
 @dataclass(frozen=True)
 class LeadAssigned(Fact):
-    """Leads were handed to a rep (their owner changed)."""
+    """Leads were handed to a rep (their owner changed). The hand-off gives one lead at a time
+    and says how: the assignment, the rep, when it is due (ISO 8601) under an SLA of
+    `sla_hours` working hours, and, when the lead comes from an SLA breach, the rep who let it
+    expire (`previous_rep_id`) and whether it went to the fallback owner (`escalated`)."""
 
     contact_ids: Ids
+    assignment_id: int | None = None
+    rep_id: int | None = None
+    product_line: str = ""
+    why: str = ""
+    due_at: str = ""
+    sla_hours: int | None = None
+    previous_rep_id: int | None = None
+    escalated: bool = False
+
+
+@dataclass(frozen=True)
+class LeadUnassigned(Fact):
+    """A new SQL nobody could take (`reason` "no_rule": no active rule covers it; "no_rep": its
+    rule's reps are away, full or gone), or a lead nobody accepted in time with nobody to
+    escalate it to ("expired"). It is left without an owner."""
+
+    contact_id: int
+    reason: str
+    product_line: str = ""
+    rule_name: str = ""
+    at: str = ""  # when (ISO 8601): the lead may be left without an owner again later
+
+
+# -- notifications ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationsEmailed(Fact):
+    """The emails of these notifications left (handed to SMTP or the outbox), about objects of
+    `object_type` (e.g. "assignment") with these ids. Said in the transaction that marks them
+    sent."""
+
+    object_type: str
+    object_ids: Ids
+    transaction_only: ClassVar[bool] = True

@@ -39,6 +39,7 @@ class Cap(StrEnum):
     VIEW_MARKETING = "view_marketing"
     PREVIEW = "preview"
     OWN_ACCOUNT = "own_account"
+    OWN_NOTIFICATIONS = "own_notifications"
     TOKENS_BY_API = "tokens_by_api"
     EDIT_CONTACTS = "edit_contacts"
     EDIT_DEALS = "edit_deals"
@@ -56,8 +57,7 @@ CAPABILITIES: dict[Cap, tuple[frozenset[str], object]] = {
     Cap.VIEW_DATA: (
         frozenset({ADMIN, MARKETER, SALES, VIEWER}),
         gettext_lazy(
-            "See the overview, contacts, companies, deals, products, leads, notifications, "
-            "the funnel and the team"
+            "See the overview, contacts, companies, deals, products, leads, the funnel and the team"
         ),
     ),
     Cap.VIEW_MARKETING: (
@@ -74,6 +74,10 @@ CAPABILITIES: dict[Cap, tuple[frozenset[str], object]] = {
     Cap.OWN_ACCOUNT: (
         frozenset({ADMIN, MARKETER, SALES, VIEWER}),
         gettext_lazy("Change their own password; create and revoke their own API tokens"),
+    ),
+    Cap.OWN_NOTIFICATIONS: (
+        frozenset({ADMIN, MARKETER, SALES, VIEWER}),
+        gettext_lazy("Read their own notifications and mark them as read"),
     ),
     Cap.TOKENS_BY_API: (
         frozenset({ADMIN, MARKETER, SALES}),
@@ -95,7 +99,7 @@ CAPABILITIES: dict[Cap, tuple[frozenset[str], object]] = {
     ),
     Cap.WORK_LEADS: (
         frozenset({ADMIN, MARKETER, SALES}),
-        gettext_lazy("Accept or reject assigned leads; mark notifications as read"),
+        gettext_lazy("Accept or reject assigned leads"),
     ),
     Cap.EXPORT: (
         frozenset({ADMIN, MARKETER}),
@@ -281,8 +285,8 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "assignments"): R,
     ("POST", "assignments/<assignment_id>/accept"): L,
     ("POST", "assignments/<assignment_id>/reject"): L,
-    ("GET", "notifications"): R,
-    ("POST", "notifications/<notification_id>/read"): L,
+    ("GET", "notifications"): Cap.OWN_NOTIFICATIONS,
+    ("POST", "notifications/<notification_id>/read"): Cap.OWN_NOTIFICATIONS,
     ("GET", "tokens"): Cap.OWN_ACCOUNT,
     ("POST", "tokens"): Cap.TOKENS_BY_API,
     ("DELETE", "tokens/<token_id>"): Cap.TOKENS_BY_API,

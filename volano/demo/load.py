@@ -178,8 +178,9 @@ def demo_predictive_train(*, workspace: Workspace, now: dt.datetime) -> dict | N
 def workspace_wipe(*, workspace: Workspace) -> None:
     """Delete a workspace and its data with one DELETE per table (no row-by-row cascade)."""
     from volano.deals.models import Deal, DealLine, Product, ProductLine
-    from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings, Notification
+    from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings
     from volano.lifecycle.models import StageChange, StageName, ThresholdRule
+    from volano.notifications.models import Notification
     from volano.scoring.models import Score, ScoreModel
     from volano.segments.models import (
         ContactList,

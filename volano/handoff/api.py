@@ -1,4 +1,4 @@
-"""/api/v1 routes of the hand-off: assignment rules, settings, assignments, notifications.
+"""/api/v1 routes of the hand-off: assignment rules, settings, assignments (notifications: volano/notifications/api.py).
 
 Rule replies carry "warnings" ([{"field", "message"}]): a saved rule that overlaps another or
 names a rep without its product line is accepted, and the reply says what to look at.
@@ -97,16 +97,6 @@ class RejectIn(Strict):
     stored_in = Assignment
 
     reason: str = ""
-
-
-class NotificationOut(Schema):
-    id: int
-    title: str
-    body: str
-    url: str
-    created_at: dt.datetime
-    read_at: dt.datetime | None
-    assignment_id: int | None
 
 
 def _rule_out(rule: AssignmentRule, warnings: list[dict]) -> dict:
@@ -258,26 +248,3 @@ def assignment_reject(request: HttpRequest, assignment_id: int, payload: RejectI
     return _assignment_out(
         selectors.assignment_get(workspace=workspace, assignment_id=assignment_id)
     )
-
-
-# -- notifications ---------------------------------------------------------------------------
-
-
-@router.get("/notifications", response=list[NotificationOut], summary="List your notifications")
-def notification_list(request: HttpRequest, unread: bool = False):
-    rows = selectors.notifications_for(
-        workspace=_ws(request), user=_actor(request), unread_only=unread
-    )
-    return list(rows[:200])
-
-
-@router.post(
-    "/notifications/{notification_id}/read",
-    response={204: None},
-    summary="Mark a notification as read",
-)
-def notification_read(request: HttpRequest, notification_id: int):
-    services.notification_mark_read(
-        workspace=_ws(request), user=_actor(request), notification_id=notification_id
-    )
-    return 204, None

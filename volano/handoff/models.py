@@ -97,25 +97,3 @@ class Assignment(WorkspaceScopedModel):
             models.Index(fields=["rep", "status"], name="assignment_rep_status"),
             models.Index(fields=["workspace", "assigned_at"], name="assignment_ws_time"),
         ]
-
-
-class Notification(WorkspaceScopedModel):
-    """A message for one user in the app (the bell), also sent by email when it matters."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
-    # The lead a hand-off notification is about: its email carries the lead's context.
-    assignment = models.ForeignKey(
-        Assignment, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
-    )
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]

@@ -1,12 +1,14 @@
 """What the hand-off does when something happens elsewhere (see volano.core.reactions): a new
 SQL is assigned to a rep once its stage change committed, a lead that left the sales stages has
-its assignment closed with the move, and a merged duplicate's assignments are kept."""
+its assignment closed with the move, a merged duplicate's assignments are kept, and an
+assignment records when its rep's alert email left."""
 
 from __future__ import annotations
 
 from django.db.models import Exists
+from django.utils import timezone
 
-from volano.core.facts import ContactsMerging, StageChanged
+from volano.core.facts import ContactsMerging, NotificationsEmailed, StageChanged
 from volano.core.reactions import reacts_to, workspace_of
 from volano.handoff.models import Assignment, AssignmentStatus
 from volano.handoff.services import OPEN, assignments_close, lead_assign
@@ -52,3 +54,13 @@ def assignments_merge(fact: ContactsMerging) -> None:
         Exists(survivor_open)
     ).update(status=AssignmentStatus.CLOSED)
     assignments.filter(contact_id__in=fact.duplicate_ids).update(contact_id=fact.survivor_id)
+
+
+@reacts_to(NotificationsEmailed, phase="transaction")
+def assignments_mark_notified(fact: NotificationsEmailed) -> None:
+    """The rep's alert email left: the assignment records when (the first time only)."""
+    if fact.object_type != "assignment":
+        return
+    Assignment.objects.for_workspace(fact.workspace_id).filter(
+        pk__in=fact.object_ids, notified_at__isnull=True
+    ).update(notified_at=timezone.now())

@@ -1,4 +1,4 @@
-"""Reads for the hand-off: rules and their warnings, assignments, the report, notifications."""
+"""Reads for the hand-off: rules and their warnings, assignments, the report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from volano.core import geography
 from volano.core.errors import NotFound
 from volano.core.models import Membership, User, Workspace
-from volano.handoff.models import Assignment, AssignmentRule, AssignmentStatus, Notification
+from volano.handoff.models import Assignment, AssignmentRule, AssignmentStatus
 
 
 def assignment_rule_list(*, workspace: Workspace) -> QuerySet[AssignmentRule]:
@@ -228,16 +228,3 @@ def handoff_report(
         **shaped(total, [h for rep_hours in hours.values() for h in rep_hours]),
         "by_rep": by_rep,
     }
-
-
-def notifications_for(
-    *, workspace: Workspace, user: User, unread_only: bool = False
-) -> QuerySet[Notification]:
-    rows = Notification.objects.for_workspace(workspace).filter(user=user)
-    if unread_only:
-        rows = rows.filter(read_at__isnull=True)
-    return rows.order_by("-created_at", "-pk")
-
-
-def unread_count(*, workspace: Workspace, user: User) -> int:
-    return notifications_for(workspace=workspace, user=user, unread_only=True).count()

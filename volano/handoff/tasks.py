@@ -21,11 +21,3 @@ def handoff_assign_task(
         return
     for contact_id in contact_ids:
         lead_assign(workspace=workspace, contact_id=contact_id, product_line=product_line, why=why)
-
-
-@task()
-def notification_email_task(notification_id: int) -> None:
-    """Email one notification; run twice, it still sends once."""
-    from volano.handoff.services import notification_email_send
-
-    notification_email_send(notification_id=notification_id)

@@ -1,4 +1,4 @@
-"""Hand-off pages: my leads (accept / reject), notifications and the bell, assignment settings."""
+"""Hand-off pages: my leads (accept / reject), assignment settings."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from volano.core.errors import ApplicationError, NotFound
 from volano.core.ids import row_id
 from volano.core.models import Membership, Role, User
 from volano.core.permissions import Cap, requires
-from volano.core.weburls import site_path_or_empty
 from volano.handoff import selectors, services
 from volano.handoff.forms import RuleForm, SettingsForm
 from volano.handoff.models import Assignment, AssignmentRule, AssignmentStatus
@@ -182,56 +181,6 @@ def lead_reject(request: HttpRequest, assignment_id: int) -> HttpResponse:
         assignment,
         _("%(name)s went back to nurturing as Recycled.") % {"name": assignment.contact},
     )
-
-
-# ---- notifications ---------------------------------------------------------------------------
-
-
-@requires(Cap.VIEW_DATA)
-def notifications(request: HttpRequest) -> HttpResponse:
-    rows = selectors.notifications_for(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        user=_actor(request),
-    )[:200]
-    return render(request, "handoff/notifications.html", {"notifications": rows})
-
-
-@requires(write=Cap.WORK_LEADS)
-@require_POST
-def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    try:
-        services.notification_mark_read(
-            workspace=request.workspace,  # type: ignore[attr-defined]
-            user=_actor(request),
-            notification_id=notification_id,
-        )
-    except NotFound:
-        raise Http404("no such notification") from None
-    # A path on this site only: "/\evil.example" passed the old startswith("/") test and
-    # browsers read it as "//evil.example".
-    if target := site_path_or_empty(request.POST.get("next", "")):
-        return redirect(target)
-    return redirect("handoff:notifications")
-
-
-@requires(write=Cap.WORK_LEADS)
-@require_POST
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
-    services.notification_mark_read(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        user=_actor(request),
-    )
-    return redirect("handoff:notifications")
-
-
-@requires(Cap.VIEW_DATA)
-def bell(request: HttpRequest) -> HttpResponse:
-    """The unread count for the top bar (`handoff/_bell.html`); it refreshes itself."""
-    count = selectors.unread_count(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        user=_actor(request),
-    )
-    return render(request, "handoff/_bell.html", {"unread_notifications": count})
 
 
 # ---- assignment settings ---------------------------------------------------------------------

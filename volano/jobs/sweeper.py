@@ -20,6 +20,9 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
 
+- notification emails: one still pending two minutes after it was created, or claimed by a
+  worker that died, is enqueued again on the transactional queue (its task claims it once).
+
 Only one sweeper works at a time in an installation, whatever the number of workers: each pass
 first takes (or renews) a lease in the database; a second worker's sweeper finds it taken and
 does nothing until the first one stops (it gives the lease back) or its lease runs out.
@@ -160,13 +163,16 @@ class Sweeper:
         return expired
 
     def _unsent_emails(self, now: dt.datetime) -> int:
-        """Notifications whose email never left: their task is enqueued again (it claims the
-        row before sending, so an email is still sent once)."""
-        from volano.handoff.models import Notification
-        from volano.handoff.tasks import notification_email_task
+        """Notifications whose email never left (still pending, or claimed by a worker that
+        died): their task is enqueued again on the transactional queue (it claims the row
+        before sending, so an email is still sent once)."""
+        from volano.notifications.models import EmailStatus, Notification
+        from volano.notifications.services import STALE_CLAIM
+        from volano.notifications.tasks import notification_email_task
 
         unsent = Notification.all_workspaces.filter(
-            emailed_at__isnull=True,
+            Q(email_status=EmailStatus.PENDING)
+            | Q(email_status=EmailStatus.SENDING, email_claimed_at__lt=now - STALE_CLAIM),
             created_at__lt=now - UNSENT_AFTER,
             created_at__gte=now - GIVE_UP_EMAIL_AFTER,
         ).values_list("pk", flat=True)[:500]

@@ -26,9 +26,11 @@ from volano.events.models import Event, Form
 from volano.events.services import event_append
 from volano.events.webforms import form_create
 from volano.handoff import services as handoff_services
-from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings, Notification
+from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings
 from volano.lifecycle.models import StageChange, StageName, ThresholdRule
 from volano.lifecycle.services import stage_set, threshold_rule_save
+from volano.notifications.models import Notification
+from volano.notifications.tests.helpers import note_of
 from volano.orders import services as order_services
 from volano.orders.models import Order, OrderLine
 from volano.scoring.models import Score, ScoreModel
@@ -179,7 +181,7 @@ def secrets(officina, giulia, marco):
         "threshold": threshold,
         "rule": rule,
         "assignment": assignment,
-        "notification": assignment.notifications.get(),
+        "notification": note_of(assignment),
         "contact": contact,
         "other": other,
         "company": company,

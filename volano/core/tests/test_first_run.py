@@ -29,7 +29,7 @@ def test_the_favicon_is_linked_from_every_page_and_favicon_ico_answers(client, g
 
 def test_an_empty_notifications_page_says_what_will_appear_there(client, giulia):
     client.force_login(giulia)
-    page = client.get(reverse("handoff:notifications")).content.decode()
+    page = client.get(reverse("notifications:list")).content.decode()
     assert "No notifications yet." in page
     assert "qualified leads assigned to you" in page
 

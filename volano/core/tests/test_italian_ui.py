@@ -242,7 +242,7 @@ def main_pages(workspace_contact: Contact, company: Company) -> dict[str, str]:
         "funnel": reverse("lifecycle:funnel"),
         "stages": reverse("lifecycle:stages"),
         "leads": reverse("handoff:leads"),
-        "notifications": reverse("handoff:notifications"),
+        "notifications": reverse("notifications:list"),
         "assignment settings": reverse("handoff:settings"),
         "imports": reverse("imports:list"),
         "tracking": reverse("tracking_setup"),

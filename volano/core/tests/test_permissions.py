@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 
 # Django's own pages: the language switch (a cookie, nothing of a workspace).
 DJANGO_PUBLIC = {"set_language"}
-# The only things a viewer may POST: read-only previews and their own account.
-VIEWER_MAY_POST = {Cap.PREVIEW, Cap.OWN_ACCOUNT}
+# The only things a viewer may POST: read-only previews, their own account and marking their
+# own notifications read.
+VIEWER_MAY_POST = {Cap.PREVIEW, Cap.OWN_ACCOUNT, Cap.OWN_NOTIFICATIONS}
 DUMMY = {"int": "999999", "slug": "nessuno", "str": "nessuno", "path": "nessuno"}
 
 

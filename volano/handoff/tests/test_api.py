@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from volano.conftest import ApiClient
+from volano.conftest import ApiClient, reactions_run_pending
 from volano.core import services as core_services
 from volano.handoff import services
+from volano.notifications.tests.helpers import note_of
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,7 @@ def test_the_rep_lists_accepts_and_rejects(officina, lombardia_rule, anna, marco
 
 def test_notifications(officina, lombardia_rule, anna, marco_api):
     services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
+    reactions_run_pending()  # the rep is notified after commit
     notes = marco_api.get("/notifications").json()
     assert [n["title"] for n in notes] == ["New qualified lead: Anna Bianchi (Ricambi)"]
     assert marco_api.post(f"/notifications/{notes[0]['id']}/read", {}).status_code == 204
@@ -127,7 +129,7 @@ def test_another_workspace_sees_and_changes_nothing(
     assignment = services.lead_assign(
         workspace=officina, contact_id=anna.pk, product_line="ricambi"
     )
-    note_id = assignment.notifications.get().pk
+    note_id = note_of(assignment).pk
     rule_id = lombardia_rule.pk
     assert bruno_api.get("/assignment-rules").json() == []
     assert bruno_api.get(f"/assignment-rules/{rule_id}").status_code == 404

@@ -10,8 +10,10 @@ import pytest
 from volano.contacts.models import Contact
 from volano.core.models import Membership
 from volano.events.models import Event
-from volano.handoff import selectors, services
-from volano.handoff.models import Assignment, Notification
+from volano.handoff import services
+from volano.handoff.models import Assignment
+from volano.notifications import selectors as notification_selectors
+from volano.notifications.tests.helpers import notes
 
 from .conftest import sql_contact
 
@@ -53,7 +55,7 @@ def test_the_assigned_rep_owns_the_lead_and_the_timeline_says_so(
         "product_line": "ricambi",
         "why": "Score above 60",
     }
-    note = Notification.objects.for_workspace(officina).get(user=marco)
+    note = notes(officina).get(recipient=marco)
     assert note.title == "New qualified lead: Anna Bianchi (Ricambi)"
     assert note.url == f"/contacts/{anna.pk}/"
 
@@ -132,12 +134,12 @@ def test_the_fallback_owner_takes_what_no_rep_can(officina, lombardia_rule, paol
 def test_nobody_to_assign_to_tells_the_admins(officina, giulia, lines, paola, anna):
     assert _assign(officina, anna) is None
     assert not Assignment.objects.for_workspace(officina).exists()
-    note = Notification.objects.for_workspace(officina).get()
-    assert note.user == paola
+    note = notes(officina).get()
+    assert note.recipient == paola
     assert note.title == "Lead could not be assigned: Anna Bianchi"
     assert "No active assignment rule covers Lombardia / MI / 20121" in note.body
     assert "ricambi" in note.body
-    assert selectors.unread_count(workspace=officina, user=paola) == 1
+    assert notification_selectors.unread_count(workspace=officina, user=paola) == 1
 
 
 def test_due_time_counts_working_hours_only(officina, lombardia_rule, anna, paola):

@@ -10,9 +10,10 @@ from django.db import connection, connections
 from volano.conftest import worker_run_once
 from volano.contacts.models import Contact
 from volano.handoff import services
-from volano.handoff.models import Assignment, Notification
+from volano.handoff.models import Assignment
 from volano.handoff.tasks import handoff_assign_task
 from volano.lifecycle.services import stage_set
+from volano.notifications.tests.helpers import notes
 
 from .test_email import wait_for
 
@@ -92,7 +93,7 @@ def test_two_events_and_two_workers_assign_one_lead_once(
     # the hand-off task stage_set queued, then the email task: the lead is not assigned again
     worker_run_once()
     assert Assignment.objects.for_workspace(officina).count() == 1
-    assert Notification.objects.for_workspace(officina).count() == 1
+    assert notes(officina).count() == 1
     wait_for(smtp)
     assert [m["To"] for m in smtp.messages] == ["marco@officinarossi.it"]
 

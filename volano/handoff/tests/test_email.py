@@ -13,9 +13,11 @@ from volano.conftest import worker_run_once
 from volano.contacts.models import Contact
 from volano.events.services import event_append
 from volano.handoff import services
-from volano.handoff.models import Assignment, Notification
-from volano.handoff.tasks import notification_email_task
+from volano.handoff.models import Assignment
 from volano.lifecycle.services import stage_set
+from volano.notifications.services import notification_email_send
+from volano.notifications.tasks import notification_email_task
+from volano.notifications.tests.helpers import notes
 
 from .conftest import sql_contact
 
@@ -55,7 +57,7 @@ def test_the_rep_gets_one_email_with_the_context_even_when_the_task_runs_twice(
         product_line="ricambi",
         why="Score 72 ≥ 60: requested a quote",
     )
-    note = Notification.objects.for_workspace(officina).get(user=marco)
+    note = notes(officina).get(recipient=marco)
     notification_email_task.call(note.pk)
     notification_email_task.call(note.pk)
     messages = wait_for(smtp)
@@ -73,7 +75,8 @@ def test_the_rep_gets_one_email_with_the_context_even_when_the_task_runs_twice(
     assert f"http://127.0.0.1:8000/contacts/{anna.pk}/" in body
     note.refresh_from_db()
     assignment.refresh_from_db()
-    assert note.emailed_at is not None and assignment.notified_at is not None
+    assert note.emailed_at is not None and note.email_status == "sent"
+    assert assignment.notified_at is not None
 
 
 @pytest.mark.django_db
@@ -84,8 +87,8 @@ def test_the_email_speaks_the_workspace_language_when_the_rep_has_none(
     officina.save(update_fields=["language"])
     event_append(workspace=officina, type="page_view", contact_id=anna.pk, channel="web")
     services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
-    note = Notification.objects.for_workspace(officina).get()
-    services.notification_email_send(notification_id=note.pk)
+    note = notes(officina).get()
+    notification_email_send(notification_id=note.pk)
     body = wait_for(smtp)[0].get_payload(decode=True).decode()
     assert "Visita pagina" in body  # Italian, like Officina Rossi
 
@@ -113,8 +116,8 @@ def test_the_score_explanation_is_in_the_email(officina, lombardia_rule, anna, s
 
     monkeypatch.setattr("volano.scoring.selectors.score_explanations", explanations)
     services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
-    note = Notification.objects.for_workspace(officina).get()
-    assert services.notification_email_send(notification_id=note.pk) is True
+    note = notes(officina).get()
+    assert notification_email_send(notification_id=note.pk) is True
     body = wait_for(smtp)[0].get_payload(decode=True).decode()
     assert "- Interesse ricambi: 72 points" in body
     assert "· Visited the price page 3 times: 30" in body
@@ -124,17 +127,18 @@ def test_the_score_explanation_is_in_the_email(officina, lombardia_rule, anna, s
 @pytest.mark.django_db
 def test_a_failed_send_is_given_back_for_a_retry(officina, lombardia_rule, anna, smtp, settings):
     services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
-    note = Notification.objects.for_workspace(officina).get()
+    note = notes(officina).get()
     settings.MAILERS["default"]["OPTIONS"]["port"] = 1  # nobody listens there
     with pytest.raises(OSError):
-        services.notification_email_send(notification_id=note.pk)
+        notification_email_send(notification_id=note.pk)
     note.refresh_from_db()
-    assert note.emailed_at is None
+    assert note.emailed_at is None and note.email_status == "pending"
+    assert note.email_attempts == 1 and note.email_error
     settings.MAILERS = settings.MAILERS | {}
     from volano.settings import mailers_from_env
 
     settings.MAILERS = mailers_from_env()
-    assert services.notification_email_send(notification_id=note.pk) is True
+    assert notification_email_send(notification_id=note.pk) is True
     assert len(wait_for(smtp)) == 1
 
 
@@ -179,8 +183,8 @@ def test_a_hand_off_email_is_in_its_workspace_outbox_only(
     """With no SMTP server the email lands in the outbox: Officina's marketer reads it there,
     the administrator of another workspace on the same install never does."""
     services.lead_assign(workspace=officina, contact_id=anna.pk, product_line="ricambi")
-    note = Notification.objects.for_workspace(officina).get(user=marco)
-    assert services.notification_email_send(notification_id=note.pk)
+    note = notes(officina).get(recipient=marco)
+    assert notification_email_send(notification_id=note.pk)
     client.force_login(bruno)
     html = client.get(reverse("outbox")).content.decode()
     assert "Anna Bianchi" not in html and "marco@officinarossi.it" not in html

@@ -9,8 +9,9 @@ import pytest
 
 from volano.contacts.models import Contact
 from volano.handoff import services
-from volano.handoff.models import Assignment, Notification
+from volano.handoff.models import Assignment
 from volano.jobs.sweeper import Sweeper
+from volano.notifications.tests.helpers import notes
 
 pytestmark = pytest.mark.django_db
 
@@ -41,12 +42,12 @@ def test_overdue_leads_are_reassigned_then_escalated(
     second = Assignment.objects.for_workspace(officina).get(status="pending")
     assert second.rep == luca and second.previous == first and not second.escalated
     assert Contact.objects.for_workspace(officina).get(pk=anna.pk).owner == luca
-    assert Notification.objects.for_workspace(officina).filter(user=luca).count() == 1
+    assert notes(officina, recipient=luca).count() == 1
 
     assert services.assignments_overdue_sweep(now=late + dt.timedelta(days=1)) == 1
     third = Assignment.objects.for_workspace(officina).get(status="pending")
     assert third.rep == paola and third.escalated and third.previous == second
-    note = Notification.objects.for_workspace(officina).get(user=paola)
+    note = notes(officina).get(recipient=paola)
     assert note.title == "Lead escalated to you: Anna Bianchi (Ricambi)"
     assert "Luca Gallo did not accept it within 3 working hours." in note.body
     # escalated leads stay with the fallback owner

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from volano.conftest import reactions_run_pending
 from volano.contacts.models import Contact
 from volano.handoff import services
 from volano.handoff.models import Assignment, AssignmentRule
+from volano.notifications.tests.helpers import note_of
 
 from .conftest import sql_contact
 
@@ -30,9 +32,11 @@ def giulia_in(client, giulia):
 
 @pytest.fixture
 def assignment(officina, lombardia_rule, anna):
-    return services.lead_assign(
+    assignment = services.lead_assign(
         workspace=officina, contact_id=anna.pk, product_line="ricambi", why="Requested a quote"
     )
+    reactions_run_pending()  # the rep is notified after commit
+    return assignment
 
 
 def test_my_leads_shows_the_reps_pending_leads(officina, assignment, marco_in, luca):
@@ -95,22 +99,22 @@ def test_another_rep_cannot_answer(client, assignment, luca):
 
 
 def test_notifications_and_the_bell(marco_in, assignment):
-    bell = marco_in.get(reverse("handoff:bell"))
+    bell = marco_in.get(reverse("notifications:bell"))
     assert ">1<" in bell.text and "1 unread notification" in bell.text
-    page = marco_in.get(reverse("handoff:notifications"))
+    page = marco_in.get(reverse("notifications:list"))
     assert "New qualified lead: Anna Bianchi (Ricambi)" in page.text
-    note = assignment.notifications.get()
-    marco_in.post(reverse("handoff:read", args=[note.pk]))
-    assert "unread" not in marco_in.get(reverse("handoff:bell")).text
+    note = note_of(assignment)
+    marco_in.post(reverse("notifications:read", args=[note.pk]))
+    assert "unread" not in marco_in.get(reverse("notifications:bell")).text
 
 
 @pytest.mark.parametrize("target", ["/\\evil.example/", "//evil.example/", "https://evil.example/"])
 def test_reading_a_notification_never_redirects_off_site(marco_in, assignment, target):
-    note = assignment.notifications.get()
-    response = marco_in.post(reverse("handoff:read", args=[note.pk]), {"next": target})
+    note = note_of(assignment)
+    response = marco_in.post(reverse("notifications:read", args=[note.pk]), {"next": target})
     assert response.status_code == 302
-    assert response.url == reverse("handoff:notifications")
-    response = marco_in.post(reverse("handoff:read", args=[note.pk]), {"next": "/leads/"})
+    assert response.url == reverse("notifications:list")
+    response = marco_in.post(reverse("notifications:read", args=[note.pk]), {"next": "/leads/"})
     assert response.url == "/leads/"
 
 
@@ -184,8 +188,8 @@ def test_another_workspace_cannot_reach_these_leads(client, bruno, assignment, l
         client.post(reverse("handoff:reject", args=[assignment.pk]), {"reason": "x"}).status_code
         == 404
     )
-    note = assignment.notifications.get()
-    assert client.post(reverse("handoff:read", args=[note.pk])).status_code == 404
+    note = note_of(assignment)
+    assert client.post(reverse("notifications:read", args=[note.pk])).status_code == 404
     assert client.get(f"{reverse('handoff:settings')}?edit={lombardia_rule.pk}").status_code == 404
     assert Assignment.objects.for_workspace(assignment.workspace).get().status == "pending"
 

@@ -64,29 +64,47 @@ def test_a_running_import_whose_worker_stopped_beating_is_requeued_within_a_minu
 def test_an_email_that_never_left_is_enqueued_again_every_five_minutes(
     officina, giulia, django_capture_on_commit_callbacks
 ):
-    from volano.handoff.models import Notification
+    from volano.notifications.models import EmailStatus, Notification
 
     now = timezone.now()
     lost = Notification.objects.create(
         workspace=officina,
-        user=giulia,
+        recipient=giulia,
+        kind="lead_assigned",
         title="Nuovo lead",
         created_at=now - dt.timedelta(minutes=10),
+        email_status=EmailStatus.PENDING,
     )
     fresh = Notification.objects.create(  # just created: its own task is coming
-        workspace=officina, user=giulia, title="Appena creato", created_at=now
+        workspace=officina,
+        recipient=giulia,
+        kind="lead_assigned",
+        title="Appena creato",
+        created_at=now,
+        email_status=EmailStatus.PENDING,
     )
     Notification.objects.create(  # already sent
         workspace=officina,
-        user=giulia,
+        recipient=giulia,
+        kind="lead_assigned",
         title="Inviato",
         created_at=now - dt.timedelta(minutes=10),
+        email_status=EmailStatus.SENT,
         emailed_at=now - dt.timedelta(minutes=9),
+    )
+    Notification.objects.create(  # in the app only
+        workspace=officina,
+        recipient=giulia,
+        kind="lead_assigned",
+        title="Solo in app",
+        created_at=now - dt.timedelta(minutes=10),
     )
     sweeper = Sweeper()
 
     def enqueued() -> list[int]:
-        rows = DBTaskResult.objects.filter(task_path="volano.handoff.tasks.notification_email_task")
+        rows = DBTaskResult.objects.filter(
+            task_path="volano.notifications.tasks.notification_email_task"
+        )
         return sorted(r.args_kwargs["args"][0] for r in rows)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -18,6 +18,8 @@ from volano.core.management.base import VolanoCommand, database_require
 
 STOP_TIMEOUT = 10
 READY_POLL = 0.1  # seconds between two attempts to connect to the new server
+# One embedded worker per queue of settings.TASKS (`volano worker --queue Q` runs one alone).
+WORKER_QUEUES = ("default", "transactional", "bulk")
 
 
 def web_threads() -> int:
@@ -29,8 +31,8 @@ def web_threads() -> int:
 
 class Command(VolanoCommand):
     help = (
-        "Serve Volano (granian, WSGI) with its embedded background workers (the default queue "
-        "and the bulk queue). Ctrl-C stops them all."
+        "Serve Volano (granian, WSGI) with its embedded background workers (the default, "
+        "transactional and bulk queues). Ctrl-C stops them all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -64,8 +66,9 @@ class Command(VolanoCommand):
         signal.signal(signal.SIGINT, stop)
         try:
             if not no_worker:
-                # the work a user waits for, and the long jobs on a worker of their own
-                for queue in ("default", "bulk"):
+                # the work a user waits for, the mail one person waits for, and the long
+                # jobs, each on a worker of its own
+                for queue in WORKER_QUEUES:
                     children.append(
                         subprocess.Popen(
                             [sys.executable, "-m", "volano", "worker", "--queue", queue]

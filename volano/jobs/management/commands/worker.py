@@ -14,8 +14,8 @@ from volano.jobs.sweeper import Sweeper
 class Command(VolanoCommand):
     help = (
         "Run a background worker: django-tasks-db's db_worker for one queue (default: "
-        "'default', the work a user waits for; 'bulk' for imports and full recomputes; '*' for "
-        "all), plus, on the default queue, the sweeper that re-enqueues work stuck in Volano's "
+        "'default', the work a user waits for; 'transactional' for the mail one person waits "
+        "for; 'bulk' for imports and full recomputes; '*' for all), plus, on the default queue, the sweeper that re-enqueues work stuck in Volano's "
         "own tables."
     )
 
