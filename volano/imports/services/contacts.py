@@ -322,7 +322,7 @@ class _ContactWriter:
             if self.origin is not None:
                 # The new contacts' ids are known (reserved before their COPY): their timeline
                 # lines are written before the turn too, alongside the other writer's commit.
-                self._copy_imported_events(created_ids, "created")
+                self._copy_imported_events(created_ids or [], "created")
         turn()
         if not rows:
             return
@@ -576,7 +576,7 @@ class _ContactWriter:
             " AND c.email IN (SELECT value FROM json_each(%s))"
             " UNION ALL SELECT value, 'updated' FROM json_each(%s)) AS t"
         )
-        params = [
+        params: list[Any] = [
             self.workspace.pk,
             EventType.IMPORTED.value,
             at,
