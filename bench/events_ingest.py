@@ -204,6 +204,43 @@ def count_events(env: dict[str, str]) -> int:
     return int(out.stdout.strip())
 
 
+def bare_executemany_sqlite(database: Path, copy: Path, pragmas: str) -> tuple[int, float]:
+    """The same work by hand: the events the server stored, read back, and written into `copy`
+    (the database as it was before the run: the same indexed table, the same contacts) by a bare
+    executemany of BATCH rows a transaction, with the server's pragmas. (rows, seconds writing)."""
+    import sqlite3
+
+    source = sqlite3.connect(database)
+    target = sqlite3.connect(copy, isolation_level=None)
+    target.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+        " PRAGMA temp_store=MEMORY; " + pragmas
+    )
+    columns = [
+        row[1]
+        for row in source.execute("PRAGMA table_xinfo(events_event)")
+        if row[1] != "id" and row[6] == 0  # not the id, not a generated column
+    ]
+    start = target.execute("SELECT coalesce(max(id), 0) FROM events_event").fetchone()[0]
+    rows = source.execute(
+        f"SELECT {', '.join(columns)} FROM events_event WHERE id > ? ORDER BY id", [start]
+    )
+    sql = (
+        f"INSERT INTO events_event ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    )
+    count, seconds = 0, 0.0
+    while batch := rows.fetchmany(BATCH):
+        began = time.perf_counter()
+        target.execute("BEGIN")
+        target.executemany(sql, batch)
+        target.execute("COMMIT")
+        seconds += time.perf_counter() - began
+        count += len(batch)
+    source.close()
+    target.close()
+    return count, seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
@@ -282,6 +319,14 @@ def main() -> int:
         # one warm-up batch: imports, the first connection, the token lookup
         client_run((99, 1, port, token))
         before = count_events(env)
+        if not args.postgres:  # the starting point of the same work done by hand, afterwards
+            import sqlite3
+
+            with (
+                sqlite3.connect(data_dir / "volano.sqlite3") as live,
+                sqlite3.connect(data_dir / "by-hand.sqlite3") as copy,
+            ):
+                live.backup(copy)
 
         backends = postgres_backends() if args.postgres else []
         db_cpu_before = sum(cpu_seconds(pid) for pid in backends)
@@ -315,8 +360,23 @@ def main() -> int:
             f"{sent:,} events in {elapsed:.1f} s = {sent / elapsed:,.0f} events/s; "
             f"last {tail:,} = {tail_rate:,.0f} events/s; CPU s per 1M events: server "
             f"{server_cpu * per_million:.0f}{db_part} ({accepted:,} stored, {not_stored} not "
-            f"stored; batches of {BATCH}, {CLIENTS} clients, 1 server process)"
+            f"stored; batches of {BATCH}, {CLIENTS} clients, 1 server process)",
+            flush=True,
         )
+        if not args.postgres:
+            server.terminate()
+            server.wait(timeout=30)
+            rows, seconds = bare_executemany_sqlite(
+                data_dir / "volano.sqlite3",
+                data_dir / "by-hand.sqlite3",
+                " ".join(t for t in tuning),
+            )
+            print(
+                f"bare executemany SQLite: {rows:,} events in {seconds:.1f} s ="
+                f" {rows / seconds:,.0f} events/s (batches of {BATCH}, one commit each, same"
+                f" indexed table and pragmas); ratio API/by hand = {seconds / elapsed:.2f}",
+                flush=True,
+            )
         return 0
     finally:
         if server is not None:

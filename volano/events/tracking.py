@@ -268,8 +268,14 @@ def _insert_sql() -> str:
     running it. ON CONFLICT DO NOTHING (SQLite and PostgreSQL) makes a retried page view a no-op.
     """
     event, visitor = Event._meta.db_table, Visitor._meta.db_table
+    # PostgreSQL: the hit's commit does not wait for its WAL record to reach the disk (the
+    # wait was most of the p99 at 2,000 hits/s). A crash of the server (not of Volano) may lose
+    # the last fraction of a second of page views; it never corrupts or half-writes anything.
+    # One round trip: the two statements run as one implicit transaction, which SET LOCAL
+    # lasts for (inside a caller's transaction it lasts until that one commits).
+    relaxed = "SET LOCAL synchronous_commit TO OFF; " if connection.vendor == "postgresql" else ""
     return (
-        f"INSERT INTO {event} (workspace_id, contact_id, anonymous_id, type, occurred_at,"
+        f"{relaxed}INSERT INTO {event} (workspace_id, contact_id, anonymous_id, type, occurred_at,"
         " received_at, channel, source, utm_source, utm_medium, utm_campaign, utm_term,"
         " utm_content, campaign, content, properties, dedup_key) VALUES"
         f" (%s, (SELECT contact_id FROM {visitor} WHERE workspace_id = %s AND anonymous_id = %s),"

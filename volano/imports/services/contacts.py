@@ -261,6 +261,7 @@ class _ContactWriter:
         # Every email the workspace had when the import began, when they are fewer than the
         # rows of the file: reading them once is cheaper than probing the index for each row.
         self.known: set[str] | None = None
+        self.sequence: str | None = None  # PostgreSQL: the sequence of the contacts' ids
 
     def remember_existing(self, *, up_to: int) -> None:
         with connection.cursor() as cursor:
@@ -309,13 +310,19 @@ class _ContactWriter:
                 for email, line in zip(rows, batch.new, strict=True)
                 if email not in existing and email not in repeats
             }
-            if not self._insert_postgres(list(early.values())):
+            created_ids = self._insert_postgres(early)
+            if created_ids is None:
                 # Someone else created some of these emails since they were looked up: look
                 # again, so that those rows update the contacts that now exist.
                 existing.update(self._existing(list(early)))
-                self._insert_postgres(
-                    [line for email, line in early.items() if email not in existing], safe=True
+                created_ids = self._insert_postgres(
+                    {email: line for email, line in early.items() if email not in existing},
+                    safe=True,
                 )
+            if self.origin is not None:
+                # The new contacts' ids are known (reserved before their COPY): their timeline
+                # lines are written before the turn too, alongside the other writer's commit.
+                self._copy_imported_events(created_ids or [], "created")
         turn()
         if not rows:
             return
@@ -350,11 +357,11 @@ class _ContactWriter:
             return
         if self.postgres:
             assert batch.new is not None
-            late = [
-                line
+            late = {
+                email: line
                 for email, line in zip(rows, batch.new, strict=True)
                 if email in repeats and email not in existing
-            ]
+            }
             self._insert_postgres(late, safe=True)
             self._update_postgres(updates, timezone.now())
         else:
@@ -366,8 +373,11 @@ class _ContactWriter:
         if batch.consents:
             self._write_consents(batch.consents, batch.lines, report)
         if self.origin is not None:
-            created = [email for email in rows if email not in existing and email not in repeats]
-            self._write_imported_events(created, updated_ids)
+            if self.postgres:
+                self._copy_imported_events(updated_ids, "updated")
+            else:
+                created = [e for e in rows if e not in existing and e not in repeats]
+                self._write_imported_events(created, updated_ids)
 
     def _existing(self, emails: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
         columns = ", ".join(f"c.{c}" for c in WRITE_COLUMNS)
@@ -419,23 +429,40 @@ class _ContactWriter:
                     [(*row[1:], now, row[0]) for row in updates],
                 )
 
-    def _insert_postgres(self, new: list[str], *, safe: bool = False) -> bool:
-        """COPY new contacts in; False (and nothing written) when one of the emails exists.
-        With `safe`, the rows whose email exists are skipped instead."""
+    def _insert_postgres(self, new: dict[str, str], *, safe: bool = False) -> list[int] | None:
+        """COPY new contacts in (email → COPY line); the ids of the contacts written, or None
+        (and nothing written) when one of the emails exists. With `safe`, the rows whose email
+        exists are skipped instead."""
         if not new:
-            return True
+            return []
         now = timezone.now()
+        ids = self._reserve_ids(len(new))
+        lines = [
+            f"{contact_id}\t{line}" for contact_id, line in zip(ids, new.values(), strict=True)
+        ]
         try:
             # The rows were checked against the table a moment ago: COPY them straight in.
             with transaction.atomic():
-                self._copy_new(new, now)
+                self._copy_new(lines, now)
         except IntegrityError:
             if not safe:
-                return False
+                return None
             # Someone else created one of these emails since: the safe, slower way.
-            self._stage(new, [])
-            self._insert_from_stage(now)
-        return True
+            self._stage(lines, [])
+            return self._insert_from_stage(now)
+        return ids
+
+    def _reserve_ids(self, count: int) -> list[int]:
+        """`count` ids from the contacts' own sequence, so that the rows written by COPY (and
+        their timeline events) know their ids without looking them up by email."""
+        with connection.cursor() as cursor:
+            if self.sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self.table])
+                self.sequence = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequence, count]
+            )
+            return [contact_id for (contact_id,) in cursor.fetchall()]
 
     def _update_postgres(self, updates: list[tuple], now: Any) -> None:
         if updates:
@@ -454,14 +481,14 @@ class _ContactWriter:
                 )
 
     def _copy_new(self, new: list[str], now: Any) -> None:
-        # Lines of COPY text joined in one string: no per-row work while the database waits.
+        # Each line is the reserved id and a `_copy_line`. Joined in one string: no per-row work while the database waits.
         prefix = f"{self.workspace.pk}\timport\t{now.isoformat()}\t{now.isoformat()}\t"
         with (
             connection.cursor() as cursor,
             # psycopg's own COPY: its errors are turned into Django's (an IntegrityError).
             connection.wrap_database_errors,
             cursor.cursor.copy(
-                f"COPY {self.table} (workspace_id, source, created_at, updated_at, email,"
+                f"COPY {self.table} (workspace_id, source, created_at, updated_at, id, email,"
                 f" {', '.join(WRITE_COLUMNS)}) FROM STDIN"
             ) as copy,
         ):
@@ -472,46 +499,61 @@ class _ContactWriter:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
             cursor.execute(
-                f"CREATE TEMP TABLE {STAGE} (id bigint, email text, {text_defs},"
+                f"CREATE TEMP TABLE {STAGE} (id bigint, new_id bigint, email text, {text_defs},"
                 " company_id bigint, tags text, custom text) ON COMMIT DROP"
             )
             with cursor.cursor.copy(
-                f"COPY {STAGE} (id, email, {', '.join(WRITE_COLUMNS)}) FROM STDIN"
+                f"COPY {STAGE} (id, new_id, email, {', '.join(WRITE_COLUMNS)}) FROM STDIN"
             ) as copy:
-                if new:
+                if new:  # each line starts with the id reserved for the new contact
                     copy.write("\\N\t" + "\n\\N\t".join(new) + "\n")
                 for row in updates:
-                    copy.write_row((row[0], None, *row[1:]))
+                    copy.write_row((row[0], None, None, *row[1:]))
             # A temporary table has no statistics: without them PostgreSQL may join it to the
             # contacts with a full scan instead of the primary key.
             cursor.execute(f"ANALYZE {STAGE}")
 
-    def _insert_from_stage(self, now: Any) -> None:
+    def _insert_from_stage(self, now: Any) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {self.table} (workspace_id, source, created_at, updated_at,"
-                f" email, {', '.join(WRITE_COLUMNS)})"
-                f" SELECT %s, 'import', %s, %s, email, {', '.join(TEXT_COLUMNS)},"
+                f" id, email, {', '.join(WRITE_COLUMNS)})"
+                f" SELECT %s, 'import', %s, %s, new_id, email, {', '.join(TEXT_COLUMNS)},"
                 f" company_id, tags::jsonb, custom::jsonb FROM {STAGE} WHERE id IS NULL"
-                " ON CONFLICT DO NOTHING",
+                " ON CONFLICT DO NOTHING RETURNING id",
                 [self.workspace.pk, now, now],
             )
+            return [contact_id for (contact_id,) in cursor.fetchall()]
 
-    def _statistics_fresh(self, rows: int) -> None:
-        """ANALYZE the contacts table when its statistics know fewer rows than this chunk just
-        wrote (a new install's first import: the planner would take the table for empty and
-        probe each new email by a sequential scan, 50,000 × 50,000 rows). Once it holds more
-        than twice a chunk, the statistics are left to autovacuum."""
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [self.table])
-            found = cursor.fetchone()
-            if found is not None and found[0] < 2 * rows:
-                cursor.execute(f"ANALYZE {self.table}")
+    def _copy_imported_events(self, contact_ids: list[int], action: str) -> None:
+        """PostgreSQL: one `imported` timeline event per contact id, by COPY."""
+        if not contact_ids:
+            return
+        assert self.origin is not None
+        now = timezone.now().isoformat()
+        properties = {"file": self.origin.file, "job": self.origin.job_id, "action": action}
+        head = f"{self.workspace.pk}\t"  # then the contact's id
+        tail = (
+            f"\t{EventType.IMPORTED.value}\t{now}\t{now}\t{Channel.SYSTEM.value}\timport"
+            + "\t" * 7  # utm_source … utm_content, campaign, content: blank
+            + f"\t{json.dumps(properties).translate(_COPY_ESCAPES)}\n"
+        )
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(
+                f"COPY {Event._meta.db_table} (workspace_id, contact_id, type, occurred_at,"
+                " received_at, channel, source, utm_source, utm_medium, utm_campaign, utm_term,"
+                " utm_content, campaign, content, properties) FROM STDIN"
+            ) as copy,
+        ):
+            copy.write("".join([f"{head}{contact_id}{tail}" for contact_id in contact_ids]))
 
     def _write_imported_events(self, created: list[str], updated_ids: list[int]) -> None:
-        """One `imported` timeline event per contact this chunk created or updated, written by
-        one INSERT … SELECT: the new contacts found by their emails (one probe of the unique
-        email index each), the updated ones by the ids already known."""
+        """SQLite: one `imported` timeline event per contact this chunk created or updated,
+        written by one INSERT … SELECT: the new contacts found by their emails (one probe of the
+        unique email index each), the updated ones by the ids already known. (PostgreSQL knows
+        the new contacts' ids: `_copy_imported_events`.)"""
         if not created and not updated_ids:
             return
         assert self.origin is not None
@@ -524,52 +566,27 @@ class _ContactWriter:
             " channel, source, utm_source, utm_medium, utm_campaign, utm_term, utm_content,"
             " campaign, content, properties)"
         )
-        if self.postgres:
-            self._statistics_fresh(len(created))
-            sql = (
-                f"{head} SELECT %s, t.id, %s, %s, %s, %s, 'import', {blank},"
-                " %s::jsonb || jsonb_build_object('action', t.action) FROM ("
-                " SELECT c.id, 'created' AS action"
-                " FROM unnest(string_to_array(%s, E'\\n')) AS wanted (email)"
-                f" CROSS JOIN LATERAL (SELECT x.id FROM {self.table} AS x"
-                " WHERE x.workspace_id = %s AND x.email <> '' AND x.email = wanted.email"
-                " LIMIT 1) AS c"
-                " UNION ALL SELECT u.id::bigint, 'updated'"
-                " FROM unnest(string_to_array(%s, ',')) AS u (id)) AS t"
-            )
-            params: list[Any] = [
-                self.workspace.pk,
-                EventType.IMPORTED.value,
-                now,
-                now,
-                Channel.SYSTEM.value,
-                json.dumps(properties),
-                "\n".join(created),
-                self.workspace.pk,
-                ",".join(map(str, updated_ids)),
-            ]
-        else:
-            at = connection.ops.adapt_datetimefield_value(now)
-            sql = (
-                f"{head} SELECT %s, t.id, %s, %s, %s, %s, 'import', {blank},"
-                " json_set(%s, '$.action', t.action) FROM ("
-                f" SELECT c.id AS id, 'created' AS action FROM {self.table} AS c"
-                # `email <> ''` lets the database use the partial unique index on email.
-                " WHERE c.workspace_id = %s AND c.email <> ''"
-                " AND c.email IN (SELECT value FROM json_each(%s))"
-                " UNION ALL SELECT value, 'updated' FROM json_each(%s)) AS t"
-            )
-            params = [
-                self.workspace.pk,
-                EventType.IMPORTED.value,
-                at,
-                at,
-                Channel.SYSTEM.value,
-                json.dumps(properties),
-                self.workspace.pk,
-                json.dumps(created),
-                json.dumps(updated_ids),
-            ]
+        at = connection.ops.adapt_datetimefield_value(now)
+        sql = (
+            f"{head} SELECT %s, t.id, %s, %s, %s, %s, 'import', {blank},"
+            " json_set(%s, '$.action', t.action) FROM ("
+            f" SELECT c.id AS id, 'created' AS action FROM {self.table} AS c"
+            # `email <> ''` lets the database use the partial unique index on email.
+            " WHERE c.workspace_id = %s AND c.email <> ''"
+            " AND c.email IN (SELECT value FROM json_each(%s))"
+            " UNION ALL SELECT value, 'updated' FROM json_each(%s)) AS t"
+        )
+        params: list[Any] = [
+            self.workspace.pk,
+            EventType.IMPORTED.value,
+            at,
+            at,
+            Channel.SYSTEM.value,
+            json.dumps(properties),
+            self.workspace.pk,
+            json.dumps(created),
+            json.dumps(updated_ids),
+        ]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 

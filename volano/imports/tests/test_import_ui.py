@@ -205,8 +205,9 @@ def test_the_timeline_line_reads_importato_da_in_italian():
 
 @pytest.mark.django_db
 def test_one_insert_of_imported_events_per_chunk(officina, giulia, write_csv, monkeypatch):
-    """Set-based: one INSERT … SELECT per chunk, whatever the number of contacts; a contact
-    repeated in a later chunk gets one line, an unchanged one none."""
+    """Set-based: one INSERT … SELECT per chunk on SQLite, COPY on PostgreSQL (by the ids
+    reserved for the new contacts), whatever the number of contacts; a contact repeated in a
+    later chunk gets one line, an unchanged one none."""
     monkeypatch.setattr(contacts_import, "CHUNK", 3)
     contact_create(
         workspace=officina, actor=giulia, data=dict(email="c1@example.it", first_name="Uno")
@@ -222,7 +223,10 @@ def test_one_insert_of_imported_events_per_chunk(officina, giulia, write_csv, mo
         report = import_file(workspace=officina, actor=giulia, kind="contacts", path=path)
     event_table = Event._meta.db_table
     inserts = [q for q in queries if q["sql"].startswith(f"INSERT INTO {event_table}")]
-    assert len(inserts) == 3  # 9 rows, chunks of 3
+    if connection.vendor == "postgresql":
+        assert inserts == []  # COPY, which Django's query log does not see
+    else:
+        assert len(inserts) == 3  # 9 rows, chunks of 3
     assert (report.created, report.updated, report.unchanged) == (6, 1, 1)
     events = Event.objects.for_workspace(officina).filter(type=EventType.IMPORTED)
     by_email = {e.contact.email: e for e in events.select_related("contact")}
