@@ -318,6 +318,18 @@ def test_kill_9_of_a_real_worker_mid_import_then_the_sweeper_resumes_it(
     finally:
         worker.kill()
         worker.wait(30)
+    # The process is gone, but PostgreSQL may still be finishing the COMMIT it had sent (a chunk
+    # and its heartbeat landing after this test read them): wait for its connections to close,
+    # as the real sweeper, a minute later, would find them closed.
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline + 60:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.05)
     job.refresh_from_db()
     assert job.status == ImportStatus.RUNNING and 1 <= job.chunks_done < 5, job.status
     written = Contact.objects.for_workspace(officina).count()
