@@ -65,7 +65,9 @@ def test_a_finger_drags_a_card_by_its_grip_to_the_next_column(page, live_server,
 
     page.goto(f"{live_server.url}/deals/")
     card = page.locator(f"#deal-{tornio.pk}")
-    expect(page.locator(f".board-column[data-stage=qualification] #deal-{tornio.pk}")).to_be_visible()
+    expect(
+        page.locator(f".board-column[data-stage=qualification] #deal-{tornio.pk}")
+    ).to_be_visible()
     grip = card.locator(".drag-handle")
     expect(grip).to_be_visible()
     target = page.locator(".board-column[data-stage=offer_sent] .column-head")
@@ -88,7 +90,9 @@ def test_a_finger_on_a_card_away_from_the_grip_scrolls_and_moves_nothing(
     _finger_drag(page, start, {"x": start["x"] - 150, "y": start["y"]})
     page.wait_for_timeout(300)
     assert _stage(officina, tornio) == ("qualification", "")
-    expect(page.locator(f".board-column[data-stage=qualification] #deal-{tornio.pk}")).to_be_visible()
+    expect(
+        page.locator(f".board-column[data-stage=qualification] #deal-{tornio.pk}")
+    ).to_be_visible()
 
 
 def test_a_finger_drag_to_lost_asks_why_first(page, live_server, officina, tornio):
@@ -103,7 +107,9 @@ def test_a_finger_drag_to_lost_asks_why_first(page, live_server, officina, torni
     edge = {"x": board["x"] + board["width"] - 10, "y": start["y"] + 40}
     lost = page.locator(".board-column[data-stage=lost]")
     cdp = page.context.new_cdp_session(page)
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{**start, "id": 1}]})
+    cdp.send(
+        "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{**start, "id": 1}]}
+    )
     cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{**edge, "id": 1}]})
     for _ in range(200):
         box = lost.bounding_box()
