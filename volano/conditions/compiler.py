@@ -187,15 +187,19 @@ def condition_q(
     resolver: Resolver | None = None,
     chain: tuple[str, ...] = (),
     facts: EventFacts | None = None,
+    few: bool = False,
 ) -> Q:
     """The Q over Contact for `condition` (to use with Contact.objects.for_workspace).
 
     `facts`: per-contact aggregates already computed for some event conditions (facts.py); an
     event condition found there reads them instead of the event store.
+    `few`: the Q is for a handful of contacts (the ones an event touched): consents, companies
+    and plain event tests become correlated EXISTS probed per contact, where an `IN (subquery)`
+    builds its whole list first (SQLite: 30–60 ms a rule at 1M contacts, for one contact).
     """
-    return _Compiler(workspace, now or timezone.now(), resolver or NoReferences(), chain, facts).q(
-        condition
-    )
+    return _Compiler(
+        workspace, now or timezone.now(), resolver or NoReferences(), chain, facts, few
+    ).q(condition)
 
 
 def compiler_for(workspace: Workspace, now: dt.datetime) -> _Compiler:
@@ -211,7 +215,9 @@ class _Compiler:
         resolver: Resolver,
         chain: tuple[str, ...],
         facts: EventFacts | None = None,
+        few: bool = False,
     ):
+        self.few = few
         self.workspace = workspace
         self.now = now
         self.zone = ZoneInfo(workspace.time_zone)
@@ -281,6 +287,8 @@ class _Compiler:
             companies = Company.objects.for_workspace(self.workspace).filter(
                 self.value_test(spec, node.op, node.value)
             )
+            if self.few:
+                return Q(Exists(companies.filter(pk=OuterRef("company_id"))))
             return Q(company_id__isnull=False) & Q(company_id__in=companies.values("pk"))
         return self.value_test(spec, node.op, node.value)
 
@@ -358,6 +366,12 @@ class _Compiler:
     def consent(self, purpose: str, values: tuple[str, ...]) -> Q:
         consents = Consent.objects.for_workspace(self.workspace).filter(purpose=purpose)
         statuses = [v for v in values if v != "none"]
+        if self.few:
+            mine = consents.filter(contact_id=OuterRef("pk"))
+            result = Q(Exists(mine.filter(status__in=statuses)))
+            if "none" in values:
+                result |= ~Q(Exists(mine))
+            return result
         result = Q(pk__in=consents.filter(status__in=statuses).values("contact_id"))
         if "none" in values:
             result |= ~Q(pk__in=consents.values("contact_id"))
@@ -389,6 +403,8 @@ class _Compiler:
             failing = per_contact.annotate(n=Count("pk")).filter(~bounds_test(F("n"), node.count))
             return ~Q(pk__in=failing.values("contact_id"))
         if not node.count_given and node.sum is None and node.first is None and node.last is None:
+            if self.few:
+                return Q(Exists(self.event_rows(node).filter(contact_id=OuterRef("pk"))))
             return Q(pk__in=per_contact)
         aggregates: dict[str, Any] = {}
         if node.count_given:

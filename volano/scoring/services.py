@@ -181,7 +181,13 @@ def scores_compute(
         cursor.execute(f"INSERT INTO {TEMP_TABLE} (contact_id, points, parts) {select_sql}", params)
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {TEMP_TABLE}")  # autovacuum never sees temporary tables
-        changes_sql, changes_params = _changes_select(model, ids)
+            if ids is None:
+                _statistics_refresh(cursor, Score._meta.db_table)
+        # A model's first computation reads no old scores at all: no join or anti-join to the
+        # scores table, whose statistics (a new install's: empty) could turn one into a nested
+        # loop over a million rows per contact.
+        first = not Score.objects.for_workspace(workspace).filter(model=model).exists()
+        changes_sql, changes_params = _changes_select(model, ids, first=first)
         if ids is not None:
             cursor.execute(f"SELECT contact_id FROM ({changes_sql}) c", changes_params)
             result.changed_ids = [row[0] for row in cursor.fetchall()]
@@ -196,7 +202,7 @@ def scores_compute(
             ),
             properties_params=[model.slug, model.name],
         )
-        _scores_write(cursor, workspace, model, ids, stamped_at)
+        _scores_write(cursor, workspace, model, ids, stamped_at, first=first)
         cursor.execute(f"SELECT COUNT(*) FROM {TEMP_TABLE}")
         result.scored = cursor.fetchone()[0]
         cursor.execute(f"DROP TABLE {TEMP_TABLE}")
@@ -284,9 +290,34 @@ def round_half_away(value: float) -> int:
     return int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
-def _changes_select(model: ScoreModel, ids: list[int] | None) -> tuple[str, list]:
-    """contact_id, old_points, new_points for the contacts whose rounded score moves."""
+def _statistics_refresh(cursor: Any, table: str) -> None:
+    """ANALYZE `table` (PostgreSQL) when its statistics are missing or stale: more than a tenth
+    of its rows written since the last ANALYZE, which autovacuum may not have reached yet."""
+    cursor.execute(
+        "SELECT c.reltuples, COALESCE(s.n_mod_since_analyze, 0) FROM pg_class c "
+        "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = %s::regclass",
+        [table],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return
+    reltuples, modified = row
+    if reltuples < 0 or modified > max(reltuples, 1_000) * 0.1:
+        cursor.execute(f"ANALYZE {table}")
+
+
+def _changes_select(
+    model: ScoreModel, ids: list[int] | None, *, first: bool = False
+) -> tuple[str, list]:
+    """contact_id, old_points, new_points for the contacts whose rounded score moves; `first`:
+    the model has no scores yet (every old score is 0)."""
     scores = Score._meta.db_table
+    if first:
+        return (
+            f"SELECT n.contact_id, 0 AS old_points, ROUND(n.points) AS new_points "
+            f"FROM {TEMP_TABLE} n WHERE ROUND(n.points) <> 0",
+            [],
+        )
     only, only_params = "", []
     if ids is not None:
         only = f" AND o.contact_id IN ({', '.join(['%s'] * len(ids))})"
@@ -304,9 +335,27 @@ def _changes_select(model: ScoreModel, ids: list[int] | None) -> tuple[str, list
 
 
 def _scores_write(
-    cursor: Any, workspace: Workspace, model: ScoreModel, ids: list[int] | None, now: dt.datetime
+    cursor: Any,
+    workspace: Workspace,
+    model: ScoreModel,
+    ids: list[int] | None,
+    now: dt.datetime,
+    *,
+    first: bool = False,
 ) -> None:
     scores = Score._meta.db_table
+    if first:
+        # nothing to update or remove: a plain INSERT (ON CONFLICT for a computation of the
+        # same model racing this one; "WHERE true" lets SQLite parse the upsert clause)
+        cursor.execute(
+            f"INSERT INTO {scores} (workspace_id, model_id, contact_id, points, parts, "
+            f"updated_at) SELECT %s, %s, n.contact_id, n.points, n.parts, %s "
+            f"FROM {TEMP_TABLE} n WHERE true ON CONFLICT DO NOTHING",
+            [workspace.pk, model.pk, db_now(now)],
+        )
+        if cursor.rowcount > ANALYZE_AFTER and connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {scores}")  # the next computation reads them
+        return
     # An UPDATE … FROM and an INSERT of the new ones: hash joins, where an upsert would probe
     # the unique index once per contact.
     cursor.execute(

@@ -28,16 +28,21 @@ def scores_select(
         if rule.kind != "engagement":
             try:
                 holds = condition_q(
-                    workspace=workspace, condition=rule.condition, now=now, resolver=SCORE_RULES
+                    workspace=workspace,
+                    condition=rule.condition,
+                    now=now,
+                    resolver=SCORE_RULES,
+                    few=ids is not None and connection.vendor == "sqlite",
                 )
             except ConditionError as error:  # name the rule, as when the model is saved
                 where = (error.field or "conditions").replace(
                     "conditions", f"rules[{index}].when", 1
                 )
                 raise ConditionError(error.message, field=where) from None
-            if ids is not None:
+            if ids is not None and connection.vendor != "sqlite":
                 # For a few contacts, the rule's own subqueries (consents, companies…) are
-                # joined to just them, not hashed whole for a CASE in the select list.
+                # joined to just them, not hashed whole for a CASE in the select list
+                # (SQLite probes the correlated EXISTS of `few` per contact instead).
                 holds = Q(pk__in=contacts.filter(holds).values("pk"))
             fit_columns[f"r{index}"] = Case(
                 When(holds, then=Value(rule.points)),

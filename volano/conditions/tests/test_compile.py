@@ -271,3 +271,23 @@ def test_event_facts_give_the_same_contacts_as_the_event_store(filled):
                     Contact.objects.for_workspace(officina).filter(q).values_list("pk", flat=True)
                 )
                 assert found == snapshot.matching(tested), definition
+
+
+def test_the_few_contacts_form_matches_the_python_evaluation(filled):
+    """`few` (a handful of contacts after an event): consents, companies and plain event tests
+    become correlated EXISTS; every leaf and its negation must still match exactly."""
+    from volano.conditions.compiler import condition_q
+
+    officina, _ferramenta, snapshot = filled
+    some = sorted(c["id"] for c in snapshot.contacts)[:: max(1, len(snapshot.contacts) // 12)]
+    for definition in LEAVES:
+        for tested in (definition, {"not": definition}):
+            condition = condition_parse(tested, workspace=officina)
+            q = condition_q(workspace=officina, condition=condition, now=NOW, few=True)
+            found = set(
+                Contact.objects.for_workspace(officina)
+                .filter(pk__in=some)
+                .filter(q)
+                .values_list("pk", flat=True)
+            )
+            assert found == snapshot.matching(condition) & set(some), tested

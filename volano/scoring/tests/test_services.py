@@ -102,6 +102,29 @@ def test_score_changes_are_timeline_events_once(officina, giulia, people):
     assert (event.properties["from"], event.properties["to"]) == (0, 57)
 
 
+def test_a_new_models_first_computation_matches_a_recompute(officina, giulia, people):
+    # the first computation writes without reading old scores (there are none of this model);
+    # another model's scores stay, and a later recompute over the same data moves nothing
+    first = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=first, now=NOW)
+    second = score_model_save(
+        workspace=officina, actor=giulia, data={**RICAMBI, "slug": "bis", "name": "Bis"}
+    )
+    result = scores_compute(workspace=officina, model=second, now=NOW)
+    assert (result.scored, result.changed) == (2, 2)
+    mine = Score.objects.for_workspace(officina).filter(model=second)
+    theirs = Score.objects.for_workspace(officina).filter(model=first)
+    assert sorted(mine.values_list("contact_id", "points", "parts")) == sorted(
+        theirs.values_list("contact_id", "points", "parts")
+    )
+    moved = Event.objects.for_workspace(officina).filter(
+        type="score_changed", properties__model="bis"
+    )
+    assert sorted((e.properties["from"], e.properties["to"]) for e in moved) == [(0, -50), (0, 57)]
+    again = scores_compute(workspace=officina, model=second, now=NOW)
+    assert (again.scored, again.changed) == (2, 0)
+
+
 def test_a_new_event_updates_the_score_of_that_contact(officina, giulia, people):
     _anna, luca, _nobody = people
     model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
