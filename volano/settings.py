@@ -5,7 +5,8 @@ VOLANO_DATA_DIR   folder for the SQLite database, the secret key, uploads and th
 DATABASE_URL      e.g. postgres://user@127.0.0.1:5432/volano (default: SQLite in the data folder)
 VOLANO_SECRET_KEY secret key (default: generated once and kept in the data folder)
 VOLANO_ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
-VOLANO_SMTP_URL   smtp://user:pass@host:587?tls=1 (default: mail is written to the outbox folder)
+VOLANO_SMTP_URL   smtp://user:pass@host:587?tls=1&rate=20&hourly=5000 (rate: messages per second,
+                  hourly: per rolling hour; default: mail is written to the outbox folder)
 VOLANO_REDIS_URL  redis://127.0.0.1:6379/0 to share rate limits and cache between processes
 VOLANO_DEBUG      1 to turn Django's debug mode on
 
@@ -231,7 +232,10 @@ TASKS = {
         # "default": work a user waits for (scores after an event, the hand-off, emails);
         # "bulk": long jobs (imports, full recomputes), on a worker of their own so they never
         # hold up the default queue.
-        "QUEUES": ["default", "bulk"],
+        # "email": marketing sends (broadcasts, workflows); "transactional": mail one person
+        # waits for (a test send, a double opt-in confirmation, a hand-off alert), on a worker
+        # of its own so a bulk send never holds it up.
+        "QUEUES": ["default", "bulk", "email", "transactional"],
     }
 }
 
@@ -258,6 +262,12 @@ def mailers_from_env() -> dict:
                 "use_tls": query.get("tls", "0") in {"1", "true"},
                 "use_ssl": parts.scheme == "smtps",
                 "timeout": 30,
+            },
+            # ?rate=20&hourly=5000: messages per second (per worker) and per rolling hour
+            # (volano/emails/sending/transport.py)
+            "RATE_LIMIT": {
+                "per_second": float(query.get("rate", "0") or 0),
+                "per_hour": int(query.get("hourly", "0") or 0),
             },
         }
     }

@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("volano.scoring.urls")),
     path("", include("volano.lifecycle.urls")),
     path("", include("volano.handoff.urls")),
+    path("", include("volano.emails.urls")),
 ]

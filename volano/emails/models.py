@@ -2,6 +2,7 @@
 
 # --- sending (session emailsend): Mailing, Delivery, Suppression, SoftBounce ---------------------
 from volano.emails.models_sending import (  # noqa: F401
+    MARKETING_KINDS,
     Delivery,
     DeliveryStatus,
     Mailing,

@@ -63,9 +63,7 @@ class Mailing(WorkspaceScopedModel):
         verbose_name_plural = _("mailings")
         indexes = [
             models.Index(fields=["workspace", "created_at"], name="mailing_ws_created"),
-            models.Index(
-                fields=["status"], condition=Q(status="sending"), name="mailing_sending"
-            ),
+            models.Index(fields=["status"], condition=Q(status="sending"), name="mailing_sending"),
         ]
 
     def __str__(self) -> str:
@@ -122,9 +120,7 @@ class Delivery(WorkspaceScopedModel):
     class Meta:
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
-        constraints = [
-            models.UniqueConstraint(fields=["mailing", "contact"], name="delivery_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["mailing", "contact"], name="delivery_once")]
         indexes = [
             models.Index(
                 fields=["mailing", "next_attempt_at"],
@@ -135,9 +131,7 @@ class Delivery(WorkspaceScopedModel):
                 fields=["claimed_at"], condition=Q(status="claimed"), name="delivery_claimed"
             ),
             models.Index(fields=["mailing", "status"], name="delivery_mailing_status"),
-            models.Index(
-                fields=["message_id"], condition=~Q(message_id=""), name="delivery_msgid"
-            ),
+            models.Index(fields=["message_id"], condition=~Q(message_id=""), name="delivery_msgid"),
             models.Index(fields=["sent_at"], condition=Q(status="sent"), name="delivery_sent"),
         ]
 

@@ -17,6 +17,10 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
   stored while the worker was down are handled after a restart, a gap in the ids (a rolled-back
   batch) is stepped over, and the last few seconds of arrivals wait for the next pass.
 
+- mailings: a mailing still sending whose worker has not claimed a batch for a minute (the task
+  was lost, or the worker was killed) gets its dead claims back and a task again
+  (`volano.emails.sending.services.mailings_stalled_sweep`).
+
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
 
@@ -102,6 +106,10 @@ class Sweeper:
             self._unsent_emails(now)
         except Exception:
             logger.exception("sweeper: the hand-off pass failed")
+        try:
+            self._mailings(now)
+        except Exception:
+            logger.exception("sweeper: the mailings pass failed")
         return {"imports": imports, "reactions": reactions, "page_views": page_views}
 
     def lease_take(self, now: dt.datetime) -> bool:
@@ -149,6 +157,12 @@ class Sweeper:
 
             for workspace_id in Workspace.objects.values_list("pk", flat=True):
                 transaction.on_commit(functools.partial(task.enqueue, workspace_id))
+
+    def _mailings(self, now: dt.datetime) -> int:
+        """Sending mailings whose worker went quiet: dead claims back to the queue, a task again
+        (`volano.emails.sending.services.mailings_stalled_sweep`)."""
+        sweep = _task("volano.emails.sending.services", "mailings_stalled_sweep")
+        return sweep(now=now) if sweep else 0
 
     def _handoff(self, now: dt.datetime) -> int:
         """Leads not accepted within the SLA go to the next rep, or are escalated."""

@@ -29,8 +29,8 @@ def web_threads() -> int:
 
 class Command(VolanoCommand):
     help = (
-        "Serve Volano (granian, WSGI) with its embedded background workers (the default queue "
-        "and the bulk queue). Ctrl-C stops them all."
+        "Serve Volano (granian, WSGI) with its embedded background workers (the default, bulk, "
+        "email and transactional queues). Ctrl-C stops them all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -65,7 +65,7 @@ class Command(VolanoCommand):
         try:
             if not no_worker:
                 # the work a user waits for, and the long jobs on a worker of their own
-                for queue in ("default", "bulk"):
+                for queue in ("default", "bulk", "email", "transactional"):
                     children.append(
                         subprocess.Popen(
                             [sys.executable, "-m", "volano", "worker", "--queue", queue]
