@@ -33,3 +33,34 @@ def register_renderer(key: str, fn: Renderer) -> Renderer:
 
 def renderer_get(key: str) -> Renderer | None:
     return _RENDERERS.get(key)
+
+
+def plain_renderer(mailing: Mailing, contacts: Iterable[Contact]) -> dict[int, RenderedEmail]:
+    """The built-in renderer "plain": `params` {"subject", "html", "text"} with `{first_name}`,
+    `{last_name}` and `{email}` filled in per contact (escaped in the HTML). For system mail (a
+    double opt-in confirmation) and tests; marketing content comes from the templates' renderer."""
+    from django.utils.html import escape
+
+    params = mailing.params or {}
+    result = {}
+    for contact in contacts:
+        values = {
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "email": contact.email,
+        }
+        escaped = {k: escape(v) for k, v in values.items()}
+        result[contact.pk] = RenderedEmail(
+            subject=str(params.get("subject", "")).format_map(_Missing(values)),
+            html=str(params.get("html", "")).format_map(_Missing(escaped)),
+            text=str(params.get("text", "")).format_map(_Missing(values)),
+        )
+    return result
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+register_renderer("plain", plain_renderer)

@@ -553,7 +553,8 @@ def mailings_stalled_sweep(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     count = 0
     for mailing in Mailing.all_workspaces.filter(
-        status=MailingStatus.SENDING, heartbeat_at__lt=now - dt.timedelta(minutes=1)
+        status=MailingStatus.SENDING,
+        heartbeat_at__lt=now - min(dt.timedelta(minutes=1), claim_lease()),
     ):
         deliveries_reclaim(mailing_id=mailing.pk, now=now)
         if Delivery.all_workspaces.filter(
