@@ -44,7 +44,7 @@ def soft_bounce_record(*, workspace: Workspace, address: str, source: str = "") 
             address=address, defaults={"workspace": workspace, "count": 1}
         )
         if not created:
-            SoftBounce.objects.filter(pk=row.pk).update(
+            SoftBounce.all_workspaces.filter(pk=row.pk).update(
                 count=F("count") + 1, last_at=timezone.now()
             )
             row.refresh_from_db()

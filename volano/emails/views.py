@@ -20,6 +20,7 @@ from volano.core.permissions import public
 from volano.core.reactions import announce
 from volano.emails import tracking
 from volano.emails.models import Delivery
+from volano.emails.suppression import soft_bounces_reset
 from volano.emails.unsubscribe import delivery_preferences_set, delivery_unsubscribe
 from volano.events.models import Channel, Event, EventType
 
@@ -62,6 +63,8 @@ def _record(delivery: Delivery, *, type: str, label: str, first_field: str, extr
                 **extra,
             },
         )
+        # proof the message arrived: the soft-bounce count of the address starts again
+        soft_bounces_reset(workspace_id=delivery.workspace_id, addresses=[delivery.address])
         if label == "human":
             Delivery.all_workspaces.filter(
                 Q(**{f"{first_field}__isnull": True}), pk=delivery.pk

@@ -19,7 +19,8 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
 
 - mailings: a mailing still sending whose worker has not claimed a batch for a minute (the task
   was lost, or the worker was killed) gets its dead claims back and a task again
-  (`volano.emails.sending.services.mailings_stalled_sweep`).
+  (`volano.emails.sending.services.mailings_stalled_sweep`); and the bounce mailbox
+  (`VOLANO_BOUNCE_IMAP_URL`) is read once a minute (`volano.emails.bounces.bounces_poll`).
 
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
@@ -61,6 +62,7 @@ LEASE = dt.timedelta(minutes=1)  # renewed every pass (every 10 s by default)
 UNSENT_AFTER = dt.timedelta(minutes=2)
 RETRY_EMAIL_EVERY = dt.timedelta(minutes=5)
 GIVE_UP_EMAIL_AFTER = dt.timedelta(days=1)
+BOUNCES_EVERY = dt.timedelta(minutes=1)
 
 
 def _task(module_name: str, name: str) -> Any:
@@ -82,6 +84,8 @@ class Sweeper:
         self._emails_retried: dict[int, dt.datetime] = {}
         # when every segment was last fully refreshed
         self._segments_full_at: dt.datetime | None = None
+        # when the bounce mailbox was last read
+        self._bounces_at: dt.datetime | None = None
 
     def sweep(self, now: dt.datetime | None = None) -> dict[str, int]:
         """One pass over every kind of work; returns how many items were enqueued again (and
@@ -162,7 +166,14 @@ class Sweeper:
         """Sending mailings whose worker went quiet: dead claims back to the queue, a task again
         (`volano.emails.sending.services.mailings_stalled_sweep`)."""
         sweep = _task("volano.emails.sending.services", "mailings_stalled_sweep")
-        return sweep(now=now) if sweep else 0
+        count = sweep(now=now) if sweep else 0
+        # the bounce mailbox (VOLANO_BOUNCE_IMAP_URL), read once a minute
+        poll = _task("volano.emails.bounces", "bounces_poll")
+        due = self._bounces_at is None or now - self._bounces_at >= BOUNCES_EVERY
+        if poll and os.environ.get("VOLANO_BOUNCE_IMAP_URL") and due:
+            self._bounces_at = now
+            poll()
+        return count
 
     def _handoff(self, now: dt.datetime) -> int:
         """Leads not accepted within the SLA go to the next rep, or are escalated."""

@@ -49,7 +49,7 @@ from volano.emails.models import (
 )
 from volano.emails.sending.renderers import renderer_get
 from volano.emails.sending.transport import CONNECTION_ERRORS, Outcome, Transport, classify
-from volano.emails.suppression import soft_bounces_reset, suppression_add
+from volano.emails.suppression import suppression_add
 from volano.events.models import Channel, Event, EventType
 
 logger = logging.getLogger(__name__)
@@ -437,7 +437,6 @@ def _sent_events(mailing: Mailing, sent: list[dict], at: dt.datetime) -> None:
                 event_types={EventType.EMAIL_SENT},
             )
         )
-    soft_bounces_reset(workspace_id=mailing.workspace_id, addresses=[r["address"] for r in sent])
 
 
 def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport) -> str:

@@ -131,3 +131,79 @@ def audience(officina):
         "dario": person("", "Dario", "granted"),
         "elena": person("elena@@example", "Elena", "granted"),
     }
+
+
+DOVECOT_CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+@pytest.fixture
+def imap_mailbox(tmp_path):
+    """A real dovecot IMAP server on a free port with a throwaway config; yields its URL."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    from volano.conftest import port_open, require_service
+
+    binary = shutil.which("dovecot") or (
+        "/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None
+    )
+    require_service("dovecot (apt-get install dovecot-imapd)", binary is not None)
+    # a short path: dovecot's unix sockets live under base_dir
+    root = tempfile.mkdtemp(prefix="vdv-", dir="/tmp")
+    os.chmod(root, 0o755)
+    for sub in ("run", "state", "home"):
+        os.makedirs(os.path.join(root, sub))
+    uid, gid = (65534, 65534) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    if os.getuid() == 0:
+        os.chown(os.path.join(root, "home"), uid, gid)
+    port = free_port()
+    conf = os.path.join(root, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write(DOVECOT_CONF.format(root=root, uid=uid, gid=gid, port=port))
+    with open(os.path.join(root, "passwd"), "w") as f:
+        f.write("bounces:{PLAIN}s3cret\n")
+    subprocess.run([binary, "-c", conf], check=True)
+    try:
+        for _ in range(50):
+            if port_open("127.0.0.1", port):
+                break
+            time.sleep(0.1)
+        yield f"imap://bounces:s3cret@127.0.0.1:{port}/INBOX"
+    finally:
+        subprocess.run([binary, "-c", conf, "stop"], check=False)
+        shutil.rmtree(root, ignore_errors=True)

@@ -41,9 +41,7 @@ def _wait(predicate, seconds: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_a_worker_killed_mid_send_and_restarted_sends_each_message_once(
-    officina, smtp, tmp_path
-):
+def test_a_worker_killed_mid_send_and_restarted_sends_each_message_once(officina, smtp, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the crash test runs on PostgreSQL (DATABASE_URL=postgres://…)")
     contacts = Contact.objects.bulk_create(
