@@ -5,7 +5,8 @@ VOLANO_DATA_DIR   folder for the SQLite database, the secret key, uploads and th
 DATABASE_URL      e.g. postgres://user@127.0.0.1:5432/volano (default: SQLite in the data folder)
 VOLANO_SECRET_KEY secret key (default: generated once and kept in the data folder)
 VOLANO_ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
-VOLANO_SMTP_URL   smtp://user:pass@host:587?tls=1 (default: mail is written to the outbox folder)
+VOLANO_SMTP_URL   smtp://user:pass@host:587?tls=1&rate=20&hourly=5000 (rate: messages per second,
+                  hourly: per rolling hour; default: mail is written to the outbox folder)
 VOLANO_REDIS_URL  redis://127.0.0.1:6379/0 to share rate limits and cache between processes
 VOLANO_DEBUG      1 to turn Django's debug mode on
 
@@ -231,10 +232,11 @@ TASKS = {
     "default": {
         "BACKEND": os.environ.get("VOLANO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
         # "default": work a user waits for (scores after an event, the hand-off);
-        # "transactional": mail one person waits for (hand-off alerts, notifications), never
-        # held behind a bulk send; "bulk": long jobs (imports, full recomputes). Each has a
+        # "transactional": mail one person waits for (hand-off alerts, notifications, a test
+        # send, a double opt-in confirmation), never held behind a bulk send; "email": marketing
+        # sends (broadcasts, workflows); "bulk": long jobs (imports, full recomputes). Each has a
         # worker of its own in `volano serve`, so none holds up another.
-        "QUEUES": ["default", "transactional", "bulk"],
+        "QUEUES": ["default", "transactional", "email", "bulk"],
     }
 }
 
@@ -261,6 +263,12 @@ def mailers_from_env() -> dict:
                 "use_tls": query.get("tls", "0") in {"1", "true"},
                 "use_ssl": parts.scheme == "smtps",
                 "timeout": 30,
+            },
+            # ?rate=20&hourly=5000: messages per second (per worker) and per rolling hour
+            # (volano/emails/sending/transport.py)
+            "RATE_LIMIT": {
+                "per_second": float(query.get("rate", "0") or 0),
+                "per_hour": int(query.get("hourly", "0") or 0),
             },
         }
     }

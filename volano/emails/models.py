@@ -1,4 +1,19 @@
 """Email models: templates (emails/templates) and sending (emails/sending) add theirs here."""
 
 # -- templates (session emailtpl) ---------------------------------------------------------------
+# --- sending (session emailsend): Mailing, Delivery, Suppression, SoftBounce ---------------------
+from volano.emails.models_sending import (  # noqa: F401
+    MARKETING_KINDS,
+    Delivery,
+    DeliveryStatus,
+    Mailing,
+    MailingKind,
+    MailingStatus,
+    SkipReason,
+    SoftBounce,
+    Suppression,
+    SuppressionReason,
+)
 from volano.emails.models_templates import EmailTemplate  # noqa: F401
+
+# --- end of sending ------------------------------------------------------------------------------

@@ -17,6 +17,11 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
   stored while the worker was down are handled after a restart, a gap in the ids (a rolled-back
   batch) is stepped over, and the last few seconds of arrivals wait for the next pass.
 
+- mailings: a mailing still sending whose worker has not claimed a batch for a minute (the task
+  was lost, or the worker was killed) gets its dead claims back and a task again
+  (`volano.emails.sending.services.mailings_stalled_sweep`); and the bounce mailbox
+  (`VOLANO_BOUNCE_IMAP_URL`) is read once a minute (`volano.emails.bounces.bounces_poll`).
+
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
 
@@ -60,6 +65,7 @@ LEASE = dt.timedelta(minutes=1)  # renewed every pass (every 10 s by default)
 UNSENT_AFTER = dt.timedelta(minutes=2)
 RETRY_EMAIL_EVERY = dt.timedelta(minutes=5)
 GIVE_UP_EMAIL_AFTER = dt.timedelta(days=1)
+BOUNCES_EVERY = dt.timedelta(minutes=1)
 
 
 def _task(module_name: str, name: str) -> Any:
@@ -81,6 +87,8 @@ class Sweeper:
         self._emails_retried: dict[int, dt.datetime] = {}
         # when every segment was last fully refreshed
         self._segments_full_at: dt.datetime | None = None
+        # when the bounce mailbox was last read
+        self._bounces_at: dt.datetime | None = None
 
     def sweep(self, now: dt.datetime | None = None) -> dict[str, int]:
         """One pass over every kind of work; returns how many items were enqueued again (and
@@ -105,6 +113,10 @@ class Sweeper:
             self._unsent_emails(now)
         except Exception:
             logger.exception("sweeper: the hand-off pass failed")
+        try:
+            self._mailings(now)
+        except Exception:
+            logger.exception("sweeper: the mailings pass failed")
         return {"imports": imports, "reactions": reactions, "page_views": page_views}
 
     def lease_take(self, now: dt.datetime) -> bool:
@@ -152,6 +164,19 @@ class Sweeper:
 
             for workspace_id in Workspace.objects.values_list("pk", flat=True):
                 transaction.on_commit(functools.partial(task.enqueue, workspace_id))
+
+    def _mailings(self, now: dt.datetime) -> int:
+        """Sending mailings whose worker went quiet: dead claims back to the queue, a task again
+        (`volano.emails.sending.services.mailings_stalled_sweep`)."""
+        sweep = _task("volano.emails.sending.services", "mailings_stalled_sweep")
+        count = sweep(now=now) if sweep else 0
+        # the bounce mailbox (VOLANO_BOUNCE_IMAP_URL), read once a minute
+        poll = _task("volano.emails.bounces", "bounces_poll")
+        due = self._bounces_at is None or now - self._bounces_at >= BOUNCES_EVERY
+        if poll and os.environ.get("VOLANO_BOUNCE_IMAP_URL") and due:
+            self._bounces_at = now
+            poll()
+        return count
 
     def _handoff(self, now: dt.datetime) -> int:
         """Leads not accepted within the SLA go to the next rep, or are escalated."""

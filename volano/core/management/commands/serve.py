@@ -19,7 +19,7 @@ from volano.core.management.base import VolanoCommand, database_require
 STOP_TIMEOUT = 10
 READY_POLL = 0.1  # seconds between two attempts to connect to the new server
 # One embedded worker per queue of settings.TASKS (`volano worker --queue Q` runs one alone).
-WORKER_QUEUES = ("default", "transactional", "bulk")
+WORKER_QUEUES = ("default", "transactional", "email", "bulk")
 
 
 def web_threads() -> int:
@@ -32,7 +32,7 @@ def web_threads() -> int:
 class Command(VolanoCommand):
     help = (
         "Serve Volano (granian, WSGI) with its embedded background workers (the default, "
-        "transactional and bulk queues). Ctrl-C stops them all."
+        "transactional, email and bulk queues). Ctrl-C stops them all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
