@@ -228,6 +228,8 @@ VERB_LABELS = {
     "list.create": _("created a list"),
     "list.update": _("changed a list"),
     "list.delete": _("deleted a list"),
+    "list.add": _("added contacts to a list"),
+    "list.remove": _("removed contacts from a list"),
     "import.contacts": _("imported contacts"),
     "import.companies": _("imported companies"),
     "import.orders": _("imported orders"),

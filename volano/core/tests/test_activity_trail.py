@@ -243,3 +243,55 @@ def test_an_api_order_and_a_list_record_who(api, officina, giulia, luca):
         "list.create",
         "list.delete",
     ]
+
+
+def test_list_membership_writes_record_who_did_them(officina, giulia, luca):
+    from volano.contacts.models import Contact
+    from volano.segments.services import (
+        list_add,
+        list_add_contacts,
+        list_add_emails,
+        list_create,
+        list_remove,
+    )
+
+    contact_list = list_create(workspace=officina, actor=giulia, slug="vip2", name="VIP")
+    assert (
+        list_add(workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk])
+        == 1
+    )
+    assert (
+        list_remove(
+            workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk]
+        )
+        == 1
+    )
+    added, missing = list_add_emails(
+        workspace=officina, actor=giulia, contact_list=contact_list, emails=[luca.email, "x@y.it"]
+    )
+    assert (added, missing) == (1, ["x@y.it"])
+    list_remove(workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk])
+    assert (
+        list_add_contacts(
+            workspace=officina,
+            actor=giulia,
+            contact_list=contact_list,
+            contacts=Contact.objects.for_workspace(officina),
+        )
+        >= 1
+    )
+    rows = _rows(officina, verb__in=["list.add", "list.remove"])
+    assert [r.verb for r in rows] == [
+        "list.add",
+        "list.remove",
+        "list.add",
+        "list.remove",
+        "list.add",
+    ]
+    assert all(r.actor_user == giulia and r.changes["list"] == "vip2" for r in rows)
+    # nothing added, nothing recorded
+    assert (
+        list_add(workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk])
+        == 0
+    )
+    assert len(_rows(officina, verb__in=["list.add", "list.remove"])) == 5
