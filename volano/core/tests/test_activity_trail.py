@@ -295,3 +295,22 @@ def test_list_membership_writes_record_who_did_them(officina, giulia, luca):
         == 0
     )
     assert len(_rows(officina, verb__in=["list.add", "list.remove"])) == 5
+
+
+def test_tokens_and_stage_names_record_who_changed_them(officina, giulia):
+    from volano.lifecycle.services import stage_rename
+
+    token, _raw = core_services.token_create(workspace=officina, user=giulia, name="crm")
+    core_services.token_revoke(workspace=officina, actor=giulia, token_id=token.pk)
+    core_services.token_revoke(workspace=officina, actor=giulia, token_id=token.pk)  # no-op
+    stage_rename(workspace=officina, actor=giulia, stage="lead", name="Contatto caldo")
+    stage_rename(workspace=officina, actor=giulia, stage="lead", name="")
+    rows = _rows(officina, verb__in=["token.create", "token.revoke", "stage.rename"])
+    assert [r.verb for r in rows] == [
+        "token.create",
+        "token.revoke",
+        "stage.rename",
+        "stage.rename",
+    ]
+    assert all(r.actor_user == giulia for r in rows)
+    assert rows[3].changes == {"stage": "lead", "name": None}
