@@ -314,3 +314,29 @@ def test_tokens_and_stage_names_record_who_changed_them(officina, giulia):
     ]
     assert all(r.actor_user == giulia for r in rows)
     assert rows[3].changes == {"stage": "lead", "name": None}
+
+
+def test_product_lines_and_products_record_who_changed_them(officina, giulia):
+    from volano.deals.services import product_line_delete, product_line_save, product_save
+
+    line = product_line_save(
+        workspace=officina, actor=giulia, data={"slug": "pezzi", "name": "Pezzi"}
+    )
+    product_save(
+        workspace=officina,
+        actor=giulia,
+        data={"sku": "P-1", "name": "Pompa", "product_line": "pezzi", "price": "10"},
+    )
+    spare = product_line_save(
+        workspace=officina, actor=giulia, data={"slug": "vuota", "name": "Vuota"}
+    )
+    product_line_delete(workspace=officina, actor=giulia, line=spare)
+    rows = _rows(officina, verb__startswith="product")
+    assert [r.verb for r in rows] == [
+        "product_line.save",
+        "product.save",
+        "product_line.save",
+        "product_line.delete",
+    ]
+    assert all(r.actor_user == giulia for r in rows)
+    assert rows[0].object_id == line.pk and rows[1].changes["sku"] == "P-1"
