@@ -230,6 +230,7 @@ VERB_LABELS = {
     "list.delete": _("deleted a list"),
     "list.add": _("added contacts to a list"),
     "token.create": _("created an API token"),
+    "membership.remove": _("removed a member"),
     "token.revoke": _("revoked an API token"),
     "stage.rename": _("renamed a lifecycle stage"),
     "product_line.save": _("saved a product line"),

@@ -132,6 +132,13 @@ def membership_remove(*, workspace: Workspace, actor: User | None, user: User) -
     ApiToken.objects.filter(workspace=workspace, user=user, revoked_at=None).update(
         revoked_at=timezone.now()
     )
+    activity_record(
+        workspace=workspace,
+        actor=actor,
+        verb="membership.remove",
+        obj=membership,
+        changes={"user": [user.email, None]},
+    )
     membership.delete()
 
 

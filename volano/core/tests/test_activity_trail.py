@@ -340,3 +340,13 @@ def test_product_lines_and_products_record_who_changed_them(officina, giulia):
     ]
     assert all(r.actor_user == giulia for r in rows)
     assert rows[0].object_id == line.pk and rows[1].changes["sku"] == "P-1"
+
+
+def test_memberships_record_who_changed_them(officina, giulia):
+    from volano.core.models import User
+
+    marco = User.objects.create_user(email="marco@example.it", password="x-long-password-1")
+    core_services.membership_set(workspace=officina, user=marco, role=Role.VIEWER)
+    core_services.membership_remove(workspace=officina, actor=giulia, user=marco)
+    rows = _rows(officina, verb__startswith="membership.")
+    assert [(r.verb, r.actor_user) for r in rows] == [("membership.remove", giulia)]
