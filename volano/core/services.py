@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from volano.core import geography, selectors
+from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import ApiToken, Membership, Role, User, Workspace
 
@@ -131,6 +132,13 @@ def membership_remove(*, workspace: Workspace, actor: User | None, user: User) -
     ApiToken.objects.filter(workspace=workspace, user=user, revoked_at=None).update(
         revoked_at=timezone.now()
     )
+    activity_record(
+        workspace=workspace,
+        actor=actor,
+        verb="membership.remove",
+        obj=membership,
+        changes={"user": [user.email, None]},
+    )
     membership.delete()
 
 
@@ -179,6 +187,13 @@ def token_create(
                     key_hash=ApiToken.hash(raw),
                     expires_at=expires_at,
                 )
+                activity_record(
+                    workspace=workspace,
+                    actor=user,
+                    verb="token.create",
+                    obj=token,
+                    changes={"name": name, "prefix": token.prefix},
+                )
             return token, raw
         except IntegrityError:
             continue
@@ -196,5 +211,15 @@ def token_revoke(*, workspace: Workspace, actor: User | None, token_id: int) -> 
         raise NotFound(_("no token %(id)s in this workspace") % {"id": token_id}, field="token")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=token.revoked_at)
+        with transaction.atomic():
+            ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(
+                revoked_at=token.revoked_at
+            )
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="token.revoke",
+                obj=token,
+                changes={"name": token.name, "prefix": token.prefix},
+            )
     return token

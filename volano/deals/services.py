@@ -110,9 +110,17 @@ def product_line_save(*, workspace: Workspace, actor: User | None, data: dict) -
         errors.append({"field": "name", "message": _("another product line has this name")})
     if errors:
         raise ValidationFailed(errors)
-    line, _created = scoped.update_or_create(
-        workspace=workspace, slug=slug, defaults={"name": name}
-    )
+    with transaction.atomic():
+        line, _created = scoped.update_or_create(
+            workspace=workspace, slug=slug, defaults={"name": name}
+        )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="product_line.save",
+            obj=line,
+            changes={"slug": slug, "name": name},
+        )
     return line
 
 
@@ -133,7 +141,15 @@ def product_line_delete(*, workspace: Workspace, actor: User | None, line: Produ
             % {"slug": line.slug, "skus": shown},
             field="slug",
         )
-    line.delete()
+    with transaction.atomic():
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="product_line.delete",
+            obj=line,
+            changes={"slug": [line.slug, None]},
+        )
+        line.delete()
 
 
 # -- products ---------------------------------------------------------------------------------
@@ -180,7 +196,17 @@ def product_save(*, workspace: Workspace, actor: User | None, data: dict) -> Pro
         product.price = price
     if active is not None:
         product.active = active
-    product.save()
+    with transaction.atomic():
+        product.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="product.save",
+            obj=product,
+            changes={
+                k: data[k] for k in ("sku", "name", "product_line", "price", "active") if k in data
+            },
+        )
     return product
 
 

@@ -223,12 +223,20 @@ def stage_rename(*, workspace: Workspace, actor: User | None, stage: str, name: 
     name = name.strip()
     if len(name) > 60:
         raise ApplicationError("at most 60 characters", field="name")
-    if not name:
-        StageName.objects.for_workspace(workspace).filter(stage=stage).delete()
-        return
-    StageName.objects.for_workspace(workspace).update_or_create(
-        workspace=workspace, stage=stage, defaults={"name": name}
-    )
+    with transaction.atomic():
+        if name:
+            StageName.objects.for_workspace(workspace).update_or_create(
+                workspace=workspace, stage=stage, defaults={"name": name}
+            )
+        else:
+            StageName.objects.for_workspace(workspace).filter(stage=stage).delete()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="stage.rename",
+            object_type="stage",
+            changes={"stage": stage, "name": name or None},
+        )
 
 
 # -- threshold rules --------------------------------------------------------------------------

@@ -311,9 +311,14 @@ def lists_members_add(request: HttpRequest, slug: str, payload: MembersIn | None
             contact_list=contact_list,
             contact_ids=payload.contact_ids,
             source="api",
+            actor=_actor(request),
         )
         by_email, missing = services.list_add_emails(
-            workspace=workspace, contact_list=contact_list, emails=payload.emails, source="api"
+            workspace=workspace,
+            contact_list=contact_list,
+            emails=payload.emails,
+            source="api",
+            actor=_actor(request),
         )
     return {
         "added": added + by_email,
@@ -330,6 +335,9 @@ def lists_members_remove(request: HttpRequest, slug: str, payload: MembersIn | N
     ids, missing = services.contact_ids_by_email(workspace=workspace, emails=payload.emails)
     with transaction.atomic():
         removed = services.list_remove(
-            workspace=workspace, contact_list=contact_list, contact_ids=[*payload.contact_ids, *ids]
+            workspace=workspace,
+            contact_list=contact_list,
+            contact_ids=[*payload.contact_ids, *ids],
+            actor=_actor(request),
         )
     return {"removed": removed, "not_found": missing, "size": contact_list.memberships.count()}

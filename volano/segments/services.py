@@ -806,11 +806,34 @@ def list_add(
     contact_list: ContactList,
     contact_ids: Iterable[int],
     source: str = "manual",
+    actor: User | None = None,
 ) -> int:
     """Add the workspace's contacts among `contact_ids`; returns how many were new."""
     if contact_list.workspace_id != workspace.pk:
         raise NotFound("no such list")
     wanted = sorted({int(i) for i in contact_ids})
+    with transaction.atomic():
+        added = _list_add(workspace, contact_list, wanted, source)
+        _list_activity(workspace, actor, "list.add", contact_list, added)
+    return added
+
+
+def _list_activity(
+    workspace: Workspace, actor: User | None, verb: str, contact_list: ContactList, count: int
+) -> None:
+    if count:
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb=verb,
+            obj=contact_list,
+            changes={"list": contact_list.slug, "contacts": count},
+        )
+
+
+def _list_add(
+    workspace: Workspace, contact_list: ContactList, wanted: list[int], source: str
+) -> int:
     added = 0
     now = timezone.now()
     for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
@@ -842,22 +865,28 @@ def list_add(
 
 
 def list_remove(
-    *, workspace: Workspace, contact_list: ContactList, contact_ids: Iterable[int]
+    *,
+    workspace: Workspace,
+    contact_list: ContactList,
+    contact_ids: Iterable[int],
+    actor: User | None = None,
 ) -> int:
     if contact_list.workspace_id != workspace.pk:
         raise NotFound("no such list")
     wanted = sorted({int(i) for i in contact_ids})
     removed = 0
-    for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
-        part = wanted[start : start + MAX_IDS_PER_STATEMENT]
-        removed += (
-            ListMembership.objects.for_workspace(workspace)
-            .filter(list=contact_list, contact_id__in=part)
-            .delete()[0]
-        )
-        segments_refresh_later(
-            workspace=workspace, contact_ids=part, changed=[f"list:{contact_list.slug}"]
-        )
+    with transaction.atomic():
+        for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
+            part = wanted[start : start + MAX_IDS_PER_STATEMENT]
+            removed += (
+                ListMembership.objects.for_workspace(workspace)
+                .filter(list=contact_list, contact_id__in=part)
+                .delete()[0]
+            )
+            segments_refresh_later(
+                workspace=workspace, contact_ids=part, changed=[f"list:{contact_list.slug}"]
+            )
+        _list_activity(workspace, actor, "list.remove", contact_list, removed)
     return removed
 
 
@@ -877,7 +906,12 @@ def contact_ids_by_email(
 
 
 def list_add_contacts(
-    *, workspace: Workspace, contact_list: ContactList, contacts: Any, source: str = "manual"
+    *,
+    workspace: Workspace,
+    contact_list: ContactList,
+    contacts: Any,
+    source: str = "manual",
+    actor: User | None = None,
 ) -> int:
     """Add every contact of a QuerySet (of this workspace) in one INSERT … SELECT."""
     if contact_list.workspace_id != workspace.pk:
@@ -891,13 +925,15 @@ def list_add_contacts(
     )
     sql, params = picked.query.sql_with_params()
     table = ListMembership._meta.db_table
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (workspace_id, list_id, contact_id, added_at, source) "
             f"SELECT %s, %s, sub.picked_id, %s, %s FROM ({sql}) sub",
             [workspace.pk, contact_list.pk, _db_datetime(timezone.now()), source[:100], *params],
         )
-        return max(cursor.rowcount, 0)
+        added = max(cursor.rowcount, 0)
+        _list_activity(workspace, actor, "list.add", contact_list, added)
+    return added
 
 
 def list_add_emails(
@@ -906,12 +942,13 @@ def list_add_emails(
     contact_list: ContactList,
     emails: Iterable[str],
     source: str = "import",
+    actor: User | None = None,
 ) -> tuple[int, list[str]]:
     """Add contacts by email; returns (how many were new, the emails not found)."""
     ensure_in_workspace(contact_list, workspace)
     ids, missing = contact_ids_by_email(workspace=workspace, emails=emails)
     return list_add(
-        workspace=workspace, contact_list=contact_list, contact_ids=ids, source=source
+        workspace=workspace, contact_list=contact_list, contact_ids=ids, source=source, actor=actor
     ), missing
 
 
@@ -941,5 +978,6 @@ def list_from_segment(
                 pk__in=members.values("contact_id")
             ),
             source=f"segment:{segment.slug}",
+            actor=actor,
         )
     return contact_list

@@ -470,6 +470,7 @@ def list_add_view(request: HttpRequest, slug: str) -> HttpResponse:
         contact_list=contact_list,
         emails=EMAIL_SPLIT.split(form.cleaned_data["emails"]),
         source="manual",
+        actor=_actor(request),
     )
     messages.success(request, _("%(n)s contacts added to the list.") % {"n": added})
     if missing:
@@ -493,6 +494,7 @@ def list_remove_view(request: HttpRequest, slug: str) -> HttpResponse:
         workspace=request.workspace,  # type: ignore[attr-defined]
         contact_list=contact_list,
         contact_ids=[contact_id],
+        actor=_actor(request),
     )
     messages.success(request, _("Contact removed from the list."))
     return redirect("segments:list_detail", slug=contact_list.slug)

@@ -243,3 +243,110 @@ def test_an_api_order_and_a_list_record_who(api, officina, giulia, luca):
         "list.create",
         "list.delete",
     ]
+
+
+def test_list_membership_writes_record_who_did_them(officina, giulia, luca):
+    from volano.contacts.models import Contact
+    from volano.segments.services import (
+        list_add,
+        list_add_contacts,
+        list_add_emails,
+        list_create,
+        list_remove,
+    )
+
+    contact_list = list_create(workspace=officina, actor=giulia, slug="vip2", name="VIP")
+    assert (
+        list_add(workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk])
+        == 1
+    )
+    assert (
+        list_remove(
+            workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk]
+        )
+        == 1
+    )
+    added, missing = list_add_emails(
+        workspace=officina, actor=giulia, contact_list=contact_list, emails=[luca.email, "x@y.it"]
+    )
+    assert (added, missing) == (1, ["x@y.it"])
+    list_remove(workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk])
+    assert (
+        list_add_contacts(
+            workspace=officina,
+            actor=giulia,
+            contact_list=contact_list,
+            contacts=Contact.objects.for_workspace(officina),
+        )
+        >= 1
+    )
+    rows = _rows(officina, verb__in=["list.add", "list.remove"])
+    assert [r.verb for r in rows] == [
+        "list.add",
+        "list.remove",
+        "list.add",
+        "list.remove",
+        "list.add",
+    ]
+    assert all(r.actor_user == giulia and r.changes["list"] == "vip2" for r in rows)
+    # nothing added, nothing recorded
+    assert (
+        list_add(workspace=officina, actor=giulia, contact_list=contact_list, contact_ids=[luca.pk])
+        == 0
+    )
+    assert len(_rows(officina, verb__in=["list.add", "list.remove"])) == 5
+
+
+def test_tokens_and_stage_names_record_who_changed_them(officina, giulia):
+    from volano.lifecycle.services import stage_rename
+
+    token, _raw = core_services.token_create(workspace=officina, user=giulia, name="crm")
+    core_services.token_revoke(workspace=officina, actor=giulia, token_id=token.pk)
+    core_services.token_revoke(workspace=officina, actor=giulia, token_id=token.pk)  # no-op
+    stage_rename(workspace=officina, actor=giulia, stage="lead", name="Contatto caldo")
+    stage_rename(workspace=officina, actor=giulia, stage="lead", name="")
+    rows = _rows(officina, verb__in=["token.create", "token.revoke", "stage.rename"])
+    assert [r.verb for r in rows] == [
+        "token.create",
+        "token.revoke",
+        "stage.rename",
+        "stage.rename",
+    ]
+    assert all(r.actor_user == giulia for r in rows)
+    assert rows[3].changes == {"stage": "lead", "name": None}
+
+
+def test_product_lines_and_products_record_who_changed_them(officina, giulia):
+    from volano.deals.services import product_line_delete, product_line_save, product_save
+
+    line = product_line_save(
+        workspace=officina, actor=giulia, data={"slug": "pezzi", "name": "Pezzi"}
+    )
+    product_save(
+        workspace=officina,
+        actor=giulia,
+        data={"sku": "P-1", "name": "Pompa", "product_line": "pezzi", "price": "10"},
+    )
+    spare = product_line_save(
+        workspace=officina, actor=giulia, data={"slug": "vuota", "name": "Vuota"}
+    )
+    product_line_delete(workspace=officina, actor=giulia, line=spare)
+    rows = _rows(officina, verb__startswith="product")
+    assert [r.verb for r in rows] == [
+        "product_line.save",
+        "product.save",
+        "product_line.save",
+        "product_line.delete",
+    ]
+    assert all(r.actor_user == giulia for r in rows)
+    assert rows[0].object_id == line.pk and rows[1].changes["sku"] == "P-1"
+
+
+def test_memberships_record_who_changed_them(officina, giulia):
+    from volano.core.models import User
+
+    marco = User.objects.create_user(email="marco@example.it", password="x-long-password-1")
+    core_services.membership_set(workspace=officina, user=marco, role=Role.VIEWER)
+    core_services.membership_remove(workspace=officina, actor=giulia, user=marco)
+    rows = _rows(officina, verb__startswith="membership.")
+    assert [(r.verb, r.actor_user) for r in rows] == [("membership.remove", giulia)]
