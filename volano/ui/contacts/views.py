@@ -326,7 +326,9 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
     try:
         if action == "list":
             target = list_get(workspace=workspace, slug_or_id=int(data["target_list"]))
-            added = list_add_contacts(workspace=workspace, contact_list=target, contacts=contacts)
+            added = list_add_contacts(
+                workspace=workspace, contact_list=target, contacts=contacts, actor=request.user
+            )
             text = ngettext(
                 "%(count)s contact added to “%(list)s”.",
                 "%(count)s contacts added to “%(list)s”.",
