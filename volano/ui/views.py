@@ -29,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
     events = Event.objects.for_workspace(workspace)
     consents = Consent.objects.for_workspace(workspace)
     if mine:
-        contacts = contacts.filter(owner=request.user)
+        contacts = contacts.filter(owner_id=request.user.pk)
         companies = companies.filter(pk__in=contacts.values("company_id"))
         events = events.filter(contact_id__in=contacts.values("pk"))
         consents = consents.filter(contact_id__in=contacts.values("pk"))
@@ -42,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
         ).count(),
     }
     latest = contact_selectors.contact_list(workspace=workspace)
-    latest_contacts = list((latest.filter(owner=request.user) if mine else latest)[:8])
+    latest_contacts = list((latest.filter(owner_id=request.user.pk) if mine else latest)[:8])
     latest_imports = list(ImportJob.objects.for_workspace(workspace).order_by("-created_at")[:5])
     checklist = (
         _get_started(workspace, has_imports=bool(latest_imports))
