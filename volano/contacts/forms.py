@@ -39,6 +39,9 @@ def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
 
 
 SORTS = ("name", "stage", "score", "owner", "added")
+# The owner filter's own choices beside "none" and a member's id; the list picks one for a
+# member who chose nothing (`volano.ui.contacts.views.default_owner`), remembered in the URL.
+OWNER_EVERYONE, OWNER_MINE = "everyone", "mine"
 
 
 def _live(attrs: dict | None = None) -> dict:
@@ -107,12 +110,15 @@ class ContactFilterForm(forms.Form):
         stages: list[tuple[str, str]] = (),  # type: ignore[assignment]
         owners: list[tuple[int, str]] = (),  # type: ignore[assignment]
         segments: list[tuple[int, str]] = (),  # type: ignore[assignment]
+        me: int | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.me = me
         _choice_field(self, "stage").choices = [("", _("Any")), *stages]
         _choice_field(self, "owner").choices = [
-            ("", _("Anyone")),
+            (OWNER_EVERYONE, _("Everyone")),
+            *([(OWNER_MINE, _("Mine"))] if me is not None else []),
             ("none", _("Nobody")),
             *[(str(pk), name) for pk, name in owners],
         ]
@@ -138,8 +144,14 @@ class ContactFilterForm(forms.Form):
             "source": (data.get("source") or "").strip(),
             "consent": data.get("consent") or "",
             "lifecycle_stage": data.get("stage") or "",
-            "owner": data.get("owner") or "",
+            "owner": self._owner(data.get("owner") or ""),
         }
+
+    def _owner(self, value: str) -> str:
+        """The selector's `owner`: "mine" is the member's own id, "everyone" no filter."""
+        if value == OWNER_MINE:
+            return str(self.me) if self.me is not None else ""
+        return "" if value == OWNER_EVERYONE else value
 
     def _valid_data(self) -> dict[str, Any]:
         """The values that are valid: a wrong one (a stale segment id) drops only itself."""

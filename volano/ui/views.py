@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from volano.contacts import selectors as contact_selectors
 from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
+from volano.core.models import Role
 from volano.core.permissions import Cap, requires
 from volano.events.models import Event, EventType
 from volano.imports.models import ImportJob
@@ -20,19 +21,32 @@ from volano.imports.models import ImportJob
 def home(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     since = timezone.now() - dt.timedelta(days=30)
+    # A sales rep's numbers are about their own contacts (the contacts list starts on them too);
+    # each count stays one query, the rep's contacts a subquery inside it.
+    mine = request.membership.role == Role.SALES  # type: ignore[attr-defined]
+    contacts = Contact.objects.for_workspace(workspace)
+    companies = Company.objects.for_workspace(workspace)
+    events = Event.objects.for_workspace(workspace)
+    consents = Consent.objects.for_workspace(workspace)
+    if mine:
+        contacts = contacts.filter(owner_id=request.user.pk)
+        companies = companies.filter(pk__in=contacts.values("company_id"))
+        events = events.filter(contact_id__in=contacts.values("pk"))
+        consents = consents.filter(contact_id__in=contacts.values("pk"))
     counts = {
-        "contacts": Contact.objects.for_workspace(workspace).count(),
-        "companies": Company.objects.for_workspace(workspace).count(),
-        "events_30d": Event.objects.for_workspace(workspace).filter(occurred_at__gte=since).count(),
-        "emailable": Consent.objects.for_workspace(workspace)
-        .filter(purpose=Purpose.EMAIL_MARKETING, status=ConsentStatus.GRANTED)
-        .count(),
+        "contacts": contacts.count(),
+        "companies": companies.count(),
+        "events_30d": events.filter(occurred_at__gte=since).count(),
+        "emailable": consents.filter(
+            purpose=Purpose.EMAIL_MARKETING, status=ConsentStatus.GRANTED
+        ).count(),
     }
-    latest_contacts = list(contact_selectors.contact_list(workspace=workspace)[:8])
+    latest = contact_selectors.contact_list(workspace=workspace)
+    latest_contacts = list((latest.filter(owner_id=request.user.pk) if mine else latest)[:8])
     latest_imports = list(ImportJob.objects.for_workspace(workspace).order_by("-created_at")[:5])
     checklist = (
         _get_started(workspace, has_imports=bool(latest_imports))
-        if counts["contacts"] < FEW_CONTACTS
+        if counts["contacts"] < FEW_CONTACTS and not mine  # setting up is not a rep's job
         else []
     )
     if all(step["done"] for step in checklist):
@@ -42,9 +56,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "core/home.html",
         {
             "counts": counts,
+            "mine": mine,
             "latest_contacts": latest_contacts,
             "latest_imports": latest_imports,
-            "empty": counts["contacts"] == 0 and counts["companies"] == 0,
+            "empty": not mine and counts["contacts"] == 0 and counts["companies"] == 0,
             "checklist": checklist,
             "checklist_done": sum(1 for step in checklist if step["done"]),
         },

@@ -4,6 +4,8 @@ the timeline and the stage card without a reload."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from volano.contacts import services
@@ -139,3 +141,38 @@ def test_logging_a_call_refreshes_timeline_and_stage_card_without_reload(
     expect(page.locator("#lifecycle-card")).to_contain_text("30")
     expect(page.locator("#activity-log [role=status]")).to_contain_text("Activity logged")
     assert page.evaluate("window.__notReloaded") is True  # the same document: no reload
+
+
+def test_a_sales_rep_starts_on_their_own_and_the_url_keeps_everyone(
+    page, live_server, client, officina, giulia, marco, milanesi
+):
+    """Marco (a rep) opens the list on his own contacts, picks Everyone, opens a contact and
+    comes back with the browser's back button: still everyone's, as the URL says."""
+    from django.conf import settings
+    from playwright.sync_api import expect
+
+    services.contact_update(
+        workspace=officina, actor=giulia, contact=milanesi, data={"owner_id": marco.pk}
+    )
+    client.force_login(marco)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.goto(f"{live_server.url}/contacts/")
+    expect(page.locator("#id_owner")).to_have_value("mine")
+    expect(page.locator("#results tbody tr")).to_have_count(1)  # Rita, his only one
+    page.locator("#id_owner").select_option("everyone")
+    expect(page.locator("#results tbody tr")).to_have_count(50)  # a page of everyone's
+    expect(page).to_have_url(re.compile(r"/contacts/\?.*owner=everyone"))
+    page.locator("#results tbody tr a").first.click()
+    page.wait_for_url("**/contacts/*/")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/contacts/\?.*owner=everyone"))
+    expect(page.locator("#id_owner")).to_have_value("everyone")
+    expect(page.locator("#results tbody tr")).to_have_count(50)

@@ -84,7 +84,10 @@ def people(officina, giulia, marco):
 
 def names(response) -> list[str]:
     """The contacts' names in the order the table shows them."""
-    html = response.content.decode()
+    return names_in(response.content.decode())
+
+
+def names_in(html: str) -> list[str]:
     return re.findall(r'<td class="contact-name"><a href="/contacts/\d+/">([^<]+)</a>', html)
 
 
@@ -169,6 +172,51 @@ def test_filter_by_owner_and_by_segment(signed_in, officina, giulia, marco, peop
         definition={"field": "province", "op": "eq", "value": "MI"},
     )
     assert set(names(listed(signed_in, segment=str(segment.pk)))) == {"Anna Bianchi", "Carla Amato"}
+
+
+EVERYONE = {"Anna Bianchi", "Bruno Conti", "Carla Amato", "Dario Esposito"}
+
+
+def test_a_sales_rep_starts_on_their_own_contacts_and_may_look_at_everyones(client, marco, people):
+    client.force_login(marco)
+    html = client.get(reverse("contacts:list")).content.decode()
+    assert set(names_in(html)) == {"Anna Bianchi", "Dario Esposito"}
+    assert '<option value="mine" selected>' in html  # the select says what the list applies
+    assert set(names(listed(client, owner="everyone"))) == EVERYONE
+    assert set(names(listed(client, owner="mine", province="MI"))) == {"Anna Bianchi"}
+    # sorting keeps the rep's choice in the links (the query string remembers it)
+    html = client.get(reverse("contacts:list"), {"owner": "everyone"}).content.decode()
+    assert 'href="?owner=everyone&amp;sort=-score"' in html
+
+
+def test_a_rep_with_no_contact_of_their_own_is_pointed_to_everyones(client, marco, people):
+    client.force_login(marco)
+    html = listed(client, q="Bruno").content.decode()
+    assert "None of your own contacts matches." in html
+    assert 'href="?q=Bruno&amp;owner=everyone"' in html
+    assert names(listed(client, q="Bruno", owner="everyone")) == ["Bruno Conti"]
+
+
+def test_a_marketer_starts_on_everyones_contacts_and_may_pick_their_own(signed_in, giulia, people):
+    html = signed_in.get(reverse("contacts:list")).content.decode()
+    assert set(names_in(html)) == EVERYONE
+    assert '<option value="everyone" selected>' in html
+    assert names(listed(signed_in, owner="mine")) == ["Bruno Conti"]
+
+
+def test_a_reps_bulk_action_on_every_match_acts_on_what_their_list_showed(
+    client, officina, marco, people
+):
+    client.force_login(marco)
+    html = client.get(reverse("contacts:list"), {"province": "MI"}).content.decode()
+    filters = re.search(r'name="filters" value="([^"]*)"', html).group(1).replace("&amp;", "&")
+    assert "owner=mine" in filters
+    bulk(client, action="stage", new_stage="sql", reason="fiera", scope="all", filters=filters)
+    stages = dict(
+        Contact.objects.for_workspace(officina).values_list("first_name", "lifecycle_stage")
+    )
+    assert stages["Anna"] == "sql"  # Marco's, in Milan
+    assert stages["Carla"] == "customer"  # in Milan too, but nobody's: not on his list
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,52 @@ def test_overview_counts_and_latest_contacts(client, giulia, officina):
     assert "Lucia" in response.content.decode()
 
 
+def test_a_sales_reps_overview_counts_their_own_contacts(client, giulia, marco, officina):
+    def add(first, owner, company=None):
+        contact = contact_services.contact_create(
+            workspace=officina,
+            actor=giulia,
+            data={
+                "first_name": first,
+                "email": f"{first.lower()}@example.it",
+                "owner_id": owner.pk,
+                "company_id": company.pk if company else None,
+            },
+        )
+        contact_services.consent_set(
+            workspace=officina,
+            actor=None,
+            contact=contact,
+            purpose="email_marketing",
+            status="granted",
+            source="form",
+        )
+        return contact
+
+    def firm(name):
+        return contact_services.company_create(
+            workspace=officina, actor=giulia, data={"name": name}
+        )
+
+    add("Lucia", marco, firm("Rossi Srl"))
+    add("Paolo", giulia, firm("Bianchi Spa"))
+    add("Sara", giulia)
+    client.force_login(marco)
+    response = client.get(reverse("home"))
+    assert response.context["counts"] == {
+        "contacts": 1,
+        "companies": 1,
+        "events_30d": 1,  # Lucia's consent, not the others'
+        "emailable": 1,
+    }
+    html = response.content.decode()
+    assert "Lucia" in html and "Paolo" not in html and "Sara" not in html
+    assert "the contacts you own" in html
+    client.force_login(giulia)  # a marketer counts the whole workspace
+    counts = client.get(reverse("home")).context["counts"]
+    assert counts["contacts"] == 3 and counts["emailable"] == 3 and counts["events_30d"] == 3
+
+
 def test_user_without_a_workspace_gets_a_friendly_page(client, db):
     lonely = core_services.user_create(email="solo@example.it", password="solo-pass-2026")
     client.force_login(lonely)

@@ -25,6 +25,8 @@ from volano.conditions.selectors import condition_names
 from volano.contacts import selectors
 from volano.contacts.export import contacts_export_csv, contacts_export_xlsx
 from volano.contacts.forms import (
+    OWNER_EVERYONE,
+    OWNER_MINE,
     BulkActionForm,
     ConsentForm,
     ContactFilterForm,
@@ -52,7 +54,7 @@ from volano.contacts.views import (
 )
 from volano.core.activity import activity_list
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.models import Membership
+from volano.core.models import Membership, Role
 from volano.core.money import format_money
 from volano.core.permissions import Cap, requires
 from volano.core.view_errors import error_redirect
@@ -107,12 +109,25 @@ def _list_choices(workspace) -> ListChoices:
     )
 
 
-def _filter_form(data, choices: ListChoices) -> ContactFilterForm:
+def default_owner(request: HttpRequest) -> str:
+    """The owner filter when the URL names none: a sales rep starts on their own contacts, the
+    others on everyone's. Either may pick the other; the choice then stays in the query string."""
+    role = request.membership.role  # type: ignore[attr-defined]
+    return OWNER_MINE if role == Role.SALES else OWNER_EVERYONE
+
+
+def _filter_form(request: HttpRequest, data: QueryDict, choices: ListChoices) -> ContactFilterForm:
+    """The list's filters from `data`, with the member's default owner if it names none (so the
+    select shows what the list applies)."""
+    if not data.get("owner"):
+        data = data.copy()
+        data["owner"] = default_owner(request)
     return ContactFilterForm(
-        data or None,
+        data,
         stages=list(choices.stages.items()),
         owners=choices.owners,
         segments=choices.segments,
+        me=request.user.pk,
     )
 
 
@@ -214,7 +229,7 @@ def _sort_headers(request: HttpRequest, current: str) -> dict[str, SortHeader]:
 def _list_context(request: HttpRequest, choices: ListChoices) -> dict[str, Any]:
     workspace = request.workspace  # type: ignore[attr-defined]
     import_job_id = _import_job_id(request)
-    form = _filter_form(request.GET, choices)
+    form = _filter_form(request, request.GET, choices)
     paginator = CappedPaginator(
         _contacts_matching(workspace, form, choices, import_job_id), PAGE_SIZE
     )
@@ -232,7 +247,14 @@ def _list_context(request: HttpRequest, choices: ListChoices) -> dict[str, Any]:
     filter_query = request.GET.copy()
     for key in ("page", "sort"):
         filter_query.pop(key, None)
+    # a bulk action on "every contact matching" acts on the owner the list applied
+    filter_query["owner"] = form.data["owner"]
+    everyone = request.GET.copy()
+    everyone.pop("page", None)
+    everyone["owner"] = OWNER_EVERYONE
     return {
+        "owner_choice": form.data["owner"],
+        "everyone_query": everyone.urlencode(),
         "form": form,
         "page": page,
         "paginator": paginator,
@@ -315,7 +337,7 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
         return _bulk_done(request, back)
     data = form.cleaned_data
     if data["scope"] == "all":
-        filters = _filter_form(QueryDict(request.POST.get("filters", "")), choices)
+        filters = _filter_form(request, QueryDict(request.POST.get("filters", "")), choices)
         contacts = _contacts_matching(workspace, filters, choices).order_by()
     else:
         contacts = selectors.contact_list(workspace=workspace).filter(pk__in=data["ids"]).order_by()
