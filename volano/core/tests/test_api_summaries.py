@@ -1,7 +1,7 @@
 """Every API operation has a summary written for people ("List assignment rules"), never the one
 django-ninja makes up from the function's name ("Rule List").
 
-The routers are found by walking every `volano/*/*api.py` and `volano/api/*.py` (the routers that
+The routers are found by walking every `volano/**/*api.py` and `volano/api/*.py` (the routers that
 compose several domains), so a new router or a new route without
 an explicit `summary=` fails here.
 """
@@ -20,9 +20,12 @@ from volano.api import api as ninja_api
 def _routers() -> list[tuple[str, Router]]:
     found = []
     root = Path(volano.__file__).parent
-    paths = {*root.glob("*/*api.py"), *root.glob("api/*.py")}  # api.py, activity_api.py
+    # api.py, activity_api.py, emails/templating/api.py; not the tests' own modules
+    paths = {p for p in root.glob("**/*api.py") if "tests" not in p.parts}
+    paths |= set(root.glob("api/*.py"))
     for path in sorted(paths - {root / "api" / "__init__.py"}):
-        module = importlib.import_module(f"volano.{path.parent.name}.{path.stem}")
+        dotted = ".".join(path.relative_to(root).with_suffix("").parts)
+        module = importlib.import_module(f"volano.{dotted}")
         found += [
             (module.__name__, obj) for obj in vars(module).values() if isinstance(obj, Router)
         ]

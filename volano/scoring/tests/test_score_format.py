@@ -45,7 +45,7 @@ def test_the_hand_off_email_writes_scores_with_the_same_rule():
     ]
     with translation.override("it"):
         body = render_to_string(
-            "handoff/email/lead_assigned.txt",
+            "notifications/email/lead_assigned.txt",
             {
                 "user": SimpleNamespace(full_name="Marco Neri", email="marco@officinarossi.it"),
                 "assignment": SimpleNamespace(escalated=False, why="MQL", due_at=None),
@@ -65,7 +65,7 @@ def test_the_hand_off_email_writes_scores_with_the_same_rule():
         "contacts/templates/contacts/_contact_results.html",
         "lifecycle/templates/lifecycle/_contact_card.html",
         "handoff/templates/handoff/_lead_row.html",
-        "handoff/templates/handoff/email/lead_assigned.txt",
+        "notifications/templates/notifications/email/lead_assigned.txt",
     ],
 )
 def test_the_contact_page_the_list_my_leads_and_the_email_use_the_score_filter(template):
