@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.backends.signals import connection_created
-from django.db.models import Func, TextField
+from django.db.models import DateTimeField, Func, TextField
 
 
 def _unicode_lower(value: Any) -> Any:
@@ -31,3 +33,28 @@ class UnicodeLower(Func):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         return self.as_sql(compiler, connection, function="volano_lower", **extra)
+
+
+# Helpers for raw SQL that must read the same on both databases: one definition each, for every
+# domain (a second copy in a domain drifts; import these).
+
+
+def db_now(now: dt.datetime) -> Any:
+    """A datetime as the database driver wants it as a parameter of a raw statement (naive UTC
+    text on SQLite, the aware datetime on PostgreSQL)."""
+    return DateTimeField().get_db_prep_save(now, connection)
+
+
+def json_object_sql(*pairs: str) -> str:
+    """A JSON object built in SQL from key, expression, key, expression…"""
+    items = ", ".join(f"'{pairs[i]}', {pairs[i + 1]}" for i in range(0, len(pairs), 2))
+    if connection.vendor == "postgresql":
+        return f"jsonb_build_object({items})"
+    return f"json_object({items})"
+
+
+def days_between_sql(later: str, earlier: str) -> str:
+    """The days (fractional) from the SQL expression `earlier` to `later`."""
+    if connection.vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
+    return f"(julianday({later}) - julianday({earlier}))"

@@ -15,7 +15,10 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
 - page views: the website's hits are stored by one INSERT each, with no fact announced; every
   pass announces those stored since a cursor kept in the database (`SweeperState`), so events
   stored while the worker was down are handled after a restart, a gap in the ids (a rolled-back
-  batch) is stepped over, and the last few seconds of arrivals wait for the next pass.
+  batch) is stepped over, and the last few seconds of arrivals wait for the next pass. The
+  cursor starts at the install (migration `jobs.0002`): on a fresh install at 0, so the page
+  views stored before any worker ran are handled by the first pass; on an upgraded one at its
+  last event, so a long history is not announced again.
 
 - mailings: a mailing still sending whose worker has not claimed a batch for a minute (the task
   was lost, or the worker was killed) gets its dead claims back and a task again
@@ -142,7 +145,12 @@ class Sweeper:
         from volano.events.services import events_announce_recent
 
         if not SweeperState.objects.filter(name=CURSOR).exists():
-            SweeperState.objects.bulk_create([SweeperState(name=CURSOR)], ignore_conflicts=True)
+            # The migration that creates the table leaves this row (at 0 on a fresh install, at
+            # the last event of an upgraded one); should it be gone, the pass reads from the
+            # start rather than skip what is stored (50,000 events a pass).
+            SweeperState.objects.bulk_create(
+                [SweeperState(name=CURSOR, event_cursor=0)], ignore_conflicts=True
+            )
         with transaction.atomic():
             # (a sweeper whose lease ran out in the middle of a long pass may still hold it)
             locked = SweeperState.objects.select_for_update(skip_locked=True).filter(name=CURSOR)

@@ -31,7 +31,7 @@ from typing import Any
 
 import joblib
 import numpy as np
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -43,6 +43,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from volano.contacts.models import Consent, ConsentStatus, Contact, Purpose, SizeBand
+from volano.core.db import days_between_sql, db_now
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
 from volano.deals.models import Deal, DealStage
@@ -352,7 +353,7 @@ def _behaviour(
     """Per contact: counts of each behavioural event type in the window, and the days from the
     last one to the cut-off (capped at WINDOW_DAYS), in one grouped query."""
     sql, params = population.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
-    at = models.DateTimeField().get_db_prep_value(now, connection)
+    at = db_now(now)
     if at_outcome:
         cutoffs = (
             f"SELECT pop.picked_id AS id, COALESCE(o.at, {_timestamp()}) AS cutoff "
@@ -364,7 +365,7 @@ def _behaviour(
         cutoff_params = [at, *params]
     types = ", ".join(["%s"] * len(BEHAVIOUR_TYPES))
     query = (
-        f"SELECT e.contact_id, e.type, COUNT(*), {_days_between('p.cutoff', 'MAX(e.occurred_at)')} "
+        f"SELECT e.contact_id, e.type, COUNT(*), {days_between_sql('p.cutoff', 'MAX(e.occurred_at)')} "
         f"FROM ({cutoffs}) p JOIN {Event._meta.db_table} e ON e.contact_id = p.id "
         f"WHERE e.workspace_id = %s AND e.type IN ({types}) "
         f"AND e.occurred_at < p.cutoff AND e.occurred_at >= {_minus_window('p.cutoff')} "
@@ -423,12 +424,6 @@ def _minus_window(expression: str) -> str:
     if connection.vendor == "postgresql":
         return f"({expression} - INTERVAL '{WINDOW_DAYS} days')"
     return f"datetime({expression}, '-{WINDOW_DAYS} days')"
-
-
-def _days_between(later: str, earlier: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
-    return f"(julianday({later}) - julianday({earlier}))"
 
 
 def _deal_contacts(workspace: Workspace, stage: str) -> Any:

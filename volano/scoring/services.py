@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from volano.conditions.types import ConditionError
 from volano.core.activity import activity_record
+from volano.core.db import db_now, json_object_sql
 from volano.core.errors import ApplicationError, NotFound, ValidationFailed
 from volano.core.facts import ScoresChanged
 from volano.core.models import User, Workspace
@@ -37,7 +38,7 @@ from volano.events.models import Channel, Event, EventType
 from volano.events.services import system_events_insert_select
 from volano.scoring.models import ModelKind, Score, ScoreModel
 from volano.scoring.rules import ModelDefinition, model_definition_parse
-from volano.scoring.sql import db_now, json_object_sql, scores_select
+from volano.scoring.sql import scores_select
 from volano.segments.resolver import Dependencies, condition_dependencies
 
 logger = logging.getLogger(__name__)

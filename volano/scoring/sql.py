@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection
 from django.db.models import Case, F, FloatField, Q, Value, When
 
 from volano.conditions.compiler import condition_events, condition_q
 from volano.conditions.types import ConditionError
 from volano.contacts.models import Contact
+from volano.core.db import db_now
 from volano.core.models import Workspace
 from volano.scoring.rules import SCORE_RULES, ModelDefinition, Rule
 
@@ -131,14 +132,3 @@ def age_days_sql(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"GREATEST(CAST(EXTRACT(EPOCH FROM (%s - {column})) AS DOUBLE PRECISION) / 86400.0, 0.0)"
     return f"MAX(julianday(%s) - julianday({column}), 0)"
-
-
-def db_now(now: dt.datetime) -> Any:
-    return models.DateTimeField().get_db_prep_save(now, connection)
-
-
-def json_object_sql(*pairs: str) -> str:
-    items = ", ".join(f"'{pairs[i]}', {pairs[i + 1]}" for i in range(0, len(pairs), 2))
-    if connection.vendor == "postgresql":
-        return f"jsonb_build_object({items})"
-    return f"json_object({items})"

@@ -137,3 +137,35 @@ def test_on_postgresql_a_pass_skips_a_cursor_another_sweeper_has_locked(officina
         holder.join()
     assert sweeper.sweep(later(2))["page_views"] == 1
     assert connection.vendor == "postgresql"
+
+
+def test_a_fresh_install_handles_page_views_stored_before_any_worker_ran(officina, anna):
+    # the migration left the cursor at the install: the test database was empty then
+    assert SweeperState.objects.get(name=CURSOR).event_cursor == 0
+    page_view(officina)  # tracked before the first worker started
+    assert Sweeper().sweep(later())["page_views"] == 1
+    assert announced(anna) == 1
+
+
+def test_with_the_cursor_row_gone_the_first_pass_reads_what_is_stored(officina, anna):
+    SweeperState.objects.filter(name=CURSOR).delete()
+    view = page_view(officina)
+    assert Sweeper().sweep(later())["page_views"] == 1
+    assert SweeperState.objects.get(name=CURSOR).event_cursor == view.pk
+
+
+def test_an_upgraded_install_starts_at_its_last_event_and_does_not_replay_history(officina, anna):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("volano.jobs.migrations.0002_tasks_cursor_from_install")
+    history = page_view(officina)  # stored by the version before the upgrade
+    SweeperState.objects.filter(name=CURSOR).delete()
+    migration.cursor_from_install(apps, None)
+    assert SweeperState.objects.get(name=CURSOR).event_cursor == history.pk
+    sweeper = Sweeper()
+    assert sweeper.sweep(later())["page_views"] == 0  # the history is not announced again
+    page_view(officina, 1)  # after the upgrade, with no worker yet
+    assert sweeper.sweep(later(1))["page_views"] == 1
+    assert announced(anna) == 1
