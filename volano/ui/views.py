@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from volano.contacts import selectors as contact_selectors
-from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
+from volano.contacts.models import Company, Contact, CustomField
 from volano.core.permissions import Cap, requires
 from volano.events.models import Event, EventType
 from volano.imports.models import ImportJob
@@ -24,9 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "contacts": Contact.objects.for_workspace(workspace).count(),
         "companies": Company.objects.for_workspace(workspace).count(),
         "events_30d": Event.objects.for_workspace(workspace).filter(occurred_at__gte=since).count(),
-        "emailable": Consent.objects.for_workspace(workspace)
-        .filter(purpose=Purpose.EMAIL_MARKETING, status=ConsentStatus.GRANTED)
-        .count(),
+        "emailable": Contact.objects.for_workspace(workspace).emailable().count(),
     }
     latest_contacts = list(contact_selectors.contact_list(workspace=workspace)[:8])
     latest_imports = list(ImportJob.objects.for_workspace(workspace).order_by("-created_at")[:5])
