@@ -100,7 +100,7 @@ class Contact(WorkspaceScopedModel):
     workspace = models.ForeignKey(
         "core.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    objects = ContactManager()
+    objects = ContactManager()  # type: ignore[misc]  # the same manager, with emailable()
 
     email = models.CharField(_("email"), max_length=254, blank=True)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
