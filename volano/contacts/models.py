@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from volano.core.tenancy import WorkspaceScopedModel
+from volano.core.tenancy import WorkspaceManager, WorkspaceQuerySet, WorkspaceScopedModel
 
 
 class SizeBand(models.TextChoices):
@@ -52,6 +52,44 @@ class Company(WorkspaceScopedModel):
         return self.name
 
 
+def email_marketing_granted(contact: str | OuterRef = "pk") -> Exists:
+    """True when the contact (an outer reference: `"pk"` from a Contact query, `"contact_id"`
+    from a row that points at one) has granted the `email_marketing` consent. One half of
+    "emailable" (see `ContactQuerySet.emailable`), given on its own so a query over other rows
+    (the mailing's deliveries) can tell "no email" from "no consent" in the same statement."""
+    ref = contact if isinstance(contact, OuterRef) else OuterRef(contact)
+    return Exists(
+        Consent.all_workspaces.filter(
+            contact_id=ref, purpose=Purpose.EMAIL_MARKETING, status=ConsentStatus.GRANTED
+        )
+    )
+
+
+def emailable_q(contact: str = "pk", email: str = "email") -> Q:
+    """The condition "may be sent marketing email", for a query whose rows are contacts (the
+    defaults) or point at one (`contact="contact_id", email="contact__email"`)."""
+    return ~Q(**{email: ""}) & Q(email_marketing_granted(contact))
+
+
+class ContactQuerySet(WorkspaceQuerySet):
+    def emailable(self) -> ContactQuerySet:
+        """The contacts that may be sent marketing email: a non-empty email and a granted
+        `email_marketing` consent (a contact who unsubscribed has it revoked; pending, denied or
+        no record at all is not consent). The one definition of "emailable".
+
+        What the contacts domain does not know is left to the sender: whether the address is
+        well formed and whether it is on the emails domain's suppression list (bounces,
+        complaints); `emails.sending` checks those when it claims a batch."""
+        return self.filter(emailable_q())
+
+
+class ContactManager(WorkspaceManager.from_queryset(ContactQuerySet)):  # type: ignore[misc]
+    """`Contact.objects.for_workspace(ws).emailable()`; like every manager here, a query without
+    a workspace (`Contact.objects.emailable()`) raises."""
+
+    _queryset_class = ContactQuerySet
+
+
 class Contact(WorkspaceScopedModel):
     """A person. `email` is stored normalised (trimmed, lowercase) and unique per workspace.
 
@@ -62,6 +100,8 @@ class Contact(WorkspaceScopedModel):
     workspace = models.ForeignKey(
         "core.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
     )
+    objects = ContactManager()  # type: ignore[misc]  # the same manager, with emailable()
+
     email = models.CharField(_("email"), max_length=254, blank=True)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)

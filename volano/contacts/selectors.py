@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from volano.contacts.cleaning import normalise_email
-from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
+from volano.contacts.models import Company, Consent, Contact, CustomField, Purpose
 from volano.core.errors import NotFound
 from volano.core.models import Workspace
 from volano.core.tenancy import access_in_workspace
@@ -142,12 +142,8 @@ def contact_consents(*, workspace: Workspace, contact: Contact) -> dict[str, Con
 
 
 def contact_is_emailable(*, workspace: Workspace, contact: Contact) -> bool:
-    consent = (
-        Consent.objects.for_workspace(workspace)
-        .filter(contact=contact, purpose=Purpose.EMAIL_MARKETING)
-        .first()
-    )
-    return bool(contact.email) and consent is not None and consent.status == ConsentStatus.GRANTED
+    """Whether this contact may be sent marketing email (`ContactQuerySet.emailable`)."""
+    return Contact.objects.for_workspace(workspace).emailable().filter(pk=contact.pk).exists()
 
 
 def company_list(

@@ -250,6 +250,18 @@ class ScoresChanged(Fact):
 
 
 @dataclass(frozen=True)
+class ListMembershipChanged(Fact):
+    """Contacts were added to or removed from the static list `list_slug` (None: which ones is
+    not known, e.g. an INSERT … SELECT of a whole query; every member may have changed)."""
+
+    list_slug: str
+    contact_ids: IdSet
+
+    def change_tokens(self) -> set[str]:
+        return {f"list:{self.list_slug}"}
+
+
+@dataclass(frozen=True)
 class SegmentMembershipChanged(Fact):
     """Contacts entered or left a segment (the `segment_entered` / `segment_left` events)."""
 

@@ -19,13 +19,14 @@ from volano.core.facts import (
     Fact,
     IdSet,
     LeadAssigned,
+    ListMembershipChanged,
     ScoresChanged,
     StageChanged,
 )
 from volano.core.reactions import reacts_to, workspace_of
 from volano.events.models import EventType
 from volano.segments.models import ListMembership, SegmentMembership
-from volano.segments.services import segments_refresh_contacts
+from volano.segments.services import segments_refresh_contacts, segments_refresh_reading
 from volano.segments.tasks import segments_refresh_all_task
 
 OWN_EVENTS = frozenset({EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT})
@@ -80,6 +81,21 @@ def segments_follow_stages(fact: StageChanged) -> None:
 @reacts_to(LeadAssigned, phase="after_commit")
 def segments_follow_assignments(fact: LeadAssigned) -> None:
     _refresh(fact, fact.contact_ids, {"field:owner", "event:lead_assigned"})
+
+
+@reacts_to(ListMembershipChanged, phase="after_commit")
+def segments_follow_lists(fact: ListMembershipChanged) -> None:
+    """Segments on membership of the list re-evaluate the contacts added or removed; when those
+    are not known (a whole query added), the segments reading the list refresh in full."""
+    workspace = workspace_of(fact)
+    if workspace is None:
+        return
+    if fact.contact_ids is None:
+        segments_refresh_reading(workspace=workspace, changed=fact.change_tokens())
+        return
+    segments_refresh_contacts(
+        workspace=workspace, contact_ids=fact.contact_ids, changed=fact.change_tokens()
+    )
 
 
 @reacts_to(ContactsMerged, phase="after_commit")

@@ -34,7 +34,9 @@ from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound
+from volano.core.facts import ListMembershipChanged
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
 from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Event, EventType
@@ -707,22 +709,27 @@ def _tokens(changed: Iterable[str]) -> set[str]:
     return tokens
 
 
-def segments_refresh_later(
-    *, workspace: Workspace, contact_ids: Iterable[int], changed: Iterable[str] | None = None
-) -> None:
-    """After the current transaction commits, enqueue an incremental refresh of these contacts.
-
-    Call it from a service that changed contacts (an update, a consent, an API write).
-    """
-    from volano.segments.tasks import segments_refresh_contacts_task
-
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return
-    tokens = None if changed is None else sorted(set(changed))
-    transaction.on_commit(
-        functools.partial(segments_refresh_contacts_task.enqueue, workspace.pk, ids, tokens)
-    )
+def segments_refresh_reading(
+    *, workspace: Workspace, changed: Iterable[str], now: dt.datetime | None = None
+) -> dict[str, RefreshResult]:
+    """Full refresh of the segments that read what `changed` names (tokens as in
+    `segments_refresh_contacts`), and of those that refer to one whose membership moved, in
+    order: for a change whose contacts are not known (a whole query added to a list)."""
+    tokens = _tokens(changed)
+    now = now or timezone.now()
+    moved: set[str] = set()
+    results: dict[str, RefreshResult] = {}
+    for segment in _ordered(workspace):
+        deps = _dependencies(workspace, segment)
+        if not (deps.touched_by(tokens) or deps.segments & moved):
+            continue
+        result = _refresh_guarded(workspace, segment, now=now)
+        if result is None:
+            continue
+        results[segment.slug] = result
+        if result.entered or result.left:
+            moved.add(segment.slug)
+    return results
 
 
 # -- static lists -----------------------------------------------------------------------------
@@ -813,9 +820,15 @@ def list_add(
         raise NotFound("no such list")
     wanted = sorted({int(i) for i in contact_ids})
     with transaction.atomic():
-        added = _list_add(workspace, contact_list, wanted, source)
-        _list_activity(workspace, actor, "list.add", contact_list, added)
-    return added
+        new = _list_add(workspace, contact_list, wanted, source)
+        if new:
+            announce(
+                ListMembershipChanged(
+                    workspace_id=workspace.pk, list_slug=contact_list.slug, contact_ids=new
+                )
+            )
+        _list_activity(workspace, actor, "list.add", contact_list, len(new))
+    return len(new)
 
 
 def _list_activity(
@@ -833,8 +846,9 @@ def _list_activity(
 
 def _list_add(
     workspace: Workspace, contact_list: ContactList, wanted: list[int], source: str
-) -> int:
-    added = 0
+) -> set[int]:
+    """Insert the memberships that are new; returns their contacts' ids."""
+    added: set[int] = set()
     now = timezone.now()
     for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
         part = wanted[start : start + MAX_IDS_PER_STATEMENT]
@@ -857,10 +871,7 @@ def _list_add(
             ],
             ignore_conflicts=True,
         )
-        added += len(new)
-        segments_refresh_later(
-            workspace=workspace, contact_ids=new, changed=[f"list:{contact_list.slug}"]
-        )
+        added.update(new)
     return added
 
 
@@ -875,16 +886,23 @@ def list_remove(
         raise NotFound("no such list")
     wanted = sorted({int(i) for i in contact_ids})
     removed = 0
+    left: set[int] = set()
     with transaction.atomic():
         for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
             part = wanted[start : start + MAX_IDS_PER_STATEMENT]
-            removed += (
+            deleted = (
                 ListMembership.objects.for_workspace(workspace)
                 .filter(list=contact_list, contact_id__in=part)
                 .delete()[0]
             )
-            segments_refresh_later(
-                workspace=workspace, contact_ids=part, changed=[f"list:{contact_list.slug}"]
+            if deleted:
+                removed += deleted
+                left.update(part)
+        if left:
+            announce(
+                ListMembershipChanged(
+                    workspace_id=workspace.pk, list_slug=contact_list.slug, contact_ids=left
+                )
             )
         _list_activity(workspace, actor, "list.remove", contact_list, removed)
     return removed
@@ -932,6 +950,13 @@ def list_add_contacts(
             [workspace.pk, contact_list.pk, _db_datetime(timezone.now()), source[:100], *params],
         )
         added = max(cursor.rowcount, 0)
+        if added:
+            # which contacts is not read back: the segments reading the list refresh in full
+            announce(
+                ListMembershipChanged(
+                    workspace_id=workspace.pk, list_slug=contact_list.slug, contact_ids=None
+                )
+            )
         _list_activity(workspace, actor, "list.add", contact_list, added)
     return added
 

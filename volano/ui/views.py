@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from volano.contacts import selectors as contact_selectors
-from volano.contacts.models import Company, Consent, ConsentStatus, Contact, CustomField, Purpose
+from volano.contacts.models import Company, Contact, CustomField
 from volano.core.models import Role
 from volano.core.permissions import Cap, requires
 from volano.events.models import Event, EventType
@@ -27,19 +27,15 @@ def home(request: HttpRequest) -> HttpResponse:
     contacts = Contact.objects.for_workspace(workspace)
     companies = Company.objects.for_workspace(workspace)
     events = Event.objects.for_workspace(workspace)
-    consents = Consent.objects.for_workspace(workspace)
     if mine:
         contacts = contacts.filter(owner_id=request.user.pk)
         companies = companies.filter(pk__in=contacts.values("company_id"))
         events = events.filter(contact_id__in=contacts.values("pk"))
-        consents = consents.filter(contact_id__in=contacts.values("pk"))
     counts = {
         "contacts": contacts.count(),
         "companies": companies.count(),
         "events_30d": events.filter(occurred_at__gte=since).count(),
-        "emailable": consents.filter(
-            purpose=Purpose.EMAIL_MARKETING, status=ConsentStatus.GRANTED
-        ).count(),
+        "emailable": contacts.emailable().count(),
     }
     latest = contact_selectors.contact_list(workspace=workspace)
     latest_contacts = list((latest.filter(owner_id=request.user.pk) if mine else latest)[:8])

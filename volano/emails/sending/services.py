@@ -29,7 +29,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from volano.contacts.models import Consent, ConsentStatus, Contact, Purpose
+from volano.contacts.models import Contact, email_marketing_granted
 from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError
 from volano.core.facts import EventsAppended
@@ -249,15 +249,9 @@ def claim_batch(*, mailing: Mailing, worker: str, size: int = BATCH) -> list[dic
     marketing mail, no granted email_marketing consent at this moment. Returns the claimed rows
     as {id, contact_id, address}."""
     now = timezone.now()
-    # TODO(audit): use Contact.objects.emailable() once the audit session adds it to contacts;
-    # until then the consent rule is written here (granted email_marketing consent).
-    granted = Exists(
-        Consent.all_workspaces.filter(
-            contact_id=OuterRef("contact_id"),
-            purpose=Purpose.EMAIL_MARKETING,
-            status=ConsentStatus.GRANTED,
-        )
-    )
+    # The consent half of contacts' one definition of "emailable" (ContactQuerySet.emailable),
+    # as an annotation of this statement so each skipped row keeps its own reason.
+    granted = email_marketing_granted("contact_id")
     suppressed = Exists(
         Suppression.all_workspaces.filter(
             workspace_id=mailing.workspace_id, address=Lower(OuterRef("contact__email"))
