@@ -211,3 +211,13 @@ def test_people_count_rules_from_1(officina, giulia_in, lines, luca):
     )
     assert zero.status_code == 422
     assert "expected a whole number from 1" in zero.text
+
+
+def test_rule_table_names_reps_and_product_lines(giulia_in, lombardia_rule, marco, luca, sara):
+    page = giulia_in.get(reverse("handoff:settings"))
+    assert page.status_code == 200
+    # the reps by name and the product line by its name, not by email or slug
+    names = ", ".join(user.full_name for user in (marco, luca, sara))
+    assert f'<td class="small">{names}</td>' in page.text
+    assert '<span class="badge tag">Ricambi</span>' in page.text
+    assert '<span class="badge tag">ricambi</span>' not in page.text
