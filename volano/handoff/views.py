@@ -56,11 +56,13 @@ def _rows(request: HttpRequest, assignments: list[Assignment]) -> list[dict[str,
     workspace = request.workspace  # type: ignore[attr-defined]
     scores = _scores(workspace, [a.contact_id for a in assignments])
     admin = _is_admin(request)
+    line_names = dict(ProductLine.objects.for_workspace(workspace).values_list("slug", "name"))
     return [
         {
             "assignment": a,
             "scores": scores.get(a.contact_id, []),
             "can_answer": admin or a.rep_id == request.user.pk,
+            "line": line_names.get(a.product_line, a.product_line),
         }
         for a in assignments
     ]

@@ -46,6 +46,7 @@ def test_my_leads_shows_the_reps_pending_leads(officina, assignment, marco_in, l
     assert page.status_code == 200
     assert "Anna Bianchi" in page.text and "Requested a quote" in page.text
     assert "Accept within 8 working hours" in page.text
+    assert "· Ricambi" in page.text and "· ricambi" not in page.text  # the line by name
     assert "Bea" not in page.text
 
 
