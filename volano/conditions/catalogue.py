@@ -323,6 +323,7 @@ def builder_catalogue(
             "date": _("Date"),
             "add_filter": _("+ Filter on a detail"),
             "property": _("Detail"),
+            "property_other": _("Another detail (type its name)…"),
             "property_ops": {
                 "contains": _("contains"),
                 "eq": _("is"),

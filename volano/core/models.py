@@ -245,6 +245,13 @@ VERB_LABELS = {
     "import.contacts": _("imported contacts"),
     "import.companies": _("imported companies"),
     "import.orders": _("imported orders"),
+    "email_template.created": _("created an email template"),
+    "email_template.updated": _("changed an email template"),
+    "email_template.deleted": _("deleted an email template"),
+    "email_template.test_sent": _("sent a test of an email template"),
+    "mailing.create": _("created a mailing"),
+    "mailing.send": _("started sending a mailing"),
+    "mailing.cancel": _("cancelled a mailing"),
 }
 
 

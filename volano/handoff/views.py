@@ -16,6 +16,7 @@ from volano.core.errors import ApplicationError, NotFound
 from volano.core.ids import row_id
 from volano.core.models import Membership, Role, User
 from volano.core.permissions import Cap, requires
+from volano.deals.models import ProductLine
 from volano.handoff import selectors, services
 from volano.handoff.forms import RuleForm, SettingsForm
 from volano.handoff.models import Assignment, AssignmentRule, AssignmentStatus
@@ -55,11 +56,13 @@ def _rows(request: HttpRequest, assignments: list[Assignment]) -> list[dict[str,
     workspace = request.workspace  # type: ignore[attr-defined]
     scores = _scores(workspace, [a.contact_id for a in assignments])
     admin = _is_admin(request)
+    line_names = dict(ProductLine.objects.for_workspace(workspace).values_list("slug", "name"))
     return [
         {
             "assignment": a,
             "scores": scores.get(a.contact_id, []),
             "can_answer": admin or a.rep_id == request.user.pk,
+            "line": line_names.get(a.product_line, a.product_line),
         }
         for a in assignments
     ]
@@ -202,16 +205,22 @@ def _settings_page(
     if settings_form is None:
         settings_form = SettingsForm(initial=SettingsForm.initial_of(handoff), workspace=workspace)
     rules = list(selectors.assignment_rule_list(workspace=workspace))
+    # reps and product lines by name, never by email or slug
     names = {
-        m.user_id: m.user.email
+        m.user_id: m.user.full_name or m.user.email
         for m in Membership.objects.filter(workspace=workspace).select_related("user")
     }
+    line_names = dict(ProductLine.objects.for_workspace(workspace).values_list("slug", "name"))
     return render(
         request,
         "handoff/assignment_settings.html",
         {
             "rules": [
-                {"rule": r, "reps": [names.get(user_id, f"#{user_id}") for user_id in r.reps]}
+                {
+                    "rule": r,
+                    "reps": [names.get(user_id, f"#{user_id}") for user_id in r.reps],
+                    "lines": [line_names.get(line, line) for line in r.product_lines],
+                }
                 for r in rules
             ],
             "rule": rule,

@@ -46,6 +46,7 @@ def test_my_leads_shows_the_reps_pending_leads(officina, assignment, marco_in, l
     assert page.status_code == 200
     assert "Anna Bianchi" in page.text and "Requested a quote" in page.text
     assert "Accept within 8 working hours" in page.text
+    assert "· Ricambi" in page.text and "· ricambi" not in page.text  # the line by name
     assert "Bea" not in page.text
 
 
@@ -211,3 +212,13 @@ def test_people_count_rules_from_1(officina, giulia_in, lines, luca):
     )
     assert zero.status_code == 422
     assert "expected a whole number from 1" in zero.text
+
+
+def test_rule_table_names_reps_and_product_lines(giulia_in, lombardia_rule, marco, luca, sara):
+    page = giulia_in.get(reverse("handoff:settings"))
+    assert page.status_code == 200
+    # the reps by name and the product line by its name, not by email or slug
+    names = ", ".join(user.full_name for user in (marco, luca, sara))
+    assert f'<td class="small">{names}</td>' in page.text
+    assert '<span class="badge tag">Ricambi</span>' in page.text
+    assert '<span class="badge tag">ricambi</span>' not in page.text

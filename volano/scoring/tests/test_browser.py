@@ -91,6 +91,8 @@ def test_build_an_engagement_rule_save_and_read_it_back(page, live_server, offic
     builder = rule.locator("[data-when-builder]")
     expect(builder.get_by_label("What")).to_have_value("page_view")
     expect(builder.locator("[data-role=prop]")).to_have_value("url")
+    # the marketer reads the detail's label, not its key
+    expect(builder.locator("[data-role=prop] option:checked")).to_have_text("Page address")
     expect(builder.locator("[data-role=prop_op]")).to_have_value("contains")
     expect(builder.locator("[data-role=prop_value]")).to_have_value("/prezzi")
     expect(rule.locator(".rule-note")).to_contain_text(

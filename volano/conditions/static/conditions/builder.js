@@ -418,10 +418,32 @@
     }
     fillDatalist();
     eventSel.addEventListener("change", fillDatalist);
+    // A detail the catalogue knows is picked by its label ("Indirizzo della pagina", never "url");
+    // any other detail, or "Another detail…", is typed by its name.
+    function propControl(prop) {
+      var known = C.event_properties[eventSel.value] || [];
+      var labels = C.property_labels || {};
+      var text = function (v) { return input("prop", T.property, "text", v, { list: listId, className: "medium", placeholder: T.property }); };
+      if (!known.length || (prop && known.indexOf(prop) < 0)) return text(prop);
+      var options = known.map(function (p) { return [p, labels[p] || p]; });
+      options.push(["", T.property_other]);
+      var s = select("prop", T.property, options, prop || known[0]);
+      s.classList.add("medium");
+      s.addEventListener("change", function () {
+        if (s.value) return;
+        var typed = text("");
+        s.replaceWith(typed);
+        typed.focus();
+      });
+      return s;
+    }
+    eventSel.addEventListener("change", function () {
+      filters.querySelectorAll("select[data-role=prop]").forEach(function (s) { s.replaceWith(propControl(s.value)); });
+    });
     function addFilter(prop, op, value, bare) {
       var li = el("li", { className: "prop-filter" });
       if (bare) li.dataset.bare = "1";
-      li.appendChild(input("prop", T.property, "text", prop, { list: listId, className: "medium", placeholder: T.property }));
+      li.appendChild(propControl(prop));
       li.appendChild(select("prop_op", T.operator, pairs(T.property_ops), op || "contains"));
       li.appendChild(input("prop_value", T.value, "text", value, { className: "medium", placeholder: T.value }));
       var rm = button("✕", "ghost", T.remove_filter);

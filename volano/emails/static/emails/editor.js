@@ -39,6 +39,8 @@
         height: "640px",
         fromElement: false,
         storageManager: false,
+        // no call home to app.grapesjs.com: the CSP refuses it, and a self-hosted tool should not phone out
+        telemetry: false,
         components: code.value,
         plugins: [window["grapesjs-mjml"]],
         pluginsOpts: {},
