@@ -349,7 +349,10 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
         if action == "list":
             target = list_get(workspace=workspace, slug_or_id=int(data["target_list"]))
             added = list_add_contacts(
-                workspace=workspace, contact_list=target, contacts=contacts, actor=request.user
+                workspace=workspace,
+                contact_list=target,
+                contacts=contacts,
+                actor=request.user,  # type: ignore[arg-type]
             )
             text = ngettext(
                 "%(count)s contact added to “%(list)s”.",
