@@ -102,7 +102,6 @@ class Transport:
             backend.open()
             self._backend = backend
         self._pace()
-        message.connection = self._backend
         sent = self._backend.send_messages([message])
         if not sent:
             raise smtplib.SMTPServerDisconnected("the backend sent nothing")
