@@ -385,3 +385,23 @@ def test_another_workspace_sees_none_of_it(client, bruno, ricambi, mql_rule):
     assert "Ricambi" not in html
     # Officina's model is unknown to Bruno's workspace: the preview counts nothing of Officina.
     assert "0 contacts score anything" in text(preview(client, BUYERS))
+
+
+def test_a_rules_position_counts_from_one_as_the_list_numbers_rules(signed_in, officina, mql_rule):
+    """The first rule is "1" in the rules list and in its form (stored as 0); a rule saved at
+    position 1 is stored at the service's 0, and 0 is refused."""
+    assert mql_rule.position == 0
+    edit = reverse("scoring:rule_edit", args=[mql_rule.pk])
+    html = signed_in.get(edit).content.decode()
+    assert re.search(r'name="position"[^>]*value="1"', html), "the first rule shows position 1"
+    data = {
+        "name": "Prima",
+        "from_stages": ["lead"],
+        "to_stage": "mql",
+        "condition": json.dumps({"field": "score.ricambi", "op": "gte", "value": 80}),
+        "position": "1",
+        "active": "on",
+    }
+    assert signed_in.post(reverse("scoring:rule_new"), data).status_code == 302
+    assert ThresholdRule.objects.for_workspace(officina).get(name="Prima").position == 0
+    assert signed_in.post(reverse("scoring:rule_new"), {**data, "position": "0"}).status_code == 422

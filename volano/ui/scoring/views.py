@@ -482,9 +482,10 @@ class ThresholdRuleForm(forms.Form):
         required=False,
         help_text=gettext_lazy("When the rule makes a lead SQL, the hand-off routes on it."),
     )
+    # counted from 1 as the rules list numbers them (the service counts from 0)
     position = forms.IntegerField(
         label=gettext_lazy("Position"),
-        min_value=0,
+        min_value=1,
         required=False,
         widget=forms.NumberInput(attrs={"placeholder": gettext_lazy("last")}),
         help_text=gettext_lazy("Rules run in this order, lowest first; empty puts it last."),
@@ -568,6 +569,8 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
             data = dict(form.cleaned_data)
             if data["position"] is None:
                 data.pop("position")
+            else:
+                data["position"] -= 1  # the form counts from 1, the service from 0
             try:
                 saved = lifecycle_services.threshold_rule_save(
                     workspace=workspace, actor=_actor(request), data=data, rule=rule
@@ -591,7 +594,7 @@ def _rule_form_view(request: HttpRequest, rule: ThresholdRule | None) -> HttpRes
                 "from_stages": rule.from_stages,
                 "to_stage": rule.to_stage,
                 "product_line": rule.product_line,
-                "position": rule.position,
+                "position": rule.position + 1,
                 # a rule Volano switched off is switched on again by saving it fixed
                 "active": rule.active or bool(rule.disabled_reason),
                 "condition": _pretty(rule.condition),
