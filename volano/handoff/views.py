@@ -40,15 +40,19 @@ def _is_admin(request: HttpRequest) -> bool:
 # ---- my leads --------------------------------------------------------------------------------
 
 
-def _scores(workspace, contact_ids: list[int]) -> dict[int, list[tuple[str, float]]]:
-    by_contact: dict[int, list[tuple[str, float]]] = {}
+def _scores(workspace, contact_ids: list[int]) -> dict[int, list[tuple[str, float, str]]]:
+    """{contact id: [(model name, points, model kind)]}: the kind says whether the points are
+    rule points or the predictive model's probability (shown as a percentage)."""
+    by_contact: dict[int, list[tuple[str, float, str]]] = {}
     for score in (
         Score.objects.for_workspace(workspace)
         .filter(contact_id__in=contact_ids)
         .select_related("model")
         .order_by("model__name")
     ):
-        by_contact.setdefault(score.contact_id, []).append((score.model.name, score.points))
+        by_contact.setdefault(score.contact_id, []).append(
+            (score.model.name, score.points, score.model.kind)
+        )
     return by_contact
 
 

@@ -50,6 +50,22 @@ def test_my_leads_shows_the_reps_pending_leads(officina, assignment, marco_in, l
     assert "Bea" not in page.text
 
 
+def test_my_leads_shows_the_predictive_score_as_a_probability(officina, assignment, marco_in, anna):
+    """Rule points are whole points; the predictive model's score is a probability, shown as a
+    percentage as on the contact page (it read "Predittivo: 1" for 0.62)."""
+    from volano.scoring.models import ModelKind, Score, ScoreModel
+
+    predictive = ScoreModel.objects.create(
+        workspace=officina, slug="predictive", name="Predictive", kind=ModelKind.PREDICTIVE
+    )
+    rules = ScoreModel.objects.create(workspace=officina, slug="ricambi", name="Ricambi")
+    Score.objects.create(workspace=officina, model=predictive, contact=anna, points=0.62)
+    Score.objects.create(workspace=officina, model=rules, contact=anna, points=71.5)
+    page = marco_in.get(reverse("handoff:leads"))
+    assert "Predictive: 62%" in page.text
+    assert "Ricambi: 72" in page.text
+
+
 def test_an_admin_sees_everyones_leads_and_filters_by_rep(
     client, officina, assignment, paola, marco, luca
 ):
