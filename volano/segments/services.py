@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DataError, connection, models, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -33,6 +33,7 @@ from volano.conditions.failures import refused_reason
 from volano.conditions.types import Condition, ConditionError
 from volano.contacts.models import Contact
 from volano.core.activity import activity_record
+from volano.core.db import db_now
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.facts import ListMembershipChanged
 from volano.core.models import User, Workspace
@@ -235,7 +236,7 @@ def segment_refresh(
         if not known_moved and not _moved_segments(workspace, {segment.pk: q}, ids):
             return RefreshResult(0, 0, segment.size)
     matching = Contact.objects.for_workspace(workspace).filter(q)
-    at = _db_datetime(now)
+    at = db_now(now)
     with transaction.atomic():
         # One refresh of a segment at a time (PostgreSQL row lock; SQLite serialises writers).
         Segment.objects.for_workspace(workspace).select_for_update().filter(pk=segment.pk).first()
@@ -443,11 +444,6 @@ def _moved_query(workspace: Workspace, conditions: dict[int, Q], ids: list[int])
     )
 
 
-def _db_datetime(value: dt.datetime) -> Any:
-    """A datetime as the database driver wants it in a raw statement."""
-    return models.DateTimeField().get_db_prep_save(value, connection)
-
-
 def _events_insert(
     workspace: Workspace, segment: Segment, event_type: str, stamp: str, now: dt.datetime
 ) -> None:
@@ -461,7 +457,7 @@ def _events_insert(
         type=event_type,
         at=now,
         select_sql=f"SELECT m.contact_id FROM {membership} m WHERE {where}",
-        params=[segment.pk, _db_datetime(now)],
+        params=[segment.pk, db_now(now)],
         properties={"segment": segment.slug, "name": segment.name, "kind": segment.kind},
     )
 
@@ -947,7 +943,7 @@ def list_add_contacts(
         cursor.execute(
             f"INSERT INTO {table} (workspace_id, list_id, contact_id, added_at, source) "
             f"SELECT %s, %s, sub.picked_id, %s, %s FROM ({sql}) sub",
-            [workspace.pk, contact_list.pk, _db_datetime(timezone.now()), source[:100], *params],
+            [workspace.pk, contact_list.pk, db_now(timezone.now()), source[:100], *params],
         )
         added = max(cursor.rowcount, 0)
         if added:

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from volano.contacts.models import Contact, email_marketing_granted
 from volano.core.activity import activity_record
+from volano.core.db import db_now
 from volano.core.errors import ApplicationError
 from volano.core.facts import EventsAppended
 from volano.core.mail import workspace_headers
@@ -131,7 +132,7 @@ def mailing_create(
             "next_attempt_at", "claimed_by", "message_id", "provider_message_id", "bounce_kind",
             "error",
         ]  # fmt: skip
-        next_at = Delivery._meta.get_field("next_attempt_at").get_db_prep_save(now, connection)
+        next_at = db_now(now)
         statement = (
             f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
             f"SELECT %s, %s, a.{q('pk')}, %s, '', '', 0, %s, '', '', '', '', '' "
