@@ -19,7 +19,6 @@ TemplateBroken for a template with errors: a broken template is never sent.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -29,6 +28,7 @@ from volano.conditions.parse import condition_parse
 from volano.conditions.selectors import contacts_matching
 from volano.core.errors import ApplicationError
 from volano.emails.models import EmailTemplate
+from volano.emails.sending.renderers import RenderedEmail, register_renderer
 from volano.emails.templating.context import contact_context
 from volano.emails.templating.sandbox import html_template, text_template
 
@@ -37,13 +37,6 @@ CHUNK = 5000
 
 class TemplateBroken(ApplicationError):
     status_code = 422
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    html: str
-    text: str
 
 
 def template_ensure_sendable(template: EmailTemplate) -> None:
@@ -96,7 +89,11 @@ def variants_for(
 
 
 def render_for_contact(
-    template: EmailTemplate, contact: Any, *, variants: dict[str, int | None] | None = None
+    template: EmailTemplate,
+    contact: Any,
+    *,
+    variants: dict[str, int | None] | None = None,
+    subject: str | None = None,
 ) -> RenderedEmail:
     """The email as `contact` receives it. `variants` is this contact's entry of `variants_for`
     (chosen here, for this one contact, when not given)."""
@@ -117,9 +114,45 @@ def render_for_contact(
         option = options[index]
         html_blocks[key] = Markup(html_template(option["html"]).render(context))
         text_blocks[key] = text_template(option["text"]).render(context)
-    subject = text_template(template.subject).render(context)
+    subject = text_template(template.subject if subject is None else subject).render(context)
     return RenderedEmail(
         subject=" ".join(subject.split()),  # never a header break
         html=html_template(compiled["html"]).render({**context, "blocks": html_blocks}),
         text=text_template(compiled["text"]).render({**context, "blocks": text_blocks}),
     )
+
+
+# -- the sending core's renderer "template" ------------------------------------------------------
+
+
+def template_mailing_params(template: EmailTemplate, *, subject: str | None = None) -> dict:
+    """The `params` of a mailing that sends `template` (renderer "template"); `subject`, when
+    given, replaces the template's subject (an A/B variant), with the same variables."""
+    params: dict = {"template_id": template.pk}
+    if subject is not None:
+        params["subject"] = subject
+    return params
+
+
+def render_mailing(mailing: Any, contacts: Iterable[Any]) -> dict[int, RenderedEmail]:
+    """Renderer "template": `mailing.params["template_id"]` rendered for each contact of the
+    batch, its blocks chosen for the whole batch at once (`variants_for`). A template deleted
+    or broken since the mailing was made raises TemplateBroken: the batch's rows fail, nothing
+    broken is sent."""
+    params = mailing.params or {}
+    template = EmailTemplate.all_workspaces.filter(
+        workspace_id=mailing.workspace_id, pk=params.get("template_id")
+    ).first()
+    if template is None:
+        raise TemplateBroken(_("the mailing's template no longer exists"), field="template")
+    template_ensure_sendable(template)
+    contacts = list(contacts)
+    chosen = variants_for(template, [c.pk for c in contacts])
+    subject = params.get("subject")
+    return {
+        c.pk: render_for_contact(template, c, variants=chosen.get(c.pk, {}), subject=subject)
+        for c in contacts
+    }
+
+
+register_renderer("template", render_mailing)

@@ -222,3 +222,69 @@ def test_html_source_is_inlined_and_sanitised(officina, giulia, anna):
     assert "onclick" not in mail.html and "<script" not in mail.html
     assert "javascript:" not in mail.html
     assert 'href="https://x.it/?q=anna@agrinord.it"' in mail.html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_template_mailing_sends_each_contact_their_own_blocks(
+    newsletter, anna, luca, officina, smtp, django_capture_on_commit_callbacks
+):
+    """The sending core's renderer "template": each recipient's blocks chosen at send time,
+    through the worker to a real SMTP server; a subject override (an A/B variant) keeps the
+    variables."""
+    from volano.conftest import worker_run_once
+    from volano.contacts import services as contact_services
+    from volano.emails.rendering import template_mailing_params
+    from volano.emails.sending.services import mailing_counts, mailing_create, mailing_send
+
+    for person in (anna, luca):
+        contact_services.consent_set(
+            workspace=officina, actor=None, contact=person, purpose="email_marketing",
+            status="granted", source="test",
+        )  # fmt: skip
+    mailing = mailing_create(
+        workspace=officina, actor=None, kind="broadcast", renderer="template",
+        params=template_mailing_params(newsletter, subject="Solo per te, {{ contact.first_name|default('amico') }}"),
+        audience_queryset=Contact.objects.for_workspace(officina), name="Novità",
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        mailing_send(workspace=officina, actor=None, mailing=mailing)
+    worker_run_once()
+
+    anna_mail = smtp.inbox.to("anna@agrinord.it")[0]
+    luca_mail = smtp.inbox.to("luca@example.it")[0]
+    assert str(anna_mail["Subject"]) == "Solo per te, Anna"
+    assert str(luca_mail["Subject"]) == "Solo per te, amico"
+    anna_html = anna_mail.get_body(preferencelist=("html",)).get_content()
+    luca_html = luca_mail.get_body(preferencelist=("html",)).get_content()
+    assert "Novità per la Lombardia, Anna" in anna_html
+    assert "Novità per tutti" in luca_html and "Lombardia" not in luca_html
+    assert mailing_counts(mailing=mailing)["sent"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_template_broken_after_the_mailing_was_made_is_never_sent(
+    newsletter, anna, officina, smtp, django_capture_on_commit_callbacks
+):
+    from volano.conftest import worker_run_once
+    from volano.contacts import services as contact_services
+    from volano.emails.models import Delivery
+    from volano.emails.rendering import template_mailing_params
+    from volano.emails.sending.services import mailing_create, mailing_send
+
+    contact_services.consent_set(
+        workspace=officina, actor=None, contact=anna, purpose="email_marketing",
+        status="granted", source="test",
+    )  # fmt: skip
+    mailing = mailing_create(
+        workspace=officina, actor=None, kind="broadcast", renderer="template",
+        params=template_mailing_params(newsletter),
+        audience_queryset=Contact.objects.for_workspace(officina), name="Novità",
+    )  # fmt: skip
+    type(newsletter).objects.for_workspace(officina).filter(pk=newsletter.pk).update(
+        errors=[{"field": "mjml", "line": 1, "column": 1, "message": "rotto"}]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        mailing_send(workspace=officina, actor=None, mailing=mailing)
+    worker_run_once()
+    assert smtp.inbox.messages == []
+    assert Delivery.objects.for_workspace(officina).get(contact=anna).status == "failed"
