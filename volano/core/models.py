@@ -255,6 +255,56 @@ VERB_LABELS = {
 }
 
 
+# What the activity pages call the keys of `Activity.changes` (a key not listed shows as
+# stored); values True/False read yes/no.
+CHANGE_LABELS = {
+    "slug": _("identifier"),
+    "name": _("name"),
+    "status": _("status"),
+    "stage": _("stage"),
+    "prefix": _("token prefix"),
+    "contacts": _("contacts"),
+    "user": _("user"),
+    "total": _("total"),
+    "to": _("to"),
+    "source": _("source"),
+    "rules": _("rules"),
+    "rep": _("sales rep"),
+    "renderer": _("content"),
+    "recipients": _("recipients"),
+    "reason": _("reason"),
+    "purpose": _("purpose"),
+    "owner_id": _("owner"),
+    "number": _("number"),
+    "list": _("list"),
+    "lines": _("lines"),
+    "kind": _("kind"),
+    "fields_taken": _("fields taken"),
+    "errors": _("errors"),
+    "duplicate_id": _("merged duplicate"),
+    "active": _("active"),
+    "email": _("email"),
+    "first_name": _("first name"),
+    "last_name": _("last name"),
+    "phone": _("phone"),
+    "company": _("company"),
+    "owner": _("owner"),
+    "role": _("role"),
+}
+
+
+def _change_value(value) -> str:
+    if value in (None, "", []):
+        return "—"
+    if value is True:
+        return str(_("yes"))
+    if value is False:
+        return str(_("no"))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 class Activity(WorkspaceScopedModel):
     """One change of business data: who did it (a user, a user through an API token, or the
     system), what (`verb`, e.g. "consent.set"), to which object, and which fields went from what
@@ -297,12 +347,14 @@ class Activity(WorkspaceScopedModel):
 
     @property
     def changes_lines(self) -> list[str]:
-        """The changes as short lines, "field: old → new", for the pages."""
+        """The changes as short lines, "field: old → new", for the pages, each field by its
+        label in the user's language (CHANGE_LABELS)."""
         lines = []
         for key, value in (self.changes or {}).items():
+            label = str(CHANGE_LABELS.get(key, key))
             if isinstance(value, list) and len(value) == 2:
-                old, new = ("—" if v in (None, "", []) else v for v in value)
-                lines.append(f"{key}: {old} → {new}")
+                old, new = (_change_value(v) for v in value)
+                lines.append(f"{label}: {old} → {new}")
             else:
-                lines.append(f"{key}: {value}")
+                lines.append(f"{label}: {_change_value(value)}")
         return lines

@@ -369,3 +369,23 @@ def test_every_verb_the_code_records_has_a_label():
                 recorded |= set(re.findall(r'"([a-z_]+\.[a-z_]+)"', line))
     assert "email_template.updated" in recorded  # the scan sees both arms of a conditional
     assert sorted(recorded - set(VERB_LABELS)) == []
+
+
+def test_activity_lines_name_each_field_in_the_users_language(officina):
+    from django.utils import translation
+
+    from volano.core.models import Activity
+
+    row = Activity(
+        workspace=officina,
+        verb="assignment.create",
+        changes={"rep": [None, "marco@officinarossi.it"], "active": True, "custom_key": 3},
+    )
+    with translation.override("it"):
+        assert row.changes_lines == [
+            "commerciale: — → marco@officinarossi.it",
+            "attivo: sì",
+            "custom_key: 3",
+        ]
+    with translation.override("en"):
+        assert row.changes_lines[0] == "sales rep: — → marco@officinarossi.it"
