@@ -140,9 +140,14 @@ def render_mailing(mailing: Any, contacts: Iterable[Any]) -> dict[int, RenderedE
     or broken since the mailing was made raises TemplateBroken: the batch's rows fail, nothing
     broken is sent."""
     params = mailing.params or {}
-    template = EmailTemplate.all_workspaces.filter(
-        workspace_id=mailing.workspace_id, pk=params.get("template_id")
-    ).first()
+    template_id = params.get("template_id")
+    template = (
+        EmailTemplate.all_workspaces.filter(
+            workspace_id=mailing.workspace_id, pk=template_id
+        ).first()
+        if isinstance(template_id, int)
+        else None
+    )
     if template is None:
         raise TemplateBroken(_("the mailing's template no longer exists"), field="template")
     template_ensure_sendable(template)
