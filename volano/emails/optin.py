@@ -152,8 +152,8 @@ def _message(workspace: Workspace, contact: Contact, url: str) -> RenderedEmail:
             else _("Hello,")
         )
         ask = _(
-            "you asked to receive email from %(name)s. To confirm, open this link and press "
-            "the button on the page:"
+            "you asked %(name)s to send you email. To confirm, open this link and press the "
+            "button on the page:"
         ) % {"name": workspace.name}
         expires = _(
             "The link works for %(days)s days. If you did not ask for this, ignore this email: "
@@ -178,9 +178,12 @@ def confirmation_renderer(
 ) -> dict[int, RenderedEmail]:
     """The renderer "double_opt_in": the confirmation message with the link of the row its
     mailing names (`params["confirmation"]`)."""
+    confirmation_id = (mailing.params or {}).get("confirmation")
+    if not isinstance(confirmation_id, int):
+        return {}
     confirmation = (
         OptInConfirmation.all_workspaces.filter(
-            pk=(mailing.params or {}).get("confirmation"), workspace_id=mailing.workspace_id
+            pk=confirmation_id, workspace_id=mailing.workspace_id
         )
         .select_related("workspace")
         .first()
@@ -230,11 +233,13 @@ def confirmation_confirm(
         if status != ConsentStatus.PENDING:
             return Confirmed("withdrawn", workspace)
         delivery = (
-            Delivery.all_workspaces.filter(mailing_id=confirmation.mailing_id)
-            .values("message_id", "pk")
-            .first()
+            Delivery.all_workspaces.filter(mailing_id=confirmation.mailing_id).first()
+            if confirmation.mailing_id is not None
+            else None
         )
-        message_id = (delivery or {}).get("message_id") or f"delivery {(delivery or {}).get('pk')}"
+        message_id = (
+            (delivery.message_id or f"delivery {delivery.pk}") if delivery is not None else "?"
+        )
         agent = (user_agent or "")[:300]
         asked = consent.proof if consent is not None else ""
         proof = (
