@@ -50,6 +50,7 @@ class WebFormForm(ServiceForm):
     double_opt_in = forms.BooleanField(
         label=_("Double opt-in: confirm the consent by email"),
         required=False,
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "double-opt-in-help"}),
         help_text=_(
             "Volano sends the person an email with a confirmation link: the consent stays "
             "pending, and no marketing email reaches them, until they click it. Turned off, "

@@ -170,7 +170,7 @@ def test_a_provider_open_counts_only_when_volanos_pixel_saw_none(client, officin
     Delivery.all_workspaces.filter(pk__in=[anna.pk, bruno.pk]).update(
         sent_at="2026-12-01T08:00:00Z"
     )
-    html = [m for m in mail.outbox if m.to == [bruno.address]][0].alternatives[0][0]
+    html = next(m for m in mail.outbox if m.to == [bruno.address]).alternatives[0][0]
     pixel = html.split('src="https://volano.example.it')[-1].split('"')[0]
     agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Gecko/20100101 Firefox/133.0"
     assert client.get(pixel, HTTP_USER_AGENT=agent).status_code == 200  # Volano's own pixel
