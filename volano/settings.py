@@ -23,12 +23,15 @@ VOLANO_CLIENT_IP_HEADER  behind a proxy, the header it overwrites with the clien
                   (e.g. X-Real-IP): sign-in attempts are counted per that address
 """
 
+import json
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -73,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "anymail",
     "volano.core",
     "volano.contacts",
     "volano.events",
@@ -241,7 +245,41 @@ TASKS = {
 }
 
 
+# An email provider through django-anymail (docs/emails.md, "Providers and their webhooks"):
+# VOLANO_ANYMAIL_ESP names it (postmark, mailgun, sendgrid, brevo, …: a module of
+# anymail.backends), VOLANO_ANYMAIL_API_KEY is its key (Postmark's server token),
+# VOLANO_ANYMAIL_OPTIONS a JSON object of the backend's other options (e.g. Mailgun's
+# {"sender_domain": "mg.example.it"}); VOLANO_ANYMAIL_WEBHOOK_SECRET ("user:password") guards
+# its tracking webhooks at /anymail/<esp>/tracking/.
+ANYMAIL_KEY_OPTION = {"postmark": "server_token", "amazon_ses": ""}
+
+
+def anymail_mailer_from_env() -> dict | None:
+    esp = os.environ.get("VOLANO_ANYMAIL_ESP", "").strip().lower()
+    if not esp:
+        return None
+    if not re.fullmatch(r"[a-z_]+", esp):
+        raise ImproperlyConfigured(f"VOLANO_ANYMAIL_ESP={esp!r} is not an anymail backend name")
+    options = json.loads(os.environ.get("VOLANO_ANYMAIL_OPTIONS") or "{}")
+    if not isinstance(options, dict):
+        raise ImproperlyConfigured("VOLANO_ANYMAIL_OPTIONS must be a JSON object")
+    key_option = ANYMAIL_KEY_OPTION.get(esp, "api_key")
+    if key_option and (key := os.environ.get("VOLANO_ANYMAIL_API_KEY")):
+        options.setdefault(key_option, key)
+    return {"BACKEND": f"anymail.backends.{esp}.EmailBackend", "OPTIONS": options}
+
+
+ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("VOLANO_ANYMAIL_WEBHOOK_SECRET", "")}
+
+# Double opt-in (docs/emails.md): how long a confirmation link works, and how long a contact
+# waits before re-submitting a form sends another confirmation email.
+VOLANO_OPTIN_LINK_DAYS = float(os.environ.get("VOLANO_OPTIN_LINK_DAYS", "7"))
+VOLANO_OPTIN_RESEND_MINUTES = float(os.environ.get("VOLANO_OPTIN_RESEND_MINUTES", "10"))
+
+
 def mailers_from_env() -> dict:
+    if provider := anymail_mailer_from_env():
+        return {"default": provider}
     url = os.environ.get("VOLANO_SMTP_URL")
     if not url:
         return {

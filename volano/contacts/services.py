@@ -456,11 +456,14 @@ def consent_request(
     ip: str | None,
     form: str,
     proof: str,
+    confirmed: bool = False,
 ) -> str:
     """A consent asked for where nobody proved who they are (a public form): it is recorded as
     *pending* until the address owner confirms it (double opt-in), and never changes a decision
     already taken: granted stays granted, and a revoked or denied consent is never re-granted
-    by someone typing the address into a form. Returns the status the contact has afterwards."""
+    by someone typing the address into a form. `confirmed` (a form whose marketer chose single
+    opt-in) records it granted at once, under the same rules. Returns the status the contact
+    has afterwards."""
     ensure_in_workspace(contact, workspace)
     current = (
         Consent.objects.for_workspace(workspace)
@@ -475,13 +478,13 @@ def consent_request(
         actor=None,  # a public form: the system, with the form as the source
         contact=contact,
         purpose=purpose,
-        status=ConsentStatus.PENDING,
+        status=ConsentStatus.GRANTED if confirmed else ConsentStatus.PENDING,
         source=source,
         ip=ip,
         form=form,
         proof=proof,
     )
-    return ConsentStatus.PENDING
+    return ConsentStatus.GRANTED if confirmed else ConsentStatus.PENDING
 
 
 def contacts_owner_set(

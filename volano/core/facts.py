@@ -167,6 +167,18 @@ class ConsentDecided(Fact):
 
 
 @dataclass(frozen=True)
+class ConsentConfirmationRequested(Fact):
+    """Someone asked, through a public form with double opt-in, for the `purpose` consent of a
+    contact whose consent is now pending: the emails domain sends the confirmation message
+    (at most once per few minutes per contact). `form` is the form's slug, `ip` the poster's."""
+
+    contact_id: int
+    purpose: str
+    form: str
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
 class ContactMergeRecorded(Fact):
     """Inside the merge's transaction, once every domain moved its rows: what the merge did
     (`summary`: the duplicate, the fields and consents taken, the rows moved, who merged), for

@@ -831,7 +831,9 @@ class _Story:
         )
         form = "newsletter" if web else ""
         proof = {
-            "modulo-web": "Checkbox newsletter sul modulo, informativa privacy v3 (2025-01)",
+            # the demo site's forms use double opt-in: confirmed_at is the click on the link
+            "modulo-web": "Checkbox newsletter sul modulo, informativa privacy v3 (2025-01); "
+            "confermato con il link dell'email di conferma (doppio opt-in)",
             "checkout-shop": "Checkbox nel checkout del web shop, informativa privacy v3",
             "fiera": "Modulo cartaceo firmato allo stand, archiviato in sede",
             "gestionale": "Consenso registrato nel gestionale al momento dell'ordine",

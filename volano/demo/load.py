@@ -298,5 +298,7 @@ def demo_forms_create(*, workspace: Workspace) -> None:
                 "fields": ["email", *fields],
                 "asks_email_consent": slug == "newsletter" or slug.startswith("download-"),
                 "consent_text": NEWSLETTER_CONSENT,
+                # a sign-up on the demo site is confirmed by email before any marketing mail
+                "double_opt_in": True,
             },
         )

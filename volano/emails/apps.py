@@ -8,4 +8,8 @@ class EmailsConfig(AppConfig):
 
     def ready(self) -> None:
         # registers the sending core's renderer "template" (the templates' own renderer)
-        from volano.emails import rendering  # noqa: F401
+        # registers the renderer "double_opt_in" (the confirmation email)
+        from volano.emails import (
+            optin,  # noqa: F401
+            rendering,  # noqa: F401
+        )

@@ -2,6 +2,7 @@
 
 # -- templates (session emailtpl) ---------------------------------------------------------------
 # --- sending (session emailsend): Mailing, Delivery, Suppression, SoftBounce ---------------------
+from volano.emails.models_optin import OptInConfirmation  # noqa: F401
 from volano.emails.models_sending import (  # noqa: F401
     MARKETING_KINDS,
     Delivery,

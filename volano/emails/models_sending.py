@@ -111,6 +111,8 @@ class Delivery(WorkspaceScopedModel):
     message_id = models.CharField(max_length=200, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # the provider said the receiving server accepted it (an anymail "delivered" webhook)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
     bounce_kind = models.CharField(max_length=4, blank=True)  # hard | soft
     opened_at = models.DateTimeField(null=True, blank=True)  # first human open
@@ -132,6 +134,11 @@ class Delivery(WorkspaceScopedModel):
             ),
             models.Index(fields=["mailing", "status"], name="delivery_mailing_status"),
             models.Index(fields=["message_id"], condition=~Q(message_id=""), name="delivery_msgid"),
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="delivery_provider_msgid",
+            ),
             models.Index(fields=["sent_at"], condition=Q(status="sent"), name="delivery_sent"),
         ]
 

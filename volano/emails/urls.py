@@ -1,6 +1,7 @@
 from django.urls import path
 
 from volano.emails import views as sending_views
+from volano.emails import webhooks
 from volano.emails.templating import views
 
 app_name = "emails"
@@ -22,4 +23,6 @@ urlpatterns = [
     path("e/c/<str:token>/", sending_views.click, name="click"),
     path("e/u/<str:token>/", sending_views.unsubscribe, name="unsubscribe"),
     path("e/u/<str:token>/preferences/", sending_views.preferences, name="preferences"),
+    path("e/confirm/<str:token>/", sending_views.optin_confirm, name="optin_confirm"),
+    *webhooks.urlpatterns(),
 ]

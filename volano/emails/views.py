@@ -18,7 +18,7 @@ from volano.contacts.selectors import contact_consents
 from volano.core.facts import EventsAppended
 from volano.core.permissions import public
 from volano.core.reactions import announce
-from volano.emails import tracking
+from volano.emails import optin, tracking
 from volano.emails.models import Delivery
 from volano.emails.suppression import soft_bounces_reset
 from volano.emails.unsubscribe import delivery_preferences_set, delivery_unsubscribe
@@ -165,3 +165,32 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     wanted = {p: request.POST.get(f"purpose_{p}") == "on" for p in Purpose.values}
     delivery_preferences_set(delivery=delivery, wanted=wanted, ip=_ip(request))
     return _page(request, delivery, token, done="saved")
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def optin_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The double opt-in link. GET shows a page with one button and changes nothing (link
+    scanners follow links); the button's POST grants the consent. A tampered or unknown link is
+    a 404 page, an expired one a 410 page, both saying what to do."""
+    try:
+        confirmation = optin.confirmation_for_token(token)
+    except optin.LinkRefused as refused:
+        return render(
+            request,
+            "emails/public/optin_confirm.html",
+            {"refused": refused.why},
+            status=410 if refused.why == "expired" else 404,
+        )
+    done = ""
+    if request.method == "POST":
+        done = optin.confirmation_confirm(
+            confirmation=confirmation,
+            ip=_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        ).outcome
+    return render(
+        request,
+        "emails/public/optin_confirm.html",
+        {"token": token, "workspace": confirmation.workspace, "done": done},
+    )

@@ -110,6 +110,7 @@ class FormOut(Schema):
     fields: list[str]
     asks_email_consent: bool
     consent_text: str
+    double_opt_in: bool
     is_active: bool
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -123,6 +124,7 @@ class FormIn(Schema):
     fields: list[str] = []
     asks_email_consent: bool = False
     consent_text: str = ""
+    double_opt_in: bool = True
     is_active: bool = True
 
 
@@ -134,6 +136,7 @@ class FormChange(Schema):
     fields: list[str] | None = None
     asks_email_consent: bool | None = None
     consent_text: str | None = None
+    double_opt_in: bool | None = None
     is_active: bool | None = None
 
 

@@ -45,9 +45,16 @@ class WebFormForm(ServiceForm):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept as the proof of every consent this form records."),
+    )
+    double_opt_in = forms.BooleanField(
+        label=_("Double opt-in: confirm the consent by email"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "double-opt-in-help"}),
         help_text=_(
-            "Kept as the proof of every consent this form records. Consent stays pending until "
-            "the person confirms it by email."
+            "Volano sends the person an email with a confirmation link: the consent stays "
+            "pending, and no marketing email reaches them, until they click it. Turned off, "
+            "ticking the box grants the consent at once."
         ),
     )
     is_active = forms.BooleanField(

@@ -168,6 +168,10 @@ class Form(WorkspaceScopedModel):
     `consent_text` is the sentence shown next to the email-marketing checkbox; it is kept as the
     proof of every consent the form records, so what the visitor read is the marketer's text,
     never a value the post carries.
+
+    `double_opt_in` (on unless the marketer turns it off): the consent a post asks for stays
+    *pending* until the address owner clicks the link of the confirmation email the emails
+    domain sends (docs/emails.md, "Double opt-in"); off, the post grants it at once.
     """
 
     slug = models.SlugField(_("slug"), max_length=60)
@@ -175,6 +179,7 @@ class Form(WorkspaceScopedModel):
     fields = models.JSONField(default=list, blank=True)
     asks_email_consent = models.BooleanField(default=False)
     consent_text = models.TextField(_("consent text"), blank=True)
+    double_opt_in = models.BooleanField(_("double opt-in"), default=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -388,10 +388,15 @@ def _form_page(request: HttpRequest, current: Form | None) -> HttpResponse:
                 "collects": current.fields,
                 "asks_email_consent": current.asks_email_consent,
                 "consent_text": current.consent_text,
+                "double_opt_in": current.double_opt_in,
                 "is_active": current.is_active,
             }
             if current
-            else {"collects": ["email", "first_name", "last_name"], "is_active": True}
+            else {
+                "collects": ["email", "first_name", "last_name"],
+                "double_opt_in": True,
+                "is_active": True,
+            }
         )
         page_form = WebFormForm(initial=initial, field_choices=choices)
     snippet = (

@@ -8,8 +8,11 @@ a post proves nothing about who typed the email address. The rules that follow f
 - A post for an address the workspace does not know creates the contact. For a known contact it
   only fills fields that are still empty; a value that differs from what the contact has is
   kept on the `form_submitted` event (`not_applied`) for the marketer to read, never written.
-- Email-marketing consent is recorded as *pending* with the form's own consent text as proof;
-  a granted consent stays granted and a revoked or denied one is never re-granted.
+- Email-marketing consent is recorded as *pending* with the form's own consent text as proof,
+  and the emails domain sends the confirmation email (`ConsentConfirmationRequested`): double
+  opt-in, each form's default. A form with `double_opt_in` off grants it at once (single opt-in,
+  the marketer's choice). Either way a granted consent stays granted and a revoked or denied one
+  is never re-granted.
 - The visitor's anonymous history joins the contact only when the form created it, and only
   through the first-party cookie the snippet sets (`vl_aid`), never an id the post body names.
   A known contact's timeline cannot be filled with page views by someone typing their address.
@@ -29,9 +32,9 @@ from django.utils.translation import gettext_lazy
 
 from volano.contacts import services as contact_services
 from volano.contacts.cleaning import FieldError, clean_email, clean_phone
-from volano.contacts.models import Company, Contact, CustomField, Entity, Purpose
+from volano.contacts.models import Company, ConsentStatus, Contact, CustomField, Entity, Purpose
 from volano.core.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
-from volano.core.facts import EventsAppended
+from volano.core.facts import ConsentConfirmationRequested, EventsAppended
 from volano.core.models import Membership, User, Workspace
 from volano.core.permissions import Cap, allows
 from volano.core.reactions import announce
@@ -129,7 +132,7 @@ def _form_clean(*, workspace: Workspace, data: dict[str, Any], current: Form | N
             clean["slug"] = slug
     text("name", 120, required=True)
     text("consent_text", MAX_CONSENT_TEXT, required=False)
-    for flag in ("asks_email_consent", "is_active"):
+    for flag in ("asks_email_consent", "double_opt_in", "is_active"):
         if flag in data:
             if not isinstance(data[flag], bool):
                 errors.append({"field": flag, "message": _("must be true or false")})
@@ -393,7 +396,7 @@ def form_submit(
         if not_applied:
             properties["not_applied"] = not_applied
         if submission.consent_email_marketing:
-            properties["consent_email_marketing"] = contact_services.consent_request(
+            status = contact_services.consent_request(
                 workspace=workspace,
                 contact=contact,
                 purpose=Purpose.EMAIL_MARKETING,
@@ -401,7 +404,19 @@ def form_submit(
                 ip=ip,
                 form=form.slug,
                 proof=form.consent_text,
+                confirmed=not form.double_opt_in,
             )
+            properties["consent_email_marketing"] = status
+            if status == ConsentStatus.PENDING:  # the emails domain sends the confirmation
+                announce(
+                    ConsentConfirmationRequested(
+                        workspace_id=workspace.pk,
+                        contact_id=contact.pk,
+                        purpose=Purpose.EMAIL_MARKETING,
+                        form=form.slug,
+                        ip=ip if ip and ip != "unknown" else None,
+                    )
+                )
         Event.objects.create(
             workspace=workspace,
             contact=contact,

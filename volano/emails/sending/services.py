@@ -342,6 +342,10 @@ def build_message(
     )
     if html:
         message.attach_alternative(html, "text/html")
+    # an anymail provider sends these back with its webhooks (emails/webhooks.py finds the
+    # delivery by them); other backends ignore the attributes
+    message.metadata = {"volano_delivery": str(delivery_id)}  # type: ignore[attr-defined]
+    message.tags = [str(mailing.kind)]  # type: ignore[attr-defined]
     return message
 
 

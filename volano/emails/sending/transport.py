@@ -106,7 +106,8 @@ class Transport:
         if not sent:
             raise smtplib.SMTPServerDisconnected("the backend sent nothing")
         status = getattr(message, "anymail_status", None)
-        return str(getattr(status, "message_id", "") or "")
+        provider_id = getattr(status, "message_id", None)
+        return "" if provider_id is None else str(provider_id)
 
     def drop(self) -> None:
         """Forget a broken connection (the next send opens a new one)."""
