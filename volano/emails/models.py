@@ -16,4 +16,7 @@ from volano.emails.models_sending import (  # noqa: F401
 )
 from volano.emails.models_templates import EmailTemplate  # noqa: F401
 
+# --- sending policy (session policy): frequency cap and quiet hours -------------------------------
+from volano.emails.models_policy import EmailPolicy  # noqa: F401,E402
+
 # --- end of sending ------------------------------------------------------------------------------

@@ -133,6 +133,12 @@ class Delivery(WorkspaceScopedModel):
             models.Index(fields=["mailing", "status"], name="delivery_mailing_status"),
             models.Index(fields=["message_id"], condition=~Q(message_id=""), name="delivery_msgid"),
             models.Index(fields=["sent_at"], condition=Q(status="sent"), name="delivery_sent"),
+            # the frequency cap: a contact's sent marketing messages in the window, per claim
+            models.Index(
+                fields=["contact", "sent_at"],
+                condition=Q(status="sent"),
+                name="delivery_contact_sent",
+            ),
         ]
 
 
