@@ -143,9 +143,7 @@ def main() -> int:
                 print(f"alert {title} did not arrive within 60 s")
                 return 1
             delays.append(alerts[title] - sent_at)
-            during.append(
-                Mailing.all_workspaces.filter(pk=mailing.pk, status="sending").exists()
-            )
+            during.append(Mailing.all_workspaces.filter(pk=mailing.pk, status="sending").exists())
             time.sleep(1)
         measured = time.perf_counter() - send_started
         bulk_then = len(bulk)

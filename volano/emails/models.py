@@ -2,6 +2,8 @@
 
 # -- templates (session emailtpl) ---------------------------------------------------------------
 # --- sending (session emailsend): Mailing, Delivery, Suppression, SoftBounce ---------------------
+# --- and its policy (session policy): EmailPolicy, the frequency cap and quiet hours -------------
+from volano.emails.models_policy import EmailPolicy  # noqa: F401
 from volano.emails.models_sending import (  # noqa: F401
     MARKETING_KINDS,
     Delivery,
@@ -15,8 +17,5 @@ from volano.emails.models_sending import (  # noqa: F401
     SuppressionReason,
 )
 from volano.emails.models_templates import EmailTemplate  # noqa: F401
-
-# --- sending policy (session policy): frequency cap and quiet hours -------------------------------
-from volano.emails.models_policy import EmailPolicy  # noqa: F401,E402
 
 # --- end of sending ------------------------------------------------------------------------------

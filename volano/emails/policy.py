@@ -104,7 +104,10 @@ def email_policy_save(*, workspace: Workspace, actor: User | None, data: dict) -
         "quiet_end"
     ):
         errors.append(
-            {"field": "quiet_end", "message": _("quiet hours must end at another time than they start")}
+            {
+                "field": "quiet_end",
+                "message": _("quiet hours must end at another time than they start"),
+            }
         )
     if errors:
         raise ValidationFailed(errors)
@@ -176,9 +179,9 @@ def quiet_until(
     return None
 
 
-def policy_quiet_until(policy: EmailPolicy, *, time_zone: str, now: dt.datetime) -> dt.datetime | None:
+def policy_quiet_until(
+    policy: EmailPolicy, *, time_zone: str, now: dt.datetime
+) -> dt.datetime | None:
     if not policy.quiet_enabled:
         return None
-    return quiet_until(
-        start=policy.quiet_start, end=policy.quiet_end, time_zone=time_zone, now=now
-    )
+    return quiet_until(start=policy.quiet_start, end=policy.quiet_end, time_zone=time_zone, now=now)

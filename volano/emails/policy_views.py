@@ -3,8 +3,6 @@ marketing email. Thin: parse the form, call the policy service, render."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -27,7 +25,9 @@ TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
 class PolicyForm(forms.Form):
-    cap_enabled = forms.BooleanField(label=gettext_lazy("Limit marketing emails per contact"), required=False)
+    cap_enabled = forms.BooleanField(
+        label=gettext_lazy("Limit marketing emails per contact"), required=False
+    )
     cap_messages = forms.IntegerField(
         label=gettext_lazy("At most (emails)"), min_value=1, max_value=CAP_MESSAGES_MAX
     )

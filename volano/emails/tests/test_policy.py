@@ -253,7 +253,10 @@ def test_transactional_mail_ignores_quiet_hours(
     officina, audience, smtp, django_capture_on_commit_callbacks
 ):
     _quiet_around_now(officina, ROME)
-    _send(_mailing(officina, [audience["carla"]], kind="transactional"), django_capture_on_commit_callbacks)
+    _send(
+        _mailing(officina, [audience["carla"]], kind="transactional"),
+        django_capture_on_commit_callbacks,
+    )
     _send(_mailing(officina, [audience["anna"]], kind="test"), django_capture_on_commit_callbacks)
     assert sorted(str(m["To"]) for m in smtp.inbox.messages) == [
         "anna@example.it",
@@ -311,9 +314,11 @@ def test_the_settings_page_saves_and_shows_errors(client, officina, giulia):
         dt.time(7, 30),
     )
     assert "Sending policy saved." in client.get("/email/settings/").content.decode()
-    assert Activity.objects.for_workspace(officina).filter(
-        verb="email_policy.save", actor_user=giulia
-    ).exists()
+    assert (
+        Activity.objects.for_workspace(officina)
+        .filter(verb="email_policy.save", actor_user=giulia)
+        .exists()
+    )
 
 
 def test_a_viewer_sees_the_policy_but_cannot_change_it(client, officina):
