@@ -16,6 +16,7 @@ BENCHMARKS = [
     "handoff",
     "predictive",
     "email_render",
+    "email_transactional",
 ]
 
 

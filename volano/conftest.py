@@ -106,6 +106,10 @@ def _data_dir(tmp_path, settings):
             "OPTIONS": {"directory": str(tmp_path / "data" / "outbox")},
         }
     }
+    # a new workspace's sending policy without quiet hours and frequency cap: a marketing send
+    # in a test must not depend on the hour the suite runs at (volano/emails/tests/test_policy.py
+    # tests them with both on, the production defaults)
+    settings.VOLANO_EMAIL_POLICY_DEFAULTS = {"quiet_enabled": False, "cap_enabled": False}
 
 
 @pytest.fixture

@@ -195,6 +195,12 @@ VOLANO_IMPORT_MAX_SHARED_STRINGS_BYTES = int(
     os.environ.get("VOLANO_IMPORT_MAX_SHARED_STRINGS_BYTES", 256 * 1024 * 1024)
 )
 
+# The sending policy a workspace starts with (volano/emails/policy.py): field overrides for a new
+# workspace's EmailPolicy ({} = the model's defaults: at most 3 marketing emails per contact in 7
+# days, quiet 21:00-08:00). The tests' conftest turns both off so that no test of another domain
+# depends on the time of day it runs at; the policy's own tests turn them on.
+VOLANO_EMAIL_POLICY_DEFAULTS: dict = {}
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 

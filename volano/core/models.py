@@ -252,6 +252,7 @@ VERB_LABELS = {
     "mailing.create": _("created a mailing"),
     "mailing.send": _("started sending a mailing"),
     "mailing.cancel": _("cancelled a mailing"),
+    "email_policy.save": _("changed the email sending policy"),
 }
 
 

@@ -3,6 +3,9 @@
 # -- templates (session emailtpl) ---------------------------------------------------------------
 # --- sending (session emailsend): Mailing, Delivery, Suppression, SoftBounce ---------------------
 from volano.emails.models_optin import OptInConfirmation  # noqa: F401
+
+# --- and its policy (session policy): EmailPolicy, the frequency cap and quiet hours -------------
+from volano.emails.models_policy import EmailPolicy  # noqa: F401
 from volano.emails.models_sending import (  # noqa: F401
     MARKETING_KINDS,
     Delivery,

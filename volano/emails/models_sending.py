@@ -140,6 +140,12 @@ class Delivery(WorkspaceScopedModel):
                 name="delivery_provider_msgid",
             ),
             models.Index(fields=["sent_at"], condition=Q(status="sent"), name="delivery_sent"),
+            # the frequency cap: a contact's sent marketing messages in the window, per claim
+            models.Index(
+                fields=["contact", "sent_at"],
+                condition=Q(status="sent"),
+                name="delivery_contact_sent",
+            ),
         ]
 
 

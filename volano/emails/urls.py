@@ -1,5 +1,6 @@
 from django.urls import path
 
+from volano.emails import policy_views
 from volano.emails import views as sending_views
 from volano.emails import webhooks
 from volano.emails.templating import views
@@ -19,6 +20,7 @@ urlpatterns = [
     ),
     path("email/templates/<slug:slug>/test/", views.template_test_send_view, name="test_send"),
     path("email/templates/<slug:slug>/delete/", views.template_delete_view, name="delete"),
+    path("email/settings/", policy_views.policy_view, name="policy"),
     path("e/o/<str:token>/", sending_views.open_pixel, name="open"),
     path("e/c/<str:token>/", sending_views.click, name="click"),
     path("e/u/<str:token>/", sending_views.unsubscribe, name="unsubscribe"),

@@ -24,8 +24,8 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,6 +48,7 @@ from volano.emails.models import (
     SkipReason,
     Suppression,
 )
+from volano.emails.policy import email_policy_get, policy_quiet_until
 from volano.emails.sending.renderers import renderer_get
 from volano.emails.sending.transport import CONNECTION_ERRORS, Outcome, Transport, classify
 from volano.emails.suppression import suppression_add
@@ -107,6 +108,10 @@ def mailing_create(
             _("unknown mailer %(mailer)s") % {"mailer": repr(mailer)}, field="mailer"
         )
     now = timezone.now()
+    if kind in MARKETING_KINDS:
+        # the workspace's policy exists from its first marketing mailing on, made here (by the
+        # web process) rather than by whichever worker claims first
+        email_policy_get(workspace=workspace)
     with transaction.atomic():
         mailing = Mailing.objects.create(
             workspace=workspace,
@@ -244,12 +249,47 @@ def _address_ok(address: str) -> bool:
     return True
 
 
-def claim_batch(*, mailing: Mailing, worker: str, size: int = BATCH) -> list[dict]:
+def _recent_marketing(since: dt.datetime) -> Coalesce:
+    """The number of marketing messages the row's contact was sent since `since`, plus those
+    being sent to them right now (claimed by a worker of another mailing): the frequency cap's
+    count, as a correlated subquery over the delivery_contact_sent index."""
+    recent = (
+        Delivery.all_workspaces.filter(
+            Q(status=DeliveryStatus.SENT, sent_at__gte=since) | Q(status=DeliveryStatus.CLAIMED),
+            contact_id=OuterRef("contact_id"),
+            mailing__kind__in=list(MARKETING_KINDS),
+        )
+        .order_by()
+        .values("contact_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(recent, output_field=IntegerField()), 0)
+
+
+def claim_batch(
+    *, mailing: Mailing, worker: str, size: int = BATCH, now: dt.datetime | None = None
+) -> list[dict]:
     """Claim up to `size` due rows of the mailing, in one transaction that also skips (and
     counts) the rows whose contact has no email, a malformed one, a suppressed one or, for
-    marketing mail, no granted email_marketing consent at this moment. Returns the claimed rows
-    as {id, contact_id, address}."""
-    now = timezone.now()
+    marketing mail, no granted email_marketing consent at this moment, or already the
+    workspace's frequency cap of marketing messages in its window. During the workspace's quiet
+    hours a marketing mailing claims nothing: its queued rows are held (one UPDATE) until the
+    quiet hours end. Returns the claimed rows as {id, contact_id, address}."""
+    now = now or timezone.now()
+    policy = email_policy_get(workspace=mailing.workspace_id) if mailing.is_marketing else None
+    if policy is not None:
+        until = policy_quiet_until(policy, time_zone=mailing.workspace.time_zone, now=now)
+        if until is not None:  # held, not dropped: due again when the quiet hours end
+            with transaction.atomic():
+                Delivery.all_workspaces.filter(
+                    mailing_id=mailing.pk,
+                    status=DeliveryStatus.QUEUED,
+                    next_attempt_at__lt=until,
+                ).update(next_attempt_at=until)
+                Mailing.all_workspaces.filter(pk=mailing.pk).update(heartbeat_at=now)
+            return []
+    cap = policy.cap_messages if policy is not None and policy.cap_enabled else None
     # The consent half of contacts' one definition of "emailable" (ContactQuerySet.emailable),
     # as an annotation of this statement so each skipped row keeps its own reason.
     granted = email_marketing_granted("contact_id")
@@ -258,6 +298,9 @@ def claim_batch(*, mailing: Mailing, worker: str, size: int = BATCH) -> list[dic
             workspace_id=mailing.workspace_id, address=Lower(OuterRef("contact__email"))
         )
     )
+    annotations: dict = {"granted": granted, "suppressed": suppressed}
+    if cap is not None and policy is not None:
+        annotations["recent"] = _recent_marketing(now - dt.timedelta(days=policy.cap_days))
     with transaction.atomic():
         due = Delivery.all_workspaces.filter(
             mailing_id=mailing.pk, status=DeliveryStatus.QUEUED, next_attempt_at__lte=now
@@ -269,8 +312,8 @@ def claim_batch(*, mailing: Mailing, worker: str, size: int = BATCH) -> list[dic
             return []
         rows = list(
             Delivery.all_workspaces.filter(id__in=ids)
-            .annotate(granted=granted, suppressed=suppressed)
-            .values("id", "contact_id", "contact__email", "granted", "suppressed")
+            .annotate(**annotations)
+            .values("id", "contact_id", "contact__email", *annotations)
         )
         skip: dict[str, list[int]] = {}
         reason: str
@@ -285,6 +328,8 @@ def claim_batch(*, mailing: Mailing, worker: str, size: int = BATCH) -> list[dic
                 reason = SkipReason.SUPPRESSED
             elif mailing.is_marketing and not row["granted"]:
                 reason = SkipReason.NO_CONSENT
+            elif cap is not None and row["recent"] >= cap:
+                reason = SkipReason.CAPPED
             else:
                 claimed.append(
                     {"id": row["id"], "contact_id": row["contact_id"], "address": address}
@@ -511,19 +556,22 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
     return result
 
 
-def mailing_deliver(*, mailing_id: int, worker: str | None = None) -> dt.datetime | None:
+def mailing_deliver(
+    *, mailing_id: int, worker: str | None = None, now: dt.datetime | None = None
+) -> dt.datetime | None:
     """The worker's loop for one mailing: claim, send, until nothing is due. Returns when the
-    mailing should be looked at again (a retry is due then), or None when it is done."""
+    mailing should be looked at again (a retry is due then, or the workspace's quiet hours
+    end), or None when it is done. `now` fixes the claims' clock (tests; default: the time)."""
     mailing = Mailing.all_workspaces.select_related("workspace").filter(pk=mailing_id).first()
     if mailing is None or mailing.status != MailingStatus.SENDING:
         return None
     worker = worker or worker_name()
-    deliveries_reclaim(mailing_id=mailing.pk)
+    deliveries_reclaim(mailing_id=mailing.pk, now=now)
     transport = Transport(mailing.mailer, sent_last_hour=_sent_last_hour)
     try:
         while True:
             if Mailing.all_workspaces.filter(pk=mailing.pk, status=MailingStatus.SENDING).exists():
-                claimed = claim_batch(mailing=mailing, worker=worker)
+                claimed = claim_batch(mailing=mailing, worker=worker, now=now)
             else:
                 claimed = []
             if not claimed:
