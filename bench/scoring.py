@@ -93,6 +93,7 @@ def main() -> int:
     events = Event.objects.for_workspace(workspace).count()
 
     model = score_model_save(workspace=workspace, actor=None, data=fifteen_rules())
+    load = os.getloadavg()[0]
     # 1. the full recompute: the first one writes every score (and a score_changed event each),
     #    the next ones only what moved
     if args.update_only:
@@ -109,8 +110,10 @@ def main() -> int:
     from volano.scoring.services import model_definition
     from volano.scoring.sql import scores_select
 
-    def select_only() -> int:
-        sql, params = scores_select(workspace, model_definition(model), None, timezone.now())
+    def select_only(per_rule: bool = False) -> int:
+        sql, params = scores_select(
+            workspace, model_definition(model), None, timezone.now(), per_rule=per_rule
+        )
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_scores_by_hand")
             cursor.execute(f"CREATE TEMPORARY TABLE bench_scores_by_hand AS {sql}", params)
@@ -120,6 +123,8 @@ def main() -> int:
         return rows
 
     _rows, select_times = timed(select_only)
+    # the same SELECT with one grouped query per engagement rule (before the one pass)
+    _rows, per_rule_times = timed(lambda: select_only(per_rule=True))
     # 2. a threshold rule reading the score, then one new event for one contact at a time
     threshold_rule_save(
         workspace=workspace,
@@ -153,7 +158,10 @@ def main() -> int:
         updates += took
     ThresholdRule.objects.for_workspace(workspace).filter(name__startswith="bench ").delete()
 
-    print(f"database: {connection.vendor}; contacts {contacts:,}; events {events:,}")
+    print(
+        f"database: {connection.vendor}; contacts {contacts:,}; events {events:,};"
+        f" load average at the start {load:.1f}, at the end {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"full recompute, 15 rules: first {first_time[0]:.2f} s ({first.scored:,} scored,"
         f" {first.changed:,} changed); steady median {statistics.median(steady_times):.2f} s"
@@ -164,6 +172,10 @@ def main() -> int:
         f"the limit, the model's SELECT alone into a temporary table: {limit:.2f} s; ratio"
         f" limit/first {limit / first_time[0]:.2f}, limit/steady"
         f" {limit / statistics.median(steady_times):.2f}"
+    )
+    print(
+        f"the SELECT with one query per engagement rule (before the one pass):"
+        f" {per_rule_times[0]:.2f} s; one pass / per rule {limit / per_rule_times[0]:.2f}"
     )
     print(
         f"score update after one event (15 rules + threshold rule): median"
