@@ -110,10 +110,8 @@ def main() -> int:
     from volano.scoring.services import model_definition
     from volano.scoring.sql import scores_select
 
-    def select_only(per_rule: bool = False) -> int:
-        sql, params = scores_select(
-            workspace, model_definition(model), None, timezone.now(), per_rule=per_rule
-        )
+    def select_only() -> int:
+        sql, params = scores_select(workspace, model_definition(model), None, timezone.now())
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_scores_by_hand")
             cursor.execute(f"CREATE TEMPORARY TABLE bench_scores_by_hand AS {sql}", params)
@@ -123,8 +121,6 @@ def main() -> int:
         return rows
 
     _rows, select_times = timed(select_only)
-    # the same SELECT with one grouped query per engagement rule (before the one pass)
-    _rows, per_rule_times = timed(lambda: select_only(per_rule=True))
     # 2. a threshold rule reading the score, then one new event for one contact at a time
     threshold_rule_save(
         workspace=workspace,
@@ -172,10 +168,6 @@ def main() -> int:
         f"the limit, the model's SELECT alone into a temporary table: {limit:.2f} s; ratio"
         f" limit/first {limit / first_time[0]:.2f}, limit/steady"
         f" {limit / statistics.median(steady_times):.2f}"
-    )
-    print(
-        f"the SELECT with one query per engagement rule (before the one pass):"
-        f" {per_rule_times[0]:.2f} s; one pass / per rule {limit / per_rule_times[0]:.2f}"
     )
     print(
         f"score update after one event (15 rules + threshold rule): median"
