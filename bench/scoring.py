@@ -93,6 +93,7 @@ def main() -> int:
     events = Event.objects.for_workspace(workspace).count()
 
     model = score_model_save(workspace=workspace, actor=None, data=fifteen_rules())
+    load = os.getloadavg()[0]
     # 1. the full recompute: the first one writes every score (and a score_changed event each),
     #    the next ones only what moved
     if args.update_only:
@@ -153,7 +154,10 @@ def main() -> int:
         updates += took
     ThresholdRule.objects.for_workspace(workspace).filter(name__startswith="bench ").delete()
 
-    print(f"database: {connection.vendor}; contacts {contacts:,}; events {events:,}")
+    print(
+        f"database: {connection.vendor}; contacts {contacts:,}; events {events:,};"
+        f" load average at the start {load:.1f}, at the end {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"full recompute, 15 rules: first {first_time[0]:.2f} s ({first.scored:,} scored,"
         f" {first.changed:,} changed); steady median {statistics.median(steady_times):.2f} s"

@@ -4,6 +4,7 @@ update after one new event (all affected segments), and a full refresh of 50 seg
     python -m bench.segments --quick                     # ~10k contacts, temp SQLite
     python -m bench.segments --quick --database-url postgres://postgres@127.0.0.1:5432/volano_bench_segcore
     python -m bench.segments --full --database-url URL [--workspace bench-1m]   # existing 1M data
+    python -m bench.segments --full --first-materialisation --database-url URL  # a new 900k segment
 
 --quick generates a fresh workspace "bench-segments"; --full uses an existing workspace (as
 `python -m bench.generate --full` leaves it) and only adds its own segments (slugs "bench-…",
@@ -100,8 +101,16 @@ def main() -> int:
     parser.add_argument(
         "--no-refresh50", action="store_true", help="skip the 50-segment full refresh (minutes)"
     )
+    parser.add_argument(
+        "--first-materialisation",
+        action="store_true",
+        help="only: save a new segment of ~90%% of the contacts, time until it is usable, "
+        "beside a hand-written INSERT … SELECT of the same condition",
+    )
     args = parser.parse_args()
     django_setup(args.database_url)
+    if args.first_materialisation:
+        return first_materialisation(args)
 
     from django.db import connection
     from django.utils import timezone
@@ -125,6 +134,7 @@ def main() -> int:
         Segment.objects.for_workspace(workspace).filter(slug__startswith="bench-").delete()
     contacts = Contact.objects.for_workspace(workspace).count()
     events = Event.objects.for_workspace(workspace).count()
+    load = os.getloadavg()[0]
 
     # 1. the issue's segment: first materialisation (everyone enters), then a steady refresh
     issue, first = timed(
@@ -181,12 +191,105 @@ def main() -> int:
         increments += timing
     print(
         f"segments: db={connection.vendor} contacts={contacts:,} events={events:,} "
+        f"load_1min_start={load:.1f} load_1min_end={os.getloadavg()[0]:.1f} "
         f"issue_members={issue.size:,} preview_count={count:,} "
         f"first_materialise_s={first[0]:.3f} recompute_s_median={statistics.median(recompute):.3f} "
         f"preview_s_median={statistics.median(preview):.3f} "
         f"incremental_ms_median={1000 * statistics.median(increments):.1f} "
         f"incremental_ms_max={1000 * max(increments):.1f} affected_segments={affected} "
         f"refresh50_first_s={full_first[0]:.2f} refresh50_s={full[0]:.2f}"
+    )
+    return 0
+
+
+# ~91% of the demo's contacts (every region but two)
+LARGE_SEGMENT = {"not": {"field": "region", "op": "in", "value": ["Lazio", "Campania"]}}
+LARGE_BY_HAND = "NOT (c.region IN ('Lazio', 'Campania'))"
+
+
+def first_materialisation(args) -> int:
+    """A new segment of ~900k contacts at 1M: the time from saving it until it is usable (its
+    members, count and first export rows readable), then the after-commit writing of its
+    `segment_entered` events; beside the same work by hand, a hand-written INSERT … SELECT of
+    the same condition into the same indexed memberships table, committed."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from volano.contacts.models import Contact
+    from volano.core.models import OutboxStatus, ReactionOutbox, Workspace
+    from volano.core.reactions import outbox_run
+    from volano.events.models import Event
+    from volano.segments import selectors, services
+    from volano.segments.export import export_rows
+    from volano.segments.models import Segment, SegmentMembership
+
+    if args.quick:
+        workspace = quick_workspace(
+            "bench-segments", contacts=10_000, companies=2_000, anonymous_visitors=2_000
+        )
+    else:
+        workspace = Workspace.objects.filter(slug=args.workspace).first()
+        if workspace is None:
+            print(f"no workspace {args.workspace!r}: run python -m bench.generate --full first")
+            return 2
+    old = Segment.objects.for_workspace(workspace).filter(slug__startswith="bench-")
+    old.delete()
+    contacts = Contact.objects.for_workspace(workspace).count()
+    load = os.getloadavg()[0]
+
+    def usable() -> tuple[int, int]:
+        segment = services.segment_save(
+            workspace=workspace,
+            actor=None,
+            slug="bench-large",
+            name="Bench large",
+            definition=LARGE_SEGMENT,
+        )
+        members = selectors.segment_members(workspace=workspace, segment=segment)
+        first_rows = export_rows(workspace=workspace, contacts=members)
+        rows = [next(first_rows) for _ in range(101)]  # the header and 100 contacts
+        return members.count(), len(rows)
+
+    (size, _rows), saved = timed(usable)
+    segment = Segment.objects.for_workspace(workspace).get(slug="bench-large")
+    pending = list(
+        ReactionOutbox.objects.filter(status=OutboxStatus.PENDING, fact_type="SegmentEnteredInBulk")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    _, entries = timed(lambda: outbox_run(outbox_ids=pending))
+    entered_events = (
+        Event.objects.for_workspace(workspace)
+        .filter(type="segment_entered", properties__segment="bench-large")
+        .filter(occurred_at=segment.refreshed_at)  # this run's (earlier runs' events stay)
+        .count()
+    )
+    # by hand: the same condition in SQL, its memberships into the same table, committed
+    by_hand = Segment.objects.create(
+        workspace=workspace, slug="bench-by-hand", name="Bench by hand", definition=LARGE_SEGMENT
+    )
+    memberships = SegmentMembership._meta.db_table
+
+    def hand_written() -> int:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {memberships} (workspace_id, segment_id, contact_id, entered_at) "
+                f"SELECT %s, %s, c.id, %s FROM {Contact._meta.db_table} c "
+                f"WHERE c.workspace_id = %s AND {LARGE_BY_HAND}",
+                [workspace.pk, by_hand.pk, timezone.now(), workspace.pk],
+            )
+            return cursor.rowcount
+
+    hand_rows, hand = timed(hand_written)
+    by_hand.delete()
+    segment.delete()
+    print(
+        f"first materialisation: db={connection.vendor} contacts={contacts:,} "
+        f"load_1min={load:.1f} members={size:,} usable_s={saved[0]:.2f} "
+        f"entered_events_after_commit={entered_events:,} entries_s={entries[0]:.2f} "
+        f"by_hand_insert_select_s={hand[0]:.2f} (rows {hand_rows:,}) "
+        f"ratio_by_hand/usable={hand[0] / saved[0]:.2f} "
+        f"ratio_by_hand/usable+entries={hand[0] / (saved[0] + entries[0]):.2f}"
     )
     return 0
 

@@ -283,6 +283,17 @@ class SegmentMembershipChanged(Fact):
 
 
 @dataclass(frozen=True)
+class SegmentEnteredInBulk(Fact):
+    """Many contacts entered the segment `segment_id` in one full refresh (a new segment's first
+    materialisation): their memberships are written, dated `entered_at` (ISO 8601), and their
+    `segment_entered` timeline events are not yet (a 900k-contact segment is usable at once;
+    the events, dated `entered_at` too, follow after commit)."""
+
+    segment_id: int
+    entered_at: str
+
+
+@dataclass(frozen=True)
 class LeadAssigned(Fact):
     """Leads were handed to a rep (their owner changed). The hand-off gives one lead at a time
     and says how: the assignment, the rep, when it is due (ISO 8601) under an SLA of

@@ -21,12 +21,17 @@ from volano.core.facts import (
     LeadAssigned,
     ListMembershipChanged,
     ScoresChanged,
+    SegmentEnteredInBulk,
     StageChanged,
 )
 from volano.core.reactions import reacts_to, workspace_of
 from volano.events.models import EventType
 from volano.segments.models import ListMembership, SegmentMembership
-from volano.segments.services import segments_refresh_contacts, segments_refresh_reading
+from volano.segments.services import (
+    segment_entries_record,
+    segments_refresh_contacts,
+    segments_refresh_reading,
+)
 from volano.segments.tasks import segments_refresh_all_task
 
 OWN_EVENTS = frozenset({EventType.SEGMENT_ENTERED, EventType.SEGMENT_LEFT})
@@ -102,6 +107,17 @@ def segments_follow_lists(fact: ListMembershipChanged) -> None:
 def segments_follow_merge(fact: ContactsMerged) -> None:
     """The survivor holds the duplicate's data now: every segment re-evaluates it."""
     _refresh(fact, fact.survivor_ids, None)
+
+
+@reacts_to(SegmentEnteredInBulk, phase="after_commit")
+def segment_entries_follow(fact: SegmentEnteredInBulk) -> None:
+    """The timeline events of a bulk entry (a new segment's first materialisation), written
+    after the refresh committed: the segment was usable without waiting for them."""
+    workspace = workspace_of(fact)
+    if workspace is not None:
+        segment_entries_record(
+            workspace=workspace, segment_id=fact.segment_id, entered_at=fact.entered_at
+        )
 
 
 @reacts_to(

@@ -35,7 +35,7 @@ from volano.contacts.models import Contact
 from volano.core.activity import activity_record
 from volano.core.db import db_now
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.facts import ListMembershipChanged
+from volano.core.facts import ListMembershipChanged, SegmentEnteredInBulk
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
@@ -61,6 +61,9 @@ logger = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 MAX_IDS_PER_STATEMENT = 5000
+# From this many contacts entering in one full refresh, their timeline events are written after
+# commit (SegmentEnteredInBulk → segment_entries_record), not in the refresh's transaction.
+ENTRIES_RECORDED_AFTER_COMMIT_FROM = 20_000
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,12 @@ def segment_refresh(
                 entered, left = _diff(cursor, segment, matching, at, ids)
         if left:
             _events_insert(workspace, segment, EventType.SEGMENT_LEFT, "left_at", now)
-        if entered:
+        if entered >= ENTRIES_RECORDED_AFTER_COMMIT_FROM and ids is None:
+            # the segment is usable now; its members' `segment_entered` events, dated `now`,
+            # are written after commit (segment_entries_record): 900k of them cost more than
+            # the memberships themselves
+            announce(SegmentEnteredInBulk(workspace.pk, segment.pk, now.isoformat()))
+        elif entered:
             _events_insert(workspace, segment, EventType.SEGMENT_ENTERED, "entered_at", now)
         fields: dict[str, Any] = {}
         if ids is None:
@@ -267,6 +275,39 @@ def segment_refresh(
         else:
             segment.size = segment.size + entered - left
     return RefreshResult(entered=entered, left=left, size=segment.size)
+
+
+def segment_entries_record(*, workspace: Workspace, segment_id: int, entered_at: str) -> int:
+    """Write the `segment_entered` events of the contacts who entered `segment_id` at
+    `entered_at` in one bulk refresh (SegmentEnteredInBulk), dated that moment, once: a second
+    run finds them written. Those who left since did enter then, so they are included.
+    Returns the number of events written."""
+    segment = Segment.objects.for_workspace(workspace).filter(pk=segment_id).first()
+    if segment is None:  # deleted since: its memberships went with it
+        return 0
+    at = dt.datetime.fromisoformat(entered_at)
+    with transaction.atomic():
+        # one writer at a time per segment (the refresh takes the same lock)
+        Segment.objects.for_workspace(workspace).select_for_update().filter(pk=segment.pk).first()
+        written = (
+            Event.objects.for_workspace(workspace)
+            .filter(type=EventType.SEGMENT_ENTERED, occurred_at=at, contact_id__isnull=False)
+            .filter(properties__segment=segment.slug)
+        )
+        if written.exists():
+            return 0
+        membership = SegmentMembership._meta.db_table
+        return system_events_insert_select(
+            workspace=workspace,
+            type=EventType.SEGMENT_ENTERED,
+            at=at,
+            select_sql=(
+                f"SELECT m.contact_id FROM {membership} m "
+                "WHERE m.segment_id = %s AND m.entered_at = %s"
+            ),
+            params=[segment.pk, db_now(at)],
+            properties={"segment": segment.slug, "name": segment.name, "kind": segment.kind},
+        )
 
 
 MATCH_TABLE = "volano_segment_match"

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('contacts', '0005_h1_outbox_xss_websites_https'),
         ('core', '0006_h17_audit_activity'),
-        ('emails', '0003_emailsend_sending'),
+        ('emails', '0004_optin_delivered_confirmations'),
     ]
 
     operations = [

@@ -297,3 +297,57 @@ def test_a_segment_never_holds_another_workspace_contact(officina, ferramenta, g
     assert ids == {officina.pk}
     with pytest.raises(Exception, match="no such segment"):
         services.segment_refresh(workspace=ferramenta, segment=segment)
+
+
+def test_a_bulk_first_materialisation_is_usable_at_once_and_its_entries_follow(
+    officina, giulia, monkeypatch
+):
+    """From ENTRIES_RECORDED_AFTER_COMMIT_FROM contacts entering at once (a new segment of
+    900k at 1M), the members and the size are there when the save returns; each member's
+    `segment_entered` event, dated when they entered, is written after commit, once."""
+    monkeypatch.setattr(services, "ENTRIES_RECORDED_AFTER_COMMIT_FROM", 3)
+    lombards = [person(officina, f"l{n}@a.it", province="MI") for n in range(4)]
+    person(officina, "roma@r.it", province="RM")
+    segment = services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="lombardia",
+        name="Lombardia",
+        definition={"field": "region", "op": "eq", "value": "Lombardia"},
+    )
+    assert members(officina, segment) == {c.email for c in lombards}
+    segment.refresh_from_db()
+    assert segment.size == 4
+    moment = segment.refreshed_at
+    entered = Event.objects.for_workspace(officina).filter(type="segment_entered")
+    assert not entered.exists()  # not yet: after commit
+    # someone leaves before the events are written: they did enter, their timeline says so
+    contact_services.contact_update(
+        workspace=officina, actor=None, contact=lombards[0], data={"province": "RM"}
+    )
+    services.segment_refresh(workspace=officina, segment=segment)
+    reactions_run_pending()
+    stays = dict(
+        SegmentMembership.objects.for_workspace(officina)
+        .filter(segment=segment)
+        .values_list("contact_id", "entered_at")
+    )
+    assert sorted(entered.values_list("contact_id", flat=True)) == sorted(c.pk for c in lombards)
+    for event in entered:
+        assert event.occurred_at == stays[event.contact_id]
+        assert event.properties == {"segment": "lombardia", "name": "Lombardia", "kind": "segment"}
+    assert len(timeline(officina, lombards[0], "segment_left")) == 1
+    # a second run of the reaction (the outbox may deliver twice) writes nothing more
+    assert (
+        services.segment_entries_record(
+            workspace=officina, segment_id=segment.pk, entered_at=moment.isoformat()
+        )
+        == 0
+    )
+    assert entered.count() == 4
+    # a small refresh still writes its entries in its own transaction
+    back = contact_services.contact_update(
+        workspace=officina, actor=None, contact=lombards[0], data={"province": "MI"}
+    )
+    services.segment_refresh(workspace=officina, segment=segment)
+    assert len(timeline(officina, back, "segment_entered")) == 2
