@@ -559,11 +559,12 @@ def contacts_field_set(
         ids = list(targets.values_list("pk", flat=True))
         if not ids:
             return 0
+        # the ids read above, as a literal list: one statement that every planner handles well
         if field.startswith("custom."):
             key = field.removeprefix("custom.")
             sql, params = (
                 Contact.objects.for_workspace(workspace)
-                .filter(pk__in=targets.values("pk"))
+                .filter(pk__in=ids)
                 .values("pk")
                 .query.sql_with_params()
             )
@@ -581,7 +582,7 @@ def contacts_field_set(
                     [*setter_params, db_now(now), *params],
                 )
         else:
-            Contact.objects.for_workspace(workspace).filter(pk__in=targets.values("pk")).update(
+            Contact.objects.for_workspace(workspace).filter(pk__in=ids).update(
                 **{field: clean, "updated_at": now}
             )
         announce(

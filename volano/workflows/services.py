@@ -444,19 +444,30 @@ def _group_run(
     )
     batch = f"{token[-10:]}:{uuid.uuid4().hex[:12]}"
     with transaction.atomic():
-        if graph.get("goal") is not None:
+        # The group's rows are read once: the statements below take literal id lists, which
+        # every planner handles well (nested IN-subqueries over tables just written are not
+        # estimated well by PostgreSQL before ANALYZE).
+        members = dict(group.values_list("pk", "contact_id"))
+        if graph.get("goal") is not None and members:
             goal = condition_parse(graph["goal"], workspace=workspace)
-            reached = contacts_matching(
-                workspace=workspace, condition=goal, now=now, resolver=_resolver(workspace)
-            ).filter(pk__in=group.values("contact_id"))
-            _release(
-                group.filter(contact_id__in=reached.values("pk")),
-                status=EnrolmentStatus.GOAL,
-                finished_at=now,
-                step="",
-                due_at=None,
-                exit_reason="goal",
+            reached = set(
+                contacts_matching(
+                    workspace=workspace, condition=goal, now=now, resolver=_resolver(workspace)
+                )
+                .filter(pk__in=list(members.values()))
+                .values_list("pk", flat=True)
             )
+            if reached:
+                _release(
+                    enrolments.filter(
+                        pk__in=[pk for pk, contact in members.items() if contact in reached]
+                    ),
+                    status=EnrolmentStatus.GOAL,
+                    finished_at=now,
+                    step="",
+                    due_at=None,
+                    exit_reason="goal",
+                )
         q = connection.ops.quote_name
         sql, params = group.values("pk", "occurrence").query.sql_with_params()
         columns = [
@@ -472,8 +483,11 @@ def _group_run(
             )
             ran_count = max(cursor.rowcount, 0)
         runs = StepRun.objects.for_workspace(workspace).filter(batch=batch)
-        ran = group.filter(pk__in=runs.values("enrolment_id"))
-        contacts = Contact.objects.for_workspace(workspace).filter(pk__in=ran.values("contact_id"))
+        ran_ids = list(runs.values_list("enrolment_id", flat=True))
+        ran = enrolments.filter(pk__in=ran_ids)
+        contacts = Contact.objects.for_workspace(workspace).filter(
+            pk__in=[members[pk] for pk in ran_ids]
+        )
         following = step.get("next")
         done = {"step": "", "due_at": None, "finished_at": now}
         if step["kind"] == "wait":
@@ -481,17 +495,28 @@ def _group_run(
         elif step["kind"] == "branch":
             if "when" in step:
                 condition = condition_parse(step["when"], workspace=workspace)
-                matching = contacts_matching(
-                    workspace=workspace, condition=condition, now=now, resolver=_resolver(workspace)
-                ).values("pk")
-                taken = ran.filter(contact_id__in=matching)
+                matching = set(
+                    contacts_matching(
+                        workspace=workspace,
+                        condition=condition,
+                        now=now,
+                        resolver=_resolver(workspace),
+                    )
+                    .filter(pk__in=[members[pk] for pk in ran_ids])
+                    .values_list("pk", flat=True)
+                )
+                taken_ids = [pk for pk in ran_ids if members[pk] in matching]
             else:
-                taken = ran.filter(_email_reaction_q(workspace, version, step["on"]))
-            taken_ids = list(taken.values_list("pk", flat=True))
+                taken_ids = list(
+                    ran.filter(_email_reaction_q(workspace, version, step["on"])).values_list(
+                        "pk", flat=True
+                    )
+                )
+            others = sorted(set(ran_ids) - set(taken_ids))
             runs.filter(enrolment_id__in=taken_ids).update(outcome="then")
-            runs.exclude(enrolment_id__in=taken_ids).update(outcome="else")
-            _advance(ran.filter(pk__in=taken_ids), step["then"], now, now)
-            _advance(ran.exclude(pk__in=taken_ids), step["else"], now, now)
+            runs.filter(enrolment_id__in=others).update(outcome="else")
+            _advance(enrolments.filter(pk__in=taken_ids), step["then"], now, now)
+            _advance(enrolments.filter(pk__in=others), step["else"], now, now)
         elif step["kind"] == "exit":
             _release(
                 ran,
@@ -507,7 +532,7 @@ def _group_run(
                 runs.update(outcome=outcome)
             _advance(ran, following, now, now)
         # claimed but already run (cannot happen while the group is one transaction): let go
-        _release(group.exclude(pk__in=runs.values("enrolment_id")))
+        _release(enrolments.filter(pk__in=sorted(set(members) - set(ran_ids))))
         if ran_count:
             activity_record(
                 workspace=workspace,
@@ -652,16 +677,17 @@ def _send(
         )
     template_ensure_sendable(template)
     workflow = version.workflow
-    for occurrence in sorted(set(ran.values_list("occurrence", flat=True))):
+    by_occurrence: dict[int, list[int]] = {}
+    for contact_id, occurrence in ran.values_list("contact_id", "occurrence"):
+        by_occurrence.setdefault(occurrence, []).append(contact_id)
+    for occurrence, contact_ids in sorted(by_occurrence.items()):
         link = (
             WorkflowMailing.objects.for_workspace(workspace)
             .filter(version=version, step=step_key, occurrence=occurrence)
             .select_related("mailing")
             .first()
         )
-        audience = Contact.objects.for_workspace(workspace).filter(
-            pk__in=ran.filter(occurrence=occurrence).values("contact_id")
-        )
+        audience = Contact.objects.for_workspace(workspace).filter(pk__in=sorted(contact_ids))
         if link is not None:
             mailing_add_audience(
                 workspace=workspace, actor=None, mailing=link.mailing, audience_queryset=audience
