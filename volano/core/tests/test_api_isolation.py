@@ -433,7 +433,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
                 "trigger": {"kind": "manual"},
                 "steps": [{"key": "a", "kind": "send_email", "template": "segreto"}],
             }
-        },  # fmt: skip
+        },
         ("GET", "workflows/<workflow_id>"): {},
         ("PUT", "workflows/<workflow_id>"): {
             "body": {
@@ -441,7 +441,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
                 "trigger": {"kind": "manual"},
                 "steps": [{"key": "a", "kind": "exit"}],
             }
-        },  # fmt: skip
+        },
         ("POST", "workflows/<workflow_id>/publish"): {},
         ("POST", "workflows/<workflow_id>/pause"): {},
         ("POST", "workflows/<workflow_id>/enrol"): {"body": {"contact_ids": [contact_id]}},
