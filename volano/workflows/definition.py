@@ -381,5 +381,7 @@ def _path_key(path: str) -> list:
     for piece in path.replace("]", "").split("["):
         for part in piece.split("."):
             if part:
-                parts.append((0, int(part)) if part.isdigit() else (1, part))
+                # a branch's "then" path before its "else" path
+                order = {"then": "0", "else": "1"}.get(part, part)
+                parts.append((0, int(part)) if part.isdigit() else (1, order))
     return parts

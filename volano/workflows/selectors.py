@@ -82,6 +82,11 @@ def workflow_step_counts(*, workspace: Workspace, workflow: Workflow) -> list[di
                 "kind": step["kind"],
                 "path": step["path"],
                 "depth": step["path"].count("."),
+                # the first step of a branch's path says which one it is
+                "opens": next(
+                    (side for side in ("then", "else") if step["path"].endswith(f".{side}[0]")),
+                    "",
+                ),
                 "waiting": waiting.get(key, 0),
                 "done": done.get(key, 0),
                 "outcomes": outcomes.get(key, {}),
