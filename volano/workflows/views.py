@@ -3,7 +3,7 @@ Workflows are created through the API for now (docs/workflows.md); a builder com
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -13,12 +13,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from volano.core.errors import ApplicationError
+from volano.core.models import User
 from volano.core.permissions import Cap, requires
 from volano.workflows import selectors, services
 
 
 def _ws(request: HttpRequest) -> Any:
     return request.workspace  # type: ignore[attr-defined]
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
 
 
 @requires(Cap.VIEW_MARKETING)
@@ -85,7 +90,7 @@ def workflow_publish_view(request: HttpRequest, workflow_id: int) -> HttpRespons
     workflow = selectors.workflow_get(workspace=workspace, workflow_id=workflow_id)
     try:
         workflow = services.workflow_publish(
-            workspace=workspace, actor=request.user, workflow=workflow
+            workspace=workspace, actor=_actor(request), workflow=workflow
         )
     except ApplicationError as error:
         messages.error(
@@ -105,7 +110,7 @@ def workflow_pause_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
     workspace = _ws(request)
     workflow = selectors.workflow_get(workspace=workspace, workflow_id=workflow_id)
     try:
-        services.workflow_pause(workspace=workspace, actor=request.user, workflow=workflow)
+        services.workflow_pause(workspace=workspace, actor=_actor(request), workflow=workflow)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
