@@ -55,7 +55,9 @@ STEP_KINDS = (
     "change_stage",
     "notify",
     "enrol_in_workflow",
+    "split",
 )
+MAX_SPLIT_PATHS = 10
 EMAIL_REACTIONS = ("opened", "clicked")
 
 
@@ -271,6 +273,29 @@ class _Parser:
                 step["on"] = self.email_reaction(data["on"], f"{path}.on")
             step["then"] = self.sequence(data.get("then", []), f"{path}.then", following, depth + 1)
             step["else"] = self.sequence(data["else"], f"{path}.else", following, depth + 1)
+        elif kind == "split":
+            _only(data, ("key", "kind", "paths", "weights"), path)
+            paths = data.get("paths")
+            if not isinstance(paths, list) or not 2 <= len(paths) <= MAX_SPLIT_PATHS:
+                raise _fail(
+                    _("a split needs from 2 to %(n)s paths (lists of steps)")
+                    % {"n": MAX_SPLIT_PATHS},
+                    f"{path}.paths",
+                )
+            weights = data.get("weights", [1] * len(paths))
+            if (
+                not isinstance(weights, list)
+                or len(weights) != len(paths)
+                or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in weights)
+            ):
+                raise _fail(
+                    _("weights: one whole number of at least 1 per path"), f"{path}.weights"
+                )
+            step["weights"] = weights
+            step["paths"] = [
+                self.sequence(items, f"{path}.paths[{index}]", following, depth + 1)
+                for index, items in enumerate(paths)
+            ]
         elif kind == "exit":
             _only(data, ("key", "kind", "reason"), path)
             step["reason"] = data.get("reason") and _text(data, "reason", path)
@@ -361,7 +386,7 @@ def _reachable_check(start: str | None, steps: dict[str, dict]) -> None:
             continue
         seen.add(key)
         step = steps[key]
-        todo.extend([step.get("next"), step.get("then"), step.get("else")])
+        todo.extend([step.get("next"), step.get("then"), step.get("else"), *step.get("paths", [])])
     for key, step in steps.items():
         if key not in seen:
             raise _fail(

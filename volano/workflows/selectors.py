@@ -83,10 +83,7 @@ def workflow_step_counts(*, workspace: Workspace, workflow: Workflow) -> list[di
                 "path": step["path"],
                 "depth": step["path"].count("."),
                 # the first step of a branch's path says which one it is
-                "opens": next(
-                    (side for side in ("then", "else") if step["path"].endswith(f".{side}[0]")),
-                    "",
-                ),
+                "opens": _opens(step["path"]),
                 "waiting": waiting.get(key, 0),
                 "done": done.get(key, 0),
                 "outcomes": outcomes.get(key, {}),
@@ -94,6 +91,17 @@ def workflow_step_counts(*, workspace: Workspace, workflow: Workflow) -> list[di
             }
         )
     return rows
+
+
+def _opens(path: str) -> str:
+    """ "then" / "else" / "path-N" for the first step of a branch's or a split's path."""
+    for side in ("then", "else"):
+        if path.endswith(f".{side}[0]"):
+            return side
+    head, _sep, tail = path.rpartition(".paths[")
+    if head and tail.endswith("][0]"):
+        return f"path-{int(tail.split(']')[0]) + 1}"
+    return ""
 
 
 def contact_workflow_paths(*, workspace: Workspace, contact_id: int) -> list[dict[str, Any]]:

@@ -517,6 +517,14 @@ def _group_run(
             runs.filter(enrolment_id__in=others).update(outcome="else")
             _advance(enrolments.filter(pk__in=taken_ids), step["then"], now, now)
             _advance(enrolments.filter(pk__in=others), step["else"], now, now)
+        elif step["kind"] == "split":
+            buckets: dict[int, list[int]] = {}
+            for pk in ran_ids:
+                index = split_path(members[pk], version.workflow_id, step["weights"])
+                buckets.setdefault(index, []).append(pk)
+            for index, pks in buckets.items():
+                runs.filter(enrolment_id__in=pks).update(outcome=f"path-{index + 1}")
+                _advance(enrolments.filter(pk__in=pks), step["paths"][index], now, now)
         elif step["kind"] == "exit":
             _release(
                 ran,
@@ -543,6 +551,18 @@ def _group_run(
                 changes={"step": step_key, "kind": step["kind"], "contacts": ran_count},
             )
     return ran_count
+
+
+def split_path(contact_id: int, workflow_id: int, weights: list[int]) -> int:
+    """The path (0-based) of a split a contact takes: a deterministic hash of the contact and
+    the workflow (Knuth's multiplicative hash), so the same contact always takes the same path
+    of a workflow and paths of different workflows are independent."""
+    point = ((contact_id * 2654435761 + workflow_id * 40503) % 2**32) % sum(weights)
+    for index, weight in enumerate(weights):
+        if point < weight:
+            return index
+        point -= weight
+    return len(weights) - 1
 
 
 def _advance(rows: QuerySet, following: str | None, due_at: dt.datetime, now: dt.datetime) -> None:

@@ -145,6 +145,12 @@ def step_label(step: dict, workspace: Any, language: str) -> str:
         condition = condition_parse(step["when"], workspace=workspace)
         sentence = condition_describe(condition, language, condition_names(workspace=workspace))
         return _("If: %(condition)s") % {"condition": sentence}
+    if kind == "split":
+        return ngettext(
+            "Split at random into %(n)s path",
+            "Split at random into %(n)s paths",
+            len(step["paths"]),
+        ) % {"n": len(step["paths"])}
     if kind == "exit":
         return _("Exit the workflow")
     if kind == "add_to_list":

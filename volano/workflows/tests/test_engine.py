@@ -244,3 +244,34 @@ def test_two_thousand_enrolments_at_a_send_step_are_one_mailing_and_one_insert(
     assert Delivery.objects.for_workspace(officina).count() == 2_000
     assert Contact.objects.for_workspace(officina).filter(job_title="Lettore").count() == 2_000
     assert Enrolment.objects.for_workspace(officina).filter(status="completed").count() == 2_000
+
+
+@pytest.mark.django_db
+def test_a_random_split_sends_each_contact_down_one_path_by_a_hash_of_the_contact(officina, giulia):
+    from volano.workflows.services import split_path
+
+    Contact.objects.bulk_create(
+        [Contact(workspace=officina, email=f"p{i}@example.it") for i in range(400)]
+    )
+    workflow = _published(
+        officina, giulia,
+        {"name": "A/B", "trigger": {"kind": "manual"},
+         "steps": [{"key": "ab", "kind": "split", "weights": [3, 1], "paths": [
+             [{"key": "a", "kind": "update_property", "field": "job_title", "value": "A"}],
+             [{"key": "b", "kind": "update_property", "field": "job_title", "value": "B"}],
+         ]}]},
+    )  # fmt: skip
+    services.workflow_enrol(
+        workspace=officina, actor=None, workflow=workflow,
+        contacts=Contact.objects.for_workspace(officina), source="api",
+    )  # fmt: skip
+    services.workflows_run_due(workspace=officina)
+    titles = dict(Contact.objects.for_workspace(officina).values_list("pk", "job_title"))
+    assert set(titles.values()) == {"A", "B"}
+    assert 250 <= list(titles.values()).count("A") <= 350  # about three in four
+    for pk, title in titles.items():  # the path is the hash's, every time
+        assert title == "AB"[split_path(pk, workflow.pk, [3, 1])]
+    outcomes = set(
+        StepRun.objects.for_workspace(officina).filter(step="ab").values_list("outcome", flat=True)
+    )
+    assert outcomes == {"path-1", "path-2"}
