@@ -275,3 +275,53 @@ def test_a_random_split_sends_each_contact_down_one_path_by_a_hash_of_the_contac
         StepRun.objects.for_workspace(officina).filter(step="ab").values_list("outcome", flat=True)
     )
     assert outcomes == {"path-1", "path-2"}
+
+
+@pytest.mark.django_db
+def test_the_sweeper_takes_back_a_dead_claim_and_the_step_then_runs_once(
+    officina, giulia, django_capture_on_commit_callbacks
+):
+    """A worker that died mid-step left its claim (its transaction rolled back): after the
+    lease the sweeper lets it go and enqueues a run; the step runs once."""
+    workflow = _published(
+        officina, giulia,
+        {"name": "Segna", "trigger": {"kind": "manual"},
+         "steps": [{"key": "segna", "kind": "update_property", "field": "job_title",
+                    "value": "Visto"}]},
+    )  # fmt: skip
+    anna = Contact.objects.create(workspace=officina, email="anna@example.it")
+    services.workflow_enrol_ids(
+        workspace=officina, actor=None, workflow=workflow, contact_ids=[anna.pk], source="api"
+    )
+    dead = timezone.now() - services.CLAIM_LEASE - dt.timedelta(minutes=1)
+    Enrolment.objects.for_workspace(officina).update(claimed_at=dead, claimed_by="dead-worker")
+    assert services.workflows_run_due(workspace=officina)["steps"] == 0  # still claimed
+    with django_capture_on_commit_callbacks() as enqueued:
+        assert services.workflows_due_sweep() == 1
+    assert enqueued  # a run task for the workspace
+    services.workflows_run_due(workspace=officina)
+    services.workflows_run_due(workspace=officina)
+    anna.refresh_from_db()
+    assert anna.job_title == "Visto"
+    assert StepRun.objects.for_workspace(officina).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_template_deleted_after_publishing_pauses_the_workflow_with_the_reason(
+    officina, giulia, templates, person
+):
+    from volano.emails.templating.services import template_delete
+
+    workflow = _published(officina, giulia, {**NEW_CONTACT, "trigger": {"kind": "manual"}})
+    anna = person("anna@example.it", "Anna")
+    template_delete(workspace=officina, actor=giulia, template=templates["grazie"])
+    services.workflow_enrol_ids(
+        workspace=officina, actor=None, workflow=workflow, contact_ids=[anna.pk], source="api"
+    )
+    services.workflows_run_due(workspace=officina)
+    workflow.refresh_from_db()
+    assert workflow.status == "paused"
+    assert "grazie" in workflow.paused_reason
+    enrolment = Enrolment.objects.for_workspace(officina).get()
+    assert enrolment.step == "grazie" and enrolment.claimed_at is None  # waits for a fix
+    assert not StepRun.objects.for_workspace(officina).exists()
