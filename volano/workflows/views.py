@@ -133,11 +133,10 @@ def step_label(step: dict, workspace: Any, language: str) -> str:
         return _("Set %(field)s to “%(value)s”") % {"field": step["field"], "value": step["value"]}
     if kind == "branch":
         if "on" in step:
-            did = _("clicked") if step["on"]["did"] == "clicked" else _("opened")
-            return _("If they %(did)s the email of step %(steps)s") % {
-                "did": did,
-                "steps": ", ".join(step["on"]["steps"]),
-            }
+            steps = ", ".join(step["on"]["steps"])
+            if step["on"]["did"] == "clicked":
+                return _("If they clicked the email of step %(steps)s") % {"steps": steps}
+            return _("If they opened the email of step %(steps)s") % {"steps": steps}
         from volano.conditions.describe import condition_describe
         from volano.conditions.parse import condition_parse
         from volano.conditions.selectors import condition_names
