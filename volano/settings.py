@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "volano.handoff",
     "volano.notifications",
     "volano.emails",
+    "volano.workflows",
     "volano.jobs",
     "volano.demo",
 ]

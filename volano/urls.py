@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("volano.handoff.urls")),
     path("", include("volano.emails.urls")),
     path("", include("volano.notifications.urls")),
+    path("", include("volano.workflows.urls")),
 ]

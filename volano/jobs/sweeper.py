@@ -28,6 +28,10 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
 
+- workflows: enrolments claimed by a worker that died (claimed for ten minutes) are let go, and
+  each workspace with due steps gets a run task (`volano.workflows.services.workflows_due_sweep`):
+  this is also how a wait of seven days ends.
+
 - notification emails: one still pending two minutes after it was created, or claimed by a
   worker that died, is enqueued again on the transactional queue (its task claims it once).
 
@@ -120,6 +124,10 @@ class Sweeper:
             self._mailings(now)
         except Exception:
             logger.exception("sweeper: the mailings pass failed")
+        try:
+            self._workflows(now)
+        except Exception:
+            logger.exception("sweeper: the workflows pass failed")
         return {"imports": imports, "reactions": reactions, "page_views": page_views}
 
     def lease_take(self, now: dt.datetime) -> bool:
@@ -185,6 +193,12 @@ class Sweeper:
             self._bounces_at = now
             poll()
         return count
+
+    def _workflows(self, now: dt.datetime) -> int:
+        """Workflow steps: dead claims let go, a run task for each workspace with due steps
+        (waits that ran out, enrolments whose task was lost)."""
+        sweep = _task("volano.workflows.services", "workflows_due_sweep")
+        return sweep(now=now) if sweep else 0
 
     def _handoff(self, now: dt.datetime) -> int:
         """Leads not accepted within the SLA go to the next rep, or are escalated."""

@@ -35,7 +35,7 @@ from volano.contacts.models import Contact
 from volano.core.activity import activity_record
 from volano.core.db import db_now
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.facts import ListMembershipChanged, SegmentEnteredInBulk
+from volano.core.facts import ListMembershipChanged, SegmentEnteredInBulk, SegmentMembershipChanged
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
@@ -257,6 +257,8 @@ def segment_refresh(
             announce(SegmentEnteredInBulk(workspace.pk, segment.pk, now.isoformat()))
         elif entered:
             _events_insert(workspace, segment, EventType.SEGMENT_ENTERED, "entered_at", now)
+        if entered or left:
+            _membership_announce(workspace, segment, now, entered=bool(entered), left=bool(left))
         fields: dict[str, Any] = {}
         if ids is None:
             size = (
@@ -308,6 +310,30 @@ def segment_entries_record(*, workspace: Workspace, segment_id: int, entered_at:
             params=[segment.pk, db_now(at)],
             properties={"segment": segment.slug, "name": segment.name, "kind": segment.kind},
         )
+
+
+def _membership_announce(
+    workspace: Workspace, segment: Segment, now: dt.datetime, *, entered: bool, left: bool
+) -> None:
+    """Say who entered and who left in this refresh (their stays are stamped exactly `now`):
+    workflows start on it."""
+    stays = SegmentMembership.objects.for_workspace(workspace).filter(segment=segment)
+    announce(
+        SegmentMembershipChanged(
+            workspace_id=workspace.pk,
+            segment=segment.slug,
+            entered_ids=set(
+                stays.filter(entered_at=now, left_at__isnull=True).values_list(
+                    "contact_id", flat=True
+                )
+            )
+            if entered
+            else frozenset(),
+            left_ids=set(stays.filter(left_at=now).values_list("contact_id", flat=True))
+            if left
+            else frozenset(),
+        )
+    )
 
 
 MATCH_TABLE = "volano_segment_match"

@@ -48,7 +48,8 @@ CHECKS = [
 
 @pytest.fixture
 def seeded(officina, giulia):
-    """Something for the routes to find: a company, a contact in it, a segment, a list, a deal."""
+    """Something for the routes to find: a company, a contact in it, a segment, a list, a deal,
+    a published workflow."""
     company = contact_services.company_create(
         workspace=officina, actor=giulia, data={"name": "Tornerie Lombarde"}
     )
@@ -72,10 +73,23 @@ def seeded(officina, giulia):
         actor=giulia,
         data={"name": "Tornio CNC", "contact_id": contact.pk, "amount": 1000},
     )
+    from volano.workflows import services as workflow_services
+
+    workflow = workflow_services.workflow_create(
+        workspace=officina,
+        actor=giulia,
+        definition={
+            "name": "Benvenuto",
+            "trigger": {"kind": "manual"},
+            "steps": [{"key": "attesa", "kind": "wait", "days": 1}],
+        },
+    )
+    workflow_services.workflow_publish(workspace=officina, actor=giulia, workflow=workflow)
     return {
         "contact_id": contact.pk,
         "company_id": company.pk,
         "deal_id": deal.pk,
+        "workflow_id": workflow.pk,
         "slug": "lombardia",  # the segment's and the list's
     }
 

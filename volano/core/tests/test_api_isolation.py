@@ -37,6 +37,7 @@ from volano.scoring.models import Score, ScoreModel
 from volano.scoring.services import predictive_train_later, score_model_save, scores_compute
 from volano.segments import services as segment_services
 from volano.segments.models import ContactList, ListMembership, Segment, SegmentMembership
+from volano.workflows.models import Enrolment, Workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +174,16 @@ def secrets(officina, giulia, marco):
         workspace=officina, actor=giulia, slug="segreto", name="Segreto",
         subject="Segreto", html="<p>Segreto {{ contact.first_name }}</p>",
     )  # fmt: skip
+    from volano.workflows.services import workflow_create, workflow_publish
+
+    workflow = workflow_create(
+        workspace=officina, actor=giulia,
+        definition={"name": "Segreto", "trigger": {"kind": "manual"},
+                    "steps": [{"key": "segreto", "kind": "send_email", "template": "segreto"}]},
+    )  # fmt: skip
+    workflow_publish(workspace=officina, actor=giulia, workflow=workflow)
     return {
+        "workflow": workflow,
         "invitation": invitation,
         "member": giulia,
         "token": token,
@@ -221,6 +231,8 @@ def snapshot(workspace) -> dict:
         ThresholdRule,
         Form,
         EmailTemplate,
+        Workflow,
+        Enrolment,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -256,6 +268,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "job": secrets["training"],
         "user_id": secrets["member"].pk,
         "invitation_id": secrets["invitation"].pk,
+        "workflow_id": secrets["workflow"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -413,6 +426,25 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("PATCH", "email-templates/<slug>"): {"body": {"name": "Rubato"}},
         ("DELETE", "email-templates/<slug>"): {},
         ("GET", "email-templates/<slug>/preview"): {"query": {"contact_id": contact_id}},
+        ("GET", "workflows"): {},
+        ("POST", "workflows"): {
+            "body": {
+                "name": "Copia",
+                "trigger": {"kind": "manual"},
+                "steps": [{"key": "a", "kind": "send_email", "template": "segreto"}],
+            }
+        },
+        ("GET", "workflows/<workflow_id>"): {},
+        ("PUT", "workflows/<workflow_id>"): {
+            "body": {
+                "name": "Rubato",
+                "trigger": {"kind": "manual"},
+                "steps": [{"key": "a", "kind": "exit"}],
+            }
+        },
+        ("POST", "workflows/<workflow_id>/publish"): {},
+        ("POST", "workflows/<workflow_id>/pause"): {},
+        ("POST", "workflows/<workflow_id>/enrol"): {"body": {"contact_ids": [contact_id]}},
     }, ids
 
 
@@ -447,6 +479,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "email-templates": set(
             EmailTemplate.objects.for_workspace(officina).values_list("pk", flat=True)
         ),
+        "workflows": {secrets["workflow"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]

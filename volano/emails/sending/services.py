@@ -124,31 +124,7 @@ def mailing_create(
             mailer=mailer,
             created_by=actor,
         )
-        audience = (
-            Contact.objects.for_workspace(workspace)
-            .filter(pk__in=audience_queryset.values("pk"))
-            .values("pk")
-        )
-        sql, audience_params = audience.query.sql_with_params()
-        table = Delivery._meta.db_table
-        q = connection.ops.quote_name
-        columns = [
-            "workspace_id", "mailing_id", "contact_id", "status", "reason", "address", "attempts",
-            "next_attempt_at", "claimed_by", "message_id", "provider_message_id", "bounce_kind",
-            "error",
-        ]  # fmt: skip
-        next_at = db_now(now)
-        statement = (
-            f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
-            f"SELECT %s, %s, a.{q('pk')}, %s, '', '', 0, %s, '', '', '', '', '' "
-            f"FROM ({sql}) a WHERE 1 = 1 ON CONFLICT DO NOTHING"  # WHERE: SQLite needs it there
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                statement,
-                [workspace.pk, mailing.pk, DeliveryStatus.QUEUED, next_at, *audience_params],
-            )
-            count = cursor.rowcount
+        count = _deliveries_insert(workspace, mailing, audience_queryset, now)
         activity_record(
             workspace=workspace,
             actor=actor,
@@ -157,6 +133,72 @@ def mailing_create(
             changes={"kind": kind, "renderer": renderer, "recipients": count},
         )
     return mailing
+
+
+def _deliveries_insert(
+    workspace: Workspace, mailing: Mailing, audience_queryset: QuerySet[Contact], now: dt.datetime
+) -> int:
+    """One INSERT … SELECT of a queued Delivery per contact of the audience (of this workspace)
+    that the mailing does not write to yet; returns how many rows were added."""
+    audience = (
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=audience_queryset.values("pk"))
+        .values("pk")
+    )
+    sql, audience_params = audience.query.sql_with_params()
+    table = Delivery._meta.db_table
+    q = connection.ops.quote_name
+    columns = [
+        "workspace_id", "mailing_id", "contact_id", "status", "reason", "address", "attempts",
+        "next_attempt_at", "claimed_by", "message_id", "provider_message_id", "bounce_kind",
+        "error",
+    ]  # fmt: skip
+    next_at = db_now(now)
+    statement = (
+        f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
+        f"SELECT %s, %s, a.{q('pk')}, %s, '', '', 0, %s, '', '', '', '', '' "
+        f"FROM ({sql}) a WHERE 1 = 1 ON CONFLICT DO NOTHING"  # WHERE: SQLite needs it there
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [workspace.pk, mailing.pk, DeliveryStatus.QUEUED, next_at, *audience_params],
+        )
+        count = cursor.rowcount
+    return count
+
+
+def mailing_add_audience(
+    *, workspace: Workspace, actor, mailing: Mailing, audience_queryset: QuerySet[Contact]
+) -> int:
+    """Append the contacts of `audience_queryset` to a mailing's outbox (one INSERT … SELECT;
+    a contact it already writes to is left alone) and have them sent: a mailing that had
+    finished sends again, its worker task enqueued after commit. A workflow's send step keeps
+    one mailing and appends each batch of contacts that reach it. Returns how many were added."""
+    from volano.core.tenancy import ensure_in_workspace
+
+    ensure_in_workspace(mailing, workspace)
+    if mailing.status == MailingStatus.CANCELLED:
+        raise ApplicationError(_("This mailing was cancelled."), field="mailing")
+    now = timezone.now()
+    with transaction.atomic():
+        count = _deliveries_insert(workspace, mailing, audience_queryset, now)
+        if count:
+            Mailing.all_workspaces.filter(pk=mailing.pk).update(
+                status=MailingStatus.SENDING,
+                started_at=mailing.started_at or now,
+                finished_at=None,
+                heartbeat_at=now,
+            )
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="mailing.add_audience",
+                obj=mailing,
+                changes={"recipients": count},
+            )
+            transaction.on_commit(lambda: mailing_enqueue(mailing))
+    return count
 
 
 def mailing_send(*, workspace: Workspace, actor, mailing: Mailing) -> Mailing:

@@ -25,6 +25,7 @@ PINNED = {
     "volano.scoring.tasks.scores_refresh_contacts_task",
     "volano.segments.tasks.segments_refresh_all_task",
     "volano.segments.tasks.segments_refresh_contacts_task",
+    "volano.workflows.tasks.workflows_run_due_task",
 }
 
 

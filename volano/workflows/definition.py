@@ -1,0 +1,412 @@
+"""A workflow's definition: the pinned JSON of issue 15, validated into a normalised graph.
+
+    {"name": "…",
+     "trigger": {"kind": "manual"} | {"kind": "event", "when": <condition>} | …,
+     "steps": [{"key": "k", "kind": "wait", "days": 7}, …],
+     "goal": <condition>}            (optional)
+
+`definition_parse` checks the shape and every reference (templates, lists, segments, workflows,
+the conditions with the condition language) and returns the graph the engine runs:
+
+    {"start": "k1", "trigger": {…}, "goal": <condition> | None,
+     "steps": {"k1": {"kind": "send_email", "template": "grazie", "next": "k2", "path": "steps[0]"},
+               "b": {"kind": "branch", "when": …, "then": "k3", "else": "k4", …}, …}}
+
+A branch's `then` / `else` lists run after it and then rejoin the step that follows the branch
+(`next` None: the enrolment completes). Every error is an ApplicationError whose `field` is the
+path of the bad node ("steps[2].then[0].template"), so the API's 422 and the UI name the step.
+Nested lists cannot jump backwards, so a definition of this form has no cycle; a key used twice
+would be the only way to make one, and it is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from volano.conditions.selectors import condition_check
+from volano.conditions.types import ConditionError
+from volano.core.errors import ApplicationError
+from volano.core.models import Workspace
+
+MAX_STEPS = 200
+MAX_DEPTH = 10
+MAX_WAIT_DAYS = 3650
+KEY_LENGTH = 80
+
+TRIGGER_KINDS = (
+    "manual",
+    "event",
+    "form_submitted",
+    "segment_entered",
+    "segment_left",
+    "stage_changed",
+    "score_crossed",
+)
+STEP_KINDS = (
+    "wait",
+    "send_email",
+    "update_property",
+    "branch",
+    "exit",
+    "add_to_list",
+    "remove_from_list",
+    "change_stage",
+    "notify",
+    "enrol_in_workflow",
+    "split",
+)
+MAX_SPLIT_PATHS = 10
+EMAIL_REACTIONS = ("opened", "clicked")
+
+
+class DefinitionError(ApplicationError):
+    status_code = 422
+
+
+def _fail(message: str, path: str) -> DefinitionError:
+    return DefinitionError(message, field=path)
+
+
+def _only(data: dict, allowed: tuple[str, ...], path: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise _fail(_("unknown key %(key)s") % {"key": repr(key)}, f"{path}.{key}")
+
+
+def _text(data: dict, key: str, path: str, *, length: int = 200) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(_("expected a non-empty text"), f"{path}.{key}")
+    if "\x00" in value or len(value) > length:
+        raise _fail(
+            _("expected a text of at most %(n)s characters, without NUL") % {"n": length},
+            f"{path}.{key}",
+        )
+    return value.strip()
+
+
+def _whole(data: dict, key: str, path: str, *, minimum: int, maximum: int) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise _fail(
+            _("expected a whole number from %(low)s to %(high)s")
+            % {"low": minimum, "high": maximum},
+            f"{path}.{key}",
+        )
+    return value
+
+
+class _Parser:
+    def __init__(self, workspace: Workspace, *, check_references: bool):
+        self.workspace = workspace
+        self.check_references = check_references
+        self.steps: dict[str, dict] = {}
+        self.sends: set[str] = set()  # the send_email keys seen so far (for "on" branches)
+
+    # -- conditions and references ------------------------------------------------------------
+
+    def condition(self, definition: Any, path: str) -> Any:
+        from volano.segments.resolver import SegmentResolver, definition_normalise
+
+        if not isinstance(definition, dict | list) or not definition:
+            raise _fail(_("expected a condition"), path)
+        definition = definition_normalise(definition)
+        try:
+            condition_check(
+                workspace=self.workspace,
+                definition=definition,
+                resolver=SegmentResolver(self.workspace),
+            )
+        except ConditionError as error:
+            node = (error.field or "").removeprefix("conditions")
+            raise _fail(error.message, path + node) from None
+        return definition
+
+    def reference(self, kind: str, slug: str, path: str) -> None:
+        if not self.check_references:
+            return
+        from volano.emails.models import EmailTemplate
+        from volano.segments.models import ContactList, Segment
+        from volano.workflows.models import Workflow
+
+        model: Any = {
+            "template": EmailTemplate,
+            "list": ContactList,
+            "segment": Segment,
+            "workflow": Workflow,
+        }[kind]
+        if not model.objects.for_workspace(self.workspace).filter(slug=slug).exists():
+            messages = {
+                "template": _("no email template %(slug)s in this workspace"),
+                "list": _("no list %(slug)s in this workspace"),
+                "segment": _("no segment %(slug)s in this workspace"),
+                "workflow": _("no workflow %(slug)s in this workspace"),
+            }
+            raise _fail(messages[kind] % {"slug": repr(slug)}, path)
+
+    # -- the trigger ----------------------------------------------------------------------------
+
+    def trigger(self, data: Any) -> dict:
+        path = "trigger"
+        if not isinstance(data, dict):
+            raise _fail(_("expected an object with a kind"), path)
+        kind = data.get("kind")
+        if kind not in TRIGGER_KINDS:
+            raise _fail(
+                _("unknown trigger %(kind)s; use one of: %(kinds)s")
+                % {"kind": repr(kind), "kinds": ", ".join(TRIGGER_KINDS)},
+                f"{path}.kind",
+            )
+        if kind == "manual":
+            _only(data, ("kind",), path)
+            return {"kind": kind}
+        if kind == "event":
+            _only(data, ("kind", "when"), path)
+            return {"kind": kind, "when": self.condition(data.get("when"), f"{path}.when")}
+        if kind == "form_submitted":
+            _only(data, ("kind", "form"), path)
+            form = data.get("form")
+            if form is not None:
+                form = _text(data, "form", path, length=80)
+            return {"kind": kind, "form": form}
+        if kind in ("segment_entered", "segment_left"):
+            _only(data, ("kind", "segment"), path)
+            slug = _text(data, "segment", path, length=80)
+            self.reference("segment", slug, f"{path}.segment")
+            return {"kind": kind, "segment": slug}
+        if kind == "stage_changed":
+            _only(data, ("kind", "stage"), path)
+            stage = _text(data, "stage", path, length=20)
+            self.condition(
+                {"field": "lifecycle_stage", "op": "eq", "value": stage}, f"{path}.stage"
+            )
+            return {"kind": kind, "stage": stage}
+        _only(data, ("kind", "model", "threshold"), path)
+        model = _text(data, "model", path, length=80)
+        threshold = data.get("threshold")
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise _fail(_("expected a number"), f"{path}.threshold")
+        self.condition(
+            {"field": f"score.{model}", "op": "gte", "value": threshold}, f"{path}.model"
+        )
+        return {"kind": kind, "model": model, "threshold": threshold}
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def sequence(self, items: Any, path: str, after: str | None, depth: int) -> str | None:
+        """Parse a list of steps that continue to `after`; returns the first key (or `after`
+        for an empty list)."""
+        if depth > MAX_DEPTH:
+            raise _fail(_("branches are nested more than %(n)s deep") % {"n": MAX_DEPTH}, path)
+        if not isinstance(items, list):
+            raise _fail(_("expected a list of steps"), path)
+        keys: list[str] = []
+        parsed: list[tuple[str, dict, str]] = []
+        for index, item in enumerate(items):
+            step_path = f"{path}[{index}]"
+            if not isinstance(item, dict):
+                raise _fail(_("expected a step object"), step_path)
+            key = _text(item, "key", step_path, length=KEY_LENGTH)
+            if key in self.steps or key in keys:
+                raise _fail(_("the key %(key)s is used twice") % {"key": repr(key)}, step_path)
+            if len(self.steps) + len(keys) >= MAX_STEPS:
+                raise _fail(_("more than %(n)s steps") % {"n": MAX_STEPS}, step_path)
+            keys.append(key)
+            self.steps[key] = {}  # reserved: nested keys may not reuse it
+            parsed.append((key, item, step_path))
+        for position, (key, item, step_path) in enumerate(parsed):
+            following = keys[position + 1] if position + 1 < len(keys) else after
+            self.steps[key] = self.step(key, item, step_path, following, depth)
+        return keys[0] if keys else after
+
+    def step(self, key: str, data: dict, path: str, following: str | None, depth: int) -> dict:
+        kind = data.get("kind")
+        if kind not in STEP_KINDS:
+            raise _fail(
+                _("unknown step kind %(kind)s; use one of: %(kinds)s")
+                % {"kind": repr(kind), "kinds": ", ".join(STEP_KINDS)},
+                f"{path}.kind",
+            )
+        step: dict[str, Any] = {"kind": kind, "path": path, "next": following}
+        if kind == "wait":
+            _only(data, ("key", "kind", "minutes", "days"), path)
+            if ("minutes" in data) == ("days" in data):
+                raise _fail(_("a wait needs either minutes or days"), path)
+            if "days" in data:
+                days = _whole(data, "days", path, minimum=0, maximum=MAX_WAIT_DAYS)
+                step["minutes"] = days * 24 * 60
+            else:
+                step["minutes"] = _whole(
+                    data, "minutes", path, minimum=0, maximum=MAX_WAIT_DAYS * 24 * 60
+                )
+        elif kind == "send_email":
+            _only(data, ("key", "kind", "template", "subject"), path)
+            step["template"] = _text(data, "template", path, length=80)
+            self.reference("template", step["template"], f"{path}.template")
+            if "subject" in data:
+                step["subject"] = _text(data, "subject", path, length=300)
+            self.sends.add(key)
+        elif kind == "update_property":
+            _only(data, ("key", "kind", "field", "value"), path)
+            field = _text(data, "field", path, length=120)
+            if "value" not in data:
+                raise _fail(_("an update needs a value"), f"{path}.value")
+            from volano.contacts.services import contact_field_check
+            from volano.core.errors import ValidationFailed
+
+            try:
+                contact_field_check(workspace=self.workspace, field=field, value=data["value"])
+            except ValidationFailed as error:
+                raise _fail(error.message, f"{path}.field") from None
+            step["field"], step["value"] = field, data["value"]
+        elif kind == "branch":
+            _only(data, ("key", "kind", "when", "on", "then", "else"), path)
+            if ("when" in data) == ("on" in data):
+                raise _fail(_("a branch needs either a condition (when) or on"), path)
+            if "else" not in data:
+                raise _fail(_("a branch needs a default path (else, may be empty)"), path)
+            if "when" in data:
+                step["when"] = self.condition(data["when"], f"{path}.when")
+            else:
+                step["on"] = self.email_reaction(data["on"], f"{path}.on")
+            step["then"] = self.sequence(data.get("then", []), f"{path}.then", following, depth + 1)
+            step["else"] = self.sequence(data["else"], f"{path}.else", following, depth + 1)
+        elif kind == "split":
+            _only(data, ("key", "kind", "paths", "weights"), path)
+            paths = data.get("paths")
+            if not isinstance(paths, list) or not 2 <= len(paths) <= MAX_SPLIT_PATHS:
+                raise _fail(
+                    _("a split needs from 2 to %(n)s paths (lists of steps)")
+                    % {"n": MAX_SPLIT_PATHS},
+                    f"{path}.paths",
+                )
+            weights = data.get("weights", [1] * len(paths))
+            if (
+                not isinstance(weights, list)
+                or len(weights) != len(paths)
+                or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in weights)
+            ):
+                raise _fail(
+                    _("weights: one whole number of at least 1 per path"), f"{path}.weights"
+                )
+            step["weights"] = weights
+            step["paths"] = [
+                self.sequence(items, f"{path}.paths[{index}]", following, depth + 1)
+                for index, items in enumerate(paths)
+            ]
+        elif kind == "exit":
+            _only(data, ("key", "kind", "reason"), path)
+            step["reason"] = data.get("reason") and _text(data, "reason", path)
+            step["next"] = None
+        elif kind in ("add_to_list", "remove_from_list"):
+            _only(data, ("key", "kind", "list"), path)
+            step["list"] = _text(data, "list", path, length=80)
+            self.reference("list", step["list"], f"{path}.list")
+        elif kind == "change_stage":
+            _only(data, ("key", "kind", "stage"), path)
+            step["stage"] = _text(data, "stage", path, length=20)
+            self.condition(
+                {"field": "lifecycle_stage", "op": "eq", "value": step["stage"]}, f"{path}.stage"
+            )
+        elif kind == "notify":
+            _only(data, ("key", "kind", "to", "title", "body"), path)
+            to = data.get("to", "owner")
+            if not isinstance(to, str) or not to.strip():
+                raise _fail(_("expected owner or a member's email"), f"{path}.to")
+            step["to"] = to.strip().lower()
+            if step["to"] != "owner" and self.check_references:
+                from volano.core.models import Membership
+
+                if not Membership.objects.filter(
+                    workspace=self.workspace, user__email__iexact=step["to"]
+                ).exists():
+                    raise _fail(_("not a member of this workspace"), f"{path}.to")
+            step["title"] = _text(data, "title", path)
+            step["body"] = data.get("body") and _text(data, "body", path, length=2000)
+        elif kind == "enrol_in_workflow":
+            _only(data, ("key", "kind", "workflow"), path)
+            step["workflow"] = _text(data, "workflow", path, length=80)
+            self.reference("workflow", step["workflow"], f"{path}.workflow")
+        return step
+
+    def email_reaction(self, data: Any, path: str) -> dict:
+        """`{"step": k | "steps": [k, …], "did": "opened" | "clicked"}`: what the contact did
+        with the email of an earlier send step of this workflow."""
+        if not isinstance(data, dict):
+            raise _fail(_("expected an object with step(s) and did"), path)
+        _only(data, ("step", "steps", "did"), path)
+        steps = data.get("steps", [data.get("step")] if "step" in data else None)
+        if not isinstance(steps, list) or not steps:
+            raise _fail(_("name the send step(s) of this workflow"), f"{path}.steps")
+        for index, key in enumerate(steps):
+            if key not in self.sends:
+                raise _fail(
+                    _("%(key)s is not an earlier send_email step of this workflow")
+                    % {"key": repr(key)},
+                    f"{path}.steps[{index}]",
+                )
+        did = data.get("did")
+        if did not in EMAIL_REACTIONS:
+            raise _fail(_("use opened or clicked"), f"{path}.did")
+        return {"steps": steps, "did": did}
+
+
+def definition_parse(
+    definition: Any, *, workspace: Workspace, check_references: bool = True
+) -> dict:
+    """The normalised graph of a definition, or DefinitionError naming the bad node.
+    `check_references` False accepts a draft whose templates or lists do not exist yet;
+    publishing always checks them."""
+    if not isinstance(definition, dict):
+        raise _fail(_("expected an object with name, trigger and steps"), "definition")
+    _only(definition, ("name", "trigger", "steps", "goal"), "definition")
+    _text(definition, "name", "definition")
+    parser = _Parser(workspace, check_references=check_references)
+    trigger = parser.trigger(definition.get("trigger"))
+    steps = definition.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise _fail(_("a workflow needs at least one step"), "steps")
+    start = parser.sequence(steps, "steps", None, 1)
+    goal = None
+    if definition.get("goal") is not None:
+        goal = parser.condition(definition["goal"], "goal")
+    _reachable_check(start, parser.steps)
+    return {"start": start, "trigger": trigger, "goal": goal, "steps": parser.steps}
+
+
+def _reachable_check(start: str | None, steps: dict[str, dict]) -> None:
+    """Every step can be reached from the first (a step listed after an exit cannot)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        key = todo.pop()
+        if key is None or key in seen:
+            continue
+        seen.add(key)
+        step = steps[key]
+        todo.extend([step.get("next"), step.get("then"), step.get("else"), *step.get("paths", [])])
+    for key, step in steps.items():
+        if key not in seen:
+            raise _fail(
+                _("the step %(key)s can never be reached (it follows an exit)")
+                % {"key": repr(key)},
+                step["path"],
+            )
+
+
+def graph_order(graph: dict) -> list[str]:
+    """The step keys in the order the definition lists them (branches after their parent)."""
+    return sorted(graph["steps"], key=lambda key: _path_key(graph["steps"][key]["path"]))
+
+
+def _path_key(path: str) -> list:
+    parts: list = []
+    for piece in path.replace("]", "").split("["):
+        for part in piece.split("."):
+            if part:
+                # a branch's "then" path before its "else" path
+                order = {"then": "0", "else": "1"}.get(part, part)
+                parts.append((0, int(part)) if part.isdigit() else (1, order))
+    return parts

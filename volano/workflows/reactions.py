@@ -1,0 +1,146 @@
+"""What workflows do when something happens elsewhere (see volano.core.reactions): the triggers
+of the published workflows enrol the contacts a fact names, after commit through the outbox,
+set-based (one statement per workflow whose trigger the fact can start).
+
+| fact | triggers |
+|---|---|
+| EventsAppended | `event` (its condition, for the fact's contacts, when it reads one of the fact's event types), `form_submitted` |
+| SegmentMembershipChanged | `segment_entered`, `segment_left` |
+| StageChanged | `stage_changed` |
+| ScoresChanged | `score_crossed` (the contacts whose score moved and is now at or over the threshold) |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+
+from volano.core.facts import (
+    ContactsMerging,
+    EventsAppended,
+    ScoresChanged,
+    SegmentMembershipChanged,
+    StageChanged,
+)
+from volano.core.reactions import reacts_to, workspace_of
+from volano.workflows.models import Enrolment, EnrolmentStatus
+from volano.workflows.services import workflows_enrol_matching
+
+
+def _event_types_read(definition: Any, found: set[str]) -> set[str]:
+    """The event types a condition definition names (any depth)."""
+    if isinstance(definition, list):
+        for item in definition:
+            _event_types_read(item, found)
+    elif isinstance(definition, dict):
+        if isinstance(definition.get("event"), str):
+            found.add(definition["event"])
+        for value in definition.values():
+            if isinstance(value, dict | list):
+                _event_types_read(value, found)
+    return found
+
+
+@reacts_to(EventsAppended, phase="after_commit")
+def workflows_follow_events(fact: EventsAppended) -> None:
+    workspace = workspace_of(fact)
+    if workspace is None:
+        return
+    types = fact.event_types
+
+    def accepts(trigger: dict) -> Any:
+        if trigger["kind"] == "event":
+            read = _event_types_read(trigger["when"], set())
+            if types is not None and read and not read & types:
+                return None
+            return trigger["when"]
+        if trigger["kind"] == "form_submitted":
+            if types is not None and "form_submitted" not in types:
+                return None
+            where = {"form": trigger["form"]} if trigger.get("form") else {}
+            return {"event": "form_submitted", "where": where, "within_days": 1}
+        return None
+
+    workflows_enrol_matching(
+        workspace=workspace, contact_ids=fact.contact_ids, accepts=accepts, source="event"
+    )
+
+
+@reacts_to(SegmentMembershipChanged, phase="after_commit")
+def workflows_follow_segments(fact: SegmentMembershipChanged) -> None:
+    workspace = workspace_of(fact)
+    if workspace is None:
+        return
+    for kind, ids in (("segment_entered", fact.entered_ids), ("segment_left", fact.left_ids)):
+        if not ids:
+            continue
+
+        def accepts(trigger: dict, kind: str = kind) -> Any:
+            return trigger["kind"] == kind and trigger["segment"] == fact.segment
+
+        workflows_enrol_matching(workspace=workspace, contact_ids=ids, accepts=accepts, source=kind)
+
+
+@reacts_to(StageChanged, phase="after_commit")
+def workflows_follow_stages(fact: StageChanged) -> None:
+    workspace = workspace_of(fact)
+    if workspace is None:
+        return
+
+    def accepts(trigger: dict) -> Any:
+        return trigger["kind"] == "stage_changed" and trigger["stage"] == fact.to_stage
+
+    workflows_enrol_matching(
+        workspace=workspace, contact_ids=fact.contact_ids, accepts=accepts, source="stage_changed"
+    )
+
+
+@reacts_to(ScoresChanged, phase="after_commit")
+def workflows_follow_scores(fact: ScoresChanged) -> None:
+    workspace = workspace_of(fact)
+    if workspace is None:
+        return
+
+    def accepts(trigger: dict) -> Any:
+        if trigger["kind"] != "score_crossed":
+            return None
+        if fact.models and trigger["model"] not in fact.models:
+            return None
+        return {"field": f"score.{trigger['model']}", "op": "gte", "value": trigger["threshold"]}
+
+    workflows_enrol_matching(
+        workspace=workspace, contact_ids=fact.changed_ids, accepts=accepts, source="score_crossed"
+    )
+
+
+@reacts_to(ContactsMerging, phase="transaction")
+def enrolments_merge(fact: ContactsMerging) -> dict:
+    """The duplicate's workflow history moves to the survivor; where both are active in the
+    same workflow, the survivor's enrolment goes on and the duplicate's ends ("merged")."""
+    enrolments = Enrolment.objects.for_workspace(fact.workspace_id)
+    theirs = enrolments.filter(contact_id__in=fact.duplicate_ids)
+    theirs.filter(
+        Exists(
+            enrolments.filter(
+                workflow_id=OuterRef("workflow_id"),
+                contact_id=fact.survivor_id,
+                status=EnrolmentStatus.ACTIVE,
+            )
+        ),
+        status=EnrolmentStatus.ACTIVE,
+    ).update(status=EnrolmentStatus.EXITED, exit_reason="merged", step="", due_at=None)
+    # occurrences stay unique per contact: the moved ones count on from the survivor's
+    moved = 0
+    for enrolment in theirs.order_by("started_at", "pk"):
+        last = (
+            enrolments.filter(workflow_id=enrolment.workflow_id, contact_id=fact.survivor_id)
+            .order_by("-occurrence")
+            .values_list("occurrence", flat=True)
+            .first()
+        ) or 0
+        enrolment.contact_id = fact.survivor_id
+        enrolment.occurrence = last + 1
+        enrolment.save(update_fields=["contact", "occurrence"])
+        moved += 1
+    return {"workflow_enrolments": moved} if moved else {}

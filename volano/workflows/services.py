@@ -1,0 +1,802 @@
+"""Writes of the workflows domain: workflows and their versions, enrolments, and the engine that
+runs due steps (docs/workflows.md).
+
+The engine (`workflows_run_due`) claims due enrolments in batches (`SELECT … FOR UPDATE SKIP
+LOCKED` on PostgreSQL; SQLite's IMMEDIATE transactions serialise claims), groups them by (version,
+step) and runs each group set-based in one transaction: the goal is checked first (one statement),
+a StepRun row per enrolment is inserted (one INSERT … SELECT, its unique key makes the step
+exactly-once), the step acts on the rows that INSERT wrote (one UPDATE of the contacts, one INSERT
+of deliveries into the step's mailing…), and the enrolments move to their next step with its due
+time. A crash rolls the whole group back; its claims run out and the sweeper hands them back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from volano.conditions.parse import condition_parse
+from volano.conditions.selectors import contacts_matching
+from volano.contacts.models import Contact
+from volano.core.activity import activity_record
+from volano.core.db import db_now
+from volano.core.errors import ApplicationError
+from volano.core.models import User, Workspace
+from volano.core.tenancy import ensure_in_workspace
+from volano.workflows.definition import definition_parse
+from volano.workflows.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Reenrolment,
+    StepRun,
+    Workflow,
+    WorkflowMailing,
+    WorkflowStatus,
+    WorkflowVersion,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH = 10_000  # enrolments claimed per pass
+CLAIM_LEASE = dt.timedelta(minutes=10)  # a claim older than this belongs to a dead worker
+MAX_PASSES = 1_000  # a safety bound on one run (each pass moves every enrolment it claims)
+
+
+# -- workflows ----------------------------------------------------------------------------------
+
+
+def _settings_clean(reenrolment: str, reenrolment_days: int) -> tuple[str, int]:
+    if reenrolment not in Reenrolment.values:
+        raise ApplicationError(
+            _("re-enrolment is one of: %(values)s") % {"values": ", ".join(Reenrolment.values)},
+            field="reenrolment",
+        )
+    if reenrolment == Reenrolment.AFTER_DAYS and not 1 <= reenrolment_days <= 3650:
+        raise ApplicationError(
+            _("re-enrolment after days needs a number of days from 1 to 3650"),
+            field="reenrolment_days",
+        )
+    return reenrolment, reenrolment_days if reenrolment == Reenrolment.AFTER_DAYS else 0
+
+
+def workflow_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    definition: Any,
+    slug: str = "",
+    reenrolment: str = Reenrolment.NEVER,
+    reenrolment_days: int = 0,
+) -> Workflow:
+    """A draft workflow. Its definition is checked in shape now (DefinitionError naming the
+    step); templates, lists and workflows it names are checked when it is published."""
+    definition_parse(definition, workspace=workspace, check_references=False)
+    reenrolment, reenrolment_days = _settings_clean(reenrolment, reenrolment_days)
+    base = slugify(slug or definition["name"])[:70] or "workflow"
+    candidate, n = base, 1
+    workflows = Workflow.objects.for_workspace(workspace)
+    if slug and workflows.filter(slug=base).exists():
+        raise ApplicationError(
+            _("a workflow %(slug)s already exists") % {"slug": repr(base)}, field="slug"
+        )
+    while workflows.filter(slug=candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    with transaction.atomic():
+        workflow = Workflow.objects.create(
+            workspace=workspace,
+            name=definition["name"].strip(),
+            slug=candidate,
+            draft=definition,
+            reenrolment=reenrolment,
+            reenrolment_days=reenrolment_days,
+            created_by=actor,
+        )
+        activity_record(workspace=workspace, actor=actor, verb="workflow.create", obj=workflow)
+    return workflow
+
+
+def workflow_update(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    workflow: Workflow,
+    definition: Any,
+    reenrolment: str | None = None,
+    reenrolment_days: int | None = None,
+) -> Workflow:
+    """Replace the draft. A published version keeps running until the next publish."""
+    ensure_in_workspace(workflow, workspace)
+    definition_parse(definition, workspace=workspace, check_references=False)
+    settings = _settings_clean(
+        reenrolment if reenrolment is not None else workflow.reenrolment,
+        reenrolment_days if reenrolment_days is not None else workflow.reenrolment_days,
+    )
+    with transaction.atomic():
+        workflow.draft = definition
+        workflow.name = definition["name"].strip()
+        workflow.reenrolment, workflow.reenrolment_days = settings
+        workflow.updated_at = timezone.now()
+        workflow.save()
+        activity_record(workspace=workspace, actor=actor, verb="workflow.update", obj=workflow)
+    return workflow
+
+
+def workflow_publish(*, workspace: Workspace, actor: User | None, workflow: Workflow) -> Workflow:
+    """Freeze the draft as a new version, checked in full (references too), and start it:
+    contacts enrolled from now on take this version; enrolments under way stay on theirs."""
+    ensure_in_workspace(workflow, workspace)
+    graph = definition_parse(workflow.draft, workspace=workspace, check_references=True)
+    with transaction.atomic():
+        locked = Workflow.objects.for_workspace(workspace).select_for_update().get(pk=workflow.pk)
+        number = (locked.versions.order_by("-number").values_list("number", flat=True).first()) or 0
+        version = WorkflowVersion.objects.create(
+            workspace=workspace,
+            workflow=locked,
+            number=number + 1,
+            definition=locked.draft,
+            graph=graph,
+            published_by=actor,
+        )
+        locked.published_version = version
+        locked.status = WorkflowStatus.PUBLISHED
+        locked.paused_reason = ""
+        locked.updated_at = timezone.now()
+        locked.save()
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="workflow.publish",
+            obj=locked,
+            changes={"version": version.number},
+        )
+        transaction.on_commit(functools.partial(_run_soon, workspace.pk))
+    return locked
+
+
+def workflow_pause(
+    *, workspace: Workspace, actor: User | None, workflow: Workflow, reason: str = ""
+) -> Workflow:
+    """Stop enrolling and stop running steps; enrolments wait where they are until the next
+    publish (a wait that ran out meanwhile runs then)."""
+    ensure_in_workspace(workflow, workspace)
+    if workflow.status != WorkflowStatus.PUBLISHED:
+        raise ApplicationError(_("only a published workflow can be paused"), field="status")
+    with transaction.atomic():
+        Workflow.objects.for_workspace(workspace).filter(pk=workflow.pk).update(
+            status=WorkflowStatus.PAUSED, paused_reason=reason[:300], updated_at=timezone.now()
+        )
+        activity_record(
+            workspace=workspace,
+            actor=actor,
+            verb="workflow.pause",
+            obj=workflow,
+            changes={"reason": reason} if reason else None,
+        )
+    workflow.refresh_from_db()
+    return workflow
+
+
+# -- enrolment ----------------------------------------------------------------------------------
+
+
+def workflow_enrol(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    workflow: Workflow,
+    contacts: QuerySet[Contact],
+    source: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Enrol the contacts of `contacts` (of this workspace) in the published version, in one
+    INSERT … SELECT: not those with an active enrolment in the workflow (at most one, a partial
+    unique constraint), and only as often as the re-enrolment rule allows. The first step is
+    due at once and runs within seconds. Returns how many were enrolled."""
+    ensure_in_workspace(workflow, workspace)
+    if workflow.status != WorkflowStatus.PUBLISHED or workflow.published_version_id is None:
+        raise ApplicationError(_("the workflow is not published"), field="workflow")
+    now = now or timezone.now()
+    version = WorkflowVersion.objects.for_workspace(workspace).get(pk=workflow.published_version_id)
+    mine = Enrolment.objects.for_workspace(workspace).filter(
+        workflow_id=workflow.pk, contact_id=OuterRef("pk")
+    )
+    previous = Coalesce(
+        Subquery(mine.values("contact_id").annotate(n=Count("id")).values("n")[:1]),
+        Value(0),
+    )
+    picked = (
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=contacts.values("pk"))
+        .filter(~Exists(mine.filter(status=EnrolmentStatus.ACTIVE)))
+        .annotate(previous=previous)
+    )
+    if workflow.reenrolment == Reenrolment.NEVER:
+        picked = picked.filter(~Exists(mine))
+    elif workflow.reenrolment == Reenrolment.AFTER_DAYS:
+        since = now - dt.timedelta(days=workflow.reenrolment_days)
+        picked = picked.filter(~Exists(mine.filter(started_at__gte=since)))
+    rows = picked.annotate(occurrence=F("previous") + 1).values("pk", "occurrence")
+    sql, params = rows.query.sql_with_params()
+    q = connection.ops.quote_name
+    columns = [
+        "workspace_id", "workflow_id", "version_id", "contact_id", "occurrence", "status", "step",
+        "due_at", "claimed_by", "started_at", "exit_reason", "source",
+    ]  # fmt: skip
+    at = db_now(now)
+    statement = (
+        f"INSERT INTO {Enrolment._meta.db_table} ({', '.join(q(c) for c in columns)}) "
+        f"SELECT %s, %s, %s, r.{q('pk')}, r.{q('occurrence')}, %s, %s, %s, '', %s, '', %s "
+        f"FROM ({sql}) r WHERE 1 = 1 ON CONFLICT DO NOTHING"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                statement,
+                [
+                    workspace.pk, workflow.pk, version.pk, EnrolmentStatus.ACTIVE,
+                    version.graph["start"], at, at, source[:40], *params,
+                ],
+            )  # fmt: skip
+            count = max(cursor.rowcount, 0)
+        if count:
+            activity_record(
+                workspace=workspace,
+                actor=actor,
+                verb="workflow.enrol",
+                obj=workflow,
+                changes={"contacts": count, "source": source, "version": version.number},
+            )
+            transaction.on_commit(functools.partial(_run_soon, workspace.pk))
+    return count
+
+
+def workflow_enrol_ids(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    workflow: Workflow,
+    contact_ids: Iterable[int],
+    source: str,
+) -> int:
+    ids = sorted({int(i) for i in contact_ids})
+    contacts = Contact.objects.for_workspace(workspace).filter(pk__in=ids)
+    return workflow_enrol(
+        workspace=workspace, actor=actor, workflow=workflow, contacts=contacts, source=source
+    )
+
+
+def workflows_enrol_matching(
+    *,
+    workspace: Workspace,
+    contact_ids: Iterable[int] | None,
+    accepts: Any,
+    source: str,
+) -> int:
+    """The triggers' side: for every published workflow whose trigger `accepts(trigger)` gives
+    a condition (or True: every contact given), enrol the given contacts (None: the workspace)
+    that match it. One statement per workflow."""
+    total = 0
+    published = (
+        Workflow.objects.for_workspace(workspace)
+        .filter(status=WorkflowStatus.PUBLISHED, published_version__isnull=False)
+        .select_related("published_version")
+    )
+    for workflow in published:
+        verdict = accepts(workflow.published_version.graph["trigger"])
+        if verdict is None or verdict is False:
+            continue
+        contacts = Contact.objects.for_workspace(workspace)
+        if contact_ids is not None:
+            contacts = contacts.filter(pk__in=sorted(contact_ids))
+        if verdict is not True:
+            from volano.segments.resolver import SegmentResolver
+
+            condition = condition_parse(verdict, workspace=workspace)
+            contacts = contacts.filter(
+                pk__in=contacts_matching(
+                    workspace=workspace, condition=condition, resolver=SegmentResolver(workspace)
+                ).values("pk")
+            )
+        try:
+            total += workflow_enrol(
+                workspace=workspace, actor=None, workflow=workflow, contacts=contacts, source=source
+            )
+        except ApplicationError:
+            logger.exception("workflows: could not enrol in %s", workflow.slug)
+    return total
+
+
+def _run_soon(workspace_id: int) -> None:
+    from volano.workflows.tasks import workflows_run_due_task
+
+    try:
+        workflows_run_due_task.enqueue(workspace_id)
+    except Exception:  # the sweeper finds the due enrolments
+        logger.exception("workflows: could not enqueue the due work of workspace %s", workspace_id)
+
+
+# -- the engine ---------------------------------------------------------------------------------
+
+
+def _worker_token() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:10]}"[:80]
+
+
+def _claim(workspace: Workspace, now: dt.datetime, token: str, size: int) -> int:
+    """Stamp up to `size` due, unclaimed enrolments of running workflows with `token`."""
+    with transaction.atomic():
+        due = (
+            Enrolment.objects.for_workspace(workspace)
+            .filter(
+                status=EnrolmentStatus.ACTIVE,
+                due_at__lte=now,
+                claimed_at__isnull=True,
+                workflow__status=WorkflowStatus.PUBLISHED,
+            )
+            .order_by("due_at", "id")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("id", flat=True)[:size])
+        if not ids:
+            return 0
+        return (
+            Enrolment.objects.for_workspace(workspace)
+            .filter(pk__in=ids, claimed_at__isnull=True)
+            .update(claimed_at=timezone.now(), claimed_by=token)
+        )
+
+
+def workflows_run_due(
+    *, workspace: Workspace, now: dt.datetime | None = None, batch: int = BATCH
+) -> dict[str, int]:
+    """Run every step due by `now` (default: now) as if it were `now`: the steps record that
+    moment and the waits they start count from it; steps that follow at once run in the same
+    call. Running it again for the same moment finds nothing due. Returns {"steps": N,
+    "enrolments": M} (M: enrolments claimed)."""
+    now = now or timezone.now()
+    token = _worker_token()
+    steps = claimed = 0
+    for _pass in range(MAX_PASSES):
+        got = _claim(workspace, now, token, batch)
+        if not got:
+            break
+        claimed += got
+        groups = list(
+            Enrolment.objects.for_workspace(workspace)
+            .filter(claimed_by=token, status=EnrolmentStatus.ACTIVE, claimed_at__isnull=False)
+            .values_list("version_id", "step")
+            .distinct()
+        )
+        for version_id, step_key in groups:
+            try:
+                steps += _group_run(workspace, version_id, step_key, token, now)
+            except Exception as error:
+                logger.exception("workflows: step %s of version %s failed", step_key, version_id)
+                _group_failed(workspace, version_id, step_key, token, error)
+    return {"steps": steps, "enrolments": claimed}
+
+
+def _group_failed(
+    workspace: Workspace, version_id: int, step_key: str, token: str, error: Exception
+) -> None:
+    """A step that cannot run (a template deleted since publishing…): the workflow is paused
+    with the reason, its claimed enrolments stay at the step for the next publish."""
+    version = WorkflowVersion.objects.for_workspace(workspace).get(pk=version_id)
+    reason = _("step %(step)s failed: %(error)s") % {
+        "step": step_key,
+        "error": getattr(error, "message", None) or repr(error),
+    }
+    with transaction.atomic():
+        Enrolment.objects.for_workspace(workspace).filter(
+            claimed_by=token, version_id=version_id, step=step_key
+        ).update(claimed_at=None, claimed_by="")
+        Workflow.objects.for_workspace(workspace).filter(
+            pk=version.workflow_id, status=WorkflowStatus.PUBLISHED
+        ).update(status=WorkflowStatus.PAUSED, paused_reason=reason[:300])
+        activity_record(
+            workspace=workspace,
+            actor=None,
+            verb="workflow.pause",
+            object_type="workflow",
+            object_id=version.workflow_id,
+            changes={"reason": reason},
+        )
+
+
+def _release(rows: QuerySet, **changes: Any) -> int:
+    return rows.update(claimed_at=None, claimed_by="", **changes)
+
+
+def _resolver(workspace: Workspace) -> Any:
+    from volano.segments.resolver import SegmentResolver
+
+    return SegmentResolver(workspace)
+
+
+def _group_run(
+    workspace: Workspace, version_id: int, step_key: str, token: str, now: dt.datetime
+) -> int:
+    version = (
+        WorkflowVersion.objects.for_workspace(workspace)
+        .select_related("workflow")
+        .get(pk=version_id)
+    )
+    graph = version.graph
+    step = graph["steps"][step_key]
+    enrolments = Enrolment.objects.for_workspace(workspace)
+    group = enrolments.filter(
+        claimed_by=token, version_id=version_id, step=step_key, status=EnrolmentStatus.ACTIVE
+    )
+    batch = f"{token[-10:]}:{uuid.uuid4().hex[:12]}"
+    with transaction.atomic():
+        # The group's rows are read once: the statements below take literal id lists, which
+        # every planner handles well (nested IN-subqueries over tables just written are not
+        # estimated well by PostgreSQL before ANALYZE).
+        members = dict(group.values_list("pk", "contact_id"))
+        if graph.get("goal") is not None and members:
+            goal = condition_parse(graph["goal"], workspace=workspace)
+            reached = set(
+                contacts_matching(
+                    workspace=workspace, condition=goal, now=now, resolver=_resolver(workspace)
+                )
+                .filter(pk__in=list(members.values()))
+                .values_list("pk", flat=True)
+            )
+            if reached:
+                _release(
+                    enrolments.filter(
+                        pk__in=[pk for pk, contact in members.items() if contact in reached]
+                    ),
+                    status=EnrolmentStatus.GOAL,
+                    finished_at=now,
+                    step="",
+                    due_at=None,
+                    exit_reason="goal",
+                )
+        q = connection.ops.quote_name
+        sql, params = group.values("pk", "occurrence").query.sql_with_params()
+        columns = [
+            "workspace_id", "enrolment_id", "step", "occurrence", "kind", "ran_at", "outcome",
+            "batch", "detail",
+        ]  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {StepRun._meta.db_table} ({', '.join(q(c) for c in columns)}) "
+                f"SELECT %s, g.{q('pk')}, %s, 1, %s, %s, '', %s, '{{}}' FROM ({sql}) g "
+                "WHERE 1 = 1 ON CONFLICT DO NOTHING",
+                [workspace.pk, step_key, step["kind"], db_now(now), batch, *params],
+            )
+            ran_count = max(cursor.rowcount, 0)
+        runs = StepRun.objects.for_workspace(workspace).filter(batch=batch)
+        ran_ids = list(runs.values_list("enrolment_id", flat=True))
+        ran = enrolments.filter(pk__in=ran_ids)
+        contacts = Contact.objects.for_workspace(workspace).filter(
+            pk__in=[members[pk] for pk in ran_ids]
+        )
+        following = step.get("next")
+        done = {"step": "", "due_at": None, "finished_at": now}
+        if step["kind"] == "wait":
+            _advance(ran, following, now + dt.timedelta(minutes=step["minutes"]), now)
+        elif step["kind"] == "branch":
+            if "when" in step:
+                condition = condition_parse(step["when"], workspace=workspace)
+                matching = set(
+                    contacts_matching(
+                        workspace=workspace,
+                        condition=condition,
+                        now=now,
+                        resolver=_resolver(workspace),
+                    )
+                    .filter(pk__in=[members[pk] for pk in ran_ids])
+                    .values_list("pk", flat=True)
+                )
+                taken_ids = [pk for pk in ran_ids if members[pk] in matching]
+            else:
+                taken_ids = list(
+                    ran.filter(_email_reaction_q(workspace, version, step["on"])).values_list(
+                        "pk", flat=True
+                    )
+                )
+            others = sorted(set(ran_ids) - set(taken_ids))
+            runs.filter(enrolment_id__in=taken_ids).update(outcome="then")
+            runs.filter(enrolment_id__in=others).update(outcome="else")
+            _advance(enrolments.filter(pk__in=taken_ids), step["then"], now, now)
+            _advance(enrolments.filter(pk__in=others), step["else"], now, now)
+        elif step["kind"] == "split":
+            buckets: dict[int, list[int]] = {}
+            for pk in ran_ids:
+                index = split_path(members[pk], version.workflow_id, step["weights"])
+                buckets.setdefault(index, []).append(pk)
+            for index, pks in buckets.items():
+                runs.filter(enrolment_id__in=pks).update(outcome=f"path-{index + 1}")
+                _advance(enrolments.filter(pk__in=pks), step["paths"][index], now, now)
+        elif step["kind"] == "exit":
+            _release(
+                ran,
+                status=EnrolmentStatus.EXITED,
+                exit_reason=(step.get("reason") or _("exit step %(step)s") % {"step": step_key})[
+                    :200
+                ],
+                **done,
+            )
+        else:
+            outcome = _act(workspace, version, step_key, step, ran, contacts, now)
+            if outcome:
+                runs.update(outcome=outcome)
+            _advance(ran, following, now, now)
+        # claimed but already run (cannot happen while the group is one transaction): let go
+        _release(enrolments.filter(pk__in=sorted(set(members) - set(ran_ids))))
+        if ran_count:
+            activity_record(
+                workspace=workspace,
+                actor=None,
+                verb="workflow.step",
+                object_type="workflow",
+                object_id=version.workflow_id,
+                changes={"step": step_key, "kind": step["kind"], "contacts": ran_count},
+            )
+    return ran_count
+
+
+def split_path(contact_id: int, workflow_id: int, weights: list[int]) -> int:
+    """The path (0-based) of a split a contact takes: a deterministic hash of the contact and
+    the workflow (Knuth's multiplicative hash), so the same contact always takes the same path
+    of a workflow and paths of different workflows are independent."""
+    point = ((contact_id * 2654435761 + workflow_id * 40503) % 2**32) % sum(weights)
+    for index, weight in enumerate(weights):
+        if point < weight:
+            return index
+        point -= weight
+    return len(weights) - 1
+
+
+def _advance(rows: QuerySet, following: str | None, due_at: dt.datetime, now: dt.datetime) -> None:
+    if following is None:
+        _release(rows, status=EnrolmentStatus.COMPLETED, step="", due_at=None, finished_at=now)
+    else:
+        _release(rows, step=following, due_at=due_at)
+
+
+def _email_reaction_q(workspace: Workspace, version: WorkflowVersion, on: dict) -> Q:
+    """The enrolments whose contact opened / clicked the email of one of `on["steps"]` (sent
+    by this version to this occurrence of the enrolment)."""
+    from volano.emails.models import Delivery
+
+    mailings = WorkflowMailing.objects.for_workspace(workspace).filter(
+        version_id=version.pk, step__in=on["steps"], occurrence=OuterRef(OuterRef("occurrence"))
+    )
+    column = "clicked_at" if on["did"] == "clicked" else "opened_at"
+    deliveries = Delivery.objects.for_workspace(workspace).filter(
+        mailing_id__in=mailings.values("mailing_id"),
+        contact_id=OuterRef("contact_id"),
+        **{f"{column}__isnull": False},
+    )
+    if on["did"] == "opened":  # a click is an open the pixel may have missed
+        deliveries = Delivery.objects.for_workspace(workspace).filter(
+            Q(opened_at__isnull=False) | Q(clicked_at__isnull=False),
+            mailing_id__in=mailings.values("mailing_id"),
+            contact_id=OuterRef("contact_id"),
+        )
+    return Q(Exists(deliveries))
+
+
+def _act(
+    workspace: Workspace,
+    version: WorkflowVersion,
+    step_key: str,
+    step: dict,
+    ran: QuerySet,
+    contacts: QuerySet[Contact],
+    now: dt.datetime,
+) -> str:
+    """The step's effect on the contacts that reached it; returns the outcome to record."""
+    workflow = version.workflow
+    kind = step["kind"]
+    if kind == "send_email":
+        return _send(workspace, version, step_key, step, ran)
+    if kind == "update_property":
+        from volano.contacts.services import contacts_field_set
+
+        contacts_field_set(
+            workspace=workspace,
+            actor=None,
+            contacts=contacts,
+            field=step["field"],
+            value=step["value"],
+            verb="workflow.update_property",
+        )
+        return "updated"
+    if kind in ("add_to_list", "remove_from_list"):
+        from volano.segments.models import ContactList
+        from volano.segments.services import list_add_contacts, list_remove
+
+        contact_list = (
+            ContactList.objects.for_workspace(workspace).filter(slug=step["list"]).first()
+        )
+        if contact_list is None:
+            raise ApplicationError(
+                _("no list %(slug)s in this workspace") % {"slug": repr(step["list"])},
+                field=step["path"],
+            )
+        if kind == "add_to_list":
+            list_add_contacts(
+                workspace=workspace, contact_list=contact_list, contacts=contacts, source="workflow"
+            )
+        else:
+            list_remove(
+                workspace=workspace,
+                contact_list=contact_list,
+                contact_ids=contacts.values_list("pk", flat=True),
+            )
+        return "done"
+    if kind == "change_stage":
+        from volano.lifecycle.models import ChangeSource
+        from volano.lifecycle.services import stages_move
+
+        stages_move(
+            workspace=workspace,
+            contacts=contacts,
+            to_stage=step["stage"],
+            source=ChangeSource.SYSTEM,
+            reason=_("workflow %(name)s") % {"name": workflow.name},
+            now=now,
+        )
+        return "done"
+    if kind == "notify":
+        _notify(workspace, workflow, step_key, step, ran)
+        return "notified"
+    if kind == "enrol_in_workflow":
+        target = Workflow.objects.for_workspace(workspace).filter(slug=step["workflow"]).first()
+        if target is None or target.status != WorkflowStatus.PUBLISHED:
+            return "not_published"
+        workflow_enrol(
+            workspace=workspace,
+            actor=None,
+            workflow=target,
+            contacts=contacts,
+            source=f"workflow:{workflow.slug}"[:40],
+            now=now,
+        )
+        return "enrolled"
+    raise ApplicationError(_("unknown step kind %(kind)s") % {"kind": kind}, field=step["path"])
+
+
+def _send(
+    workspace: Workspace, version: WorkflowVersion, step_key: str, step: dict, ran: QuerySet
+) -> str:
+    """One mailing per (version, step, occurrence), the contacts that reached the step appended
+    by one INSERT … SELECT; consent, suppression and caps apply when each row is claimed."""
+    from volano.emails.models import EmailTemplate, MailingKind
+    from volano.emails.rendering import template_ensure_sendable, template_mailing_params
+    from volano.emails.sending.services import (
+        mailing_add_audience,
+        mailing_create,
+        mailing_send,
+    )
+
+    template = EmailTemplate.objects.for_workspace(workspace).filter(slug=step["template"]).first()
+    if template is None:
+        raise ApplicationError(
+            _("no email template %(slug)s in this workspace") % {"slug": repr(step["template"])},
+            field=f"{step['path']}.template",
+        )
+    template_ensure_sendable(template)
+    workflow = version.workflow
+    by_occurrence: dict[int, list[int]] = {}
+    for contact_id, occurrence in ran.values_list("contact_id", "occurrence"):
+        by_occurrence.setdefault(occurrence, []).append(contact_id)
+    for occurrence, contact_ids in sorted(by_occurrence.items()):
+        link = (
+            WorkflowMailing.objects.for_workspace(workspace)
+            .filter(version=version, step=step_key, occurrence=occurrence)
+            .select_related("mailing")
+            .first()
+        )
+        audience = Contact.objects.for_workspace(workspace).filter(pk__in=sorted(contact_ids))
+        if link is not None:
+            mailing_add_audience(
+                workspace=workspace, actor=None, mailing=link.mailing, audience_queryset=audience
+            )
+            continue
+        mailing = mailing_create(
+            workspace=workspace,
+            actor=None,
+            kind=MailingKind.WORKFLOW,
+            renderer="template",
+            params=template_mailing_params(template, subject=step.get("subject")),
+            audience_queryset=audience,
+            name=f"{workflow.name} · {step_key}"[:200],
+            campaign=workflow.slug[:100],
+        )
+        WorkflowMailing.objects.create(
+            workspace=workspace, version=version, step=step_key, occurrence=occurrence,
+            mailing=mailing,
+        )  # fmt: skip
+        mailing_send(workspace=workspace, actor=None, mailing=mailing)
+    return "queued"
+
+
+def _notify(
+    workspace: Workspace, workflow: Workflow, step_key: str, step: dict, ran: QuerySet
+) -> None:
+    """One notification per contact, to its owner or to the named member (in the app and by
+    email), linking the contact; `dedup_key` keeps a re-run from notifying twice."""
+    from volano.core.models import Membership
+    from volano.notifications.services import notify
+
+    rows = list(
+        ran.values_list("pk", "contact_id", "contact__owner_id", "contact__email",
+                        "contact__first_name", "contact__last_name")
+    )  # fmt: skip
+    named = None
+    if step["to"] != "owner":
+        membership = (
+            Membership.objects.filter(workspace=workspace, user__email__iexact=step["to"])
+            .select_related("user")
+            .first()
+        )
+        named = membership.user if membership else None
+    owners = {
+        user.pk: user
+        for user in User.objects.filter(pk__in={row[2] for row in rows if row[2] is not None})
+    }
+    for enrolment_id, contact_id, owner_id, email, first, last in rows:
+        recipient = named or owners.get(owner_id)
+        if recipient is None:
+            continue
+        who = " ".join(part for part in (first, last) if part) or email or f"#{contact_id}"
+        notify(
+            workspace=workspace,
+            recipients=[recipient],
+            kind="workflow",
+            title=step["title"],
+            body=(step.get("body") or "")
+            + ("\n" if step.get("body") else "")
+            + _("%(contact)s, in the workflow %(workflow)s")
+            % {"contact": who, "workflow": workflow.name},
+            link=f"/contacts/{contact_id}/",
+            object_type="contact",
+            object_id=contact_id,
+            dedup_key=f"workflow:{enrolment_id}:{step_key}",
+        )
+
+
+# -- the sweeper ----------------------------------------------------------------------------------
+
+
+def workflows_due_sweep(*, now: dt.datetime | None = None) -> int:
+    """The sweeper's pass: claims older than the lease (a worker died mid-step; its transaction
+    rolled back) are let go, and each workspace with due enrolments gets a run task. This is
+    also what starts the steps whose wait ran out. Returns how many tasks were enqueued."""
+    now = now or timezone.now()
+    Enrolment.all_workspaces.filter(
+        status=EnrolmentStatus.ACTIVE, claimed_at__lt=now - CLAIM_LEASE
+    ).update(claimed_at=None, claimed_by="")
+    workspaces = list(
+        Enrolment.all_workspaces.filter(
+            status=EnrolmentStatus.ACTIVE,
+            due_at__lte=now,
+            claimed_at__isnull=True,
+            workflow__status=WorkflowStatus.PUBLISHED,
+        )
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
+    for workspace_id in workspaces:
+        transaction.on_commit(functools.partial(_run_soon, workspace_id))
+    return len(workspaces)

@@ -1,0 +1,166 @@
+"""Workflow pages: the list with numbers, a workflow's steps with live counts, publish and pause.
+Workflows are created through the API for now (docs/workflows.md); a builder comes later."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from volano.core.errors import ApplicationError
+from volano.core.models import User
+from volano.core.permissions import Cap, requires
+from volano.workflows import selectors, services
+
+
+def _ws(request: HttpRequest) -> Any:
+    return request.workspace  # type: ignore[attr-defined]
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+@requires(Cap.VIEW_MARKETING)
+def workflow_list_view(request: HttpRequest) -> HttpResponse:
+    workspace = _ws(request)
+    rows = [
+        {"workflow": w, "stats": selectors.workflow_stats(workspace=workspace, workflow=w)}
+        for w in selectors.workflow_list(workspace=workspace).select_related("published_version")
+    ]
+    return render(request, "workflows/workflow_list.html", {"rows": rows})
+
+
+def _detail_context(request: HttpRequest, workflow_id: int) -> dict[str, Any]:
+    workspace = _ws(request)
+    workflow = selectors.workflow_get(workspace=workspace, workflow_id=workflow_id)
+    language = "it" if (get_language() or "").startswith("it") else "en"
+    steps = selectors.workflow_step_counts(workspace=workspace, workflow=workflow)
+    for row in steps:
+        row["label"] = step_label(row["step"], workspace, language)
+        row["depth_class"] = f"depth-{min(row['depth'], 6)}"
+    return {
+        "workflow": workflow,
+        "stats": selectors.workflow_stats(workspace=workspace, workflow=workflow),
+        "steps": steps,
+        "trigger": trigger_label(workflow),
+    }
+
+
+def trigger_label(workflow: Any) -> str:
+    version = workflow.published_version
+    trigger = (version.graph if version else {}).get("trigger") or workflow.draft.get("trigger")
+    kind = (trigger or {}).get("kind", "")
+    labels = {
+        "manual": _("Enrolment by hand or through the API"),
+        "event": _("An event matching the trigger's condition"),
+        "form_submitted": _("A form submitted"),
+        "segment_entered": _("Entering the segment “%(segment)s”"),
+        "segment_left": _("Leaving the segment “%(segment)s”"),
+        "stage_changed": _("Moving to the stage %(stage)s"),
+        "score_crossed": _("The score %(model)s reaching %(threshold)s"),
+    }
+    label = labels.get(kind, kind)
+    try:
+        return label % {k: v for k, v in (trigger or {}).items() if k != "kind"}
+    except (KeyError, TypeError):
+        return label
+
+
+@requires(Cap.VIEW_MARKETING)
+def workflow_detail_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    return render(request, "workflows/workflow_detail.html", _detail_context(request, workflow_id))
+
+
+@requires(Cap.VIEW_MARKETING)
+def workflow_counts_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """The steps with their counts, polled by the page (HTMX) so they stay live."""
+    return render(request, "workflows/_steps.html", _detail_context(request, workflow_id))
+
+
+@requires(write=Cap.EDIT_MARKETING)
+@require_POST
+def workflow_publish_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    workspace = _ws(request)
+    workflow = selectors.workflow_get(workspace=workspace, workflow_id=workflow_id)
+    try:
+        workflow = services.workflow_publish(
+            workspace=workspace, actor=_actor(request), workflow=workflow
+        )
+    except ApplicationError as error:
+        messages.error(
+            request,
+            _("Not published: %(where)s: %(message)s")
+            % {"where": error.field or "definition", "message": error.message},
+        )
+    else:
+        number = workflow.published_version.number if workflow.published_version else 0
+        messages.success(request, _("Published as version %(n)s.") % {"n": number})
+    return redirect("workflows:detail", workflow_id=workflow.pk)
+
+
+@requires(write=Cap.EDIT_MARKETING)
+@require_POST
+def workflow_pause_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    workspace = _ws(request)
+    workflow = selectors.workflow_get(workspace=workspace, workflow_id=workflow_id)
+    try:
+        services.workflow_pause(workspace=workspace, actor=_actor(request), workflow=workflow)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Paused: no one enters and no step runs until you publish."))
+    return redirect("workflows:detail", workflow_id=workflow.pk)
+
+
+def step_label(step: dict, workspace: Any, language: str) -> str:
+    """The step in words ("Wait 7 days", "Send the email «grazie»", "If …")."""
+    kind = step["kind"]
+    if kind == "wait":
+        minutes = step["minutes"]
+        if minutes and minutes % (24 * 60) == 0:
+            days = minutes // (24 * 60)
+            return ngettext("Wait %(n)s day", "Wait %(n)s days", days) % {"n": days}
+        return ngettext("Wait %(n)s minute", "Wait %(n)s minutes", minutes) % {"n": minutes}
+    if kind == "send_email":
+        return _("Send the email “%(template)s”") % {"template": step["template"]}
+    if kind == "update_property":
+        return _("Set %(field)s to “%(value)s”") % {"field": step["field"], "value": step["value"]}
+    if kind == "branch":
+        if "on" in step:
+            steps = ", ".join(step["on"]["steps"])
+            if step["on"]["did"] == "clicked":
+                return _("If they clicked the email of step %(steps)s") % {"steps": steps}
+            return _("If they opened the email of step %(steps)s") % {"steps": steps}
+        from volano.conditions.describe import condition_describe
+        from volano.conditions.parse import condition_parse
+        from volano.conditions.selectors import condition_names
+
+        condition = condition_parse(step["when"], workspace=workspace)
+        sentence = condition_describe(condition, language, condition_names(workspace=workspace))
+        return _("If: %(condition)s") % {"condition": sentence}
+    if kind == "split":
+        return ngettext(
+            "Split at random into %(n)s path",
+            "Split at random into %(n)s paths",
+            len(step["paths"]),
+        ) % {"n": len(step["paths"])}
+    if kind == "exit":
+        return _("Exit the workflow")
+    if kind == "add_to_list":
+        return _("Add to the list “%(list)s”") % {"list": step["list"]}
+    if kind == "remove_from_list":
+        return _("Remove from the list “%(list)s”") % {"list": step["list"]}
+    if kind == "change_stage":
+        return _("Move to the stage %(stage)s") % {"stage": step["stage"]}
+    if kind == "notify":
+        to = _("the owner") if step["to"] == "owner" else step["to"]
+        return _("Notify %(to)s: %(title)s") % {"to": to, "title": step["title"]}
+    if kind == "enrol_in_workflow":
+        return _("Move to the workflow “%(workflow)s”") % {"workflow": step["workflow"]}
+    return kind
