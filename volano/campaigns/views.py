@@ -207,7 +207,7 @@ def content_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@requires(read=Cap.VIEW_MARKETING, write=Cap.VIEW_MARKETING)
+@requires(read=Cap.VIEW_MARKETING, write=Cap.PREVIEW)
 def utm_builder(request: HttpRequest) -> HttpResponse:
     """GET shows the form (prefilled from ?campaign=…); POST shows the links (writes nothing)."""
     workspace = _ws(request)

@@ -287,7 +287,7 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "channel-rules"): M,
     ("PUT", "channel-rules"): E,
     ("GET", "channel-rules/test"): M,
-    ("POST", "utm"): M,
+    ("POST", "utm"): P,
     ("GET", "assignment-rules"): M,
     ("POST", "assignment-rules"): E,
     ("GET", "assignment-rules/<rule_id>"): M,
