@@ -220,9 +220,7 @@ def campaigns_update(request: HttpRequest, campaign_id: int, payload: CampaignIn
     return _campaign_out(campaign)
 
 
-@router.delete(
-    "/campaigns/{campaign_id}", response={204: None}, summary="Archive a campaign"
-)
+@router.delete("/campaigns/{campaign_id}", response={204: None}, summary="Archive a campaign")
 def campaigns_archive(request: HttpRequest, campaign_id: int):
     workspace = _ws(request)
     campaign = selectors.campaign_get(workspace=workspace, campaign_id=campaign_id)
@@ -288,10 +286,10 @@ def channel_rules_put(request: HttpRequest, payload: RulesIn):
     return channel_rules_get(request)
 
 
-@router.get(
-    "/channel-rules/test", response=ChannelTestOut, summary="Classify a source/medium"
-)
-def channel_rules_test(request: HttpRequest, source: str = "", medium: str = "", campaign: str = ""):
+@router.get("/channel-rules/test", response=ChannelTestOut, summary="Classify a source/medium")
+def channel_rules_test(
+    request: HttpRequest, source: str = "", medium: str = "", campaign: str = ""
+):
     group = channel_group_of(
         source[:100], medium[:100], campaign[:100], rules=workspace_rules(_ws(request))
     )

@@ -138,7 +138,11 @@ def workspace_rules(workspace: Any) -> tuple[Rule, ...]:
 
 
 def touch_values(
-    *, utm_source: str = "", utm_medium: str = "", utm_campaign: str = "", channel: str = "",
+    *,
+    utm_source: str = "",
+    utm_medium: str = "",
+    utm_campaign: str = "",
+    channel: str = "",
     campaign: str = "",
 ) -> tuple[str, str, str]:
     """(source, medium, campaign) as the rules read them, for one event's stored columns."""

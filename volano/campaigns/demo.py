@@ -41,70 +41,198 @@ def _campaigns(today: dt.date) -> list[dict[str, Any]]:
     eima = on(11, 5)
     black_friday = on(11, 20)
     return [
-        dict(name="Google Ads - Ricambi originali", utm_campaign="ricambi-originali",
-             channel_group="paid_search", objective="sales", starts_on=year_ago, ends_on=None,
-             budget=Decimal("24000")),
-        dict(name="Google Ads - Primavera giardino", utm_campaign="primavera-giardino",
-             channel_group="paid_search", objective="leads", starts_on=spring,
-             ends_on=spring + dt.timedelta(days=75), budget=Decimal("9000")),
-        dict(name="Meta - Agricoltura 4.0", utm_campaign="agricoltura-4-0",
-             channel_group="paid_social", objective="leads", starts_on=year_ago,
-             ends_on=None, budget=Decimal("12000")),
-        dict(name="Meta - Black Friday ricambi (clienti)", utm_campaign="black-friday-ricambi",
-             channel_group="paid_social", objective="cross_sell", starts_on=black_friday,
-             ends_on=black_friday + dt.timedelta(days=12), budget=Decimal("4000"),
-             aims_at_customers=True),
-        dict(name="Fiera EIMA International", utm_campaign="fiera-eima",
-             channel_group="offline", objective="leads", starts_on=eima - dt.timedelta(days=30),
-             ends_on=eima + dt.timedelta(days=5), budget=Decimal("38000")),
-        dict(name="Fieragricola Verona - QR allo stand", utm_campaign="fieragricola-qr",
-             channel_group="offline", objective="leads",
-             starts_on=fieragricola - dt.timedelta(days=3),
-             ends_on=fieragricola + dt.timedelta(days=25), budget=Decimal("16000")),
-        dict(name="Newsletter", utm_campaign="newsletter", channel_group="email",
-             objective="nurturing", starts_on=year_ago, ends_on=None, budget=Decimal("3000")),
-        dict(name="LinkedIn Ads - Webinar", utm_campaign="webinar-linkedin",
-             channel_group="paid_social", objective="nurturing",
-             starts_on=today - dt.timedelta(days=150), ends_on=today - dt.timedelta(days=30),
-             budget=Decimal("6000")),
-        dict(name="Contenuti tecnici", utm_campaign="contenuti-tecnici",
-             channel_group="organic_search", objective="leads", starts_on=year_ago,
-             ends_on=None, budget=Decimal("5000")),
+        dict(
+            name="Google Ads - Ricambi originali",
+            utm_campaign="ricambi-originali",
+            channel_group="paid_search",
+            objective="sales",
+            starts_on=year_ago,
+            ends_on=None,
+            budget=Decimal("24000"),
+        ),
+        dict(
+            name="Google Ads - Primavera giardino",
+            utm_campaign="primavera-giardino",
+            channel_group="paid_search",
+            objective="leads",
+            starts_on=spring,
+            ends_on=spring + dt.timedelta(days=75),
+            budget=Decimal("9000"),
+        ),
+        dict(
+            name="Meta - Agricoltura 4.0",
+            utm_campaign="agricoltura-4-0",
+            channel_group="paid_social",
+            objective="leads",
+            starts_on=year_ago,
+            ends_on=None,
+            budget=Decimal("12000"),
+        ),
+        dict(
+            name="Meta - Black Friday ricambi (clienti)",
+            utm_campaign="black-friday-ricambi",
+            channel_group="paid_social",
+            objective="cross_sell",
+            starts_on=black_friday,
+            ends_on=black_friday + dt.timedelta(days=12),
+            budget=Decimal("4000"),
+            aims_at_customers=True,
+        ),
+        dict(
+            name="Fiera EIMA International",
+            utm_campaign="fiera-eima",
+            channel_group="offline",
+            objective="leads",
+            starts_on=eima - dt.timedelta(days=30),
+            ends_on=eima + dt.timedelta(days=5),
+            budget=Decimal("38000"),
+        ),
+        dict(
+            name="Fieragricola Verona - QR allo stand",
+            utm_campaign="fieragricola-qr",
+            channel_group="offline",
+            objective="leads",
+            starts_on=fieragricola - dt.timedelta(days=3),
+            ends_on=fieragricola + dt.timedelta(days=25),
+            budget=Decimal("16000"),
+        ),
+        dict(
+            name="Newsletter",
+            utm_campaign="newsletter",
+            channel_group="email",
+            objective="nurturing",
+            starts_on=year_ago,
+            ends_on=None,
+            budget=Decimal("3000"),
+        ),
+        dict(
+            name="LinkedIn Ads - Webinar",
+            utm_campaign="webinar-linkedin",
+            channel_group="paid_social",
+            objective="nurturing",
+            starts_on=today - dt.timedelta(days=150),
+            ends_on=today - dt.timedelta(days=30),
+            budget=Decimal("6000"),
+        ),
+        dict(
+            name="Contenuti tecnici",
+            utm_campaign="contenuti-tecnici",
+            channel_group="organic_search",
+            objective="leads",
+            starts_on=year_ago,
+            ends_on=None,
+            budget=Decimal("5000"),
+        ),
     ]
 
 
 # (campaign utm, kind, slug, name, url path, utm_content); slugs equal the generator's content,
 # webinar and form keys, so the downloads, registrations and forms it stored link to them.
 CONTENTS = (
-    ("contenuti-tecnici", "white_paper", "catalogo-ricambi-2026", "Catalogo ricambi 2026",
-     "/download/catalogo-ricambi-2026.pdf", "catalogo-ricambi-2026"),
-    ("contenuti-tecnici", "white_paper", "guida-manutenzione",
-     "Guida alla manutenzione stagionale", "/download/guida-manutenzione.pdf",
-     "guida-manutenzione"),
-    ("contenuti-tecnici", "other", "listino-rivenditori", "Listino rivenditori",
-     "/download/listino-rivenditori.pdf", "listino-rivenditori"),
-    ("contenuti-tecnici", "article", "scheda-tecnica-tr-160", "Scheda tecnica TR 160",
-     "/download/scheda-tr-160.pdf", "scheda-tecnica-tr-160"),
-    ("webinar-linkedin", "webinar", "webinar-agricoltura-4-0",
-     "Webinar: Agricoltura 4.0, incentivi e macchine connesse", "/webinar/agricoltura-4-0",
-     "webinar-agricoltura"),
-    ("webinar-linkedin", "webinar", "webinar-manutenzione",
-     "Webinar: manutenzione preventiva dei trinciaerba", "/webinar/manutenzione",
-     "webinar-manutenzione"),
-    ("webinar-linkedin", "webinar", "webinar-rivenditori", "Webinar: novità per i rivenditori",
-     "/webinar/rivenditori", "webinar-rivenditori"),
-    ("ricambi-originali", "ad", "annuncio-ricambi", "Annuncio ricerca: ricambi originali",
-     "/ricambi/", "annuncio-ricambi"),
-    ("primavera-giardino", "landing_page", "landing-primavera", "Landing primavera giardino",
-     "/giardino/primavera", "landing-primavera"),
-    ("agricoltura-4-0", "video", "video-agricoltura-4-0", "Video: la trattrice connessa",
-     "/agricoltura-4-0", "video-trattrice"),
-    ("black-friday-ricambi", "ad", "carosello-black-friday", "Carosello Black Friday",
-     "/ricambi/black-friday", "carosello-bf"),
-    ("fiera-eima", "landing_page", "stand-eima", "Landing: vieni allo stand EIMA",
-     "/fiere/eima", "stand-eima"),
-    ("fieragricola-qr", "landing_page", "qr-fieragricola", "QR allo stand Fieragricola",
-     "/fiere/fieragricola", "qr-stand"),
+    (
+        "contenuti-tecnici",
+        "white_paper",
+        "catalogo-ricambi-2026",
+        "Catalogo ricambi 2026",
+        "/download/catalogo-ricambi-2026.pdf",
+        "catalogo-ricambi-2026",
+    ),
+    (
+        "contenuti-tecnici",
+        "white_paper",
+        "guida-manutenzione",
+        "Guida alla manutenzione stagionale",
+        "/download/guida-manutenzione.pdf",
+        "guida-manutenzione",
+    ),
+    (
+        "contenuti-tecnici",
+        "other",
+        "listino-rivenditori",
+        "Listino rivenditori",
+        "/download/listino-rivenditori.pdf",
+        "listino-rivenditori",
+    ),
+    (
+        "contenuti-tecnici",
+        "article",
+        "scheda-tecnica-tr-160",
+        "Scheda tecnica TR 160",
+        "/download/scheda-tr-160.pdf",
+        "scheda-tecnica-tr-160",
+    ),
+    (
+        "webinar-linkedin",
+        "webinar",
+        "webinar-agricoltura-4-0",
+        "Webinar: Agricoltura 4.0, incentivi e macchine connesse",
+        "/webinar/agricoltura-4-0",
+        "webinar-agricoltura",
+    ),
+    (
+        "webinar-linkedin",
+        "webinar",
+        "webinar-manutenzione",
+        "Webinar: manutenzione preventiva dei trinciaerba",
+        "/webinar/manutenzione",
+        "webinar-manutenzione",
+    ),
+    (
+        "webinar-linkedin",
+        "webinar",
+        "webinar-rivenditori",
+        "Webinar: novità per i rivenditori",
+        "/webinar/rivenditori",
+        "webinar-rivenditori",
+    ),
+    (
+        "ricambi-originali",
+        "ad",
+        "annuncio-ricambi",
+        "Annuncio ricerca: ricambi originali",
+        "/ricambi/",
+        "annuncio-ricambi",
+    ),
+    (
+        "primavera-giardino",
+        "landing_page",
+        "landing-primavera",
+        "Landing primavera giardino",
+        "/giardino/primavera",
+        "landing-primavera",
+    ),
+    (
+        "agricoltura-4-0",
+        "video",
+        "video-agricoltura-4-0",
+        "Video: la trattrice connessa",
+        "/agricoltura-4-0",
+        "video-trattrice",
+    ),
+    (
+        "black-friday-ricambi",
+        "ad",
+        "carosello-black-friday",
+        "Carosello Black Friday",
+        "/ricambi/black-friday",
+        "carosello-bf",
+    ),
+    (
+        "fiera-eima",
+        "landing_page",
+        "stand-eima",
+        "Landing: vieni allo stand EIMA",
+        "/fiere/eima",
+        "stand-eima",
+    ),
+    (
+        "fieragricola-qr",
+        "landing_page",
+        "qr-fieragricola",
+        "QR allo stand Fieragricola",
+        "/fiere/fieragricola",
+        "qr-stand",
+    ),
     ("newsletter", "email", "newsletter", "Newsletter quindicinale", "", ""),
 )
 
@@ -112,8 +240,15 @@ CONTENTS = (
 # every how many contacts created in the campaign's dates, every how many anonymous visitors).
 TRAFFIC = (
     ("fieragricola-qr", "fieragricola", "offline", "qr-stand", "/fiere/fieragricola", 3, 9),
-    ("webinar-linkedin", "linkedin", "paid_social", "webinar-agricoltura",
-     "/webinar/agricoltura-4-0", 7, 11),
+    (
+        "webinar-linkedin",
+        "linkedin",
+        "paid_social",
+        "webinar-agricoltura",
+        "/webinar/agricoltura-4-0",
+        7,
+        11,
+    ),
 )
 
 
@@ -146,7 +281,14 @@ def demo_campaigns_create(*, workspace: Workspace, now: dt.datetime) -> dict[str
         for utm, source, medium, content, path, every_contact, every_visitor in TRAFFIC:
             campaign = by_utm[utm]
             events += _traffic_insert(
-                workspace, campaign, source, medium, content, path, every_contact, every_visitor,
+                workspace,
+                campaign,
+                source,
+                medium,
+                content,
+                path,
+                every_contact,
+                every_visitor,
                 now,
             )
     return {"campaigns": len(campaigns), "contents": len(contents), "events": events}
@@ -196,8 +338,11 @@ def _traffic_insert(
     inserted = 0
     with connection.cursor() as cursor:
         for kind, minutes, props in (
-            ("page_view", f"60 + c.id %% 30",
-             f"{json_page}('url', %s, 'title', %s, 'dwell_seconds', 40 + c.id %% 200)"),
+            (
+                "page_view",
+                "60 + c.id %% 30",
+                f"{json_page}('url', %s, 'title', %s, 'dwell_seconds', 40 + c.id %% 200)",
+            ),
             ("form_submitted", "30", f"{json_page}('form', 'contatti', 'url', %s, 'title', %s)"),
         ):
             at = _minus("c.created_at", minutes)
@@ -206,20 +351,34 @@ def _traffic_insert(
                 f" {at}, 'web', %s, {tags}, {props} FROM {contact} c"
                 " WHERE c.workspace_id = %s AND c.created_at >= %s AND c.created_at < %s"
                 " AND c.id %% %s = 0",
-                [kind, "tracking" if kind == "page_view" else "form:contatti", *tag_params,
-                 url, campaign.name, workspace.pk, db_now(start), db_now(end), every_contact],
+                [
+                    kind,
+                    "tracking" if kind == "page_view" else "form:contatti",
+                    *tag_params,
+                    url,
+                    campaign.name,
+                    workspace.pk,
+                    db_now(start),
+                    db_now(end),
+                    every_contact,
+                ],
             )
             inserted += cursor.rowcount
-        at = _plus_days(
-            "%s", f"v.id %% {days}"
-        )
+        at = _plus_days("%s", f"v.id %% {days}")
         props = f"{json_page}('url', %s, 'title', %s, 'dwell_seconds', 20 + v.id %% 120)"
         cursor.execute(
             f"INSERT INTO {event} ({columns}) SELECT v.workspace_id, NULL, v.anonymous_id,"
             f" 'page_view', {at}, {at}, 'web', 'tracking', {tags}, {props} FROM {visitor} v"
             " WHERE v.workspace_id = %s AND v.contact_id IS NULL AND v.id %% %s = 0",
-            [db_now(start), db_now(start), *tag_params, url, campaign.name, workspace.pk,
-             every_visitor],
+            [
+                db_now(start),
+                db_now(start),
+                *tag_params,
+                url,
+                campaign.name,
+                workspace.pk,
+                every_visitor,
+            ],
         )
         inserted += cursor.rowcount
     return inserted

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from volano.campaigns.models import (
     Campaign,
     ChannelGroup,
-    ContentAsset,
     ContentKind,
     MatchOp,
     Objective,

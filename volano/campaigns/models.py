@@ -181,7 +181,9 @@ class CostEntry(WorkspaceScopedModel):
     platform = models.CharField(
         _("platform"), max_length=20, choices=CostPlatform.choices, default=CostPlatform.MANUAL
     )
-    kind = models.CharField(_("kind"), max_length=20, choices=CostKind.choices, default=CostKind.MEDIA)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=CostKind.choices, default=CostKind.MEDIA
+    )
     day = models.DateField(_("day"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="EUR")

@@ -76,8 +76,9 @@ def campaign_id_expression(workspace: Workspace, prefix: str = "") -> Coalesce:
             "pk",
         ),
         _first(
-            assets.annotate(form=Concat(Value("form:"), F("slug"), output_field=CharField()))
-            .filter(form=OuterRef(f"{p}source")),
+            assets.annotate(
+                form=Concat(Value("form:"), F("slug"), output_field=CharField())
+            ).filter(form=OuterRef(f"{p}source")),
             "campaign_id",
         ),
         _first(assets.filter(slug=OuterRef(f"{p}content")), "campaign_id"),
@@ -99,8 +100,9 @@ def content_id_expression(workspace: Workspace, prefix: str = "") -> Coalesce:
         ),
         _first(assets.filter(slug=OuterRef(f"{p}content")), "pk"),
         _first(
-            assets.annotate(form=Concat(Value("form:"), F("slug"), output_field=CharField()))
-            .filter(form=OuterRef(f"{p}source")),
+            assets.annotate(
+                form=Concat(Value("form:"), F("slug"), output_field=CharField())
+            ).filter(form=OuterRef(f"{p}source")),
             "pk",
         ),
         _first(assets.filter(kind="email", slug=OuterRef(f"{p}campaign")), "pk"),
@@ -133,11 +135,7 @@ def touches(workspace: Workspace) -> QuerySet:
 def contacts_with_first_touch(workspace: Workspace) -> QuerySet:
     """Contacts annotated with `first_campaign_id` and `first_channel_group`: those of their
     first touch (by time)."""
-    first = (
-        touches(workspace)
-        .filter(contact_id=OuterRef("pk"))
-        .order_by("occurred_at", "pk")
-    )
+    first = touches(workspace).filter(contact_id=OuterRef("pk")).order_by("occurred_at", "pk")
     return Contact.objects.for_workspace(workspace).annotate(
         first_campaign_id=Subquery(first.values("campaign_id")[:1], output_field=IntegerField()),
         first_channel_group=Subquery(first.values("channel_group")[:1], output_field=CharField()),
@@ -299,4 +297,3 @@ def channel_breakdown(workspace: Workspace, campaign: Campaign) -> list[dict]:
         .order_by("-n")
     )
     return list(rows[:20])
-

@@ -72,9 +72,7 @@ def _text(data: dict, field: str, errors: list[dict], *, limit: int, required: b
     if required and not value:
         errors.append({"field": field, "message": _("this field is required")})
     if len(value) > limit:
-        errors.append(
-            {"field": field, "message": _("at most %(n)d characters") % {"n": limit}}
-        )
+        errors.append({"field": field, "message": _("at most %(n)d characters") % {"n": limit}})
     return value
 
 
@@ -132,9 +130,7 @@ def _owner(workspace: Workspace, raw: Any, errors: list[dict]) -> User | None:
     return found.user
 
 
-def _campaign_clean(
-    workspace: Workspace, data: dict, campaign: Campaign | None
-) -> dict[str, Any]:
+def _campaign_clean(workspace: Workspace, data: dict, campaign: Campaign | None) -> dict[str, Any]:
     errors: list[dict] = []
     current = campaign or Campaign(workspace=workspace)
 
@@ -151,8 +147,8 @@ def _campaign_clean(
             errors.append({"field": "slug", "message": _("the slug needs letters or digits")})
     if given("utm_campaign") or campaign is None:
         raw = _text(data, "utm_campaign", errors, limit=100)
-        clean["utm_campaign"] = utm_value(raw) if "utm_campaign" in data else utm_value(
-            clean.get("slug", "")
+        clean["utm_campaign"] = (
+            utm_value(raw) if "utm_campaign" in data else utm_value(clean.get("slug", ""))
         )
     if given("channel_group"):
         clean["channel_group"] = _choice(data, "channel_group", ChannelGroup, errors, "")
@@ -312,14 +308,12 @@ def _content_clean(
             try:
                 URLValidator(schemes=["http", "https"])(url)
             except ValidationError:
-                errors.append(
-                    {"field": "url", "message": _("expected a web address (https://…)")}
-                )
+                errors.append({"field": "url", "message": _("expected a web address (https://…)")})
         clean["url"] = url
     if given("utm_content") or content is None:
         raw = _text(data, "utm_content", errors, limit=100)
-        clean["utm_content"] = utm_value(raw) if "utm_content" in data else utm_value(
-            clean.get("slug", "")
+        clean["utm_content"] = (
+            utm_value(raw) if "utm_content" in data else utm_value(clean.get("slug", ""))
         )
     if given("campaign"):
         raw = data.get("campaign")

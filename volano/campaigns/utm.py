@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from volano.campaigns.channels import channel_group_of
-from volano.campaigns.models import ChannelGroup
 from volano.core.errors import ApplicationError, ValidationFailed
 
 
@@ -44,7 +43,6 @@ PRESETS: tuple[Preset, ...] = (
     Preset("affiliate", gettext_lazy("Affiliate"), "affiliate", "affiliate"),
 )
 PRESETS_BY_KEY = {preset.key: preset for preset in PRESETS}
-
 
 
 def _slug(text: str) -> str:
@@ -80,7 +78,11 @@ def utm_link(
             errors.append({"field": field, "message": _("this field is required")})
     if errors:
         raise ValidationFailed(errors)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.startswith("utm_")]
+    kept = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.startswith("utm_")
+    ]
     added = [(k, v) for k, v in values.items() if v]
     query = urlencode(kept + added)
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
@@ -102,7 +104,5 @@ def utm_preview(link: str, *, width: int = 60) -> str:
 def preset_get(key: str) -> Preset:
     preset = PRESETS_BY_KEY.get(key)
     if preset is None:
-        raise ApplicationError(
-            _("unknown preset %(key)s") % {"key": repr(key)}, field="preset"
-        )
+        raise ApplicationError(_("unknown preset %(key)s") % {"key": repr(key)}, field="preset")
     return preset

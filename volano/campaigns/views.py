@@ -27,7 +27,6 @@ from volano.core.models import User
 from volano.core.permissions import Cap, requires
 
 
-
 def _actor(request: HttpRequest) -> User:
     return cast(User, request.user)
 
@@ -37,7 +36,9 @@ def _ws(request: HttpRequest) -> Any:
 
 
 def _errors_to_form(form: Any, failure: ApplicationError) -> None:
-    errors = getattr(failure, "errors", None) or [{"field": failure.field, "message": failure.message}]
+    errors = getattr(failure, "errors", None) or [
+        {"field": failure.field, "message": failure.message}
+    ]
     for error in errors:
         field = error.get("field")
         form.add_error(field if field in form.fields else None, error["message"])
@@ -69,7 +70,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             except ApplicationError as failure:
                 _errors_to_form(form, failure)
             else:
-                messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
+                messages.success(
+                    request, _("Campaign “%(name)s” created.") % {"name": campaign.name}
+                )
                 return redirect("campaigns:detail", campaign_id=campaign.pk)
         status = 422
     archived = request.GET.get("archived") == "1"
@@ -130,9 +133,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     contents = list(selectors.content_list(workspace, campaign=campaign))
     content_touches = selectors.content_figures(workspace, [c.pk for c in contents])
     # one link per content with a page, tagged for the campaign's channel (its first preset)
-    preset = next(
-        (p for p in utm.PRESETS if p.channel_group == campaign.channel_group), None
-    )
+    preset = next((p for p in utm.PRESETS if p.channel_group == campaign.channel_group), None)
     links = []
     if preset and campaign.utm_campaign:
         for content in contents:
@@ -151,7 +152,11 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     ]
     chart = {
         **timeline,
-        "labels": {"visits": _("Visits"), "forms": _("Forms, downloads, clicks"), "leads": _("New leads")},
+        "labels": {
+            "visits": _("Visits"),
+            "forms": _("Forms, downloads, clicks"),
+            "leads": _("New leads"),
+        },
     }
     return render(
         request,
@@ -159,7 +164,10 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         {
             "campaign": campaign,
             "status": _status_label(selectors.campaign_status(campaign)),
-            "channel": channel_group_label(campaign.channel_group) if campaign.channel_group else "",
+            "status_key": selectors.campaign_status(campaign),
+            "channel": channel_group_label(campaign.channel_group)
+            if campaign.channel_group
+            else "",
             "form": form,
             "figures": figures,
             "contents": [(c, content_touches.get(c.pk, 0)) for c in contents],
@@ -168,7 +176,13 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "breakdown": breakdown,
             "chart": chart,
             "timeline_rows": list(
-                zip(timeline["buckets"], timeline["visits"], timeline["forms"], timeline["leads"], strict=True)
+                zip(
+                    timeline["buckets"],
+                    timeline["visits"],
+                    timeline["forms"],
+                    timeline["leads"],
+                    strict=True,
+                )
             ),
             "granularity": granularity,
             "currency": workspace.currency,
@@ -237,7 +251,9 @@ def utm_builder(request: HttpRequest) -> HttpResponse:
         form = UtmForm(request.POST)
         if form.is_valid():
             data = dict(form.cleaned_data)
-            data["content"] = [line.strip() for line in data["content"].splitlines() if line.strip()]
+            data["content"] = [
+                line.strip() for line in data["content"].splitlines() if line.strip()
+            ]
             try:
                 result = campaigns_api.utm_build(workspace, data)
                 result["channel_label"] = channel_group_label(result["channel_group"])
@@ -292,7 +308,9 @@ def channel_rules(request: HttpRequest) -> HttpResponse:
         try:
             services.channel_rules_replace(workspace=workspace, actor=_actor(request), rules=rows)
         except ApplicationError as failure:
-            errors = getattr(failure, "errors", None) or [{"field": failure.field, "message": failure.message}]
+            errors = getattr(failure, "errors", None) or [
+                {"field": failure.field, "message": failure.message}
+            ]
             status = 422
         else:
             messages.success(request, _("Channel rules saved."))
@@ -331,17 +349,22 @@ def channel_rules(request: HttpRequest) -> HttpResponse:
         request,
         "campaigns/channels.html",
         {
-            "rows": [{**row, "index": i, "errors": by_row.get(i, [])} for i, row in enumerate(rows)],
+            "rows": [
+                {**row, "index": i, "errors": by_row.get(i, [])} for i, row in enumerate(rows)
+            ],
             "row_count": len(rows),
             "general_errors": general,
             "defaults": not ChannelRule.objects.for_workspace(workspace).exists(),
             "group_choices": GROUP_CHOICES,
             "match_choices": MATCH_CHOICES,
-            "parts": (("source", _("Source")), ("medium", _("Medium")), ("campaign", _("Campaign"))),
+            "parts": (
+                ("source", _("Source")),
+                ("medium", _("Medium")),
+                ("campaign", _("Campaign")),
+            ),
             "test_form": test_form,
             "tested": tested,
             "groups": ChannelGroup.choices,
         },
         status=status,
     )
-

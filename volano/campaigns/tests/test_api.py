@@ -45,11 +45,10 @@ def test_a_campaign_round_trips_and_records_who_changed_it(api, giulia, officina
 
     assert api.delete(f"/campaigns/{campaign_id}").status_code == 204
     assert api.get("/campaigns").json()["items"] == []
-    assert [c["id"] for c in api.get("/campaigns", archived=True).json()["items"]] == [
-        campaign_id
-    ]
+    assert [c["id"] for c in api.get("/campaigns", archived=True).json()["items"]] == [campaign_id]
     verbs = list(
-        Activity.objects.for_workspace(officina).filter(object_type="campaign", object_id=campaign_id)
+        Activity.objects.for_workspace(officina)
+        .filter(object_type="campaign", object_id=campaign_id)
         .order_by("pk")
         .values_list("verb", flat=True)
     )
@@ -131,9 +130,10 @@ def test_utm_builder_makes_consistent_links(api):
 
 def test_channel_rules_are_editable_and_tested(api):
     assert api.get("/channel-rules").json()["defaults"] is True
-    assert api.get("/channel-rules/test", source="google", medium="cpc").json()[
-        "channel_group"
-    ] == "paid_search"
+    assert (
+        api.get("/channel-rules/test", source="google", medium="cpc").json()["channel_group"]
+        == "paid_search"
+    )
     bad = api.put(
         "/channel-rules",
         {"rules": [{"channel_group": "email", "source_op": "regex", "source_value": "(a"}]},
@@ -151,10 +151,12 @@ def test_channel_rules_are_editable_and_tested(api):
     )
     assert saved.status_code == 200, saved.content
     assert saved.json()["defaults"] is False
-    assert api.get("/channel-rules/test", source="google", medium="qr").json()[
-        "channel_group"
-    ] == "offline"
-    assert api.get("/channel-rules/test", source="google", medium="cpc").json()[
-        "channel_group"
-    ] == "referral"
+    assert (
+        api.get("/channel-rules/test", source="google", medium="qr").json()["channel_group"]
+        == "offline"
+    )
+    assert (
+        api.get("/channel-rules/test", source="google", medium="cpc").json()["channel_group"]
+        == "referral"
+    )
     assert api.put("/channel-rules", {"rules": []}).json()["defaults"] is True

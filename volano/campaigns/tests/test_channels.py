@@ -103,8 +103,15 @@ def test_a_workspace_rules_replace_the_defaults_and_agree(officina, ferramenta):
         [
             (G.OFFLINE, {"campaign_op": "regex", "campaign_value": "^fiera-"}),
             (G.AFFILIATES, {"source_op": "equals", "source_value": "Portale-Partner"}),
-            (G.PAID_SEARCH, {"source_op": "regex", "source_value": "google|bing",
-                             "medium_op": "equals", "medium_value": "cpc"}),
+            (
+                G.PAID_SEARCH,
+                {
+                    "source_op": "regex",
+                    "source_value": "google|bing",
+                    "medium_op": "equals",
+                    "medium_value": "cpc",
+                },
+            ),
             (G.DIRECT, {"source_op": "equals", "source_value": "(direct)"}),
         ]
     ):

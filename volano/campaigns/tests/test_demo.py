@@ -25,13 +25,25 @@ def test_the_demo_has_a_year_of_campaigns_with_their_traffic_and_leads(monkeypat
     demo_load(size="test")
     workspace = Workspace.objects.get(slug=SLUG)
     campaigns = {c.utm_campaign: c for c in Campaign.objects.for_workspace(workspace)}
-    assert {"ricambi-originali", "fiera-eima", "fieragricola-qr", "newsletter",
-            "webinar-linkedin", "black-friday-ricambi"} <= set(campaigns)
+    assert {
+        "ricambi-originali",
+        "fiera-eima",
+        "fieragricola-qr",
+        "newsletter",
+        "webinar-linkedin",
+        "black-friday-ricambi",
+    } <= set(campaigns)
     assert campaigns["black-friday-ricambi"].aims_at_customers
     figures = selectors.campaign_figures(workspace, [c.pk for c in campaigns.values()])
     # every campaign the generator tags sessions with has traffic
-    for utm in ("ricambi-originali", "agricoltura-4-0", "newsletter", "fieragricola-qr",
-                "webinar-linkedin", "contenuti-tecnici"):
+    for utm in (
+        "ricambi-originali",
+        "agricoltura-4-0",
+        "newsletter",
+        "fieragricola-qr",
+        "webinar-linkedin",
+        "contenuti-tecnici",
+    ):
         assert figures[campaigns[utm].pk]["touches"] > 0, utm
     # the inserted traffic is the first touch of some of the contacts created while it ran
     assert figures[campaigns["fieragricola-qr"].pk]["leads"] > 0
@@ -45,5 +57,7 @@ def test_the_demo_has_a_year_of_campaigns_with_their_traffic_and_leads(monkeypat
     assert groups[ChannelGroup.OFFLINE] is not None  # the QR code's content asset
     # run again: nothing doubled
     assert demo_campaigns_create(workspace=workspace, now=campaigns["newsletter"].created_at) == {
-        "campaigns": 0, "contents": 0, "events": 0
+        "campaigns": 0,
+        "contents": 0,
+        "events": 0,
     }

@@ -34,8 +34,13 @@ def _resolved(workspace):
 
 
 def test_events_stored_before_the_campaign_link_to_it_by_each_way(officina, ferramenta, giulia):
-    by_utm = _event(officina, utm_source="google", utm_medium="cpc", utm_campaign="EMO-2026",
-                    utm_content="Banner-Tornio")
+    by_utm = _event(
+        officina,
+        utm_source="google",
+        utm_medium="cpc",
+        utm_campaign="EMO-2026",
+        utm_content="Banner-Tornio",
+    )
     by_email = _event(officina, type="email_clicked", channel="email", campaign="newsletter-ott")
     by_form = _event(officina, type="form_submitted", source="form:richiesta-catalogo")
     by_download = _event(officina, type="content_downloaded", content="catalogo-2026")
@@ -48,19 +53,23 @@ def test_events_stored_before_the_campaign_link_to_it_by_each_way(officina, ferr
         workspace=officina, actor=giulia, data={"name": "EMO 2026", "utm_campaign": "emo-2026"}
     )
     news = services.campaign_create(
-        workspace=officina, actor=giulia, data={"name": "Newsletter ottobre",
-                                                "utm_campaign": "newsletter-ott"}
+        workspace=officina,
+        actor=giulia,
+        data={"name": "Newsletter ottobre", "utm_campaign": "newsletter-ott"},
     )
     banner = services.content_create(
-        workspace=officina, actor=giulia,
+        workspace=officina,
+        actor=giulia,
         data={"name": "Banner tornio", "kind": "ad", "campaign": emo.pk},
     )
     form = services.content_create(
-        workspace=officina, actor=giulia,
+        workspace=officina,
+        actor=giulia,
         data={"name": "Richiesta catalogo", "kind": "landing_page", "campaign": emo.pk},
     )
     catalogue = services.content_create(
-        workspace=officina, actor=giulia,
+        workspace=officina,
+        actor=giulia,
         data={"name": "Catalogo 2026", "kind": "white_paper", "campaign": news.pk},
     )
     after = _resolved(officina)
@@ -76,17 +85,29 @@ def test_events_stored_before_the_campaign_link_to_it_by_each_way(officina, ferr
 
 def test_an_anonymous_visitors_clicks_become_the_leads_first_touch(officina, giulia):
     campaign = services.campaign_create(
-        workspace=officina, actor=giulia,
+        workspace=officina,
+        actor=giulia,
         data={"name": "Meta autunno", "utm_campaign": "meta-autunno"},
     )
-    _event(officina, anonymous_id="anon-1", utm_source="facebook", utm_medium="paid_social",
-           utm_campaign="Meta-Autunno", occurred_at=T0)
+    _event(
+        officina,
+        anonymous_id="anon-1",
+        utm_source="facebook",
+        utm_medium="paid_social",
+        utm_campaign="Meta-Autunno",
+        occurred_at=T0,
+    )
     _event(officina, anonymous_id="anon-1", occurred_at=T0 + dt.timedelta(days=2))
     contact = contact_services.contact_create(
         workspace=officina, actor=None, data={"email": "anna@example.it", "source": "form"}
     )
-    _event(officina, contact=contact, type="form_submitted", source="form:contatti",
-           occurred_at=T0 + dt.timedelta(days=3))
+    _event(
+        officina,
+        contact=contact,
+        type="form_submitted",
+        source="form:contatti",
+        occurred_at=T0 + dt.timedelta(days=3),
+    )
     figures = selectors.campaign_figures(officina, [campaign.pk])
     assert figures[campaign.pk]["leads"] == 0  # not known yet: the visits are anonymous
     assert figures[campaign.pk]["touches"] == 1
