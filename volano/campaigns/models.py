@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -85,7 +86,7 @@ class Campaign(WorkspaceScopedModel):
             models.UniqueConstraint(fields=["workspace", "slug"], name="campaign_unique_slug"),
             models.UniqueConstraint(
                 models.F("workspace"),
-                models.functions.Lower("utm_campaign"),
+                Lower("utm_campaign"),
                 condition=~Q(utm_campaign=""),
                 name="campaign_unique_utm",
             ),
