@@ -8,7 +8,9 @@ and the newsletters' clicks with their mailing: the campaigns here carry those U
 traffic is theirs. On top, two campaigns whose traffic is inserted here, set-based (one INSERT …
 SELECT per kind of touch): the Fieragricola QR codes and a LinkedIn Ads push of the webinars,
 each the first touch (a page view and a form 30-60 minutes before) of a share of the contacts
-created while it ran, and a page view for a share of anonymous visitors.
+created while it ran, and a page view for a share of anonymous visitors. Those page views have
+source "import" (loaded afterwards, as a history import would be), not "tracking": the live
+tracker's rows stay in time order.
 """
 
 from __future__ import annotations
@@ -353,7 +355,7 @@ def _traffic_insert(
                 " AND c.id %% %s = 0",
                 [
                     kind,
-                    "tracking" if kind == "page_view" else "form:contatti",
+                    "import" if kind == "page_view" else "form:contatti",
                     *tag_params,
                     url,
                     campaign.name,
@@ -368,7 +370,7 @@ def _traffic_insert(
         props = f"{json_page}('url', %s, 'title', %s, 'dwell_seconds', 20 + v.id %% 120)"
         cursor.execute(
             f"INSERT INTO {event} ({columns}) SELECT v.workspace_id, NULL, v.anonymous_id,"
-            f" 'page_view', {at}, {at}, 'web', 'tracking', {tags}, {props} FROM {visitor} v"
+            f" 'page_view', {at}, {at}, 'web', 'import', {tags}, {props} FROM {visitor} v"
             " WHERE v.workspace_id = %s AND v.contact_id IS NULL AND v.id %% %s = 0",
             [
                 db_now(start),
