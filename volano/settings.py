@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "volano.scoring",
     "volano.lifecycle",
     "volano.handoff",
+    "volano.campaigns",
     "volano.notifications",
     "volano.emails",
     "volano.workflows",

@@ -103,6 +103,9 @@ def demo_load(
         demo_sales_create(workspace=workspace, now=now)
         demo_segments_create(workspace=workspace, now=now)
         demo_email_templates_create(workspace=workspace)
+        from volano.campaigns.demo import demo_campaigns_create
+
+        demo_campaigns_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,
@@ -177,6 +180,7 @@ def demo_predictive_train(*, workspace: Workspace, now: dt.datetime) -> dict | N
 
 def workspace_wipe(*, workspace: Workspace) -> None:
     """Delete a workspace and its data with one DELETE per table (no row-by-row cascade)."""
+    from volano.campaigns.models import Campaign, ChannelRule, ContentAsset, CostEntry
     from volano.deals.models import Deal, DealLine, Product, ProductLine
     from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings
     from volano.lifecycle.models import StageChange, StageName, ThresholdRule
@@ -191,6 +195,7 @@ def workspace_wipe(*, workspace: Workspace) -> None:
     )
 
     tables = (
+        CostEntry, ContentAsset, Campaign, ChannelRule,
         SegmentMembership, ListMembership, SegmentSize, Segment, ContactList,
         Score, ScoreModel, StageChange, StageName, ThresholdRule,
         Notification, Assignment, AssignmentRule, HandoffSettings,

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from volano.campaigns import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("campaigns/", views.campaign_list, name="list"),
+    path("campaigns/<int:campaign_id>/", views.campaign_detail, name="detail"),
+    path("campaigns/content/", views.content_list, name="content"),
+    path("campaigns/utm/", views.utm_builder, name="utm"),
+    path("campaigns/channels/", views.channel_rules, name="channels"),
+]
