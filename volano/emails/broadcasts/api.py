@@ -124,8 +124,7 @@ def broadcast_out(workspace: Any, broadcast: Broadcast) -> dict:
             "winner_at": broadcast.winner_at,
             "winner_due_at": broadcast.due_at if broadcast.mailing_a_id else None,
         }
-    recipients = sum(report[k] for k in ("sent", "bounced", "queued", "failed"))
-    recipients += sum(report["skipped"].values())
+    recipients = selectors.broadcast_recipients(workspace=workspace, broadcast=broadcast)
     return {
         "id": broadcast.pk,
         "name": broadcast.name,

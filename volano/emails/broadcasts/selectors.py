@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from volano.contacts.models import Contact
 from volano.core.errors import NotFound
 from volano.core.models import Workspace
-from volano.emails.models import Broadcast, EmailTemplate, Mailing
+from volano.emails.models import Broadcast, Delivery, EmailTemplate, Mailing
 from volano.emails.reports import mailings_report
 
 # a section of the audience covering this share of the emailable contacts counts as "the whole
@@ -95,6 +95,15 @@ def broadcast_mailings(*, workspace: Workspace, broadcast: Broadcast) -> QuerySe
 def broadcast_report(*, workspace: Workspace, broadcast: Broadcast) -> dict:
     return mailings_report(
         workspace=workspace, mailings=broadcast_mailings(workspace=workspace, broadcast=broadcast)
+    )
+
+
+def broadcast_recipients(*, workspace: Workspace, broadcast: Broadcast) -> int:
+    """Everyone the broadcast's mailings were written for (sent, skipped, waiting or failed)."""
+    return (
+        Delivery.objects.for_workspace(workspace)
+        .filter(mailing_id__in=broadcast.mailing_ids())
+        .count()
     )
 
 
