@@ -9,7 +9,7 @@ from volano.conftest import worker_run_once
 from volano.contacts.models import Contact
 from volano.emails.models import Broadcast
 from volano.emails.templating.services import template_save
-from volano.emails.tests.test_broadcasts import milano, newsletter, people  # noqa: F401
+from volano.emails.tests.broadcast_fixtures import *  # noqa: F403
 from volano.segments import services as segment_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ def signed_in(client, giulia):
     return client
 
 
-def test_new_broadcast_form_send_and_report(signed_in, officina, people, milano, newsletter, smtp):  # noqa: F811
+def test_new_broadcast_form_send_and_report(signed_in, officina, people, milano, newsletter, smtp):
     page = signed_in.get("/email/broadcasts/new/")
     assert page.status_code == 200
     html = page.content.decode()
@@ -44,7 +44,7 @@ def test_new_broadcast_form_send_and_report(signed_in, officina, people, milano,
     assert "Marzo" in listing and "Sent" in listing
 
 
-def test_bad_form_input_is_named_next_to_the_field(signed_in, officina, milano, newsletter):  # noqa: F811
+def test_bad_form_input_is_named_next_to_the_field(signed_in, officina, milano, newsletter):
     reply = signed_in.post(
         "/email/broadcasts/new/",
         {"template": "novita", "audience": "segment:milano", "when": "later", "send_at": "",
@@ -56,7 +56,7 @@ def test_bad_form_input_is_named_next_to_the_field(signed_in, officina, milano, 
     assert not Broadcast.objects.for_workspace(officina).exists()
 
 
-def test_the_whole_list_warning_needs_a_confirm(signed_in, officina, people, smtp):  # noqa: F811
+def test_the_whole_list_warning_needs_a_confirm(signed_in, officina, people, smtp):
     template_save(
         workspace=officina, actor=None, slug="uguale", name="Uguale", subject="Novità",
         html="<p>La gamma 2026.</p>",

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from volano.conftest import worker_run_once
 from volano.emails.templating.services import template_save
-from volano.emails.tests.test_broadcasts import milano, newsletter, people  # noqa: F401
+from volano.emails.tests.broadcast_fixtures import *  # noqa: F403
 from volano.segments import services as segment_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ REPORT_KEYS = {
 }  # fmt: skip
 
 
-def test_create_send_and_read_the_report(api, people, milano, newsletter, smtp):  # noqa: F811
+def test_create_send_and_read_the_report(api, people, milano, newsletter, smtp):
     created = api.post("/broadcasts", {"template": "novita", "segment": "milano", "name": "Marzo"})
     assert created.status_code == 201, created.json()
     body = created.json()
@@ -45,7 +45,7 @@ def test_create_send_and_read_the_report(api, people, milano, newsletter, smtp):
     assert again.status_code == 422 and again.json()["error"]["field"] == "status"
 
 
-def test_scheduled_ab_and_cancel(api, people, milano, newsletter, smtp):  # noqa: F811
+def test_scheduled_ab_and_cancel(api, people, milano, newsletter, smtp):
     send_at = (timezone.now() + dt.timedelta(hours=2)).isoformat()
     body = {
         "template": "novita",
@@ -64,7 +64,7 @@ def test_scheduled_ab_and_cancel(api, people, milano, newsletter, smtp):  # noqa
     assert cancelled["status"] == "cancelled"
 
 
-def test_bad_input_is_a_422_naming_the_field(api, officina, milano, newsletter):  # noqa: F811
+def test_bad_input_is_a_422_naming_the_field(api, officina, milano, newsletter):
     segment_services.list_create(workspace=officina, actor=None, slug="fiera", name="Fiera")
     template_save(
         workspace=officina, actor=None, slug="rotto", name="Rotto",
@@ -92,7 +92,7 @@ def test_bad_input_is_a_422_naming_the_field(api, officina, milano, newsletter):
     assert api.get("/broadcasts/999999").status_code == 404
 
 
-def test_the_whole_list_warning_in_the_reply(api, officina, people, newsletter):  # noqa: F811
+def test_the_whole_list_warning_in_the_reply(api, officina, people, newsletter):
     from volano.contacts.models import Contact
 
     template_save(

@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from volano.conftest import worker_run_once
 from volano.emails.models import Broadcast
-from volano.emails.tests.test_broadcasts import milano, newsletter, people  # noqa: F401
+from volano.emails.tests.broadcast_fixtures import *  # noqa: F403
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +26,7 @@ def test_email_send_to_a_segment_prints_json_and_the_worker_delivers(
     people,
     milano,
     newsletter,
-    smtp,  # noqa: F811
+    smtp,
 ):
     out, _err = run(
         "email", "send", "--workspace", officina.slug, "--template", "novita",
@@ -44,7 +44,7 @@ def test_email_send_to_a_segment_prints_json_and_the_worker_delivers(
     )
 
 
-def test_email_send_to_a_list_warns_and_sends(officina, people, smtp):  # noqa: F811
+def test_email_send_to_a_list_warns_and_sends(officina, people, smtp):
     from volano.contacts.models import Contact
     from volano.emails.templating.services import template_save
     from volano.segments import services as segment_services
@@ -67,7 +67,7 @@ def test_email_send_to_a_list_warns_and_sends(officina, people, smtp):  # noqa: 
     assert len(smtp.inbox.messages) == 6
 
 
-def test_unknown_template_is_a_clean_error(officina, milano):  # noqa: F811
+def test_unknown_template_is_a_clean_error(officina, milano):
     from volano.core.errors import ApplicationError
 
     with pytest.raises(ApplicationError) as error:

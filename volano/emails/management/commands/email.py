@@ -57,7 +57,6 @@ class Command(VolanoCommand):
         )  # fmt: skip
         warnings = selectors.broadcast_warnings(workspace=workspace, broadcast=broadcast)
         broadcast = services.broadcast_send(workspace=workspace, actor=None, broadcast=broadcast)
-        report = selectors.broadcast_report(workspace=workspace, broadcast=broadcast)
         result = {
             "id": broadcast.pk,
             "slug": broadcast.slug,
