@@ -97,12 +97,13 @@ def demo_load(
         )
         from volano.demo.sales import demo_sales_create
         from volano.demo.segments import demo_segments_create
-        from volano.emails.demo import demo_email_templates_create
+        from volano.emails.demo import demo_broadcasts_create, demo_email_templates_create
 
         now = timezone.now()
         demo_sales_create(workspace=workspace, now=now)
         demo_segments_create(workspace=workspace, now=now)
         demo_email_templates_create(workspace=workspace)
+        demo_broadcasts_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,
