@@ -39,12 +39,18 @@ class Broadcast(WorkspaceScopedModel):
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("campaign"), max_length=100)  # utm_campaign of every link
-    template = models.ForeignKey("emails.EmailTemplate", on_delete=models.PROTECT, related_name="+")
+    # RESTRICT: a template a broadcast uses cannot be deleted (template_delete says so), yet a
+    # workspace deleted as a whole takes its broadcasts and templates together
+    template = models.ForeignKey(
+        "emails.EmailTemplate", on_delete=models.RESTRICT, related_name="+"
+    )
+    # a segment or list deleted later leaves the broadcast without an audience: a draft or a
+    # scheduled one then cannot start and says why; a sent one keeps its figures
     segment = models.ForeignKey(
-        "segments.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "segments.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     contact_list = models.ForeignKey(
-        "segments.ContactList", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "segments.ContactList", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     send_at = models.DateTimeField(_("send at"), null=True, blank=True)  # null: now
     status = models.CharField(
@@ -56,7 +62,7 @@ class Broadcast(WorkspaceScopedModel):
     ab_which = models.CharField(max_length=8, choices=AbWhich.choices, blank=True, default="")
     ab_subject_b = models.CharField(max_length=300, blank=True)
     ab_template_b = models.ForeignKey(
-        "emails.EmailTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "emails.EmailTemplate", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     ab_split = models.PositiveSmallIntegerField(default=20)
     ab_metric = models.CharField(

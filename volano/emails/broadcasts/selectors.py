@@ -65,6 +65,8 @@ def broadcast_warnings(*, workspace: Workspace, broadcast: Broadcast) -> list[di
         return []
     if broadcast.contact_list_id:
         whole = True
+    elif not broadcast.segment_id:
+        return []  # its audience was deleted: it cannot be sent at all
     else:
         from volano.emails.broadcasts.services import broadcast_audience
 

@@ -489,6 +489,10 @@ def _scheduled_start(*, workspace: Workspace, broadcast: Broadcast, now: dt.date
         _template_clean(broadcast.template, "template")
         if broadcast.ab_template_b is not None:
             _template_clean(broadcast.ab_template_b, "ab.template_b")
+        if not broadcast.segment_id and not broadcast.contact_list_id:
+            raise BroadcastInvalid(
+                _("its segment or list was deleted: choose another audience"), field="segment"
+            )
     except BroadcastInvalid as error:
         Broadcast.all_workspaces.filter(pk=broadcast.pk).update(
             status=BroadcastStatus.DRAFT, error=error.message, updated_at=now

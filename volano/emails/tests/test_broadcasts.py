@@ -236,3 +236,25 @@ def test_the_whole_list_warning(officina, giulia, people, milano, newsletter):
     assert warnings(generic, segment=milano) == ["generic_to_whole_list"]
     assert warnings(generic, segment=torino) == []  # a segment: targeted
     assert warnings(newsletter, contact_list=everyone) == []  # personalised
+
+
+def test_a_template_in_use_is_not_deleted_and_a_deleted_segment_stops_the_schedule(
+    officina, giulia, people, milano, newsletter, smtp
+):
+    from volano.emails.templating.services import template_delete
+
+    send_at = timezone.now() + dt.timedelta(hours=1)
+    broadcast = services.broadcast_create(
+        workspace=officina, actor=giulia, template=newsletter, segment=milano, send_at=send_at
+    )
+    services.broadcast_send(workspace=officina, actor=giulia, broadcast=broadcast)
+    with pytest.raises(ApplicationError) as error:
+        template_delete(workspace=officina, actor=giulia, template=newsletter)
+    assert error.value.status_code == 400 and "cannot be deleted" in error.value.message
+
+    segment_services.segment_delete(workspace=officina, actor=giulia, segment=milano)
+    assert services.broadcasts_due_run(now=send_at + dt.timedelta(minutes=1)) == 0
+    broadcast.refresh_from_db()
+    assert broadcast.status == "draft" and "deleted" in broadcast.error
+    worker_run_once()
+    assert not smtp.inbox.messages
