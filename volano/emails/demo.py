@@ -122,12 +122,14 @@ def _email_events_insert(*, mailing: Mailing, type: str, at_column: str, label: 
         "source": "volano",
         "campaign": mailing.campaign[:100],
     }
-    columns, expressions, constants = [], [], []
+    columns: list[str] = []
+    expressions: list[str] = []
+    constants: list[Any] = []
     q = connection.ops.quote_name
     for column in Event._meta.concrete_fields:
         if column.primary_key or column.generated:
             continue
-        columns.append(q(column.column))
+        columns.append(q(str(column.column)))
         if column.attname == "contact_id":
             expressions.append("d.contact_id")
         elif column.attname in ("occurred_at", "received_at"):

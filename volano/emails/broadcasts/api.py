@@ -6,6 +6,7 @@ whole-list warning of seed 004, when it applies."""
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from typing import Any, Literal
 
@@ -100,7 +101,7 @@ class BroadcastOut(Schema):
     ab: AbOut | None
     recipients: int
     report: ReportOut
-    warnings: list[WarningOut]
+    warnings: builtins.list[WarningOut]  # (`list` is a field of this schema)
     error: str
     created_at: dt.datetime
     started_at: dt.datetime | None

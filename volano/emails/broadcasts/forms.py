@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -63,11 +63,11 @@ class BroadcastForm(forms.Form):
             for t in EmailTemplate.objects.for_workspace(workspace).order_by("name")
             if t.sendable
         ]
-        self.fields["template"].choices = templates
-        self.fields["ab_template_b"].choices = [("", "—"), *templates]
+        cast(forms.ChoiceField, self.fields["template"]).choices = templates
+        cast(forms.ChoiceField, self.fields["ab_template_b"]).choices = [("", "—"), *templates]
         segments = Segment.objects.for_workspace(workspace).filter(kind=SegmentKind.SEGMENT)
         lists = ContactList.objects.for_workspace(workspace)
-        self.fields["audience"].choices = [
+        cast(forms.ChoiceField, self.fields["audience"]).choices = [
             (_("Segments"), [(f"segment:{s.slug}", s.name) for s in segments.order_by("name")]),
             (_("Lists"), [(f"list:{c.slug}", c.name) for c in lists.order_by("name")]),
         ]
@@ -80,7 +80,7 @@ class BroadcastForm(forms.Form):
         return value.replace(tzinfo=None).replace(tzinfo=self.tz)
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("when") == "later" and not data.get("send_at"):
             self.add_error("send_at", _("Give the date and time of the send."))
         return data

@@ -82,9 +82,9 @@ def ab_ranges(split: int) -> tuple[range, range]:
 
 def broadcast_audience(*, workspace: Workspace, broadcast: Broadcast) -> QuerySet[Contact]:
     """The audience as it is now (resolved at send time): the segment's members or the list's."""
-    if broadcast.segment_id:
+    if broadcast.segment is not None:
         return segment_members(workspace=workspace, segment=broadcast.segment)
-    if broadcast.contact_list_id:
+    if broadcast.contact_list is not None:
         return list_members(workspace=workspace, contact_list=broadcast.contact_list)
     raise BroadcastInvalid(_("choose a segment or a list"), field="segment")
 

@@ -24,6 +24,7 @@ def test_create_send_and_read_the_report(api, people, milano, newsletter, smtp):
     assert created.status_code == 201, created.json()
     body = created.json()
     assert body["status"] == "draft" and body["name"] == "Marzo" and body["warnings"] == []
+    assert (body["template"], body["segment"], body["list"]) == ("novita", "milano", None)
     assert set(body["report"]) >= REPORT_KEYS
     broadcast_id = body["id"]
 
