@@ -20,7 +20,7 @@ from volano.core.api_input import ApiInput as Strict
 from volano.core.api_input import Pages
 from volano.emails.broadcasts import selectors, services
 from volano.emails.broadcasts.services import BroadcastInvalid
-from volano.emails.models import Broadcast, EmailTemplate
+from volano.emails.models import Broadcast, BroadcastStatus, EmailTemplate
 from volano.segments.models import ContactList, Segment
 
 router = Router(tags=["broadcasts"])
@@ -138,7 +138,10 @@ def broadcast_out(workspace: Any, broadcast: Broadcast) -> dict:
         "ab": ab,
         "recipients": recipients,
         "report": report,
-        "warnings": selectors.broadcast_warnings(workspace=workspace, broadcast=broadcast),
+        # before the send only: a sent one's audience has moved on since
+        "warnings": selectors.broadcast_warnings(workspace=workspace, broadcast=broadcast)
+        if broadcast.status in (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+        else [],
         "error": broadcast.error,
         "created_at": broadcast.created_at,
         "started_at": broadcast.started_at,
@@ -188,11 +191,25 @@ def broadcasts_create(request: HttpRequest, payload: BroadcastIn):
     return 201, broadcast_out(workspace, broadcast)
 
 
+class _Shaped:
+    """The broadcasts of a queryset shaped for the reply, only those of the page asked for
+    (each carries its report and warnings: a few queries, not one per broadcast of the list)."""
+
+    def __init__(self, workspace: Any, queryset: Any) -> None:
+        self.workspace, self.queryset = workspace, queryset
+
+    def __len__(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        return [broadcast_out(self.workspace, b) for b in self.queryset[page]]
+
+
 @router.get("/broadcasts", response=list[BroadcastOut], summary="List broadcasts")
 @paginate(Pages, page_size=50, max_page_size=200)
 def broadcasts_list(request: HttpRequest):
     workspace = _ws(request)
-    return [broadcast_out(workspace, b) for b in selectors.broadcast_list(workspace=workspace)]
+    return _Shaped(workspace, selectors.broadcast_list(workspace=workspace))
 
 
 @router.get("/broadcasts/{broadcast_id}", response=BroadcastOut, summary="Get a broadcast")
