@@ -35,6 +35,7 @@ COMMANDS = (
             ("segment count|refresh", "count the contacts a condition matches; refresh segments"),
             ("scoring model save", "create or replace a score model from a JSON file"),
             ("scoring recompute|train", "recompute every score; train the predictive model"),
+            ("email send", "send an email template to a segment or a list, now (a broadcast)"),
         ),
     ),
 )

@@ -191,6 +191,7 @@ def _register_routers() -> None:
     from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router
+    from volano.emails.broadcasts.api import router as broadcasts_router
     from volano.emails.templating.api import router as email_templates_router
     from volano.events.api import router as events_router
     from volano.handoff.api import router as handoff_router
@@ -214,6 +215,7 @@ def _register_routers() -> None:
     api.add_router("/", email_templates_router)
     api.add_router("/", workflows_router)
     api.add_router("/", campaigns_router)
+    api.add_router("/", broadcasts_router)
 
 
 _register_routers()

@@ -97,7 +97,7 @@ def demo_load(
         )
         from volano.demo.sales import demo_sales_create
         from volano.demo.segments import demo_segments_create
-        from volano.emails.demo import demo_email_templates_create
+        from volano.emails.demo import demo_broadcasts_create, demo_email_templates_create
 
         now = timezone.now()
         demo_sales_create(workspace=workspace, now=now)
@@ -106,6 +106,7 @@ def demo_load(
         from volano.campaigns.demo import demo_campaigns_create
 
         demo_campaigns_create(workspace=workspace, now=now)
+        demo_broadcasts_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,

@@ -2,6 +2,8 @@
 
 # -- templates (session emailtpl) ---------------------------------------------------------------
 # --- sending (session emailsend): Mailing, Delivery, Suppression, SoftBounce ---------------------
+# --- broadcasts (session bcast) ---------------------------------------------------------------
+from volano.emails.models_broadcasts import AbMetric, AbWhich, Broadcast, BroadcastStatus  # noqa: F401
 from volano.emails.models_optin import OptInConfirmation  # noqa: F401
 
 # --- and its policy (session policy): EmailPolicy, the frequency cap and quiet hours -------------

@@ -16,3 +16,12 @@ def mailing_deliver_task(mailing_id: int) -> None:
     if again is not None:
         mailing = Mailing.all_workspaces.get(pk=mailing_id)
         mailing_enqueue(mailing, run_after=again)
+
+
+@task(queue_name="email")
+def broadcast_due_task(broadcast_id: int) -> None:
+    """A broadcast's due work at its time (the scheduled send, the A/B winner). The sweeper runs
+    the same pass for every due broadcast, so a lost task only delays it."""
+    from volano.emails.broadcasts.services import broadcasts_due_run
+
+    broadcasts_due_run(broadcast_id=broadcast_id)

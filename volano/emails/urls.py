@@ -1,8 +1,8 @@
 from django.urls import path
 
-from volano.emails import policy_views
+from volano.emails import policy_views, webhooks
 from volano.emails import views as sending_views
-from volano.emails import webhooks
+from volano.emails.broadcasts import views as broadcast_views
 from volano.emails.templating import views
 
 app_name = "emails"
@@ -21,6 +21,28 @@ urlpatterns = [
     path("email/templates/<slug:slug>/test/", views.template_test_send_view, name="test_send"),
     path("email/templates/<slug:slug>/delete/", views.template_delete_view, name="delete"),
     path("email/settings/", policy_views.policy_view, name="policy"),
+    path("email/broadcasts/", broadcast_views.broadcast_list_view, name="broadcasts"),
+    path("email/broadcasts/new/", broadcast_views.broadcast_new_view, name="broadcast_new"),
+    path(
+        "email/broadcasts/<int:broadcast_id>/",
+        broadcast_views.broadcast_detail_view,
+        name="broadcast",
+    ),
+    path(
+        "email/broadcasts/<int:broadcast_id>/progress/",
+        broadcast_views.broadcast_progress_view,
+        name="broadcast_progress",
+    ),
+    path(
+        "email/broadcasts/<int:broadcast_id>/send/",
+        broadcast_views.broadcast_send_view,
+        name="broadcast_send",
+    ),
+    path(
+        "email/broadcasts/<int:broadcast_id>/cancel/",
+        broadcast_views.broadcast_cancel_view,
+        name="broadcast_cancel",
+    ),
     path("e/o/<str:token>/", sending_views.open_pixel, name="open"),
     path("e/c/<str:token>/", sending_views.click, name="click"),
     path("e/u/<str:token>/", sending_views.unsubscribe, name="unsubscribe"),

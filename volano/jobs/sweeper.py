@@ -24,6 +24,8 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
   was lost, or the worker was killed) gets its dead claims back and a task again
   (`volano.emails.sending.services.mailings_stalled_sweep`); and the bounce mailbox
   (`VOLANO_BOUNCE_IMAP_URL`) is read once a minute (`volano.emails.bounces.bounces_poll`).
+  Broadcasts whose scheduled send or A/B winner is due are run
+  (`volano.emails.broadcasts.services.broadcasts_due_run`), so a lost task never loses a send.
 
 - hand-off: pending assignments past their SLA due time are expired and the lead reassigned or
   escalated (`volano.handoff.services.assignments_overdue_sweep`).
@@ -186,6 +188,10 @@ class Sweeper:
         (`volano.emails.sending.services.mailings_stalled_sweep`)."""
         sweep = _task("volano.emails.sending.services", "mailings_stalled_sweep")
         count = sweep(now=now) if sweep else 0
+        # broadcasts whose scheduled send or A/B winner is due (their own task may be lost)
+        due = _task("volano.emails.broadcasts.services", "broadcasts_due_run")
+        if due:
+            count += due(now=now)
         # the bounce mailbox (VOLANO_BOUNCE_IMAP_URL), read once a minute
         poll = _task("volano.emails.bounces", "bounces_poll")
         due = self._bounces_at is None or now - self._bounces_at >= BOUNCES_EVERY

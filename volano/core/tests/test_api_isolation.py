@@ -21,7 +21,7 @@ from volano.core.invitations import invitation_create
 from volano.core.models import Activity, ApiToken, Invitation, Membership
 from volano.deals import services as deal_services
 from volano.deals.models import Deal, DealLine, Product, ProductLine
-from volano.emails.models import EmailTemplate
+from volano.emails.models import Broadcast, EmailTemplate
 from volano.events.models import Event, Form
 from volano.events.services import event_append
 from volano.events.webforms import form_create
@@ -170,7 +170,7 @@ def secrets(officina, giulia, marco):
     )
     from volano.emails.templating.services import template_save
 
-    template_save(
+    secret_template = template_save(
         workspace=officina, actor=giulia, slug="segreto", name="Segreto",
         subject="Segreto", html="<p>Segreto {{ contact.first_name }}</p>",
     )  # fmt: skip
@@ -182,8 +182,15 @@ def secrets(officina, giulia, marco):
                     "steps": [{"key": "segreto", "kind": "send_email", "template": "segreto"}]},
     )  # fmt: skip
     workflow_publish(workspace=officina, actor=giulia, workflow=workflow)
+    from volano.emails.broadcasts.services import broadcast_create
+
+    broadcast = broadcast_create(
+        workspace=officina, actor=giulia, template=secret_template, segment=segment,
+        name="Segreto",
+    )  # fmt: skip
     return {
         "workflow": workflow,
+        "broadcast": broadcast,
         "invitation": invitation,
         "member": giulia,
         "token": token,
@@ -233,6 +240,7 @@ def snapshot(workspace) -> dict:
         EmailTemplate,
         Workflow,
         Enrolment,
+        Broadcast,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -269,6 +277,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "user_id": secrets["member"].pk,
         "invitation_id": secrets["invitation"].pk,
         "workflow_id": secrets["workflow"].pk,
+        "broadcast_id": secrets["broadcast"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -445,6 +454,11 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("POST", "workflows/<workflow_id>/publish"): {},
         ("POST", "workflows/<workflow_id>/pause"): {},
         ("POST", "workflows/<workflow_id>/enrol"): {"body": {"contact_ids": [contact_id]}},
+        ("GET", "broadcasts"): {},
+        ("POST", "broadcasts"): {"body": {"template": "segreto", "segment": "segreto"}},
+        ("GET", "broadcasts/<broadcast_id>"): {},
+        ("POST", "broadcasts/<broadcast_id>/send"): {},
+        ("POST", "broadcasts/<broadcast_id>/cancel"): {},
     }, ids
 
 
@@ -480,6 +494,7 @@ def test_every_api_route_is_closed_to_another_workspace(
             EmailTemplate.objects.for_workspace(officina).values_list("pk", flat=True)
         ),
         "workflows": {secrets["workflow"].pk},
+        "broadcasts": {secrets["broadcast"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]

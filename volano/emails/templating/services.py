@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, Conflict, ValidationFailed
 from volano.core.models import User, Workspace
 from volano.core.tenancy import ensure_in_workspace
-from volano.emails.models import EmailTemplate
+from volano.emails.models import Broadcast, EmailTemplate
 from volano.emails.templating.check import Names, Problem, jinja_problems, mjml_problems
 from volano.emails.templating.compile import (
     CompileError,
@@ -216,6 +217,17 @@ def template_save(
 @transaction.atomic
 def template_delete(*, workspace: Workspace, actor: User | None, template: EmailTemplate) -> None:
     ensure_in_workspace(template, workspace)
+    used = (
+        Broadcast.objects.for_workspace(workspace)
+        .filter(Q(template=template) | Q(ab_template_b=template))
+        .first()
+    )
+    if used is not None:  # a 400, as every rule of the data (the API documents it for all routes)
+        raise ApplicationError(
+            _("the broadcast “%(name)s” uses this template: it cannot be deleted")
+            % {"name": used.name},
+            field="slug",
+        )
     activity_record(
         workspace=workspace, actor=actor, verb="email_template.deleted", obj=template,
         changes={"slug": template.slug},

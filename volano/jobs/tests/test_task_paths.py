@@ -14,6 +14,7 @@ import volano
 
 PINNED = {
     "volano.core.tasks.reactions_run_task",
+    "volano.emails.tasks.broadcast_due_task",
     "volano.emails.tasks.mailing_deliver_task",
     "volano.handoff.tasks.handoff_assign_task",
     "volano.imports.tasks.import_job_inspect_task",
