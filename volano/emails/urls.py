@@ -1,5 +1,6 @@
 from django.urls import path
 
+from volano.emails import report_views
 from volano.emails import views as sending_views
 from volano.emails.templating import views
 
@@ -18,6 +19,17 @@ urlpatterns = [
     ),
     path("email/templates/<slug:slug>/test/", views.template_test_send_view, name="test_send"),
     path("email/templates/<slug:slug>/delete/", views.template_delete_view, name="delete"),
+    path("emails/mailings/", report_views.mailing_list_view, name="mailings"),
+    path(
+        "emails/mailings/<int:pk>/report/",
+        report_views.mailing_report_view,
+        name="mailing_report",
+    ),
+    path(
+        "emails/mailings/<int:pk>/report/frame/",
+        report_views.mailing_report_frame_view,
+        name="mailing_report_frame",
+    ),
     path("e/o/<str:token>/", sending_views.open_pixel, name="open"),
     path("e/c/<str:token>/", sending_views.click, name="click"),
     path("e/u/<str:token>/", sending_views.unsubscribe, name="unsubscribe"),
