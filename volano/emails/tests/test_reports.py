@@ -178,3 +178,31 @@ def test_a_report_of_another_workspace_is_a_404(ferramenta, sent, client, bruno)
     client.force_login(bruno)
     assert client.get(f"/emails/mailings/{sent.pk}/report/").status_code == 404
     assert client.get(f"/emails/mailings/{sent.pk}/report/frame/").status_code == 404
+
+
+@pytest.mark.browser
+def test_the_report_page_in_chromium_on_a_desktop_and_a_phone(
+    page, live_server, sent, tmp_path
+):
+    """The charts are drawn, the click map's badges show in the frame, and nothing overflows at
+    1440×900 nor on a 390-pixel phone (screenshots kept in VOLANO_SCREENSHOTS, if set)."""
+    import os
+
+    from playwright.sync_api import expect
+
+    shots = os.environ.get("VOLANO_SCREENSHOTS") or str(tmp_path)
+    for width, height in ((1440, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/emails/mailings/{sent.pk}/report/")
+        expect(page.locator("#report-funnel")).to_have_attribute("data-drawn", "true")
+        expect(page.locator("#report-timeline")).to_have_attribute("data-drawn", "true")
+        frame = page.frame_locator("[data-testid=click-map-frame]")
+        expect(frame.locator("span[data-link='1']")).to_have_text("#1: 2 · 100%")
+        expect(page.get_by_test_id("click-map-table")).to_contain_text("Ricambi")
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, (width, overflow)
+        page.screenshot(path=os.path.join(shots, f"email-report-{width}.png"), full_page=True)
+        page.get_by_test_id("click-map-frame").screenshot(
+            path=os.path.join(shots, f"email-report-{width}-map.png")
+        )
+        assert os.path.getsize(os.path.join(shots, f"email-report-{width}.png")) > 10_000
