@@ -282,9 +282,7 @@ def mailing_click_map(*, workspace: Workspace, mailings: QuerySet[Mailing]) -> l
         .distinct()
         .count()
     )
-    for row in rows:
-        row["percent"] = _rate(row["unique"], clickers)
-    return rows
+    return [{**row, "percent": _rate(row["unique"], clickers)} for row in rows]
 
 
 # -- the click map on the rendered email ---------------------------------------------------------

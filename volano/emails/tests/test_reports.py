@@ -181,9 +181,7 @@ def test_a_report_of_another_workspace_is_a_404(ferramenta, sent, client, bruno)
 
 
 @pytest.mark.browser
-def test_the_report_page_in_chromium_on_a_desktop_and_a_phone(
-    page, live_server, sent, tmp_path
-):
+def test_the_report_page_in_chromium_on_a_desktop_and_a_phone(page, live_server, sent, tmp_path):
     """The charts are drawn, the click map's badges show in the frame, and nothing overflows at
     1440×900 nor on a 390-pixel phone (screenshots kept in VOLANO_SCREENSHOTS, if set)."""
     import os
