@@ -1,6 +1,6 @@
 from django.urls import path
 
-from volano.emails import policy_views, webhooks
+from volano.emails import policy_views, report_views, webhooks
 from volano.emails import views as sending_views
 from volano.emails.broadcasts import views as broadcast_views
 from volano.emails.templating import views
@@ -42,6 +42,17 @@ urlpatterns = [
         "email/broadcasts/<int:broadcast_id>/cancel/",
         broadcast_views.broadcast_cancel_view,
         name="broadcast_cancel",
+    ),
+    path("emails/mailings/", report_views.mailing_list_view, name="mailings"),
+    path(
+        "emails/mailings/<int:pk>/report/",
+        report_views.mailing_report_view,
+        name="mailing_report",
+    ),
+    path(
+        "emails/mailings/<int:pk>/report/frame/",
+        report_views.mailing_report_frame_view,
+        name="mailing_report_frame",
     ),
     path("e/o/<str:token>/", sending_views.open_pixel, name="open"),
     path("e/c/<str:token>/", sending_views.click, name="click"),

@@ -1,0 +1,349 @@
+"""Email sending at speed, each beside the simplest thing that does the same work by hand.
+
+    python -m bench.email_send --quick                  # 2,000 messages, temp SQLite file
+    python -m bench.email_send --full [--database-url postgres://…]   # 20,000 messages
+    python -m bench.email_send --outbox --database-url postgres://…/volano_ereport_bench1m [--runs 3]
+    add --profile to the first two for a cProfile of the sending core's run (top 25)
+
+Throughput (--quick/--full): the demo newsletter (variables and a block per product line,
+renderer "template") to N consented contacts, sent by one worker loop (`mailing_deliver`, what
+the email queue's task runs: claim a batch in a transaction with the consent and suppression
+checks, render the batch, build each message with tracking and List-Unsubscribe, hand it to
+SMTP, write "sent" and the email_sent events) to a local aiosmtpd server in its own process
+(aiosmtpd's Sink handler: accepts and drops). By hand, in the same run: one `smtplib`
+connection sending N pre-built messages of the same size to the same server; run before and
+after the core's run, their mean is the limit. Prints messages/s of both and the ratio (goal
+≥ 0.80).
+
+Outbox (--outbox, PostgreSQL): audience resolution and outbox creation for a 1M-contact
+segment: `mailing_create` with the segment's members (`segment_members`) as the audience, and
+by hand a raw `INSERT … SELECT` of the same ids from the membership table. The 1M contacts
+(90% in the segment, all with email_marketing consent) are built once with `generate_series`
+and kept for later runs (workspace "bench-email-1m"). Goal < 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import email.policy
+import io
+import os
+import pstats
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench.generate import django_setup
+
+OUTBOX_CONTACTS = 1_000_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _smtp_sink(port: int) -> subprocess.Popen:
+    """aiosmtpd in its own process, accepting and dropping every message."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.05)
+    process.kill()
+    raise SystemExit("aiosmtpd did not start")
+
+
+def _bare_loop(port: int, messages: list[tuple[str, bytes]]) -> float:
+    """Messages/s of one smtplib connection sending pre-built messages."""
+    began = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for to, raw in messages:
+            smtp.sendmail("volano@bench.it", [to], raw)
+    return len(messages) / (time.perf_counter() - began)
+
+
+def throughput(n: int, profile: bool) -> None:
+    from django.utils import timezone
+
+    from bench.generate import bench_workspace
+    from volano.contacts.models import Consent, Contact
+    from volano.emails.demo import demo_email_templates_create
+    from volano.emails.models import Delivery, EmailTemplate
+    from volano.emails.rendering import render_mailing, template_mailing_params
+    from volano.emails.sending.services import (
+        build_message,
+        mailing_create,
+        mailing_deliver,
+        mailing_send,
+    )
+    from volano.events.models import Event
+
+    workspace = bench_workspace("bench-email-send")
+    demo_email_templates_create(workspace=workspace)
+    template = EmailTemplate.objects.for_workspace(workspace).get(slug="newsletter-linee-prodotto")
+    Contact.all_workspaces.bulk_create(
+        [
+            Contact(workspace=workspace, email=f"c{i}@bench.it", first_name=f"Nome{i}")
+            for i in range(n)
+        ],
+        batch_size=5000,
+    )
+    ids = list(Contact.objects.for_workspace(workspace).order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    Consent.all_workspaces.bulk_create(
+        [
+            Consent(
+                workspace=workspace,
+                contact_id=cid,
+                purpose="email_marketing",
+                status="granted",
+                source="bench",
+            )
+            for cid in ids
+        ],
+        batch_size=5000,
+    )
+    Event.all_workspaces.bulk_create(
+        [
+            Event(
+                workspace=workspace, contact_id=cid, type="order", occurred_at=now,
+                channel="shop",
+                properties={"product_lines": ["ricambi" if i % 4 == 0 else "macchine"]},
+            )
+            for i, cid in enumerate(ids)
+            if i % 4 in (0, 1)
+        ],
+        batch_size=5000,
+    )  # fmt: skip
+    mailing = mailing_create(
+        workspace=workspace,
+        actor=None,
+        kind="broadcast",
+        renderer="template",
+        params=template_mailing_params(template),
+        audience_queryset=Contact.objects.for_workspace(workspace),
+        name="Bench newsletter",
+        campaign="bench-newsletter",
+    )
+    # the by-hand side's messages: the core's own message for the first contact, as bytes,
+    # addressed to each contact (built before the clock starts)
+    first = (
+        Contact.objects.for_workspace(workspace).select_related("company", "owner").get(pk=ids[0])
+    )
+    sample = build_message(
+        mailing=mailing, delivery_id=1, address=first.email,
+        rendered=render_mailing(mailing, [first])[first.pk],
+    ).message(policy=email.policy.SMTP).as_bytes()  # fmt: skip
+    messages = [(f"c{i}@bench.it", sample) for i in range(n)]
+    port = _free_port()
+    sink = _smtp_sink(port)
+    try:
+        from django.conf import settings
+
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 30},
+            }
+        }
+        bare_before = _bare_loop(port, messages)
+        mailing_send(workspace=workspace, actor=None, mailing=mailing)
+        profiler = cProfile.Profile() if profile else None
+        began = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        mailing_deliver(mailing_id=mailing.pk)
+        if profiler:
+            profiler.disable()
+        elapsed = time.perf_counter() - began
+        bare_after = _bare_loop(port, messages)
+    finally:
+        sink.terminate()
+        sink.wait(10)
+    sent = Delivery.all_workspaces.filter(mailing=mailing, status="sent").count()
+    core = sent / elapsed
+    bare = (bare_before + bare_after) / 2
+    from django.db import connection
+
+    print(
+        f"{sent:,} of {n:,} personalised messages on {connection.vendor}, one worker: "
+        f"{core:,.0f} messages/s ({elapsed:.1f} s); bare smtplib loop {bare:,.0f} messages/s "
+        f"(before {bare_before:,.0f}, after {bare_after:,.0f}; {len(sample):,} bytes each); "
+        f"ratio {core / bare:.2f} (goal >= 0.80)"
+    )
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(25)
+        print(out.getvalue())
+
+
+# -- the 1M-contact outbox ------------------------------------------------------------------------
+
+
+def _outbox_workspace():
+    """The workspace of 1M contacts with consent and a 90% segment, built once by SQL."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from volano.contacts.models import Contact
+    from volano.core.models import Workspace
+    from volano.core.services import workspace_create
+    from volano.segments.models import Segment
+
+    workspace = Workspace.objects.filter(slug="bench-email-1m").first()
+    if workspace is None:
+        workspace = workspace_create(slug="bench-email-1m", name="Bench email 1M")
+    segment = Segment.objects.for_workspace(workspace).filter(slug="bench-lombardia").first()
+    have = Contact.objects.for_workspace(workspace).count()
+    if have >= OUTBOX_CONTACTS and segment is not None:
+        return workspace, segment
+    began = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM contacts_contact WHERE workspace_id = %s", [workspace.pk])
+        cursor.execute(
+            """
+            INSERT INTO contacts_contact (workspace_id, email, first_name, last_name, phone,
+                job_title, street, postal_code, city, province, region, country, language,
+                tags, source, custom, created_at, updated_at, lifecycle_stage)
+            SELECT %s, 'c' || g || '@bench.it', 'Nome' || g, 'Cognome', '', '', '', '', '',
+                '', CASE WHEN g %% 10 = 0 THEN 'Sicilia' ELSE 'Lombardia' END, 'IT', 'it',
+                '[]'::jsonb, 'bench', '{}'::jsonb, %s, %s, 'lead'
+            FROM generate_series(1, %s) AS g
+            """,
+            [workspace.pk, now, now, OUTBOX_CONTACTS],
+        )
+        cursor.execute(
+            """
+            INSERT INTO contacts_consent (workspace_id, contact_id, purpose, status, source,
+                recorded_at, form, proof)
+            SELECT workspace_id, id, 'email_marketing', 'granted', 'bench', %s, '', ''
+            FROM contacts_contact WHERE workspace_id = %s
+            """,
+            [now, workspace.pk],
+        )
+        if segment is None:
+            segment = Segment.objects.create(
+                workspace=workspace,
+                slug="bench-lombardia",
+                name="Lombardia",
+                definition={"field": "region", "op": "eq", "value": "Lombardia"},
+            )
+        cursor.execute(
+            """
+            INSERT INTO segments_segmentmembership (workspace_id, segment_id, contact_id,
+                entered_at)
+            SELECT workspace_id, %s, id, %s FROM contacts_contact
+            WHERE workspace_id = %s AND region = 'Lombardia'
+            """,
+            [segment.pk, now, workspace.pk],
+        )
+        count = cursor.rowcount
+        Segment.objects.for_workspace(workspace).filter(pk=segment.pk).update(
+            size=count, refreshed_at=now
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"built {OUTBOX_CONTACTS:,} contacts, consents and a {count:,}-member segment "
+          f"in {time.perf_counter() - began:.1f} s")  # fmt: skip
+    return workspace, segment
+
+
+def outbox(runs: int) -> None:
+    from django.db import connection
+
+    from volano.emails.models import Mailing
+    from volano.emails.sending.services import mailing_create
+    from volano.segments.selectors import segment_members
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("--outbox runs on PostgreSQL: pass --database-url postgres://…")
+    workspace, segment = _outbox_workspace()
+
+    def clean() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM emails_delivery WHERE workspace_id = %s", [workspace.pk])
+            cursor.execute("DELETE FROM emails_mailing WHERE workspace_id = %s", [workspace.pk])
+            cursor.execute("VACUUM ANALYZE emails_delivery")
+
+    core_times, raw_times, rows = [], [], 0
+    for _ in range(runs):
+        clean()
+        began = time.perf_counter()
+        mailing = mailing_create(
+            workspace=workspace,
+            actor=None,
+            kind="broadcast",
+            renderer="plain",
+            params={"subject": "Bench", "html": "<p>Ciao {first_name}</p>", "text": "Ciao"},
+            audience_queryset=segment_members(workspace=workspace, segment=segment),
+            name="Bench 1M",
+        )
+        core_times.append(time.perf_counter() - began)
+        rows = mailing.deliveries.count()
+        clean()
+        by_hand = Mailing.objects.create(
+            workspace=workspace, kind="broadcast", renderer="plain", name="Bench 1M by hand"
+        )
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO emails_delivery (workspace_id, mailing_id, contact_id, status, reason,
+                    address, attempts, next_attempt_at, claimed_by, message_id,
+                    provider_message_id, bounce_kind, error)
+                SELECT workspace_id, %s, contact_id, 'queued', '', '', 0, now(), '', '', '', '',
+                    ''
+                FROM segments_segmentmembership
+                WHERE segment_id = %s AND left_at IS NULL
+                """,
+                [by_hand.pk, segment.pk],
+            )
+        raw_times.append(time.perf_counter() - began)
+    clean()
+    core, raw = statistics.median(core_times), statistics.median(raw_times)
+    print(
+        f"outbox of a {rows:,}-contact segment (of {OUTBOX_CONTACTS:,}) on PostgreSQL: "
+        f"mailing_create {core:.1f} s median ({', '.join(f'{t:.1f}' for t in core_times)}); "
+        f"raw INSERT … SELECT {raw:.1f} s ({', '.join(f'{t:.1f}' for t in raw_times)}); "
+        f"ratio {raw / core:.2f}; goal < 30 s"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--quick", action="store_true")
+    mode.add_argument("--full", action="store_true")
+    mode.add_argument("--outbox", action="store_true")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--messages", type=int, help="instead of 2,000 (quick) / 20,000 (full)")
+    args = parser.parse_args()
+    data_dir = tempfile.mkdtemp(prefix="volano-bench-send-")
+    database_url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
+    django_setup(database_url, data_dir)
+    if args.outbox:
+        outbox(args.runs)
+    else:
+        throughput(args.messages or (20_000 if args.full else 2_000), args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
