@@ -235,6 +235,8 @@ VOLANO_BASE_URL = os.environ.get("VOLANO_BASE_URL", "http://127.0.0.1:8000")
 # our database either way (volano/jobs/celery_backend.py). Without it, the embedded database
 # worker of `volano serve` / `volano worker`.
 VOLANO_BROKER_URL = os.environ.get("VOLANO_BROKER_URL", "").strip()
+# prepended to the queue names on the broker: installations sharing one broker stay apart
+VOLANO_BROKER_QUEUE_PREFIX = os.environ.get("VOLANO_BROKER_QUEUE_PREFIX", "").strip()
 CELERY_BACKEND = "volano.jobs.celery_backend.CeleryBackend"
 TASKS = {
     "default": {

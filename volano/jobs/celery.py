@@ -40,7 +40,14 @@ REDIS_VISIBILITY_TIMEOUT = int(os.environ.get("VOLANO_BROKER_VISIBILITY_TIMEOUT"
 
 
 def queues() -> list[str]:
+    """The queue names of settings.TASKS (default, transactional, email, bulk)."""
     return list(settings.TASKS["default"].get("QUEUES", ["default"]))
+
+
+def broker_queue(name: str) -> str:
+    """A queue's name on the broker: VOLANO_BROKER_QUEUE_PREFIX + name, so installations (or
+    test runs) that share a broker never take each other's messages."""
+    return f"{settings.VOLANO_BROKER_QUEUE_PREFIX}{name}"
 
 
 def is_redis(url: str) -> bool:
@@ -64,9 +71,10 @@ def config(url: str) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "broker_url": url,
         "broker_connection_retry_on_startup": True,
-        "task_default_queue": "default",
+        "task_default_queue": broker_queue("default"),
         "task_queues": [
-            Queue(name, routing_key=name, max_priority=MAX_PRIORITY) for name in queues()
+            Queue(broker_queue(name), routing_key=broker_queue(name), max_priority=MAX_PRIORITY)
+            for name in queues()
         ],
         "task_create_missing_queues": False,
         # acknowledged once the task ran: a killed worker's message is delivered again
@@ -93,15 +101,25 @@ def config(url: str) -> dict[str, Any]:
     return conf
 
 
-app = Celery("volano")
-app.conf.update(config(settings.VOLANO_BROKER_URL or "memory://"))
+_apps: dict[tuple, Celery] = {}
+
+
+def celery_app() -> Celery:
+    """The Celery app of the current settings (the broker URL and queue prefix), made once."""
+    key = (settings.VOLANO_BROKER_URL, settings.VOLANO_BROKER_QUEUE_PREFIX, tuple(queues()))
+    app = _apps.get(key)
+    if app is None:
+        app = Celery("volano", set_as_current=True)
+        app.conf.update(config(settings.VOLANO_BROKER_URL or "memory://"))
+        app.task(name=RUN_TASK, ignore_result=True)(run)
+        _apps[key] = app
+    return app
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@app.task(name=RUN_TASK, ignore_result=True)
 def run(result_id: str) -> None:
     """Run the django.tasks task of one row: claim it (unless it already finished: a message
     delivered again), call the function, record its return value or its error."""
@@ -146,10 +164,11 @@ def run(result_id: str) -> None:
 
 def publish(result_id: str, *, queue: str, priority: int, task_path: str) -> None:
     """Hand one row's message to the broker (raises when the broker cannot be reached)."""
-    run.apply_async(
+    celery_app().send_task(
+        RUN_TASK,
         args=[str(result_id)],
-        queue=queue,
-        routing_key=queue,
+        queue=broker_queue(queue),
+        routing_key=broker_queue(queue),
         priority=celery_priority(priority),
         shadow=task_path,  # the worker's log names the real task
         retry=True,

@@ -128,7 +128,7 @@ def celery_worker_run(
     import os
     import socket
 
-    from volano.jobs.celery import app, broker_shown
+    from volano.jobs.celery import broker_queue, broker_shown, celery_app
     from volano.jobs.celery import queues as all_queues
 
     known = all_queues()
@@ -143,13 +143,14 @@ def celery_worker_run(
     if concurrency is not None and concurrency < 1:
         raise ApplicationError(_("--concurrency must be 1 or more"), field="concurrency")
     stop = threading.Event()
+    thread = threading.Thread(
+        target=Sweeper().run_forever,
+        kwargs={"interval": sweep_interval, "stop": stop},
+        name="volano-sweeper",
+        daemon=True,
+    )
     if sweeper:
-        threading.Thread(
-            target=Sweeper().run_forever,
-            kwargs={"interval": sweep_interval, "stop": stop},
-            name="volano-sweeper",
-            daemon=True,
-        ).start()
+        thread.start()
     if verbosity >= 1:
         command.stdout.write(
             f"Celery worker started (broker: {broker_shown()}, queues: {', '.join(chosen)}"
@@ -160,7 +161,7 @@ def celery_worker_run(
     argv = [
         "worker",
         "--queues",
-        ",".join(chosen),
+        ",".join(broker_queue(q) for q in chosen),
         # one node name per process, so two workers on one machine are told apart
         "--hostname",
         f"volano-{os.getpid()}@{socket.gethostname()}",
@@ -172,6 +173,8 @@ def celery_worker_run(
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
     try:
-        app.worker_main(argv)
+        celery_app().worker_main(argv)
     finally:
         stop.set()
+        if thread.is_alive():  # it gives the lease back, so another worker sweeps at once
+            thread.join(timeout=10)
