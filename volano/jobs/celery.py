@@ -117,7 +117,12 @@ def celery_app() -> Celery:
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who ran a task: the Celery node (`volano-<pid of volano worker>@host`) and the pool
+    process."""
+    from celery import current_task
+
+    node = getattr(getattr(current_task, "request", None), "hostname", None)
+    return f"{node or socket.gethostname()}:{os.getpid()}"
 
 
 def run(result_id: str) -> None:
@@ -174,4 +179,3 @@ def publish(result_id: str, *, queue: str, priority: int, task_path: str) -> Non
         retry=True,
         retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
     )
-

@@ -72,7 +72,8 @@ IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
 SEGMENTS_FULL_EVERY = dt.timedelta(hours=1)
 STATE = "sweeper"  # the SweeperState row of the lease
 CURSOR = "page_views"  # the SweeperState row of the page views' cursor
-LEASE = dt.timedelta(minutes=1)  # renewed every pass (every 10 s by default)
+# renewed every pass (every 10 s by default); a sweeper that died is replaced once it ran out
+LEASE = dt.timedelta(seconds=float(os.environ.get("VOLANO_SWEEPER_LEASE", "60")))
 # A notification whose email was not sent (the task was lost, SMTP failed) is retried after this
 # long, then every RETRY_EMAIL_EVERY, for a day.
 UNSENT_AFTER = dt.timedelta(minutes=2)
