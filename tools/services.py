@@ -1,7 +1,7 @@
 """Is an outside service reachable? Exit 0: yes, run its tests. 3: no, skip them. 1: no, and
 VOLANO_REQUIRE_ALL=1 says a missing one is a failure.
 
-usage: python tools/services.py postgres|redis|chromium
+usage: python tools/services.py postgres|redis|rabbitmq|chromium
 """
 
 import os
@@ -9,7 +9,11 @@ import shutil
 import socket
 import sys
 
-TARGETS = {"postgres": ("127.0.0.1", 5432), "redis": ("127.0.0.1", 6379)}
+TARGETS = {
+    "postgres": ("127.0.0.1", 5432),
+    "redis": ("127.0.0.1", 6379),
+    "rabbitmq": ("127.0.0.1", 5672),
+}
 
 
 def reachable(name: str) -> bool:

@@ -8,6 +8,8 @@ VOLANO_ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
 VOLANO_SMTP_URL   smtp://user:pass@host:587?tls=1&rate=20&hourly=5000 (rate: messages per second,
                   hourly: per rolling hour; default: mail is written to the outbox folder)
 VOLANO_REDIS_URL  redis://127.0.0.1:6379/0 to share rate limits and cache between processes
+VOLANO_BROKER_URL amqp://guest:guest@127.0.0.1:5672// (or redis://…/1): background work on Celery
+                  workers (`volano worker`) instead of the embedded database worker
 VOLANO_DEBUG      1 to turn Django's debug mode on
 
 HTTPS (see "HTTPS settings" below; all off by default, for `volano serve` on plain http):
@@ -240,9 +242,20 @@ else:
 # The address of this Volano as users reach it: links in emails (the hand-off to a rep) use it.
 VOLANO_BASE_URL = os.environ.get("VOLANO_BASE_URL", "http://127.0.0.1:8000")
 
+# VOLANO_BROKER_URL (amqp://… RabbitMQ, redis://… Redis): background work runs on Celery workers
+# (`volano worker` in that mode; docs/architecture.md, "Several machines"); the task rows stay in
+# our database either way (volano/jobs/celery_backend.py). Without it, the embedded database
+# worker of `volano serve` / `volano worker`.
+VOLANO_BROKER_URL = os.environ.get("VOLANO_BROKER_URL", "").strip()
+# prepended to the queue names on the broker: installations sharing one broker stay apart
+VOLANO_BROKER_QUEUE_PREFIX = os.environ.get("VOLANO_BROKER_QUEUE_PREFIX", "").strip()
+CELERY_BACKEND = "volano.jobs.celery_backend.CeleryBackend"
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("VOLANO_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": os.environ.get(
+            "VOLANO_TASKS_BACKEND",
+            CELERY_BACKEND if VOLANO_BROKER_URL else "django_tasks_db.DatabaseBackend",
+        ),
         # "default": work a user waits for (scores after an event, the hand-off);
         # "transactional": mail one person waits for (hand-off alerts, notifications, a test
         # send, a double opt-in confirmation), never held behind a bulk send; "email": marketing

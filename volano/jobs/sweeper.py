@@ -33,17 +33,25 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
 - workflows: enrolments claimed by a worker that died (claimed for ten minutes) are let go, and
   each workspace with due steps gets a run task (`volano.workflows.services.workflows_due_sweep`):
   this is also how a wait of seven days ends.
+- deferred tasks (only with VOLANO_BROKER_URL, on Celery): task rows whose `run_after` came, or
+  whose message could not be published while the broker was away, are published
+  (`volano.jobs.celery_backend.deferred_publish`).
 
 - notification emails: one still pending two minutes after it was created, or claimed by a
   worker that died, is enqueued again on the transactional queue (its task claims it once).
 
 Only one sweeper works at a time in an installation, whatever the number of workers: each pass
 first takes (or renews) a lease in the database; a second worker's sweeper finds it taken and
-does nothing until the first one stops (it gives the lease back) or its lease runs out.
+does nothing until the first one stops (it gives the lease back) or its lease runs out; on
+PostgreSQL each pass of `run_forever` also holds an advisory lock (`pass_lock`), so a pass that
+runs longer than the lease is never overlapped by the next sweeper's. This holds for the embedded
+workers and for Celery workers (`volano worker` with VOLANO_BROKER_URL starts a sweeper in each
+worker; one sweeps, the others take over when it dies).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import importlib
@@ -52,6 +60,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import close_old_connections, transaction
@@ -68,7 +77,8 @@ IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
 SEGMENTS_FULL_EVERY = dt.timedelta(hours=1)
 STATE = "sweeper"  # the SweeperState row of the lease
 CURSOR = "page_views"  # the SweeperState row of the page views' cursor
-LEASE = dt.timedelta(minutes=1)  # renewed every pass (every 10 s by default)
+# renewed every pass (every 10 s by default); a sweeper that died is replaced once it ran out
+LEASE = dt.timedelta(seconds=float(os.environ.get("VOLANO_SWEEPER_LEASE", "60")))
 # A notification whose email was not sent (the task was lost, SMTP failed) is retried after this
 # long, then every RETRY_EMAIL_EVERY, for a day.
 UNSENT_AFTER = dt.timedelta(minutes=2)
@@ -84,6 +94,33 @@ def _task(module_name: str, name: str) -> Any:
     except ImportError:
         return None
     return getattr(module, name, None)
+
+
+# pg_try_advisory_lock key of a sweep pass (any constant 64-bit number, Volano's own)
+PASS_LOCK_KEY = 0x566F6C616E6F  # "Volano"
+
+
+@contextlib.contextmanager
+def pass_lock() -> Iterator[bool]:
+    """One sweep pass at a time across every machine: on PostgreSQL a session advisory lock
+    (`pg_try_advisory_lock`) held for the pass, which the server frees by itself when the
+    holder's connection dies (kill -9, a lost machine); yields False when another pass holds it.
+    The lease decides which worker sweeps; this lock covers a pass longer than the lease. On
+    SQLite (one machine) the lease alone."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [PASS_LOCK_KEY])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [PASS_LOCK_KEY])
 
 
 class Sweeper:
@@ -130,6 +167,10 @@ class Sweeper:
             self._workflows(now)
         except Exception:
             logger.exception("sweeper: the workflows pass failed")
+        try:
+            self._deferred_tasks(now)
+        except Exception:
+            logger.exception("sweeper: the deferred tasks pass failed")
         return {"imports": imports, "reactions": reactions, "page_views": page_views}
 
     def lease_take(self, now: dt.datetime) -> bool:
@@ -206,6 +247,19 @@ class Sweeper:
         sweep = _task("volano.workflows.services", "workflows_due_sweep")
         return sweep(now=now) if sweep else 0
 
+    def _deferred_tasks(self, now: dt.datetime) -> int:
+        """With VOLANO_BROKER_URL: the task rows whose `run_after` came (or whose publish failed
+        while the broker was away) are handed to the broker
+        (`volano.jobs.celery_backend.deferred_publish`); the embedded worker reads due rows
+        itself."""
+        from django.conf import settings
+
+        if not settings.VOLANO_BROKER_URL:
+            return 0
+        from volano.jobs.celery_backend import deferred_publish
+
+        return deferred_publish(now=now)
+
     def _handoff(self, now: dt.datetime) -> int:
         """Leads not accepted within the SLA go to the next rep, or are escalated."""
         from volano.handoff.services import assignments_overdue_sweep
@@ -270,10 +324,14 @@ class Sweeper:
         return len(retry) + len(requeued)
 
     def run_forever(self, *, interval: float, stop: threading.Event) -> None:
-        """Sweep every `interval` seconds until `stop` is set; an error is logged, never fatal."""
+        """Sweep every `interval` seconds until `stop` is set; an error is logged, never fatal.
+        Each pass holds `pass_lock`, so a pass that outlives the lease never overlaps the next
+        sweeper's."""
         while not stop.is_set():
             try:
-                self.sweep()
+                with pass_lock() as held:
+                    if held:
+                        self.sweep()
             except Exception:
                 logger.exception("sweeper: a sweep failed")
             finally:

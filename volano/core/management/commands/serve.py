@@ -44,9 +44,22 @@ class Command(VolanoCommand):
             action="store_true",
             help="do not start the embedded background worker (run `volano worker` elsewhere)",
         )
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="with VOLANO_BROKER_URL: start a Celery worker beside the web app too (by"
+            " default the Celery workers are the `volano worker`s you run)",
+        )
 
     def handle(
-        self, *args: Any, host: str, port: int, workers: int, no_worker: bool, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        workers: int,
+        no_worker: bool,
+        with_worker: bool,
+        **options: Any,
     ) -> None:
         port_require_free(host, port)  # before anything starts: a second server never shares it
         database_require()
@@ -65,7 +78,16 @@ class Command(VolanoCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         try:
-            if not no_worker:
+            if settings.VOLANO_BROKER_URL:
+                # background work runs on the Celery workers (`volano worker`), wherever they are
+                if with_worker and not no_worker:
+                    children.append(subprocess.Popen([sys.executable, "-m", "volano", "worker"]))
+                else:
+                    self.stdout.write(
+                        "VOLANO_BROKER_URL is set: no embedded worker; background work runs on "
+                        "the Celery workers (`volano worker`; --with-worker starts one here)"
+                    )
+            elif not no_worker:
                 # the work a user waits for, the mail one person waits for, and the long
                 # jobs, each on a worker of its own
                 for queue in WORKER_QUEUES:
