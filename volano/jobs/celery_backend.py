@@ -62,7 +62,7 @@ class CeleryBackend(BaseTaskBackend):
             task_path=task.module_path,
             queue_name=task.queue_name,
             # published rows carry "no due time"; a due time marks a row still to publish
-            run_after=task.run_after if deferred else get_date_max(),
+            run_after=task.run_after if deferred and task.run_after else get_date_max(),
             backend_name=self.alias,
         )
         if not deferred:
