@@ -439,6 +439,7 @@ def consent_set(
                     previous=previous,
                     status=status,
                     source=source,
+                    at=now.isoformat(),
                 )
             )
             announce(

@@ -163,6 +163,8 @@ class ConsentDecided(Fact):
     previous: str | None
     status: str
     source: str
+    # when the decision was recorded (the consent's recorded_at): the timeline shows that moment
+    at: str = ""
     transaction_only: ClassVar[bool] = True
 
 

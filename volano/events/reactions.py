@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from volano.core.facts import ConsentDecided, ContactMergeRecorded, ContactsMerging
 from volano.core.models import Workspace
 from volano.core.reactions import reacts_to
@@ -34,6 +36,7 @@ def timeline_consent(fact: ConsentDecided) -> None:
         workspace=Workspace.objects.get(pk=fact.workspace_id),
         contact_id=fact.contact_id,
         type=EventType.CONSENT_CHANGED,
+        occurred_at=dt.datetime.fromisoformat(fact.at) if fact.at else None,
         properties={
             "purpose": fact.purpose,
             "from": fact.previous,

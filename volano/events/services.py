@@ -149,13 +149,19 @@ def event_append(
 
 
 def system_event_append(
-    *, workspace: Workspace, contact_id: int, type: str, properties: dict
+    *,
+    workspace: Workspace,
+    contact_id: int,
+    type: str,
+    properties: dict,
+    occurred_at: dt.datetime | None = None,
 ) -> Event:
     """A change Volano itself made (a merge, a consent change): channel "system"."""
     return event_append(
         workspace=workspace,
         contact_id=contact_id,
         type=type,
+        occurred_at=occurred_at,
         channel=Channel.SYSTEM,
         source="volano",
         properties=properties,

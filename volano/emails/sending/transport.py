@@ -20,6 +20,7 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
@@ -114,16 +115,18 @@ def _fast_path_ok(message: EmailMessage) -> bool:
 def smtp_bytes(message: EmailMessage) -> bytes:
     """The message as its MIME bytes: text/plain, or multipart/alternative with the HTML, both
     UTF-8 quoted-printable; Subject and display names RFC 2047-encoded when not ASCII."""
-    text = MIMEText(message.body, "plain", _UTF8_QP)
+    # Any: the compat32 classes take a Charset and Header values, which their stubs do not say
+    text: Any = MIMEText(message.body, "plain", _UTF8_QP)  # type: ignore[arg-type]
+    root: Any
     alternatives = getattr(message, "alternatives", [])
     if alternatives:
         root = MIMEMultipart("alternative", policy=_COMPAT)
         root.attach(text)
         for content, _mimetype in alternatives:
-            root.attach(MIMEText(content, "html", _UTF8_QP))
+            root.attach(MIMEText(content, "html", _UTF8_QP))  # type: ignore[arg-type]
     else:
         root = text
-    root["Subject"] = _header(message.subject)
+    root["Subject"] = _header(str(message.subject))
     root["From"] = _address(message.from_email)
     root["To"] = ", ".join(_address(a) for a in message.to)
     headers = {k.lower(): (k, v) for k, v in message.extra_headers.items()}
