@@ -407,9 +407,7 @@ def _matches(layout: Layout, headers: list[str]) -> bool:
         return False
     if layout.marks and _find(headers, layout.marks) is None:
         return False
-    if layout.platform == "generic" and _find(headers, layout.day) is None:
-        return False
-    return True
+    return not (layout.platform == "generic" and _find(headers, layout.day) is None)
 
 
 RANGE_LINE = re.compile(
@@ -510,7 +508,8 @@ def parse_cost_file(content: bytes, filename: str = "", platform: str | None = N
     }
     # Meta puts the currency in the cost header: "Importo speso (EUR)"
     header_currency = ""
-    match = re.search(r"\(([A-Z]{3})\)", header_cells[col["cost"]] or "")
+    cost_at = col["cost"]
+    match = re.search(r"\(([A-Z]{3})\)", header_cells[cost_at] if cost_at is not None else "")
     if match:
         header_currency = match.group(1)
     preamble = [cells for _n, cells in table[:header_at]]
@@ -533,7 +532,7 @@ def parse_cost_file(content: bytes, filename: str = "", platform: str | None = N
         if layout.platform == "ga4" and [norm(c) for c in cells] == headers:
             continue
 
-        def cell(key: str) -> str:
+        def cell(key: str, cells: list[str] = cells) -> str:
             index = col[key]
             return cells[index].strip() if index is not None and index < len(cells) else ""
 
@@ -590,6 +589,7 @@ def parse_cost_file(content: bytes, filename: str = "", platform: str | None = N
                 )
             )
             continue
+        assert start is not None and end is not None  # every branch above set both or moved on
         parsed.rows.append(
             CostRow(
                 row=number,
