@@ -13,6 +13,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from volano.api import api as ninja_api
+from volano.campaigns.models import Campaign, ContentAsset
 from volano.conftest import ApiClient
 from volano.contacts import services as contact_services
 from volano.contacts.models import Company, Consent, Contact, CustomField
@@ -182,6 +183,16 @@ def secrets(officina, giulia, marco):
                     "steps": [{"key": "segreto", "kind": "send_email", "template": "segreto"}]},
     )  # fmt: skip
     workflow_publish(workspace=officina, actor=giulia, workflow=workflow)
+    from volano.campaigns.services import campaign_create, content_create
+
+    campaign = campaign_create(
+        workspace=officina, actor=giulia,
+        data={"name": "Segreto", "utm_campaign": "segreto", "budget": "1000"},
+    )  # fmt: skip
+    content = content_create(
+        workspace=officina, actor=giulia,
+        data={"name": "Segreto", "kind": "white_paper", "campaign": campaign.pk},
+    )  # fmt: skip
     from volano.emails.broadcasts.services import broadcast_create
 
     broadcast = broadcast_create(
@@ -191,6 +202,8 @@ def secrets(officina, giulia, marco):
     return {
         "workflow": workflow,
         "broadcast": broadcast,
+        "campaign": campaign,
+        "content": content,
         "invitation": invitation,
         "member": giulia,
         "token": token,
@@ -241,6 +254,8 @@ def snapshot(workspace) -> dict:
         Workflow,
         Enrolment,
         Broadcast,
+        Campaign,
+        ContentAsset,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -278,6 +293,8 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "invitation_id": secrets["invitation"].pk,
         "workflow_id": secrets["workflow"].pk,
         "broadcast_id": secrets["broadcast"].pk,
+        "campaign_id": secrets["campaign"].pk,
+        "content_id": secrets["content"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -459,6 +476,25 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "broadcasts/<broadcast_id>"): {},
         ("POST", "broadcasts/<broadcast_id>/send"): {},
         ("POST", "broadcasts/<broadcast_id>/cancel"): {},
+        ("GET", "campaigns"): {},
+        ("POST", "campaigns"): {"body": {"name": "Copia", "utm_campaign": "segreto"}},
+        ("GET", "campaigns/<campaign_id>"): {},
+        ("PUT", "campaigns/<campaign_id>"): {"body": {"name": "Rubata"}},
+        ("DELETE", "campaigns/<campaign_id>"): {},
+        ("GET", "content"): {},
+        ("POST", "content"): {"body": {"name": "Copia", "campaign": ids["campaign_id"]}},
+        ("GET", "content/<content_id>"): {},
+        ("PUT", "content/<content_id>"): {"body": {"name": "Rubato"}},
+        ("GET", "channel-rules"): {},
+        ("PUT", "channel-rules"): {"body": {"rules": []}},
+        ("GET", "channel-rules/test"): {"query": {"source": "google", "medium": "cpc"}},
+        ("POST", "utm"): {
+            "body": {
+                "url": "https://www.example.it/",
+                "campaign": "segreto",
+                "content": ["segreto"],
+            }
+        },
     }, ids
 
 
@@ -495,6 +531,8 @@ def test_every_api_route_is_closed_to_another_workspace(
         ),
         "workflows": {secrets["workflow"].pk},
         "broadcasts": {secrets["broadcast"].pk},
+        "campaigns": {secrets["campaign"].pk},
+        "content": {secrets["content"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]
