@@ -6,6 +6,8 @@ and a draft of the newsletter."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from html import unescape
 from typing import Any
 
 from django.db import connection, transaction
@@ -109,12 +111,16 @@ PAST_BROADCASTS = (
 )  # fmt: skip
 
 
-def _email_events_insert(*, mailing: Mailing, type: str, at_column: str, label: str) -> int:
+def _email_events_insert(
+    *, mailing: Mailing, type: str, at_column: str, label: str, url: str = ""
+) -> int:
     """One INSERT … SELECT of the `type` events of a past mailing's deliveries, each at its own
-    `at_column` time, linked to the delivery as the tracking views link them."""
+    `at_column` time, linked to the delivery as the tracking views link them (a click with the
+    link's `url`, so the report's click map counts it)."""
     properties = json_object_sql(
-        "delivery", "d.id", "mailing", "d.mailing_id", *(("label", "%s") if label else ())
-    )
+        "delivery", "d.id", "mailing", "d.mailing_id",
+        *(("label", "%s") if label else ()), *(("url", "%s") if url else ()),
+    )  # fmt: skip
     values: dict[str, Any] = {
         "workspace_id": mailing.workspace_id,
         "type": type,
@@ -137,6 +143,7 @@ def _email_events_insert(*, mailing: Mailing, type: str, at_column: str, label: 
         elif column.attname == "properties":
             expressions.append(properties)
             constants.extend([label] if label else [])
+            constants.extend([url] if url else [])
         elif column.attname in values:
             expressions.append("%s")
             constants.append(column.get_db_prep_save(values[column.attname], connection))
@@ -199,9 +206,11 @@ def _past_mailing(
     _email_events_insert(
         mailing=mailing, type=EventType.EMAIL_OPENED, at_column="opened_at", label="human"
     )
+    link = re.search(r'href="(https?://[^"]+)"', broadcast.template.compiled.get("html", ""))
     _email_events_insert(
-        mailing=mailing, type=EventType.EMAIL_CLICKED, at_column="clicked_at", label="human"
-    )
+        mailing=mailing, type=EventType.EMAIL_CLICKED, at_column="clicked_at", label="human",
+        url=unescape(link.group(1)) if link else "",
+    )  # fmt: skip
     return mailing
 
 

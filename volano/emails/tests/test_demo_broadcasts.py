@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from volano.contacts.models import Consent
-from volano.emails.broadcasts.selectors import broadcast_report
+from volano.emails.broadcasts.selectors import broadcast_mailings, broadcast_report
 from volano.emails.demo import demo_broadcasts_create, demo_email_templates_create
 from volano.emails.models import Broadcast, Delivery, Suppression
 from volano.emails.tests.broadcast_fixtures import *  # noqa: F403
@@ -38,6 +38,13 @@ def test_two_past_broadcasts_and_a_draft(officina, people):
         assert broadcast.status == "sent" and broadcast.finished_at < timezone.now()
         report = broadcast_report(workspace=officina, broadcast=broadcast)
         assert report["sent"] > report["delivered"] > report["opened"] > report["clicked"] > 0
+        # the clicks are on the email's own link, so the report's click map counts them
+        from volano.emails.reports import mailing_click_map
+
+        clicks = mailing_click_map(
+            workspace=officina, mailings=broadcast_mailings(workspace=officina, broadcast=broadcast)
+        )
+        assert sum(row["total"] for row in clicks) == report["clicked"]
         assert (report["bounced"], report["unsubscribed"]) == (1, 1)
         assert {k: report["skipped"][k] for k in skipped} == skipped
     ab = broadcasts["webinar-manutenzione"]
