@@ -21,26 +21,18 @@ from bench.generate import bench_workspace, django_setup
 BATCH = 1000
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--quick", action="store_true")
-    mode.add_argument("--full", action="store_true")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="volano-bench-email-")
-    database_url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    django_setup(database_url, data_dir)
+def newsletter_audience(slug: str, n: int, *, consent: bool = False):
+    """A bench workspace with the demo's newsletter and `n` contacts, a quarter of whom bought
+    spare parts and a quarter machines (the block's conditions), optionally with granted
+    email_marketing consent. Returns (workspace, template, contact ids in order)."""
     from django.utils import timezone
 
-    from volano.contacts.models import Contact
+    from volano.contacts.models import Consent, Contact
     from volano.emails.demo import demo_email_templates_create
     from volano.emails.models import EmailTemplate
-    from volano.emails.rendering import render_for_contact, variants_for
     from volano.events.models import Event
 
-    n = 100_000 if args.full else 5_000
-    workspace = bench_workspace("bench-email")
+    workspace = bench_workspace(slug)
     demo_email_templates_create(workspace=workspace)
     template = EmailTemplate.objects.for_workspace(workspace).get(slug="newsletter-linee-prodotto")
     Contact.all_workspaces.bulk_create(
@@ -52,13 +44,21 @@ def main() -> int:
     )
     ids = list(Contact.objects.for_workspace(workspace).order_by("pk").values_list("pk", flat=True))
     now = timezone.now()
+    if consent:
+        Consent.all_workspaces.bulk_create(
+            [
+                Consent(
+                    workspace=workspace, contact_id=cid, purpose="email_marketing",
+                    status="granted", source="bench",
+                )
+                for cid in ids
+            ],
+            batch_size=5000,
+        )  # fmt: skip
     Event.all_workspaces.bulk_create(
         [
             Event(
-                workspace=workspace,
-                contact_id=cid,
-                type="order",
-                occurred_at=now,
+                workspace=workspace, contact_id=cid, type="order", occurred_at=now,
                 channel="shop",
                 properties={"product_lines": ["ricambi" if i % 4 == 0 else "macchine"]},
             )
@@ -66,7 +66,26 @@ def main() -> int:
             if i % 4 in (0, 1)
         ],
         batch_size=5000,
-    )
+    )  # fmt: skip
+    return workspace, template, ids
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--quick", action="store_true")
+    mode.add_argument("--full", action="store_true")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    args = parser.parse_args()
+    data_dir = tempfile.mkdtemp(prefix="volano-bench-email-")
+    database_url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
+    django_setup(database_url, data_dir)
+
+    from volano.contacts.models import Contact
+    from volano.emails.rendering import render_for_contact, variants_for
+
+    n = 100_000 if args.full else 5_000
+    workspace, template, ids = newsletter_audience("bench-email", n)
     began = time.perf_counter()
     variants = variants_for(template, ids)  # once for the whole audience
     choose, render = time.perf_counter() - began, 0.0

@@ -75,12 +75,10 @@ def _bare_loop(port: int, messages: list[tuple[str, bytes]]) -> float:
 
 
 def throughput(n: int, profile: bool) -> None:
-    from django.utils import timezone
 
-    from bench.generate import bench_workspace
-    from volano.contacts.models import Consent, Contact
-    from volano.emails.demo import demo_email_templates_create
-    from volano.emails.models import Delivery, EmailTemplate
+    from bench.email_render import newsletter_audience
+    from volano.contacts.models import Contact
+    from volano.emails.models import Delivery
     from volano.emails.rendering import render_mailing, template_mailing_params
     from volano.emails.sending.services import (
         build_message,
@@ -88,45 +86,8 @@ def throughput(n: int, profile: bool) -> None:
         mailing_deliver,
         mailing_send,
     )
-    from volano.events.models import Event
 
-    workspace = bench_workspace("bench-email-send")
-    demo_email_templates_create(workspace=workspace)
-    template = EmailTemplate.objects.for_workspace(workspace).get(slug="newsletter-linee-prodotto")
-    Contact.all_workspaces.bulk_create(
-        [
-            Contact(workspace=workspace, email=f"c{i}@bench.it", first_name=f"Nome{i}")
-            for i in range(n)
-        ],
-        batch_size=5000,
-    )
-    ids = list(Contact.objects.for_workspace(workspace).order_by("pk").values_list("pk", flat=True))
-    now = timezone.now()
-    Consent.all_workspaces.bulk_create(
-        [
-            Consent(
-                workspace=workspace,
-                contact_id=cid,
-                purpose="email_marketing",
-                status="granted",
-                source="bench",
-            )
-            for cid in ids
-        ],
-        batch_size=5000,
-    )
-    Event.all_workspaces.bulk_create(
-        [
-            Event(
-                workspace=workspace, contact_id=cid, type="order", occurred_at=now,
-                channel="shop",
-                properties={"product_lines": ["ricambi" if i % 4 == 0 else "macchine"]},
-            )
-            for i, cid in enumerate(ids)
-            if i % 4 in (0, 1)
-        ],
-        batch_size=5000,
-    )  # fmt: skip
+    workspace, template, ids = newsletter_audience("bench-email-send", n, consent=True)
     mailing = mailing_create(
         workspace=workspace,
         actor=None,
