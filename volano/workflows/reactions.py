@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Max, OuterRef
 
 from volano.core.facts import (
     ContactsMerging,
@@ -114,7 +114,7 @@ def workflows_follow_scores(fact: ScoresChanged) -> None:
     )
 
 
-@reacts_to(ContactsMerging, phase="transaction")
+@reacts_to(ContactsMerging, phase="transaction", handles=("workflows.Enrolment.contact",))
 def enrolments_merge(fact: ContactsMerging) -> dict:
     """The duplicate's workflow history moves to the survivor; where both are active in the
     same workflow, the survivor's enrolment goes on and the duplicate's ends ("merged")."""
@@ -130,17 +130,29 @@ def enrolments_merge(fact: ContactsMerging) -> dict:
         ),
         status=EnrolmentStatus.ACTIVE,
     ).update(status=EnrolmentStatus.EXITED, exit_reason="merged", step="", due_at=None)
-    # occurrences stay unique per contact: the moved ones count on from the survivor's
-    moved = 0
-    for enrolment in theirs.order_by("started_at", "pk"):
-        last = (
-            enrolments.filter(workflow_id=enrolment.workflow_id, contact_id=fact.survivor_id)
-            .order_by("-occurrence")
-            .values_list("occurrence", flat=True)
-            .first()
-        ) or 0
+    # occurrences stay unique per contact: the moved ones count on from the survivor's last
+    # (one query for those, one UPDATE for the moved rows); of two duplicates active in the same
+    # workflow the first goes on, the other ends ("merged"), as against the survivor's
+    survivors = enrolments.filter(contact_id=fact.survivor_id)
+    last = dict(
+        survivors.values("workflow_id")
+        .annotate(top=Max("occurrence"))
+        .values_list("workflow_id", "top")
+    )
+    active = set(
+        survivors.filter(status=EnrolmentStatus.ACTIVE).values_list("workflow_id", flat=True)
+    )
+    moving = list(theirs.order_by("started_at", "pk"))
+    for enrolment in moving:
+        last[enrolment.workflow_id] = last.get(enrolment.workflow_id, 0) + 1
         enrolment.contact_id = fact.survivor_id
-        enrolment.occurrence = last + 1
-        enrolment.save(update_fields=["contact", "occurrence"])
-        moved += 1
-    return {"workflow_enrolments": moved} if moved else {}
+        enrolment.occurrence = last[enrolment.workflow_id]
+        if enrolment.status == EnrolmentStatus.ACTIVE:
+            if enrolment.workflow_id in active:
+                enrolment.status, enrolment.exit_reason = EnrolmentStatus.EXITED, "merged"
+                enrolment.step, enrolment.due_at = "", None
+            active.add(enrolment.workflow_id)
+    Enrolment.objects.for_workspace(fact.workspace_id).bulk_update(
+        moving, ["contact", "occurrence", "status", "exit_reason", "step", "due_at"]
+    )
+    return {"workflow_enrolments": len(moving)} if moving else {}
