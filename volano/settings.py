@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "volano.notifications",
     "volano.emails",
     "volano.workflows",
+    "volano.attribution",
+    "volano.budgets",
+    "volano.reports",
     "volano.jobs",
     "volano.demo",
 ]
