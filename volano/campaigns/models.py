@@ -179,6 +179,10 @@ class CostEntry(WorkspaceScopedModel):
     utm_campaign = models.CharField(max_length=100, blank=True)
     campaign_name = models.CharField(max_length=200, blank=True)
     campaign_key = models.CharField(max_length=200)
+    # where the money went, for spend per channel (budgets' response curves): the campaign's
+    # channel group when the row was imported, or the channel column of a weekly spend file
+    # (`week;channel;spend`), kept as written there
+    channel = models.CharField(_("channel"), max_length=100, blank=True)
     platform = models.CharField(
         _("platform"), max_length=20, choices=CostPlatform.choices, default=CostPlatform.MANUAL
     )
