@@ -54,14 +54,18 @@ format: dev
 
 test-sqlite: dev
 	$(BIN)/python tools/services.py chromium; rc=$$?; [ $$rc -ne 1 ]
-	$(BIN)/pytest
+	VOLANO_DATA_DIR=$(VOLANO_DATA_DIR)/test-sqlite $(BIN)/pytest
 
 test-postgres: dev
 	@$(BIN)/python tools/services.py postgres; rc=$$?; \
-	if [ $$rc -eq 0 ]; then DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser"; \
+	if [ $$rc -eq 0 ]; then VOLANO_DATA_DIR=$(VOLANO_DATA_DIR)/test-postgres \
+	  DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser"; \
 	elif [ $$rc -eq 3 ]; then true; else exit 1; fi
 
-test: lint test-sqlite test-postgres
+# The two suites run side by side (one per core; each keeps its own data folder and database),
+# each one's output printed whole when it ends.
+test: lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 bench: dev
 	$(BIN)/python -m bench --quick
