@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("volano.emails.urls")),
     path("", include("volano.notifications.urls")),
     path("", include("volano.workflows.urls")),
+    path("", include("volano.reports.urls")),
 ]

@@ -198,6 +198,7 @@ def _register_routers() -> None:
     from volano.lifecycle.api import router as lifecycle_router
     from volano.notifications.api import router as notifications_router
     from volano.orders.api import router as orders_router
+    from volano.reports.api import router as reports_router
     from volano.scoring.api import router as scoring_router
     from volano.segments.api import router as segments_router
 
@@ -216,6 +217,7 @@ def _register_routers() -> None:
     api.add_router("/", workflows_router)
     api.add_router("/", campaigns_router)
     api.add_router("/", broadcasts_router)
+    api.add_router("/", reports_router)
 
 
 _register_routers()

@@ -197,6 +197,8 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "contacts"): R,
     ("POST", "contacts"): C,
     ("GET", "contacts/<contact_id>"): R,
+    ("GET", "contacts/<contact_id>/value"): R,
+    ("GET", "reports/clv"): R,
     ("PATCH", "contacts/<contact_id>"): C,
     ("PUT", "contacts/<contact_id>"): C,
     ("DELETE", "contacts/<contact_id>"): C,

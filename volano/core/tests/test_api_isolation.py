@@ -387,6 +387,8 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("POST", "notifications/<notification_id>/read"): {},
         ("GET", "contacts/<contact_id>/customer"): {},
         ("GET", "contacts/<contact_id>/scores"): {},
+        ("GET", "contacts/<contact_id>/value"): {},
+        ("GET", "reports/clv"): {},
         ("GET", "contacts/<contact_id>/stage-changes"): {},
         ("GET", "deals"): {"query": {"contact_id": contact_id}},
         ("POST", "deals"): {"body": {"name": "Copia", "contact_id": contact_id, "amount": 1}},
