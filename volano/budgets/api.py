@@ -65,7 +65,7 @@ class ModelOut(Schema):
 
 
 class OptimiseIn(Strict):
-    budget: float | None = Field(default=None, ge=0)
+    budget: float | None = Field(default=None, ge=0, le=selectors.MAX_AMOUNT)
     bounds: dict[str, list[float]] = Field(default_factory=dict, max_length=MAX_CHANNELS)
     outcome: str | None = Field(default=None, max_length=10)
 

@@ -19,6 +19,9 @@ from volano.core.models import Workspace
 # past that the curve is extrapolation, not evidence.
 DEFAULT_UPPER_FACTOR = 2.0
 CURVE_POINTS = 41
+# A what-if beyond ten times today's spend is far outside anything the model has seen.
+MAX_CHANGE_PERCENT = 1000
+MAX_AMOUNT = 1e12  # a week's spend no SME reaches, far from overflowing a float
 
 
 def response_model_list(*, workspace: Workspace, outcome: str | None = None) -> QuerySet:
@@ -207,10 +210,10 @@ def allocation_recommend(
                 field=f"bounds.{key}",
             )
         lo, hi = float(pair[0]), float(pair[1])
-        if lo < 0 or hi < lo:
+        if not (0 <= lo <= hi <= MAX_AMOUNT):
             raise ApplicationError(
                 _(
-                    "bounds of “%(channel)s” must be 0 or more, the lowest first (given "
+                    "bounds of “%(channel)s” must be from 0 to 10¹², the lowest first (given "
                     "%(lo)s, %(hi)s)"
                 )
                 % {"channel": key, "lo": lo, "hi": hi},
@@ -261,10 +264,13 @@ def scenario_evaluate(
                 % {"channel": key, "keys": ", ".join(keys)},
                 field=f"changes.{key}",
             )
-        if not np.isfinite(percent) or percent < -100:
+        if not np.isfinite(percent) or not -100 <= percent <= MAX_CHANGE_PERCENT:
             raise ApplicationError(
-                _("a change must be −100% or more (given %(percent)s%% on “%(channel)s”)")
-                % {"percent": percent, "channel": key},
+                _(
+                    "a change must be from −100%% to +%(max)s%% (given %(percent)s%% on "
+                    "“%(channel)s”)"
+                )
+                % {"percent": percent, "channel": key, "max": MAX_CHANGE_PERCENT},
                 field=f"changes.{key}",
             )
         index = keys.index(key)
