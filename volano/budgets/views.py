@@ -63,7 +63,7 @@ def _page(request: HttpRequest, *, error: ApplicationError | None = None) -> Htt
                     if model.outcome == "revenue"
                     else _("Weekly leads"),
                     "today": _("today"),
-                    "band": _("90% interval"),
+                    "band": _("interval (90%)"),
                 },
             },
             total_spend=sum(model.fit["current_spend"]),

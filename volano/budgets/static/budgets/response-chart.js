@@ -25,10 +25,11 @@
         lineStyle: { color: color, width: 1, type: "dashed", opacity: 0.5 }, tooltip: { show: false } });
     });
   });
+  var narrow = box.clientWidth < 560;  // the legend takes two or three lines on a phone
   var chart = window.echarts.init(box, null, { renderer: "canvas" });
   chart.setOption({
     animation: false,
-    grid: { left: 64, right: 24, top: 48, bottom: 48 },
+    grid: { left: 64, right: 24, top: narrow ? 96 : 56, bottom: 48 },
     legend: { top: 0, textStyle: { color: muted } },
     tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: money },
     xAxis: { type: "value", name: data.labels.spend, nameLocation: "middle", nameGap: 30,
