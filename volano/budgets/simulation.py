@@ -81,10 +81,17 @@ def simulate(
     )
 
 
-def simulation_store(*, workspace, simulated: Simulated, number_prefix: str = "SIM") -> None:
+def simulation_store(
+    *,
+    workspace,
+    simulated: Simulated,
+    number_prefix: str = "SIM",
+    buyer_ids: list[int] | None = None,
+) -> None:
     """Keep the simulation as the workspace's data: one cost row per week and channel (as a
     weekly spend file imports it, on the week's Monday) and one order per week (on its
-    Wednesday) for that week's revenue. Set-based: two bulk inserts."""
+    Wednesday) for that week's revenue, placed by the contacts of `buyer_ids` in turn (else
+    anonymous). Set-based: two bulk inserts."""
     from volano.campaigns.models import CostEntry, CostKind, CostPlatform
     from volano.orders.models import Order
 
@@ -110,6 +117,7 @@ def simulation_store(*, workspace, simulated: Simulated, number_prefix: str = "S
                 monday + dt.timedelta(days=2), dt.time(12, 0), tzinfo=dt.UTC
             ),
             total=Decimal(str(simulated.revenue[w])),
+            contact_id=buyer_ids[w % len(buyer_ids)] if buyer_ids else None,
         )
         for w, monday in enumerate(simulated.week_starts)
     ]
