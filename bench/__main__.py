@@ -18,6 +18,7 @@ BENCHMARKS = [
     "email_render",
     "email_transactional",
     "clv",
+    "budgets",
 ]
 
 

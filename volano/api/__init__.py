@@ -187,6 +187,7 @@ def auth_error(request, exc):
 def _register_routers() -> None:
     from volano.api.contacts import router as contacts_router
     from volano.api.workflows import router as workflows_router
+    from volano.budgets.api import router as budgets_router
     from volano.campaigns.api import router as campaigns_router
     from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
@@ -218,6 +219,7 @@ def _register_routers() -> None:
     api.add_router("/", campaigns_router)
     api.add_router("/", broadcasts_router)
     api.add_router("/", reports_router)
+    api.add_router("/", budgets_router)
 
 
 _register_routers()

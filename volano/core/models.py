@@ -261,6 +261,7 @@ VERB_LABELS = {
     "mailing.send": _("started sending a mailing"),
     "mailing.cancel": _("cancelled a mailing"),
     "mailing.add_audience": _("added recipients to a mailing"),
+    "budgets.model_fitted": _("fitted a response model"),
     "campaign.created": _("created a campaign"),
     "campaign.updated": _("changed a campaign"),
     "campaign.archived": _("archived a campaign"),

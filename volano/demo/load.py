@@ -107,6 +107,9 @@ def demo_load(
 
         demo_campaigns_create(workspace=workspace, now=now)
         demo_broadcasts_create(workspace=workspace, now=now)
+        from volano.budgets.demo import demo_budgets_create
+
+        demo_budgets_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,

@@ -13,6 +13,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from volano.api import api as ninja_api
+from volano.budgets.models import ResponseModel
 from volano.campaigns.models import Campaign, ContentAsset
 from volano.conftest import ApiClient
 from volano.contacts import services as contact_services
@@ -199,6 +200,14 @@ def secrets(officina, giulia, marco):
         workspace=officina, actor=giulia, template=secret_template, segment=segment,
         name="Segreto",
     )  # fmt: skip
+    # a stored fit of officina's (its channel is named "Segreto"): ferramenta's reads never see it
+    curve = {"curves": [[0.3, 1.0, 0.2, 100.0]], "baseline": 1000.0, "contributions": [500.0]}
+    ResponseModel.objects.create(
+        workspace=officina, outcome="revenue", date_from="2024-01-01", date_to="2025-12-28",
+        weeks=104, r2=0.9,
+        fit={"keys": ["Segreto"], "mean_outcome": 1200.0, "point": curve, "draws": [curve],
+             "spend_totals": [10400.0], "current_spend": [100.0], "max_spend": [200.0]},
+    )  # fmt: skip
     return {
         "workflow": workflow,
         "broadcast": broadcast,
@@ -256,6 +265,7 @@ def snapshot(workspace) -> dict:
         Broadcast,
         Campaign,
         ContentAsset,
+        ResponseModel,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -478,6 +488,10 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "broadcasts/<broadcast_id>"): {},
         ("POST", "broadcasts/<broadcast_id>/send"): {},
         ("POST", "broadcasts/<broadcast_id>/cancel"): {},
+        ("POST", "budgets/model"): {"body": {"outcome": "revenue"}},
+        ("GET", "budgets/models"): {},
+        ("POST", "budgets/optimise"): {"body": {"budget": 100, "bounds": {"Segreto": [0, 100]}}},
+        ("POST", "budgets/whatif"): {"body": {"changes": {"Segreto": 20}}},
         ("GET", "campaigns"): {},
         ("POST", "campaigns"): {"body": {"name": "Copia", "utm_campaign": "segreto"}},
         ("GET", "campaigns/<campaign_id>"): {},
