@@ -3,8 +3,9 @@
 One SQL statement per request (identical on SQLite and PostgreSQL but for two dialect helpers):
 
 - *conversions* of the chosen kind in [from, to]: a contact created (lead); the first time a
-  contact reached a lifecycle stage (MQL, SQL, opportunity, customer), when that falls in the
-  period; each won deal (its amount, at `closed_at`) and each completed order (its total, at
+  contact reached a lifecycle stage (MQL, SQL, opportunity, customer) or a later one of the
+  funnel (a lead made SQL in one step passed MQL too, as the funnel report counts), when that
+  falls in the period; each won deal (its amount, at `closed_at`) and each completed order (its total, at
   `ordered_at`) for revenue;
 - *touches*: the marketing events of `volano.campaigns.selectors.TOUCH_TYPES` (page views,
   forms, downloads, email clicks, webinars, fairs) with their key for the dimension (channel
@@ -94,7 +95,7 @@ def conversions(
     if conversion in STAGE_CONVERSIONS:
         return (
             StageChange.objects.for_workspace(workspace)
-            .filter(to_stage=conversion)
+            .filter(to_stage__in=STAGE_CONVERSIONS[STAGE_CONVERSIONS.index(conversion) :])
             .values(conv_contact=F("contact_id"))
             .annotate(conv_at=Min("changed_at"), conv_worth=Value(1.0, FloatField()))
             .filter(conv_at__gte=start, conv_at__lt=end)

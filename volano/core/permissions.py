@@ -295,6 +295,8 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("PUT", "channel-rules"): E,
     ("GET", "channel-rules/test"): M,
     ("POST", "utm"): P,
+    ("GET", "attribution"): M,
+    ("GET", "attribution/roi"): M,
     ("GET", "broadcasts"): M,
     ("POST", "broadcasts"): E,
     ("GET", "broadcasts/<broadcast_id>"): M,
