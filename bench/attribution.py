@@ -72,7 +72,7 @@ data = json.load(open(sys.argv[1]))
 frame = pd.DataFrame(data)
 started = time.perf_counter()
 result = markov_model(frame, "path", "conv", var_null="null", order=1, out_more=True,
-                      verbose=0, ncore=1)
+                      verbose=0, ncore=1, flg_pro=False)
 elapsed = time.perf_counter() - started
 table = result["result"] if isinstance(result, dict) else result
 print(json.dumps({"seconds": elapsed,
@@ -96,7 +96,9 @@ def quick_fill(workspace, contacts: int) -> None:
     ]
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     people = Contact.objects.bulk_create(
-        Contact(workspace=workspace, email=f"c{i}@bench.it", created_at=t0 + dt.timedelta(days=i % 300))
+        Contact(
+            workspace=workspace, email=f"c{i}@bench.it", created_at=t0 + dt.timedelta(days=i % 300)
+        )
         for i in range(contacts)
     )
     events = []
@@ -113,7 +115,8 @@ def quick_fill(workspace, contacts: int) -> None:
                     utm_source=source,
                     utm_medium=medium,
                     utm_campaign=campaign,
-                    occurred_at=person.created_at + dt.timedelta(hours=(j * 7919 + i * 31) % 1440 + j),
+                    occurred_at=person.created_at
+                    + dt.timedelta(hours=(j * 7919 + i * 31) % 1440 + j),
                 )
             )
         if i % 10 < 3:
@@ -147,9 +150,7 @@ def channelattribution_run(python: str, paths) -> dict:
         with open(script, "w") as handle:
             handle.write(CA_SCRIPT)
         started = time.perf_counter()
-        out = subprocess.run(
-            [python, script, data], capture_output=True, text=True, check=False
-        )
+        out = subprocess.run([python, script, data], capture_output=True, text=True, check=False)
         wall = time.perf_counter() - started
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1:] or ["failed"]}
@@ -167,7 +168,9 @@ def simulation_markov(paths, *, walks: int = 1_000_000, seed: int = 7) -> tuple[
 
     counts = engine.transition_counts(paths)
     out = counts.sum(axis=1)
-    probabilities = np.divide(counts, out[:, None], out=np.zeros_like(counts), where=out[:, None] > 0)
+    probabilities = np.divide(
+        counts, out[:, None], out=np.zeros_like(counts), where=out[:, None] > 0
+    )
     cumulative = probabilities.cumsum(axis=1)
     k = len(paths.keys)
     rng = np.random.default_rng(seed)
@@ -185,9 +188,7 @@ def simulation_markov(paths, *, walks: int = 1_000_000, seed: int = 7) -> tuple[
         alive[idx] = nxt <= k
     converted = state == k + 1
     p = converted.mean()
-    effects = {
-        paths.keys[c]: 1 - (converted & ~visited[:, c + 1]).mean() / p for c in range(k)
-    }
+    effects = {paths.keys[c]: 1 - (converted & ~visited[:, c + 1]).mean() / p for c in range(k)}
     return time.perf_counter() - started, effects
 
 
@@ -222,9 +223,7 @@ def main() -> int:
             print(f"generating {args.journeys:,} contacts × 10 events …", flush=True)
             started = time.perf_counter()
             with connection.cursor() as cursor:
-                cursor.execute(
-                    GENERATE_SQL, {"ws": workspace.pk, "n": args.journeys, "per": 10}
-                )
+                cursor.execute(GENERATE_SQL, {"ws": workspace.pk, "n": args.journeys, "per": 10})
             print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
     events = Event.objects.for_workspace(workspace).count()
     print(f"database: {connection.vendor}, events in the workspace: {events:,}", flush=True)

@@ -34,7 +34,9 @@ MODELS = ("first", "last", "linear", "time_decay", "position", "markov", "shaple
 @dataclass
 class Paths:
     keys: list[str]
-    offsets: np.ndarray  # int64, len = paths + 1: path i's touches are touches[offsets[i]:offsets[i+1]]
+    offsets: (
+        np.ndarray
+    )  # int64, len = paths + 1: path i's touches are touches[offsets[i]:offsets[i+1]]
     touches: np.ndarray  # int64 key index per touch
     ages: np.ndarray  # float64 days from the touch to the conversion, per touch
     converted: np.ndarray  # float64 per path
@@ -70,9 +72,7 @@ def paths_from_lists(
     lengths = [len(touches) for touches, _, _ in journeys]
     offsets = np.zeros(len(journeys) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(lengths)
-    flat = np.array(
-        [index[key] for touches, _, _ in journeys for key in touches], dtype=np.int64
-    )
+    flat = np.array([index[key] for touches, _, _ in journeys for key in touches], dtype=np.int64)
     flat_ages = (
         np.array([a for row in ages for a in row], dtype=np.float64)
         if ages is not None
@@ -184,7 +184,9 @@ def markov_removal_effects(paths: Paths) -> tuple[float, np.ndarray]:
     k = len(paths.keys)
     counts = transition_counts(paths)
     out = counts.sum(axis=1)
-    probabilities = np.divide(counts, out[:, None], out=np.zeros_like(counts), where=out[:, None] > 0)
+    probabilities = np.divide(
+        counts, out[:, None], out=np.zeros_like(counts), where=out[:, None] > 0
+    )
     transient = k + 1
     q = probabilities[:transient, :transient]
     r = probabilities[:transient, k + 1]
@@ -194,9 +196,7 @@ def markov_removal_effects(paths: Paths) -> tuple[float, np.ndarray]:
     x = fundamental @ r
     p = float(x[0])
     diagonal = np.diag(fundamental)[1:]
-    reach = np.divide(
-        fundamental[0, 1:], diagonal, out=np.zeros(k), where=diagonal > 0
-    )
+    reach = np.divide(fundamental[0, 1:], diagonal, out=np.zeros(k), where=diagonal > 0)
     without = p - reach * x[1:]
     effects = 1.0 - without / p if p > 0 else np.zeros(k)
     return p, np.clip(effects, 0.0, 1.0)
@@ -208,7 +208,9 @@ def markov_conversion_probability(paths: Paths, *, removed: int | None = None) -
     k = len(paths.keys)
     counts = transition_counts(paths)
     out = counts.sum(axis=1)
-    probabilities = np.divide(counts, out[:, None], out=np.zeros_like(counts), where=out[:, None] > 0)
+    probabilities = np.divide(
+        counts, out[:, None], out=np.zeros_like(counts), where=out[:, None] > 0
+    )
     transient = k + 1
     q = probabilities[:transient, :transient].copy()
     r = probabilities[:transient, k + 1].copy()

@@ -26,7 +26,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     CharField,
     DateTimeField,
@@ -90,7 +90,9 @@ def conversions(
         return (
             Contact.objects.for_workspace(workspace)
             .filter(created_at__gte=start, created_at__lt=end)
-            .values(conv_contact=F("pk"), conv_at=F("created_at"), conv_worth=Value(1.0, FloatField()))
+            .values(
+                conv_contact=F("pk"), conv_at=F("created_at"), conv_worth=Value(1.0, FloatField())
+            )
         )
     if conversion in STAGE_CONVERSIONS:
         return (
@@ -162,13 +164,13 @@ def _journeys_sql() -> str:
         return """
         SELECT string_agg(touch_key, %s ORDER BY occurred_at, id) AS path,
                string_agg(CAST(age_hours AS TEXT), %s ORDER BY occurred_at, id) AS ages,
-               MAX(converted) AS converted, MAX(worth) AS worth
-        FROM journey_touch GROUP BY jid, person, visitor"""
+               MAX(converted) AS converted, MAX(worth) AS worth, person, jid
+        FROM journey_touch GROUP BY person, jid, visitor"""
     return """
-        SELECT path, ages, converted, worth FROM (
+        SELECT path, ages, converted, worth, person, jid FROM (
             SELECT group_concat(touch_key, %s) OVER whole AS path,
                    group_concat(CAST(age_hours AS TEXT), %s) OVER whole AS ages,
-                   converted, worth,
+                   converted, worth, person, jid,
                    ROW_NUMBER() OVER (PARTITION BY jid, person, visitor ORDER BY occurred_at, id)
                        AS rn
             FROM journey_touch
@@ -193,6 +195,35 @@ def paths(
     lookback_days: int = 90,
 ) -> Paths:
     """The distinct paths of the journeys ending in [start, end): see the module docstring."""
+    (sql, params), (totals_sql, conv_params) = paths_sql(
+        workspace,
+        dimension=dimension,
+        conversion=conversion,
+        start=start,
+        end=end,
+        lookback_days=lookback_days,
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one big sort and aggregation: in memory rather than in temporary files
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        cursor.execute(totals_sql, conv_params)
+        conv_count, conv_value = cursor.fetchone()
+    return _paths_from_rows(rows, float(conv_count or 0), float(conv_value or 0))
+
+
+def paths_sql(
+    workspace: Workspace,
+    *,
+    dimension: str,
+    conversion: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    lookback_days: int = 90,
+) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
+    """(the paths statement, its parameters), (the conversions' count and value, theirs)."""
     lookback_start = start - dt.timedelta(days=lookback_days)
     touch_qs = (
         Event.objects.for_workspace(workspace)
@@ -203,7 +234,7 @@ def paths(
     )
     touch_sql, touch_params = _sql(touch_qs)
     conv_sql, conv_params = _sql(conversions(workspace, conversion, start, end))
-    s, e = _datetime_param(start), _datetime_param(end)
+    s = _datetime_param(start)
     sql = f"""
     WITH conv AS (
         SELECT ROW_NUMBER() OVER (ORDER BY conv_contact, conv_at) AS jid,
@@ -212,7 +243,7 @@ def paths(
     ),
     converters AS (SELECT DISTINCT contact FROM conv),
     journey_touch AS (
-        SELECT c.jid AS jid, t.contact_id AS person,
+        SELECT t.contact_id AS person, c.jid AS jid,
                CASE WHEN t.contact_id IS NULL THEN t.anonymous_id END AS visitor,
                t.occurred_at AS occurred_at, t.id AS id, t.touch_key AS touch_key,
                CASE WHEN c.jid IS NULL THEN 0 ELSE {_hours_between("c.at", "t.occurred_at")} END
@@ -223,31 +254,26 @@ def paths(
         LEFT JOIN conv AS c
           ON c.contact = t.contact_id AND t.occurred_at <= c.at
          AND t.occurred_at >= {_days_before("c.at")}
-        LEFT JOIN converters AS p ON p.contact = t.contact_id
-        WHERE c.jid IS NOT NULL
-           OR (p.contact IS NULL AND t.occurred_at >= %s AND t.occurred_at < %s)
+        WHERE c.jid IS NOT NULL OR t.occurred_at >= %s
     ),
     journey AS ({_journeys_sql()})
     SELECT path, ages, SUM(converted), SUM(CASE WHEN converted = 1 THEN worth ELSE 0 END),
            SUM(1 - converted)
-    FROM journey GROUP BY path, ages
+    FROM journey
+    LEFT JOIN converters AS p ON p.contact = journey.person
+    WHERE journey.jid IS NOT NULL OR p.contact IS NULL
+    GROUP BY path, ages
     """
     params = (
         *conv_params,
         *touch_params,
         lookback_days,
         s,
-        e,
         SEPARATOR,
         SEPARATOR,
     )
     totals_sql = f"SELECT COUNT(*), COALESCE(SUM(conv_worth), 0) FROM ({conv_sql}) AS raw_conv"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        cursor.execute(totals_sql, conv_params)
-        conv_count, conv_value = cursor.fetchone()
-    return _paths_from_rows(rows, float(conv_count or 0), float(conv_value or 0))
+    return (sql, params), (totals_sql, conv_params)
 
 
 def _paths_from_rows(rows: list[tuple], conv_count: float, conv_value: float) -> Paths:

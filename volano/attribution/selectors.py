@@ -53,8 +53,7 @@ MODEL_EXPLANATIONS = {
         "from every journey, converted or not."
     ),
     "shapley": gettext_lazy(
-        "Game theory: each conversion is shared equally among the distinct channels of its "
-        "journey."
+        "Game theory: each conversion is shared equally among the distinct channels of its journey."
     ),
 }
 DIMENSION_LABELS = {
@@ -160,7 +159,9 @@ def query_parse(params: Any, *, today: dt.date | None = None) -> Query:
     last = _number(get("last"), "last", low=0, high=1, default=0.4)
     if first + last > 1 or first + last == 0:
         raise ApplicationError(
-            _("first + last must be more than 0 and at most 1 (the touches between share the rest)"),
+            _(
+                "first + last must be more than 0 and at most 1 (the touches between share the rest)"
+            ),
             field="first",
         )
     return Query(
@@ -216,10 +217,8 @@ def attribution(workspace: Workspace, model: str, query: Query) -> dict[str, Any
     "value"}]}, rows by value, largest first; values add up to total."""
     paths = query_paths(workspace, query)
     credit = _credit(paths, model, query)
-    rows = sorted(
-        ({"key": key, "value": value} for key, value in zip(paths.keys, credit, strict=True)),
-        key=lambda row: (-row["value"], row["key"]),
-    )
+    pairs = sorted(zip(paths.keys, credit, strict=True), key=lambda kv: (-kv[1], kv[0]))
+    rows = [{"key": key, "value": value} for key, value in pairs]
     return {
         "model": model,
         "dimension": query.dimension,
@@ -234,15 +233,18 @@ def comparison(workspace: Workspace, query: Query) -> dict[str, Any]:
     "rows": [{"key", "label", "values": {model: value}}]} ordered by the mean credit."""
     paths = query_paths(workspace, query)
     credits = {model: _credit(paths, model, query) for model in MODELS}
+    order = sorted(
+        range(len(paths.keys)),
+        key=lambda i: (-sum(credits[m][i] for m in MODELS), paths.keys[i]),
+    )
     rows = [
         {
-            "key": key,
-            "label": key_label(query.dimension, key),
+            "key": paths.keys[i],
+            "label": key_label(query.dimension, paths.keys[i]),
             "values": {model: credits[model][i] for model in MODELS},
         }
-        for i, key in enumerate(paths.keys)
+        for i in order
     ]
-    rows.sort(key=lambda row: (-sum(row["values"].values()), row["key"]))
     return {
         "total": paths.total,
         "journeys": float(paths.converted.sum() + paths.nulls.sum()),
@@ -316,7 +318,7 @@ def roi(workspace: Workspace, model: str, query: Query, *, group: str = "campaig
             .annotate(utm=Lower("utm_campaign"))
             .values_list("utm", "name")
         }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key in sorted(set(attributed) | set(costs)):
         figures = attributed.get(key, {})
         cost = float(costs.get(key, (Decimal(0), ""))[0])

@@ -10,7 +10,14 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from volano.attribution.tests.test_journeys import GOOGLE_ADS, NEWSLETTER, contact, day, sql_at, touch
+from volano.attribution.tests.test_journeys import (
+    GOOGLE_ADS,
+    NEWSLETTER,
+    contact,
+    day,
+    sql_at,
+    touch,
+)
 from volano.campaigns import services as campaign_services
 from volano.campaigns.models import CostEntry
 from volano.deals.models import Deal

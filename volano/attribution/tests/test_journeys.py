@@ -185,5 +185,3 @@ def test_lead_conversions_are_contacts_created(officina, story):
         ("paid_search", "organic_search"): (0, 1),
         ("paid_search",): (0, 1),
     }
-
-
