@@ -185,3 +185,19 @@ def test_lead_conversions_are_contacts_created(officina, story):
         ("paid_search", "organic_search"): (0, 1),
         ("paid_search",): (0, 1),
     }
+
+
+def test_channel_groups_follow_the_workspace_rules(officina, story):
+    from volano.campaigns.models import ChannelRule
+
+    ChannelRule.objects.create(
+        workspace=officina,
+        position=0,
+        channel_group="referral",
+        source_op="equals",
+        source_value="Newsletter",
+    )
+    paths = journeys.paths(officina, dimension="channel", conversion="sql", start=START, end=END)
+    # with rules of its own, the workspace's are the only ones: what they miss is Unassigned
+    assert as_dict(paths)[("unassigned", "referral", "referral")] == (1, 0)
+    assert set(paths.keys) == {"referral", "unassigned", "(no touch)"}
