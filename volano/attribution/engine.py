@@ -236,6 +236,17 @@ def shapley(paths: Paths) -> np.ndarray:
     k = len(paths.keys)
     if len(paths.touches) == 0:
         return np.zeros(k)
+    if k <= 63:
+        # each path's set of keys as a bit mask (OR over its touches): no sort needed
+        keep = _nonempty(paths)
+        bits = np.left_shift(np.int64(1), paths.touches)
+        masks = np.bitwise_or.reduceat(bits, paths.offsets[:-1][keep])
+        value = paths.value[keep]
+        distinct = np.zeros(len(masks), dtype=np.float64)
+        for key in range(k):
+            distinct += (masks >> key) & 1
+        share = value / distinct
+        return np.array([share[((masks >> key) & 1) == 1].sum() for key in range(k)])
     pairs = np.unique(paths.path_of_touch * np.int64(k) + paths.touches)
     path = pairs // k
     key = pairs % k

@@ -183,3 +183,13 @@ def test_bad_parameters_are_refused():
         attribute(paths, "position", first=0.7, last=0.5)
     with pytest.raises(ValueError):
         attribute(paths, "magic")
+
+
+def test_shapley_with_more_keys_than_a_bit_mask_holds():
+    many = [f"k{i:02d}" for i in range(70)]
+    paths = paths_from_lists([(many[:40] + many[:5], 2, 0), (many[30:], 1, 1)])
+    credit = by_key(paths, attribute(paths, "shapley"))
+    assert credit["k00"] == round(2 / 40, 9)
+    assert credit["k35"] == round(2 / 40 + 1 / 40, 9)
+    assert credit["k69"] == round(1 / 40, 9)
+    assert sum(credit.values()) == pytest.approx(3)
