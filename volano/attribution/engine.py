@@ -243,10 +243,10 @@ def shapley(paths: Paths) -> np.ndarray:
         masks = np.bitwise_or.reduceat(bits, paths.offsets[:-1][keep])
         value = paths.value[keep]
         distinct = np.zeros(len(masks), dtype=np.float64)
-        for key in range(k):
-            distinct += (masks >> key) & 1
+        for bit in range(k):
+            distinct += (masks >> bit) & 1
         share = value / distinct
-        return np.array([share[((masks >> key) & 1) == 1].sum() for key in range(k)])
+        return np.array([share[((masks >> bit) & 1) == 1].sum() for bit in range(k)])
     pairs = np.unique(paths.path_of_touch * np.int64(k) + paths.touches)
     path = pairs // k
     key = pairs % k
