@@ -19,6 +19,7 @@ BENCHMARKS = [
     "email_transactional",
     "clv",
     "budgets",
+    "attribution",
 ]
 
 

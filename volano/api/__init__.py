@@ -188,6 +188,7 @@ def _register_routers() -> None:
     from volano.api.contacts import router as contacts_router
     from volano.api.workflows import router as workflows_router
     from volano.budgets.api import router as budgets_router
+    from volano.attribution.api import router as attribution_router
     from volano.campaigns.api import router as campaigns_router
     from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
@@ -217,6 +218,7 @@ def _register_routers() -> None:
     api.add_router("/", email_templates_router)
     api.add_router("/", workflows_router)
     api.add_router("/", campaigns_router)
+    api.add_router("/", attribution_router)
     api.add_router("/", broadcasts_router)
     api.add_router("/", reports_router)
     api.add_router("/", budgets_router)

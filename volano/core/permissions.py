@@ -301,6 +301,8 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "budgets/models"): M,
     ("POST", "budgets/optimise"): P,
     ("POST", "budgets/whatif"): P,
+    ("GET", "attribution"): M,
+    ("GET", "attribution/roi"): M,
     ("GET", "broadcasts"): M,
     ("POST", "broadcasts"): E,
     ("GET", "broadcasts/<broadcast_id>"): M,

@@ -417,6 +417,8 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "lifecycle/stages"): {},
         ("PUT", "lifecycle/stages/<stage>"): {"body": {"name": "Rubato"}},
         ("GET", "reports/funnel"): {},
+        ("GET", "attribution"): {},
+        ("GET", "attribution/roi"): {},
         ("GET", "score-models"): {},
         ("POST", "score-models"): {"body": {**SECRET_MODEL, "name": "Copia"}},
         ("POST", "score-models/preview"): {"body": {"model": SECRET_MODEL, "threshold": 1}},

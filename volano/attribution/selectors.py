@@ -1,0 +1,350 @@
+"""Reads of attribution: the parameters checked once (for the API, the page and the exports),
+one model or all seven side by side, and ROI per campaign and per channel under a model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, Sum
+from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from volano.attribution import engine, journeys
+from volano.attribution.journeys import CONVERSIONS, DIMENSIONS
+from volano.campaigns.channels import channel_group_label
+from volano.campaigns.models import Campaign, ChannelGroup, CostEntry
+from volano.core.errors import ApplicationError
+from volano.core.models import Workspace
+
+MODELS = engine.MODELS
+MAX_LOOKBACK_DAYS = 730
+MAX_PERIOD_DAYS = 3 * 366
+
+MODEL_LABELS = {
+    "first": gettext_lazy("First touch"),
+    "last": gettext_lazy("Last touch"),
+    "linear": gettext_lazy("Linear"),
+    "time_decay": gettext_lazy("Time decay"),
+    "position": gettext_lazy("Position-based"),
+    "markov": gettext_lazy("Markov chain"),
+    "shapley": gettext_lazy("Shapley value"),
+}
+MODEL_EXPLANATIONS = {
+    "first": gettext_lazy("All the credit to the first touch of the journey."),
+    "last": gettext_lazy("All the credit to the last touch before the conversion."),
+    "linear": gettext_lazy(
+        "The credit split equally over every touch: a channel touched twice gets two shares."
+    ),
+    "time_decay": gettext_lazy(
+        "More credit to touches close to the conversion: a touch one half-life earlier "
+        "weighs half as much."
+    ),
+    "position": gettext_lazy(
+        "The first and last touches get the most (40% each by default), the touches between "
+        "share the rest."
+    ),
+    "markov": gettext_lazy(
+        "Data-driven: how much the conversion probability drops when a channel is removed "
+        "from every journey, converted or not."
+    ),
+    "shapley": gettext_lazy(
+        "Game theory: each conversion is shared equally among the distinct channels of its journey."
+    ),
+}
+DIMENSION_LABELS = {
+    "channel": gettext_lazy("Channel group"),
+    "source_medium": gettext_lazy("Source / medium"),
+    "campaign": gettext_lazy("Campaign (UTM)"),
+    "content": gettext_lazy("Content (UTM)"),
+}
+CONVERSION_LABELS = {
+    "lead": gettext_lazy("Leads created"),
+    "mql": gettext_lazy("MQLs"),
+    "sql": gettext_lazy("SQLs"),
+    "opportunity": gettext_lazy("Opportunities"),
+    "customer": gettext_lazy("Customers"),
+    "revenue": gettext_lazy("Revenue (won deals and orders)"),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    dimension: str = "channel"
+    conversion: str = "sql"
+    start: dt.date | None = None
+    end: dt.date | None = None  # inclusive
+    lookback_days: int = 90
+    half_life: float = 7.0
+    first: float = 0.4
+    last: float = 0.4
+
+    @property
+    def start_at(self) -> dt.datetime:
+        assert self.start is not None
+        return _midnight(self.start)
+
+    @property
+    def end_at(self) -> dt.datetime:
+        assert self.end is not None
+        return _midnight(self.end + dt.timedelta(days=1))
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _choice(value: Any, choices: tuple[str, ...], field: str) -> str:
+    text = str(value or "").strip()
+    if text not in choices:
+        raise ApplicationError(
+            _("%(field)s must be one of %(choices)s, not %(value)s")
+            % {"field": field, "choices": ", ".join(choices), "value": repr(text)},
+            field=field,
+        )
+    return text
+
+
+def _number(value: Any, field: str, *, low: float, high: float, default: float) -> float:
+    if value in (None, ""):
+        return default
+    try:
+        number = float(str(value).replace(",", "."))
+    except ValueError:
+        number = float("nan")
+    if not (low <= number <= high):
+        raise ApplicationError(
+            _("%(field)s must be a number from %(low)s to %(high)s, not %(value)s")
+            % {"field": field, "low": low, "high": high, "value": repr(str(value))},
+            field=field,
+        )
+    return number
+
+
+def _date(value: Any, field: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ApplicationError(
+            _("%(field)s must be a date as YYYY-MM-DD, not %(value)s")
+            % {"field": field, "value": repr(str(value))},
+            field=field,
+        ) from None
+
+
+def query_parse(params: Any, *, today: dt.date | None = None) -> Query:
+    """The parameters of the API, the page and the exports, checked: a clear error naming the
+    parameter. Defaults: SQLs by channel group over the last 365 days, 90-day lookback,
+    7-day half-life, 40/20/40."""
+    get = params.get
+    today = today or timezone.localdate()
+    end = _date(get("to"), "to") or today
+    start = _date(get("from"), "from") or end - dt.timedelta(days=364)
+    if start > end:
+        raise ApplicationError(_("from is after to"), field="from")
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise ApplicationError(
+            _("the period may span at most %(days)s days") % {"days": MAX_PERIOD_DAYS},
+            field="from",
+        )
+    first = _number(get("first"), "first", low=0, high=1, default=0.4)
+    last = _number(get("last"), "last", low=0, high=1, default=0.4)
+    if first + last > 1 or first + last == 0:
+        raise ApplicationError(
+            _(
+                "first + last must be more than 0 and at most 1 (the touches between share the rest)"
+            ),
+            field="first",
+        )
+    return Query(
+        dimension=_choice(get("dimension") or "channel", DIMENSIONS, "dimension"),
+        conversion=_choice(get("conversion") or "sql", CONVERSIONS, "conversion"),
+        start=start,
+        end=end,
+        lookback_days=int(
+            _number(
+                get("lookback_days"), "lookback_days", low=1, high=MAX_LOOKBACK_DAYS, default=90
+            )
+        ),
+        half_life=_number(get("half_life"), "half_life", low=0.1, high=365, default=7.0),
+        first=first,
+        last=last,
+    )
+
+
+def model_parse(value: Any) -> str:
+    return _choice(value or "", MODELS, "model")
+
+
+def query_paths(workspace: Workspace, query: Query) -> engine.Paths:
+    return journeys.paths(
+        workspace,
+        dimension=query.dimension,
+        conversion=query.conversion,
+        start=query.start_at,
+        end=query.end_at,
+        lookback_days=query.lookback_days,
+    )
+
+
+def _credit(paths: engine.Paths, model: str, query: Query) -> list[float]:
+    values = engine.attribute(
+        paths, model, half_life=query.half_life, first=query.first, last=query.last
+    )
+    return [float(v) for v in values]
+
+
+def key_label(dimension: str, key: str) -> str:
+    if key == journeys.NO_TOUCH:
+        return _("(no touch in the lookback window)")
+    if key == journeys.NOT_SET:
+        return _("(not set)")
+    if dimension == "channel":
+        return channel_group_label(key)
+    return key
+
+
+def attribution(workspace: Workspace, model: str, query: Query) -> dict[str, Any]:
+    """The pinned reply: {"model", "dimension", "conversion", "total", "rows": [{"key",
+    "value"}]}, rows by value, largest first; values add up to total."""
+    paths = query_paths(workspace, query)
+    credit = _credit(paths, model, query)
+    pairs = sorted(zip(paths.keys, credit, strict=True), key=lambda kv: (-kv[1], kv[0]))
+    rows = [{"key": key, "value": value} for key, value in pairs]
+    return {
+        "model": model,
+        "dimension": query.dimension,
+        "conversion": query.conversion,
+        "total": paths.total,
+        "rows": rows,
+    }
+
+
+def comparison(workspace: Workspace, query: Query) -> dict[str, Any]:
+    """All seven models on the same paths: {"total", "journeys", "converted", "models",
+    "rows": [{"key", "label", "values": {model: value}}]} ordered by the mean credit."""
+    paths = query_paths(workspace, query)
+    credits = {model: _credit(paths, model, query) for model in MODELS}
+    order = sorted(
+        range(len(paths.keys)),
+        key=lambda i: (-sum(credits[m][i] for m in MODELS), paths.keys[i]),
+    )
+    rows = [
+        {
+            "key": paths.keys[i],
+            "label": key_label(query.dimension, paths.keys[i]),
+            "values": {model: credits[model][i] for model in MODELS},
+        }
+        for i in order
+    ]
+    return {
+        "total": paths.total,
+        "journeys": float(paths.converted.sum() + paths.nulls.sum()),
+        "converted": float(paths.converted.sum()),
+        "paths": len(paths.lengths),
+        "models": list(MODELS),
+        "rows": rows,
+    }
+
+
+# -- ROI ----------------------------------------------------------------------------------------
+
+ROI_GROUPS = ("campaign", "channel")
+ROI_CONVERSIONS = ("lead", "mql", "sql", "customer", "revenue")
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[Decimal, str]]:
+    """Cost in the period per attribution key: per campaign, the UTM campaign of the campaign the
+    cost is on (else the key it was imported under); per channel, the row's channel (else its
+    campaign's channel group). {key: (cost, label)}."""
+    entries = CostEntry.objects.for_workspace(workspace).filter(
+        day__gte=query.start, day__lte=query.end
+    )
+    result: dict[str, tuple[Decimal, str]] = {}
+    if group == "campaign":
+        rows = entries.values(
+            "campaign_key", "campaign_name", "campaign__utm_campaign", "campaign__name"
+        ).annotate(total=Coalesce(Sum("amount"), Decimal(0), output_field=DecimalField()))
+        for row in rows:
+            key = (row["campaign__utm_campaign"] or row["campaign_key"] or "").lower()
+            label = row["campaign__name"] or row["campaign_name"] or key
+            cost, _label = result.get(key, (Decimal(0), label))
+            result[key] = (cost + row["total"], label)
+        return result
+    rows = entries.values("channel", "campaign__channel_group").annotate(
+        total=Coalesce(Sum("amount"), Decimal(0), output_field=DecimalField())
+    )
+    groups = {str(value): str(label) for value, label in ChannelGroup.choices}
+    labels = {str(label).lower(): str(value) for value, label in ChannelGroup.choices}
+    for row in rows:
+        raw = (row["channel"] or row["campaign__channel_group"] or "").strip()
+        key = raw if raw in groups else labels.get(raw.lower(), raw or ChannelGroup.UNASSIGNED)
+        cost, label = result.get(key, (Decimal(0), channel_group_label(key)))
+        result[key] = (cost + row["total"], label)
+    return result
+
+
+def roi(workspace: Workspace, model: str, query: Query, *, group: str = "campaign") -> dict:
+    """Per campaign (UTM campaign) or channel group: cost, leads, MQLs, SQLs, customers and
+    revenue attributed under `model`, and CPL, cost per SQL, CAC, ROAS, ROI. Rows with a cost
+    or an attributed conversion; the touches with no campaign are one row `(not set)`."""
+    group = _choice(group, ROI_GROUPS, "group")
+    dimension = "campaign" if group == "campaign" else "channel"
+    attributed: dict[str, dict[str, float]] = {}
+    for conversion in ROI_CONVERSIONS:
+        sub = Query(**{**query.__dict__, "dimension": dimension, "conversion": conversion})
+        paths = query_paths(workspace, sub)
+        for key, value in zip(paths.keys, _credit(paths, model, sub), strict=True):
+            attributed.setdefault(key, {})[conversion] = value
+    costs = _costs(workspace, group, query)
+    names: dict[str, str] = {}
+    if group == "campaign":
+        names = {
+            utm: name
+            for utm, name in Campaign.objects.for_workspace(workspace)
+            .exclude(utm_campaign="")
+            .annotate(utm=Lower("utm_campaign"))
+            .values_list("utm", "name")
+        }
+    rows: list[dict[str, Any]] = []
+    for key in sorted(set(attributed) | set(costs)):
+        figures = attributed.get(key, {})
+        cost = float(costs.get(key, (Decimal(0), ""))[0])
+        if not cost and not any(figures.values()):
+            continue
+        label = names.get(key) or (costs[key][1] if key in costs else key_label(dimension, key))
+        leads = figures.get("lead", 0.0)
+        sqls = figures.get("sql", 0.0)
+        customers = figures.get("customer", 0.0)
+        revenue = figures.get("revenue", 0.0)
+        rows.append(
+            {
+                "key": key,
+                "label": label if key != journeys.NOT_SET else key_label(dimension, key),
+                "cost": cost,
+                "leads": leads,
+                "mqls": figures.get("mql", 0.0),
+                "sqls": sqls,
+                "customers": customers,
+                "revenue": revenue,
+                "cpl": _ratio(cost, leads),
+                "cost_per_sql": _ratio(cost, sqls),
+                "cac": _ratio(cost, customers),
+                "roas": _ratio(revenue, cost),
+                "roi": _ratio(revenue - cost, cost),
+            }
+        )
+    rows.sort(key=lambda row: (-row["revenue"], -row["cost"], row["key"]))
+    return {"model": model, "group": group, "rows": rows}

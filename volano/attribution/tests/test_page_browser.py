@@ -1,0 +1,51 @@
+"""The attribution page in Chromium under the strict CSP: the chart of the seven models is
+drawn, the pickers change what is compared, and the page fits 1440x900 and a phone (390px)
+without sideways scrolling. Screenshots go to $VOLANO_SCREENSHOTS when set."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from volano.attribution.tests.test_api_and_page import journeys_story  # noqa: F401
+
+VIEWPORT_WIDTH = 1440
+
+
+def _shot(page, name: str) -> None:
+    folder = os.environ.get("VOLANO_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
+
+
+def _no_sideways_scroll(page) -> None:
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), (
+        "the page scrolls sideways"
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_models_chart_is_drawn_and_the_page_fits(page, live_server, journeys_story):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/attribution/?from=2026-01-01&to=2026-12-31")
+    expect(page.locator("#attribution-chart")).to_have_attribute("data-drawn", "true")
+    expect(page.locator("[data-testid=models-table] thead th")).to_have_count(8)
+    expect(page.locator("[data-testid=caveat]")).to_contain_text("no model is perfect")
+    _shot(page, "attribution-1440.png")
+    _no_sideways_scroll(page)
+    page.select_option("#id_conversion", "revenue")
+    page.locator("button", has_text="Compare").click()
+    expect(page.locator("[data-testid=models-table] tfoot")).to_contain_text("9,000")
+    page.select_option("#id_model", "first")
+    page.locator("button", has_text="Show").click()
+    expect(page.locator("[data-testid=roi-table]")).to_contain_text("Fiera EMO")
+    _shot(page, "attribution-revenue-1440.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/attribution/?from=2026-01-01&to=2026-12-31")
+    expect(page.locator("#attribution-chart")).to_have_attribute("data-drawn", "true")
+    _shot(page, "attribution-390.png")
+    _no_sideways_scroll(page)
