@@ -187,8 +187,8 @@ def auth_error(request, exc):
 def _register_routers() -> None:
     from volano.api.contacts import router as contacts_router
     from volano.api.workflows import router as workflows_router
-    from volano.budgets.api import router as budgets_router
     from volano.attribution.api import router as attribution_router
+    from volano.budgets.api import router as budgets_router
     from volano.campaigns.api import router as campaigns_router
     from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
