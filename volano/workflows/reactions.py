@@ -4,7 +4,7 @@ set-based (one statement per workflow whose trigger the fact can start).
 
 | fact | triggers |
 |---|---|
-| EventsAppended | `event` (its condition, for the fact's contacts, when it reads one of the fact's event types), `form_submitted` |
+| EventsAppended | `event` (its condition, for the fact's contacts, when it reads one of the fact's event types), `form_submitted`; wakes the fact's contacts waiting at a `wait_for` step whose event happened |
 | SegmentMembershipChanged | `segment_entered`, `segment_left` |
 | StageChanged | `stage_changed` |
 | ScoresChanged | `score_crossed` (the contacts whose score moved and is now at or over the threshold) |
@@ -25,7 +25,7 @@ from volano.core.facts import (
 )
 from volano.core.reactions import reacts_to, workspace_of
 from volano.workflows.models import Enrolment, EnrolmentStatus
-from volano.workflows.services import workflows_enrol_matching
+from volano.workflows.services import workflows_enrol_matching, workflows_wake_waiting
 
 
 def _event_types_read(definition: Any, found: set[str]) -> set[str]:
@@ -64,6 +64,10 @@ def workflows_follow_events(fact: EventsAppended) -> None:
 
     workflows_enrol_matching(
         workspace=workspace, contact_ids=fact.contact_ids, accepts=accepts, source="event"
+    )
+    # the enrolments waiting for one of these events go on at once ("wait until an event")
+    workflows_wake_waiting(
+        workspace=workspace, contact_ids=fact.contact_ids, event_types=fact.event_types
     )
 
 
@@ -156,3 +160,25 @@ def enrolments_merge(fact: ContactsMerging) -> dict:
         moving, ["contact", "occurrence", "status", "exit_reason", "step", "due_at"]
     )
     return {"workflow_enrolments": len(moving)} if moving else {}
+
+
+@reacts_to(
+    ContactsMerging,
+    phase="transaction",
+    handles=("workflows.RepTask.contact", "workflows.WebhookCall.contact"),
+)
+def tasks_and_webhooks_merge(fact: ContactsMerging) -> dict:
+    """The duplicate's tasks and webhook calls now name the survivor (one UPDATE each)."""
+    from volano.workflows.models import RepTask, WebhookCall
+
+    tasks = (
+        RepTask.objects.for_workspace(fact.workspace_id)
+        .filter(contact_id__in=fact.duplicate_ids)
+        .update(contact_id=fact.survivor_id)
+    )
+    calls = (
+        WebhookCall.objects.for_workspace(fact.workspace_id)
+        .filter(contact_id__in=fact.duplicate_ids)
+        .update(contact_id=fact.survivor_id)
+    )
+    return {"workflow_tasks": tasks, "workflow_webhooks": calls} if tasks or calls else {}

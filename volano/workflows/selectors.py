@@ -120,3 +120,15 @@ def contact_workflow_paths(*, workspace: Workspace, contact_id: int) -> list[dic
     ):
         runs.setdefault(run.enrolment_id, []).append(run)
     return [{"enrolment": e, "runs": runs.get(e.pk, [])} for e in enrolments]
+
+
+def tasks_open_for(*, workspace: Workspace, user: Any) -> QuerySet:
+    """The open tasks workflows gave this member, the oldest due first."""
+    from volano.workflows.models import RepTask, TaskStatus
+
+    return (
+        RepTask.objects.for_workspace(workspace)
+        .filter(assignee=user, status=TaskStatus.OPEN)
+        .select_related("contact", "workflow")
+        .order_by("due_on", "created_at", "pk")
+    )
