@@ -19,6 +19,7 @@ from django.db.models import Exists, Max, OuterRef
 from volano.core.facts import (
     ContactsMerging,
     EventsAppended,
+    ReferenceDeleting,
     ScoresChanged,
     SegmentMembershipChanged,
     StageChanged,
@@ -182,3 +183,38 @@ def tasks_and_webhooks_merge(fact: ContactsMerging) -> dict:
         .update(contact_id=fact.survivor_id)
     )
     return {"workflow_tasks": tasks, "workflow_webhooks": calls} if tasks or calls else {}
+
+
+@reacts_to(ReferenceDeleting, phase="transaction")
+def references_guard(fact: ReferenceDeleting) -> None:
+    """Deleting an email template or a list that a published (or paused) workflow's version
+    uses is refused, naming the workflow and the step."""
+    from django.utils.translation import gettext as _
+
+    from volano.core.errors import ApplicationError
+    from volano.workflows.models import Workflow, WorkflowStatus
+
+    field = {"template": "template", "list": "list"}.get(fact.kind)
+    if field is None:
+        return
+    live = (
+        Workflow.objects.for_workspace(fact.workspace_id)
+        .filter(status__in=[WorkflowStatus.PUBLISHED, WorkflowStatus.PAUSED])
+        .select_related("published_version")
+    )
+    for workflow in live:
+        graph = workflow.published_version.graph if workflow.published_version else {}
+        for key, step in (graph.get("steps") or {}).items():
+            if step.get(field) == fact.slug:
+                message = (
+                    _(
+                        "the workflow “%(name)s” sends this template at the step %(step)s: "
+                        "change that step and publish the workflow again first"
+                    )
+                    if fact.kind == "template"
+                    else _(
+                        "the workflow “%(name)s” uses this list at the step %(step)s: "
+                        "change that step and publish the workflow again first"
+                    )
+                )
+                raise ApplicationError(message % {"name": workflow.name, "step": key}, field="slug")

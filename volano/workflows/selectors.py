@@ -132,3 +132,19 @@ def tasks_open_for(*, workspace: Workspace, user: Any) -> QuerySet:
         .select_related("contact", "workflow")
         .order_by("due_on", "created_at", "pk")
     )
+
+
+def workflow_templates() -> list[dict[str, Any]]:
+    """The ready templates (seed 004): slug, name, description and the parameter schema (key,
+    type, label, required, default, help) a form can be drawn from."""
+    from volano.workflows.catalog import TEMPLATES
+
+    return [
+        {
+            "slug": t.slug,
+            "name": str(t.name),
+            "description": str(t.description),
+            "parameters": [p.schema() for p in t.params],
+        }
+        for t in TEMPLATES.values()
+    ]

@@ -377,7 +377,11 @@ def _claim(workspace: Workspace, now: dt.datetime, token: str, size: int) -> int
 
 
 def workflows_run_due(
-    *, workspace: Workspace, now: dt.datetime | None = None, batch: int = BATCH
+    *,
+    workspace: Workspace,
+    now: dt.datetime | None = None,
+    batch: int = BATCH,
+    catch_up: bool = False,
 ) -> dict[str, int]:
     """Run every step due by `now` (default: now) as if it were `now`: the steps record that
     moment and the waits they start count from it; steps that follow at once run in the same
@@ -388,6 +392,11 @@ def workflows_run_due(
     steps = claimed = 0
     workflows_date_triggers(workspace=workspace, now=now)
     for _pass in range(MAX_PASSES):
+        if catch_up:
+            # the CLI's catch-up (`run-due --as-of`): the wait_for steps whose event happened
+            # by `now` go on, as the reaction would have made them when the event came (a
+            # reaction lost in downtime, or, in tests, events dated in the as-of future)
+            workflows_wake_waiting(workspace=workspace, contact_ids=None, event_types=None, now=now)
         got = _claim(workspace, now, token, batch)
         if not got:
             break
@@ -1083,10 +1092,16 @@ def webhooks_deliver_due(
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:limit])
-        WebhookCall.objects.for_workspace(workspace).filter(pk__in=ids).update(claimed_at=timezone.now())
+        WebhookCall.objects.for_workspace(workspace).filter(pk__in=ids).update(
+            claimed_at=timezone.now()
+        )
     counts = {"sent": 0, "retry": 0, "failed": 0}
     secrets: dict[tuple[int, str], str] = {}
-    for call in WebhookCall.objects.for_workspace(workspace).filter(pk__in=ids).select_related("enrolment__version"):
+    for call in (
+        WebhookCall.objects.for_workspace(workspace)
+        .filter(pk__in=ids)
+        .select_related("enrolment__version")
+    ):
         secret = secrets.get((call.enrolment.version_id, call.step))
         if secret is None:
             graph_step = call.enrolment.version.graph["steps"].get(call.step, {})
@@ -1342,9 +1357,7 @@ def task_done(*, workspace: Workspace, actor: User, task_id: int) -> Any:
     from volano.workflows.models import RepTask, TaskStatus
 
     task = RepTask.objects.for_workspace(workspace).filter(pk=task_id).first()
-    is_admin = Membership.objects.filter(
-        workspace=workspace, user=actor, role=Role.ADMIN
-    ).exists()
+    is_admin = Membership.objects.filter(workspace=workspace, user=actor, role=Role.ADMIN).exists()
     if task is None or (task.assignee_id != actor.pk and not is_admin):
         raise NotFound(_("no such task"))
     if task.status == TaskStatus.DONE:
@@ -1357,3 +1370,66 @@ def task_done(*, workspace: Workspace, actor: User, task_id: int) -> Any:
             contact_id=task.contact_id,
         )  # fmt: skip
     return task
+
+
+# -- seed 004's templates ---------------------------------------------------------------------------
+
+
+def workflow_create_from_template(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    template: str,
+    parameters: Any,
+    slug: str = "",
+) -> Workflow:
+    """A draft workflow from one of the ready templates (volano/workflows/catalog.py), with its
+    email templates (Italian copy, slugs `<workflow>-<key>`) and the custom fields it writes,
+    in one transaction. Bad parameters: a 422 naming `parameters.<key>`."""
+    from volano.contacts.models import CustomField
+    from volano.contacts.services import custom_field_create
+    from volano.emails.models import EmailTemplate
+    from volano.emails.templating.services import template_save
+    from volano.workflows.catalog import TEMPLATES, parameters_clean
+
+    chosen = TEMPLATES.get(template) if isinstance(template, str) else None
+    if chosen is None:
+        raise ApplicationError(
+            _("no workflow template %(slug)s; use one of: %(slugs)s")
+            % {"slug": repr(template)[:90], "slugs": ", ".join(TEMPLATES)},
+            field="template",
+        )
+    clean = parameters_clean(chosen, parameters)
+    workflows = Workflow.objects.for_workspace(workspace)
+    emails = EmailTemplate.objects.for_workspace(workspace)
+    base = slugify(slug or clean.get("name") or chosen.slug)[:60] or chosen.slug
+    if slug and workflows.filter(slug=base).exists():
+        raise ApplicationError(
+            _("a workflow %(slug)s already exists") % {"slug": repr(base)}, field="slug"
+        )
+    prefix, n = base, 1
+    while True:
+        definition, copies, fields = chosen.build(clean, prefix)
+        taken = emails.filter(slug__in=[f"{prefix}-{c.key}" for c in copies]).exists()
+        if not taken and not workflows.filter(slug=prefix).exists():
+            break
+        n += 1
+        prefix = f"{base}-{n}"
+    with transaction.atomic():
+        existing = set(CustomField.objects.for_workspace(workspace).values_list("key", flat=True))
+        for key, label in fields:
+            if key not in existing:
+                custom_field_create(workspace=workspace, key=key, label=label, type="text")
+        for copy in copies:
+            template_save(
+                workspace=workspace, actor=actor, slug=f"{prefix}-{copy.key}", name=copy.name,
+                subject=copy.subject, html=copy.html,
+            )  # fmt: skip
+        workflow = workflow_create(
+            workspace=workspace, actor=actor, definition=definition, slug=prefix
+        )
+        activity_record(
+            workspace=workspace, actor=actor, verb="workflow.create_from_template",
+            obj=workflow, changes={"template": chosen.slug},
+        )  # fmt: skip
+    return workflow
