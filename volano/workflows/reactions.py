@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q
 
 from volano.core.facts import (
     ContactsMerging,
@@ -187,8 +187,8 @@ def tasks_and_webhooks_merge(fact: ContactsMerging) -> dict:
 
 @reacts_to(ReferenceDeleting, phase="transaction")
 def references_guard(fact: ReferenceDeleting) -> None:
-    """Deleting an email template or a list that a published (or paused) workflow's version
-    uses is refused, naming the workflow and the step."""
+    """Deleting an email template or a list that a live workflow uses (its published version,
+    or a version contacts are still on) is refused, naming the workflow and the step."""
     from django.utils.translation import gettext as _
 
     from volano.core.errors import ApplicationError
@@ -197,24 +197,37 @@ def references_guard(fact: ReferenceDeleting) -> None:
     field = {"template": "template", "list": "list"}.get(fact.kind)
     if field is None:
         return
-    live = (
-        Workflow.objects.for_workspace(fact.workspace_id)
-        .filter(status__in=[WorkflowStatus.PUBLISHED, WorkflowStatus.PAUSED])
-        .select_related("published_version")
+    from volano.workflows.models import WorkflowVersion
+
+    # the published version of every live workflow, and every version contacts are still on
+    live = Workflow.objects.for_workspace(fact.workspace_id).filter(
+        status__in=[WorkflowStatus.PUBLISHED, WorkflowStatus.PAUSED]
     )
-    for workflow in live:
-        graph = workflow.published_version.graph if workflow.published_version else {}
-        for key, step in (graph.get("steps") or {}).items():
+    running = Enrolment.objects.for_workspace(fact.workspace_id).filter(
+        status=EnrolmentStatus.ACTIVE
+    )
+    versions = (
+        WorkflowVersion.objects.for_workspace(fact.workspace_id)
+        .filter(
+            Q(pk__in=live.values("published_version_id")) | Q(pk__in=running.values("version_id"))
+        )
+        .select_related("workflow")
+    )
+    for version in versions:
+        workflow = version.workflow
+        for key, step in (version.graph.get("steps") or {}).items():
             if step.get(field) == fact.slug:
                 message = (
                     _(
-                        "the workflow “%(name)s” sends this template at the step %(step)s: "
-                        "change that step and publish the workflow again first"
+                        "the workflow “%(name)s” sends this template at the step %(step)s "
+                        "(its published version, or contacts still on an older one): it "
+                        "cannot be deleted"
                     )
                     if fact.kind == "template"
                     else _(
-                        "the workflow “%(name)s” uses this list at the step %(step)s: "
-                        "change that step and publish the workflow again first"
+                        "the workflow “%(name)s” uses this list at the step %(step)s (its "
+                        "published version, or contacts still on an older one): it cannot be "
+                        "deleted"
                     )
                 )
                 raise ApplicationError(message % {"name": workflow.name, "step": key}, field="slug")
