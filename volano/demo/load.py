@@ -107,6 +107,9 @@ def demo_load(
 
         demo_campaigns_create(workspace=workspace, now=now)
         demo_broadcasts_create(workspace=workspace, now=now)
+        from volano.workflows.demo import demo_workflows_create
+
+        demo_workflows_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.db.models import Count
 from django.utils import timezone
 
 from volano.conftest import worker_run_once
@@ -332,3 +333,45 @@ def test_a_template_or_list_a_published_workflow_uses_cannot_be_deleted(
     assert "in-lista" in refused.value.message
     assert ContactList.objects.for_workspace(officina).filter(slug="caldi").exists()
     template_delete(workspace=officina, actor=giulia, template=templates["social"])  # unused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_ships_the_three_templates_one_published_with_history(officina, person, smtp):
+    from volano.emails.demo import demo_email_templates_create
+    from volano.workflows.demo import demo_workflows_create
+
+    demo_email_templates_create(workspace=officina)
+    contact_services.custom_field_create(
+        workspace=officina, key="scadenza_contratto", label="Scadenza contratto", type="date"
+    )
+    people = [person(f"p{i}@example.it", f"P{i}") for i in range(7)]
+    for contact in people:
+        event_append(
+            workspace=officina, type="page_view", contact_id=contact.pk,
+            properties={"url": "https://www.officinarossi.it/ricambi/filtri", "dwell_seconds": 40},
+        )  # fmt: skip
+        event_append(
+            workspace=officina, type="form_submitted", contact_id=contact.pk,
+            properties={"form": "contatti"},
+        )  # fmt: skip
+    now = timezone.now()
+    assert demo_workflows_create(workspace=officina, now=now) == 4
+    workflows = {w.slug: w for w in Workflow.objects.for_workspace(officina)}
+    assert workflows["nuovo-contatto-report"].status == "published"
+    assert workflows["contatto-caldo-non-convertito"].status == "draft"
+    assert workflows["cliente-perso-assistenza"].status == "draft"
+    waiting = dict(
+        Enrolment.objects.for_workspace(officina)
+        .filter(status="active")
+        .values_list("step")
+        .annotate(n=Count("id"))
+        .values_list("step", "n")
+    )
+    assert waiting == {"secondo": 2, "ha-cliccato": 2, "video": 1}
+    # the history goes on for real: a week on, the two waiting for the second email get it
+    _run_due(now + dt.timedelta(days=5, hours=12))
+    worker_run_once()
+    second = "Un altro spunto sul tema che ti interessa"
+    got = [p.email for p in people if second in _subjects(smtp, p.email)]
+    assert len(got) == 2
+    assert demo_workflows_create(workspace=officina, now=now) == 0  # once
