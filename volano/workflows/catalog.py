@@ -94,15 +94,25 @@ def _url(value: Any, key: str) -> str:
         not isinstance(value, str)
         or not value.startswith(("https://", "http://"))
         or len(value) > 500
-        or any(c in value for c in ' "<>\x00')
+        or any(c in value for c in ' "<>{}\x00')
     ):
         raise _fail(_("expected a web address (https://…)"), key)
     return value
 
 
 def _text(value: Any, key: str, length: int = 80) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > length or "\x00" in value:
-        raise _fail(_("expected a text of at most %(n)s characters") % {"n": length}, key)
+    """A plain text (it goes into the emails' copy: no markup, no template syntax)."""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > length
+        or any(c in value for c in "\x00<>{}%")
+    ):
+        raise _fail(
+            _("expected a plain text of at most %(n)s characters (without < > { } %%)")
+            % {"n": length},
+            key,
+        )
     return value.strip()
 
 
