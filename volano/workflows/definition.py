@@ -428,6 +428,14 @@ class _Parser:
             field = _text(data, "field", path, length=120)
             if not field.startswith("custom."):
                 raise _fail(_("expected a custom field (custom.<key>)"), f"{path}.field")
+            if self.check_references:
+                from volano.contacts.services import contact_field_check
+                from volano.core.errors import ValidationFailed
+
+                try:
+                    contact_field_check(workspace=self.workspace, field=field, value="x")
+                except ValidationFailed as error:
+                    raise _fail(error.message, f"{path}.field") from None
             sections = data.get("sections")
             if not isinstance(sections, list) or not 1 <= len(sections) <= MAX_SECTIONS:
                 raise _fail(
