@@ -219,12 +219,22 @@ def workflow_enrol(
         Subquery(mine.values("contact_id").annotate(n=Count("id")).values("n")[:1]),
         Value(0),
     )
-    picked = (
-        Contact.objects.for_workspace(workspace)
-        .filter(pk__in=contacts.values("pk"))
-        .filter(~Exists(mine.filter(status=EnrolmentStatus.ACTIVE)))
-        .annotate(previous=previous)
+    picked = Contact.objects.for_workspace(workspace).filter(pk__in=contacts.values("pk"))
+    # None of them was ever in the workflow (a first enrolment, the common case): every
+    # occurrence is 1 and nothing needs excluding. Without this fast path PostgreSQL ran the
+    # per-contact count below over the very index the INSERT was filling (planned for an
+    # empty table): minutes for 100,000 contacts (bench.workflows).
+    first_time = (
+        not Enrolment.objects.for_workspace(workspace)
+        .filter(workflow_id=workflow.pk, contact_id__in=picked.values("pk"))
+        .exists()
     )
+    if first_time:
+        picked = picked.annotate(previous=Value(0))
+    else:
+        picked = picked.filter(~Exists(mine.filter(status=EnrolmentStatus.ACTIVE))).annotate(
+            previous=previous
+        )
     suppress = version.graph.get("suppress_while_in") or []
     if suppress:  # not while active in a workflow of one of these categories
         picked = picked.filter(
@@ -238,7 +248,9 @@ def workflow_enrol(
                 .exclude(workflow_id=workflow.pk)
             )
         )
-    if workflow.reenrolment == Reenrolment.NEVER:
+    if first_time:
+        pass
+    elif workflow.reenrolment == Reenrolment.NEVER:
         picked = picked.filter(~Exists(mine))
     elif workflow.reenrolment == Reenrolment.AFTER_DAYS:
         since = now - dt.timedelta(days=workflow.reenrolment_days)
