@@ -20,6 +20,7 @@ BENCHMARKS = [
     "clv",
     "budgets",
     "attribution",
+    "workflows",
 ]
 
 

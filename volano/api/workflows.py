@@ -27,7 +27,7 @@ router = Router(tags=["workflows"])
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_ENROL_IDS = 10_000
-SETTINGS = ("slug", "reenrolment", "reenrolment_days")
+SETTINGS = ("slug", "reenrolment", "reenrolment_days", "template", "parameters")
 
 
 def _ws(request: HttpRequest) -> Any:
@@ -83,10 +83,15 @@ class WorkflowSummaryOut(Schema):
 class WorkflowIn(Strict):
     stored_in = Workflow
 
-    name: str
-    trigger: Any
-    steps: Any
+    name: str | None = None
+    trigger: Any = None
+    steps: Any = None
     goal: Any = None
+    category: str | None = None
+    suppress_while_in: Any = None
+    # instead of a definition: one of seed 004's ready templates and its parameters
+    template: str | None = Field(default=None, max_length=80)
+    parameters: Any = None
     slug: str = ""
     reenrolment: str = "never"
     reenrolment_days: int = Field(default=0, ge=0, le=3650)
@@ -104,8 +109,9 @@ class EnrolIn(Strict):
 
 def _definition(payload: WorkflowIn) -> dict:
     data = payload.model_dump(exclude=set(SETTINGS))
-    if data.get("goal") is None:
-        data.pop("goal", None)
+    for optional in ("goal", "category", "suppress_while_in"):
+        if data.get(optional) is None:
+            data.pop(optional, None)
     return data
 
 
@@ -142,6 +148,18 @@ def workflows_list(request: HttpRequest):
 
 @router.post("/workflows", response={201: WorkflowOut}, summary="Create a draft workflow")
 def workflows_create(request: HttpRequest, payload: WorkflowIn):
+    """From a definition, or from a ready template: `{"template": slug, "parameters": {…}}`
+    (`nuovo-contatto`, `contatto-non-convertito`, `cliente-perso`; docs/workflows.md), which
+    also creates its email templates."""
+    if payload.template is not None:
+        workflow = services.workflow_create_from_template(
+            workspace=_ws(request),
+            actor=_actor(request),
+            template=payload.template,
+            parameters=payload.parameters,
+            slug=payload.slug,
+        )
+        return 201, _out(request, _get(request, workflow.pk))
     workflow = services.workflow_create(
         workspace=_ws(request),
         actor=_actor(request),
@@ -162,6 +180,10 @@ def workflows_get(request: HttpRequest, workflow_id: int):
 
 @router.put("/workflows/{workflow_id}", response=WorkflowOut, summary="Replace the draft")
 def workflows_put(request: HttpRequest, workflow_id: int, payload: WorkflowPutIn):
+    if payload.template is not None or payload.parameters is not None:
+        raise ApplicationError(
+            _("a template makes a new workflow: POST /api/v1/workflows"), field="template"
+        )
     workflow = services.workflow_update(
         workspace=_ws(request),
         actor=_actor(request),

@@ -338,3 +338,18 @@ class NotificationsEmailed(Fact):
     object_type: str
     object_ids: Ids
     transaction_only: ClassVar[bool] = True
+
+
+# -- things other domains refer to by slug ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceDeleting(Fact):
+    """An email template (`kind` "template") or a list ("list") is about to be deleted, inside
+    the deleting transaction: a domain that uses it may refuse by raising ApplicationError
+    (workflows: a published workflow sends that template or writes that list)."""
+
+    transaction_only: ClassVar[bool] = True
+
+    kind: str
+    slug: str

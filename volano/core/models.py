@@ -277,6 +277,8 @@ VERB_LABELS = {
     "workflow.enrol": _("enrolled contacts in a workflow"),
     "workflow.step": _("ran a workflow step"),
     "workflow.update_property": _("updated a field from a workflow"),
+    "workflow.task_done": _("marked a workflow task done"),
+    "workflow.create_from_template": _("created a workflow from a template"),
     "email_policy.save": _("changed the email sending policy"),
 }
 

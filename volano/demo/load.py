@@ -110,6 +110,9 @@ def demo_load(
         from volano.budgets.demo import demo_budgets_create
 
         demo_budgets_create(workspace=workspace, now=now)
+        from volano.workflows.demo import demo_workflows_create
+
+        demo_workflows_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,

@@ -35,7 +35,12 @@ from volano.contacts.models import Contact
 from volano.core.activity import activity_record
 from volano.core.db import db_now
 from volano.core.errors import ApplicationError, NotFound
-from volano.core.facts import ListMembershipChanged, SegmentEnteredInBulk, SegmentMembershipChanged
+from volano.core.facts import (
+    ListMembershipChanged,
+    ReferenceDeleting,
+    SegmentEnteredInBulk,
+    SegmentMembershipChanged,
+)
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
 from volano.core.sqlcache import statement_cached
@@ -860,6 +865,8 @@ def list_delete(*, workspace: Workspace, actor: User | None, contact_list: Conta
             field="slug",
         )
     with transaction.atomic():
+        # a domain that uses the list (a published workflow) refuses here, with its reason
+        announce(ReferenceDeleting(workspace_id=workspace.pk, kind="list", slug=contact_list.slug))
         activity_record(
             workspace=workspace,
             actor=actor,

@@ -43,6 +43,7 @@ TRIGGER_KINDS = (
     "segment_left",
     "stage_changed",
     "score_crossed",
+    "date_property",
 )
 STEP_KINDS = (
     "wait",
@@ -56,7 +57,16 @@ STEP_KINDS = (
     "notify",
     "enrol_in_workflow",
     "split",
+    "wait_until",
+    "wait_for",
+    "create_task",
+    "webhook",
+    "set_top_section",
 )
+WEEKDAYS = 7
+MAX_OFFSET_DAYS = 3650
+MAX_SECTIONS = 20
+WEBHOOK_SECRET_LENGTH = 16
 MAX_SPLIT_PATHS = 10
 EMAIL_REACTIONS = ("opened", "clicked")
 
@@ -183,6 +193,15 @@ class _Parser:
                 {"field": "lifecycle_stage", "op": "eq", "value": stage}, f"{path}.stage"
             )
             return {"kind": kind, "stage": stage}
+        if kind == "date_property":
+            _only(data, ("kind", "field", "offset_days"), path)
+            field = self.date_field(data, path)
+            offset = (
+                _whole(data, "offset_days", path, minimum=-MAX_OFFSET_DAYS, maximum=MAX_OFFSET_DAYS)
+                if "offset_days" in data
+                else 0
+            )
+            return {"kind": kind, "field": field, "offset_days": offset}
         _only(data, ("kind", "model", "threshold"), path)
         model = _text(data, "model", path, length=80)
         threshold = data.get("threshold")
@@ -192,6 +211,32 @@ class _Parser:
             {"field": f"score.{model}", "op": "gte", "value": threshold}, f"{path}.model"
         )
         return {"kind": kind, "model": model, "threshold": threshold}
+
+    def date_field(self, data: dict, path: str) -> str:
+        """A date or datetime field of the contact (`custom.<key>` or a contact field)."""
+        field = _text(data, "field", path, length=120)
+        # only date fields take a relative day operator: the condition language says which
+        self.condition({"field": field, "op": "within_last_days", "value": 1}, f"{path}.field")
+        return field
+
+    def time_of_day(self, data: dict, path: str) -> str:
+        value = data.get("time", "09:00")
+        try:
+            hours, minutes = (int(part) for part in str(value).split(":"))
+        except ValueError:
+            hours = minutes = -1
+        if not (0 <= hours < 24 and 0 <= minutes < 60) or len(str(value)) != 5:
+            raise _fail(_("expected a time of day as HH:MM"), f"{path}.time")
+        return str(value)
+
+    def timeout(self, data: dict, path: str) -> int:
+        if ("timeout_minutes" in data) == ("timeout_days" in data):
+            raise _fail(
+                _("waiting for an event needs a timeout: timeout_days or timeout_minutes"), path
+            )
+        if "timeout_days" in data:
+            return 24 * 60 * _whole(data, "timeout_days", path, minimum=1, maximum=MAX_WAIT_DAYS)
+        return _whole(data, "timeout_minutes", path, minimum=1, maximum=MAX_WAIT_DAYS * 24 * 60)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -296,6 +341,127 @@ class _Parser:
                 self.sequence(items, f"{path}.paths[{index}]", following, depth + 1)
                 for index, items in enumerate(paths)
             ]
+        elif kind == "wait_until":
+            _only(data, ("key", "kind", "weekdays", "time", "field", "offset_days"), path)
+            step["time"] = self.time_of_day(data, path)
+            if "field" in data:
+                if "weekdays" in data:
+                    raise _fail(_("wait until either weekdays or a date field"), path)
+                step["field"] = self.date_field(data, path)
+                step["offset_days"] = (
+                    _whole(
+                        data, "offset_days", path,
+                        minimum=-MAX_OFFSET_DAYS, maximum=MAX_OFFSET_DAYS,
+                    )
+                    if "offset_days" in data
+                    else 0
+                )  # fmt: skip
+            else:
+                weekdays = data.get("weekdays", list(range(WEEKDAYS)))
+                if (
+                    not isinstance(weekdays, list)
+                    or not weekdays
+                    or any(
+                        isinstance(d, bool) or not isinstance(d, int) or not 0 <= d < WEEKDAYS
+                        for d in weekdays
+                    )
+                ):
+                    raise _fail(
+                        _("weekdays: a list of days from 0 (Monday) to 6 (Sunday)"),
+                        f"{path}.weekdays",
+                    )
+                step["weekdays"] = sorted(set(weekdays))
+        elif kind == "wait_for":
+            _only(
+                data,
+                ("key", "kind", "on", "event", "when", "timeout_days", "timeout_minutes",
+                 "then", "else"),
+                path,
+            )  # fmt: skip
+            if sum(name in data for name in ("on", "event", "when")) != 1:
+                raise _fail(
+                    _("wait for one thing: on (an email of this workflow), event or when"), path
+                )
+            if "on" in data:
+                step["on"] = self.email_reaction(data["on"], f"{path}.on")
+            elif "event" in data:
+                if not isinstance(data["event"], dict) or "event" not in data["event"]:
+                    raise _fail(
+                        _('expected an event condition ({"event": type, …})'), f"{path}.event"
+                    )
+                step["event"] = self.condition(data["event"], f"{path}.event")
+            else:
+                step["when"] = self.condition(data["when"], f"{path}.when")
+            step["timeout_minutes"] = self.timeout(data, path)
+            if "else" not in data:
+                raise _fail(_("waiting for an event needs the timeout's path (else)"), path)
+            step["then"] = self.sequence(data.get("then", []), f"{path}.then", following, depth + 1)
+            step["else"] = self.sequence(data["else"], f"{path}.else", following, depth + 1)
+        elif kind == "create_task":
+            _only(data, ("key", "kind", "to", "title", "body", "due_days"), path)
+            step["to"] = self.member(data, path)
+            step["title"] = _text(data, "title", path)
+            step["body"] = data.get("body") and _text(data, "body", path, length=2000)
+            step["due_days"] = (
+                _whole(data, "due_days", path, minimum=0, maximum=365)
+                if "due_days" in data
+                else None
+            )
+        elif kind == "webhook":
+            _only(data, ("key", "kind", "url", "secret", "payload"), path)
+            url = _text(data, "url", path, length=500)
+            if not url.startswith(("https://", "http://")) or " " in url:
+                raise _fail(_("expected an http(s) address"), f"{path}.url")
+            secret = data.get("secret")
+            if not isinstance(secret, str) or len(secret) < WEBHOOK_SECRET_LENGTH:
+                raise _fail(
+                    _("expected a signing secret of at least %(n)s characters")
+                    % {"n": WEBHOOK_SECRET_LENGTH},
+                    f"{path}.secret",
+                )
+            payload = data.get("payload", {})
+            if not isinstance(payload, dict):
+                raise _fail(_("expected an object"), f"{path}.payload")
+            step["url"], step["secret"], step["payload"] = url, secret, payload
+        elif kind == "set_top_section":
+            _only(data, ("key", "kind", "field", "sections", "default", "within_days"), path)
+            field = _text(data, "field", path, length=120)
+            if not field.startswith("custom."):
+                raise _fail(_("expected a custom field (custom.<key>)"), f"{path}.field")
+            if self.check_references:
+                from volano.contacts.services import contact_field_check
+                from volano.core.errors import ValidationFailed
+
+                try:
+                    contact_field_check(workspace=self.workspace, field=field, value="x")
+                except ValidationFailed as error:
+                    raise _fail(error.message, f"{path}.field") from None
+            sections = data.get("sections")
+            if not isinstance(sections, list) or not 1 <= len(sections) <= MAX_SECTIONS:
+                raise _fail(
+                    _("from 1 to %(n)s sections, each with url_contains and value")
+                    % {"n": MAX_SECTIONS},
+                    f"{path}.sections",
+                )
+            clean = []
+            for index, section in enumerate(sections):
+                where = f"{path}.sections[{index}]"
+                if not isinstance(section, dict):
+                    raise _fail(_("expected an object with url_contains and value"), where)
+                _only(section, ("url_contains", "value"), where)
+                clean.append(
+                    {
+                        "url_contains": _text(section, "url_contains", where).lower(),
+                        "value": _text(section, "value", where, length=500),
+                    }
+                )
+            step["field"], step["sections"] = field, clean
+            step["default"] = data.get("default") and _text(data, "default", path, length=500)
+            step["within_days"] = (
+                _whole(data, "within_days", path, minimum=1, maximum=3650)
+                if "within_days" in data
+                else 30
+            )
         elif kind == "exit":
             _only(data, ("key", "kind", "reason"), path)
             step["reason"] = data.get("reason") and _text(data, "reason", path)
@@ -312,17 +478,7 @@ class _Parser:
             )
         elif kind == "notify":
             _only(data, ("key", "kind", "to", "title", "body"), path)
-            to = data.get("to", "owner")
-            if not isinstance(to, str) or not to.strip():
-                raise _fail(_("expected owner or a member's email"), f"{path}.to")
-            step["to"] = to.strip().lower()
-            if step["to"] != "owner" and self.check_references:
-                from volano.core.models import Membership
-
-                if not Membership.objects.filter(
-                    workspace=self.workspace, user__email__iexact=step["to"]
-                ).exists():
-                    raise _fail(_("not a member of this workspace"), f"{path}.to")
+            step["to"] = self.member(data, path)
             step["title"] = _text(data, "title", path)
             step["body"] = data.get("body") and _text(data, "body", path, length=2000)
         elif kind == "enrol_in_workflow":
@@ -330,6 +486,20 @@ class _Parser:
             step["workflow"] = _text(data, "workflow", path, length=80)
             self.reference("workflow", step["workflow"], f"{path}.workflow")
         return step
+
+    def member(self, data: dict, path: str) -> str:
+        to = data.get("to", "owner")
+        if not isinstance(to, str) or not to.strip():
+            raise _fail(_("expected owner or a member's email"), f"{path}.to")
+        to = to.strip().lower()
+        if to != "owner" and self.check_references:
+            from volano.core.models import Membership
+
+            if not Membership.objects.filter(
+                workspace=self.workspace, user__email__iexact=to
+            ).exists():
+                raise _fail(_("not a member of this workspace"), f"{path}.to")
+        return to
 
     def email_reaction(self, data: Any, path: str) -> dict:
         """`{"step": k | "steps": [k, …], "did": "opened" | "clicked"}`: what the contact did
@@ -361,8 +531,19 @@ def definition_parse(
     publishing always checks them."""
     if not isinstance(definition, dict):
         raise _fail(_("expected an object with name, trigger and steps"), "definition")
-    _only(definition, ("name", "trigger", "steps", "goal"), "definition")
+    _only(
+        definition,
+        ("name", "trigger", "steps", "goal", "category", "suppress_while_in"),
+        "definition",
+    )
     _text(definition, "name", "definition")
+    category = ""
+    if definition.get("category") is not None:
+        category = _slug(definition.get("category"), "category")
+    suppress = definition.get("suppress_while_in", [])
+    if not isinstance(suppress, list) or len(suppress) > 20:
+        raise _fail(_("expected a list of workflow categories"), "suppress_while_in")
+    suppress = [_slug(item, f"suppress_while_in[{i}]") for i, item in enumerate(suppress)]
     parser = _Parser(workspace, check_references=check_references)
     trigger = parser.trigger(definition.get("trigger"))
     steps = definition.get("steps")
@@ -373,7 +554,27 @@ def definition_parse(
     if definition.get("goal") is not None:
         goal = parser.condition(definition["goal"], "goal")
     _reachable_check(start, parser.steps)
-    return {"start": start, "trigger": trigger, "goal": goal, "steps": parser.steps}
+    return {
+        "start": start,
+        "trigger": trigger,
+        "goal": goal,
+        "steps": parser.steps,
+        "category": category,
+        "suppress_while_in": suppress,
+    }
+
+
+def _slug(value: Any, path: str) -> str:
+    from django.utils.text import slugify
+
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or slugify(value) != value
+        or len(value) > 40
+    ):
+        raise _fail(_("expected a short slug (lower-case letters, digits, dashes)"), path)
+    return value
 
 
 def _reachable_check(start: str | None, steps: dict[str, dict]) -> None:

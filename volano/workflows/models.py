@@ -44,6 +44,10 @@ class Workflow(WorkspaceScopedModel):
         "WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     paused_reason = models.CharField(max_length=300, blank=True)
+    # the published version's `category` (definition key): other workflows' suppression reads it
+    category = models.SlugField(max_length=40, blank=True)
+    # a date_property trigger: the last day (workspace time zone) its contacts were enrolled for
+    date_checked_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -107,6 +111,8 @@ class Enrolment(WorkspaceScopedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     exit_reason = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=40, blank=True)  # what enrolled it: the trigger, "api"…
+    # when the enrolment reached its current step: a wait_for step counts events from then
+    waiting_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -167,3 +173,69 @@ class WorkflowMailing(WorkspaceScopedModel):
                 fields=["version", "step", "occurrence"], name="workflow_mailing_once"
             )
         ]
+
+
+class WebhookStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookCall(WorkspaceScopedModel):
+    """One call of a webhook step for one enrolment: a due row, retried with exponential
+    backoff until it succeeds or runs out of attempts. The same `idempotency_key` (one per
+    enrolment, step and occurrence) goes with every attempt, so the receiver can drop repeats."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=80)
+    url = models.URLField(max_length=500)
+    body = models.TextField()  # the JSON body as signed
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    status = models.CharField(
+        max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["status", "due_at"],
+                condition=Q(status="pending"),
+                name="webhook_call_due",
+            )
+        ]
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+
+
+class RepTask(WorkspaceScopedModel):
+    """A task for a rep, created by a workflow's create_task step (one per enrolment, step and
+    occurrence); the rep sees their open tasks under Workflows → Tasks and marks them done."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    workflow = models.ForeignKey(
+        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dedup_key = models.CharField(max_length=120, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "assignee", "status"], name="rep_task_open")]

@@ -4,7 +4,7 @@ set-based (one statement per workflow whose trigger the fact can start).
 
 | fact | triggers |
 |---|---|
-| EventsAppended | `event` (its condition, for the fact's contacts, when it reads one of the fact's event types), `form_submitted` |
+| EventsAppended | `event` (its condition, for the fact's contacts, when it reads one of the fact's event types), `form_submitted`; wakes the fact's contacts waiting at a `wait_for` step whose event happened |
 | SegmentMembershipChanged | `segment_entered`, `segment_left` |
 | StageChanged | `stage_changed` |
 | ScoresChanged | `score_crossed` (the contacts whose score moved and is now at or over the threshold) |
@@ -14,18 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, Q
 
 from volano.core.facts import (
     ContactsMerging,
     EventsAppended,
+    ReferenceDeleting,
     ScoresChanged,
     SegmentMembershipChanged,
     StageChanged,
 )
 from volano.core.reactions import reacts_to, workspace_of
 from volano.workflows.models import Enrolment, EnrolmentStatus
-from volano.workflows.services import workflows_enrol_matching
+from volano.workflows.services import workflows_enrol_matching, workflows_wake_waiting
 
 
 def _event_types_read(definition: Any, found: set[str]) -> set[str]:
@@ -64,6 +65,10 @@ def workflows_follow_events(fact: EventsAppended) -> None:
 
     workflows_enrol_matching(
         workspace=workspace, contact_ids=fact.contact_ids, accepts=accepts, source="event"
+    )
+    # the enrolments waiting for one of these events go on at once ("wait until an event")
+    workflows_wake_waiting(
+        workspace=workspace, contact_ids=fact.contact_ids, event_types=fact.event_types
     )
 
 
@@ -156,3 +161,73 @@ def enrolments_merge(fact: ContactsMerging) -> dict:
         moving, ["contact", "occurrence", "status", "exit_reason", "step", "due_at"]
     )
     return {"workflow_enrolments": len(moving)} if moving else {}
+
+
+@reacts_to(
+    ContactsMerging,
+    phase="transaction",
+    handles=("workflows.RepTask.contact", "workflows.WebhookCall.contact"),
+)
+def tasks_and_webhooks_merge(fact: ContactsMerging) -> dict:
+    """The duplicate's tasks and webhook calls now name the survivor (one UPDATE each)."""
+    from volano.workflows.models import RepTask, WebhookCall
+
+    tasks = (
+        RepTask.objects.for_workspace(fact.workspace_id)
+        .filter(contact_id__in=fact.duplicate_ids)
+        .update(contact_id=fact.survivor_id)
+    )
+    calls = (
+        WebhookCall.objects.for_workspace(fact.workspace_id)
+        .filter(contact_id__in=fact.duplicate_ids)
+        .update(contact_id=fact.survivor_id)
+    )
+    return {"workflow_tasks": tasks, "workflow_webhooks": calls} if tasks or calls else {}
+
+
+@reacts_to(ReferenceDeleting, phase="transaction")
+def references_guard(fact: ReferenceDeleting) -> None:
+    """Deleting an email template or a list that a live workflow uses (its published version,
+    or a version contacts are still on) is refused, naming the workflow and the step."""
+    from django.utils.translation import gettext as _
+
+    from volano.core.errors import ApplicationError
+    from volano.workflows.models import Workflow, WorkflowStatus
+
+    field = {"template": "template", "list": "list"}.get(fact.kind)
+    if field is None:
+        return
+    from volano.workflows.models import WorkflowVersion
+
+    # the published version of every live workflow, and every version contacts are still on
+    live = Workflow.objects.for_workspace(fact.workspace_id).filter(
+        status__in=[WorkflowStatus.PUBLISHED, WorkflowStatus.PAUSED]
+    )
+    running = Enrolment.objects.for_workspace(fact.workspace_id).filter(
+        status=EnrolmentStatus.ACTIVE
+    )
+    versions = (
+        WorkflowVersion.objects.for_workspace(fact.workspace_id)
+        .filter(
+            Q(pk__in=live.values("published_version_id")) | Q(pk__in=running.values("version_id"))
+        )
+        .select_related("workflow")
+    )
+    for version in versions:
+        workflow = version.workflow
+        for key, step in (version.graph.get("steps") or {}).items():
+            if step.get(field) == fact.slug:
+                message = (
+                    _(
+                        "the workflow “%(name)s” sends this template at the step %(step)s "
+                        "(its published version, or contacts still on an older one): it "
+                        "cannot be deleted"
+                    )
+                    if fact.kind == "template"
+                    else _(
+                        "the workflow “%(name)s” uses this list at the step %(step)s (its "
+                        "published version, or contacts still on an older one): it cannot be "
+                        "deleted"
+                    )
+                )
+                raise ApplicationError(message % {"name": workflow.name, "step": key}, field="slug")

@@ -120,3 +120,31 @@ def contact_workflow_paths(*, workspace: Workspace, contact_id: int) -> list[dic
     ):
         runs.setdefault(run.enrolment_id, []).append(run)
     return [{"enrolment": e, "runs": runs.get(e.pk, [])} for e in enrolments]
+
+
+def tasks_open_for(*, workspace: Workspace, user: Any) -> QuerySet:
+    """The open tasks workflows gave this member, the oldest due first."""
+    from volano.workflows.models import RepTask, TaskStatus
+
+    return (
+        RepTask.objects.for_workspace(workspace)
+        .filter(assignee=user, status=TaskStatus.OPEN)
+        .select_related("contact", "workflow")
+        .order_by("due_on", "created_at", "pk")
+    )
+
+
+def workflow_templates() -> list[dict[str, Any]]:
+    """The ready templates (seed 004): slug, name, description and the parameter schema (key,
+    type, label, required, default, help) a form can be drawn from."""
+    from volano.workflows.catalog import TEMPLATES
+
+    return [
+        {
+            "slug": t.slug,
+            "name": str(t.name),
+            "description": str(t.description),
+            "parameters": [p.schema() for p in t.params],
+        }
+        for t in TEMPLATES.values()
+    ]

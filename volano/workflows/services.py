@@ -154,6 +154,7 @@ def workflow_publish(*, workspace: Workspace, actor: User | None, workflow: Work
         locked.published_version = version
         locked.status = WorkflowStatus.PUBLISHED
         locked.paused_reason = ""
+        locked.category = graph.get("category") or ""
         locked.updated_at = timezone.now()
         locked.save()
         activity_record(
@@ -218,13 +219,38 @@ def workflow_enrol(
         Subquery(mine.values("contact_id").annotate(n=Count("id")).values("n")[:1]),
         Value(0),
     )
-    picked = (
-        Contact.objects.for_workspace(workspace)
-        .filter(pk__in=contacts.values("pk"))
-        .filter(~Exists(mine.filter(status=EnrolmentStatus.ACTIVE)))
-        .annotate(previous=previous)
+    picked = Contact.objects.for_workspace(workspace).filter(pk__in=contacts.values("pk"))
+    # None of them was ever in the workflow (a first enrolment, the common case): every
+    # occurrence is 1 and nothing needs excluding. Without this fast path PostgreSQL ran the
+    # per-contact count below over the very index the INSERT was filling (planned for an
+    # empty table): minutes for 100,000 contacts (bench.workflows).
+    first_time = (
+        not Enrolment.objects.for_workspace(workspace)
+        .filter(workflow_id=workflow.pk, contact_id__in=picked.values("pk"))
+        .exists()
     )
-    if workflow.reenrolment == Reenrolment.NEVER:
+    if first_time:
+        picked = picked.annotate(previous=Value(0))
+    else:
+        picked = picked.filter(~Exists(mine.filter(status=EnrolmentStatus.ACTIVE))).annotate(
+            previous=previous
+        )
+    suppress = version.graph.get("suppress_while_in") or []
+    if suppress:  # not while active in a workflow of one of these categories
+        picked = picked.filter(
+            ~Exists(
+                Enrolment.objects.for_workspace(workspace)
+                .filter(
+                    contact_id=OuterRef("pk"),
+                    status=EnrolmentStatus.ACTIVE,
+                    workflow__category__in=suppress,
+                )
+                .exclude(workflow_id=workflow.pk)
+            )
+        )
+    if first_time:
+        pass
+    elif workflow.reenrolment == Reenrolment.NEVER:
         picked = picked.filter(~Exists(mine))
     elif workflow.reenrolment == Reenrolment.AFTER_DAYS:
         since = now - dt.timedelta(days=workflow.reenrolment_days)
@@ -234,12 +260,13 @@ def workflow_enrol(
     q = connection.ops.quote_name
     columns = [
         "workspace_id", "workflow_id", "version_id", "contact_id", "occurrence", "status", "step",
-        "due_at", "claimed_by", "started_at", "exit_reason", "source",
+        "due_at", "claimed_by", "started_at", "exit_reason", "source", "waiting_since",
     ]  # fmt: skip
     at = db_now(now)
+    due = db_now(_due_on_arrival(version.graph, version.graph["start"], now))
     statement = (
         f"INSERT INTO {Enrolment._meta.db_table} ({', '.join(q(c) for c in columns)}) "
-        f"SELECT %s, %s, %s, r.{q('pk')}, r.{q('occurrence')}, %s, %s, %s, '', %s, '', %s "
+        f"SELECT %s, %s, %s, r.{q('pk')}, r.{q('occurrence')}, %s, %s, %s, '', %s, '', %s, %s "
         f"FROM ({sql}) r WHERE 1 = 1 ON CONFLICT DO NOTHING"
     )
     with transaction.atomic():
@@ -248,7 +275,7 @@ def workflow_enrol(
                 statement,
                 [
                     workspace.pk, workflow.pk, version.pk, EnrolmentStatus.ACTIVE,
-                    version.graph["start"], at, at, source[:40], *params,
+                    version.graph["start"], due, at, source[:40], at, *params,
                 ],
             )  # fmt: skip
             count = max(cursor.rowcount, 0)
@@ -362,7 +389,11 @@ def _claim(workspace: Workspace, now: dt.datetime, token: str, size: int) -> int
 
 
 def workflows_run_due(
-    *, workspace: Workspace, now: dt.datetime | None = None, batch: int = BATCH
+    *,
+    workspace: Workspace,
+    now: dt.datetime | None = None,
+    batch: int = BATCH,
+    catch_up: bool = False,
 ) -> dict[str, int]:
     """Run every step due by `now` (default: now) as if it were `now`: the steps record that
     moment and the waits they start count from it; steps that follow at once run in the same
@@ -371,7 +402,13 @@ def workflows_run_due(
     now = now or timezone.now()
     token = _worker_token()
     steps = claimed = 0
+    workflows_date_triggers(workspace=workspace, now=now)
     for _pass in range(MAX_PASSES):
+        if catch_up:
+            # the CLI's catch-up (`run-due --as-of`): the wait_for steps whose event happened
+            # by `now` go on, as the reaction would have made them when the event came (a
+            # reaction lost in downtime, or, in tests, events dated in the as-of future)
+            workflows_wake_waiting(workspace=workspace, contact_ids=None, event_types=None, now=now)
         got = _claim(workspace, now, token, batch)
         if not got:
             break
@@ -388,7 +425,56 @@ def workflows_run_due(
             except Exception as error:
                 logger.exception("workflows: step %s of version %s failed", step_key, version_id)
                 _group_failed(workspace, version_id, step_key, token, error)
+    webhooks_deliver_due(workspace=workspace, now=now)
     return {"steps": steps, "enrolments": claimed}
+
+
+def workflows_date_triggers(*, workspace: Workspace, now: dt.datetime | None = None) -> int:
+    """The date_property triggers, once a day per workflow: enrol the contacts whose date field
+    plus the offset falls on a day since the last check, up to today (the workspace's time
+    zone); one statement per workflow, the condition language's `between` on the field."""
+    from zoneinfo import ZoneInfo
+
+    now = now or timezone.now()
+    today = now.astimezone(ZoneInfo(workspace.time_zone)).date()
+    total = 0
+    due = (
+        Workflow.objects.for_workspace(workspace)
+        .filter(
+            status=WorkflowStatus.PUBLISHED,
+            published_version__graph__trigger__kind="date_property",
+        )
+        .filter(Q(date_checked_on__isnull=True) | Q(date_checked_on__lt=today))
+        .select_related("published_version")
+    )
+    for workflow in due:
+        trigger = workflow.published_version.graph["trigger"]  # type: ignore[union-attr]
+        first = today
+        if workflow.date_checked_on is not None:
+            first = max(
+                workflow.date_checked_on + dt.timedelta(days=1), today - dt.timedelta(days=365)
+            )
+        shift = dt.timedelta(days=trigger["offset_days"])
+        window = [(first - shift).isoformat(), (today - shift).isoformat()]
+        condition = condition_parse(
+            {"field": trigger["field"], "op": "between", "value": window}, workspace=workspace
+        )
+        contacts = contacts_matching(
+            workspace=workspace, condition=condition, now=now, resolver=_resolver(workspace)
+        )
+        with transaction.atomic():
+            updated = (
+                Workflow.objects.for_workspace(workspace)
+                .filter(pk=workflow.pk)
+                .filter(Q(date_checked_on__isnull=True) | Q(date_checked_on__lt=today))
+                .update(date_checked_on=today)
+            )
+            if updated:  # another worker did not take this day first
+                total += workflow_enrol(
+                    workspace=workspace, actor=None, workflow=workflow, contacts=contacts,
+                    source="date_property", now=now,
+                )  # fmt: skip
+    return total
 
 
 def _group_failed(
@@ -491,7 +577,7 @@ def _group_run(
         following = step.get("next")
         done = {"step": "", "due_at": None, "finished_at": now}
         if step["kind"] == "wait":
-            _advance(ran, following, now + dt.timedelta(minutes=step["minutes"]), now)
+            _advance(ran, graph, following, now + dt.timedelta(minutes=step["minutes"]), now)
         elif step["kind"] == "branch":
             if "when" in step:
                 condition = condition_parse(step["when"], workspace=workspace)
@@ -515,8 +601,8 @@ def _group_run(
             others = sorted(set(ran_ids) - set(taken_ids))
             runs.filter(enrolment_id__in=taken_ids).update(outcome="then")
             runs.filter(enrolment_id__in=others).update(outcome="else")
-            _advance(enrolments.filter(pk__in=taken_ids), step["then"], now, now)
-            _advance(enrolments.filter(pk__in=others), step["else"], now, now)
+            _advance(enrolments.filter(pk__in=taken_ids), graph, step["then"], now, now)
+            _advance(enrolments.filter(pk__in=others), graph, step["else"], now, now)
         elif step["kind"] == "split":
             buckets: dict[int, list[int]] = {}
             for pk in ran_ids:
@@ -524,7 +610,18 @@ def _group_run(
                 buckets.setdefault(index, []).append(pk)
             for index, pks in buckets.items():
                 runs.filter(enrolment_id__in=pks).update(outcome=f"path-{index + 1}")
-                _advance(enrolments.filter(pk__in=pks), step["paths"][index], now, now)
+                _advance(enrolments.filter(pk__in=pks), graph, step["paths"][index], now, now)
+        elif step["kind"] == "wait_for":
+            matched = set(_wait_for_matched(workspace, version, step, ran, now))
+            taken_ids = [pk for pk in ran_ids if pk in matched]
+            others = sorted(set(ran_ids) - matched)
+            runs.filter(enrolment_id__in=taken_ids).update(outcome="then")
+            runs.filter(enrolment_id__in=others).update(outcome="else")
+            _advance(enrolments.filter(pk__in=taken_ids), graph, step["then"], now, now)
+            _advance(enrolments.filter(pk__in=others), graph, step["else"], now, now)
+        elif step["kind"] == "wait_until":
+            for due_at, pks in _wait_until_due(workspace, step, ran, now).items():
+                _advance(enrolments.filter(pk__in=pks), graph, following, due_at, now)
         elif step["kind"] == "exit":
             _release(
                 ran,
@@ -538,7 +635,7 @@ def _group_run(
             outcome = _act(workspace, version, step_key, step, ran, contacts, now)
             if outcome:
                 runs.update(outcome=outcome)
-            _advance(ran, following, now, now)
+            _advance(ran, graph, following, now, now)
         # claimed but already run (cannot happen while the group is one transaction): let go
         _release(enrolments.filter(pk__in=sorted(set(members) - set(ran_ids))))
         if ran_count:
@@ -565,11 +662,25 @@ def split_path(contact_id: int, workflow_id: int, weights: list[int]) -> int:
     return len(weights) - 1
 
 
-def _advance(rows: QuerySet, following: str | None, due_at: dt.datetime, now: dt.datetime) -> None:
+def _advance(
+    rows: QuerySet, graph: dict, following: str | None, due_at: dt.datetime, now: dt.datetime
+) -> None:
+    """Move the rows to `following`, reached at `due_at`; a wait_for step is due when its
+    timeout runs out (an event that happens before wakes it: reactions.py)."""
     if following is None:
         _release(rows, status=EnrolmentStatus.COMPLETED, step="", due_at=None, finished_at=now)
     else:
-        _release(rows, step=following, due_at=due_at)
+        _release(
+            rows, step=following, due_at=_due_on_arrival(graph, following, due_at),
+            waiting_since=due_at,
+        )  # fmt: skip
+
+
+def _due_on_arrival(graph: dict, key: str, arrival: dt.datetime) -> dt.datetime:
+    step = graph["steps"][key]
+    if step["kind"] == "wait_for":
+        return arrival + dt.timedelta(minutes=step["timeout_minutes"])
+    return arrival
 
 
 def _email_reaction_q(workspace: Workspace, version: WorkflowVersion, on: dict) -> Q:
@@ -673,7 +784,435 @@ def _act(
             now=now,
         )
         return "enrolled"
+    if kind == "create_task":
+        return _tasks_create(workspace, workflow, step_key, step, ran, now)
+    if kind == "webhook":
+        return _webhooks_queue(workspace, workflow, step_key, step, ran, now)
+    if kind == "set_top_section":
+        return _top_section_set(workspace, step, contacts, now)
     raise ApplicationError(_("unknown step kind %(kind)s") % {"kind": kind}, field=step["path"])
+
+
+def workflows_wake_waiting(
+    *,
+    workspace: Workspace,
+    contact_ids: Iterable[int] | None,
+    event_types: Iterable[str] | None,
+    now: dt.datetime | None = None,
+) -> int:
+    """The reactions' side of wait_for: the enrolments of these contacts waiting at a wait_for
+    step whose event has now happened are made due at once (the engine then takes its "then"
+    path). One statement per (version, step) the contacts wait at; no polling."""
+    now = now or timezone.now()
+    types = set(event_types) if event_types is not None else None
+    waiting = Enrolment.objects.for_workspace(workspace).filter(
+        status=EnrolmentStatus.ACTIVE,
+        waiting_since__lte=now,
+        due_at__gt=now,
+        claimed_at__isnull=True,
+        workflow__status=WorkflowStatus.PUBLISHED,
+    )
+    if contact_ids is not None:
+        waiting = waiting.filter(contact_id__in=sorted(contact_ids))
+    woken = 0
+    pairs = list(waiting.values_list("version_id", "step").distinct())
+    versions = {
+        v.pk: v
+        for v in WorkflowVersion.objects.for_workspace(workspace).filter(
+            pk__in={pk for pk, _step in pairs}
+        )
+    }
+    for version_id, step_key in pairs:
+        version = versions[version_id]
+        step = version.graph["steps"].get(step_key, {})
+        if step.get("kind") != "wait_for":
+            continue
+        if types is not None:
+            if "on" in step and not types & {"email_opened", "email_clicked"}:
+                continue
+            if "event" in step and step["event"].get("event") not in types:
+                continue
+        rows = waiting.filter(version_id=version_id, step=step_key)
+        matched = _wait_for_matched(workspace, version, step, rows, now)
+        if matched:
+            woken += rows.filter(pk__in=matched).update(due_at=now)
+    if woken:
+        transaction.on_commit(functools.partial(_run_soon, workspace.pk))
+    return woken
+
+
+# -- waits that end on an event, a weekday or a date ---------------------------------------------
+
+
+def _wait_for_matched(
+    workspace: Workspace, version: WorkflowVersion, step: dict, rows: QuerySet, now: dt.datetime
+) -> list[int]:
+    """The enrolments of `rows` whose contact did what the wait_for step waits for: opened or
+    clicked an email of the workflow, had a matching event since reaching the step, or matches
+    the condition now. One statement."""
+    if "on" in step:
+        return list(
+            rows.filter(_email_reaction_q(workspace, version, step["on"])).values_list(
+                "pk", flat=True
+            )
+        )
+    if "event" in step:
+        from volano.conditions.compiler import condition_events
+
+        node = condition_parse(step["event"], workspace=workspace)
+        events = condition_events(workspace=workspace, condition=node, now=now).filter(  # type: ignore[arg-type]
+            contact_id=OuterRef("contact_id"),
+            occurred_at__gte=OuterRef("waiting_since"),
+            occurred_at__lte=now,
+        )
+        return list(rows.filter(Exists(events)).values_list("pk", flat=True))
+    condition = condition_parse(step["when"], workspace=workspace)
+    matching = contacts_matching(
+        workspace=workspace, condition=condition, now=now, resolver=_resolver(workspace)
+    )
+    return list(rows.filter(contact_id__in=matching.values("pk")).values_list("pk", flat=True))
+
+
+def _local_moment(workspace: Workspace, day: dt.date, time: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    hours, minutes = (int(part) for part in time.split(":"))
+    return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=ZoneInfo(workspace.time_zone))
+
+
+def next_weekday_time(
+    workspace: Workspace, weekdays: list[int], time: str, now: dt.datetime
+) -> dt.datetime:
+    """The first moment at or after `now` that is one of `weekdays` (0 Monday) at `time`, in
+    the workspace's time zone."""
+    from zoneinfo import ZoneInfo
+
+    today = now.astimezone(ZoneInfo(workspace.time_zone)).date()
+    for ahead in range(8):
+        day = today + dt.timedelta(days=ahead)
+        moment = _local_moment(workspace, day, time)
+        if day.weekday() in weekdays and moment >= now:
+            return moment
+    raise AssertionError("a week always has the weekday")  # pragma: no cover
+
+
+def _wait_until_due(
+    workspace: Workspace, step: dict, rows: QuerySet, now: dt.datetime
+) -> dict[dt.datetime, list[int]]:
+    """When each enrolment of `rows` goes on: the next weekday and time (the same for all), or
+    its contact's date field plus the offset at the step's time (at once when the day has gone
+    or the field is empty). Grouped by moment: one UPDATE per distinct day."""
+    ids = list(rows.values_list("pk", flat=True))
+    if "field" not in step:
+        return {next_weekday_time(workspace, step["weekdays"], step["time"], now): ids}
+    field = step["field"]
+    if field.startswith("custom."):
+        from django.db.models.fields.json import KeyTextTransform
+
+        values = rows.annotate(
+            value=KeyTextTransform(field.removeprefix("custom."), "contact__custom")
+        )
+    else:
+        values = rows.annotate(value=F(f"contact__{field}"))
+    groups: dict[dt.datetime, list[int]] = {}
+    for pk, value in values.values_list("pk", "value"):
+        day = _as_day(value, workspace)
+        moment = now
+        if day is not None:
+            moment = max(
+                now,
+                _local_moment(
+                    workspace, day + dt.timedelta(days=step["offset_days"]), step["time"]
+                ),
+            )
+        groups.setdefault(moment, []).append(pk)
+    return groups
+
+
+def _as_day(value: Any, workspace: Workspace) -> dt.date | None:
+    from zoneinfo import ZoneInfo
+
+    if isinstance(value, dt.datetime):
+        return value.astimezone(ZoneInfo(workspace.time_zone)).date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+# -- internal steps: tasks, webhooks, the top section ---------------------------------------------
+
+
+def _assignees(workspace: Workspace, to: str, rows: list[tuple]) -> dict[int, User | None]:
+    """contact id → the user a notify or task step goes to (the owner, or the named member)."""
+    from volano.core.models import Membership
+
+    if to != "owner":
+        membership = (
+            Membership.objects.filter(workspace=workspace, user__email__iexact=to)
+            .select_related("user")
+            .first()
+        )
+        user = membership.user if membership else None
+        return {row[0]: user for row in rows}
+    owners = {user.pk: user for user in User.objects.filter(pk__in={r[1] for r in rows if r[1]})}
+    return {row[0]: owners.get(row[1]) for row in rows}
+
+
+def _tasks_create(
+    workspace: Workspace,
+    workflow: Workflow,
+    step_key: str,
+    step: dict,
+    ran: QuerySet,
+    now: dt.datetime,
+) -> str:
+    """A task per contact for its owner (or the named member), in one INSERT; the rep also
+    gets a notification (in the app and by email) linking the task list."""
+    from zoneinfo import ZoneInfo
+
+    from volano.notifications.services import notify
+    from volano.workflows.models import RepTask
+
+    rows = list(
+        ran.values_list("contact_id", "contact__owner_id", "pk", "occurrence",
+                        "contact__email", "contact__first_name", "contact__last_name")
+    )  # fmt: skip
+    assignees = _assignees(workspace, step["to"], rows)
+    due_on = None
+    if step.get("due_days") is not None:
+        due_on = now.astimezone(ZoneInfo(workspace.time_zone)).date() + dt.timedelta(
+            days=step["due_days"]
+        )
+    tasks = [
+        RepTask(
+            workspace=workspace,
+            contact_id=contact_id,
+            assignee=assignees.get(contact_id),
+            workflow=workflow,
+            dedup_key=f"workflow:{pk}:{step_key}:{occurrence}"[:120],
+            title=step["title"][:200],
+            body=step.get("body") or "",
+            due_on=due_on,
+            created_at=now,
+        )
+        for contact_id, _owner, pk, occurrence, *_name in rows
+    ]
+    RepTask.objects.bulk_create(tasks, ignore_conflicts=True)
+    by_user: dict[int, list[str]] = {}
+    users: dict[int, User] = {}
+    for contact_id, _owner, _pk, _occ, email, first, last in rows:
+        user = assignees.get(contact_id)
+        if user is not None:
+            users[user.pk] = user
+            who = " ".join(p for p in (first, last) if p) or email or f"#{contact_id}"
+            by_user.setdefault(user.pk, []).append(who)
+    for user_pk, names in by_user.items():
+        notify(
+            workspace=workspace,
+            recipients=[users[user_pk]],
+            kind="workflow",
+            title=step["title"],
+            body=_("%(n)s new tasks from the workflow %(workflow)s: %(who)s")
+            % {"n": len(names), "workflow": workflow.name, "who": ", ".join(names[:20])},
+            link="/workflows/tasks/",
+            dedup_key=f"workflow-task:{workflow.pk}:{step_key}:{ran.values_list('pk', flat=True).first()}"[
+                :120
+            ],
+        )
+    return "task"
+
+
+WEBHOOK_ATTEMPTS = 8
+WEBHOOK_BACKOFF = dt.timedelta(seconds=30)  # then 1, 2, 4, 8… minutes
+WEBHOOK_TIMEOUT = 10  # seconds per attempt
+
+
+def _webhooks_queue(
+    workspace: Workspace,
+    workflow: Workflow,
+    step_key: str,
+    step: dict,
+    ran: QuerySet,
+    now: dt.datetime,
+) -> str:
+    """A due WebhookCall per enrolment (one INSERT); they are posted by `webhooks_deliver_due`
+    after this transaction, and retried with backoff."""
+    import json
+
+    from volano.workflows.models import WebhookCall
+
+    calls = []
+    for pk, occurrence, contact_id, email, first, last in ran.values_list(
+        "pk", "occurrence", "contact_id", "contact__email", "contact__first_name",
+        "contact__last_name",
+    ):  # fmt: skip
+        key = f"volano-{workspace.pk}-{pk}-{step_key}-{occurrence}"[:120]
+        body = {
+            "workflow": workflow.slug,
+            "step": step_key,
+            "enrolment": pk,
+            "contact": {"id": contact_id, "email": email, "first_name": first, "last_name": last},
+            "at": now.isoformat(),
+            **step.get("payload", {}),
+        }
+        calls.append(
+            WebhookCall(
+                workspace=workspace,
+                enrolment_id=pk,
+                contact_id=contact_id,
+                step=step_key,
+                url=step["url"],
+                body=json.dumps(body, sort_keys=True),
+                idempotency_key=key,
+                due_at=now,
+                created_at=now,
+            )
+        )
+    WebhookCall.objects.bulk_create(calls, ignore_conflicts=True)
+    return "webhook"
+
+
+def webhook_signature(secret: str, body: str) -> str:
+    """`sha256=<hex>`: HMAC-SHA256 of the exact body with the step's secret."""
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+
+
+def webhooks_deliver_due(
+    *, workspace: Workspace, now: dt.datetime | None = None, limit: int = 500
+) -> dict[str, int]:
+    """Post the due webhook calls of the workspace: 2xx is sent; anything else (or no answer)
+    is tried again after 30 s, 1, 2, 4… minutes, up to WEBHOOK_ATTEMPTS, then failed. Each
+    call is claimed first, so two workers never post the same attempt."""
+    import urllib.error
+    import urllib.request
+
+    from volano.workflows.models import WebhookCall, WebhookStatus
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = WebhookCall.objects.for_workspace(workspace).filter(
+            status=WebhookStatus.PENDING, due_at__lte=now, claimed_at__isnull=True
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:limit])
+        WebhookCall.objects.for_workspace(workspace).filter(pk__in=ids).update(
+            claimed_at=timezone.now()
+        )
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    secrets: dict[tuple[int, str], str] = {}
+    for call in (
+        WebhookCall.objects.for_workspace(workspace)
+        .filter(pk__in=ids)
+        .select_related("enrolment__version")
+    ):
+        secret = secrets.get((call.enrolment.version_id, call.step))
+        if secret is None:
+            graph_step = call.enrolment.version.graph["steps"].get(call.step, {})
+            secret = secrets[(call.enrolment.version_id, call.step)] = graph_step.get("secret", "")
+        request = urllib.request.Request(
+            call.url,
+            data=call.body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Volano-Webhook/1",
+                "Idempotency-Key": call.idempotency_key,
+                "X-Volano-Signature": webhook_signature(secret, call.body),
+                "X-Volano-Attempt": str(call.attempts + 1),
+            },
+        )
+        status, error = None, ""
+        try:
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+                status = response.status
+        except urllib.error.HTTPError as failure:
+            status, error = failure.code, f"HTTP {failure.code}"
+        except (OSError, ValueError) as failure:
+            error = str(failure)[:300] or failure.__class__.__name__
+        attempts = call.attempts + 1
+        if status is not None and 200 <= status < 300:
+            changes: dict[str, Any] = {"status": WebhookStatus.SENT, "sent_at": now}
+            counts["sent"] += 1
+        elif attempts >= WEBHOOK_ATTEMPTS:
+            changes = {"status": WebhookStatus.FAILED}
+            counts["failed"] += 1
+        else:
+            changes = {"due_at": now + WEBHOOK_BACKOFF * 2 ** (attempts - 1)}
+            counts["retry"] += 1
+        WebhookCall.objects.for_workspace(workspace).filter(pk=call.pk).update(
+            attempts=attempts, last_status=status, last_error=error, claimed_at=None, **changes
+        )
+    return counts
+
+
+def _top_section_set(
+    workspace: Workspace, step: dict, contacts: QuerySet[Contact], now: dt.datetime
+) -> str:
+    """Write to the custom field the value of the section (of the contact's page views in the
+    last `within_days`, by URL) on which the contact spent the most time (dwell seconds), or
+    the default. One aggregate query, then one UPDATE per section."""
+    from django.db.models import Case, FloatField, IntegerField, Sum, When
+    from django.db.models.functions import Cast
+
+    from volano.conditions.compiler import json_property
+    from volano.contacts.services import contacts_field_set
+    from volano.events.models import Event
+
+    ids = list(contacts.values_list("pk", flat=True))
+    dwell = Coalesce(Cast(json_property("dwell_seconds", "number"), FloatField()), Value(0.0))
+    section = Case(
+        *[
+            When(property_url__icontains=s["url_contains"], then=Value(index))
+            for index, s in enumerate(step["sections"])
+        ],
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
+    totals = (
+        Event.objects.for_workspace(workspace)
+        .filter(
+            contact_id__in=ids,
+            type="page_view",
+            occurred_at__gte=now - dt.timedelta(days=step["within_days"]),
+            occurred_at__lte=now,
+        )
+        .annotate(section=section)
+        .exclude(section=-1)
+        .values("contact_id", "section")
+        .annotate(seconds=Sum(dwell))
+    )
+    best: dict[int, tuple[float, int]] = {}
+    for row in totals:
+        current = best.get(row["contact_id"])
+        candidate = (row["seconds"] or 0.0, -row["section"])  # ties: the first section listed
+        if current is None or candidate > current:
+            best[row["contact_id"]] = candidate
+    by_section: dict[int, list[int]] = {}
+    for contact_id in ids:
+        index = -best[contact_id][1] if contact_id in best else -1
+        by_section.setdefault(index, []).append(contact_id)
+    for index, members in by_section.items():
+        value = step["sections"][index]["value"] if index >= 0 else step.get("default")
+        if not value:
+            continue
+        contacts_field_set(
+            workspace=workspace,
+            actor=None,
+            contacts=Contact.objects.for_workspace(workspace).filter(pk__in=members),
+            field=step["field"],
+            value=value,
+            verb="workflow.update_property",
+        )
+    return "done"
 
 
 def _send(
@@ -797,6 +1336,112 @@ def workflows_due_sweep(*, now: dt.datetime | None = None) -> int:
         .values_list("workspace_id", flat=True)
         .distinct()
     )
+    from zoneinfo import ZoneInfo
+
+    from volano.workflows.models import WebhookCall, WebhookStatus
+
+    webhooks = WebhookCall.all_workspaces.filter(
+        status=WebhookStatus.PENDING, due_at__lte=now, claimed_at__isnull=True
+    ).values_list("workspace_id", flat=True)
+    # a call claimed by a worker that died mid-post is posted again (same idempotency key)
+    WebhookCall.all_workspaces.filter(
+        status=WebhookStatus.PENDING, claimed_at__lt=now - CLAIM_LEASE
+    ).update(claimed_at=None)
+    dated = {}
+    for workspace_id, zone, checked in Workflow.all_workspaces.filter(
+        status=WorkflowStatus.PUBLISHED, published_version__graph__trigger__kind="date_property"
+    ).values_list("workspace_id", "workspace__time_zone", "date_checked_on"):
+        if checked is None or checked < now.astimezone(ZoneInfo(zone)).date():
+            dated[workspace_id] = True
+    workspaces = sorted({*workspaces, *webhooks.distinct(), *dated})
     for workspace_id in workspaces:
         transaction.on_commit(functools.partial(_run_soon, workspace_id))
     return len(workspaces)
+
+
+# -- tasks for reps ---------------------------------------------------------------------------------
+
+
+def task_done(*, workspace: Workspace, actor: User, task_id: int) -> Any:
+    """Mark one of the actor's open tasks done (an admin may close anyone's)."""
+    from volano.core.errors import NotFound
+    from volano.core.models import Membership, Role
+    from volano.workflows.models import RepTask, TaskStatus
+
+    task = RepTask.objects.for_workspace(workspace).filter(pk=task_id).first()
+    is_admin = Membership.objects.filter(workspace=workspace, user=actor, role=Role.ADMIN).exists()
+    if task is None or (task.assignee_id != actor.pk and not is_admin):
+        raise NotFound(_("no such task"))
+    if task.status == TaskStatus.DONE:
+        return task
+    with transaction.atomic():
+        task.status, task.done_at = TaskStatus.DONE, timezone.now()
+        task.save(update_fields=["status", "done_at"])
+        activity_record(
+            workspace=workspace, actor=actor, verb="workflow.task_done", obj=task,
+            contact_id=task.contact_id,
+        )  # fmt: skip
+    return task
+
+
+# -- seed 004's templates ---------------------------------------------------------------------------
+
+
+def workflow_create_from_template(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    template: str,
+    parameters: Any,
+    slug: str = "",
+) -> Workflow:
+    """A draft workflow from one of the ready templates (volano/workflows/catalog.py), with its
+    email templates (Italian copy, slugs `<workflow>-<key>`) and the custom fields it writes,
+    in one transaction. Bad parameters: a 422 naming `parameters.<key>`."""
+    from volano.contacts.models import CustomField
+    from volano.contacts.services import custom_field_create
+    from volano.emails.models import EmailTemplate
+    from volano.emails.templating.services import template_save
+    from volano.workflows.catalog import TEMPLATES, parameters_clean
+
+    chosen = TEMPLATES.get(template) if isinstance(template, str) else None
+    if chosen is None:
+        raise ApplicationError(
+            _("no workflow template %(slug)s; use one of: %(slugs)s")
+            % {"slug": repr(template)[:90], "slugs": ", ".join(TEMPLATES)},
+            field="template",
+        )
+    clean = parameters_clean(chosen, parameters)
+    workflows = Workflow.objects.for_workspace(workspace)
+    emails = EmailTemplate.objects.for_workspace(workspace)
+    base = slugify(slug or clean.get("name") or chosen.slug)[:60] or chosen.slug
+    if slug and workflows.filter(slug=base).exists():
+        raise ApplicationError(
+            _("a workflow %(slug)s already exists") % {"slug": repr(base)}, field="slug"
+        )
+    prefix, n = base, 1
+    while True:
+        definition, copies, fields = chosen.build(clean, prefix)
+        taken = emails.filter(slug__in=[f"{prefix}-{c.key}" for c in copies]).exists()
+        if not taken and not workflows.filter(slug=prefix).exists():
+            break
+        n += 1
+        prefix = f"{base}-{n}"
+    with transaction.atomic():
+        existing = set(CustomField.objects.for_workspace(workspace).values_list("key", flat=True))
+        for key, label in fields:
+            if key not in existing:
+                custom_field_create(workspace=workspace, key=key, label=label, type="text")
+        for copy in copies:
+            template_save(
+                workspace=workspace, actor=actor, slug=f"{prefix}-{copy.key}", name=copy.name,
+                subject=copy.subject, html=copy.html,
+            )  # fmt: skip
+        workflow = workflow_create(
+            workspace=workspace, actor=actor, definition=definition, slug=prefix
+        )
+        activity_record(
+            workspace=workspace, actor=actor, verb="workflow.create_from_template",
+            obj=workflow, changes={"template": chosen.slug},
+        )  # fmt: skip
+    return workflow

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from volano.core.errors import ApplicationError
@@ -64,6 +65,7 @@ def trigger_label(workflow: Any) -> str:
         "segment_left": _("Leaving the segment “%(segment)s”"),
         "stage_changed": _("Moving to the stage %(stage)s"),
         "score_crossed": _("The score %(model)s reaching %(threshold)s"),
+        "date_property": _("The date in %(field)s, %(offset_days)s days from it (checked daily)"),
     }
     label = labels.get(kind, kind)
     try:
@@ -163,4 +165,43 @@ def step_label(step: dict, workspace: Any, language: str) -> str:
         return _("Notify %(to)s: %(title)s") % {"to": to, "title": step["title"]}
     if kind == "enrol_in_workflow":
         return _("Move to the workflow “%(workflow)s”") % {"workflow": step["workflow"]}
+    if kind == "wait_until":
+        if "field" in step:
+            return _("Wait until %(field)s %(offset)+d days, at %(time)s") % {
+                "field": step["field"], "offset": step["offset_days"], "time": step["time"],
+            }  # fmt: skip
+        days = ", ".join(str(WEEKDAY_NAMES[d]) for d in step["weekdays"])
+        return _("Wait until %(days)s at %(time)s") % {"days": days, "time": step["time"]}
+    if kind == "wait_for":
+        hours = step["timeout_minutes"] // 60
+        timeout = (
+            ngettext("%(n)s day", "%(n)s days", hours // 24) % {"n": hours // 24}
+            if hours and hours % 24 == 0
+            else ngettext("%(n)s minute", "%(n)s minutes", step["timeout_minutes"])
+            % {"n": step["timeout_minutes"]}
+        )
+        if "on" in step:
+            what = (
+                _("a click on the email of step %(steps)s")
+                if step["on"]["did"] == "clicked"
+                else _("an open of the email of step %(steps)s")
+            ) % {"steps": ", ".join(step["on"]["steps"])}
+        elif "event" in step:
+            what = _("the event %(event)s") % {"event": step["event"].get("event", "")}
+        else:
+            what = _("the condition")
+        return _("Wait for %(what)s, at most %(timeout)s") % {"what": what, "timeout": timeout}
+    if kind == "create_task":
+        to = _("the owner") if step["to"] == "owner" else step["to"]
+        return _("Task for %(to)s: %(title)s") % {"to": to, "title": step["title"]}
+    if kind == "webhook":
+        return _("Call the webhook %(url)s") % {"url": step["url"]}
+    if kind == "set_top_section":
+        return _("Set %(field)s from the section read longest") % {"field": step["field"]}
     return kind
+
+
+WEEKDAY_NAMES = (
+    _lazy("Monday"), _lazy("Tuesday"), _lazy("Wednesday"), _lazy("Thursday"),
+    _lazy("Friday"), _lazy("Saturday"), _lazy("Sunday"),
+)  # fmt: skip

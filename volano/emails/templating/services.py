@@ -15,7 +15,9 @@ from volano.conditions.types import ConditionError
 from volano.contacts.models import CustomField
 from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, Conflict, ValidationFailed
+from volano.core.facts import ReferenceDeleting
 from volano.core.models import User, Workspace
+from volano.core.reactions import announce
 from volano.core.tenancy import ensure_in_workspace
 from volano.emails.models import Broadcast, EmailTemplate
 from volano.emails.templating.check import Names, Problem, jinja_problems, mjml_problems
@@ -228,8 +230,11 @@ def template_delete(*, workspace: Workspace, actor: User | None, template: Email
             % {"name": used.name},
             field="slug",
         )
-    activity_record(
-        workspace=workspace, actor=actor, verb="email_template.deleted", obj=template,
-        changes={"slug": template.slug},
-    )  # fmt: skip
-    template.delete()
+    with transaction.atomic():
+        # a domain that uses the template (a published workflow) refuses here, with its reason
+        announce(ReferenceDeleting(workspace_id=workspace.pk, kind="template", slug=template.slug))
+        activity_record(
+            workspace=workspace, actor=actor, verb="email_template.deleted", obj=template,
+            changes={"slug": template.slug},
+        )  # fmt: skip
+        template.delete()

@@ -44,7 +44,7 @@ class Command(VolanoCommand):
                     ) from None
                 if timezone.is_naive(now):
                     now = timezone.make_aware(now, dt.UTC)
-            result = workflows_run_due(workspace=workspace, now=now)
+            result = workflows_run_due(workspace=workspace, now=now, catch_up=True)
             if options["json"]:
                 self.stdout.write(json.dumps(result))
             else:
