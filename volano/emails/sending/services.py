@@ -360,6 +360,11 @@ def claim_batch(
         skip: dict[str, list[int]] = {}
         reason: str
         claimed: list[dict] = []
+        # a row whose contact is gone (the outbox's keys are Django's, not the database's: a
+        # raw delete could leave one) is skipped, never left queued for ever
+        gone = set(ids).difference(row["id"] for row in rows)
+        if gone:
+            skip[SkipReason.NO_EMAIL] = sorted(gone)
         for row in rows:
             address = (row["contact__email"] or "").strip()
             if not address:
@@ -526,6 +531,25 @@ def _sent_events(mailing: Mailing, sent: list[dict], at: dt.datetime) -> None:
         )
 
 
+def _mark_sent(mailing: Mailing, row: dict, provider_id: str) -> None:
+    """One row "sent", in its own autocommitted statement: the ORM's update compiled the same
+    statement again for each message (~0.3 ms of a send's CPU), so it is written here once."""
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s, address = %s, message_id = %s, "
+            "provider_message_id = %s, claimed_by = '', error = '' WHERE id = %s",
+            [
+                DeliveryStatus.SENT,
+                db_now(timezone.now()),
+                row["address"],
+                message_id_for(mailing, row["id"]),
+                provider_id[:200],
+                row["id"],
+            ],
+        )
+
+
 def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport) -> str:
     """Send the claimed rows. Returns "ok", or "paused" when the server went away or refused
     for now (the rest of the batch is back in the queue with its backoff)."""
@@ -583,16 +607,7 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
             _retry([row["id"]], f"{code or ''} {text}".strip())  # this recipient, later
             continue
         # accepted: written at once, so a crash after this line never sends it again
-        now = timezone.now()
-        Delivery.all_workspaces.filter(id=row["id"]).update(
-            status=DeliveryStatus.SENT,
-            sent_at=now,
-            address=row["address"],
-            message_id=message_id_for(mailing, row["id"]),
-            provider_message_id=provider_id[:200],
-            claimed_by="",
-            error="",
-        )
+        _mark_sent(mailing, row, provider_id)
         sent.append(row)
     _sent_events(mailing, sent, timezone.now())
     return result

@@ -8,19 +8,16 @@ hour), so a send pauses, never drops, when it reaches the provider's ceiling."""
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import datetime as dt
-import email.policy
+import secrets
 import smtplib
 import socket
 import time
 from dataclasses import dataclass
-from email.charset import QP, Charset
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
@@ -79,21 +76,11 @@ CONNECTION_ERRORS = (
 
 # -- the SMTP fast path ----------------------------------------------------------------------------
 # Django's EmailMessage.message() builds through the email package's modern policy, which parses
-# and refolds every header again (headerregistry): ~3x the CPU of the same MIME written with the
-# compat32 classes, and the largest cost of a send (bench/email_send.py --profile). A plain
+# and refolds every header again (headerregistry), and even the compat32 generator costs ~2 ms
+# for a 9 KB message: the largest CPU cost of a send (bench/email_send.py --profile). A plain
 # marketing or system message (text, an HTML alternative, ASCII addresses, no attachments, cc,
-# bcc or reply-to) is written here instead and handed to the backend's own SMTP connection;
-# anything else goes through Django unchanged.
-
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
-# CRLF: smtplib sends bytes as they are; headers folded only past RFC 5322's 998 (a folded
-# List-Unsubscribe reads with a leading space in some parsers)
-_COMPAT = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
-
-
-def _header(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
+# bcc or reply-to) is written here instead, as header lines and binascii's quoted-printable,
+# and handed to the backend's own SMTP connection; anything else goes through Django unchanged.
 
 
 def _address(value: str) -> str:
@@ -112,31 +99,62 @@ def _fast_path_ok(message: EmailMessage) -> bool:
     )
 
 
+def _qp(text: str) -> bytes:
+    """UTF-8 quoted-printable with CRLF line ends (binascii's C encoder: soft breaks at 76,
+    trailing blanks and "=" encoded)."""
+    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    return binascii.b2a_qp(data).replace(b"\n", b"\r\n")
+
+
+def _header_line(name: str, value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"Header values can't contain newlines (got {value!r} for {name!r})")
+    line = f"{name}: {value}"
+    if value.isascii() and len(line) <= 998:
+        return line
+    # RFC 2047 for non-ASCII; folded past RFC 5322's 998 only
+    encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name)
+    return f"{name}: {encoded.encode(linesep='\r\n', maxlinelen=998 if value.isascii() else 76)}"
+
+
 def smtp_bytes(message: EmailMessage) -> bytes:
     """The message as its MIME bytes: text/plain, or multipart/alternative with the HTML, both
-    UTF-8 quoted-printable; Subject and display names RFC 2047-encoded when not ASCII."""
-    # Any: the compat32 classes take a Charset and Header values, which their stubs do not say
-    text: Any = MIMEText(message.body, "plain", _UTF8_QP)  # type: ignore[arg-type]
-    root: Any
-    alternatives = getattr(message, "alternatives", [])
-    if alternatives:
-        root = MIMEMultipart("alternative", policy=_COMPAT)
-        root.attach(text)
-        for content, _mimetype in alternatives:
-            root.attach(MIMEText(content, "html", _UTF8_QP))  # type: ignore[arg-type]
-    else:
-        root = text
-    root["Subject"] = _header(str(message.subject))
-    root["From"] = _address(message.from_email)
-    root["To"] = ", ".join(_address(a) for a in message.to)
-    headers = {k.lower(): (k, v) for k, v in message.extra_headers.items()}
+    UTF-8 quoted-printable; Subject and display names RFC 2047-encoded when not ASCII. Written
+    directly (headers as lines, bodies through binascii's quoted-printable): the email
+    package's generator cost ~2 ms a message, most of a send's CPU (docs/benchmarks.md)."""
+    headers = {k.lower(): (k, str(v)) for k, v in message.extra_headers.items()}
+    lines = [
+        _header_line("Subject", str(message.subject)),
+        _header_line("From", _address(message.from_email)),
+        _header_line("To", ", ".join(_address(a) for a in message.to)),
+    ]
     if "date" not in headers:
-        root["Date"] = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        lines.append(_header_line("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
     if "message-id" not in headers:
-        root["Message-ID"] = make_msgid()
-    for name, value in headers.values():
-        root[name] = _header(str(value))
-    return root.as_bytes(policy=_COMPAT)
+        lines.append(_header_line("Message-ID", make_msgid()))
+    lines.extend(_header_line(name, value) for name, value in headers.values())
+    lines.append("MIME-Version: 1.0")
+    part_headers = b'charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    text = b"Content-Type: text/plain; " + part_headers + _qp(str(message.body))
+    alternatives = getattr(message, "alternatives", [])
+    if not alternatives:
+        return ("\r\n".join(lines) + "\r\n").encode("ascii") + text
+    # "==" never occurs in quoted-printable ("=" is "=3D"): the boundary cannot collide
+    boundary = f"==============={secrets.token_hex(12)}=="
+    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    parts = [text] + [
+        b"Content-Type: text/html; " + part_headers + _qp(content)
+        for content, _mimetype in alternatives
+    ]
+    return b"".join(
+        [
+            ("\r\n".join(lines) + "\r\n\r\n").encode("ascii"),
+            delimiter[2:],
+            delimiter.join(parts),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        ]
+    )
 
 
 class Transport:
