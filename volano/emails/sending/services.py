@@ -13,6 +13,7 @@ fell between (at most one per killed worker); it is sent again with the same Mes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -401,10 +402,15 @@ def claim_batch(
 # -- sending ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def _domain_of(from_email: str) -> str:
+    return parseaddr(from_email)[1].rpartition("@")[2] or "localhost"
+
+
 def message_id_for(mailing: Mailing, delivery_id: int) -> str:
     """The same Message-ID every time this delivery is sent (a resend after a crash too)."""
-    domain = parseaddr(mailing.from_email or settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
-    return f"<volano.{mailing.pk}.{delivery_id}@{domain or 'localhost'}>"
+    domain = _domain_of(mailing.from_email or settings.DEFAULT_FROM_EMAIL)
+    return f"<volano.{mailing.pk}.{delivery_id}@{domain}>"
 
 
 def build_message(
@@ -566,6 +572,40 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
         )
         return "ok"
     sent: list[dict] = []
+    # the row whose message `transport.begin` sent and whose final reply is still unread: the
+    # next message is built while the server stores this one (at most one in flight, so a
+    # crash can still send only this one twice)
+    pending: tuple[int, dict] | None = None
+
+    def failed(index: int, row: dict, error: Exception) -> bool:
+        """A refused or lost message: True when the rest of the batch waits (paused)."""
+        outcome, code, text = classify(error)
+        if outcome == Outcome.PERMANENT:
+            _hard_bounce(mailing, row, code, text)
+            return False
+        if isinstance(error, CONNECTION_ERRORS) or code == 421:
+            transport.drop()
+            _retry([r["id"] for r in claimed[index:]], f"{code or ''} {text}".strip())
+            return True
+        _retry([row["id"]], f"{code or ''} {text}".strip())  # this recipient, later
+        return False
+
+    def settle() -> bool:
+        """Read the pending message's answer and write its outcome; True when paused."""
+        nonlocal pending
+        if pending is None:
+            return False
+        index, row = pending
+        pending = None
+        try:
+            provider_id = transport.finish()
+        except Exception as error:
+            return failed(index, row, error)
+        # accepted: written at once, so a crash after this line never sends it again
+        _mark_sent(mailing, row, provider_id)
+        sent.append(row)
+        return False
+
     result = "ok"
     for index, row in enumerate(claimed):
         message_rendered = rendered.get(row["contact_id"])
@@ -574,6 +614,22 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
                 status=DeliveryStatus.FAILED, error="the renderer gave no message"
             )
             continue
+        message = build_message(
+            mailing=mailing,
+            delivery_id=row["id"],
+            address=row["address"],
+            rendered=message_rendered,
+        )
+        try:
+            prepared = transport.prepare(message)
+        except Exception as error:  # the mailer could not be opened: the batch waits
+            if settle() or failed(index, row, error):
+                result = "paused"
+                break
+            continue
+        if settle():
+            result = "paused"
+            break
         budget = transport.hour_budget()
         if budget is not None and budget <= 0:  # the hourly ceiling: wait, do not drop
             rest = [r["id"] for r in claimed[index:]]
@@ -585,30 +641,16 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
             )
             result = "paused"
             break
-        message = build_message(
-            mailing=mailing,
-            delivery_id=row["id"],
-            address=row["address"],
-            rendered=message_rendered,
-        )
         try:
-            provider_id = transport.send(message)
+            transport.begin(prepared)
         except Exception as error:
-            outcome, code, text = classify(error)
-            if outcome == Outcome.PERMANENT:
-                _hard_bounce(mailing, row, code, text)
-                continue
-            connection_lost = isinstance(error, CONNECTION_ERRORS) or code == 421
-            if connection_lost:
-                transport.drop()
-                _retry([r["id"] for r in claimed[index:]], f"{code or ''} {text}".strip())
+            if failed(index, row, error):
                 result = "paused"
                 break
-            _retry([row["id"]], f"{code or ''} {text}".strip())  # this recipient, later
             continue
-        # accepted: written at once, so a crash after this line never sends it again
-        _mark_sent(mailing, row, provider_id)
-        sent.append(row)
+        pending = (index, row)
+    if settle():
+        result = "paused"
     _sent_events(mailing, sent, timezone.now())
     return result
 

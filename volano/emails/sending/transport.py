@@ -8,9 +8,12 @@ hour), so a send pauses, never drops, when it reaches the provider's ceiling."""
 
 from __future__ import annotations
 
+import base64
 import binascii
 import contextlib
 import datetime as dt
+import functools
+import re
 import secrets
 import smtplib
 import socket
@@ -18,6 +21,7 @@ import time
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
@@ -83,7 +87,10 @@ CONNECTION_ERRORS = (
 # and handed to the backend's own SMTP connection; anything else goes through Django unchanged.
 
 
+@functools.lru_cache(maxsize=256)
 def _address(value: str) -> str:
+    if "<" not in value and " " not in value and '"' not in value:
+        return value  # a bare address
     name, address = parseaddr(value)
     return formataddr((name, address), charset="utf-8") if name else address
 
@@ -112,9 +119,30 @@ def _header_line(name: str, value: str) -> str:
     line = f"{name}: {value}"
     if value.isascii() and len(line) <= 998:
         return line
+    if not value.isascii() and name.lower() == "subject":
+        return f"{name}: {_encoded_words(value)}"
     # RFC 2047 for non-ASCII; folded past RFC 5322's 998 only
     encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name)
     return f"{name}: {encoded.encode(linesep='\r\n', maxlinelen=998 if value.isascii() else 76)}"
+
+
+def _encoded_words(value: str) -> str:
+    """RFC 2047 base64 encoded-words of at most 75 characters, one a folded line, never a
+    character split across two (email.header computes both encodings' lengths char by char)."""
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for char in value:
+        length = len(char.encode("utf-8"))
+        if size + length > 45:  # 45 bytes: 60 of base64, 72 with "=?utf-8?b?…?="
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += length
+    words.append("".join(chunk))
+    return "\r\n ".join(
+        f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words
+    )
 
 
 def smtp_bytes(message: EmailMessage) -> bytes:
@@ -157,6 +185,16 @@ def smtp_bytes(message: EmailMessage) -> bytes:
     )
 
 
+_LEADING_DOT = re.compile(rb"(?m)^\.")  # dot-stuffing (RFC 5321 4.5.2), as smtplib does
+
+
+@dataclass(frozen=True)
+class Prepared:
+    message: Any
+    sender: str  # the envelope sender (fast path only)
+    raw: bytes  # the MIME bytes; empty: sent through the backend as it is
+
+
 class Transport:
     """One mailer connection, opened lazily and reused; `send` paces itself to the limits."""
 
@@ -167,6 +205,7 @@ class Transport:
         self._backend: BaseEmailBackend | None = None
         self._last = 0.0
         self._hour_budget: int | None = None
+        self._pending: tuple[str, Any] | None = None
 
     def _pace(self) -> None:
         if self.limits.per_second:
@@ -205,6 +244,92 @@ class Transport:
         status = getattr(message, "anymail_status", None)
         provider_id = getattr(status, "message_id", None)
         return "" if provider_id is None else str(provider_id)
+
+    # -- sending with the final reply read later --------------------------------------------
+    # The server's longest wait is its answer to the end of a message's data (it reads and
+    # stores the message). `begin` sends a message up to its final ".", and `finish` reads
+    # that answer; in between the worker builds the next message, so building and the
+    # server's work overlap. This is not SMTP pipelining: no command is sent before the
+    # previous one's reply is read. One message at a time is in flight, as with `send`.
+
+    def prepare(self, message) -> Prepared:
+        """The message ready to go (its MIME bytes written, on the SMTP fast path)."""
+        if self._backend is None:
+            backend = mailers[self.mailer]
+            backend.fail_silently = False
+            backend.open()
+            self._backend = backend
+        if isinstance(self._backend, SmtpBackend) and _fast_path_ok(message):
+            return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
+        return Prepared(message, "", b"")
+
+    def begin(self, prepared: Prepared) -> None:
+        """Send a prepared message up to the end of its data; raises what `send` raises for
+        the envelope. `finish` must be called before the next `begin`."""
+        self._pending = None
+        if not prepared.raw:  # not the fast path: sent whole now, its result kept
+            self._pending = ("sent", self.send(prepared.message))
+            return
+        backend = self._backend
+        assert isinstance(backend, SmtpBackend)
+        self._pace()
+        if backend.connection is None and not backend.open():
+            raise smtplib.SMTPServerDisconnected("no connection to the SMTP server")
+        conn = backend.connection
+        assert conn is not None
+        # what smtplib.SMTP.sendmail does, up to the data's final reply
+        conn.ehlo_or_helo_if_needed()
+        options = [f"size={len(prepared.raw)}"] if conn.does_esmtp and conn.has_extn("size") else []
+        code, reply = conn.mail(prepared.sender, options)
+        if code != 250:
+            self._reset(conn, code)
+            raise smtplib.SMTPSenderRefused(code, reply, prepared.sender)
+        refused = {}
+        recipients = prepared.message.recipients()
+        for recipient in recipients:
+            code, reply = conn.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                conn.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            self._reset(conn, 0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        conn.putcmd("data")
+        code, reply = conn.getreply()
+        if code != 354:
+            self._reset(conn, code)
+            raise smtplib.SMTPDataError(code, reply)
+        data = _LEADING_DOT.sub(b"..", prepared.raw)
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        conn.send(data + b".\r\n")
+        self._pending = ("data", conn)
+
+    def finish(self) -> str:
+        """The server's answer to the message `begin` sent: the provider's id ('' on SMTP),
+        or the exception an accepted-or-not `send` raises."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            raise smtplib.SMTPServerDisconnected("no message in flight")
+        kind, value = pending
+        if kind == "sent":
+            return value
+        conn = value
+        code, reply = conn.getreply()
+        if code != 250:
+            self._reset(conn, code)
+            raise smtplib.SMTPDataError(code, reply)
+        return ""
+
+    @staticmethod
+    def _reset(conn: smtplib.SMTP, code: int) -> None:
+        if code == 421:
+            conn.close()
+            return
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            conn.rset()
 
     def drop(self) -> None:
         """Forget a broken connection (the next send opens a new one)."""
