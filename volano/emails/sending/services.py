@@ -51,7 +51,7 @@ from volano.emails.models import (
 )
 from volano.emails.policy import email_policy_get, policy_quiet_until
 from volano.emails.sending.renderers import renderer_get
-from volano.emails.sending.transport import CONNECTION_ERRORS, Outcome, Transport, classify
+from volano.emails.sending.transport import Outcome, Transport, classify, connection_lost
 from volano.emails.suppression import suppression_add
 from volano.events.models import Channel, Event, EventType
 
@@ -125,7 +125,7 @@ def mailing_create(
             mailer=mailer,
             created_by=actor,
         )
-        count = _deliveries_insert(workspace, mailing, audience_queryset, now)
+        count = _deliveries_insert(workspace, mailing, audience_queryset, now, fresh=True)
         activity_record(
             workspace=workspace,
             actor=actor,
@@ -137,15 +137,29 @@ def mailing_create(
 
 
 def _deliveries_insert(
-    workspace: Workspace, mailing: Mailing, audience_queryset: QuerySet[Contact], now: dt.datetime
+    workspace: Workspace,
+    mailing: Mailing,
+    audience_queryset: QuerySet[Contact],
+    now: dt.datetime,
+    *,
+    fresh: bool = False,
 ) -> int:
     """One INSERT … SELECT of a queued Delivery per contact of the audience (of this workspace)
-    that the mailing does not write to yet; returns how many rows were added."""
-    audience = (
-        Contact.objects.for_workspace(workspace)
-        .filter(pk__in=audience_queryset.values("pk"))
-        .values("pk")
-    )
+    that the mailing does not write to yet; returns how many rows were added. `fresh`: the
+    mailing was made in this transaction, so it writes to nobody yet and no other transaction
+    can add to it: the insert goes without ON CONFLICT (its speculative insertion per row was
+    a third of writing a 900,000-row outbox)."""
+    if audience_queryset.model is Contact and not audience_queryset.query.combinator:
+        # the audience's own statement, kept to this workspace: no second pass over contacts
+        audience = audience_queryset.filter(workspace_id=workspace.pk).order_by().values("pk")
+        if len(audience.query.alias_map) > 1:  # a join may repeat a contact
+            audience = audience.distinct()
+    else:
+        audience = (
+            Contact.objects.for_workspace(workspace)
+            .filter(pk__in=audience_queryset.values("pk"))
+            .values("pk")
+        )
     sql, audience_params = audience.query.sql_with_params()
     table = Delivery._meta.db_table
     q = connection.ops.quote_name
@@ -158,7 +172,8 @@ def _deliveries_insert(
     statement = (
         f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) "
         f"SELECT %s, %s, a.{q('pk')}, %s, '', '', 0, %s, '', '', '', '', '' "
-        f"FROM ({sql}) a WHERE 1 = 1 ON CONFLICT DO NOTHING"  # WHERE: SQLite needs it there
+        f"FROM ({sql}) a WHERE 1 = 1"  # WHERE: SQLite needs it before ON CONFLICT
+        + ("" if fresh else " ON CONFLICT DO NOTHING")
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -583,7 +598,7 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
         if outcome == Outcome.PERMANENT:
             _hard_bounce(mailing, row, code, text)
             return False
-        if isinstance(error, CONNECTION_ERRORS) or code == 421:
+        if connection_lost(error) or code == 421:
             transport.drop()
             _retry([r["id"] for r in claimed[index:]], f"{code or ''} {text}".strip())
             return True

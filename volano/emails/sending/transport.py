@@ -78,6 +78,14 @@ CONNECTION_ERRORS = (
 )
 
 
+def connection_lost(error: BaseException) -> bool:
+    """The server is not there (now): the rest of the batch waits too. smtplib's exceptions
+    are OSErrors, but a reply for one message (4xx, 5xx) is that message's alone."""
+    if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
+        return True
+    return isinstance(error, CONNECTION_ERRORS) and not isinstance(error, smtplib.SMTPException)
+
+
 # -- the SMTP fast path ----------------------------------------------------------------------------
 # Django's EmailMessage.message() builds through the email package's modern policy, which parses
 # and refolds every header again (headerregistry), and even the compat32 generator costs ~2 ms
