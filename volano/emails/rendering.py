@@ -18,6 +18,8 @@ TemplateBroken for a template with errors: a broken template is never sent.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -152,12 +154,50 @@ def render_mailing(mailing: Any, contacts: Iterable[Any]) -> dict[int, RenderedE
         raise TemplateBroken(_("the mailing's template no longer exists"), field="template")
     template_ensure_sendable(template)
     contacts = list(contacts)
-    chosen = variants_for(template, [c.pk for c in contacts])
+    chosen = _variants_ahead(mailing, template, [c.pk for c in contacts])
     subject = params.get("subject")
     return {
         c.pk: render_for_contact(template, c, variants=chosen.get(c.pk, {}), subject=subject)
         for c in contacts
     }
+
+
+# The blocks of a mailing's next LOOKAHEAD queued contacts, chosen at once and kept for up to
+# LOOKAHEAD_SECONDS: a condition costs about as much for 2,000 ids as for a claim's 50, and was
+# the largest cost of rendering a batch (docs/benchmarks.md). A contact's block is so chosen at
+# most that long before its message is built; consent and suppression are still checked at
+# each claim.
+LOOKAHEAD = 2000
+LOOKAHEAD_SECONDS = 60.0
+_ahead: dict[tuple[int, int, object], tuple[float, dict[int, dict[str, int | None]]]] = {}
+_ahead_lock = threading.Lock()
+
+
+def _variants_ahead(
+    mailing: Any, template: EmailTemplate, contact_ids: list[int]
+) -> dict[int, dict[str, int | None]]:
+    if mailing.pk is None:
+        return variants_for(template, contact_ids)
+    from volano.emails.models import Delivery, DeliveryStatus
+
+    # the template's edits (updated_at) start a new choice
+    key = (mailing.pk, template.pk, getattr(template, "updated_at", None))
+    now = time.monotonic()
+    with _ahead_lock:
+        expires, chosen = _ahead.get(key, (0.0, {}))
+    if now < expires and all(cid in chosen for cid in contact_ids):
+        return {cid: chosen[cid] for cid in contact_ids}
+    upcoming = (
+        Delivery.all_workspaces.filter(mailing_id=mailing.pk, status=DeliveryStatus.QUEUED)
+        .order_by("id")
+        .values_list("contact_id", flat=True)[:LOOKAHEAD]
+    )
+    chosen = variants_for(template, [*contact_ids, *upcoming])
+    with _ahead_lock:
+        for stale in [k for k, (until, _) in _ahead.items() if until <= now]:
+            del _ahead[stale]
+        _ahead[key] = (now + LOOKAHEAD_SECONDS, chosen)
+    return {cid: chosen[cid] for cid in contact_ids}
 
 
 register_renderer("template", render_mailing)

@@ -8,17 +8,18 @@ hour), so a send pauses, never drops, when it reaches the provider's ceiling."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import datetime as dt
-import email.policy
+import functools
+import re
+import secrets
 import smtplib
 import socket
 import time
 from dataclasses import dataclass
-from email.charset import QP, Charset
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any
 
@@ -77,26 +78,27 @@ CONNECTION_ERRORS = (
 )
 
 
+def connection_lost(error: BaseException) -> bool:
+    """The server is not there (now): the rest of the batch waits too. smtplib's exceptions
+    are OSErrors, but a reply for one message (4xx, 5xx) is that message's alone."""
+    if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
+        return True
+    return isinstance(error, CONNECTION_ERRORS) and not isinstance(error, smtplib.SMTPException)
+
+
 # -- the SMTP fast path ----------------------------------------------------------------------------
 # Django's EmailMessage.message() builds through the email package's modern policy, which parses
-# and refolds every header again (headerregistry): ~3x the CPU of the same MIME written with the
-# compat32 classes, and the largest cost of a send (bench/email_send.py --profile). A plain
+# and refolds every header again (headerregistry), and even the compat32 generator costs ~2 ms
+# for a 9 KB message: the largest CPU cost of a send (bench/email_send.py --profile). A plain
 # marketing or system message (text, an HTML alternative, ASCII addresses, no attachments, cc,
-# bcc or reply-to) is written here instead and handed to the backend's own SMTP connection;
-# anything else goes through Django unchanged.
-
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
-# CRLF: smtplib sends bytes as they are; headers folded only past RFC 5322's 998 (a folded
-# List-Unsubscribe reads with a leading space in some parsers)
-_COMPAT = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
+# bcc or reply-to) is written here instead, as header lines and binascii's quoted-printable,
+# and handed to the backend's own SMTP connection; anything else goes through Django unchanged.
 
 
-def _header(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
-
-
+@functools.lru_cache(maxsize=256)
 def _address(value: str) -> str:
+    if "<" not in value and " " not in value and '"' not in value:
+        return value  # a bare address
     name, address = parseaddr(value)
     return formataddr((name, address), charset="utf-8") if name else address
 
@@ -112,31 +114,93 @@ def _fast_path_ok(message: EmailMessage) -> bool:
     )
 
 
+def _qp(text: str) -> bytes:
+    """UTF-8 quoted-printable with CRLF line ends (binascii's C encoder: soft breaks at 76,
+    trailing blanks and "=" encoded)."""
+    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    return binascii.b2a_qp(data).replace(b"\n", b"\r\n")
+
+
+def _header_line(name: str, value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"Header values can't contain newlines (got {value!r} for {name!r})")
+    line = f"{name}: {value}"
+    if value.isascii() and len(line) <= 998:
+        return line
+    if not value.isascii() and name.lower() == "subject":
+        return f"{name}: {_encoded_words(value)}"
+    # RFC 2047 for non-ASCII; folded past RFC 5322's 998 only
+    encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name)
+    return f"{name}: {encoded.encode(linesep='\r\n', maxlinelen=998 if value.isascii() else 76)}"
+
+
+def _encoded_words(value: str) -> str:
+    """RFC 2047 base64 encoded-words of at most 75 characters, one a folded line, never a
+    character split across two (email.header computes both encodings' lengths char by char)."""
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for char in value:
+        length = len(char.encode("utf-8"))
+        if size + length > 45:  # 45 bytes: 60 of base64, 72 with "=?utf-8?b?…?="
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += length
+    words.append("".join(chunk))
+    return "\r\n ".join(
+        f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words
+    )
+
+
 def smtp_bytes(message: EmailMessage) -> bytes:
     """The message as its MIME bytes: text/plain, or multipart/alternative with the HTML, both
-    UTF-8 quoted-printable; Subject and display names RFC 2047-encoded when not ASCII."""
-    # Any: the compat32 classes take a Charset and Header values, which their stubs do not say
-    text: Any = MIMEText(message.body, "plain", _UTF8_QP)  # type: ignore[arg-type]
-    root: Any
-    alternatives = getattr(message, "alternatives", [])
-    if alternatives:
-        root = MIMEMultipart("alternative", policy=_COMPAT)
-        root.attach(text)
-        for content, _mimetype in alternatives:
-            root.attach(MIMEText(content, "html", _UTF8_QP))  # type: ignore[arg-type]
-    else:
-        root = text
-    root["Subject"] = _header(str(message.subject))
-    root["From"] = _address(message.from_email)
-    root["To"] = ", ".join(_address(a) for a in message.to)
-    headers = {k.lower(): (k, v) for k, v in message.extra_headers.items()}
+    UTF-8 quoted-printable; Subject and display names RFC 2047-encoded when not ASCII. Written
+    directly (headers as lines, bodies through binascii's quoted-printable): the email
+    package's generator cost ~2 ms a message, most of a send's CPU (docs/benchmarks.md)."""
+    headers = {k.lower(): (k, str(v)) for k, v in message.extra_headers.items()}
+    lines = [
+        _header_line("Subject", str(message.subject)),
+        _header_line("From", _address(message.from_email)),
+        _header_line("To", ", ".join(_address(a) for a in message.to)),
+    ]
     if "date" not in headers:
-        root["Date"] = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        lines.append(_header_line("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
     if "message-id" not in headers:
-        root["Message-ID"] = make_msgid()
-    for name, value in headers.values():
-        root[name] = _header(str(value))
-    return root.as_bytes(policy=_COMPAT)
+        lines.append(_header_line("Message-ID", make_msgid()))
+    lines.extend(_header_line(name, value) for name, value in headers.values())
+    lines.append("MIME-Version: 1.0")
+    part_headers = b'charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    text = b"Content-Type: text/plain; " + part_headers + _qp(str(message.body))
+    alternatives = getattr(message, "alternatives", [])
+    if not alternatives:
+        return ("\r\n".join(lines) + "\r\n").encode("ascii") + text
+    # "==" never occurs in quoted-printable ("=" is "=3D"): the boundary cannot collide
+    boundary = f"==============={secrets.token_hex(12)}=="
+    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    parts = [text] + [
+        b"Content-Type: text/html; " + part_headers + _qp(content)
+        for content, _mimetype in alternatives
+    ]
+    return b"".join(
+        [
+            ("\r\n".join(lines) + "\r\n\r\n").encode("ascii"),
+            delimiter[2:],
+            delimiter.join(parts),
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        ]
+    )
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")  # dot-stuffing (RFC 5321 4.5.2), as smtplib does
+
+
+@dataclass(frozen=True)
+class Prepared:
+    message: Any
+    sender: str  # the envelope sender (fast path only)
+    raw: bytes  # the MIME bytes; empty: sent through the backend as it is
 
 
 class Transport:
@@ -149,6 +213,7 @@ class Transport:
         self._backend: BaseEmailBackend | None = None
         self._last = 0.0
         self._hour_budget: int | None = None
+        self._pending: tuple[str, Any] | None = None
 
     def _pace(self) -> None:
         if self.limits.per_second:
@@ -187,6 +252,92 @@ class Transport:
         status = getattr(message, "anymail_status", None)
         provider_id = getattr(status, "message_id", None)
         return "" if provider_id is None else str(provider_id)
+
+    # -- sending with the final reply read later --------------------------------------------
+    # The server's longest wait is its answer to the end of a message's data (it reads and
+    # stores the message). `begin` sends a message up to its final ".", and `finish` reads
+    # that answer; in between the worker builds the next message, so building and the
+    # server's work overlap. This is not SMTP pipelining: no command is sent before the
+    # previous one's reply is read. One message at a time is in flight, as with `send`.
+
+    def prepare(self, message) -> Prepared:
+        """The message ready to go (its MIME bytes written, on the SMTP fast path)."""
+        if self._backend is None:
+            backend = mailers[self.mailer]
+            backend.fail_silently = False
+            backend.open()
+            self._backend = backend
+        if isinstance(self._backend, SmtpBackend) and _fast_path_ok(message):
+            return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
+        return Prepared(message, "", b"")
+
+    def begin(self, prepared: Prepared) -> None:
+        """Send a prepared message up to the end of its data; raises what `send` raises for
+        the envelope. `finish` must be called before the next `begin`."""
+        self._pending = None
+        if not prepared.raw:  # not the fast path: sent whole now, its result kept
+            self._pending = ("sent", self.send(prepared.message))
+            return
+        backend = self._backend
+        assert isinstance(backend, SmtpBackend)
+        self._pace()
+        if backend.connection is None and not backend.open():
+            raise smtplib.SMTPServerDisconnected("no connection to the SMTP server")
+        conn = backend.connection
+        assert conn is not None
+        # what smtplib.SMTP.sendmail does, up to the data's final reply
+        conn.ehlo_or_helo_if_needed()
+        options = [f"size={len(prepared.raw)}"] if conn.does_esmtp and conn.has_extn("size") else []
+        code, reply = conn.mail(prepared.sender, options)
+        if code != 250:
+            self._reset(conn, code)
+            raise smtplib.SMTPSenderRefused(code, reply, prepared.sender)
+        refused = {}
+        recipients = prepared.message.recipients()
+        for recipient in recipients:
+            code, reply = conn.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                conn.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            self._reset(conn, 0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        conn.putcmd("data")
+        code, reply = conn.getreply()
+        if code != 354:
+            self._reset(conn, code)
+            raise smtplib.SMTPDataError(code, reply)
+        data = _LEADING_DOT.sub(b"..", prepared.raw)
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        conn.send(data + b".\r\n")
+        self._pending = ("data", conn)
+
+    def finish(self) -> str:
+        """The server's answer to the message `begin` sent: the provider's id ('' on SMTP),
+        or the exception an accepted-or-not `send` raises."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            raise smtplib.SMTPServerDisconnected("no message in flight")
+        kind, value = pending
+        if kind == "sent":
+            return value
+        conn = value
+        code, reply = conn.getreply()
+        if code != 250:
+            self._reset(conn, code)
+            raise smtplib.SMTPDataError(code, reply)
+        return ""
+
+    @staticmethod
+    def _reset(conn: smtplib.SMTP, code: int) -> None:
+        if code == 421:
+            conn.close()
+            return
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            conn.rset()
 
     def drop(self) -> None:
         """Forget a broken connection (the next send opens a new one)."""

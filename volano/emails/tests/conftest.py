@@ -23,12 +23,15 @@ def free_port() -> int:
 
 class Inbox:
     """aiosmtpd handler: every accepted message parsed; `refuse[address] = "550 …"` answers
-    that recipient with the reply; `data_reply` answers every DATA (e.g. "421 …")."""
+    that recipient with the reply; `data_reply` answers every DATA (e.g. "421 …"), `data_refuse`
+    the end of DATA of a message to that address."""
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.refuse: dict[str, str] = {}
         self.data_reply: str | None = None
+        # the answer to the end of DATA for a message to this address (after its data was read)
+        self.data_refuse: dict[str, str] = {}
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -41,6 +44,9 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         if self.data_reply:
             return self.data_reply
+        for address in envelope.rcpt_tos:
+            if address.lower() in self.data_refuse:
+                return self.data_refuse[address.lower()]
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(parsed)

@@ -135,6 +135,13 @@ def test_a_5xx_at_send_time_is_a_hard_bounce_and_suppresses(
     mailing = _send(
         officina, Contact.objects.for_workspace(officina), django_capture_on_commit_callbacks
     )
+    print(
+        list(
+            Delivery.all_workspaces.filter(mailing=mailing).values(
+                "contact__email", "status", "error"
+            )
+        )
+    )
     assert [str(m["To"]) for m in smtp.inbox.messages] == ["bruno@example.it"]
     anna = Delivery.all_workspaces.get(mailing=mailing, contact=audience["anna"])
     assert (anna.status, anna.bounce_kind) == ("bounced", "hard")
@@ -148,6 +155,29 @@ def test_a_5xx_at_send_time_is_a_hard_bounce_and_suppresses(
         .filter(type="email_bounced", contact=audience["anna"])
         .exists()
     )
+
+
+@pytest.mark.parametrize("reply", ["550 5.6.0 Message refused", "452 4.3.1 Mailbox full"])
+def test_a_refusal_at_the_end_of_a_messages_data_is_its_own(
+    officina, audience, smtp, django_capture_on_commit_callbacks, monkeypatch, reply
+):
+    """The server's answer to a message's data is read after the next message was built
+    (Transport.begin/finish): a refusal there belongs to that message, the next is sent once."""
+    monkeypatch.setenv("VOLANO_EMAIL_BACKOFF_BASE", "600")
+    smtp.inbox.data_refuse["anna@example.it"] = reply
+    mailing = _send(
+        officina, Contact.objects.for_workspace(officina), django_capture_on_commit_callbacks
+    )
+    assert [str(m["To"]) for m in smtp.inbox.messages] == ["bruno@example.it"]
+    anna = Delivery.all_workspaces.get(mailing=mailing, contact=audience["anna"])
+    bruno = Delivery.all_workspaces.get(mailing=mailing, contact=audience["bruno"])
+    assert bruno.status == "sent"
+    if reply.startswith("5"):
+        assert (anna.status, anna.bounce_kind) == ("bounced", "hard")
+        assert Suppression.objects.for_workspace(officina).filter(address="anna@example.it")
+    else:  # later, with its backoff; nothing else waits for it
+        assert (anna.status, anna.attempts) == ("queued", 1)
+        assert "452" in anna.error
 
 
 @pytest.mark.parametrize(
