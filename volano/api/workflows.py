@@ -102,6 +102,43 @@ class EnrolIn(Strict):
     segment: str | None = Field(default=None, max_length=80)
 
 
+class ReplayIn(Strict):
+    days: int = Field(default=90, ge=1, le=365)
+
+
+class ReplayStepOut(Schema):
+    key: str
+    kind: str
+    path: str
+    count: int
+    outcomes: dict[str, int] = {}
+    with_comparable_emails: int | None = None
+    simulated: bool = True
+
+
+class ReplayEmailOut(Schema):
+    step: str
+    template: str
+    count: int
+
+
+class ReplayContactOut(Schema):
+    contact_id: int
+    email: str | None
+    entered_at: dt.datetime
+    emails: list[str]
+
+
+class ReplayOut(Schema):
+    days: int
+    entered: int
+    goal_reached: int
+    steps: list[ReplayStepOut]
+    emails: list[ReplayEmailOut]
+    sample: list[ReplayContactOut]
+    notes: list[str]
+
+
 def _definition(payload: WorkflowIn) -> dict:
     data = payload.model_dump(exclude=set(SETTINGS))
     if data.get("goal") is None:
@@ -219,3 +256,16 @@ def workflows_enrol(request: HttpRequest, workflow_id: int, payload: EnrolIn):
             source="api",
         )
     return {"enrolled": count}
+
+
+@router.post("/workflows/{workflow_id}/replay", response=ReplayOut, summary="Replay the draft")
+def workflows_replay(request: HttpRequest, workflow_id: int, payload: ReplayIn):
+    """The draft run over the last `days` days of the timeline, reading only (nothing is sent
+    or written): `entered`, per step `count` (and the branches or paths taken), `goal_reached`,
+    the emails each would have received (`emails`, a `sample` of contacts), and `notes` on what
+    a replay cannot know (docs/workflows.md, "Replay")."""
+    from volano.workflows.replay import workflow_replay
+
+    return workflow_replay(
+        workspace=_ws(request), workflow=_get(request, workflow_id), days=payload.days
+    )
