@@ -359,7 +359,7 @@ def workflow_replay(
 
     if events_q is None:
         totals: dict[str, int] = dict.fromkeys(["entered", *flags], 0)
-        entrants = Contact.objects.none()
+        entrants = None
     else:
         events = Event.objects.for_workspace(workspace).filter(
             events_q, contact_id__isnull=False, occurred_at__gte=since, occurred_at__lte=now
@@ -434,6 +434,8 @@ def _sample(
 ) -> list[dict[str, Any]]:
     """Up to SAMPLE entrants with the emails each would have received: one query per send
     step over those few contacts."""
+    if entrants is None:
+        return []
     people = list(
         entrants.order_by("entered_at", "pk").values("pk", "email", "entered_at")[:SAMPLE]
     )

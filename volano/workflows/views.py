@@ -1,5 +1,5 @@
 """Workflow pages: the list with numbers, a workflow's steps with live counts, publish and pause.
-Workflows are created through the API for now (docs/workflows.md); a builder comes later."""
+The builder (new workflows, editing a draft) is in builder_views.py."""
 
 from __future__ import annotations
 
