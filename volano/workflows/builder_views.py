@@ -213,6 +213,10 @@ def _context(
         "catalogue": _catalogue(workspace),
         "stats": selectors.workflow_stats(workspace=workspace, workflow=workflow),
         "builder_url": _builder_url(workflow.pk),
+        # the flash messages are shown inside the builder column, which HTMX swaps (the base
+        # template's place for them is outside it)
+        "notices": list(messages.get_messages(request)),
+        "messages": [],
     }
 
 
