@@ -55,6 +55,16 @@ class StepCountOut(Schema):
     outcomes: dict[str, int]
 
 
+class PathConversionOut(Schema):
+    step: str
+    path: str
+    took: int
+    goal_reached: int
+    completed: int
+    active: int
+    conversion: float
+
+
 class WorkflowOut(Schema):
     id: int
     slug: str
@@ -70,6 +80,7 @@ class WorkflowOut(Schema):
     updated_at: dt.datetime
     stats: StatsOut
     steps: list[StepCountOut]
+    conversion: list[PathConversionOut]
 
 
 class WorkflowSummaryOut(Schema):
@@ -164,6 +175,7 @@ def _out(request: HttpRequest, workflow: Workflow) -> dict:
         "updated_at": workflow.updated_at,
         "stats": selectors.workflow_stats(workspace=workspace, workflow=workflow),
         "steps": selectors.workflow_step_counts(workspace=workspace, workflow=workflow),
+        "conversion": selectors.workflow_path_conversion(workspace=workspace, workflow=workflow),
     }
 
 

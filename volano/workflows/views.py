@@ -49,6 +49,7 @@ def _detail_context(request: HttpRequest, workflow_id: int) -> dict[str, Any]:
         "stats": selectors.workflow_stats(workspace=workspace, workflow=workflow),
         "steps": steps,
         "trigger": trigger_label(workflow),
+        "conversion": selectors.workflow_path_conversion(workspace=workspace, workflow=workflow),
     }
 
 

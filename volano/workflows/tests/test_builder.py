@@ -223,3 +223,44 @@ def test_live_counts_and_the_replay_panel(client, officina, giulia, templates, p
     assert "no one would have entered by themselves" in text
     bad = client.post(f"/workflows/{workflow.pk}/builder/replay/", {"days": "0"})
     assert "days: a whole number from 1 to 365" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_conversion_by_path_of_a_split(client, officina, giulia, person, giulia_token):
+    definition = {
+        "name": "A/B",
+        "trigger": {"kind": "manual"},
+        "steps": [
+            {
+                "key": "ab",
+                "kind": "split",
+                "paths": [
+                    [{"key": "cliente", "kind": "change_stage", "stage": "customer"}],
+                    [{"key": "niente", "kind": "wait", "minutes": 0}],
+                ],
+            },
+            {"key": "fine", "kind": "wait", "minutes": 0},
+        ],
+        "goal": {"field": "lifecycle_stage", "op": "eq", "value": "customer"},
+    }
+    workflow = services.workflow_create(workspace=officina, actor=giulia, definition=definition)
+    workflow = services.workflow_publish(workspace=officina, actor=giulia, workflow=workflow)
+    people = [person(f"p{n}@example.it") for n in range(8)]
+    services.workflow_enrol_ids(
+        workspace=officina, actor=giulia, workflow=workflow,
+        contact_ids=[p.pk for p in people], source="api",
+    )  # fmt: skip
+    services.workflows_run_due(workspace=officina)
+    first = sum(1 for p in people if services.split_path(p.pk, workflow.pk, [1, 1]) == 0)
+    body = client.get(
+        f"/api/v1/workflows/{workflow.pk}", headers={"Authorization": f"Bearer {giulia_token}"}
+    ).json()
+    conversion = {row["path"]: row for row in body["conversion"]}
+    assert conversion["path-1"]["took"] == first and conversion["path-1"]["goal_reached"] == first
+    assert conversion["path-2"]["took"] == 8 - first
+    assert conversion["path-2"]["goal_reached"] == 0
+    assert conversion["path-2"]["completed"] == 8 - first
+    assert body["stats"]["goal_reached"] == first and body["stats"]["enrolled"] == 8
+    client.force_login(giulia)
+    page = client.get(f"/workflows/{workflow.pk}/").content.decode()
+    assert "Conversion by path" in page and 'data-path="ab/path-1"' in page
