@@ -433,7 +433,7 @@ def workflow_builder_counts_view(request: HttpRequest, workflow_id: int) -> Http
     return render(request, "workflows/builder/_counts.html", {"rows": rows})
 
 
-@requires(write=Cap.VIEW_MARKETING)  # a POST that reads only: seeing marketing is enough
+@requires(write=Cap.PREVIEW)  # a read-only preview, like a segment's count
 @require_POST
 def workflow_builder_replay_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
     """The replay panel: the draft over the last N days, read-only."""
