@@ -15,11 +15,11 @@ draft). Target: under 60 s at 1M contacts / 10M events on PostgreSQL.
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 import os
 import statistics
 import sys
 import time
+from collections import Counter
 
 from bench.generate import django_setup, quick_workspace
 
@@ -72,6 +72,7 @@ def main() -> int:
     parser.add_argument("--workspace", default="bench-1m", help="--full: the workspace slug")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--contacts", type=int, default=10_000, help="--quick: how many")
     args = parser.parse_args()
     if args.full and not (args.database_url or "").startswith("postgres"):
         print("--full needs --database-url of a PostgreSQL database with the 1M demo data")
@@ -90,7 +91,10 @@ def main() -> int:
 
     if args.quick:
         workspace = quick_workspace(
-            "bench-replay", contacts=10_000, companies=2_000, anonymous_visitors=2_000
+            f"bench-replay-{args.contacts}",
+            contacts=args.contacts,
+            companies=args.contacts // 5,
+            anonymous_visitors=args.contacts // 5,
         )
     else:
         workspace = Workspace.objects.filter(slug=args.workspace).first()
