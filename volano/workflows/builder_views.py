@@ -331,9 +331,6 @@ def _change(request: HttpRequest, workflow: Any) -> HttpResponse:
             changed = {k: v for k, v in draft.items() if k != "goal"}
             if form.cleaned_data["goal"]:
                 changed["goal"] = form.cleaned_data["goal"]
-        elif action == "rename":
-            name = (post.get("name") or "").strip()
-            changed = {**draft, "name": name}
         else:
             messages.error(request, _("Unknown change."))
             return redirect("workflows:builder", workflow_id=workflow.pk)
