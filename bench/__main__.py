@@ -21,6 +21,7 @@ BENCHMARKS = [
     "budgets",
     "attribution",
     "workflows",
+    "workflow_replay",
 ]
 
 

@@ -55,6 +55,16 @@ class StepCountOut(Schema):
     outcomes: dict[str, int]
 
 
+class PathConversionOut(Schema):
+    step: str
+    path: str
+    took: int
+    goal_reached: int
+    completed: int
+    active: int
+    conversion: float
+
+
 class WorkflowOut(Schema):
     id: int
     slug: str
@@ -70,6 +80,7 @@ class WorkflowOut(Schema):
     updated_at: dt.datetime
     stats: StatsOut
     steps: list[StepCountOut]
+    conversion: list[PathConversionOut]
 
 
 class WorkflowSummaryOut(Schema):
@@ -107,6 +118,43 @@ class EnrolIn(Strict):
     segment: str | None = Field(default=None, max_length=80)
 
 
+class ReplayIn(Strict):
+    days: int = Field(default=90, ge=1, le=365)
+
+
+class ReplayStepOut(Schema):
+    key: str
+    kind: str
+    path: str
+    count: int
+    outcomes: dict[str, int] = {}
+    with_comparable_emails: int | None = None
+    simulated: bool = True
+
+
+class ReplayEmailOut(Schema):
+    step: str
+    template: str
+    count: int
+
+
+class ReplayContactOut(Schema):
+    contact_id: int
+    email: str | None
+    entered_at: dt.datetime
+    emails: list[str]
+
+
+class ReplayOut(Schema):
+    days: int
+    entered: int
+    goal_reached: int
+    steps: list[ReplayStepOut]
+    emails: list[ReplayEmailOut]
+    sample: list[ReplayContactOut]
+    notes: list[str]
+
+
 def _definition(payload: WorkflowIn) -> dict:
     data = payload.model_dump(exclude=set(SETTINGS))
     for optional in ("goal", "category", "suppress_while_in"):
@@ -133,6 +181,7 @@ def _out(request: HttpRequest, workflow: Workflow) -> dict:
         "updated_at": workflow.updated_at,
         "stats": selectors.workflow_stats(workspace=workspace, workflow=workflow),
         "steps": selectors.workflow_step_counts(workspace=workspace, workflow=workflow),
+        "conversion": selectors.workflow_path_conversion(workspace=workspace, workflow=workflow),
     }
 
 
@@ -241,3 +290,16 @@ def workflows_enrol(request: HttpRequest, workflow_id: int, payload: EnrolIn):
             source="api",
         )
     return {"enrolled": count}
+
+
+@router.post("/workflows/{workflow_id}/replay", response=ReplayOut, summary="Replay the draft")
+def workflows_replay(request: HttpRequest, workflow_id: int, payload: ReplayIn):
+    """The draft run over the last `days` days of the timeline, reading only (nothing is sent
+    or written): `entered`, per step `count` (and the branches or paths taken), `goal_reached`,
+    the emails each would have received (`emails`, a `sample` of contacts), and `notes` on what
+    a replay cannot know (docs/workflows.md, "Replay")."""
+    from volano.workflows.replay import workflow_replay
+
+    return workflow_replay(
+        workspace=_ws(request), workflow=_get(request, workflow_id), days=payload.days
+    )

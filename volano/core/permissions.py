@@ -284,6 +284,7 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("POST", "workflows/<workflow_id>/publish"): E,
     ("POST", "workflows/<workflow_id>/pause"): E,
     ("POST", "workflows/<workflow_id>/enrol"): E,
+    ("POST", "workflows/<workflow_id>/replay"): P,  # a read-only preview: sends, writes nothing
     ("GET", "campaigns"): M,
     ("POST", "campaigns"): E,
     ("GET", "campaigns/<campaign_id>"): M,

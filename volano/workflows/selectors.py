@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from volano.core.errors import NotFound
@@ -148,3 +148,32 @@ def workflow_templates() -> list[dict[str, Any]]:
         }
         for t in TEMPLATES.values()
     ]
+def workflow_path_conversion(*, workspace: Workspace, workflow: Workflow) -> list[dict[str, Any]]:
+    """Per split step and path: how many enrolments took it, and how many of those reached
+    the goal, completed, or are still in (one grouped query over the step runs)."""
+    rows = (
+        StepRun.objects.for_workspace(workspace)
+        .filter(enrolment__workflow=workflow, kind="split")
+        .values("step", "outcome")
+        .annotate(
+            took=Count("id"),
+            goal=Count("id", filter=Q(enrolment__status=EnrolmentStatus.GOAL)),
+            completed=Count("id", filter=Q(enrolment__status=EnrolmentStatus.COMPLETED)),
+            active=Count("id", filter=Q(enrolment__status=EnrolmentStatus.ACTIVE)),
+        )
+        .order_by("step", "outcome")
+    out = []
+    for row in rows:
+        took = row["took"]
+        out.append(
+            {
+                "step": row["step"],
+                "path": row["outcome"],
+                "took": took,
+                "goal_reached": row["goal"],
+                "completed": row["completed"],
+                "active": row["active"],
+                "conversion": round(100 * row["goal"] / took, 1) if took else 0.0,
+            }
+        )
+    return out

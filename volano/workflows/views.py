@@ -1,5 +1,5 @@
 """Workflow pages: the list with numbers, a workflow's steps with live counts, publish and pause.
-Workflows are created through the API for now (docs/workflows.md); a builder comes later."""
+The builder (new workflows, editing a draft) is in builder_views.py."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def _detail_context(request: HttpRequest, workflow_id: int) -> dict[str, Any]:
         "stats": selectors.workflow_stats(workspace=workspace, workflow=workflow),
         "steps": steps,
         "trigger": trigger_label(workflow),
+        "conversion": selectors.workflow_path_conversion(workspace=workspace, workflow=workflow),
     }
 
 

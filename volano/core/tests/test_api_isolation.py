@@ -485,6 +485,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("POST", "workflows/<workflow_id>/publish"): {},
         ("POST", "workflows/<workflow_id>/pause"): {},
         ("POST", "workflows/<workflow_id>/enrol"): {"body": {"contact_ids": [contact_id]}},
+        ("POST", "workflows/<workflow_id>/replay"): {"body": {"days": 90}},
         ("GET", "broadcasts"): {},
         ("POST", "broadcasts"): {"body": {"template": "segreto", "segment": "segreto"}},
         ("GET", "broadcasts/<broadcast_id>"): {},

@@ -1,0 +1,463 @@
+"""Replay: a workflow's draft run over the last N days of the real timeline, read-only.
+
+Who would have entered is read from the timeline: the trigger's kind names the event that
+would have enrolled the contact (`form_submitted`, `segment_entered`, `lifecycle_changed`,
+`score_changed`, or the event types an `event` trigger's condition reads), and the contact's
+first such event in the window is when they would have entered (each contact enters once).
+
+A contact's way through the steps is a set of predicates, never a loop over contacts: waits are
+fixed durations, so every contact on one path reaches a step `offset` minutes after entering;
+a step is reached by now when `entered_at <= now - offset`. Branches add a predicate on the
+contact (a condition, the split's hash, a reaction to a comparable email), and every step's
+count is one conditional COUNT of the one entry set, all steps in one statement.
+
+Simulation is a registry keyed by step kind (`simulates`), like the builder's forms: a kind
+with no simulation passes through to its next step and the reply says so.
+
+What replay cannot know is said in `notes`: conditions are read on today's data, a branch on
+the workflow's own emails reads the contact's real opens/clicks of earlier emails of the same
+template (where there are none, the contact is counted on the "no" side), and the goal is read
+on today's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Mod
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from volano.contacts.models import Contact
+from volano.core.errors import ApplicationError
+from volano.core.models import Workspace
+from volano.workflows.definition import definition_parse, graph_order
+from volano.workflows.models import Workflow
+
+MAX_DAYS = 365
+SAMPLE = 20
+
+
+@dataclass
+class Route:
+    """Where contacts go from a step: to `to` (None: they leave), with `where` added to their
+    predicate and `minutes` to their time, counted under `outcome` when it is set."""
+
+    to: str | None
+    where: Q | None = None
+    minutes: int = 0
+    outcome: str = ""
+
+
+@dataclass
+class Replay:
+    workspace: Workspace
+    workflow: Workflow
+    now: dt.datetime
+    graph: dict
+    notes: list[str] = field(default_factory=list)
+
+    def matching(self, definition: Any) -> Q:
+        return Q(pk__in=self.matching_ids(definition))
+
+    def matching_ids(self, definition: Any) -> Any:
+        from volano.conditions.parse import condition_parse
+        from volano.conditions.selectors import contacts_matching
+        from volano.segments.resolver import SegmentResolver
+
+        condition = condition_parse(definition, workspace=self.workspace)
+        contacts = contacts_matching(
+            workspace=self.workspace,
+            condition=condition,
+            now=self.now,
+            resolver=SegmentResolver(self.workspace),
+        )
+        return contacts.values("pk")
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+Simulation = Callable[[Replay, str, dict], list[Route]]
+SIMULATIONS: dict[str, Simulation] = {}
+
+
+def simulates(*kinds: str) -> Callable[[Simulation], Simulation]:
+    """Register how steps of these kinds move contacts in a replay."""
+
+    def register(function: Simulation) -> Simulation:
+        for kind in kinds:
+            SIMULATIONS[kind] = function
+        return function
+
+    return register
+
+
+@simulates(
+    "send_email",
+    "update_property",
+    "add_to_list",
+    "remove_from_list",
+    "change_stage",
+    "notify",
+    "enrol_in_workflow",
+)
+def _pass(replay: Replay, key: str, step: dict) -> list[Route]:
+    if step["kind"] in ("update_property", "change_stage", "add_to_list", "remove_from_list"):
+        replay.note(
+            _(
+                "Steps that change contacts are not applied in a replay: later conditions read today's data."
+            )
+        )
+    return [Route(step["next"])]
+
+
+@simulates("wait")
+def _wait(replay: Replay, key: str, step: dict) -> list[Route]:
+    return [Route(step["next"], minutes=step["minutes"])]
+
+
+@simulates("exit")
+def _exit(replay: Replay, key: str, step: dict) -> list[Route]:
+    return [Route(None)]
+
+
+@simulates("split")
+def _split(replay: Replay, key: str, step: dict) -> list[Route]:
+    # the engine's hash (services.split_path) in SQL: the same contact takes the same path
+    point = Mod(
+        Mod(F("pk") * Value(2654435761) + Value(replay.workflow.pk * 40503), Value(2**32)),
+        Value(sum(step["weights"])),
+    )
+    routes, low = [], 0
+    for index, (first, weight) in enumerate(zip(step["paths"], step["weights"], strict=True)):
+        where = Q(GreaterThanOrEqual(point, low)) & Q(LessThan(point, low + weight))
+        routes.append(Route(first, where=where, outcome=f"path-{index + 1}"))
+        low += weight
+    return routes
+
+
+@simulates("branch")
+def _branch(replay: Replay, key: str, step: dict) -> list[Route]:
+    if "when" in step:
+        yes = replay.matching(step["when"])
+        replay.note(_("Branch conditions are read on today's data."))
+    else:
+        yes = _reaction_q(replay, step["on"])
+        replay.note(
+            _(
+                "Branches on this workflow's own emails use each contact's real opens and clicks "
+                "of earlier emails of the same template; a contact who never received one is "
+                "counted on the “no” side."
+            )
+        )
+    return [
+        Route(step["then"], where=yes, outcome="then"),
+        Route(step["else"], where=~yes, outcome="else"),
+    ]
+
+
+def _templates_of(replay: Replay, keys: list[str]) -> list[int]:
+    from volano.emails.models import EmailTemplate
+
+    slugs = [replay.graph["steps"][k]["template"] for k in keys if k in replay.graph["steps"]]
+    return list(
+        EmailTemplate.objects.for_workspace(replay.workspace)
+        .filter(slug__in=slugs)
+        .values_list("pk", flat=True)
+    )
+
+
+def _comparable(replay: Replay, keys: list[str]) -> Any:
+    """The deliveries of earlier emails of the send steps' templates (any mailing)."""
+    from volano.emails.models import Delivery
+
+    return Delivery.objects.for_workspace(replay.workspace).filter(
+        mailing__params__template_id__in=_templates_of(replay, keys) or [0],
+        contact_id=OuterRef("pk"),
+        sent_at__lte=replay.now,
+    )
+
+
+def _reaction_q(replay: Replay, on: dict) -> Q:
+    deliveries = _comparable(replay, on["steps"])
+    if on["did"] == "clicked":
+        deliveries = deliveries.filter(clicked_at__isnull=False)
+    else:  # a click is an open the pixel may have missed
+        deliveries = deliveries.filter(Q(opened_at__isnull=False) | Q(clicked_at__isnull=False))
+    return Q(Exists(deliveries))
+
+
+# -- who enters -------------------------------------------------------------------------------
+
+Entry = Callable[[Replay, dict], Q | None]
+ENTRIES: dict[str, Entry] = {}
+
+
+def enters_by(*kinds: str) -> Callable[[Entry], Entry]:
+    """Register which timeline events would have enrolled a contact for these trigger kinds
+    (a Q on Event, or None: no one enters by itself)."""
+
+    def register(function: Entry) -> Entry:
+        for kind in kinds:
+            ENTRIES[kind] = function
+        return function
+
+    return register
+
+
+@enters_by("manual")
+def _manual(replay: Replay, trigger: dict) -> Q | None:
+    replay.note(_("The trigger is enrolment by hand: no one would have entered by themselves."))
+    return None
+
+
+@enters_by("event")
+def _event(replay: Replay, trigger: dict) -> Q | None:
+    from volano.workflows.reactions import _event_types_read
+
+    types = sorted(_event_types_read(trigger["when"], set()))
+    if not types:
+        replay.note(_("The trigger's condition names no event: no one enters by an event."))
+        return None
+    replay.note(_("The trigger's condition is read on today's data."))
+    return Q(type__in=types, contact_id__in=replay.matching_ids(trigger["when"]))
+
+
+@enters_by("form_submitted")
+def _form(replay: Replay, trigger: dict) -> Q | None:
+    q = Q(type="form_submitted")
+    return q & Q(properties__form=trigger["form"]) if trigger.get("form") else q
+
+
+@enters_by("segment_entered", "segment_left")
+def _segment(replay: Replay, trigger: dict) -> Q | None:
+    return Q(type=trigger["kind"], properties__segment=trigger["segment"])
+
+
+@enters_by("stage_changed")
+def _stage(replay: Replay, trigger: dict) -> Q | None:
+    return Q(type="lifecycle_changed", properties__to=trigger["stage"])
+
+
+@enters_by("score_crossed")
+def _score(replay: Replay, trigger: dict) -> Q | None:
+    return Q(
+        type="score_changed",
+        properties__model=trigger["model"],
+        properties__to__gte=trigger["threshold"],
+    )
+
+
+# -- the replay -------------------------------------------------------------------------------
+
+
+def workflow_replay(
+    *,
+    workspace: Workspace,
+    workflow: Workflow,
+    days: int = 90,
+    now: dt.datetime | None = None,
+    definition: Any = None,
+) -> dict[str, Any]:
+    """What the draft (or `definition`) would have done over the last `days` days: who would
+    have entered, how many reached each step (and took each branch or path), how many meet
+    the goal, which emails each would have received. Reads only; sends and writes nothing."""
+    from volano.events.models import Event
+
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise ApplicationError(
+            _("days: a whole number from 1 to %(n)s") % {"n": MAX_DAYS}, field="days"
+        )
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=days)
+    graph = definition_parse(
+        workflow.draft if definition is None else definition,
+        workspace=workspace,
+        check_references=False,
+    )
+    replay = Replay(workspace=workspace, workflow=workflow, now=now, graph=graph)
+    trigger = graph["trigger"]
+    entry = ENTRIES.get(trigger["kind"])
+    if entry is None:
+        replay.note(
+            _("The trigger %(kind)s cannot be replayed yet: no one enters.")
+            % {"kind": trigger["kind"]}
+        )
+        events_q = None
+    else:
+        events_q = entry(replay, trigger)
+
+    # every step's predicate and time offset, walking the graph once (a branch's paths rejoin:
+    # a step reached along several routes is the OR of them)
+    reach: dict[str, list[tuple[Q, int]]] = {}
+    outcomes: dict[str, list[tuple[str, Q, int]]] = {}
+    unknown: set[str] = set()
+
+    def walk(key: str | None, where: Q, minutes: int, depth: int) -> None:
+        if key is None or depth > 400:
+            return
+        step = graph["steps"][key]
+        reach.setdefault(key, []).append((where, minutes))
+        simulation = SIMULATIONS.get(step["kind"])
+        if simulation is None:
+            unknown.add(step["kind"])
+            routes = [Route(step.get("next"))]
+        else:
+            routes = simulation(replay, key, step)
+        for route in routes:
+            following = where & route.where if route.where is not None else where
+            if route.outcome:
+                outcomes.setdefault(key, []).append((route.outcome, following, minutes))
+            walk(route.to, following, minutes + route.minutes, depth + 1)
+
+    walk(graph["start"], Q(), 0, 0)
+    for kind in sorted(unknown):
+        replay.note(
+            _("Steps of kind %(kind)s are not simulated: contacts pass through them.")
+            % {"kind": kind}
+        )
+
+    def arrived(where: Q, minutes: int) -> Q:
+        return where & Q(entered_at__lte=now - dt.timedelta(minutes=minutes))
+
+    # every predicate becomes a boolean column of the entry set, counted in one statement
+    # (the aggregate wraps the entry set in a subquery; the columns travel with it)
+    order = graph_order(graph)
+    flags: dict[str, Q] = {}
+    for index, key in enumerate(order):
+        routes_q = [arrived(w, m) for w, m in reach.get(key, [])]
+        if routes_q:
+            combined = routes_q[0]
+            for q in routes_q[1:]:
+                combined |= q
+            flags[f"s{index}"] = combined
+        for outcome, where, minutes in outcomes.get(key, []):
+            flags[f"s{index}_{outcome}"] = arrived(where, minutes)
+        step = graph["steps"][key]
+        if step["kind"] == "branch" and "on" in step:
+            flags[f"c{index}"] = Q(Exists(_comparable(replay, step["on"]["steps"])))
+    if graph["goal"] is not None:
+        flags["goal"] = replay.matching(graph["goal"])
+
+    if events_q is None:
+        totals: dict[str, int] = dict.fromkeys(["entered", *flags], 0)
+        entrants = None
+    else:
+        events = Event.objects.for_workspace(workspace).filter(
+            events_q, contact_id__isnull=False, occurred_at__gte=since, occurred_at__lte=now
+        )
+        first = (
+            events.filter(contact_id=OuterRef("pk"))
+            .order_by()
+            .values("contact_id")
+            .annotate(first=Min("occurred_at"))
+            .values("first")
+        )
+        entrants = (
+            Contact.objects.for_workspace(workspace)
+            .filter(pk__in=events.values("contact_id"))
+            .annotate(entered_at=Subquery(first))
+        )
+        flagged = entrants.annotate(
+            **{
+                f"f_{name}": ExpressionWrapper(q, output_field=BooleanField())
+                for name, q in flags.items()
+            }
+        )
+        totals = flagged.aggregate(
+            entered=Count("pk"),
+            **{name: Count("pk", filter=Q(**{f"f_{name}": True})) for name in flags},
+        )
+
+    comparable: dict[str, int] = {}
+    steps = []
+    emails = []
+    for index, key in enumerate(order):
+        step = graph["steps"][key]
+        row: dict[str, Any] = {
+            "key": key,
+            "kind": step["kind"],
+            "path": step["path"],
+            "count": totals.get(f"s{index}", 0),
+        }
+        taken = {o: totals.get(f"s{index}_{o}", 0) for o, _w, _m in outcomes.get(key, [])}
+        if taken:
+            row["outcomes"] = taken
+        if f"c{index}" in totals:
+            row["with_comparable_emails"] = totals[f"c{index}"]
+            comparable[key] = totals[f"c{index}"]
+        if step["kind"] not in SIMULATIONS:
+            row["simulated"] = False
+        steps.append(row)
+        if step["kind"] == "send_email":
+            emails.append({"step": key, "template": step["template"], "count": row["count"]})
+    replay.note(_("Each contact enters once, at their first matching event in the window."))
+    if graph["goal"] is not None:
+        replay.note(_("The goal is read on today's data."))
+    return {
+        "days": days,
+        "from": since,
+        "to": now,
+        "entered": totals.get("entered", 0),
+        "steps": steps,
+        "goal_reached": totals.get("goal", 0),
+        "emails": emails,
+        "sample": _sample(replay, entrants, order, reach, now),
+        "notes": replay.notes,
+    }
+
+
+def _sample(
+    replay: Replay,
+    entrants: Any,
+    order: list[str],
+    reach: dict[str, list[tuple[Q, int]]],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Up to SAMPLE entrants with the emails each would have received: one query per send
+    step over those few contacts."""
+    if entrants is None:
+        return []
+    people = list(
+        entrants.order_by("entered_at", "pk").values("pk", "email", "entered_at")[:SAMPLE]
+    )
+    if not people:
+        return []
+    ids = [p["pk"] for p in people]
+    got: dict[int, list[str]] = {pk: [] for pk in ids}
+    for key in order:
+        step = replay.graph["steps"][key]
+        if step["kind"] != "send_email" or key not in reach:
+            continue
+        combined = Q(pk__in=[])
+        for where, minutes in reach[key]:
+            combined |= where & Q(entered_at__lte=now - dt.timedelta(minutes=minutes))
+        for pk in entrants.filter(combined, pk__in=ids).values_list("pk", flat=True):
+            got[pk].append(step["template"])
+    return [
+        {
+            "contact_id": p["pk"],
+            "email": p["email"],
+            "entered_at": p["entered_at"],
+            "emails": got[p["pk"]],
+        }
+        for p in people
+    ]
