@@ -162,6 +162,7 @@ def workflow_path_conversion(*, workspace: Workspace, workflow: Workflow) -> lis
             active=Count("id", filter=Q(enrolment__status=EnrolmentStatus.ACTIVE)),
         )
         .order_by("step", "outcome")
+    )
     out = []
     for row in rows:
         took = row["took"]
