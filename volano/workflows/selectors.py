@@ -148,6 +148,8 @@ def workflow_templates() -> list[dict[str, Any]]:
         }
         for t in TEMPLATES.values()
     ]
+
+
 def workflow_path_conversion(*, workspace: Workspace, workflow: Workflow) -> list[dict[str, Any]]:
     """Per split step and path: how many enrolments took it, and how many of those reached
     the goal, completed, or are still in (one grouped query over the step runs)."""
