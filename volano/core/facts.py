@@ -338,3 +338,14 @@ class NotificationsEmailed(Fact):
     object_type: str
     object_ids: Ids
     transaction_only: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class CostsImported(Fact):
+    """A cost file was imported: the costs of `platform` from `start` to `end` (ISO dates) were
+    written or replaced; `campaign_ids` are the campaigns its rows linked to."""
+
+    platform: str
+    start: str
+    end: str
+    campaign_ids: Ids = frozenset()
