@@ -10,6 +10,7 @@ foundation's `ImportReport`, so the CLI, the API and the page show it as they sh
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -104,7 +105,14 @@ def costs_import(
         )
     report = ImportReport(kind="costs", dry_run=dry_run)
     currency = (workspace.currency or "EUR").upper()
-    weekly = parse_weekly_file(content, filename) if platform in (None, "generic") else None
+    try:
+        weekly = parse_weekly_file(content, filename) if platform in (None, "generic") else None
+        parsed = None if weekly is not None else parse_cost_file(content, filename, platform)
+    except (UnicodeError, csv.Error) as error:
+        raise UnknownLayout(
+            _("the file cannot be read as CSV or Excel: %(error)s") % {"error": error},
+            field="file",
+        ) from None
     # (key, day) -> [amount, impressions, clicks]; rows of one file for the same day add up
     amounts: dict[tuple[str, dt.date], list[Any]] = defaultdict(lambda: [Decimal(0), None, None])
     about: dict[
@@ -126,7 +134,7 @@ def costs_import(
             for day, part in spread(week.amount, week.start, week.end):
                 amounts[(key, day)][0] += part
     else:
-        parsed = parse_cost_file(content, filename, platform)
+        assert parsed is not None
         used = parsed.platform
         report.rows = len(parsed.rows) + len(parsed.problems)
         problems = parsed.problems

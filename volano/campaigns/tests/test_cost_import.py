@@ -155,3 +155,9 @@ def test_weekly_spend_per_channel_is_spread_over_the_week(officina):
     days = costs_summary(workspace=officina, group="day")["rows"]
     assert [r["key"] for r in days] == [f"2026-01-{d:02}" for d in range(5, 12)]
     assert CostEntry.objects.for_workspace(officina).filter(platform="generic").count() == 14
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x41", b"\x00\x01\x02garbage", b""])
+def test_a_file_that_is_no_table_is_a_clear_error(officina, content):
+    with pytest.raises(UnknownLayout):
+        costs_import(workspace=officina, actor=None, content=content, filename="x.csv")
