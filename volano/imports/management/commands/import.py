@@ -22,7 +22,7 @@ UNUSABLE = 2
 
 
 class Command(BaseCommand):
-    help = "Import contacts, companies or orders from a CSV or Excel (.xlsx) file."
+    help = "Import contacts, companies, orders (or a kind another domain registered: costs) from a CSV or Excel (.xlsx) file."
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=[*ImportKind.values, *sorted(FILE_KINDS)])
