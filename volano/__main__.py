@@ -31,7 +31,7 @@ COMMANDS = (
     (
         "Data",
         (
-            ("import", "import contacts, companies or orders from a CSV or Excel file"),
+            ("import", "import contacts, companies, orders or ad costs from a CSV or Excel file"),
             ("segment count|refresh", "count the contacts a condition matches; refresh segments"),
             ("scoring model save", "create or replace a score model from a JSON file"),
             ("scoring recompute|train", "recompute every score; train the predictive model"),

@@ -215,11 +215,18 @@ def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def costs_link(*, workspace: Workspace, campaign: Campaign) -> int:
+    from volano.campaigns.costs.services import costs_link as link
+
+    return link(workspace=workspace, campaign=campaign)
+
+
 def campaign_create(*, workspace: Workspace, actor: User | None, data: dict) -> Campaign:
     editor_check(workspace, actor)
     clean = _campaign_clean(workspace, data, None)
     with transaction.atomic():
         campaign = Campaign.objects.create(workspace=workspace, created_by=actor, **clean)
+        costs_link(workspace=workspace, campaign=campaign)
         activity_record(
             workspace=workspace,
             actor=actor,
@@ -242,6 +249,7 @@ def campaign_update(
             setattr(campaign, field, value)
         campaign.updated_at = timezone.now()
         campaign.save()
+        costs_link(workspace=workspace, campaign=campaign)
         changes = changes_between(before, _snapshot(campaign, CAMPAIGN_FIELDS))
         if changes:
             activity_record(

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from volano.campaigns import views
+from volano.campaigns.costs import views as cost_views
 
 app_name = "campaigns"
 
@@ -10,4 +11,6 @@ urlpatterns = [
     path("campaigns/content/", views.content_list, name="content"),
     path("campaigns/utm/", views.utm_builder, name="utm"),
     path("campaigns/channels/", views.channel_rules, name="channels"),
+    path("campaigns/costs/", cost_views.costs_page, name="costs"),
+    path("campaigns/costs/samples/<str:name>", cost_views.cost_sample, name="cost_sample"),
 ]

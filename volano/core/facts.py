@@ -353,3 +353,12 @@ class ReferenceDeleting(Fact):
 
     kind: str
     slug: str
+@dataclass(frozen=True)
+class CostsImported(Fact):
+    """A cost file was imported: the costs of `platform` from `start` to `end` (ISO dates) were
+    written or replaced; `campaign_ids` are the campaigns its rows linked to."""
+
+    platform: str
+    start: str
+    end: str
+    campaign_ids: Ids = frozenset()

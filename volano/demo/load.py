@@ -106,6 +106,9 @@ def demo_load(
         from volano.campaigns.demo import demo_campaigns_create
 
         demo_campaigns_create(workspace=workspace, now=now)
+        from volano.campaigns.costs.demo import demo_costs_create
+
+        demo_costs_create(workspace=workspace, now=now)
         demo_broadcasts_create(workspace=workspace, now=now)
         from volano.budgets.demo import demo_budgets_create
 

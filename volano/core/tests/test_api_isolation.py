@@ -194,6 +194,13 @@ def secrets(officina, giulia, marco):
         workspace=officina, actor=giulia,
         data={"name": "Segreto", "kind": "white_paper", "campaign": campaign.pk},
     )  # fmt: skip
+    from volano.campaigns.costs.services import cost_create
+
+    cost = cost_create(
+        workspace=officina, actor=giulia,
+        data={"day": "2026-01-05", "amount": "100", "kind": "fair", "campaign": campaign.pk,
+              "note": "Segreto"},
+    )  # fmt: skip
     from volano.emails.broadcasts.services import broadcast_create
 
     broadcast = broadcast_create(
@@ -213,6 +220,7 @@ def secrets(officina, giulia, marco):
         "broadcast": broadcast,
         "campaign": campaign,
         "content": content,
+        "cost": cost,
         "invitation": invitation,
         "member": giulia,
         "token": token,
@@ -305,6 +313,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "broadcast_id": secrets["broadcast"].pk,
         "campaign_id": secrets["campaign"].pk,
         "content_id": secrets["content"].pk,
+        "cost_id": secrets["cost"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -507,6 +516,14 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "channel-rules"): {},
         ("PUT", "channel-rules"): {"body": {"rules": []}},
         ("GET", "channel-rules/test"): {"query": {"source": "google", "medium": "cpc"}},
+        ("GET", "costs"): {"query": {"group": "campaign"}},
+        ("POST", "costs/import"): {"body": {"platform": "generic"}},
+        ("GET", "costs/manual"): {},
+        ("POST", "costs/manual"): {
+            "body": {"day": "2026-01-05", "amount": 5, "campaign": ids["campaign_id"]}
+        },
+        ("PUT", "costs/manual/<cost_id>"): {"body": {"day": "2026-01-05", "amount": 1}},
+        ("DELETE", "costs/manual/<cost_id>"): {},
         ("POST", "utm"): {
             "body": {
                 "url": "https://www.example.it/",
@@ -552,6 +569,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "broadcasts": {secrets["broadcast"].pk},
         "campaigns": {secrets["campaign"].pk},
         "content": {secrets["content"].pk},
+        "costs/manual": {secrets["cost"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]

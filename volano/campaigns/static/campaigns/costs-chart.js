@@ -1,0 +1,30 @@
+/* Costs per month (json_script "costs-by-month") as bars. The table under the chart holds the
+   same figures. Canvas renderer and richText tooltip: the CSP refuses inline styles. */
+(function () {
+  "use strict";
+  var box = document.getElementById("costs-chart");
+  var source = document.getElementById("costs-by-month");
+  if (!box || !source || !window.echarts) return;
+  var data = JSON.parse(source.textContent);
+  var lang = document.documentElement.lang || "it";
+  function money(v) {
+    return Number(v).toLocaleString(lang, { style: "currency", currency: data.currency || "EUR",
+      maximumFractionDigits: 0 });
+  }
+  var muted = "#52606d";
+  var chart = window.echarts.init(box, null, { renderer: "canvas" });
+  chart.setOption({
+    animation: false,
+    grid: { left: 72, right: 16, top: 24, bottom: 40 },
+    tooltip: { trigger: "axis", renderMode: "richText" },
+    xAxis: { type: "category", data: data.months, axisLabel: { color: muted, hideOverlap: true } },
+    yAxis: { type: "value", axisLabel: { color: muted, formatter: money },
+      splitLine: { lineStyle: { color: "#dde2e8" } } },
+    series: [
+      { name: data.label, type: "bar", data: data.costs, barMaxWidth: 32,
+        itemStyle: { color: "#1b5aa0" }, tooltip: { valueFormatter: money } },
+    ],
+  });
+  box.dataset.drawn = "true";
+  window.addEventListener("resize", function () { chart.resize(); });
+})();

@@ -1,0 +1,74 @@
+"""The costs page as Giulia uses it: upload a file, look at the preview and its row-level
+problems, confirm, see the costs by campaign, channel and month; enter and delete a manual cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from volano.campaigns.models import CostEntry
+
+pytestmark = pytest.mark.django_db
+SAMPLES = Path(__file__).parent.parent / "costs" / "samples"
+
+
+@pytest.fixture
+def signed_in(client, giulia):
+    client.force_login(giulia)
+    return client
+
+
+def test_upload_preview_then_confirm(signed_in, officina):
+    with (SAMPLES / "meta_it.csv").open("rb") as upload:
+        preview = signed_in.post("/campaigns/costs/", {"action": "preview", "file": upload})
+    text = preview.content.decode()
+    assert preview.status_code == 200, text[:2000]
+    assert 'data-testid="cost-preview"' in text and "Retargeting Sito" in text
+    assert not CostEntry.objects.for_workspace(officina).exists()
+    held = text.split('name="held" value="')[1].split('"')[0]
+    done = signed_in.post(
+        "/campaigns/costs/", {"action": "confirm", "held": held, "name": "meta_it.csv"}
+    )
+    assert done.status_code == 200
+    assert CostEntry.objects.for_workspace(officina).count() == 93
+    page = signed_in.get("/campaigns/costs/").content.decode()
+    assert "1.644,55" in page or "1,644.55" in page
+    assert 'id="costs-chart"' in page and "costs-by-month" in page
+    again = signed_in.post("/campaigns/costs/", {"action": "confirm", "held": held})
+    assert again.status_code == 302  # the held file is used once
+
+
+def test_an_unknown_file_is_named_on_the_form(signed_in, officina):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("people.csv", b"Name,Email\nMario,m@example.it\n")
+    reply = signed_in.post("/campaigns/costs/", {"action": "preview", "file": upload})
+    assert reply.status_code == 422
+    assert "&#x27;Name&#x27;" in reply.content.decode() or "'Name'" in reply.content.decode()
+
+
+def test_a_manual_cost_is_added_and_deleted(signed_in, officina):
+    reply = signed_in.post(
+        "/campaigns/costs/",
+        {
+            "action": "manual",
+            "day": "2026-05-12",
+            "amount": "3200",
+            "kind": "fair",
+            "note": "Stand",
+        },
+    )
+    assert reply.status_code == 302, reply.content.decode()[:2000]
+    cost = CostEntry.objects.for_workspace(officina).get()
+    assert cost.platform == "manual" and cost.channel == "offline"
+    page = signed_in.get("/campaigns/costs/").content.decode()
+    assert "Stand" in page
+    signed_in.post("/campaigns/costs/", {"action": "delete", "cost": cost.pk})
+    assert not CostEntry.objects.for_workspace(officina).exists()
+
+
+def test_a_sample_file_downloads(signed_in):
+    reply = signed_in.get("/campaigns/costs/samples/spesa_settimanale.csv")
+    assert reply.status_code == 200 and b"settimana;canale;spesa" in reply.content
+    assert signed_in.get("/campaigns/costs/samples/..%2Fsettings.py").status_code == 404
