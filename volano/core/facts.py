@@ -353,6 +353,8 @@ class ReferenceDeleting(Fact):
 
     kind: str
     slug: str
+
+
 @dataclass(frozen=True)
 class CostsImported(Fact):
     """A cost file was imported: the costs of `platform` from `start` to `end` (ISO dates) were
