@@ -188,6 +188,7 @@ def _register_routers() -> None:
     from volano.api.contacts import router as contacts_router
     from volano.api.workflows import router as workflows_router
     from volano.campaigns.api import router as campaigns_router
+    from volano.campaigns.reports.api import router as campaign_reports_router
     from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router
@@ -215,6 +216,7 @@ def _register_routers() -> None:
     api.add_router("/", email_templates_router)
     api.add_router("/", workflows_router)
     api.add_router("/", campaigns_router)
+    api.add_router("/", campaign_reports_router)
     api.add_router("/", broadcasts_router)
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from volano.campaigns import views
+from volano.campaigns.reports import views as report_views
 
 app_name = "campaigns"
 
@@ -10,4 +11,6 @@ urlpatterns = [
     path("campaigns/content/", views.content_list, name="content"),
     path("campaigns/utm/", views.utm_builder, name="utm"),
     path("campaigns/channels/", views.channel_rules, name="channels"),
+    path("campaigns/reports/", report_views.report_index, name="reports"),
+    path("campaigns/reports/<slug:name>/", report_views.report_page, name="report"),
 ]

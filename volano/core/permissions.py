@@ -295,6 +295,7 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("PUT", "channel-rules"): E,
     ("GET", "channel-rules/test"): M,
     ("POST", "utm"): P,
+    ("GET", "campaigns/reports/<name>"): M,
     ("GET", "broadcasts"): M,
     ("POST", "broadcasts"): E,
     ("GET", "broadcasts/<broadcast_id>"): M,
