@@ -205,24 +205,44 @@ def sqls_report(
     workspace: Workspace, start: dt.date, end: dt.date, granularity: str = "month"
 ) -> Report:
     low, high = _range(workspace, start, end)
+    changes = StageChange.objects.for_workspace(workspace)
     after_sql = Assignment.objects.for_workspace(workspace).filter(
-        contact_id=OuterRef("pk"), assigned_at__gte=OuterRef("sql_at")
+        contact_id=OuterRef("contact_id"), assigned_at__gte=OuterRef("changed_at")
     )
     accepted = after_sql.filter(
         status__in=[AssignmentStatus.ACCEPTED, AssignmentStatus.CLOSED], answered_at__isnull=False
     )
+    # Driven by the stage changes to SQL in the period (an index range), each a contact's first:
+    # never a scan of every contact.
     contacts = (
-        Contact.objects.for_workspace(workspace)
-        .annotate(sql_at=sql_at(workspace))
-        .filter(sql_at__gte=low, sql_at__lt=high)
+        changes.filter(to_stage=LifecycleStage.SQL, changed_at__gte=low, changed_at__lt=high)
+        .exclude(
+            Exists(
+                changes.filter(
+                    contact_id=OuterRef("contact_id"),
+                    to_stage=LifecycleStage.SQL,
+                    changed_at__lt=OuterRef("changed_at"),
+                )
+            )
+        )
+        .exclude(
+            Exists(
+                changes.filter(
+                    contact_id=OuterRef("contact_id"),
+                    to_stage=LifecycleStage.SQL,
+                    changed_at=OuterRef("changed_at"),
+                    pk__lt=OuterRef("pk"),
+                )
+            )
+        )
         .annotate(
-            campaign=bringing_campaign(workspace),
+            campaign=bringing_campaign(workspace, "contact_id", "changed_at"),
             accepted_at=Subquery(
                 accepted.order_by("answered_at").values("answered_at")[:1],
                 output_field=DateTimeField(),
             ),
             rejected=Exists(after_sql.filter(status=AssignmentStatus.REJECTED)),
-            bucket=_bucket_expr(workspace, "sql_at", granularity),
+            bucket=_bucket_expr(workspace, "changed_at", granularity),
         )
         .annotate(
             outcome=Case(
@@ -231,7 +251,9 @@ def sqls_report(
                 default=Value(0),
                 output_field=IntegerField(),
             ),
-            wait=ExpressionWrapper(F("accepted_at") - F("sql_at"), output_field=DurationField()),
+            wait=ExpressionWrapper(
+                F("accepted_at") - F("changed_at"), output_field=DurationField()
+            ),
         )
     )
     grouped = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 
 import pytest
 from openpyxl import load_workbook
@@ -140,3 +141,24 @@ def test_every_table_exports_as_csv_and_excel(client, giulia, story):
     csv = client.get("/campaigns/reports/cross-sell/", {**period, "format": "csv"})
     text = b"".join(csv.streaming_content).decode("utf-8-sig")
     assert "Ricambi ai clienti" in text and "1000" in text and "1200" in text
+
+
+def test_the_cli_prints_a_report_as_csv_json_or_xlsx(officina, story, tmp_path):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    period = ["--workspace", officina.slug, "--from", "2026-01-01", "--to", "2026-03-31"]
+    call_command("campaigns", "report", "cross-sell", *period, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Period") and "Ricambi ai clienti" in lines[1]
+    out = io.StringIO()
+    call_command("campaigns", "report", "sqls", *period, "--format", "json", stdout=out)
+    body = json.loads(out.getvalue())
+    assert sum(row["sqls"] for row in body["rows"]) == 3
+    target = tmp_path / "funnel.xlsx"
+    call_command(
+        "campaigns", "report", "content-funnel", *period, "--format", "xlsx", "--output", target
+    )
+    sheet = load_workbook(target).active
+    assert [cell.value for cell in sheet[2]][:4] == ["White paper tornitura", "White paper",
+                                                      "EMO 2026", 2]  # fmt: skip
