@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
@@ -59,8 +60,9 @@ from django.db.models.functions import (
 from django.utils.translation import gettext_lazy as _
 
 from volano.campaigns.models import Campaign, ContentAsset, Objective
-from volano.campaigns.selectors import touches
+from volano.campaigns.selectors import TOUCH_TYPES, touches
 from volano.contacts.models import Contact
+from volano.core.db import db_now
 from volano.core.errors import ValidationFailed
 from volano.core.models import Workspace
 from volano.deals.models import Deal
@@ -530,66 +532,88 @@ def cross_sell_report(
 # -- 4. the content funnel ---------------------------------------------------------------------
 
 
-def _profile_complete() -> Q:
-    q = Q()
-    for name in PROFILE_FIELDS:
-        q &= Q(company__isnull=False) if name == "company" else ~Q(**{name: ""})
-    return q
+def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> list[dict]:
+    """One grouped statement, the same SQL on both databases: each event of the contacts created
+    in the period resolved to its content asset by joins on the (few) assets, exactly as
+    `volano.campaigns.selectors.content_id_expression` resolves it (UTM content, else the
+    content named, else the form, else an email asset's mailing campaign; the lowest id when
+    two assets share a key); the first such touch per contact by a window function; then the
+    funnel flags of those contacts, each an index probe."""
+    lower = "volano_lower" if connection.vendor == "sqlite" else "LOWER"
+    ws = workspace.pk
+    events = Event._meta.db_table
+    contacts = Contact._meta.db_table
+    assets = ContentAsset._meta.db_table
+    changes = StageChange._meta.db_table
+    touch_types = ", ".join(f"'{t}'" for t in TOUCH_TYPES)
+    ask_types = ", ".join(f"'{t}'" for t in ASK_TYPES)
+    profile = " AND ".join(
+        "c.company_id IS NOT NULL" if name == "company" else f"c.{name} <> ''"
+        for name in PROFILE_FIELDS
+    )
+
+    def changed_to(stage: str) -> str:
+        return (
+            f"(c.lifecycle_stage = '{stage}' OR EXISTS (SELECT 1 FROM {changes} s "
+            f"WHERE s.workspace_id = %s AND s.contact_id = f.contact_id AND s.to_stage = '{stage}'))"
+        )
+
+    sql = f"""
+        WITH ev AS (
+            SELECT e.contact_id, e.occurred_at, e.id,
+                   COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id
+            FROM {events} e
+            JOIN {contacts} c ON c.id = e.contact_id
+            LEFT JOIN (SELECT {lower}(utm_content) AS k, MIN(id) AS id FROM {assets}
+                       WHERE workspace_id = %s AND utm_content <> ''
+                       GROUP BY {lower}(utm_content)) a1 ON a1.k = {lower}(e.utm_content)
+            LEFT JOIN (SELECT slug AS k, MIN(id) AS id FROM {assets} WHERE workspace_id = %s
+                       GROUP BY slug) a2 ON a2.k = e.content
+            LEFT JOIN (SELECT 'form:' || slug AS k, MIN(id) AS id FROM {assets}
+                       WHERE workspace_id = %s GROUP BY slug) a3 ON a3.k = e.source
+            LEFT JOIN (SELECT slug AS k, MIN(id) AS id FROM {assets}
+                       WHERE workspace_id = %s AND kind = 'email' GROUP BY slug) a4
+                   ON a4.k = e.campaign
+            WHERE e.workspace_id = %s AND c.workspace_id = %s AND e.type IN ({touch_types})
+              AND c.created_at >= %s AND c.created_at < %s
+        ),
+        firsts AS (
+            SELECT contact_id, content_id,
+                   ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY occurred_at, id) AS rn
+            FROM ev WHERE content_id IS NOT NULL
+        )
+        SELECT f.content_id,
+               COUNT(*),
+               SUM(CASE WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM {events} x
+                              WHERE x.workspace_id = %s AND x.contact_id = f.contact_id
+                                AND x.type IN ({ask_types}) LIMIT 2) t) >= 2
+                        THEN 1 ELSE 0 END),
+               SUM(CASE WHEN {profile} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN EXISTS (SELECT 1 FROM {events} x WHERE x.workspace_id = %s
+                                     AND x.contact_id = f.contact_id
+                                     AND x.type = 'webinar_registered')
+                        THEN 1 ELSE 0 END),
+               SUM(CASE WHEN {changed_to("sql")} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN {changed_to("customer")} THEN 1 ELSE 0 END)
+        FROM firsts f JOIN {contacts} c ON c.id = f.contact_id
+        WHERE f.rn = 1
+        GROUP BY f.content_id
+    """
+    params = [ws, ws, ws, ws, ws, ws, db_now(low), db_now(high), ws, ws, ws, ws]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    keys = ("content", "leads", "more", "profile", "webinar_n", "sql_n", "customer_n")
+    rows = [dict(zip(keys, (int(v or 0) for v in row), strict=True)) for row in fetched]
+    rows.sort(key=lambda row: (-row["leads"], row["content"]))
+    return rows
 
 
 def content_funnel_report(
     workspace: Workspace, start: dt.date, end: dt.date, granularity: str = "month"
 ) -> Report:
     low, high = _range(workspace, start, end)
-    first_content = (
-        touches(workspace)
-        .filter(contact_id=OuterRef("pk"), content_id__isnull=False)
-        .order_by("occurred_at", "pk")
-        .values("content_id")[:1]
-    )
-    events = Event.objects.for_workspace(workspace)
-    contacts = (
-        Contact.objects.for_workspace(workspace)
-        .filter(created_at__gte=low, created_at__lt=high)
-        .annotate(content=Subquery(first_content, output_field=IntegerField()))
-        .filter(content__isnull=False)
-        .annotate(
-            asks=Subquery(
-                events.filter(contact_id=OuterRef("pk"), type__in=ASK_TYPES)
-                .values("contact_id")
-                .annotate(n=Count("pk"))
-                .values("n")[:1],
-                output_field=IntegerField(),
-            ),
-            webinar=Exists(
-                events.filter(contact_id=OuterRef("pk"), type=EventType.WEBINAR_REGISTERED)
-            ),
-            sql=Exists(
-                StageChange.objects.for_workspace(workspace).filter(
-                    contact_id=OuterRef("pk"), to_stage=LifecycleStage.SQL
-                )
-            ),
-            customer=Exists(
-                StageChange.objects.for_workspace(workspace).filter(
-                    contact_id=OuterRef("pk"), to_stage=LifecycleStage.CUSTOMER
-                )
-            ),
-        )
-    )
-    rows = list(
-        contacts.values("content")
-        .annotate(
-            leads=Count("pk"),
-            more=Count("pk", filter=Q(asks__gte=2)),
-            profile=Count("pk", filter=_profile_complete()),
-            webinar_n=Count("pk", filter=Q(webinar=True)),
-            sql_n=Count("pk", filter=Q(sql=True) | Q(lifecycle_stage=LifecycleStage.SQL)),
-            customer_n=Count(
-                "pk", filter=Q(customer=True) | Q(lifecycle_stage=LifecycleStage.CUSTOMER)
-            ),
-        )
-        .order_by("-leads", "content")
-    )
+    rows = _funnel_rows(workspace, low, high)
     assets = {
         asset.pk: asset
         for asset in ContentAsset.objects.for_workspace(workspace)
