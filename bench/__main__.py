@@ -17,6 +17,7 @@ BENCHMARKS = [
     "predictive",
     "email_render",
     "email_transactional",
+    "campaign_reports",
 ]
 
 
