@@ -255,6 +255,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--contacts", type=int)
     parser.add_argument("--reuse", action="store_true", help="keep a filled bench-reports")
+    parser.add_argument("--reports", default="", help="only these reports (comma-separated)")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     contacts = args.contacts or (1_000_000 if args.full else 10_000)
     data_dir = tempfile.mkdtemp(prefix="volano-bench-reports-")
@@ -277,9 +279,10 @@ def main() -> int:
         print(f"filled {contacts:,} contacts in {time.perf_counter() - started:.1f} s", flush=True)
     size = Contact.objects.for_workspace(workspace).count()
     worst = 0.0
-    for name in selectors.REPORTS:
+    names = [n for n in args.reports.split(",") if n] or list(selectors.REPORTS)
+    for name in names:
         times = []
-        for _ in range(3):
+        for _ in range(args.runs):
             started = time.perf_counter()
             report = selectors.report_run(workspace, name, *YEAR, "month")
             times.append(time.perf_counter() - started)
