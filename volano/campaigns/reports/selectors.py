@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import (
-    Avg,
     Case,
     Count,
     DateTimeField,
@@ -50,7 +49,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Coalesce,
     TruncDate,
@@ -150,6 +148,8 @@ def _bucket_expr(workspace: Workspace, column: str, granularity: str) -> Any:
 
 
 def _bucket(value: Any) -> str:
+    if isinstance(value, str):  # a raw statement on SQLite: "2026-01-01 00:00:00"
+        return value[:10]
     if isinstance(value, dt.datetime):
         value = value.date()
     return value.isoformat() if value else ""
@@ -169,39 +169,53 @@ def sql_at(workspace: Workspace, contact: str = "pk") -> Subquery:
     return Subquery(first, output_field=DateTimeField())
 
 
-def bringing_campaign(workspace: Workspace, table: str, until: str | None = None) -> RawSQL:
-    """The campaign of the first campaign-linked touch of the contact of `table`'s row
-    (`table`.contact_id) at or before `until` (SQL; default: when that contact first became
-    SQL). The campaign is resolved as `volano.campaigns.selectors.campaign_id_expression` does
-    (UTM campaign, else mailing campaign, else the campaign of the form's or the downloaded
-    content's asset), but by joins on the (few) campaigns and assets inside one subquery per
-    row instead of four correlated subqueries per event."""
+def grouped_by_first_campaign(
+    workspace: Workspace, base: QuerySet, aggregates: list[str]
+) -> list[tuple]:
+    """Group `base` by (bucket, the campaign that brought each row's contact) in one statement.
+
+    `base` is a values() queryset with the columns `rk` (a unique row key), `ct` (the contact),
+    `until` (the moment the touch must not be after), `bucket` and whatever `aggregates` (SQL
+    over `b.<column>`) read. The campaign is that of the contact's first campaign-linked touch
+    at or before `until`, resolved as `campaign_id_expression` does but set-based: the events
+    of those contacts joined once to the campaigns and assets, the first by `ROW_NUMBER()`.
+    Returns (bucket, campaign_id, *aggregates) rows; the same SQL on both databases."""
     lower = "volano_lower" if connection.vendor == "sqlite" else "LOWER"
     ws = int(workspace.pk)
     events = Event._meta.db_table
     campaigns = Campaign._meta.db_table
     assets = ContentAsset._meta.db_table
-    contact = f'"{table}"."contact_id"'
-    if until is None:
-        until = (
-            f"(SELECT MIN(s.changed_at) FROM {StageChange._meta.db_table} s "
-            f"WHERE s.workspace_id = {ws} AND s.contact_id = {contact} AND s.to_stage = 'sql')"
-        )
     types = ", ".join(f"'{t}'" for t in TOUCH_TYPES)
-    found = "COALESCE(c1.id, c2.id, a3.campaign_id, a4.campaign_id)"
-    sql = f"""(SELECT {found} FROM {events} e
-        LEFT JOIN {campaigns} c1 ON c1.workspace_id = {ws} AND c1.utm_campaign <> ''
-             AND {lower}(c1.utm_campaign) = {lower}(e.utm_campaign)
-        LEFT JOIN {campaigns} c2 ON c2.workspace_id = {ws} AND c2.utm_campaign <> ''
-             AND {lower}(c2.utm_campaign) = {lower}(e.campaign)
-        LEFT JOIN {assets} a3 ON a3.workspace_id = {ws} AND a3.campaign_id IS NOT NULL
-             AND 'form:' || a3.slug = e.source
-        LEFT JOIN {assets} a4 ON a4.workspace_id = {ws} AND a4.campaign_id IS NOT NULL
-             AND a4.slug = e.content
-        WHERE e.workspace_id = {ws} AND e.contact_id = {contact} AND e.occurred_at <= {until}
-          AND e.type IN ({types}) AND {found} IS NOT NULL
-        ORDER BY e.occurred_at, e.id LIMIT 1)"""
-    return RawSQL(sql, [], output_field=IntegerField())
+    base_sql, params = base.query.sql_with_params()
+    sql = f"""
+        WITH b0 AS ({base_sql}),
+        ev AS (
+            SELECT b.rk, e.occurred_at, e.id,
+                   COALESCE(c1.id, c2.id, a3.campaign_id, a4.campaign_id) AS campaign_id
+            FROM b0 b
+            JOIN {events} e ON e.workspace_id = {ws} AND e.contact_id = b.ct
+                 AND e.occurred_at <= b.until AND e.type IN ({types})
+            LEFT JOIN {campaigns} c1 ON c1.workspace_id = {ws} AND c1.utm_campaign <> ''
+                 AND {lower}(c1.utm_campaign) = {lower}(e.utm_campaign)
+            LEFT JOIN {campaigns} c2 ON c2.workspace_id = {ws} AND c2.utm_campaign <> ''
+                 AND {lower}(c2.utm_campaign) = {lower}(e.campaign)
+            LEFT JOIN {assets} a3 ON a3.workspace_id = {ws} AND a3.campaign_id IS NOT NULL
+                 AND 'form:' || a3.slug = e.source
+            LEFT JOIN {assets} a4 ON a4.workspace_id = {ws} AND a4.campaign_id IS NOT NULL
+                 AND a4.slug = e.content
+        ),
+        f AS (
+            SELECT rk, campaign_id,
+                   ROW_NUMBER() OVER (PARTITION BY rk ORDER BY occurred_at, id) AS rn
+            FROM ev WHERE campaign_id IS NOT NULL
+        )
+        SELECT b.bucket, f.campaign_id, {", ".join(aggregates)}
+        FROM b0 b LEFT JOIN f ON f.rk = b.rk AND f.rn = 1
+        GROUP BY b.bucket, f.campaign_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 def _campaign_names(workspace: Workspace, ids: set) -> dict[Any, str]:
@@ -221,7 +235,7 @@ def _row_order(row: dict) -> tuple:
 
 
 def _money(value: Any) -> Decimal:
-    return (value or Decimal(0)).quantize(Decimal("0.01"))
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 # -- 1. SQLs passed to sales ------------------------------------------------------------------
@@ -262,11 +276,6 @@ def sqls_report(
             )
         )
         .annotate(
-            campaign=bringing_campaign(
-                workspace,
-                StageChange._meta.db_table,
-                f'"{StageChange._meta.db_table}"."changed_at"',
-            ),
             accepted_at=Subquery(
                 accepted.order_by("answered_at").values("answered_at")[:1],
                 output_field=DateTimeField(),
@@ -286,17 +295,21 @@ def sqls_report(
             ),
         )
     )
-    grouped = (
-        contacts.values("bucket", "campaign")
-        .annotate(
-            sqls=Count("pk"),
-            accepted=Count("pk", filter=Q(outcome=2)),
-            rejected_n=Count("pk", filter=Q(outcome=1)),
-            pending=Count("pk", filter=Q(outcome=0)),
-            wait_avg=Avg("wait"),
-        )
-        .order_by("bucket", "campaign")
+    fetched = grouped_by_first_campaign(
+        workspace,
+        contacts.annotate(rk=F("pk"), ct=F("contact_id"), until=F("changed_at")).values(
+            "rk", "ct", "until", "bucket", "outcome", "wait"
+        ),
+        [
+            "COUNT(*)",
+            "SUM(CASE WHEN b.outcome = 2 THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN b.outcome = 1 THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN b.outcome = 0 THEN 1 ELSE 0 END)",
+            "AVG(b.wait)",
+        ],
     )
+    keys = ("bucket", "campaign", "sqls", "accepted", "rejected_n", "pending", "wait_avg")
+    grouped = [dict(zip(keys, row, strict=True)) for row in fetched]
     rows = list(grouped)
     names = _campaign_names(workspace, {row["campaign"] for row in rows})
     report = Report(
@@ -353,39 +366,49 @@ def sql_revenue_report(
     workspace: Workspace, start: dt.date, end: dt.date, granularity: str = "month"
 ) -> Report:
     low, high = _range(workspace, start, end)
-    money = DecimalField(max_digits=16, decimal_places=2)
-    deals = (
+    deal_rows = grouped_by_first_campaign(
+        workspace,
         Deal.objects.for_workspace(workspace)
         .filter(contact__isnull=False, created_at__gte=low, created_at__lt=high)
         .annotate(sql_at=sql_at(workspace, "contact_id"))
         .filter(sql_at__isnull=False, created_at__gte=F("sql_at"))
         .annotate(
-            campaign=bringing_campaign(workspace, Deal._meta.db_table),
+            rk=F("pk"),
+            ct=F("contact_id"),
+            until=F("sql_at"),
             bucket=_bucket_expr(workspace, "created_at", granularity),
         )
-        .values("bucket", "campaign")
-        .annotate(
-            n=Count("pk"),
-            value=Coalesce(Sum("amount"), Value(0), output_field=money),
-            won=Count("pk", filter=Q(stage="won")),
-            won_value=Coalesce(Sum("amount", filter=Q(stage="won")), Value(0), output_field=money),
-        )
-        .order_by()
+        .values("rk", "ct", "until", "bucket", "amount", "stage"),
+        [
+            "COUNT(*)",
+            "SUM(b.amount)",
+            "SUM(CASE WHEN b.stage = 'won' THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN b.stage = 'won' THEN b.amount ELSE 0 END)",
+        ],
     )
-    orders = (
+    deals = [
+        dict(zip(("bucket", "campaign", "n", "value", "won", "won_value"), row, strict=True))
+        for row in deal_rows
+    ]
+    order_rows = grouped_by_first_campaign(
+        workspace,
         Order.objects.for_workspace(workspace)
         .filter(contact__isnull=False, ordered_at__gte=low, ordered_at__lt=high)
         .exclude(status__in=["cancelled", "canceled", "refunded"])
         .annotate(sql_at=sql_at(workspace, "contact_id"))
         .filter(sql_at__isnull=False, ordered_at__gte=F("sql_at"))
         .annotate(
-            campaign=bringing_campaign(workspace, Order._meta.db_table),
+            rk=F("pk"),
+            ct=F("contact_id"),
+            until=F("sql_at"),
             bucket=_bucket_expr(workspace, "ordered_at", granularity),
         )
-        .values("bucket", "campaign")
-        .annotate(n=Count("pk"), value=Coalesce(Sum("total"), Value(0), output_field=money))
-        .order_by()
+        .values("rk", "ct", "until", "bucket", "total"),
+        ["COUNT(*)", "SUM(b.total)"],
     )
+    orders = [
+        dict(zip(("bucket", "campaign", "n", "value"), row, strict=True)) for row in order_rows
+    ]
     cells: dict[tuple[str, Any], dict[str, Any]] = {}
 
     def cell(row: dict) -> dict[str, Any]:
