@@ -44,6 +44,7 @@ def _chart(report: selectors.Report) -> dict[str, Any]:
         steps = [k for k, _l, kind in report.columns if kind == "int"]
         return {
             "kind": "funnel",
+            "integer": True,
             "categories": [row["content"] for row in report.rows[:12]],
             "series": [
                 {"name": labels[step], "data": [row[step] for row in report.rows[:12]]}
@@ -57,6 +58,7 @@ def _chart(report: selectors.Report) -> dict[str, Any]:
     if report.name == "cross-sell":
         return {
             "kind": "time",
+            "integer": False,
             "title": _("Cross-sell and up-sell"),
             "categories": periods,
             "series": [
@@ -71,6 +73,7 @@ def _chart(report: selectors.Report) -> dict[str, Any]:
         }
     return {
         "kind": "time",
+        "integer": figure == "sqls",
         "title": labels[figure],
         "categories": periods,
         "series": [

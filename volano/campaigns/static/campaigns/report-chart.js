@@ -24,7 +24,7 @@
     xAxis: { type: "category", data: data.categories,
              axisLabel: { color: muted, hideOverlap: true, interval: stacked ? "auto" : 0,
                           width: 120, overflow: "truncate" } },
-    yAxis: { type: "value", axisLabel: { color: muted, formatter: count },
+    yAxis: { type: "value", minInterval: data.integer ? 1 : 0, axisLabel: { color: muted, formatter: count },
              splitLine: { lineStyle: { color: "#dde2e8" } } },
     series: data.series.map(function (s) {
       return { name: s.name, type: "bar", data: s.data, barMaxWidth: 36,
