@@ -22,6 +22,7 @@ BENCHMARKS = [
     "attribution",
     "workflows",
     "workflow_replay",
+    "campaign_reports",
 ]
 
 

@@ -37,6 +37,10 @@ COMMANDS = (
             ("scoring recompute|train", "recompute every score; train the predictive model"),
             ("email send", "send an email template to a segment or a list, now (a broadcast)"),
             ("workflows run-due|list", "run the workflow steps due (by --as-of); list workflows"),
+            (
+                "campaigns report",
+                "an ROI report (SQLs, revenue, cross-sell, content) as CSV/XLSX/JSON",
+            ),
         ),
     ),
 )

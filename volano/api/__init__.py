@@ -191,6 +191,7 @@ def _register_routers() -> None:
     from volano.budgets.api import router as budgets_router
     from volano.campaigns.api import router as campaigns_router
     from volano.campaigns.costs.api import router as costs_router
+    from volano.campaigns.reports.api import router as campaign_reports_router
     from volano.core.activity_api import router as activity_router
     from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router
@@ -221,6 +222,7 @@ def _register_routers() -> None:
     api.add_router("/", campaigns_router)
     api.add_router("/", attribution_router)
     api.add_router("/", costs_router)
+    api.add_router("/", campaign_reports_router)
     api.add_router("/", broadcasts_router)
     api.add_router("/", reports_router)
     api.add_router("/", budgets_router)

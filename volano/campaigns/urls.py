@@ -2,6 +2,7 @@ from django.urls import path
 
 from volano.campaigns import views
 from volano.campaigns.costs import views as cost_views
+from volano.campaigns.reports import views as report_views
 
 app_name = "campaigns"
 
@@ -13,4 +14,6 @@ urlpatterns = [
     path("campaigns/channels/", views.channel_rules, name="channels"),
     path("campaigns/costs/", cost_views.costs_page, name="costs"),
     path("campaigns/costs/samples/<str:name>", cost_views.cost_sample, name="cost_sample"),
+    path("campaigns/reports/", report_views.report_index, name="reports"),
+    path("campaigns/reports/<slug:name>/", report_views.report_page, name="report"),
 ]

@@ -310,6 +310,7 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("POST", "costs/manual"): E,
     ("PUT", "costs/manual/<cost_id>"): E,
     ("DELETE", "costs/manual/<cost_id>"): E,
+    ("GET", "campaigns/reports/<name>"): M,
     ("GET", "broadcasts"): M,
     ("POST", "broadcasts"): E,
     ("GET", "broadcasts/<broadcast_id>"): M,

@@ -6,11 +6,13 @@ The routes come from the API's own URL patterns and each route's methods from th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
 import pytest
 from django.forms.models import model_to_dict
+from django.utils import timezone
 
 from volano.api import api as ninja_api
 from volano.budgets.models import ResponseModel
@@ -53,6 +55,7 @@ OWN_NAMESPACE = {
     ("PUT", "score-models/<slug>"),
     ("GET", "score-models/<slug>"),
     ("DELETE", "score-models/<slug>"),
+    ("GET", "campaigns/reports/<name>"),
 }
 SECRET_MODEL = {
     "slug": "segreto",
@@ -201,6 +204,16 @@ def secrets(officina, giulia, marco):
         data={"day": "2026-01-05", "amount": "100", "kind": "fair", "campaign": campaign.pk,
               "note": "Segreto"},
     )  # fmt: skip
+    # an SQL the Segreto campaign brought: the ROI reports of officina show it, ferramenta's not
+    from volano.lifecycle.models import StageChange
+
+    Event.objects.create(
+        workspace=officina, contact=contact, type="page_view", channel="web",
+        utm_campaign="segreto", occurred_at=timezone.now() - dt.timedelta(days=2),
+    )  # fmt: skip
+    StageChange.objects.create(
+        workspace=officina, contact=contact, from_stage="mql", to_stage="sql", source="rule"
+    )
     from volano.emails.broadcasts.services import broadcast_create
 
     broadcast = broadcast_create(
@@ -314,6 +327,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "campaign_id": secrets["campaign"].pk,
         "content_id": secrets["content"].pk,
         "cost_id": secrets["cost"].pk,
+        "name": "sqls",
     }
     contact_id = secrets["contact"].pk
     return {
@@ -524,6 +538,12 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         },
         ("PUT", "costs/manual/<cost_id>"): {"body": {"day": "2026-01-05", "amount": 1}},
         ("DELETE", "costs/manual/<cost_id>"): {},
+        ("GET", "campaigns/reports/<name>"): {
+            "query": {
+                "from": (timezone.localdate() - dt.timedelta(days=30)).isoformat(),
+                "to": (timezone.localdate() + dt.timedelta(days=1)).isoformat(),
+            }
+        },
         ("POST", "utm"): {
             "body": {
                 "url": "https://www.example.it/",
