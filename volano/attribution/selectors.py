@@ -45,7 +45,7 @@ MODEL_EXPLANATIONS = {
         "weighs half as much."
     ),
     "position": gettext_lazy(
-        "The first and last touches get the most (40% each by default), the touches between "
+        "The first and last touches get the most (by default four tenths each), the touches between "
         "share the rest."
     ),
     "markov": gettext_lazy(
