@@ -325,6 +325,25 @@ def test_serve_answers_http_with_its_css_and_stops_on_sigterm(volano_env, tmp_pa
         assert b"/static/core/volano.css" in page
         css_status, css = _get(f"http://127.0.0.1:{port}/static/core/volano.css")
         assert css_status == 200 and len(css) > 100
+        # a worker that dies (SQLite's "database is locked" once took one down, and the
+        # whole server with it) is started again, and the web server goes on answering
+        found = subprocess.run(
+            ["pgrep", "-P", str(server.pid), "-f", "worker --queue default"],
+            capture_output=True,
+            text=True,
+        )
+        dead = int(found.stdout.split()[0])
+        os.kill(dead, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = log.read_text()
+            if text.count("Background worker started (queue: default)") == 2:
+                break
+            time.sleep(0.3)
+        assert "A background worker stopped (exit status -9); starting it again" in text, text
+        assert text.count("Background worker started (queue: default)") == 2, text
+        assert server.poll() is None
+        assert _get(f"http://127.0.0.1:{port}/login/")[0] == 200
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0, log.read_text()
         assert "Stopping Volano…" in log.read_text()

@@ -69,6 +69,8 @@ class Command(VolanoCommand):
         if not settings.WHITENOISE_USE_FINDERS:
             call_command("collectstatic", interactive=False, verbosity=0)
         children: list[subprocess.Popen] = []
+        worker_commands: dict[int, list[str]] = {}  # the embedded workers' pids and their commands
+        restarts: list[float] = []
         stopping = False
 
         def stop(signum: int, frame: Any) -> None:
@@ -91,11 +93,10 @@ class Command(VolanoCommand):
                 # the work a user waits for, the mail one person waits for, and the long
                 # jobs, each on a worker of its own
                 for queue in WORKER_QUEUES:
-                    children.append(
-                        subprocess.Popen(
-                            [sys.executable, "-m", "volano", "worker", "--queue", queue]
-                        )
-                    )
+                    command = [sys.executable, "-m", "volano", "worker", "--queue", queue]
+                    child = subprocess.Popen(command)
+                    worker_commands[child.pid] = command
+                    children.append(child)
             children.append(
                 subprocess.Popen(
                     [
@@ -130,7 +131,27 @@ class Command(VolanoCommand):
                     self.stdout.flush()
                     break
                 time.sleep(READY_POLL)
-            while not stopping and all(child.poll() is None for child in children):
+            while not stopping:
+                exited = [child for child in children if child.poll() is not None]
+                if any(child.pid not in worker_commands for child in exited):
+                    break  # the web server stopped: everything stops
+                if exited:
+                    # an embedded worker that died (a database locked for too long on SQLite,
+                    # say) starts again: the work it held is claimed again by the sweeper; one
+                    # that keeps dying (5 times in a minute) stops the server, as a bug should
+                    now = time.monotonic()
+                    restarts[:] = [t for t in restarts if now - t < 60] + [now] * len(exited)
+                    if len(restarts) > 5:
+                        break
+                    for child in exited:
+                        command = worker_commands.pop(child.pid)
+                        self.stderr.write(
+                            f"A background worker stopped (exit status {child.returncode}); "
+                            "starting it again"
+                        )
+                        again = subprocess.Popen(command)
+                        worker_commands[again.pid] = command
+                        children[children.index(child)] = again
                 time.sleep(0.2)
             if stopping:
                 self.stdout.write("Stopping Volano…")
