@@ -28,6 +28,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
 
+MAX_EFFECT = 1.0  # a channel's saturated weekly effect, in average weeks of the outcome
 MAX_DECAY = 0.9
 HALF_RANGE = (0.05, 20.0)  # half-saturation, in multiples of the channel's mean weekly spend
 BLOCK_WEEKS = 4
@@ -156,11 +157,19 @@ class _Problem:
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         c, b = self.channels, self.base.shape[1]
-        lo = np.concatenate(
-            [np.zeros(c), np.full(c, np.log(HALF_RANGE[0])), np.zeros(c), np.full(b, -np.inf)]
-        )
+        # the baseline's level (the intercept, column 0) is not negative and no channel at
+        # saturation adds more than MAX_EFFECT average weeks: without these a noisy outcome let
+        # a negative baseline pay for media effects larger than all the revenue there was
+        base_lo = np.full(b, -np.inf)
+        base_lo[0] = 0.0
+        lo = np.concatenate([np.zeros(c), np.full(c, np.log(HALF_RANGE[0])), np.zeros(c), base_lo])
         hi = np.concatenate(
-            [np.full(c, MAX_DECAY), np.full(c, np.log(HALF_RANGE[1])), np.full(c + b, np.inf)]
+            [
+                np.full(c, MAX_DECAY),
+                np.full(c, np.log(HALF_RANGE[1])),
+                np.full(c, MAX_EFFECT),
+                np.full(b, np.inf),
+            ]
         )
         return lo, hi
 
