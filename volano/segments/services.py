@@ -43,7 +43,7 @@ from volano.core.facts import (
 )
 from volano.core.models import User, Workspace
 from volano.core.reactions import announce
-from volano.core.sqlcache import statement_cached
+from volano.core.sqlcache import statement_cached_at
 from volano.core.tenancy import ensure_in_workspace
 from volano.events.models import Event, EventType
 from volano.events.services import system_events_insert_select
@@ -240,19 +240,29 @@ def segment_refresh(
             facts=facts,
         )
     else:
-        q = _restrict(_incremental_q(workspace, segment, now), ids) & Q(pk__in=ids)
-        if not known_moved and not _moved_segments(workspace, {segment.pk: q}, ids):
+        if not known_moved and not _moved_among(workspace, [segment], ids, now):
             return RefreshResult(0, 0, segment.size)
-    matching = Contact.objects.for_workspace(workspace).filter(q)
     at = db_now(now)
+    entered_ids: list[int] | None = None  # known when the diff returned them
+    left_ids: list[int] | None = None
     with transaction.atomic():
         # One refresh of a segment at a time (PostgreSQL row lock; SQLite serialises writers).
         Segment.objects.for_workspace(workspace).select_for_update().filter(pk=segment.pk).first()
         with connection.cursor() as cursor:
-            if ids is None and connection.vendor == "postgresql":
-                entered, left = _full_diff_postgresql(cursor, segment, matching, at)
+            if ids is None:
+                picked = _picked(Contact.objects.for_workspace(workspace).filter(q))
+                if connection.vendor == "postgresql":
+                    entered, left = _full_diff_postgresql(cursor, segment, picked, at)
+                else:
+                    entered, left = _diff(cursor, segment, picked, at, ids)
+            elif connection.vendor == "postgresql":
+                picked = _picked_few(workspace, segment, ids, now)
+                entered_ids, left_ids = _few_diff_postgresql(cursor, segment, picked, at, ids)
+                entered, left = len(entered_ids), len(left_ids)
             else:
-                entered, left = _diff(cursor, segment, matching, at, ids)
+                entered, left = _diff(
+                    cursor, segment, _picked_few(workspace, segment, ids, now), at, ids
+                )
         if left:
             _events_insert(workspace, segment, EventType.SEGMENT_LEFT, "left_at", now)
         if entered >= ENTRIES_RECORDED_AFTER_COMMIT_FROM and ids is None:
@@ -262,7 +272,16 @@ def segment_refresh(
             announce(SegmentEnteredInBulk(workspace.pk, segment.pk, now.isoformat()))
         elif entered:
             _events_insert(workspace, segment, EventType.SEGMENT_ENTERED, "entered_at", now)
-        if entered or left:
+        if (entered or left) and entered_ids is not None:
+            announce(  # who entered and left is known: the diff returned them
+                SegmentMembershipChanged(
+                    workspace_id=workspace.pk,
+                    segment=segment.slug,
+                    entered_ids=frozenset(entered_ids),
+                    left_ids=frozenset(left_ids or ()),
+                )
+            )
+        elif entered or left:
             _membership_announce(workspace, segment, now, entered=bool(entered), left=bool(left))
         fields: dict[str, Any] = {}
         if ids is None:
@@ -346,7 +365,7 @@ DIFF_TABLE = "volano_segment_diff"
 
 
 def _diff(
-    cursor: Any, segment: Segment, matching: Any, at: Any, ids: list[int] | None
+    cursor: Any, segment: Segment, picked: tuple[str, Any], at: Any, ids: list[int] | None
 ) -> tuple[int, int]:
     """Close the stays of contacts that no longer match, open stays for those that now do
     (only `ids`, if given); (entered, left). The condition is evaluated once, into a temporary
@@ -354,9 +373,10 @@ def _diff(
     memberships = SegmentMembership._meta.db_table
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {MATCH_TABLE} (id bigint PRIMARY KEY)")
     cursor.execute(f"DELETE FROM {MATCH_TABLE}")
-    sql, params = _picked(matching)
+    sql, params = picked
     cursor.execute(f"INSERT INTO {MATCH_TABLE} (id) SELECT sub.picked_id FROM ({sql}) sub", params)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and (ids is None or len(ids) > FEW):
+        # (a few contacts' diff is probed by their ids: no plan to choose)
         cursor.execute(f"ANALYZE {MATCH_TABLE}")
     only = ""
     if ids is not None:
@@ -379,13 +399,43 @@ def _diff(
     return max(cursor.rowcount, 0), left
 
 
-def _full_diff_postgresql(cursor: Any, segment: Segment, matching: Any, at: Any) -> tuple[int, int]:
+def _few_diff_postgresql(
+    cursor: Any, segment: Segment, picked: tuple[str, Any], at: Any, ids: list[int]
+) -> tuple[list[int], list[int]]:
+    """An incremental refresh (given contacts) on PostgreSQL: the stays that close and those
+    that open in one statement (data-modifying CTEs), which returns who entered and who left.
+    Under load each statement costs a scheduling slice; the general diff takes five."""
+    memberships = SegmentMembership._meta.db_table
+    sql, params = picked
+    listed = ", ".join(["%s"] * len(ids))
+    cursor.execute(
+        f"WITH picked AS MATERIALIZED (SELECT sub.picked_id FROM ({sql}) sub), "
+        f"gone AS (UPDATE {memberships} SET left_at = %s WHERE segment_id = %s "
+        f"AND left_at IS NULL AND contact_id IN ({listed}) "
+        "AND contact_id NOT IN (SELECT picked_id FROM picked) RETURNING contact_id), "
+        f"came AS (INSERT INTO {memberships} (workspace_id, segment_id, contact_id, entered_at, "
+        "left_at) SELECT %s, %s, p.picked_id, %s, NULL FROM picked p WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {memberships} o WHERE o.segment_id = %s AND o.left_at IS NULL "
+        "AND o.contact_id = p.picked_id) RETURNING contact_id) "
+        "SELECT TRUE, contact_id FROM came UNION ALL SELECT FALSE, contact_id FROM gone",
+        [*params, at, segment.pk, *ids, segment.workspace_id, segment.pk, at, segment.pk],
+    )
+    entered: list[int] = []
+    left: list[int] = []
+    for came, contact_id in cursor.fetchall():
+        (entered if came else left).append(contact_id)
+    return entered, left
+
+
+def _full_diff_postgresql(
+    cursor: Any, segment: Segment, picked: tuple[str, Any], at: Any
+) -> tuple[int, int]:
     """A full refresh on PostgreSQL: one FULL JOIN of the current members with the condition
     (which may run in parallel, with the memory to hash in RAM) finds who enters and who
     leaves; usually few rows, written next. Two anti-joins over a temporary table of all
     matches cost 3 s for a segment of 685k contacts at 1M, this ~1.5 s."""
     memberships = SegmentMembership._meta.db_table
-    sql, params = _picked(matching)
+    sql, params = picked
     cursor.execute("SET LOCAL work_mem = '256MB'")
     cursor.execute(f"DROP TABLE IF EXISTS {DIFF_TABLE}")
     cursor.execute(
@@ -411,6 +461,29 @@ def _full_diff_postgresql(cursor: Any, segment: Segment, matching: Any, at: Any)
 
 def _picked(matching: Any) -> tuple[str, Any]:
     return matching.annotate(picked_id=F("pk")).values("picked_id").query.sql_with_params()
+
+
+def _picked_few(
+    workspace: Workspace, segment: Segment, ids: list[int], now: dt.datetime
+) -> tuple[str, list]:
+    """The ids among `ids` that match the segment (SELECT … picked_id). For a few contacts
+    (an event's) the statement is compiled once per segment version and kept across moments
+    (core/sqlcache.py): compiling it through the ORM costs more than running it."""
+
+    def build(slots: list[int], at: dt.datetime) -> tuple[str, Any]:
+        q = _restrict(_incremental_q(workspace, segment, at), slots) & Q(pk__in=slots)
+        return _picked(Contact.objects.for_workspace(workspace).filter(q))
+
+    if len(ids) > FEW:
+        return build(ids, now)
+    statement = statement_cached_at(
+        ("segment-picked", workspace.pk, segment.pk, segment.updated_at),
+        len(ids),
+        now,
+        build,
+        time_zone=workspace.time_zone,
+    )
+    return statement.sql, statement.bind(ids, now)
 
 
 def _incremental_q(workspace: Workspace, segment: Segment, now: dt.datetime) -> Q:
@@ -457,8 +530,8 @@ def _moved_among(
     workspace: Workspace, segments: list[Segment], ids: list[int], now: dt.datetime
 ) -> set[int]:
     """Which of `segments` would a refresh of `ids` move? For a few contacts the statement is
-    compiled once per set of segment versions and minute, and bound to the ids
-    (core/sqlcache.py): building it through the ORM costs far more than running it."""
+    compiled once per set of segment versions, kept across moments and bound to the ids and
+    `now` (core/sqlcache.py): building it through the ORM costs far more than running it."""
 
     def conditions(at: dt.datetime, slots: list[int]) -> dict[int, Q]:
         return {
@@ -468,17 +541,18 @@ def _moved_among(
 
     if len(ids) > FEW:
         return _moved_segments(workspace, conditions(now, ids), ids)
-    minute = now.replace(second=0, microsecond=0)
-    key = ("segments-moved", workspace.pk, tuple((s.pk, s.updated_at) for s in segments), minute)
-    statement = statement_cached(
+    key = ("segments-moved", workspace.pk, tuple((s.pk, s.updated_at) for s in segments))
+    statement = statement_cached_at(
         key,
         len(ids),
-        lambda slots: _moved_query(
-            workspace, conditions(minute, slots), slots
+        now,
+        lambda slots, at: _moved_query(
+            workspace, conditions(at, slots), slots
         ).query.sql_with_params(),
+        time_zone=workspace.time_zone,
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement.sql, statement.bind(ids))
+        cursor.execute(statement.sql, statement.bind(ids, now))
         return _moved_from_rows(cursor.fetchall(), [s.pk for s in segments])
 
 

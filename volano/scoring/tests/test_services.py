@@ -125,6 +125,52 @@ def test_a_new_models_first_computation_matches_a_recompute(officina, giulia, pe
     assert (again.scored, again.changed) == (2, 0)
 
 
+def test_a_full_recompute_writes_what_moved_and_gives_what_a_new_model_gives(
+    officina, giulia, people
+):
+    # the full recompute of a model with scores (on PostgreSQL one FULL JOIN of the model's
+    # SELECT with its scores): a score removed, one moved, one new, the rest untouched
+    anna, luca, nobody = people
+    model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)
+    scores_compute(workspace=officina, model=model, now=NOW)
+    Event.objects.for_workspace(officina).filter(contact=anna).delete()
+    Contact.objects.for_workspace(officina).filter(pk=anna.pk).update(job_title="")
+    webinar(officina, luca, 0)  # -50 → -20
+    webinar(officina, nobody, 30)  # 0 → 30 · 0.5^0.5 = 21.21
+    kept = contact_create(
+        workspace=officina, actor=giulia, data={"email": "kept@agri.it", "job_title": "acquisti"}
+    )
+    scores_compute(workspace=officina, model=model, now=NOW)
+    kept_at = Score.objects.for_workspace(officina).get(model=model, contact=kept).updated_at
+    result = scores_compute(workspace=officina, model=model, now=NOW + dt.timedelta(days=1))
+    assert (result.scored, result.changed) == (3, 0)  # a day of decay moves no rounded score
+    assert Score.objects.for_workspace(officina).get(contact=kept).updated_at == kept_at
+    assert points(model, anna) == 0.0
+    assert not Score.objects.for_workspace(officina).filter(contact=anna).exists()
+    assert points(model, luca) == pytest.approx(-20.0 - 0.0 + 30 * (0.5 ** (1 / 60) - 1), abs=0.01)
+    moved = Event.objects.for_workspace(officina).filter(type="score_changed")
+    assert sorted(
+        (e.contact_id, e.properties["from"], e.properties["to"]) for e in moved
+    ) == sorted(
+        [
+            (luca.pk, 0, -50),  # (anna's first one went with her events)
+            (anna.pk, 57, 0),
+            (luca.pk, -50, -20),
+            (nobody.pk, 0, 21),
+            (kept.pk, 0, 15),
+        ]
+    )
+    fresh = score_model_save(
+        workspace=officina, actor=giulia, data={**RICAMBI, "slug": "bis", "name": "Bis"}
+    )
+    scores_compute(workspace=officina, model=fresh, now=NOW + dt.timedelta(days=1))
+    mine = Score.objects.for_workspace(officina).filter(model=model)
+    theirs = Score.objects.for_workspace(officina).filter(model=fresh)
+    assert sorted(mine.values_list("contact_id", "points", "parts")) == sorted(
+        theirs.values_list("contact_id", "points", "parts")
+    )
+
+
 def test_a_new_event_updates_the_score_of_that_contact(officina, giulia, people):
     _anna, luca, _nobody = people
     model = score_model_save(workspace=officina, actor=giulia, data=RICAMBI)

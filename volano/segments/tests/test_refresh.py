@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -145,6 +146,35 @@ def test_incremental_refresh_after_a_new_event_moves_exactly_that_contact(offici
     segment.refresh_from_db()
     assert segment.size == 2
     assert members(officina, other) == {"carlo@c.it"}
+
+
+def test_an_event_s_refresh_later_the_same_day_reads_the_window_from_its_own_moment(
+    officina, giulia
+):
+    """The statements an event's refresh runs are kept across moments (core/sqlcache.py): two
+    hours later, a view that was 30 days and one hour old is out of the 30-day window."""
+    segment = services.segment_save(
+        workspace=officina,
+        actor=giulia,
+        slug="visitatori",
+        name="Visitatori",
+        definition={"event": "page_view", "within_days": 30},
+    )
+    anna = person(officina, "anna@a.it")
+    zone = ZoneInfo(officina.time_zone)
+    at = dt.datetime.combine(timezone.now().astimezone(zone).date(), dt.time(9), tzinfo=zone)
+    event_append(
+        workspace=officina,
+        contact_id=anna.pk,
+        type="page_view",
+        occurred_at=at - dt.timedelta(days=30) + dt.timedelta(hours=1),
+    )
+    for now, expected in ((at, {"anna@a.it"}), (at + dt.timedelta(hours=2), set())):
+        services.segments_refresh_contacts(
+            workspace=officina, contact_ids=[anna.pk], changed=["event:page_view"], now=now
+        )
+        assert members(officina, segment) == expected
+    assert len(timeline(officina, anna, "segment_left")) == 1
 
 
 def test_tracked_page_views_announced_by_the_sweepers_pass_refresh_their_contacts(
