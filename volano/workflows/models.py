@@ -220,7 +220,7 @@ class TaskStatus(models.TextChoices):
 
 class RepTask(WorkspaceScopedModel):
     """A task for a rep, created by a workflow's create_task step (one per enrolment, step and
-    occurrence); the rep sees their open tasks under Workflows → Tasks and marks them done."""
+    occurrence); the rep sees their open tasks under My tasks and marks them done."""
 
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     assignee = models.ForeignKey(
