@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "volano.attribution",
     "volano.budgets",
     "volano.reports",
+    "volano.maturity",
     "volano.jobs",
     "volano.demo",
 ]

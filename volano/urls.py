@@ -32,4 +32,5 @@ urlpatterns = [
     path("", include("volano.notifications.urls")),
     path("", include("volano.workflows.urls")),
     path("", include("volano.reports.urls")),
+    path("", include("volano.maturity.urls")),
 ]

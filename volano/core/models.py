@@ -202,6 +202,7 @@ class ActorKind(models.TextChoices):
 
 VERB_LABELS = {
     "reports.value_model_fit": _("fitted the customer value model"),
+    "maturity.assessment_take": _("took the digital-maturity self-assessment"),
     "contact.create": _("created the contact"),
     "contact.update": _("changed the contact"),
     "contact.delete": _("deleted a contact"),
