@@ -41,6 +41,7 @@ COMMANDS = (
                 "campaigns report",
                 "an ROI report (SQLs, revenue, cross-sell, content) as CSV/XLSX/JSON",
             ),
+            ("report pdf", "the stakeholder report of a period (KPIs, funnel, ROI) as a PDF"),
         ),
     ),
 )

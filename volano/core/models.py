@@ -203,6 +203,9 @@ class ActorKind(models.TextChoices):
 VERB_LABELS = {
     "reports.value_model_fit": _("fitted the customer value model"),
     "maturity.assessment_take": _("took the digital-maturity self-assessment"),
+    "reports.stakeholder_keep": _("kept a stakeholder report"),
+    "reports.schedule_save": _("scheduled the stakeholder report"),
+    "reports.schedule_delete": _("deleted a stakeholder report schedule"),
     "contact.create": _("created the contact"),
     "contact.update": _("changed the contact"),
     "contact.delete": _("deleted a contact"),

@@ -199,6 +199,8 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "contacts/<contact_id>"): R,
     ("GET", "contacts/<contact_id>/value"): R,
     ("GET", "reports/clv"): R,
+    ("GET", "reports/stakeholder"): M,
+    ("GET", "reports/stakeholder.pdf"): M,
     ("GET", "maturity/questions"): R,
     ("GET", "maturity/assessments"): R,
     ("GET", "maturity/assessments/latest"): R,

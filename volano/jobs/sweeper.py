@@ -37,6 +37,9 @@ Runs inside `volano worker` every 10 seconds (and can be called once with `sweep
   whose message could not be published while the broker was away, are published
   (`volano.jobs.celery_backend.deferred_publish`).
 
+- stakeholder reports: a schedule whose first-of-the-month came is claimed, its report kept and
+  emailed; one kept but not sent is sent again (`volano.reports.services.report_schedules_due_run`).
+
 - notification emails: one still pending two minutes after it was created, or claimed by a
   worker that died, is enqueued again on the transactional queue (its task claims it once).
 
@@ -171,6 +174,10 @@ class Sweeper:
             self._deferred_tasks(now)
         except Exception:
             logger.exception("sweeper: the deferred tasks pass failed")
+        try:
+            self._reports(now)
+        except Exception:
+            logger.exception("sweeper: the scheduled reports pass failed")
         return {"imports": imports, "reactions": reactions, "page_views": page_views}
 
     def lease_take(self, now: dt.datetime) -> bool:
@@ -246,6 +253,13 @@ class Sweeper:
         (waits that ran out, enrolments whose task was lost)."""
         sweep = _task("volano.workflows.services", "workflows_due_sweep")
         return sweep(now=now) if sweep else 0
+
+    def _reports(self, now: dt.datetime) -> int:
+        """Stakeholder reports whose schedule came are kept and emailed; one kept but not sent
+        (mail server down, worker died) is sent again
+        (`volano.reports.services.report_schedules_due_run`)."""
+        run = _task("volano.reports.services", "report_schedules_due_run")
+        return run(now=now) if run else 0
 
     def _deferred_tasks(self, now: dt.datetime) -> int:
         """With VOLANO_BROKER_URL: the task rows whose `run_after` came (or whose publish failed

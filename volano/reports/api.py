@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
 from ninja import Query, Router, Schema
 
 from volano.contacts.models import Contact
 from volano.core.tenancy import access_in_workspace
-from volano.reports import clv, selectors
+from volano.reports import clv, selectors, services, stakeholder
 
 router = Router(tags=["reports"])
 
@@ -140,3 +140,68 @@ def contacts_value(
         discount_monthly=discount_monthly,
     )
     return {**vars(value), "as_of": day}
+
+
+class StakeholderKpiOut(Schema):
+    key: str
+    label: str
+    format: str
+    value: float | None
+    previous: float | None
+    change: float | None
+
+
+class StakeholderOut(Schema):
+    """The stakeholder report's figures; `previous` says what they are compared with (`source`
+    "report": the last report kept for an earlier period; "period": the period just before)."""
+
+    start: dt.date
+    end: dt.date
+    currency: str
+    model: str
+    previous: dict[str, str]
+    kpis: list[StakeholderKpiOut]
+    funnel: dict[str, Any]
+    channels: list[dict[str, Any]]
+    campaigns: list[dict[str, Any]]
+    pipeline: dict[str, float]
+
+
+def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    today = _today()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return start or last.replace(day=1), end or last
+
+
+@router.get(
+    "/reports/stakeholder",
+    response=StakeholderOut,
+    summary="The stakeholder report of a period (KPIs and what changed, funnel, pipeline, ROI)",
+)
+def reports_stakeholder(
+    request: HttpRequest,
+    start: dt.date | None = Query(None, alias="from"),  # noqa: B008
+    end: dt.date | None = Query(None, alias="to"),  # noqa: B008
+):
+    first, last = _period(start, end)
+    return services.stakeholder_figures_compared(workspace=_ws(request), start=first, end=last)
+
+
+@router.get(
+    "/reports/stakeholder.pdf",
+    summary="The stakeholder report of a period as a PDF (language it or en)",
+)
+def reports_stakeholder_pdf(
+    request: HttpRequest,
+    start: dt.date | None = Query(None, alias="from"),  # noqa: B008
+    end: dt.date | None = Query(None, alias="to"),  # noqa: B008
+    language: str = Query("it", pattern="^(it|en)$"),
+):
+    workspace = _ws(request)
+    first, last = _period(start, end)
+    figures = services.stakeholder_figures_compared(workspace=workspace, start=first, end=last)
+    with translation.override(language):
+        pdf = stakeholder.stakeholder_pdf(workspace, figures, language=language)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="report-{first}-{last}.pdf"'
+    return response

@@ -38,3 +38,64 @@ class ValueModel(WorkspaceScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "as_of"], name="valuemodel_ws_as_of")
         ]
+
+
+class ReportFrequency(models.TextChoices):
+    MONTHLY = "monthly", _("Every month, for the month before")
+    QUARTERLY = "quarterly", _("Every quarter, for the quarter before")
+
+
+class ReportSchedule(WorkspaceScopedModel):
+    """The stakeholder report sent by email on a schedule: on the first day of each month (or
+    quarter) after `next_run_at`, for the period that just ended, to `recipients`. The sweeper
+    claims a due schedule by moving `next_run_at` on in one UPDATE, so two sweepers never send
+    the same period twice (and the report kept for a period is unique besides)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    frequency = models.CharField(
+        _("frequency"), max_length=10, choices=ReportFrequency.choices, default="monthly"
+    )
+    language = models.CharField(_("language"), max_length=5, default="it")
+    recipients = models.JSONField(_("recipients"), default=list)
+    next_run_at = models.DateTimeField(_("next report"))
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("report schedule")
+        verbose_name_plural = _("report schedules")
+        indexes = [models.Index(fields=["active", "next_run_at"], name="reportschedule_due")]
+
+
+class StakeholderReport(WorkspaceScopedModel):
+    """A stakeholder report kept: its period, the figures as they were then (the next report
+    compares with them: "what changed since the previous report") and, for a scheduled one, who
+    it was sent to and when."""
+
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to"))
+    language = models.CharField(max_length=5, default="it")
+    figures = models.JSONField(default=dict)
+    schedule = models.ForeignKey(
+        ReportSchedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_to = models.JSONField(default=list, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stakeholder report")
+        verbose_name_plural = _("stakeholder reports")
+        ordering = ["-end", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "start", "end"], name="stakeholderreport_schedule_period"
+            )
+        ]

@@ -1,4 +1,4 @@
-"""Reads of the reports: customer value per contact and over all customers."""
+"""Reads of the reports: customer value per contact and over all customers; the stakeholder\nreports kept and their schedules."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import QuerySet
 
 from volano.core.models import Workspace
 from volano.reports import clv
-from volano.reports.models import ValueModel
+from volano.reports.models import ReportSchedule, StakeholderReport, ValueModel
 
 
 def value_fit_as_of(
@@ -103,3 +104,11 @@ def customers_value(
             fit, x, t_x, T, m, horizon_months=horizon_months, discount_monthly=discount_monthly
         ),
     )
+
+
+def report_schedules(workspace: Workspace) -> QuerySet[ReportSchedule]:
+    return ReportSchedule.objects.for_workspace(workspace).order_by("name", "pk")
+
+
+def stakeholder_reports(workspace: Workspace) -> QuerySet[StakeholderReport]:
+    return StakeholderReport.objects.for_workspace(workspace).order_by("-end", "-id")

@@ -6,4 +6,6 @@ app_name = "reports"
 
 urlpatterns = [
     path("reports/customer-value/", views.customer_value_view, name="customer_value"),
+    path("reports/stakeholder/", views.stakeholder_page, name="stakeholder"),
+    path("reports/stakeholder.pdf", views.stakeholder_pdf_view, name="stakeholder_pdf"),
 ]

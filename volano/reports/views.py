@@ -1,6 +1,8 @@
-"""Pages of the reports: customer lifetime value and churn risk."""
+"""Pages of the reports: customer lifetime value and churn risk; the stakeholder report."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 from django import forms
@@ -8,14 +10,15 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from volano.contacts.models import Contact
+from volano.core.errors import ApplicationError
 from volano.core.permissions import Cap, requires
-from volano.reports import clv, selectors, services
-from volano.reports.models import ValueModel
+from volano.reports import clv, selectors, services, stakeholder
+from volano.reports.models import ReportFrequency, ValueModel
 
 AT_RISK_BELOW = 0.3
 AT_RISK_SHOWN = 25
@@ -144,3 +147,138 @@ def customer_value_view(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "reports/customer_value.html", context)
+
+
+# --- the stakeholder report ------------------------------------------------------------------
+
+
+class StakeholderForm(forms.Form):
+    start = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"),
+        choices=[("it", "Italiano"), ("en", "English")],
+        required=False,
+    )
+
+
+class ScheduleForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120, required=False)
+    frequency = forms.ChoiceField(label=gettext_lazy("When"), choices=ReportFrequency.choices)
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"), choices=[("it", "Italiano"), ("en", "English")]
+    )
+    recipients = forms.CharField(
+        label=gettext_lazy("Send to"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Email addresses, one per line or separated by commas."),
+    )
+
+
+def _last_month(today: dt.date) -> tuple[dt.date, dt.date]:
+    end = today.replace(day=1) - dt.timedelta(days=1)
+    return end.replace(day=1), end
+
+
+def _stakeholder_period(
+    request: HttpRequest, workspace
+) -> tuple[StakeholderForm, dt.date, dt.date, str]:
+    form = StakeholderForm(request.GET or None)
+    start, end = _last_month(timezone.localdate())
+    language = workspace.language if workspace.language in ("it", "en") else "it"
+    if form.is_valid():
+        start = form.cleaned_data["start"] or start
+        end = form.cleaned_data["end"] or end
+        language = form.cleaned_data["language"] or language
+    return form, start, end, language
+
+
+@requires(read=Cap.VIEW_MARKETING, write=Cap.EDIT_MARKETING)
+def stakeholder_page(request: HttpRequest) -> HttpResponse:
+    """The report for the board as a web page, its PDF, keeping it, and its email schedules."""
+    workspace = request.workspace  # type: ignore[attr-defined]
+    schedule_form = ScheduleForm(initial={"language": workspace.language or "it"})
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "keep":
+                start = dt.date.fromisoformat(request.POST["start"])
+                end = dt.date.fromisoformat(request.POST["end"])
+                services.stakeholder_report_keep(
+                    workspace=workspace,
+                    start=start,
+                    end=end,
+                    language=request.POST.get("language") or "it",
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+                messages.success(request, _("Report kept: the next one compares with it."))
+                return redirect(request.get_full_path())
+            if action == "delete_schedule":
+                services.report_schedule_delete(
+                    workspace=workspace,
+                    schedule_id=int(request.POST.get("schedule", 0)),
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+                messages.success(request, _("Schedule deleted."))
+                return redirect(request.get_full_path())
+            if action == "schedule":
+                schedule_form = ScheduleForm(request.POST)
+                if schedule_form.is_valid():
+                    schedule = services.report_schedule_save(
+                        workspace=workspace,
+                        actor=request.user,  # type: ignore[arg-type]
+                        **schedule_form.cleaned_data,
+                    )
+                    messages.success(
+                        request,
+                        _("The report will be sent on %(when)s.")
+                        % {
+                            "when": formats.date_format(
+                                timezone.localtime(schedule.next_run_at), "DATETIME_FORMAT"
+                            )
+                        },
+                    )
+                    return redirect(request.get_full_path())
+        except (ValueError, KeyError):
+            messages.error(request, _("The period is not valid."))
+        except ApplicationError as error:
+            if action == "schedule":
+                schedule_form.add_error(
+                    error.field if error.field in schedule_form.fields else None, error.message
+                )
+            else:
+                messages.error(request, error.message)
+    form, start, end, language = _stakeholder_period(request, workspace)
+    context: dict = {"form": form, "start": start, "end": end, "language": language}
+    try:
+        figures = services.stakeholder_figures_compared(workspace=workspace, start=start, end=end)
+    except ApplicationError as error:
+        context["refusal"] = error.message
+    else:
+        context["report_html"] = stakeholder.stakeholder_html(
+            workspace, figures, language=language, standalone=False
+        )
+    context["schedules"] = selectors.report_schedules(workspace)
+    context["kept"] = selectors.stakeholder_reports(workspace)[:12]
+    context["schedule_form"] = schedule_form
+    return render(request, "reports/stakeholder.html", context)
+
+
+@requires(read=Cap.VIEW_MARKETING)
+def stakeholder_pdf_view(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace  # type: ignore[attr-defined]
+    _form, start, end, language = _stakeholder_period(request, workspace)
+    try:
+        figures = services.stakeholder_figures_compared(workspace=workspace, start=start, end=end)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("reports:stakeholder")
+    pdf = stakeholder.stakeholder_pdf(workspace, figures, language=language)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"report-{start.isoformat()}-{end.isoformat()}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
