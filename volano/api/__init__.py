@@ -200,10 +200,10 @@ def _register_routers() -> None:
     from volano.events.api import router as events_router
     from volano.handoff.api import router as handoff_router
     from volano.lifecycle.api import router as lifecycle_router
+    from volano.maturity.api import router as maturity_router
     from volano.notifications.api import router as notifications_router
     from volano.orders.api import router as orders_router
     from volano.reports.api import router as reports_router
-    from volano.maturity.api import router as maturity_router
     from volano.scoring.api import router as scoring_router
     from volano.segments.api import router as segments_router
 
