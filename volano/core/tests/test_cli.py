@@ -122,10 +122,7 @@ def test_demo_loads_officina_rossi_once_and_prints_the_login(db, settings):
     assert Contact.objects.for_workspace(workspace).count() == contacts
     assert Event.objects.for_workspace(workspace).count() == events
 
-
-def test_demo_force_loads_it_again(db):
-    run("demo")
-    workspace = Workspace.objects.get(slug="officina-rossi")
+    # --force wipes it and loads it again (in this test: a demo load is the suite's costliest step)
     out = run("demo", "--force")
     assert "Loaded the demo workspace" in out
     fresh = Workspace.objects.get(slug="officina-rossi")
