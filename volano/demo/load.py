@@ -117,6 +117,9 @@ def demo_load(
 
         demo_workflows_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
+        from volano.goals.demo import demo_goals_create
+
+        demo_goals_create(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,
         email=ADMIN_EMAIL,

@@ -193,3 +193,22 @@ def test_the_pages_list_a_goal_show_its_chart_and_refuse_bad_input_next_to_the_f
     assert "What each metric counts" in listing
     italian = client.get("/goals/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert "1.200" in italian  # the target with the Italian separator
+
+
+def test_a_plan_page_can_show_the_goals_of_its_period_beside_it(rf, officina, giulia, sqls):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    _goal(officina, giulia, name="SQL del primo trimestre")
+    _goal(officina, giulia, name="SQL del 2027", start_on="2027-01-01", deadline="2027-03-31")
+    request = rf.get("/budgets/")
+    request.workspace = officina
+    template = Template("{% load goals %}{% goals_beside start end %}")
+    with translation.override("en"):
+        html = template.render(
+            Context(
+                {"request": request, "start": dt.date(2026, 1, 1), "end": dt.date(2026, 12, 31)}
+            )
+        )
+    assert "SQL del primo trimestre" in html and "SQL del 2027" not in html
+    assert 'data-testid="goal-status"' in html and "Goals of the period" in html
