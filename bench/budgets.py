@@ -3,6 +3,7 @@ intervals, then the optimiser and a what-if, through the same services the API c
 
     python -m bench.budgets --quick     # 1 year × 3 channels, 30 bootstrap draws, temp SQLite
     python -m bench.budgets --full --database-url postgres://postgres@127.0.0.1:5432/volano_bench_budgets
+    python -m bench.budgets --full --demo   # the demo's channels and noise (believable ROAS)
 
 --full: 104 weeks × 6 channels, 100 bootstrap draws (what the API does). The workspace
 "bench-budgets" is wiped and filled with simulated costs and orders of known structure
@@ -29,20 +30,33 @@ def main() -> int:
     mode.add_argument("--quick", action="store_true", help="52 weeks × 3 channels")
     mode.add_argument("--full", action="store_true", help="104 weeks × 6 channels")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument(
+        "--demo", action="store_true", help="the demo's truth (volano.budgets.demo.demo_truth)"
+    )
     args = parser.parse_args()
     django_setup(args.database_url)
 
     from django.db import connection
 
     from volano.budgets import selectors, services
-    from volano.budgets.simulation import DEFAULT_CHANNELS, simulate, simulation_store
-
-    weeks, channels, draws = (
-        (104, DEFAULT_CHANNELS, 100) if args.full else (52, DEFAULT_CHANNELS[:3], 30)
+    from volano.budgets.simulation import (
+        DEFAULT_CHANNELS,
+        ChannelTruth,
+        simulate,
+        simulation_store,
     )
+
+    channels: tuple[ChannelTruth, ...] = DEFAULT_CHANNELS if args.full else DEFAULT_CHANNELS[:3]
+    weeks, draws = (104, 100) if args.full else (52, 30)
     workspace = bench_workspace("bench-budgets")
     first = dt.date(2024, 1, 1)
-    simulated = simulate(first_monday=first, weeks=weeks, channels=channels, noise=0.01)
+    if args.demo:
+        from volano.budgets.demo import demo_truth
+
+        simulated = demo_truth(first_monday=first)
+        weeks, channels, draws = simulated.spend.shape[0], simulated.truth, 100
+    else:
+        simulated = simulate(first_monday=first, weeks=weeks, channels=channels, noise=0.01)
     simulation_store(workspace=workspace, simulated=simulated)
     last = simulated.week_starts[-1] + dt.timedelta(days=6)
 
@@ -90,6 +104,14 @@ def main() -> int:
         )
         + f"; media total {found.sum() / truth.sum():.2f}; truth inside the 90% interval "
         f"for {covered} of {len(channels)}"
+    )
+    spent = simulated.spend.sum(axis=0)
+    print(
+        "ROAS found (true) per channel: "
+        + ", ".join(
+            f"{k} {by_key[k]['roas']:.2f} ({t / s:.2f})"
+            for k, t, s in zip(simulated.keys, truth, spent, strict=True)
+        )
     )
     print(
         f"same budget {budget:,.0f}/week: expected {best['expected']:,.0f} vs today "

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "volano.emails",
     "volano.workflows",
     "volano.attribution",
+    "volano.goals",
     "volano.budgets",
     "volano.reports",
     "volano.maturity",

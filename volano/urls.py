@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("volano.handoff.urls")),
     path("", include("volano.campaigns.urls")),
     path("", include("volano.budgets.urls")),
+    path("", include("volano.goals.urls")),
     path("", include("volano.attribution.urls")),
     path("", include("volano.emails.urls")),
     path("", include("volano.notifications.urls")),

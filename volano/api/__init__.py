@@ -198,6 +198,7 @@ def _register_routers() -> None:
     from volano.emails.broadcasts.api import router as broadcasts_router
     from volano.emails.templating.api import router as email_templates_router
     from volano.events.api import router as events_router
+    from volano.goals.api import router as goals_router
     from volano.handoff.api import router as handoff_router
     from volano.lifecycle.api import router as lifecycle_router
     from volano.maturity.api import router as maturity_router
@@ -228,6 +229,7 @@ def _register_routers() -> None:
     api.add_router("/", reports_router)
     api.add_router("/", maturity_router)
     api.add_router("/", budgets_router)
+    api.add_router("/", goals_router)
 
 
 _register_routers()

@@ -34,6 +34,7 @@ class ModelIn(Strict):
     date_from: dt.date | None = Field(default=None, alias="from")
     date_to: dt.date | None = Field(default=None, alias="to")
     exclude: list[str] = Field(default_factory=list, max_length=MAX_CHANNELS)
+    order_channel: str = Field(default="", max_length=20)
 
 
 class ChannelOut(Schema):
@@ -59,6 +60,7 @@ class ModelOut(Schema):
     r2: float
     baseline: float
     controls: list[str]
+    order_channel: str
     fitted_at: dt.datetime
     seconds: float
     channels: list[ChannelOut]
@@ -115,6 +117,7 @@ def budgets_model_fit(request: HttpRequest, payload: ModelIn):
         date_from=payload.date_from,
         date_to=payload.date_to,
         exclude=tuple(payload.exclude),
+        order_channel=payload.order_channel.strip(),
     )
     return _model_out(model)
 

@@ -14,6 +14,7 @@ from volano.budgets import mmm
 from volano.budgets.models import ResponseModel
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import Workspace
+from volano.orders.models import Order
 
 # Without bounds, a channel may get from nothing up to twice the most it ever had in a week:
 # past that the curve is extrapolation, not evidence.
@@ -22,6 +23,17 @@ CURVE_POINTS = 41
 # A what-if beyond ten times today's spend is far outside anything the model has seen.
 MAX_CHANGE_PERCENT = 1000
 MAX_AMOUNT = 1e12  # a week's spend no SME reaches, far from overflowing a float
+
+
+def order_channels(*, workspace: Workspace) -> list[str]:
+    """The sales channels the workspace's orders name (the web shop, the reps…)."""
+    return sorted(
+        Order.objects.for_workspace(workspace)
+        .exclude(channel="")
+        .values_list("channel", flat=True)
+        .distinct()
+        .order_by()
+    )
 
 
 def response_model_list(*, workspace: Workspace, outcome: str | None = None) -> QuerySet:
@@ -108,6 +120,7 @@ def response_model_summary(model: ResponseModel) -> dict[str, Any]:
         "r2": model.r2,
         "baseline": point.baseline,
         "controls": fit.get("controls", []),
+        "order_channel": fit.get("order_channel", ""),
         "fitted_at": model.fitted_at,
         "seconds": model.seconds,
         "channels": channels,

@@ -34,6 +34,7 @@ def response_model_fit(
     date_to: dt.date | None = None,
     exclude: tuple[str, ...] = (),
     bootstrap: int = BOOTSTRAP_DRAWS,
+    order_channel: str = "",
 ) -> ResponseModel:
     """Fit the media-mix model on the workspace's weekly spend per channel and its revenue or
     leads, from `date_from` to `date_to` (by default the two years up to the last cost), and
@@ -48,6 +49,7 @@ def response_model_fit(
         date_from=date_from,
         date_to=date_to,
         exclude=tuple(exclude),
+        order_channel=order_channel,
     )
     started = time.perf_counter()
     fit = mmm.fit(
@@ -68,6 +70,7 @@ def response_model_fit(
         "current_spend": list(fit.current_spend),
         "max_spend": list(fit.max_spend),
         "controls": list(data.control_names),
+        "order_channel": order_channel,
         "series": {
             "weeks": [d.isoformat() for d in data.week_starts],
             "outcome": [float(v) for v in data.values],
@@ -97,6 +100,7 @@ def response_model_fit(
                 "outcome": outcome,
                 "weeks": fit.weeks,
                 "channels": list(fit.keys),
+                "order_channel": order_channel,
                 "r2": round(fit.r2, 3),
             },
         )

@@ -87,11 +87,15 @@ def simulation_store(
     simulated: Simulated,
     number_prefix: str = "SIM",
     buyer_ids: list[int] | None = None,
+    order_channel: str = "",
+    already: np.ndarray | None = None,
 ) -> None:
     """Keep the simulation as the workspace's data: one cost row per week and channel (as a
     weekly spend file imports it, on the week's Monday) and one order per week (on its
-    Wednesday) for that week's revenue, placed by the contacts of `buyer_ids` in turn (else
-    anonymous). Set-based: two bulk inserts."""
+    Wednesday, of `order_channel`) for that week's revenue less what `already` holds for the
+    week (the workspace's own orders of that channel, so their sum is the simulated revenue),
+    placed by the contacts of `buyer_ids` in turn (else anonymous). Set-based: two bulk
+    inserts."""
     from volano.campaigns.models import CostEntry, CostKind, CostPlatform
     from volano.orders.models import Order
 
@@ -109,6 +113,9 @@ def simulation_store(
         for c, key in enumerate(simulated.keys)
     ]
     CostEntry.objects.bulk_create(costs, batch_size=1000)
+    rest = simulated.revenue - (0.0 if already is None else already)
+    if (rest < 0).any():
+        raise ValueError("the simulated revenue is below the revenue already there")
     orders = [
         Order(
             workspace=workspace,
@@ -116,7 +123,8 @@ def simulation_store(
             ordered_at=dt.datetime.combine(
                 monday + dt.timedelta(days=2), dt.time(12, 0), tzinfo=dt.UTC
             ),
-            total=Decimal(str(simulated.revenue[w])),
+            total=Decimal(str(round(float(rest[w]), 2))),
+            channel=order_channel,
             contact_id=buyer_ids[w % len(buyer_ids)] if buyer_ids else None,
         )
         for w, monday in enumerate(simulated.week_starts)

@@ -41,6 +41,24 @@ def _number(value: str) -> float | None:
         return None
 
 
+def _sliders(model: Any) -> list[dict[str, Any]]:
+    """Per channel, the range its bound sliders run over (nothing to twice its highest week,
+    the optimiser's default) and a step of about a hundredth of it."""
+    rows = []
+    for c, key in enumerate(model.fit["keys"]):
+        top = max(10, int(selectors.DEFAULT_UPPER_FACTOR * model.fit["max_spend"][c] + 0.5))
+        step = max(1, round(top / 100, -1) or 1)
+        rows.append(
+            {
+                "key": key,
+                "top": top,
+                "step": int(step),
+                "current": int(model.fit["current_spend"][c] + 0.5),
+            }
+        )
+    return rows
+
+
 def _page(request: HttpRequest, *, error: ApplicationError | None = None) -> HttpResponse:
     workspace = _ws(request)
     outcome = request.GET.get("outcome") or None
@@ -48,7 +66,11 @@ def _page(request: HttpRequest, *, error: ApplicationError | None = None) -> Htt
         model = selectors.response_model_latest(workspace=workspace, outcome=outcome)
     except NotFound:
         model = None
-    context: dict[str, Any] = {"model": model, "error": error}
+    context: dict[str, Any] = {
+        "model": model,
+        "error": error,
+        "order_channels": selectors.order_channels(workspace=workspace),
+    }
     if model is not None:
         summary = selectors.response_model_summary(model)
         curves = selectors.response_curves(model)
@@ -67,6 +89,7 @@ def _page(request: HttpRequest, *, error: ApplicationError | None = None) -> Htt
                 },
             },
             total_spend=sum(model.fit["current_spend"]),
+            sliders=_sliders(model),
         )
     return render(request, "budgets/response.html", context, status=422 if error else 200)
 
@@ -84,6 +107,7 @@ def response_curves(request: HttpRequest) -> HttpResponse:
                 exclude=tuple(
                     k.strip() for k in request.POST.get("exclude", "").split(",") if k.strip()
                 ),
+                order_channel=request.POST.get("order_channel", "").strip(),
             )
         except ApplicationError as failure:
             return _page(request, error=failure)

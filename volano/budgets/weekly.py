@@ -94,7 +94,10 @@ def weekly_data(
     date_from: dt.date,
     date_to: dt.date,
     exclude: tuple[str, ...] = (),
+    order_channel: str = "",
 ) -> WeeklyData:
+    """`order_channel` limits the revenue to the completed orders of one sales channel (the
+    web shop, say: what media drive), without the won deals; empty: all the revenue."""
     if outcome not in OUTCOMES:
         raise ModelDataError(
             _("outcome must be “revenue” or “leads”, not “%(value)s”") % {"value": outcome},
@@ -191,7 +194,13 @@ def weekly_data(
                 field="channels",
             )
 
-    values = _outcome(workspace, outcome, first, last, weeks)
+    values = outcome_by_week(workspace, outcome, first, weeks, order_channel=order_channel)
+    if not values.any() and order_channel and outcome == "revenue":
+        raise ModelDataError(
+            _("no completed orders of the sales channel “%(channel)s” from %(from)s to %(to)s")
+            % {"channel": order_channel, "from": first, "to": last},
+            field="order_channel",
+        )
     if not values.any():
         raise ModelDataError(
             _("no %(outcome)s from %(from)s to %(to)s")
@@ -226,8 +235,11 @@ def _by_week(rows, first: dt.date, weeks: int) -> np.ndarray:
     return out
 
 
-def _outcome(workspace: Workspace, outcome: str, first: dt.date, last: dt.date, weeks: int):
-    end = last + dt.timedelta(days=1)
+def outcome_by_week(
+    workspace: Workspace, outcome: str, first: dt.date, weeks: int, *, order_channel: str = ""
+) -> np.ndarray:
+    """The outcome of each of `weeks` weeks from the Monday `first`."""
+    end = first + dt.timedelta(days=7 * weeks)
     if outcome == "leads":
         rows = (
             Contact.objects.for_workspace(workspace)
@@ -239,15 +251,20 @@ def _outcome(workspace: Workspace, outcome: str, first: dt.date, last: dt.date, 
             .order_by()
         )
         return _by_week(rows, first, weeks)
-    orders = (
-        Order.objects.for_workspace(workspace)
-        .filter(status=COMPLETED_ORDER, ordered_at__date__gte=first, ordered_at__date__lt=end)
-        .annotate(day=TruncDate("ordered_at"))
+    orders = Order.objects.for_workspace(workspace).filter(
+        status=COMPLETED_ORDER, ordered_at__date__gte=first, ordered_at__date__lt=end
+    )
+    if order_channel:
+        orders = orders.filter(channel=order_channel)
+    by_day = (
+        orders.annotate(day=TruncDate("ordered_at"))
         .values("day")
         .annotate(value=Sum("total"))
         .values_list("day", "value")
         .order_by()
     )
+    if order_channel:
+        return _by_week(by_day, first, weeks)
     deals = (
         Deal.objects.for_workspace(workspace)
         .filter(stage=DealStage.WON, closed_at__date__gte=first, closed_at__date__lt=end)
@@ -257,7 +274,7 @@ def _outcome(workspace: Workspace, outcome: str, first: dt.date, last: dt.date, 
         .values_list("day", "value")
         .order_by()
     )
-    return _by_week(orders, first, weeks) + _by_week(deals, first, weeks)
+    return _by_week(by_day, first, weeks) + _by_week(deals, first, weeks)
 
 
 def _controls(workspace: Workspace, first: dt.date, weeks: int) -> tuple[np.ndarray, tuple]:

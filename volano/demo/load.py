@@ -120,6 +120,9 @@ def demo_load(
         from volano.maturity.demo import demo_maturity_create
 
         demo_maturity_create(workspace=workspace, now=now)
+        from volano.goals.demo import demo_goals_create
+
+        demo_goals_create(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,
         email=ADMIN_EMAIL,

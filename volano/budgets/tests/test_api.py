@@ -171,3 +171,10 @@ def test_a_channel_with_no_spend_is_named(api, officina, two_years):
     reply = api.post("/budgets/model", RANGE)
     assert reply.status_code == 422
     assert "radio" in _error(reply)["message"] and "nothing was spent" in _error(reply)["message"]
+
+
+def test_revenue_of_a_sales_channel_with_no_orders_is_refused_naming_it(api, two_years):
+    reply = api.post("/budgets/model", {**RANGE, "order_channel": "negozio"})
+    assert reply.status_code == 422
+    assert "“negozio”" in _error(reply)["message"]
+    assert _error(reply)["field"] == "order_channel"

@@ -41,6 +41,10 @@ def test_the_page_fits_the_model_and_answers_the_optimiser_and_a_what_if(signed_
     for key in two_years.keys:
         assert f'<th scope="row">{key}</th>' in page
     assert 'id="response-chart"' in page and 'id="response-data"' in page
+    # a slider beside each bound and each what-if change, paired with the field the form sends
+    for key in two_years.keys:
+        assert 'type="range" class="bound-slider"' in page and f'data-pair="lo-{key}"' in page
+        assert f'data-pair="hi-{key}"' in page and f'data-pair="pct-{key}"' in page
     assert "€ " in page  # amounts in euro
 
     best = signed_in.post(

@@ -29,6 +29,7 @@ from volano.emails.models import Broadcast, EmailTemplate
 from volano.events.models import Event, Form
 from volano.events.services import event_append
 from volano.events.webforms import form_create
+from volano.goals.models import Goal
 from volano.handoff import services as handoff_services
 from volano.handoff.models import Assignment, AssignmentRule, HandoffSettings
 from volano.lifecycle.models import StageChange, StageName, ThresholdRule
@@ -228,7 +229,15 @@ def secrets(officina, giulia, marco):
         fit={"keys": ["Segreto"], "mean_outcome": 1200.0, "point": curve, "draws": [curve],
              "spend_totals": [10400.0], "current_spend": [100.0], "max_spend": [200.0]},
     )  # fmt: skip
+    from volano.goals.services import goal_create
+
+    goal = goal_create(
+        workspace=officina, actor=giulia,
+        data={"name": "Segreto", "metric": "sqls", "target": 10, "start_on": "2026-01-01",
+              "deadline": "2026-03-31", "owner": giulia.pk},
+    )  # fmt: skip
     return {
+        "goal": goal,
         "workflow": workflow,
         "broadcast": broadcast,
         "campaign": campaign,
@@ -287,6 +296,7 @@ def snapshot(workspace) -> dict:
         Campaign,
         ContentAsset,
         ResponseModel,
+        Goal,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -327,6 +337,7 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "campaign_id": secrets["campaign"].pk,
         "content_id": secrets["content"].pk,
         "cost_id": secrets["cost"].pk,
+        "goal_id": secrets["goal"].pk,
         "name": "sqls",
     }
     contact_id = secrets["contact"].pk
@@ -518,6 +529,22 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "budgets/models"): {},
         ("POST", "budgets/optimise"): {"body": {"budget": 100, "bounds": {"Segreto": [0, 100]}}},
         ("POST", "budgets/whatif"): {"body": {"changes": {"Segreto": 20}}},
+        ("GET", "goals"): {},
+        ("POST", "goals"): {
+            "body": {
+                "name": "Copia",
+                "metric": "sqls",
+                "target": 5,
+                "start": "2026-01-01",
+                "deadline": "2026-03-31",
+                "owner": "giulia@officinarossi.it",
+            }
+        },
+        ("GET", "goals/metrics"): {},
+        ("GET", "goals/<goal_id>"): {},
+        ("PUT", "goals/<goal_id>"): {"body": {"name": "Rubato"}},
+        ("DELETE", "goals/<goal_id>"): {},
+        ("GET", "goals/<goal_id>/progress"): {},
         ("GET", "campaigns"): {},
         ("POST", "campaigns"): {"body": {"name": "Copia", "utm_campaign": "segreto"}},
         ("GET", "campaigns/<campaign_id>"): {},
@@ -590,6 +617,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "campaigns": {secrets["campaign"].pk},
         "content": {secrets["content"].pk},
         "costs/manual": {secrets["cost"].pk},
+        "goals": {secrets["goal"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]
