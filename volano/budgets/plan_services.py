@@ -267,7 +267,9 @@ def line_clean(
             % {"sum": sel.money_text(sum(months)), "total": sel.money_text(total)},
         )
     if months is None and total is not None:
-        months = spread(total, (1,) * 12)
+        # a changed total keeps the line's months in proportion; a new one is spread evenly
+        old = line.months if line is not None and line.total else None
+        months = spread(total, tuple(float(m) for m in old) if old else (1,) * 12)
     if months is None and people_cost is not None and ({"hours", "hourly_rate"} & set(data)):
         old = line.months if line is not None else None
         if old and sum(old) > 0:
