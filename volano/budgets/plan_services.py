@@ -429,14 +429,20 @@ def _template_rows(key: str, budget: Decimal | None) -> tuple[list[dict], Decima
             "activities": tl.activities,
         }
         if tl.kind == CostKind.PEOPLE:
-            hours = (Decimal(tl.hours) * factor).quantize(CENT)
+            hours = (Decimal(tl.hours) * factor).quantize(Decimal(1))
             row["hours"] = hours
             row["hourly_rate"] = Decimal(tl.rate)
             row["months"] = spread((hours * tl.rate).quantize(CENT), tl.pattern)
         else:
-            row["months"] = spread((Decimal(tl.amount) * factor).quantize(CENT), tl.pattern)
+            row["months"] = spread((Decimal(tl.amount) * factor).quantize(Decimal(1)), tl.pattern)
         rows.append(row)
     total = sum((sum(r["months"]) for r in rows), Decimal(0))
+    reserve = next((r for r in rows if r["kind"] == CostKind.RESERVE), None)
+    if budget and reserve is not None and total != budget:
+        # the euros of rounding go to the reserve, so the plan adds up to the budget
+        amount = sum(reserve["months"]) + budget - total
+        reserve["months"] = spread(max(amount, Decimal(0)), (1,) * 12)
+        total = sum((sum(r["months"]) for r in rows), Decimal(0))
     return rows, total
 
 
@@ -709,7 +715,7 @@ def plan_rebalance(*, workspace: Workspace, actor: Any, plan_id: Any) -> Plan:
                     line.hours = (line.hours * factor).quantize(CENT)
                     totals[line.pk] = (line.hours * line.hourly_rate).quantize(CENT)
                 else:
-                    totals[line.pk] = (line.total * factor).quantize(CENT)
+                    totals[line.pk] = (line.total * factor).quantize(Decimal(1))
             others = [x for x in group if not (x.kind == CostKind.PEOPLE and x.hourly_rate)]
             if others:  # the cents of rounding go to the group's largest line that is not hours
                 largest = max(others, key=lambda x: totals[x.pk])

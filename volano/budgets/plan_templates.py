@@ -412,9 +412,11 @@ TEMPLATES = {t.key: t for t in (B2B_MANUFACTURER, B2C_SHOP, PROFESSIONAL_SERVICE
 
 
 def spread(total: Decimal, pattern: tuple) -> list[Decimal]:
-    """`total` split over twelve months in proportion to `pattern`, to the cent; the rounding
+    """`total` split over twelve months in proportion to `pattern` (to the euro when the total
+    is whole, else to the cent); the rounding
     goes to the largest month so the months add up to the total exactly."""
-    cents = Decimal("0.01")
+    # a total in whole euros is split in whole euros, as a plan is written
+    cents = Decimal(1) if total == total.to_integral_value() else Decimal("0.01")
     weights = [Decimal(str(w)) for w in pattern]
     weight = sum(weights)
     if weight <= 0:

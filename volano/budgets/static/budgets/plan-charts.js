@@ -20,6 +20,8 @@
     gauge = window.echarts.init(box, null, { renderer: "canvas" });
     var keys = ["proven", "new", "experiment"];
     var narrow = box.clientWidth < 420;
+    // three dials side by side: each as wide as a third of the box allows
+    var radius = Math.max(Math.min(box.clientWidth / 6 - 6, box.clientHeight / 2 - 8), 30);
     var series = keys.map(function (key, i) {
       var share = Math.round((data.shares[key] || 0) * 1000) / 10;
       var target = Math.round(data.targets[key] * 100);
@@ -28,7 +30,7 @@
       var low = Math.max(target - 5, 0) / max, high = Math.min(target + 5, max) / max;
       return {
         type: "gauge", min: 0, max: max, startAngle: 210, endAngle: -30, splitNumber: 5,
-        center: [(16.7 + i * 33.3) + "%", "58%"], radius: narrow ? "70%" : "78%",
+        center: [(16.7 + i * 33.3) + "%", "58%"], radius: radius,
         axisLine: { lineStyle: { width: 10, color: [[low, "#dde2e8"], [high, "#1d7a46"], [1, "#dde2e8"]] } },
         axisTick: { show: false }, splitLine: { length: 6, lineStyle: { color: "#9aa5b1" } },
         axisLabel: { show: !narrow, distance: 14, color: muted, fontSize: 10 },
