@@ -125,7 +125,7 @@ def _channel_lines(workspace: Workspace, year: int) -> list[dict]:
     return lines
 
 
-FIXED = [
+FIXED: list[dict[str, Any]] = [
     {
         "name": "Agenzia – gestione campagne",
         "kind": "agency",

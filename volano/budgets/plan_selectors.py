@@ -439,7 +439,12 @@ def plan_figures(plan: Plan, *, period: str = "year", today: dt.date) -> dict:
     found = actuals(plan, lines, today=today)
     rows = []
     kinds: dict[str, dict] = {}
-    totals = {"planned": ZERO, "actual": ZERO, "forecast": ZERO, "planned_to_date": ZERO}
+    totals: dict[str, Any] = {
+        "planned": ZERO,
+        "actual": ZERO,
+        "forecast": ZERO,
+        "planned_to_date": ZERO,
+    }
     for line in lines:
         monthly = found["lines"][line.pk]
         planned = sum((line.months[m] for m in months), ZERO)
@@ -484,8 +489,8 @@ def plan_figures(plan: Plan, *, period: str = "year", today: dt.date) -> dict:
             },
         )
         for key in ("planned", "actual", "forecast"):
-            k[key] += row[key]
-            totals[key] += row[key]
+            k[key] += row[key]  # type: ignore[operator]
+            totals[key] += row[key]  # type: ignore[operator]
         totals["planned_to_date"] += to_date
     unplanned = sum((found["unplanned"][m] for m in months), ZERO)
     totals["actual"] += unplanned
@@ -649,7 +654,8 @@ def change_text(change: dict) -> str:
         "campaign": _("campaign"),
         "item": _("item"),
     }
-    before, after = change.get("before"), change.get("after")
+    before: Any = change.get("before")
+    after: Any = change.get("after")
     if field in ("total", "hourly_rate", "committed"):
         before, after = money_text(before), money_text(after)
     elif field == "maturity":
@@ -745,7 +751,7 @@ def shared_report(plan: Plan, *, today: dt.date) -> list[dict]:
                 "id": line.pk,
                 "name": line.name,
                 "team": line.team,
-                "campaign": line.campaign.name if line.campaign_id else "",
+                "campaign": line.campaign.name if line.campaign else "",
                 "planned": line.total,
                 "actual": spent,
                 "pipeline": back["pipeline"] if back else None,
@@ -804,7 +810,7 @@ def export_table(plan: Plan, *, today: dt.date) -> list[list[Any]]:
                 str(CostKind(line.kind).label),
                 line.get_item_display() if line.item else "",
                 channel_label(line.channel),
-                line.campaign.name if line.campaign_id else "",
+                line.campaign.name if line.campaign else "",
                 str(Maturity(line.maturity).label),
                 str(Team(line.team).label),
                 line.role,

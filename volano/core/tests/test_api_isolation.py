@@ -15,7 +15,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from volano.api import api as ninja_api
-from volano.budgets.models import ResponseModel
+from volano.budgets.models import Plan, PlanLine, PlanReview, PlanVersion, ResponseModel, TimeLog
 from volano.campaigns.models import Campaign, ContentAsset
 from volano.conftest import ApiClient
 from volano.contacts import services as contact_services
@@ -228,7 +228,23 @@ def secrets(officina, giulia, marco):
         fit={"keys": ["Segreto"], "mean_outcome": 1200.0, "point": curve, "draws": [curve],
              "spend_totals": [10400.0], "current_spend": [100.0], "max_spend": [200.0]},
     )  # fmt: skip
+    # a budget plan of officina's ("Segreto", a line of people's time, hours logged, a review)
+    from volano.budgets import plan_services
+
+    plan = plan_services.plan_create(
+        workspace=officina, actor=giulia, data={"name": "Piano Segreto", "year": 2026},
+        lines=[{"name": "Segreto", "kind": "people", "hours": 10, "hourly_rate": 50}],
+    )  # fmt: skip
+    plan_line = plan.lines.get()
+    time_log = plan_services.time_log(
+        workspace=officina, actor=giulia,
+        data={"person": "Segreto", "day": "2026-01-05", "hours": 2, "line": plan_line.pk},
+    )  # fmt: skip
+    plan_services.review_record(workspace=officina, actor=giulia, plan_id=plan.pk, notes="Segreto")
     return {
+        "plan": plan,
+        "plan_line": plan_line,
+        "time_log": time_log,
         "workflow": workflow,
         "broadcast": broadcast,
         "campaign": campaign,
@@ -287,6 +303,11 @@ def snapshot(workspace) -> dict:
         Campaign,
         ContentAsset,
         ResponseModel,
+        Plan,
+        PlanLine,
+        PlanReview,
+        PlanVersion,
+        TimeLog,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -328,6 +349,10 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "content_id": secrets["content"].pk,
         "cost_id": secrets["cost"].pk,
         "name": "sqls",
+        "plan_id": secrets["plan"].pk,
+        "line_id": secrets["plan_line"].pk,
+        "number": 1,
+        "log_id": secrets["time_log"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -518,6 +543,29 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "budgets/models"): {},
         ("POST", "budgets/optimise"): {"body": {"budget": 100, "bounds": {"Segreto": [0, 100]}}},
         ("POST", "budgets/whatif"): {"body": {"changes": {"Segreto": 20}}},
+        ("GET", "budgets/plan-templates"): {},
+        ("GET", "budgets/plans"): {},
+        ("POST", "budgets/plans"): {
+            "body": {"name": "Copia", "year": 2026, "from_plan": ids["plan_id"]}
+        },
+        ("GET", "budgets/plans/<plan_id>"): {},
+        ("PATCH", "budgets/plans/<plan_id>"): {"body": {"name": "Rubato"}},
+        ("DELETE", "budgets/plans/<plan_id>"): {},
+        ("POST", "budgets/plans/<plan_id>/lines"): {"body": {"name": "Rubata", "kind": "media"}},
+        ("PATCH", "budgets/plans/<plan_id>/lines/<line_id>"): {"body": {"total": 1}},
+        ("DELETE", "budgets/plans/<plan_id>/lines/<line_id>"): {},
+        ("POST", "budgets/plans/<plan_id>/rebalance"): {},
+        ("GET", "budgets/plans/<plan_id>/figures"): {},
+        ("GET", "budgets/plans/<plan_id>/reviews"): {},
+        ("POST", "budgets/plans/<plan_id>/reviews"): {"body": {"notes": "Rubata"}},
+        ("GET", "budgets/plans/<plan_id>/versions"): {},
+        ("GET", "budgets/plans/<plan_id>/versions/<number>"): {},
+        ("GET", "budgets/plans/<plan_id>/export"): {},
+        ("GET", "budgets/time-logs"): {},
+        ("POST", "budgets/time-logs"): {
+            "body": {"day": "2026-01-05", "hours": 1, "line": ids["line_id"]}
+        },
+        ("DELETE", "budgets/time-logs/<log_id>"): {},
         ("GET", "campaigns"): {},
         ("POST", "campaigns"): {"body": {"name": "Copia", "utm_campaign": "segreto"}},
         ("GET", "campaigns/<campaign_id>"): {},
@@ -590,6 +638,8 @@ def test_every_api_route_is_closed_to_another_workspace(
         "campaigns": {secrets["campaign"].pk},
         "content": {secrets["content"].pk},
         "costs/manual": {secrets["cost"].pk},
+        "budgets/plans": {secrets["plan"].pk},
+        "budgets/time-logs": {secrets["time_log"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]
