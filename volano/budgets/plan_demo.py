@@ -85,7 +85,7 @@ def _campaign_lines(workspace: Workspace, year: int) -> list[dict]:
                 if long_running
                 else ("new" if "LinkedIn" not in campaign.name else "experiment"),
                 "team": "shared" if campaign.channel_group == "offline" else "marketing",
-                "months": spread((campaign.budget * share).quantize(CENT), tuple(weights)),
+                "months": spread((campaign.budget * share).quantize(Decimal(1)), tuple(weights)),
             }
         )
     return lines
@@ -117,7 +117,7 @@ def _channel_lines(workspace: Workspace, year: int) -> list[dict]:
                 "maturity": maturity,
                 "team": team,
                 "months": spread(
-                    (total * Decimal("1.05")).quantize(CENT),
+                    (total * Decimal("1.05")).quantize(Decimal(1)),
                     tuple(float(m) for m in months[channel]),
                 ),
             }

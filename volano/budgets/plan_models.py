@@ -161,6 +161,15 @@ class PlanLine(WorkspaceScopedModel):
         return self.name
 
     @property
+    def channel_display(self) -> str:
+        """The channel group's name for a channel group key, else the channel as imported."""
+        from volano.campaigns.models import ChannelGroup
+
+        if self.channel in ChannelGroup.values:
+            return str(ChannelGroup(self.channel).label)
+        return self.channel
+
+    @property
     def months(self) -> list[Decimal]:
         return [getattr(self, m) for m in MONTHS]
 

@@ -33,6 +33,7 @@ def test_start_from_template_edit_the_grid_rebalance_and_review(page, live_serve
     from playwright.sync_api import expect
 
     page.set_default_timeout(30000)  # the machine is shared: ECharts takes a while to load
+    page.set_default_navigation_timeout(90000)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{live_server.url}/budgets/plans/")
     page.fill("#plan-name", "Piano 2026")
