@@ -39,7 +39,7 @@ def test_start_from_template_edit_the_grid_rebalance_and_review(page, live_serve
     page.fill("#plan-name", "Piano 2026")
     page.fill("#plan-year", "2026")
     page.locator("button", has_text="Make the plan").click()
-    expect(page.locator("#plan-gauge")).to_have_attribute("data-drawn", "true")
+    expect(page.locator("[data-plan-gauge]")).to_have_attribute("data-drawn", "true")
     expect(page.locator("[data-testid=mix-warning]")).to_contain_text("80/15/5")
     expect(page.locator("[data-testid=plan-total]")).to_have_text("€ 84,000.00")
     _shot(page, "plan-template-1440.png")
@@ -73,6 +73,6 @@ def test_start_from_template_edit_the_grid_rebalance_and_review(page, live_serve
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(plan_url)
-    expect(page.locator("#plan-gauge")).to_have_attribute("data-drawn", "true")
+    expect(page.locator("[data-plan-gauge]")).to_have_attribute("data-drawn", "true")
     _shot(page, "plan-phone.png")
     _no_sideways_scroll(page)

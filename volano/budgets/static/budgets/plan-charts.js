@@ -12,7 +12,7 @@
   }
   var gauge = null;
   function drawGauge() {
-    var box = document.getElementById("plan-gauge");
+    var box = document.querySelector("[data-plan-gauge]");  // no id: htmx would copy its style attribute across a swap, which the CSP refuses
     var source = document.getElementById("gauge-data");
     if (!box || !source || !window.echarts) return;
     var data = JSON.parse(source.textContent);
@@ -30,15 +30,15 @@
       var low = Math.max(target - 5, 0) / max, high = Math.min(target + 5, max) / max;
       return {
         type: "gauge", min: 0, max: max, startAngle: 210, endAngle: -30, splitNumber: 5,
-        center: [(16.7 + i * 33.3) + "%", "58%"], radius: radius,
+        center: [(16.7 + i * 33.3) + "%", narrow ? "50%" : "58%"], radius: radius,
         axisLine: { lineStyle: { width: 10, color: [[low, "#dde2e8"], [high, "#1d7a46"], [1, "#dde2e8"]] } },
         axisTick: { show: false }, splitLine: { length: 6, lineStyle: { color: "#9aa5b1" } },
         axisLabel: { show: !narrow, distance: 14, color: muted, fontSize: 10 },
         pointer: { width: 4, itemStyle: { color: off ? "#a3261b" : "#1b5aa0" } },
-        title: { offsetCenter: [0, "78%"], color: muted, fontSize: narrow ? 11 : 13 },
+        title: { offsetCenter: [0, narrow ? "95%" : "78%"], color: muted, fontSize: narrow ? 11 : 13, lineHeight: 14 },
         detail: { valueAnimation: false, offsetCenter: [0, "40%"], fontSize: narrow ? 15 : 20,
           color: off ? "#a3261b" : "#1f2933", formatter: function (v) { return v.toLocaleString(lang) + "%"; } },
-        data: [{ value: share, name: data.labels[key] + " · " + data.target_label + " " + target + "%" }],
+        data: [{ value: share, name: data.labels[key] + (narrow ? "\n" : " · ") + data.target_label + " " + target + "%" }],
       };
     });
     gauge.setOption({ animation: false, series: series });
