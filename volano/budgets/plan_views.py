@@ -188,14 +188,13 @@ def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
     today = timezone.localdate()
     period = _period(request, plan, today)
     figures = sel.plan_figures(plan, period=period, today=today)
-    shared = sel.shared_report(plan, today=today)
     context = _grid_context(plan)
     context.update(
         errors=errors,
         period=period,
         periods=[("year", _("Year"))] + [(f"q{q}", f"Q{q}") for q in range(1, 5)],
         figures=figures,
-        shared=shared,
+        has_shared=any(line.team != Team.MARKETING for line in sel.plan_lines(plan)),
         people=[line for line in context["lines"] if line.kind == CostKind.PEOPLE],
         logs=sel.time_logs(workspace=workspace, plan=plan, limit=10),
         campaigns=campaign_list(workspace),
@@ -281,6 +280,15 @@ def _grid_fragment(request: HttpRequest, plan: Any, line: Any, errors: list[str]
     context = _grid_context(plan)
     context.update(line=line, row_errors=errors, oob=True)
     return render(request, "budgets/_plan_cell.html", context)
+
+
+@requires(read=Cap.VIEW_MARKETING)
+def plan_shared(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The lines shared with sales and what their campaigns returned, loaded after the page:
+    finding each deal's and order's first campaign touch reads the contacts' events."""
+    plan = _plan(request, plan_id)
+    shared = sel.shared_report(plan, today=timezone.localdate())
+    return render(request, "budgets/_plan_shared.html", {"plan": plan, "shared": shared})
 
 
 @requires(read=Cap.VIEW_MARKETING, write=Cap.EDIT_MARKETING)

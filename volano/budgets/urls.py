@@ -13,6 +13,7 @@ urlpatterns = [
     path(
         "budgets/plans/<int:plan_id>/lines/<int:line_id>/", plan_views.line_cell, name="plan_line"
     ),
+    path("budgets/plans/<int:plan_id>/shared/", plan_views.plan_shared, name="plan_shared"),
     path("budgets/plans/<int:plan_id>/history/", plan_views.plan_history, name="plan_history"),
     path(
         "budgets/plans/<int:plan_id>/export.<str:format>",
