@@ -211,7 +211,8 @@ def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "budgets/plan.html", context, status=422 if errors else 200)
 
 
-def _line_form(post: Any) -> dict:
+def _line_form(post: Any, line: Any = None) -> dict:
+    """The line's fields from a form; months not in the form keep the line's amounts."""
     data: dict[str, Any] = {}
     for field in ("name", "kind", "item", "channel", "maturity", "team", "role", "activities"):
         if field in post:
@@ -222,7 +223,10 @@ def _line_form(post: Any) -> dict:
     if "campaign" in post:
         data["campaign"] = post.get("campaign") or None
     if any(f in post for f in MONTHS):
-        data["months"] = [post.get(f, "") or "0" for f in MONTHS]
+        kept = line.months if line is not None else [0] * 12
+        data["months"] = [
+            (post.get(f, "") or "0") if f in post else str(kept[i]) for i, f in enumerate(MONTHS)
+        ]
     return data
 
 
@@ -244,8 +248,8 @@ def line_cell(request: HttpRequest, plan_id: int, line_id: int) -> HttpResponse:
             else:
                 return _grid_fragment(request, plan, None, [])
         else:
-            data = _line_form(request.POST)
             line = sel.line_get(plan=plan, line_id=line_id)
+            data = _line_form(request.POST, line)
             if (
                 line.kind == CostKind.PEOPLE
                 and line.hourly_rate

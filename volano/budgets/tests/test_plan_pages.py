@@ -39,6 +39,10 @@ def test_template_plan_grid_cell_history_and_export_in_italian(italian, officina
     answer = italian.post(f"/budgets/plans/{plan.pk}/lines/{line.pk}/", months).content.decode()
     assert "€ 85.000,00" in answer  # the totals came back out of band
     assert 'hx-swap-oob="true"' in answer
+    # a form with one month changes that month only
+    italian.post(f"/budgets/plans/{plan.pk}/lines/{line.pk}/", {"m12": str(line.m12)})
+    line.refresh_from_db()
+    assert line.total == 16600
     months["m3"] = "-5"
     answer = italian.post(f"/budgets/plans/{plan.pk}/lines/{line.pk}/", months).content.decode()
     assert "negativo" in answer or "negative" in answer
