@@ -189,6 +189,7 @@ def _register_routers() -> None:
     from volano.api.workflows import router as workflows_router
     from volano.attribution.api import router as attribution_router
     from volano.budgets.api import router as budgets_router
+    from volano.budgets.plan_api import router as budget_plans_router
     from volano.campaigns.api import router as campaigns_router
     from volano.campaigns.costs.api import router as costs_router
     from volano.campaigns.reports.api import router as campaign_reports_router
@@ -230,6 +231,7 @@ def _register_routers() -> None:
     api.add_router("/", maturity_router)
     api.add_router("/", budgets_router)
     api.add_router("/", goals_router)
+    api.add_router("/", budget_plans_router)
 
 
 _register_routers()

@@ -42,3 +42,13 @@ class ResponseModel(WorkspaceScopedModel):
         indexes = [
             models.Index(fields=["workspace", "outcome", "fitted_at"], name="budgets_model_ws_out")
         ]
+
+
+# The plans' tables (issue 17, seed 003) live in their own module.
+from volano.budgets.plan_models import (  # noqa: E402, F401
+    Plan,
+    PlanLine,
+    PlanReview,
+    PlanVersion,
+    TimeLog,
+)

@@ -113,6 +113,9 @@ def demo_load(
         from volano.budgets.demo import demo_budgets_create
 
         demo_budgets_create(workspace=workspace, now=now)
+        from volano.budgets.plan_demo import demo_plan_create
+
+        demo_plan_create(workspace=workspace, now=now)
         from volano.workflows.demo import demo_workflows_create
 
         demo_workflows_create(workspace=workspace, now=now)

@@ -15,7 +15,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from volano.api import api as ninja_api
-from volano.budgets.models import ResponseModel
+from volano.budgets.models import Plan, PlanLine, PlanReview, PlanVersion, ResponseModel, TimeLog
 from volano.campaigns.models import Campaign, ContentAsset
 from volano.conftest import ApiClient
 from volano.contacts import services as contact_services
@@ -238,6 +238,23 @@ def secrets(officina, giulia, marco):
     )  # fmt: skip
     return {
         "goal": goal,
+    # a budget plan of officina's ("Segreto", a line of people's time, hours logged, a review)
+    from volano.budgets import plan_services
+
+    plan = plan_services.plan_create(
+        workspace=officina, actor=giulia, data={"name": "Piano Segreto", "year": 2026},
+        lines=[{"name": "Segreto", "kind": "people", "hours": 10, "hourly_rate": 50}],
+    )  # fmt: skip
+    plan_line = plan.lines.get()
+    time_log = plan_services.time_log(
+        workspace=officina, actor=giulia,
+        data={"person": "Segreto", "day": "2026-01-05", "hours": 2, "line": plan_line.pk},
+    )  # fmt: skip
+    plan_services.review_record(workspace=officina, actor=giulia, plan_id=plan.pk, notes="Segreto")
+    return {
+        "plan": plan,
+        "plan_line": plan_line,
+        "time_log": time_log,
         "workflow": workflow,
         "broadcast": broadcast,
         "campaign": campaign,
@@ -297,6 +314,11 @@ def snapshot(workspace) -> dict:
         ContentAsset,
         ResponseModel,
         Goal,
+        Plan,
+        PlanLine,
+        PlanReview,
+        PlanVersion,
+        TimeLog,
     ):
         rows[model.__name__] = sorted(
             (model_to_dict(row) for row in model.objects.for_workspace(workspace)),
@@ -339,6 +361,10 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         "cost_id": secrets["cost"].pk,
         "goal_id": secrets["goal"].pk,
         "name": "sqls",
+        "plan_id": secrets["plan"].pk,
+        "line_id": secrets["plan_line"].pk,
+        "number": 1,
+        "log_id": secrets["time_log"].pk,
     }
     contact_id = secrets["contact"].pk
     return {
@@ -545,6 +571,29 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("PUT", "goals/<goal_id>"): {"body": {"name": "Rubato"}},
         ("DELETE", "goals/<goal_id>"): {},
         ("GET", "goals/<goal_id>/progress"): {},
+        ("GET", "budgets/plan-templates"): {},
+        ("GET", "budgets/plans"): {},
+        ("POST", "budgets/plans"): {
+            "body": {"name": "Copia", "year": 2026, "from_plan": ids["plan_id"]}
+        },
+        ("GET", "budgets/plans/<plan_id>"): {},
+        ("PATCH", "budgets/plans/<plan_id>"): {"body": {"name": "Rubato"}},
+        ("DELETE", "budgets/plans/<plan_id>"): {},
+        ("POST", "budgets/plans/<plan_id>/lines"): {"body": {"name": "Rubata", "kind": "media"}},
+        ("PATCH", "budgets/plans/<plan_id>/lines/<line_id>"): {"body": {"total": 1}},
+        ("DELETE", "budgets/plans/<plan_id>/lines/<line_id>"): {},
+        ("POST", "budgets/plans/<plan_id>/rebalance"): {},
+        ("GET", "budgets/plans/<plan_id>/figures"): {},
+        ("GET", "budgets/plans/<plan_id>/reviews"): {},
+        ("POST", "budgets/plans/<plan_id>/reviews"): {"body": {"notes": "Rubata"}},
+        ("GET", "budgets/plans/<plan_id>/versions"): {},
+        ("GET", "budgets/plans/<plan_id>/versions/<number>"): {},
+        ("GET", "budgets/plans/<plan_id>/export"): {},
+        ("GET", "budgets/time-logs"): {},
+        ("POST", "budgets/time-logs"): {
+            "body": {"day": "2026-01-05", "hours": 1, "line": ids["line_id"]}
+        },
+        ("DELETE", "budgets/time-logs/<log_id>"): {},
         ("GET", "campaigns"): {},
         ("POST", "campaigns"): {"body": {"name": "Copia", "utm_campaign": "segreto"}},
         ("GET", "campaigns/<campaign_id>"): {},
@@ -618,6 +667,8 @@ def test_every_api_route_is_closed_to_another_workspace(
         "content": {secrets["content"].pk},
         "costs/manual": {secrets["cost"].pk},
         "goals": {secrets["goal"].pk},
+        "budgets/plans": {secrets["plan"].pk},
+        "budgets/time-logs": {secrets["time_log"].pk},
     }
     for method, route in routes:
         spec = table[(method, route)]
