@@ -252,6 +252,22 @@ def random_paths_bench(n: int, ca_python: str | None) -> None:
             )
 
 
+def roi_report(workspace) -> None:
+    """The ROI report for the year (five conversions on one read of the touches), per campaign
+    and per channel, under the Markov model (the slowest) — issue 16: < 2 s at 1M contacts."""
+    from volano.attribution import selectors
+
+    query = selectors.query_parse({"from": "2026-01-01", "to": "2026-12-31"})
+    for group in ("campaign", "channel"):
+        started = time.perf_counter()
+        report = selectors.roi(workspace, "markov", query, group=group)
+        print(
+            f"ROI per {group}, a year, Markov: {time.perf_counter() - started:.2f} s "
+            f"({len(report['rows'])} rows; target < 2 s)",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -294,23 +310,27 @@ def main() -> int:
             cursor.execute("SELECT pg_backend_pid()")
             backend_pid = cursor.fetchone()[0]
     cpu_before = _cpu_seconds(backend_pid)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     started = time.perf_counter()
-    paths = journeys.paths(
-        workspace,
-        dimension="channel",
-        conversion="sql",
-        start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        end=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
-        lookback_days=90,
+    touches = journeys.touches_load(workspace, start - dt.timedelta(days=90), end)
+    touch_seconds = time.perf_counter() - started
+    conversions = journeys.conversions_load(workspace, "sql", start, end)
+    conv_seconds = time.perf_counter() - started - touch_seconds
+    paths = journeys.paths_from(
+        touches, conversions, dimension="channel", start=start, lookback_days=90
     )
     sql_seconds = time.perf_counter() - started
     if backend_pid is not None and cpu_before is not None:
         cpu = _cpu_seconds(backend_pid) - cpu_before
-        print(f"PostgreSQL backend CPU for the paths statement: {cpu:.1f} s", flush=True)
+        print(f"PostgreSQL backend CPU for the touches and conversions: {cpu:.1f} s", flush=True)
     journeys_count = paths.converted.sum() + paths.nulls.sum()
     print(
-        f"paths: {sql_seconds:.2f} s (SQL + parsing) — {journeys_count:,.0f} journeys, "
-        f"{len(paths.lengths):,} distinct paths, {len(paths.touches):,} touches on them, "
+        f"journeys: {sql_seconds:.2f} s — touches read {touch_seconds:.2f} s "
+        f"({len(touches.person):,} touches, {len(touches.combos):,} UTM combinations), "
+        f"conversions {conv_seconds:.2f} s, built in NumPy "
+        f"{sql_seconds - touch_seconds - conv_seconds:.2f} s — {journeys_count:,.0f} journeys, "
+        f"{len(paths.lengths):,} paths, {len(paths.touches):,} touches on them, "
         f"{paths.converted.sum():,.0f} converted",
         flush=True,
     )
@@ -324,6 +344,7 @@ def main() -> int:
     total = sql_seconds + sum(model_seconds.values())
     print(f"all seven models, from the database: {total:.2f} s (target < 60 s)", flush=True)
 
+    roi_report(workspace)
     ours = engine.markov(paths)
     ours_by_key = dict(zip(paths.keys, ours, strict=True))
     print(f"Markov (exact, ours): {model_seconds['markov']:.3f} s on the paths", flush=True)

@@ -184,7 +184,16 @@ def model_parse(value: Any) -> str:
     return _choice(value or "", MODELS, "model")
 
 
-def query_paths(workspace: Workspace, query: Query) -> engine.Paths:
+def query_touches(workspace: Workspace, query: Query) -> journeys.Touches:
+    """Every touch a query's journeys may hold (from the lookback before its start), read once."""
+    return journeys.touches_load(
+        workspace, query.start_at - dt.timedelta(days=query.lookback_days), query.end_at
+    )
+
+
+def query_paths(
+    workspace: Workspace, query: Query, *, touches: journeys.Touches | None = None
+) -> engine.Paths:
     return journeys.paths(
         workspace,
         dimension=query.dimension,
@@ -192,6 +201,7 @@ def query_paths(workspace: Workspace, query: Query) -> engine.Paths:
         start=query.start_at,
         end=query.end_at,
         lookback_days=query.lookback_days,
+        touches=touches,
     )
 
 
@@ -303,9 +313,10 @@ def roi(workspace: Workspace, model: str, query: Query, *, group: str = "campaig
     group = _choice(group, ROI_GROUPS, "group")
     dimension = "campaign" if group == "campaign" else "channel"
     attributed: dict[str, dict[str, float]] = {}
+    touches = query_touches(workspace, query)  # once for the five conversions
     for conversion in ROI_CONVERSIONS:
         sub = Query(**{**query.__dict__, "dimension": dimension, "conversion": conversion})
-        paths = query_paths(workspace, sub)
+        paths = query_paths(workspace, sub, touches=touches)
         for key, value in zip(paths.keys, _credit(paths, model, sub), strict=True):
             attributed.setdefault(key, {})[conversion] = value
     costs = _costs(workspace, group, query)
