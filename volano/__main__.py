@@ -41,6 +41,10 @@ COMMANDS = (
                 "campaigns report",
                 "an ROI report (SQLs, revenue, cross-sell, content) as CSV/XLSX/JSON",
             ),
+            (
+                "attribution compare|roi",
+                "the seven attribution models side by side; ROI per campaign or channel",
+            ),
         ),
     ),
 )

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     CharField,
+    Count,
     DateTimeField,
     F,
     FloatField,
@@ -154,50 +155,63 @@ def conversions(
 
 # -- reading arrays from the database ----------------------------------------------------------
 
-# PostgreSQL's binary COPY: a 19-byte header (signature, flags, extension length), then per row
-# an int16 field count and, per field, an int32 length and the value (big-endian), then -1.
-_COPY_HEADER = 19
 EPOCH_2000_US = 946_684_800_000_000  # µs from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch)
 US_PER_DAY = 86_400_000_000
 
 
 def _time_us(column: str) -> str:
-    """A timestamp column as an integer of µs since 2000-01-01 UTC. On PostgreSQL the column
-    itself (its binary form is that integer); on SQLite computed from the stored text (exact to
-    tens of µs, the same value for the same text)."""
+    """A timestamp column for `_arrays`' kind "t": on PostgreSQL the column itself (sent as its
+    binary form, µs since 2000-01-01 UTC); on SQLite that integer computed from the stored text
+    (exact to tens of µs, the same value for the same text)."""
     if connection.vendor == "postgresql":
         return f"CAST({column} AS timestamptz)"
     return f"CAST(ROUND((julianday({column}) - 2451544.5) * 86400000000.0) AS INTEGER)"
 
 
-def _arrays(sql: str, params: tuple, columns: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    """The statement's rows as one NumPy array per column (`columns`: (name, "i8" or "f8"),
-    in the SELECT's order, no NULLs). On PostgreSQL a binary COPY read straight into a
-    structured array (no Python object per row: 10M rows in seconds); on SQLite the rows."""
+_SEND = {
+    "i8": "int8send(CAST({} AS BIGINT))",
+    "f8": "float8send(CAST({} AS DOUBLE PRECISION))",
+    "t": "timestamptz_send(CAST({} AS timestamptz))",
+}
+ROWS_PER_BLOB = 4_000_000  # a blob stays far below PostgreSQL's 1 GB per value
+
+
+def _arrays(
+    sql: str,
+    params: tuple,
+    columns: tuple[tuple[str, str], ...],
+    *,
+    rows: int = 0,
+    bucket: int = 0,
+) -> dict[str, Any]:
+    """The statement's rows as one NumPy array per column (`columns`: (name, kind) in the
+    SELECT's order, kind "i8", "f8" or "t" (a timestamp, as int64 µs since 2000-01-01 UTC); no
+    NULLs). On PostgreSQL each row is packed into bytes by the server (`int8send` …) and the
+    rows are concatenated by `string_agg` into a few blobs (about `rows` / 4M of them, by the
+    value of column `bucket`), read straight into a structured array: no Python object per row.
+    On SQLite, the rows."""
     if connection.vendor == "postgresql":
-        fields: list[tuple[str, str]] = [("count", ">i2")]
-        for name, kind in columns:
-            fields += [(f"{name}_length", ">i4"), (name, f">{kind}")]
-        dtype = np.dtype(fields)
-        connection.ensure_connection()
-        raw = connection.connection
-        assert raw is not None
-        chunks = []
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
-        ):
-            for chunk in copy:
-                chunks.append(bytes(chunk))
-        data = b"".join(chunks)
-        body = data[_COPY_HEADER : len(data) - 2]
-        rows = np.frombuffer(body, dtype=dtype)
-        return {name: rows[name].astype(kind) for name, kind in columns}
+        aliases = [f"c{i}" for i in range(len(columns))]
+        packed = " || ".join(
+            _SEND[kind].format(alias) for alias, (_name, kind) in zip(aliases, columns, strict=True)
+        )
+        blobs = max(1, -(-rows // ROWS_PER_BLOB))
+        blob_sql = (
+            f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS q({', '.join(aliases)}) "
+            f"GROUP BY MOD(CAST({aliases[bucket]} AS BIGINT), {blobs})"
+        )
+        dtype = np.dtype([(name, ">i8" if kind == "t" else f">{kind}") for name, kind in columns])
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute(blob_sql, params)
+            parts = [np.frombuffer(blob, dtype=dtype) for (blob,) in cursor.fetchall() if blob]
+        got = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        return {name: got[name].astype("i8" if kind == "t" else kind) for name, kind in columns}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     return {
-        name: np.array([row[i] for row in fetched], dtype=kind)
+        name: np.array([row[i] for row in fetched], dtype="i8" if kind == "t" else kind)
         for i, (name, kind) in enumerate(columns)
     }
 
@@ -271,10 +285,13 @@ def touches_load(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> 
     handful of combinations, classified afterwards in Python so that the rules' regular
     expressions never run per event), then each touch as three integers joined to them."""
     events = _touch_queryset(workspace, start, end)
-    combos = [
-        tuple(value or "" for value in row)
-        for row in events.order_by().values_list(*COMBO_COLUMNS).distinct()
+    counted = [
+        (tuple(row[name] or "" for name in COMBO_COLUMNS), row["n"])
+        for row in events.order_by().values(*COMBO_COLUMNS).annotate(n=Count("id"))
     ]
+    # the same stored values with and without NULLs are one combination
+    combos = sorted({combo for combo, _n in counted})
+    total = sum(n for _combo, n in counted)
     rules = workspace_rules(workspace)
     if not combos:
         empty = np.zeros(0, dtype=np.int64)
@@ -306,7 +323,13 @@ def touches_load(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> 
     """
     flat = tuple(value for combo in combos for value in combo)
     params = (*flat, *where_params, *where_params)
-    got = _arrays(sql, params, (("person", "i8"), ("at", "i8"), ("id", "i8"), ("combo", "i8")))
+    got = _arrays(
+        sql,
+        params,
+        (("person", "i8"), ("at", "t"), ("id", "i8"), ("combo", "i8")),
+        rows=total,
+        bucket=2,
+    )
     order = np.lexsort((got["id"], got["at"], got["person"]))
     return Touches(
         person=got["person"][order],
@@ -327,7 +350,7 @@ def conversions_load(
         SELECT CAST(conv_contact AS BIGINT), {_time_us("conv_at")},
                CAST(COALESCE(conv_worth, 0) AS DOUBLE PRECISION)
         FROM ({conv_sql}) AS raw_conv"""
-    got = _arrays(sql, tuple(conv_params), (("person", "i8"), ("at", "i8"), ("worth", "f8")))
+    got = _arrays(sql, tuple(conv_params), (("person", "i8"), ("at", "t"), ("worth", "f8")))
     order = np.lexsort((got["worth"], got["at"], got["person"]))
     return {name: column[order] for name, column in got.items()}
 

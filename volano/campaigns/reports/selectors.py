@@ -603,15 +603,9 @@ def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> l
         for name in PROFILE_FIELDS
     )
 
-    def changed_to(stage: str) -> str:
-        return (
-            f"(c.lifecycle_stage = '{stage}' OR EXISTS (SELECT 1 FROM {changes} s "
-            f"WHERE s.workspace_id = %s AND s.contact_id = f.contact_id AND s.to_stage = '{stage}'))"
-        )
-
     sql = f"""
         WITH ev AS (
-            SELECT e.contact_id, e.occurred_at, e.id,
+            SELECT e.contact_id, e.occurred_at, e.id, e.type,
                    COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id
             FROM {events} e
             JOIN {contacts} c ON c.id = e.contact_id
@@ -632,25 +626,38 @@ def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> l
             SELECT contact_id, content_id,
                    ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY occurred_at, id) AS rn
             FROM ev WHERE content_id IS NOT NULL
+        ),
+        -- the asking and webinar touches are touches too: counted from the same rows, per
+        -- contact, instead of probing the events again for each contact
+        per AS (
+            SELECT contact_id,
+                   SUM(CASE WHEN type IN ({ask_types}) THEN 1 ELSE 0 END) AS asks,
+                   MAX(CASE WHEN type = 'webinar_registered' THEN 1 ELSE 0 END) AS webinar
+            FROM ev GROUP BY contact_id
+        ),
+        stages AS (
+            SELECT contact_id,
+                   MAX(CASE WHEN to_stage = 'sql' THEN 1 ELSE 0 END) AS was_sql,
+                   MAX(CASE WHEN to_stage = 'customer' THEN 1 ELSE 0 END) AS was_customer
+            FROM {changes} WHERE workspace_id = %s AND to_stage IN ('sql', 'customer')
+            GROUP BY contact_id
         )
         SELECT f.content_id,
                COUNT(*),
-               SUM(CASE WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM {events} x
-                              WHERE x.workspace_id = %s AND x.contact_id = f.contact_id
-                                AND x.type IN ({ask_types}) LIMIT 2) t) >= 2
-                        THEN 1 ELSE 0 END),
+               SUM(CASE WHEN p.asks >= 2 THEN 1 ELSE 0 END),
                SUM(CASE WHEN {profile} THEN 1 ELSE 0 END),
-               SUM(CASE WHEN EXISTS (SELECT 1 FROM {events} x WHERE x.workspace_id = %s
-                                     AND x.contact_id = f.contact_id
-                                     AND x.type = 'webinar_registered')
-                        THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {changed_to("sql")} THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {changed_to("customer")} THEN 1 ELSE 0 END)
-        FROM firsts f JOIN {contacts} c ON c.id = f.contact_id
+               SUM(p.webinar),
+               SUM(CASE WHEN c.lifecycle_stage = 'sql' OR s.was_sql = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN c.lifecycle_stage = 'customer' OR s.was_customer = 1
+                        THEN 1 ELSE 0 END)
+        FROM firsts f
+        JOIN {contacts} c ON c.id = f.contact_id
+        JOIN per p ON p.contact_id = f.contact_id
+        LEFT JOIN stages s ON s.contact_id = f.contact_id
         WHERE f.rn = 1
         GROUP BY f.content_id
     """
-    params = [ws, ws, ws, ws, ws, ws, db_now(low), db_now(high), ws, ws, ws, ws]
+    params = [ws, ws, ws, ws, ws, ws, db_now(low), db_now(high), ws]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
