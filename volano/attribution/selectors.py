@@ -268,6 +268,7 @@ def comparison(workspace: Workspace, query: Query) -> dict[str, Any]:
 # -- ROI ----------------------------------------------------------------------------------------
 
 ROI_GROUPS = ("campaign", "channel")
+NO_CAMPAIGN = "(no campaign)"
 ROI_CONVERSIONS = ("lead", "mql", "sql", "customer", "revenue")
 
 
@@ -290,6 +291,9 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
         for row in rows:
             key = (row["campaign__utm_campaign"] or row["campaign_key"] or "").lower()
             label = row["campaign__name"] or row["campaign_name"] or key
+            if key.startswith("manual:") and not row["campaign__utm_campaign"]:
+                # costs entered by hand on no campaign (an agency fee, tools): one row
+                key, label = NO_CAMPAIGN, str(_("Costs on no campaign"))
             cost, _label = result.get(key, (Decimal(0), label))
             result[key] = (cost + row["total"], label)
         return result
