@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     DateTimeField,
@@ -631,7 +631,9 @@ def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> l
     sql = f"""
         WITH ev AS (
             SELECT e.contact_id, e.occurred_at, e.id, e.type,
-                   COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id
+                   COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id,
+                   CASE WHEN {profile} THEN 1 ELSE 0 END AS profile_ok,
+                   c.lifecycle_stage AS stage
             FROM {events} e
             JOIN {contacts} c ON c.id = e.contact_id
             LEFT JOIN (SELECT {lower}(utm_content) AS k, MIN(id) AS id FROM {assets}
@@ -647,18 +649,20 @@ def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> l
             WHERE e.workspace_id = %s AND c.workspace_id = %s AND e.type IN ({touch_types})
               AND c.created_at >= %s AND c.created_at < %s
         ),
-        firsts AS (
-            SELECT contact_id, content_id,
-                   ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY occurred_at, id) AS rn
-            FROM ev WHERE content_id IS NOT NULL
-        ),
-        -- the asking and webinar touches are touches too: counted from the same rows, per
-        -- contact, instead of probing the events again for each contact
-        per AS (
-            SELECT contact_id,
-                   SUM(CASE WHEN type IN ({ask_types}) THEN 1 ELSE 0 END) AS asks,
-                   MAX(CASE WHEN type = 'webinar_registered' THEN 1 ELSE 0 END) AS webinar
-            FROM ev GROUP BY contact_id
+        -- one sort per contact: the first content-linked touch (content-linked rows first,
+        -- then by time), and over the same partition the asking and webinar touches (touches
+        -- too, so among these rows): no probe and no second pass per contact
+        ranked AS (
+            SELECT contact_id, content_id, profile_ok, stage,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY contact_id
+                       ORDER BY CASE WHEN content_id IS NULL THEN 1 ELSE 0 END, occurred_at, id
+                   ) AS rn,
+                   SUM(CASE WHEN type IN ({ask_types}) THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY contact_id) AS asks,
+                   MAX(CASE WHEN type = 'webinar_registered' THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY contact_id) AS webinar
+            FROM ev
         ),
         stages AS (
             SELECT contact_id,
@@ -667,23 +671,23 @@ def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> l
             FROM {changes} WHERE workspace_id = %s AND to_stage IN ('sql', 'customer')
             GROUP BY contact_id
         )
-        SELECT f.content_id,
+        SELECT r.content_id,
                COUNT(*),
-               SUM(CASE WHEN p.asks >= 2 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {profile} THEN 1 ELSE 0 END),
-               SUM(p.webinar),
-               SUM(CASE WHEN c.lifecycle_stage = 'sql' OR s.was_sql = 1 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN c.lifecycle_stage = 'customer' OR s.was_customer = 1
-                        THEN 1 ELSE 0 END)
-        FROM firsts f
-        JOIN {contacts} c ON c.id = f.contact_id
-        JOIN per p ON p.contact_id = f.contact_id
-        LEFT JOIN stages s ON s.contact_id = f.contact_id
-        WHERE f.rn = 1
-        GROUP BY f.content_id
+               SUM(CASE WHEN r.asks >= 2 THEN 1 ELSE 0 END),
+               SUM(r.profile_ok),
+               SUM(r.webinar),
+               SUM(CASE WHEN r.stage = 'sql' OR s.was_sql = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN r.stage = 'customer' OR s.was_customer = 1 THEN 1 ELSE 0 END)
+        FROM ranked r
+        LEFT JOIN stages s ON s.contact_id = r.contact_id
+        WHERE r.rn = 1 AND r.content_id IS NOT NULL
+        GROUP BY r.content_id
     """
     params = [ws, ws, ws, ws, ws, ws, db_now(low), db_now(high), ws]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one sort of the period's contacts' touches: in memory rather than in files
+            cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     keys = ("content", "leads", "more", "profile", "webinar_n", "sql_n", "customer_n")
