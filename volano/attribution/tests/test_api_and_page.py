@@ -167,7 +167,8 @@ def test_the_cli_prints_the_models_and_the_roi(officina, journeys_story):
     text = out.getvalue()
     table = list(csv.reader(io.StringIO(text), delimiter=";" if ";" in text else ","))
     assert len(table[0]) == 8  # the dimension, then the seven models
-    assert table[-1][1:] == ["4", "4", "4", "4", "4", "4", "4"]  # each model adds up to the SQLs
+    # each model adds up to the SQLs
+    assert [float(v.replace(",", ".")) for v in table[-1][1:]] == [4.0] * 7
     out = io.StringIO()
     call_command("attribution", "roi", *period, "--model", "last", "--format", "json", stdout=out)
     rows = {row["key"]: row for row in json.loads(out.getvalue())["rows"]}
