@@ -42,6 +42,10 @@ COMMANDS = (
                 "an ROI report (SQLs, revenue, cross-sell, content) as CSV/XLSX/JSON",
             ),
             ("report pdf", "the stakeholder report of a period (KPIs, funnel, ROI) as a PDF"),
+            (
+                "attribution compare|roi",
+                "the seven attribution models side by side; ROI per campaign or channel",
+            ),
         ),
     ),
 )

@@ -43,6 +43,7 @@ class Paths:
     value: np.ndarray  # float64 per path
     nulls: np.ndarray  # float64 per path
     _path_of_touch: np.ndarray | None = field(default=None, repr=False)
+    _distinct: Paths | None = field(default=None, repr=False)
 
     @property
     def lengths(self) -> np.ndarray:
@@ -57,6 +58,56 @@ class Paths:
     @property
     def total(self) -> float:
         return float(self.value.sum())
+
+    def distinct(self) -> Paths:
+        """The same journeys with identical touch sequences merged (their counts and values
+        added, ages dropped): what every model but time decay reads. Found by a 64-bit hash of
+        each sequence, then checked touch by touch; on a collision, the paths as they are."""
+        if self._distinct is None:
+            self._distinct = _distinct(self)
+        return self._distinct
+
+
+def _distinct(paths: Paths) -> Paths:
+    n = len(paths.lengths)
+    if n == 0 or len(paths.touches) == 0:
+        return paths
+    lengths = paths.lengths
+    position = np.arange(len(paths.touches)) - np.repeat(paths.offsets[:-1], lengths)
+    with np.errstate(over="ignore"):
+        mixed = (paths.touches.astype(np.uint64) + np.uint64(1)) * (
+            np.uint64(0x9E3779B97F4A7C15)
+            ^ (position.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
+        )
+        mixed ^= mixed >> np.uint64(31)
+        hashes = np.zeros(n, dtype=np.uint64)
+        nonempty = lengths > 0
+        hashes[nonempty] = np.add.reduceat(mixed, paths.offsets[:-1][nonempty])
+        hashes ^= lengths.astype(np.uint64) * np.uint64(0x94D049BB133111EB)
+    _, first, group = np.unique(hashes, return_index=True, return_inverse=True)
+    representative = first[group]
+    # every touch equal to its representative's at the same position, or no merging
+    same_length = lengths == lengths[representative]
+    rep_touch = np.repeat(paths.offsets[:-1][representative], lengths) + position
+    if not (same_length.all() and np.array_equal(paths.touches[rep_touch], paths.touches)):
+        return paths
+    kept = first
+    k = len(kept)
+    new_lengths = lengths[kept]
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(new_lengths, out=offsets[1:])
+    index = np.arange(offsets[-1], dtype=np.int64) - np.repeat(
+        offsets[:-1] - paths.offsets[:-1][kept], new_lengths
+    )
+    return Paths(
+        keys=paths.keys,
+        offsets=offsets,
+        touches=paths.touches[index],
+        ages=np.zeros(len(index)),
+        converted=np.bincount(group, weights=paths.converted, minlength=k),
+        value=np.bincount(group, weights=paths.value, minlength=k),
+        nulls=np.bincount(group, weights=paths.nulls, minlength=k),
+    )
 
 
 def paths_from_lists(
@@ -265,6 +316,9 @@ def attribute(
     """Each key's credit under `model` (one of MODELS)."""
     if len(paths.keys) == 0:
         return np.zeros(0)
+    if model == "time_decay":
+        return time_decay(paths, half_life=half_life)
+    paths = paths.distinct()
     if model == "first":
         return first_touch(paths)
     if model == "last":

@@ -23,12 +23,14 @@ One SQL statement per request (identical on SQLite and PostgreSQL but for two di
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import (
     CharField,
+    Count,
     DateTimeField,
     F,
     FloatField,
@@ -45,11 +47,12 @@ from volano.campaigns.channels import (
     touch_campaign,
     touch_medium,
     touch_source,
+    touch_values,
     workspace_rules,
 )
 from volano.campaigns.selectors import TOUCH_TYPES
 from volano.contacts.models import Contact
-from volano.core.db import UnicodeLower
+from volano.core.db import UnicodeLower, db_now
 from volano.core.models import Workspace
 from volano.deals.models import Deal, DealStage
 from volano.events.models import Event
@@ -150,52 +153,312 @@ def conversions(
     raise ValueError(f"unknown conversion {conversion!r}")
 
 
-def _sql(queryset: QuerySet) -> tuple[str, tuple]:
-    sql, params = queryset.query.sql_with_params()
-    return sql, tuple(params)
+# -- reading arrays from the database ----------------------------------------------------------
+
+EPOCH_2000_US = 946_684_800_000_000  # µs from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch)
+US_PER_DAY = 86_400_000_000
 
 
-def _days_before(column: str) -> str:
-    """`column` minus %s days."""
+def _time_us(column: str) -> str:
+    """A timestamp column for `_arrays`' kind "t": on PostgreSQL the column itself (sent as its
+    binary form, µs since 2000-01-01 UTC); on SQLite that integer computed from the stored text
+    (exact to tens of µs, the same value for the same text)."""
     if connection.vendor == "postgresql":
-        return f"({column} - (%s * INTERVAL '1 day'))"
-    return f"datetime({column}, '-' || %s || ' days')"
+        return f"CAST({column} AS timestamptz)"
+    return f"CAST(ROUND((julianday({column}) - 2451544.5) * 86400000000.0) AS INTEGER)"
 
 
-def _hours_between(later: str, earlier: str) -> str:
+_SEND = {
+    "i8": "int8send(CAST({} AS BIGINT))",
+    "f8": "float8send(CAST({} AS DOUBLE PRECISION))",
+    "t": "timestamptz_send(CAST({} AS timestamptz))",
+}
+ROWS_PER_BLOB = 4_000_000  # a blob stays far below PostgreSQL's 1 GB per value
+
+
+def _arrays(
+    sql: str,
+    params: tuple,
+    columns: tuple[tuple[str, str], ...],
+    *,
+    rows: int = 0,
+    bucket: int = 0,
+) -> dict[str, Any]:
+    """The statement's rows as one NumPy array per column (`columns`: (name, kind) in the
+    SELECT's order, kind "i8", "f8" or "t" (a timestamp, as int64 µs since 2000-01-01 UTC); no
+    NULLs). On PostgreSQL each row is packed into bytes by the server (`int8send` …) and the
+    rows are concatenated by `string_agg` into a few blobs (about `rows` / 4M of them, by the
+    value of column `bucket`), read straight into a structured array: no Python object per row.
+    On SQLite, the rows."""
     if connection.vendor == "postgresql":
-        return f"CAST(ROUND(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0) AS INTEGER)"
-    return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 24.0) AS INTEGER)"
+        aliases = [f"c{i}" for i in range(len(columns))]
+        packed = " || ".join(
+            _SEND[kind].format(alias) for alias, (_name, kind) in zip(aliases, columns, strict=True)
+        )
+        blobs = max(1, -(-rows // ROWS_PER_BLOB))
+        blob_sql = (
+            f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS q({', '.join(aliases)}) "
+            f"GROUP BY MOD(CAST({aliases[bucket]} AS BIGINT), {blobs})"
+        )
+        dtype = np.dtype([(name, ">i8" if kind == "t" else f">{kind}") for name, kind in columns])
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute(blob_sql, params)
+            parts = [np.frombuffer(blob, dtype=dtype) for (blob,) in cursor.fetchall() if blob]
+        got = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        return {name: got[name].astype("i8" if kind == "t" else kind) for name, kind in columns}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    return {
+        name: np.array([row[i] for row in fetched], dtype="i8" if kind == "t" else kind)
+        for i, (name, kind) in enumerate(columns)
+    }
 
 
-def _journeys_sql() -> str:
-    """One row per journey: its touch keys and ages (hours) in time order, joined by the
-    separator (two parameters). PostgreSQL orders inside the aggregate; SQLite before 3.44 has
-    no ORDER BY in aggregates, so there the concatenation is a window over the ordered
-    journey, read from its first row."""
-    if connection.vendor == "postgresql":
-        return """
-        SELECT string_agg(touch_key, %s ORDER BY occurred_at, id) AS path,
-               string_agg(CAST(age_hours AS TEXT), %s ORDER BY occurred_at, id) AS ages,
-               MAX(converted) AS converted, MAX(worth) AS worth, person, jid
-        FROM journey_touch GROUP BY person, jid, visitor"""
-    return """
-        SELECT path, ages, converted, worth, person, jid FROM (
-            SELECT group_concat(touch_key, %s) OVER whole AS path,
-                   group_concat(CAST(age_hours AS TEXT), %s) OVER whole AS ages,
-                   converted, worth, person, jid,
-                   ROW_NUMBER() OVER (PARTITION BY jid, person, visitor ORDER BY occurred_at, id)
-                       AS rn
-            FROM journey_touch
-            WINDOW whole AS (PARTITION BY jid, person, visitor ORDER BY occurred_at, id
-                             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-        ) AS ordered_journey WHERE rn = 1"""
+# -- touches, once for every dimension and conversion ------------------------------------------
+
+# The stored columns of an event that decide all four keys.
+COMBO_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "channel", "campaign", "utm_content")
 
 
-def _datetime_param(value: dt.datetime) -> Any:
-    from volano.core.db import db_now
+@dataclass
+class Touches:
+    """Every touch of the window, as arrays sorted by (person, time, id): `person` is the
+    contact id, or minus a number per anonymous visitor never identified; `at` µs since
+    2000-01-01 UTC; `combo` an index into `combos` (the distinct stored UTM columns), from
+    which `keys_of(dimension)` gives each touch's key. Read once, shared by the models and the
+    conversions of a request (the ROI report's five)."""
 
-    return db_now(value)
+    person: np.ndarray
+    at: np.ndarray
+    combo: np.ndarray
+    combos: list[tuple[str, ...]]
+    rules: tuple = ()
+    _keys: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
+
+    def keys_of(self, dimension: str) -> tuple[list[str], np.ndarray]:
+        """(the sorted keys of the dimension, the key index of each combo)."""
+        if dimension not in self._keys:
+            labels = [combo_key(dimension, combo, self.rules) for combo in self.combos]
+            keys = sorted(set(labels))
+            index = {key: i for i, key in enumerate(keys)}
+            self._keys[dimension] = (
+                keys,
+                np.array([index[label] for label in labels], dtype=np.int64),
+            )
+        return self._keys[dimension]
+
+
+def combo_key(dimension: str, combo: tuple[str, ...], rules: tuple = ()) -> str:
+    """A touch's key for the dimension from its stored columns: the Python twin of
+    `key_expression` (the same result as that SQL, row by row)."""
+    utm_source, utm_medium, utm_campaign, channel, campaign, utm_content = combo
+    source, medium, campaign_name = touch_values(
+        utm_source=utm_source,
+        utm_medium=utm_medium,
+        utm_campaign=utm_campaign,
+        channel=channel,
+        campaign=campaign,
+    )
+    if dimension == "channel":
+        return channel_group_of(source, medium, campaign_name, rules=rules)
+    if dimension == "source_medium":
+        return f"{source or NOT_SET} / {medium}"
+    if dimension == "campaign":
+        return campaign_name or NOT_SET
+    if dimension == "content":
+        return utm_content.lower() or NOT_SET
+    raise ValueError(f"unknown dimension {dimension!r}")
+
+
+def _touch_queryset(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    return (
+        Event.objects.for_workspace(workspace)
+        .filter(type__in=TOUCH_TYPES, occurred_at__gte=start, occurred_at__lt=end)
+        .filter(Q(contact__isnull=False) | Q(anonymous_id__isnull=False))
+    )
+
+
+def touches_load(workspace: Workspace, start: dt.datetime, end: dt.datetime) -> Touches:
+    """Every touch in [start, end), in two statements: the distinct stored UTM columns (a
+    handful of combinations, classified afterwards in Python so that the rules' regular
+    expressions never run per event), then each touch as three integers joined to them."""
+    events = _touch_queryset(workspace, start, end)
+    counted = [
+        (tuple(row[name] or "" for name in COMBO_COLUMNS), row["n"])
+        for row in events.order_by().values(*COMBO_COLUMNS).annotate(n=Count("id"))
+    ]
+    # the same stored values with and without NULLs are one combination
+    combos = sorted({combo for combo, _n in counted})
+    total = sum(n for _combo, n in counted)
+    rules = workspace_rules(workspace)
+    if not combos:
+        empty = np.zeros(0, dtype=np.int64)
+        return Touches(person=empty, at=empty, combo=empty, combos=[], rules=rules)
+    # the combinations as a VALUES table (NULLs stored as empty strings match as '')
+    values = ", ".join(
+        "(" + ", ".join(["%s"] * len(COMBO_COLUMNS)) + f", {i})" for i in range(len(combos))
+    )
+    on = " AND ".join(f"COALESCE(e.{name}, '') = k.c{i}" for i, name in enumerate(COMBO_COLUMNS))
+    k_columns = ", ".join(f"c{i}" for i in range(len(COMBO_COLUMNS)))
+    types = ", ".join(["%s"] * len(TOUCH_TYPES))
+    where = f"e.workspace_id = %s AND e.type IN ({types}) AND e.occurred_at >= %s AND e.occurred_at < %s"
+    where_params = (workspace.pk, *(str(t) for t in TOUCH_TYPES), db_now(start), db_now(end))
+    table = Event._meta.db_table
+    sql = f"""
+        WITH k({k_columns}, cid) AS (VALUES {values})
+        SELECT CAST(-DENSE_RANK() OVER (ORDER BY e.anonymous_id) AS BIGINT) AS person,
+               {_time_us("e.occurred_at")} AS at, CAST(e.id AS BIGINT) AS id,
+               CAST(k.cid AS BIGINT) AS combo
+        FROM {table} e
+        JOIN k ON {on}
+        WHERE {where} AND e.contact_id IS NULL AND e.anonymous_id IS NOT NULL
+        UNION ALL
+        SELECT CAST(e.contact_id AS BIGINT), {_time_us("e.occurred_at")},
+               CAST(e.id AS BIGINT), CAST(k.cid AS BIGINT)
+        FROM {table} e
+        JOIN k ON {on}
+        WHERE {where} AND e.contact_id IS NOT NULL
+    """
+    flat = tuple(value for combo in combos for value in combo)
+    params = (*flat, *where_params, *where_params)
+    got = _arrays(
+        sql,
+        params,
+        (("person", "i8"), ("at", "t"), ("id", "i8"), ("combo", "i8")),
+        rows=total,
+        bucket=2,
+    )
+    order = np.lexsort((got["id"], got["at"], got["person"]))
+    return Touches(
+        person=got["person"][order],
+        at=got["at"][order],
+        combo=got["combo"][order],
+        combos=combos,
+        rules=rules,
+    )
+
+
+def conversions_load(
+    workspace: Workspace, conversion: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, np.ndarray]:
+    """The conversions of that kind in [start, end) as arrays: person, at (µs since 2000),
+    worth; sorted by (person, at, worth)."""
+    conv_sql, conv_params = conversions(workspace, conversion, start, end).query.sql_with_params()
+    sql = f"""
+        SELECT CAST(conv_contact AS BIGINT), {_time_us("conv_at")},
+               CAST(COALESCE(conv_worth, 0) AS DOUBLE PRECISION)
+        FROM ({conv_sql}) AS raw_conv"""
+    got = _arrays(sql, tuple(conv_params), (("person", "i8"), ("at", "t"), ("worth", "f8")))
+    order = np.lexsort((got["worth"], got["at"], got["person"]))
+    return {name: column[order] for name, column in got.items()}
+
+
+def _gather(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the concatenated index ranges [starts[i], starts[i] + lengths[i]), the offsets)."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    index = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - starts, lengths)
+    return index, offsets
+
+
+def paths_from(
+    touches: Touches,
+    converted: dict[str, np.ndarray],
+    *,
+    dimension: str,
+    start: dt.datetime,
+    lookback_days: int,
+) -> Paths:
+    """The journeys (see the module docstring), built with array operations: each conversion's
+    touches are the range of its person's sorted touches inside [at - lookback, at], found by
+    one sort of the touches with two sentinels per conversion; the touches in the period of
+    the people with no conversion make the journeys that never converted."""
+    keys, key_of_combo = touches.keys_of(dimension)
+    n = len(touches.person)
+    c_person, c_at, c_worth = converted["person"], converted["at"], converted["worth"]
+    m = len(c_person)
+    lookback = np.int64(lookback_days) * US_PER_DAY
+    # the position of (person, at - lookback) and of (person, at) among the sorted touches:
+    # sentinels sort before (kind 0) and after (kind 2) the touches (kind 1) at the same time
+    persons = np.concatenate([touches.person, c_person, c_person])
+    times = np.concatenate([touches.at, c_at - lookback, c_at])
+    kinds = np.concatenate(
+        [np.ones(n, dtype=np.int8), np.zeros(m, dtype=np.int8), np.full(m, 2, dtype=np.int8)]
+    )
+    order = np.lexsort((kinds, times, persons))
+    before = np.cumsum(order < n) - (order < n)  # touches strictly before each position
+    position = np.empty(n + 2 * m, dtype=np.int64)
+    position[order] = before
+    low, high = position[n : n + m], position[n + m :]
+    lengths = high - low
+    index, conv_offsets = _gather(low, lengths)
+    ages = np.round((np.repeat(c_at, lengths) - touches.at[index]) / 3.6e9) / 24.0
+    # journeys that never converted: the touches in the period of people with no conversion
+    start_us = np.int64(
+        round((start - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).total_seconds() * 1e6)
+    )
+    free = (touches.at >= start_us) & ~np.isin(touches.person, c_person)
+    free_index = np.flatnonzero(free)
+    free_person = touches.person[free_index]
+    cuts = np.flatnonzero(np.diff(free_person)) + 1 if len(free_person) else np.zeros(0, int)
+    free_starts = np.concatenate([[0], cuts]).astype(np.int64) if len(free_person) else cuts
+    free_lengths = np.diff(np.append(free_starts, len(free_person))).astype(np.int64)
+    touched = lengths > 0
+    # conversions with no touch in their window make one path, `(no touch)`
+    missing = ~touched
+    all_keys = list(keys)
+    no_touch = None
+    if missing.any():
+        if NO_TOUCH not in all_keys:
+            all_keys.append(NO_TOUCH)
+        no_touch = all_keys.index(NO_TOUCH)
+    conv_keys = key_of_combo[touches.combo[index]]
+    free_keys = key_of_combo[touches.combo[free_index]]
+    path_lengths = [lengths[touched], free_lengths]
+    flat_touches = [conv_keys, free_keys]
+    flat_ages = [ages, np.zeros(len(free_keys))]
+    conv_count = [np.ones(int(touched.sum())), np.zeros(len(free_lengths))]
+    value = [c_worth[touched], np.zeros(len(free_lengths))]
+    nulls = [np.zeros(int(touched.sum())), np.ones(len(free_lengths))]
+    if no_touch is not None:
+        path_lengths.append(np.ones(1, dtype=np.int64))
+        flat_touches.append(np.array([no_touch], dtype=np.int64))
+        flat_ages.append(np.zeros(1))
+        conv_count.append(np.array([float(missing.sum())]))
+        value.append(np.array([float(c_worth[missing].sum())]))
+        nulls.append(np.zeros(1))
+    offsets = np.zeros(sum(len(part) for part in path_lengths) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(path_lengths), out=offsets[1:])
+    del conv_offsets
+    result = Paths(
+        keys=all_keys,
+        offsets=offsets,
+        touches=np.concatenate(flat_touches).astype(np.int64),
+        ages=np.concatenate(flat_ages).astype(np.float64),
+        converted=np.concatenate(conv_count).astype(np.float64),
+        value=np.concatenate(value).astype(np.float64),
+        nulls=np.concatenate(nulls).astype(np.float64),
+    )
+    # only the keys the journeys touch, in order
+    used = np.bincount(result.touches, minlength=len(all_keys)) > 0
+    if not used.all() or all_keys != sorted(all_keys):
+        kept = [key for key, on in zip(all_keys, used, strict=True) if on]
+        index = np.cumsum(used) - 1
+        result = relabel(
+            Paths(
+                keys=kept,
+                offsets=result.offsets,
+                touches=index[result.touches],
+                ages=result.ages,
+                converted=result.converted,
+                value=result.value,
+                nulls=result.nulls,
+            ),
+            kept,
+        )
+    return result
 
 
 def paths(
@@ -206,35 +469,22 @@ def paths(
     start: dt.datetime,
     end: dt.datetime,
     lookback_days: int = 90,
+    touches: Touches | None = None,
 ) -> Paths:
-    """The distinct paths of the journeys ending in [start, end): see the module docstring."""
-    (sql, params), (totals_sql, conv_params) = paths_sql(
-        workspace,
+    """The journeys ending in [start, end): see the module docstring. `touches` (from
+    `touches_load(workspace, start - lookback, end)`) when the caller reads them once for
+    several conversions."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    if touches is None:
+        touches = touches_load(workspace, start - dt.timedelta(days=lookback_days), end)
+    return paths_from(
+        touches,
+        conversions_load(workspace, conversion, start, end),
         dimension=dimension,
-        conversion=conversion,
         start=start,
-        end=end,
         lookback_days=lookback_days,
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # one big sort and aggregation: in memory rather than in temporary files
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        cursor.execute(totals_sql, conv_params)
-        conv_count, conv_value = cursor.fetchone()
-    result = _paths_from_rows(rows, float(conv_count or 0), float(conv_value or 0))
-    if dimension == "channel":
-        rules = workspace_rules(workspace)
-        result = relabel(
-            result,
-            [
-                key if RECORD not in key else channel_group_of(*key.split(RECORD), rules=rules)
-                for key in result.keys
-            ],
-        )
-    return result
 
 
 def relabel(paths: Paths, new_keys: list[str]) -> Paths:
@@ -250,107 +500,4 @@ def relabel(paths: Paths, new_keys: list[str]) -> Paths:
         converted=paths.converted,
         value=paths.value,
         nulls=paths.nulls,
-    )
-
-
-def paths_sql(
-    workspace: Workspace,
-    *,
-    dimension: str,
-    conversion: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    lookback_days: int = 90,
-) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
-    """(the paths statement, its parameters), (the conversions' count and value, theirs)."""
-    lookback_start = start - dt.timedelta(days=lookback_days)
-    touch_qs = (
-        Event.objects.for_workspace(workspace)
-        .filter(type__in=TOUCH_TYPES, occurred_at__gte=lookback_start, occurred_at__lt=end)
-        .filter(Q(contact__isnull=False) | Q(anonymous_id__isnull=False))
-        .values("id", "contact_id", "anonymous_id", "occurred_at")
-        .annotate(touch_key=key_expression(workspace, dimension))
-    )
-    touch_sql, touch_params = _sql(touch_qs)
-    conv_sql, conv_params = _sql(conversions(workspace, conversion, start, end))
-    s = _datetime_param(start)
-    sql = f"""
-    WITH conv AS (
-        SELECT ROW_NUMBER() OVER (ORDER BY conv_contact, conv_at) AS jid,
-               conv_contact AS contact, conv_at AS at, conv_worth AS worth
-        FROM ({conv_sql}) AS raw_conv
-    ),
-    converters AS (SELECT DISTINCT contact FROM conv),
-    journey_touch AS (
-        SELECT t.contact_id AS person, c.jid AS jid,
-               CASE WHEN t.contact_id IS NULL THEN t.anonymous_id END AS visitor,
-               t.occurred_at AS occurred_at, t.id AS id, t.touch_key AS touch_key,
-               CASE WHEN c.jid IS NULL THEN 0 ELSE {_hours_between("c.at", "t.occurred_at")} END
-                   AS age_hours,
-               CASE WHEN c.jid IS NULL THEN 0 ELSE 1 END AS converted,
-               COALESCE(c.worth, 0) AS worth
-        FROM ({touch_sql}) AS t
-        LEFT JOIN conv AS c
-          ON c.contact = t.contact_id AND t.occurred_at <= c.at
-         AND t.occurred_at >= {_days_before("c.at")}
-        WHERE c.jid IS NOT NULL OR t.occurred_at >= %s
-    ),
-    journey AS ({_journeys_sql()})
-    SELECT path, ages, SUM(converted), SUM(CASE WHEN converted = 1 THEN worth ELSE 0 END),
-           SUM(1 - converted)
-    FROM journey
-    LEFT JOIN converters AS p ON p.contact = journey.person
-    WHERE journey.jid IS NOT NULL OR p.contact IS NULL
-    GROUP BY path, ages
-    """
-    params = (
-        *conv_params,
-        *touch_params,
-        lookback_days,
-        s,
-        SEPARATOR,
-        SEPARATOR,
-    )
-    totals_sql = f"SELECT COUNT(*), COALESCE(SUM(conv_worth), 0) FROM ({conv_sql}) AS raw_conv"
-    return (sql, params), (totals_sql, conv_params)
-
-
-def _paths_from_rows(rows: list[tuple], conv_count: float, conv_value: float) -> Paths:
-    """The SQL's rows as flat NumPy arrays; the conversions no path holds (no touch in their
-    lookback window) become the path `(no touch)`."""
-    paths_text = [row[0] or "" for row in rows]
-    converted = np.array([float(row[2] or 0) for row in rows], dtype=np.float64)
-    value = np.array([float(row[3] or 0) for row in rows], dtype=np.float64)
-    nulls = np.array([float(row[4] or 0) for row in rows], dtype=np.float64)
-    missing_count = conv_count - float(converted.sum())
-    missing_value = conv_value - float(value.sum())
-    ages_text = [row[1] or "0" for row in rows]
-    if missing_count > 0.5 or missing_value > 1e-6:
-        paths_text.append(NO_TOUCH)
-        ages_text.append("0")
-        converted = np.append(converted, max(missing_count, 0.0))
-        value = np.append(value, max(missing_value, 0.0))
-        nulls = np.append(nulls, 0.0)
-    tokens = SEPARATOR.join(paths_text).split(SEPARATOR) if paths_text else []
-    keys = sorted(set(tokens))
-    index = {key: i for i, key in enumerate(keys)}
-    touches = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-    lengths = np.fromiter(
-        (text.count(SEPARATOR) + 1 for text in paths_text), dtype=np.int64, count=len(paths_text)
-    )
-    offsets = np.zeros(len(paths_text) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    ages = (
-        np.array(SEPARATOR.join(ages_text).split(SEPARATOR), dtype=np.float64) / 24.0
-        if ages_text
-        else np.zeros(0)
-    )
-    return Paths(
-        keys=keys,
-        offsets=offsets,
-        touches=touches,
-        ages=ages,
-        converted=converted,
-        value=value,
-        nulls=nulls,
     )

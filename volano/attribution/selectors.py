@@ -184,7 +184,16 @@ def model_parse(value: Any) -> str:
     return _choice(value or "", MODELS, "model")
 
 
-def query_paths(workspace: Workspace, query: Query) -> engine.Paths:
+def query_touches(workspace: Workspace, query: Query) -> journeys.Touches:
+    """Every touch a query's journeys may hold (from the lookback before its start), read once."""
+    return journeys.touches_load(
+        workspace, query.start_at - dt.timedelta(days=query.lookback_days), query.end_at
+    )
+
+
+def query_paths(
+    workspace: Workspace, query: Query, *, touches: journeys.Touches | None = None
+) -> engine.Paths:
     return journeys.paths(
         workspace,
         dimension=query.dimension,
@@ -192,6 +201,7 @@ def query_paths(workspace: Workspace, query: Query) -> engine.Paths:
         start=query.start_at,
         end=query.end_at,
         lookback_days=query.lookback_days,
+        touches=touches,
     )
 
 
@@ -258,6 +268,7 @@ def comparison(workspace: Workspace, query: Query) -> dict[str, Any]:
 # -- ROI ----------------------------------------------------------------------------------------
 
 ROI_GROUPS = ("campaign", "channel")
+NO_CAMPAIGN = "(no campaign)"
 ROI_CONVERSIONS = ("lead", "mql", "sql", "customer", "revenue")
 
 
@@ -280,6 +291,9 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
         for row in rows:
             key = (row["campaign__utm_campaign"] or row["campaign_key"] or "").lower()
             label = row["campaign__name"] or row["campaign_name"] or key
+            if key.startswith("manual:") and not row["campaign__utm_campaign"]:
+                # costs entered by hand on no campaign (an agency fee, tools): one row
+                key, label = NO_CAMPAIGN, str(_("Costs on no campaign"))
             cost, _label = result.get(key, (Decimal(0), label))
             result[key] = (cost + row["total"], label)
         return result
@@ -303,9 +317,10 @@ def roi(workspace: Workspace, model: str, query: Query, *, group: str = "campaig
     group = _choice(group, ROI_GROUPS, "group")
     dimension = "campaign" if group == "campaign" else "channel"
     attributed: dict[str, dict[str, float]] = {}
+    touches = query_touches(workspace, query)  # once for the five conversions
     for conversion in ROI_CONVERSIONS:
         sub = Query(**{**query.__dict__, "dimension": dimension, "conversion": conversion})
-        paths = query_paths(workspace, sub)
+        paths = query_paths(workspace, sub, touches=touches)
         for key, value in zip(paths.keys, _credit(paths, model, sub), strict=True):
             attributed.setdefault(key, {})[conversion] = value
     costs = _costs(workspace, group, query)

@@ -293,7 +293,47 @@ def demo_campaigns_create(*, workspace: Workspace, now: dt.datetime) -> dict[str
                 every_visitor,
                 now,
             )
+        _unpaid_sources(workspace)
     return {"campaigns": len(campaigns), "contents": len(contents), "events": events}
+
+
+# Where the untagged visits of a small manufacturer's site come from besides typing the address:
+# (share in hundredths of the untagged page views, utm_source, utm_medium). Search engines and
+# referring sites arrive without UTM tags in real life; the demo writes the source / medium the
+# tracker would have read from the referrer, so the attribution page has organic search,
+# referral and organic social next to the paid channels, as a real site does.
+UNPAID = (
+    (34, "google", "organic"),
+    (5, "bing", "organic"),
+    (6, "agrimeccanica.it", "referral"),
+    (3, "consorzio-agrario.it", "referral"),
+    (4, "facebook", "social"),
+    (2, "linkedin", "social"),
+)
+
+
+def _unpaid_sources(workspace: Workspace) -> int:
+    """One UPDATE: a share of the untagged tracked page views (by id, so the same on every
+    load) gets the source and medium of `UNPAID`; the rest stay direct."""
+    cases_source, cases_medium, params_source, params_medium = [], [], [], []
+    upto = 0
+    for share, source, medium in UNPAID:
+        upto += share
+        cases_source.append(f"WHEN id %% 100 < {upto} THEN %s")
+        cases_medium.append(f"WHEN id %% 100 < {upto} THEN %s")
+        params_source.append(source)
+        params_medium.append(medium)
+    sql = f"""
+        UPDATE {Event._meta.db_table}
+        SET utm_source = CASE {" ".join(cases_source)} END,
+            utm_medium = CASE {" ".join(cases_medium)} END
+        WHERE workspace_id = %s AND type = 'page_view' AND source = 'tracking'
+          AND utm_source = '' AND utm_medium = '' AND utm_campaign = '' AND campaign = ''
+          AND id %% 100 < {upto}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params_source, *params_medium, workspace.pk])
+        return cursor.rowcount
 
 
 def _minus(column: str, minutes: str) -> str:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("campaigns/utm/", views.utm_builder, name="utm"),
     path("campaigns/channels/", views.channel_rules, name="channels"),
     path("campaigns/costs/", cost_views.costs_page, name="costs"),
+    path("campaigns/costs/<int:cost_id>/", cost_views.cost_edit, name="cost_edit"),
     path("campaigns/costs/samples/<str:name>", cost_views.cost_sample, name="cost_sample"),
     path("campaigns/reports/", report_views.report_index, name="reports"),
     path("campaigns/reports/<slug:name>/", report_views.report_page, name="report"),

@@ -153,3 +153,25 @@ def test_exports_hold_the_tables(client, giulia, journeys_story):
     values = list(sheet.values)
     assert values[0][:2] == ("Campaign", "Cost")
     assert ("Fiera EMO", 1500) in {(row[0], row[1]) for row in values[1:]}
+
+
+def test_the_cli_prints_the_models_and_the_roi(officina, journeys_story):
+    import json
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    period = ("--workspace", officina.slug, "--from", "2026-01-01", "--to", "2026-12-31")
+    out = io.StringIO()
+    call_command("attribution", "compare", *period, stdout=out)
+    text = out.getvalue()
+    table = list(csv.reader(io.StringIO(text), delimiter=";" if ";" in text else ","))
+    assert len(table[0]) == 8  # the dimension, then the seven models
+    # each model adds up to the SQLs
+    assert [float(v.replace(",", ".")) for v in table[-1][1:]] == [4.0] * 7
+    out = io.StringIO()
+    call_command("attribution", "roi", *period, "--model", "last", "--format", "json", stdout=out)
+    rows = {row["key"]: row for row in json.loads(out.getvalue())["rows"]}
+    assert rows["fiera-emo"]["label"] == "Fiera EMO" and rows["fiera-emo"]["cost"] > 0
+    with pytest.raises(CommandError, match="--lookback-days"):
+        call_command("attribution", "compare", *period, "--lookback-days", "9999")

@@ -12,11 +12,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from volano.campaigns.costs import selectors, services
 from volano.campaigns.costs.forms import CostUploadForm, ManualCostForm
 from volano.campaigns.costs.parsers import MAX_BYTES
+from volano.campaigns.models import CostEntry, CostPlatform
 from volano.core.errors import ApplicationError
 from volano.core.models import User
 from volano.core.permissions import Cap, requires
@@ -119,6 +121,27 @@ def costs_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Cost deleted."))
         return redirect("campaigns:costs")
+    editing = None
+    edit_form = None
+    if request.GET.get("edit", "").isdigit():
+        editing = _manual_entry(workspace, int(request.GET["edit"]))
+        edit_form = _edit_form(workspace, editing) if editing else None
+    state = {
+        "upload": upload,
+        "manual": manual,
+        "report": report,
+        "held": held,
+        "held_name": held_name,
+        "held_platform": held_platform,
+        "editing": editing,
+        "edit_form": edit_form,
+    }
+    return _page(request, workspace, state, status)
+
+
+def _page(request: HttpRequest, workspace: Any, state: dict, status: int) -> HttpResponse:
+    upload, manual, report = state["upload"], state["manual"], state["report"]
+    held, held_name, held_platform = state["held"], state["held_name"], state["held_platform"]
     by_campaign = selectors.costs_summary(workspace=workspace, group="campaign")
     by_channel = selectors.costs_summary(workspace=workspace, group="channel")
     by_month = selectors.costs_summary(workspace=workspace, group="month")
@@ -144,8 +167,94 @@ def costs_page(request: HttpRequest) -> HttpResponse:
             "chart": chart,
             "manual_costs": selectors.manual_costs(workspace=workspace),
             "currency": workspace.currency,
+            "editing": state.get("editing"),
+            "edit_form": state.get("edit_form"),
         },
         status=status,
+    )
+
+
+def _manual_entry(workspace: Any, cost_id: int) -> CostEntry | None:
+    return (
+        CostEntry.objects.for_workspace(workspace)
+        .filter(pk=cost_id, platform=CostPlatform.MANUAL)
+        .select_related("campaign")
+        .first()
+    )
+
+
+def _edit_form(workspace: Any, entry: CostEntry, data: Any = None) -> ManualCostForm:
+    return ManualCostForm(
+        data,
+        workspace=workspace,
+        prefix=f"cost-{entry.pk}",
+        initial={
+            "day": entry.day,
+            "amount": entry.amount,
+            "kind": entry.kind,
+            "campaign": str(entry.campaign_id or ""),
+            "note": entry.note,
+        },
+    )
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@requires(read=Cap.VIEW_MARKETING, write=Cap.EDIT_MARKETING)
+def cost_edit(request: HttpRequest, cost_id: int) -> HttpResponse:
+    """One cost entered by hand, edited in its row: GET gives the row as a form (or, with
+    `cancel`, as it is), POST saves it through the service. The errors are next to their field;
+    htmx swaps only 2xx replies, so a refused edit is the form again with a 200 (422 without
+    htmx, on the whole page)."""
+    workspace = _ws(request)
+    entry = _manual_entry(workspace, cost_id)
+    if entry is None:
+        raise Http404(_("That cost is not there any more."))
+    if request.method != "POST":
+        if not _is_htmx(request):
+            return redirect(f"{reverse('campaigns:costs')}?edit={entry.pk}#cost-{entry.pk}")
+        if request.GET.get("cancel"):
+            return render(request, "campaigns/_cost_row.html", {"cost": entry})
+        return render(
+            request,
+            "campaigns/_cost_row_edit.html",
+            {"cost": entry, "form": _edit_form(workspace, entry)},
+        )
+    form = _edit_form(workspace, entry, request.POST)
+    if form.is_valid():
+        try:
+            entry = services.cost_update(
+                workspace=workspace,
+                actor=cast(User, request.user),
+                cost_id=entry.pk,
+                data=form.cleaned_data,
+            )
+        except ApplicationError as failure:
+            form.add_error(failure.field if failure.field in form.fields else None, failure.message)
+        else:
+            if _is_htmx(request):
+                saved = _manual_entry(workspace, entry.pk)
+                return render(request, "campaigns/_cost_row.html", {"cost": saved, "saved": True})
+            messages.success(request, _("Cost saved."))
+            return redirect("campaigns:costs")
+    if _is_htmx(request):
+        return render(request, "campaigns/_cost_row_edit.html", {"cost": entry, "form": form})
+    return _page(
+        request,
+        workspace,
+        {
+            "upload": CostUploadForm(),
+            "manual": ManualCostForm(workspace=workspace),
+            "report": None,
+            "held": "",
+            "held_name": "",
+            "held_platform": "",
+            "editing": entry,
+            "edit_form": form,
+        },
+        422,
     )
 
 

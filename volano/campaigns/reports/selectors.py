@@ -30,12 +30,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
-    Count,
     DateTimeField,
-    DecimalField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -45,12 +43,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
 from django.db.models.functions import (
-    Coalesce,
     TruncDate,
     TruncMonth,
     TruncQuarter,
@@ -59,7 +55,7 @@ from django.db.models.functions import (
 from django.utils.translation import gettext_lazy as _
 
 from volano.campaigns.models import Campaign, ContentAsset, Objective
-from volano.campaigns.selectors import TOUCH_TYPES, touches
+from volano.campaigns.selectors import TOUCH_TYPES
 from volano.contacts.models import Contact
 from volano.core.db import db_now
 from volano.core.errors import ValidationFailed
@@ -471,6 +467,67 @@ def sql_revenue_report(
 # -- 3. cross-sell and up-sell -----------------------------------------------------------------
 
 
+def _cross_sell_rows(workspace: Workspace, lines: QuerySet, campaign_ids: list[int]) -> list:
+    """One grouped statement for every campaign aimed at customers: the period's order lines
+    (`lines`: id, order_id, ct, at, since, bucket, amount, product_line), the touches of their
+    contacts within the window before each order resolved to a campaign as
+    `campaign_id_expression` does (joins on the few campaigns and assets), kept when the contact
+    had an order before the touch; each (line, campaign) once; a line is up-sell when the
+    customer bought its product line before that order. (bucket, campaign, customers, orders,
+    cross-sell, up-sell) rows."""
+    lower = "volano_lower" if connection.vendor == "sqlite" else "LOWER"
+    ws = int(workspace.pk)
+    events = Event._meta.db_table
+    campaigns = Campaign._meta.db_table
+    assets = ContentAsset._meta.db_table
+    orders = Order._meta.db_table
+    order_lines = OrderLine._meta.db_table
+    types = ", ".join(f"'{t}'" for t in TOUCH_TYPES)
+    wanted = ", ".join(str(int(pk)) for pk in campaign_ids)
+    lines_sql, params = lines.query.sql_with_params()
+    sql = f"""
+        WITH li AS ({lines_sql}),
+        touched AS (
+            SELECT DISTINCT li.id AS line_id,
+                   COALESCE(c1.id, c2.id, a3.campaign_id, a4.campaign_id) AS campaign_id
+            FROM li
+            JOIN {events} e ON e.workspace_id = {ws} AND e.contact_id = li.ct
+                 AND e.occurred_at <= li.at AND e.occurred_at >= li.since
+                 AND e.type IN ({types})
+            LEFT JOIN {campaigns} c1 ON c1.workspace_id = {ws} AND c1.utm_campaign <> ''
+                 AND {lower}(c1.utm_campaign) = {lower}(e.utm_campaign)
+            LEFT JOIN {campaigns} c2 ON c2.workspace_id = {ws} AND c2.utm_campaign <> ''
+                 AND {lower}(c2.utm_campaign) = {lower}(e.campaign)
+            LEFT JOIN {assets} a3 ON a3.workspace_id = {ws} AND a3.campaign_id IS NOT NULL
+                 AND 'form:' || a3.slug = e.source
+            LEFT JOIN {assets} a4 ON a4.workspace_id = {ws} AND a4.campaign_id IS NOT NULL
+                 AND a4.slug = e.content
+            WHERE COALESCE(c1.id, c2.id, a3.campaign_id, a4.campaign_id) IN ({wanted})
+              AND EXISTS (SELECT 1 FROM {orders} o WHERE o.workspace_id = {ws}
+                          AND o.contact_id = e.contact_id AND o.ordered_at < e.occurred_at)
+        )
+        SELECT li.bucket, t.campaign_id,
+               COUNT(DISTINCT li.ct), COUNT(DISTINCT li.order_id),
+               SUM(CASE WHEN k.known IS NULL THEN li.amount ELSE 0 END),
+               SUM(CASE WHEN k.known IS NULL THEN 0 ELSE li.amount END)
+        FROM li
+        JOIN touched t ON t.line_id = li.id
+        LEFT JOIN (
+            SELECT DISTINCT x.id AS known
+            FROM li x
+            JOIN {orders} o ON o.workspace_id = {ws} AND o.contact_id = x.ct
+                 AND o.ordered_at < x.at
+            JOIN {order_lines} l ON l.workspace_id = {ws} AND l.order_id = o.id
+                 AND l.product_line = x.product_line
+        ) k ON k.known = li.id
+        GROUP BY li.bucket, t.campaign_id
+        ORDER BY li.bucket, t.campaign_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def customer_campaigns(workspace: Workspace) -> QuerySet:
     """The campaigns aimed at existing customers: flagged so, or with the cross-sell objective."""
     return (
@@ -485,7 +542,6 @@ def cross_sell_report(
 ) -> Report:
     low, high = _range(workspace, start, end)
     window = dt.timedelta(days=CROSS_SELL_WINDOW_DAYS)
-    money = DecimalField(max_digits=16, decimal_places=2)
     report = Report(
         name="cross-sell",
         title=str(_("Cross-sell and up-sell from campaigns to customers")),
@@ -512,11 +568,9 @@ def cross_sell_report(
         end=end,
         granularity=granularity,
     )
-    earlier_line = OrderLine.objects.for_workspace(workspace).filter(
-        order__contact_id=OuterRef("order__contact_id"),
-        product_line=OuterRef("product_line"),
-        order__ordered_at__lt=OuterRef("order__ordered_at"),
-    )
+    campaigns = {c.pk: c.name for c in customer_campaigns(workspace)}
+    if not campaigns:
+        return report
     lines = (
         OrderLine.objects.for_workspace(workspace)
         .filter(
@@ -526,56 +580,27 @@ def cross_sell_report(
         )
         .exclude(order__status__in=["cancelled", "canceled", "refunded"])
         .annotate(
-            known_line=Exists(earlier_line),
+            ct=F("order__contact_id"),
+            at=F("order__ordered_at"),
+            since=ExpressionWrapper(F("order__ordered_at") - window, output_field=DateTimeField()),
             bucket=_bucket_expr(workspace, "order__ordered_at", granularity),
         )
+        .values("id", "order_id", "ct", "at", "since", "bucket", "amount", "product_line")
     )
-    # One grouped query per campaign aimed at customers (a handful), never per contact.
-    for campaign in customer_campaigns(workspace):
-        touched = (
-            touches(workspace)
-            .filter(
-                campaign_id=campaign.pk,
-                contact_id=OuterRef("order__contact_id"),
-                occurred_at__lte=OuterRef("order__ordered_at"),
-                occurred_at__gte=ExpressionWrapper(
-                    OuterRef("order__ordered_at") - window, output_field=DateTimeField()
-                ),
-            )
-            .filter(
-                Exists(
-                    Order.objects.for_workspace(workspace).filter(
-                        contact_id=OuterRef("contact_id"), ordered_at__lt=OuterRef("occurred_at")
-                    )
-                )
-            )
+    for row in _cross_sell_rows(workspace, lines, list(campaigns)):
+        bucket, campaign_id, customers, orders, cross, up = row
+        report.rows.append(
+            {
+                "period": _bucket(bucket),
+                "campaign_id": campaign_id,
+                "campaign": campaigns[campaign_id],
+                "customers": customers,
+                "orders": orders,
+                "cross_sell": _money(cross),
+                "up_sell": _money(up),
+                "total": _money(cross) + _money(up),
+            }
         )
-        rows = (
-            lines.filter(Exists(touched))
-            .values("bucket")
-            .annotate(
-                customers=Count("order__contact_id", distinct=True),
-                orders=Count("order_id", distinct=True),
-                cross=Coalesce(
-                    Sum("amount", filter=Q(known_line=False)), Value(0), output_field=money
-                ),
-                up=Coalesce(Sum("amount", filter=Q(known_line=True)), Value(0), output_field=money),
-            )
-            .order_by("bucket")
-        )
-        for row in rows:
-            report.rows.append(
-                {
-                    "period": _bucket(row["bucket"]),
-                    "campaign_id": campaign.pk,
-                    "campaign": campaign.name,
-                    "customers": row["customers"],
-                    "orders": row["orders"],
-                    "cross_sell": _money(row["cross"]),
-                    "up_sell": _money(row["up"]),
-                    "total": _money(row["cross"]) + _money(row["up"]),
-                }
-            )
     report.rows.sort(key=_row_order)
     return report
 
@@ -603,16 +628,12 @@ def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> l
         for name in PROFILE_FIELDS
     )
 
-    def changed_to(stage: str) -> str:
-        return (
-            f"(c.lifecycle_stage = '{stage}' OR EXISTS (SELECT 1 FROM {changes} s "
-            f"WHERE s.workspace_id = %s AND s.contact_id = f.contact_id AND s.to_stage = '{stage}'))"
-        )
-
     sql = f"""
         WITH ev AS (
-            SELECT e.contact_id, e.occurred_at, e.id,
-                   COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id
+            SELECT e.contact_id, e.occurred_at, e.id, e.type,
+                   COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id,
+                   CASE WHEN {profile} THEN 1 ELSE 0 END AS profile_ok,
+                   c.lifecycle_stage AS stage
             FROM {events} e
             JOIN {contacts} c ON c.id = e.contact_id
             LEFT JOIN (SELECT {lower}(utm_content) AS k, MIN(id) AS id FROM {assets}
@@ -628,30 +649,45 @@ def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> l
             WHERE e.workspace_id = %s AND c.workspace_id = %s AND e.type IN ({touch_types})
               AND c.created_at >= %s AND c.created_at < %s
         ),
-        firsts AS (
-            SELECT contact_id, content_id,
-                   ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY occurred_at, id) AS rn
-            FROM ev WHERE content_id IS NOT NULL
+        -- one sort per contact: the first content-linked touch (content-linked rows first,
+        -- then by time), and over the same partition the asking and webinar touches (touches
+        -- too, so among these rows): no probe and no second pass per contact
+        ranked AS (
+            SELECT contact_id, content_id, profile_ok, stage,
+                   ROW_NUMBER() OVER (
+                       PARTITION BY contact_id
+                       ORDER BY CASE WHEN content_id IS NULL THEN 1 ELSE 0 END, occurred_at, id
+                   ) AS rn,
+                   SUM(CASE WHEN type IN ({ask_types}) THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY contact_id) AS asks,
+                   MAX(CASE WHEN type = 'webinar_registered' THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY contact_id) AS webinar
+            FROM ev
+        ),
+        stages AS (
+            SELECT contact_id,
+                   MAX(CASE WHEN to_stage = 'sql' THEN 1 ELSE 0 END) AS was_sql,
+                   MAX(CASE WHEN to_stage = 'customer' THEN 1 ELSE 0 END) AS was_customer
+            FROM {changes} WHERE workspace_id = %s AND to_stage IN ('sql', 'customer')
+            GROUP BY contact_id
         )
-        SELECT f.content_id,
+        SELECT r.content_id,
                COUNT(*),
-               SUM(CASE WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM {events} x
-                              WHERE x.workspace_id = %s AND x.contact_id = f.contact_id
-                                AND x.type IN ({ask_types}) LIMIT 2) t) >= 2
-                        THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {profile} THEN 1 ELSE 0 END),
-               SUM(CASE WHEN EXISTS (SELECT 1 FROM {events} x WHERE x.workspace_id = %s
-                                     AND x.contact_id = f.contact_id
-                                     AND x.type = 'webinar_registered')
-                        THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {changed_to("sql")} THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {changed_to("customer")} THEN 1 ELSE 0 END)
-        FROM firsts f JOIN {contacts} c ON c.id = f.contact_id
-        WHERE f.rn = 1
-        GROUP BY f.content_id
+               SUM(CASE WHEN r.asks >= 2 THEN 1 ELSE 0 END),
+               SUM(r.profile_ok),
+               SUM(r.webinar),
+               SUM(CASE WHEN r.stage = 'sql' OR s.was_sql = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN r.stage = 'customer' OR s.was_customer = 1 THEN 1 ELSE 0 END)
+        FROM ranked r
+        LEFT JOIN stages s ON s.contact_id = r.contact_id
+        WHERE r.rn = 1 AND r.content_id IS NOT NULL
+        GROUP BY r.content_id
     """
-    params = [ws, ws, ws, ws, ws, ws, db_now(low), db_now(high), ws, ws, ws, ws]
-    with connection.cursor() as cursor:
+    params = [ws, ws, ws, ws, ws, ws, db_now(low), db_now(high), ws]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one sort of the period's contacts' touches: in memory rather than in files
+            cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     keys = ("content", "leads", "more", "profile", "webinar_n", "sql_n", "customer_n")

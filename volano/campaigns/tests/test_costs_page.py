@@ -72,3 +72,51 @@ def test_a_sample_file_downloads(signed_in):
     reply = signed_in.get("/campaigns/costs/samples/spesa_settimanale.csv")
     assert reply.status_code == 200 and b"settimana;canale;spesa" in reply.content
     assert signed_in.get("/campaigns/costs/samples/..%2Fsettings.py").status_code == 404
+
+
+def test_a_manual_cost_is_edited_in_its_row(signed_in, officina, giulia):
+    from volano.campaigns.costs import services
+
+    cost = services.cost_create(
+        workspace=officina,
+        actor=giulia,
+        data={"day": "2026-05-12", "amount": "3200", "kind": "fair", "note": "Stand"},
+    )
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    form = signed_in.get(f"/campaigns/costs/{cost.pk}/", **htmx).content.decode()
+    assert f'name="cost-{cost.pk}-amount"' in form and 'value="3200.00"' in form
+    # a bad amount and day: the row comes back as the form, each error next to its field
+    refused = signed_in.post(
+        f"/campaigns/costs/{cost.pk}/",
+        {
+            f"cost-{cost.pk}-day": "2026-13-45",
+            f"cost-{cost.pk}-amount": "-5",
+            f"cost-{cost.pk}-kind": "fair",
+        },
+        **htmx,
+    )
+    text = refused.content.decode()
+    assert refused.status_code == 200 and f'id="cost-{cost.pk}"' in text
+    assert f'id="id_cost-{cost.pk}-day_error"' in text
+    assert f'id="id_cost-{cost.pk}-amount_error"' in text
+    assert "data valida" in text or "valid date" in text  # in the user's language
+    cost.refresh_from_db()
+    assert str(cost.amount) == "3200.00"
+    saved = signed_in.post(
+        f"/campaigns/costs/{cost.pk}/",
+        {
+            f"cost-{cost.pk}-day": "2026-05-13",
+            f"cost-{cost.pk}-amount": "3450.50",
+            f"cost-{cost.pk}-kind": "fair",
+            f"cost-{cost.pk}-note": "Stand EMO",
+        },
+        **htmx,
+    )
+    assert saved.status_code == 200 and "Stand EMO" in saved.content.decode()
+    cost.refresh_from_db()
+    assert str(cost.amount) == "3450.50" and cost.day.isoformat() == "2026-05-13"
+    # without htmx: the page opens with that row as a form; a save goes back to the page
+    page = signed_in.get(f"/campaigns/costs/?edit={cost.pk}").content.decode()
+    assert f'name="cost-{cost.pk}-note"' in page
+    other = signed_in.post(f"/campaigns/costs/{cost.pk + 999}/", {})
+    assert other.status_code == 404

@@ -55,6 +55,16 @@ def test_the_demo_has_a_year_of_campaigns_with_their_traffic_and_leads(monkeypat
     )
     assert set(groups) == {ChannelGroup.OFFLINE}
     assert groups[ChannelGroup.OFFLINE] is not None  # the QR code's content asset
+    # besides the paid channels, visits from search engines, other sites and social pages
+    reached = set(selectors.touches(workspace).values_list("channel_group", flat=True).distinct())
+    assert {
+        ChannelGroup.ORGANIC_SEARCH,
+        ChannelGroup.REFERRAL,
+        ChannelGroup.ORGANIC_SOCIAL,
+        ChannelGroup.DIRECT,
+        ChannelGroup.PAID_SEARCH,
+        ChannelGroup.EMAIL,
+    } <= reached
     # run again: nothing doubled
     assert demo_campaigns_create(workspace=workspace, now=campaigns["newsletter"].created_at) == {
         "campaigns": 0,
