@@ -16,7 +16,7 @@ import functools
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BigIntegerField, ExpressionWrapper, F, QuerySet, Value
+from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -42,7 +42,12 @@ from volano.emails.rendering import (
     template_ensure_sendable,
     template_mailing_params,
 )
-from volano.emails.sending.services import mailing_cancel, mailing_create, mailing_send
+from volano.emails.sending.services import (
+    mailing_cancel,
+    mailing_create,
+    mailing_send,
+    on_mailing_finished,
+)
 from volano.segments.models import ContactList, Segment
 from volano.segments.selectors import list_members, segment_members
 
@@ -514,7 +519,9 @@ def broadcasts_progress_sync(
     *, now: dt.datetime | None = None, broadcast: Broadcast | None = None
 ) -> int:
     """Sending broadcasts whose every mailing has finished (and whose A/B winner, if any, went
-    out) become "sent". Called by the due-work pass and when a broadcast is read."""
+    out) become "sent". Called by the worker that finishes one of a broadcast's mailings
+    (`on_mailing_finished`) and by the sweeper's due-work pass (a crashed worker's leftover);
+    never by a read: a GET changes nothing."""
     now = now or timezone.now()
     sending = Broadcast.all_workspaces.filter(status=BroadcastStatus.SENDING, due_at__isnull=True)
     if broadcast is not None:
@@ -535,3 +542,17 @@ def broadcasts_progress_sync(
             pk=row["pk"], status=BroadcastStatus.SENDING
         ).update(status=BroadcastStatus.SENT, finished_at=now, updated_at=now)
     return done
+
+
+@on_mailing_finished
+def _broadcast_mailing_finished(mailing_id: int) -> None:
+    """One of a broadcast's mailings finished: the broadcast is "sent" once all of them are."""
+    broadcast = (
+        Broadcast.all_workspaces.filter(
+            Q(mailing_a_id=mailing_id) | Q(mailing_b_id=mailing_id) | Q(mailing_rest_id=mailing_id)
+        )
+        .only("pk")
+        .first()
+    )
+    if broadcast is not None:
+        broadcasts_progress_sync(broadcast=broadcast)

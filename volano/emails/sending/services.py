@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -70,6 +71,28 @@ def backoff(attempts: int) -> dt.timedelta:
     """Exponential backoff after a 4xx or a connection error: base × 2^(attempts-1), ≤ 1 h."""
     base = float(os.environ.get("VOLANO_EMAIL_BACKOFF_BASE", "30"))
     return dt.timedelta(seconds=min(3600.0, base * 2 ** max(0, attempts - 1)))
+
+
+# Called with a mailing's id once it has finished (every row sent, skipped, bounced or failed),
+# by the worker that finished it; the broadcasts register theirs (a broadcast whose mailings
+# have all finished becomes "sent"). A hook that raises is logged, never the worker's failure;
+# the sweeper's pass catches what a crashed worker left undone.
+_FINISHED_HOOKS: list[Callable[[int], object]] = []
+
+
+def on_mailing_finished(fn: Callable[[int], object]) -> Callable[[int], object]:
+    """Register `fn(mailing_id)`, run after a mailing finished sending."""
+    if fn not in _FINISHED_HOOKS:
+        _FINISHED_HOOKS.append(fn)
+    return fn
+
+
+def _mailing_finished(mailing_id: int) -> None:
+    for hook in _FINISHED_HOOKS:
+        try:
+            hook(mailing_id)
+        except Exception:
+            logger.exception("mailing %s: a finished hook failed", mailing_id)
 
 
 def queue_of(kind: str) -> str:
@@ -698,9 +721,10 @@ def mailing_deliver(
         mailing_id=mailing.pk, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED]
     )
     if not pending.exists():
-        Mailing.all_workspaces.filter(pk=mailing.pk, status=MailingStatus.SENDING).update(
+        if Mailing.all_workspaces.filter(pk=mailing.pk, status=MailingStatus.SENDING).update(
             status=MailingStatus.SENT, finished_at=timezone.now()
-        )
+        ):
+            _mailing_finished(mailing.pk)
         return None
     queued = pending.filter(status=DeliveryStatus.QUEUED).order_by("next_attempt_at").first()
     if queued is not None:
