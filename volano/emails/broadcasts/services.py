@@ -48,7 +48,7 @@ from volano.emails.sending.services import (
     mailing_send,
     on_mailing_finished,
 )
-from volano.segments.models import ContactList, Segment
+from volano.segments.models import ContactList, ListMembership, Segment, SegmentMembership
 from volano.segments.selectors import list_members, segment_members
 
 BUCKETS = 1000  # the split's resolution: per mille
@@ -91,6 +91,20 @@ def broadcast_audience(*, workspace: Workspace, broadcast: Broadcast) -> QuerySe
         return segment_members(workspace=workspace, segment=broadcast.segment)
     if broadcast.contact_list is not None:
         return list_members(workspace=workspace, contact_list=broadcast.contact_list)
+    raise BroadcastInvalid(_("choose a segment or a list"), field="segment")
+
+
+def broadcast_audience_rows(*, workspace: Workspace, broadcast: Broadcast) -> QuerySet:
+    """The same audience as `broadcast_audience`, as membership rows (one per contact: the
+    segment's current memberships, or the list's), which the outbox insert reads without
+    joining the contacts (docs/emails.md, "Outbox")."""
+    if broadcast.segment is not None:
+        return SegmentMembership.objects.for_workspace(workspace).filter(
+            segment=broadcast.segment,
+            left_at__isnull=True,  # segment_members' definition
+        )
+    if broadcast.contact_list is not None:
+        return ListMembership.objects.for_workspace(workspace).filter(list=broadcast.contact_list)
     raise BroadcastInvalid(_("choose a segment or a list"), field="segment")
 
 
@@ -366,7 +380,7 @@ def _start(*, workspace: Workspace, actor, broadcast: Broadcast, now: dt.datetim
     if not broadcast.is_ab:
         broadcast.mailing_a = _mailing(
             workspace=workspace, actor=actor, broadcast=broadcast, variant="a", label="",
-            audience=audience,
+            audience=broadcast_audience_rows(workspace=workspace, broadcast=broadcast),
         )  # fmt: skip
         broadcast.save(update_fields=["mailing_a"])
         activity_record(workspace=workspace, actor=actor, verb="broadcast.send", obj=broadcast)

@@ -118,7 +118,12 @@ def mailing_create(
 ) -> Mailing:
     """A mailing and its outbox: one Delivery per contact of `audience_queryset` (a segment's
     or a list's contacts, or any Contact queryset), written by one INSERT … SELECT. Contacts of
-    another workspace in the queryset are left out. Nothing is sent until `mailing_send`."""
+    another workspace in the queryset are left out. Nothing is sent until `mailing_send`.
+
+    `audience_queryset` may also be rows of a workspace-scoped model that name **one contact
+    each** (`contact` foreign key; a segment's current memberships, a list's memberships): their
+    contact ids are read without joining the contacts, the fastest way to a large outbox. A
+    contact named twice is refused (the outbox is unique per mailing and contact)."""
     if kind not in MailingKind.values:
         raise ApplicationError(
             _("unknown mailing kind %(kind)s") % {"kind": repr(kind)}, field="kind"
@@ -159,6 +164,16 @@ def mailing_create(
     return mailing
 
 
+def _names_contacts(model: type) -> bool:
+    """A workspace-scoped model whose rows each name a contact (`contact` foreign key)."""
+    try:
+        field = model._meta.get_field("contact")  # type: ignore[attr-defined]
+        model._meta.get_field("workspace")  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    return getattr(field, "related_model", None) is Contact and not field.null
+
+
 def _deliveries_insert(
     workspace: Workspace,
     mailing: Mailing,
@@ -177,6 +192,15 @@ def _deliveries_insert(
         audience = audience_queryset.filter(workspace_id=workspace.pk).order_by().values("pk")
         if len(audience.query.alias_map) > 1:  # a join may repeat a contact
             audience = audience.distinct()
+    elif _names_contacts(audience_queryset.model):
+        # rows that name one contact each (a segment's current memberships, a list's): their
+        # contact ids read as they are, not joined to the contacts (for a 900,000-member
+        # segment the join cost 6 s of PostgreSQL's time, docs/benchmarks.md)
+        audience = (
+            audience_queryset.filter(workspace_id=workspace.pk)
+            .order_by()
+            .values(pk=F("contact_id"))
+        )
     else:
         audience = (
             Contact.objects.for_workspace(workspace)
