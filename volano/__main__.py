@@ -36,6 +36,7 @@ COMMANDS = (
             ("scoring model save", "create or replace a score model from a JSON file"),
             ("scoring recompute|train", "recompute every score; train the predictive model"),
             ("email send", "send an email template to a segment or a list, now (a broadcast)"),
+            ("email policy", "show or change the sending policy (frequency cap, quiet hours)"),
             ("workflows run-due|list", "run the workflow steps due (by --as-of); list workflows"),
             (
                 "campaigns report",

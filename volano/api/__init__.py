@@ -197,6 +197,7 @@ def _register_routers() -> None:
     from volano.core.api import router as tokens_router
     from volano.deals.api import router as deals_router
     from volano.emails.broadcasts.api import router as broadcasts_router
+    from volano.emails.policy_api import router as email_policy_router
     from volano.emails.templating.api import router as email_templates_router
     from volano.events.api import router as events_router
     from volano.goals.api import router as goals_router
@@ -227,6 +228,7 @@ def _register_routers() -> None:
     api.add_router("/", costs_router)
     api.add_router("/", campaign_reports_router)
     api.add_router("/", broadcasts_router)
+    api.add_router("/", email_policy_router)
     api.add_router("/", reports_router)
     api.add_router("/", maturity_router)
     api.add_router("/", budgets_router)

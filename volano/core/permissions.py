@@ -348,6 +348,8 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "broadcasts/<broadcast_id>"): M,
     ("POST", "broadcasts/<broadcast_id>/send"): E,
     ("POST", "broadcasts/<broadcast_id>/cancel"): E,
+    ("GET", "email-policy"): M,
+    ("PUT", "email-policy"): E,
     ("GET", "assignment-rules"): M,
     ("POST", "assignment-rules"): E,
     ("GET", "assignment-rules/<rule_id>"): M,

@@ -551,6 +551,8 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "broadcasts/<broadcast_id>"): {},
         ("POST", "broadcasts/<broadcast_id>/send"): {},
         ("POST", "broadcasts/<broadcast_id>/cancel"): {},
+        ("GET", "email-policy"): {},
+        ("PUT", "email-policy"): {"body": {"cap_messages": 1}},
         ("POST", "budgets/model"): {"body": {"outcome": "revenue"}},
         ("GET", "budgets/models"): {},
         ("POST", "budgets/optimise"): {"body": {"budget": 100, "bounds": {"Segreto": [0, 100]}}},

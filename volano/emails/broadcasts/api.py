@@ -109,8 +109,6 @@ class BroadcastOut(Schema):
 
 
 def broadcast_out(workspace: Any, broadcast: Broadcast) -> dict:
-    services.broadcasts_progress_sync(broadcast=broadcast)
-    broadcast.refresh_from_db(fields=["status", "finished_at"])
     report = selectors.broadcast_report(workspace=workspace, broadcast=broadcast)
     ab = None
     if broadcast.is_ab:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from volano.contacts.models import Contact
 from volano.core.errors import NotFound
 from volano.core.models import Workspace
-from volano.emails.models import Broadcast, Delivery, EmailTemplate, Mailing
+from volano.emails.models import Broadcast, Delivery, DeliveryStatus, EmailTemplate, Mailing
 from volano.emails.reports import mailings_report
 
 # a section of the audience covering this share of the emailable contacts counts as "the whole
@@ -98,6 +98,40 @@ def broadcast_report(*, workspace: Workspace, broadcast: Broadcast) -> dict:
     return mailings_report(
         workspace=workspace, mailings=broadcast_mailings(workspace=workspace, broadcast=broadcast)
     )
+
+
+def broadcasts_figures(*, workspace: Workspace, broadcasts: list[Broadcast]) -> dict[int, dict]:
+    """The list page's figures of many broadcasts — {broadcast id: {"recipients", "sent",
+    "delivered", "opened", "clicked"}} — in one grouped query over their mailings' outbox (the
+    same definitions as `mailings_report`: opened and clicked are contacts with a human open or
+    click; a broadcast's mailings never share a contact, so their counts add up)."""
+    owner: dict[int, int] = {}
+    for broadcast in broadcasts:
+        for mailing_id in broadcast.mailing_ids():
+            owner[mailing_id] = broadcast.pk
+    keys = ("recipients", "sent", "delivered", "opened", "clicked")
+    figures = {b.pk: dict.fromkeys(keys, 0) for b in broadcasts}
+    if not owner:
+        return figures
+    sent = Q(sent_at__isnull=False)
+    rows = (
+        Delivery.objects.for_workspace(workspace)
+        .filter(mailing_id__in=list(owner))
+        .values("mailing_id")
+        .annotate(
+            recipients=Count("id"),
+            sent=Count("id", filter=sent),
+            delivered=Count("id", filter=sent & ~Q(status=DeliveryStatus.BOUNCED)),
+            opened=Count("contact_id", filter=Q(opened_at__isnull=False), distinct=True),
+            clicked=Count("contact_id", filter=Q(clicked_at__isnull=False), distinct=True),
+        )
+        .order_by()
+    )
+    for row in rows:  # one row per mailing: at most three per broadcast
+        total = figures[owner[row["mailing_id"]]]
+        for key in keys:
+            total[key] += row[key]
+    return figures
 
 
 def broadcast_recipients(*, workspace: Workspace, broadcast: Broadcast) -> int:

@@ -16,7 +16,7 @@ import functools
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BigIntegerField, ExpressionWrapper, F, QuerySet, Value
+from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -42,8 +42,13 @@ from volano.emails.rendering import (
     template_ensure_sendable,
     template_mailing_params,
 )
-from volano.emails.sending.services import mailing_cancel, mailing_create, mailing_send
-from volano.segments.models import ContactList, Segment
+from volano.emails.sending.services import (
+    mailing_cancel,
+    mailing_create,
+    mailing_send,
+    on_mailing_finished,
+)
+from volano.segments.models import ContactList, ListMembership, Segment, SegmentMembership
 from volano.segments.selectors import list_members, segment_members
 
 BUCKETS = 1000  # the split's resolution: per mille
@@ -86,6 +91,20 @@ def broadcast_audience(*, workspace: Workspace, broadcast: Broadcast) -> QuerySe
         return segment_members(workspace=workspace, segment=broadcast.segment)
     if broadcast.contact_list is not None:
         return list_members(workspace=workspace, contact_list=broadcast.contact_list)
+    raise BroadcastInvalid(_("choose a segment or a list"), field="segment")
+
+
+def broadcast_audience_rows(*, workspace: Workspace, broadcast: Broadcast) -> QuerySet:
+    """The same audience as `broadcast_audience`, as membership rows (one per contact: the
+    segment's current memberships, or the list's), which the outbox insert reads without
+    joining the contacts (docs/emails.md, "Outbox")."""
+    if broadcast.segment is not None:
+        return SegmentMembership.objects.for_workspace(workspace).filter(
+            segment=broadcast.segment,
+            left_at__isnull=True,  # segment_members' definition
+        )
+    if broadcast.contact_list is not None:
+        return ListMembership.objects.for_workspace(workspace).filter(list=broadcast.contact_list)
     raise BroadcastInvalid(_("choose a segment or a list"), field="segment")
 
 
@@ -361,7 +380,7 @@ def _start(*, workspace: Workspace, actor, broadcast: Broadcast, now: dt.datetim
     if not broadcast.is_ab:
         broadcast.mailing_a = _mailing(
             workspace=workspace, actor=actor, broadcast=broadcast, variant="a", label="",
-            audience=audience,
+            audience=broadcast_audience_rows(workspace=workspace, broadcast=broadcast),
         )  # fmt: skip
         broadcast.save(update_fields=["mailing_a"])
         activity_record(workspace=workspace, actor=actor, verb="broadcast.send", obj=broadcast)
@@ -514,7 +533,9 @@ def broadcasts_progress_sync(
     *, now: dt.datetime | None = None, broadcast: Broadcast | None = None
 ) -> int:
     """Sending broadcasts whose every mailing has finished (and whose A/B winner, if any, went
-    out) become "sent". Called by the due-work pass and when a broadcast is read."""
+    out) become "sent". Called by the worker that finishes one of a broadcast's mailings
+    (`on_mailing_finished`) and by the sweeper's due-work pass (a crashed worker's leftover);
+    never by a read: a GET changes nothing."""
     now = now or timezone.now()
     sending = Broadcast.all_workspaces.filter(status=BroadcastStatus.SENDING, due_at__isnull=True)
     if broadcast is not None:
@@ -535,3 +556,17 @@ def broadcasts_progress_sync(
             pk=row["pk"], status=BroadcastStatus.SENDING
         ).update(status=BroadcastStatus.SENT, finished_at=now, updated_at=now)
     return done
+
+
+@on_mailing_finished
+def _broadcast_mailing_finished(mailing_id: int) -> None:
+    """One of a broadcast's mailings finished: the broadcast is "sent" once all of them are."""
+    broadcast = (
+        Broadcast.all_workspaces.filter(
+            Q(mailing_a_id=mailing_id) | Q(mailing_b_id=mailing_id) | Q(mailing_rest_id=mailing_id)
+        )
+        .only("pk")
+        .first()
+    )
+    if broadcast is not None:
+        broadcasts_progress_sync(broadcast=broadcast)

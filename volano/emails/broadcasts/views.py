@@ -42,11 +42,9 @@ def _report_url(mailing_id: int) -> str | None:
 @requires(Cap.VIEW_MARKETING)
 def broadcast_list_view(request: HttpRequest) -> HttpResponse:
     workspace = _ws(request)
-    services.broadcasts_progress_sync()
-    rows = [
-        {"broadcast": b, "report": selectors.broadcast_report(workspace=workspace, broadcast=b)}
-        for b in selectors.broadcast_list(workspace=workspace)[:200]
-    ]
+    broadcasts = list(selectors.broadcast_list(workspace=workspace)[:200])
+    figures = selectors.broadcasts_figures(workspace=workspace, broadcasts=broadcasts)
+    rows = [{"broadcast": b, "report": figures[b.pk]} for b in broadcasts]
     return render(request, "emails/broadcasts/list.html", {"rows": rows})
 
 
@@ -76,8 +74,6 @@ def broadcast_new_view(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(workspace: Any, broadcast: Broadcast) -> dict:
-    services.broadcasts_progress_sync(broadcast=broadcast)
-    broadcast.refresh_from_db()
     report = selectors.broadcast_report(workspace=workspace, broadcast=broadcast)
     variants = selectors.broadcast_variant_reports(workspace=workspace, broadcast=broadcast)
     for row in variants:

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -72,6 +73,28 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600.0, base * 2 ** max(0, attempts - 1)))
 
 
+# Called with a mailing's id once it has finished (every row sent, skipped, bounced or failed),
+# by the worker that finished it; the broadcasts register theirs (a broadcast whose mailings
+# have all finished becomes "sent"). A hook that raises is logged, never the worker's failure;
+# the sweeper's pass catches what a crashed worker left undone.
+_FINISHED_HOOKS: list[Callable[[int], object]] = []
+
+
+def on_mailing_finished(fn: Callable[[int], object]) -> Callable[[int], object]:
+    """Register `fn(mailing_id)`, run after a mailing finished sending."""
+    if fn not in _FINISHED_HOOKS:
+        _FINISHED_HOOKS.append(fn)
+    return fn
+
+
+def _mailing_finished(mailing_id: int) -> None:
+    for hook in _FINISHED_HOOKS:
+        try:
+            hook(mailing_id)
+        except Exception:
+            logger.exception("mailing %s: a finished hook failed", mailing_id)
+
+
 def queue_of(kind: str) -> str:
     """Marketing mail on the `email` queue; the rest on `transactional`, never behind it."""
     return "email" if kind in MARKETING_KINDS else "transactional"
@@ -95,7 +118,12 @@ def mailing_create(
 ) -> Mailing:
     """A mailing and its outbox: one Delivery per contact of `audience_queryset` (a segment's
     or a list's contacts, or any Contact queryset), written by one INSERT … SELECT. Contacts of
-    another workspace in the queryset are left out. Nothing is sent until `mailing_send`."""
+    another workspace in the queryset are left out. Nothing is sent until `mailing_send`.
+
+    `audience_queryset` may also be rows of a workspace-scoped model that name **one contact
+    each** (`contact` foreign key; a segment's current memberships, a list's memberships): their
+    contact ids are read without joining the contacts, the fastest way to a large outbox. A
+    contact named twice is refused (the outbox is unique per mailing and contact)."""
     if kind not in MailingKind.values:
         raise ApplicationError(
             _("unknown mailing kind %(kind)s") % {"kind": repr(kind)}, field="kind"
@@ -136,6 +164,16 @@ def mailing_create(
     return mailing
 
 
+def _names_contacts(model: type) -> bool:
+    """A workspace-scoped model whose rows each name a contact (`contact` foreign key)."""
+    try:
+        field = model._meta.get_field("contact")  # type: ignore[attr-defined]
+        model._meta.get_field("workspace")  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    return getattr(field, "related_model", None) is Contact and not field.null
+
+
 def _deliveries_insert(
     workspace: Workspace,
     mailing: Mailing,
@@ -154,6 +192,15 @@ def _deliveries_insert(
         audience = audience_queryset.filter(workspace_id=workspace.pk).order_by().values("pk")
         if len(audience.query.alias_map) > 1:  # a join may repeat a contact
             audience = audience.distinct()
+    elif _names_contacts(audience_queryset.model):
+        # rows that name one contact each (a segment's current memberships, a list's): their
+        # contact ids read as they are, not joined to the contacts (for a 900,000-member
+        # segment the join cost 6 s of PostgreSQL's time, docs/benchmarks.md)
+        audience = (
+            audience_queryset.filter(workspace_id=workspace.pk)
+            .order_by()
+            .values(pk=F("contact_id"))
+        )
     else:
         audience = (
             Contact.objects.for_workspace(workspace)
@@ -698,9 +745,10 @@ def mailing_deliver(
         mailing_id=mailing.pk, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED]
     )
     if not pending.exists():
-        Mailing.all_workspaces.filter(pk=mailing.pk, status=MailingStatus.SENDING).update(
+        if Mailing.all_workspaces.filter(pk=mailing.pk, status=MailingStatus.SENDING).update(
             status=MailingStatus.SENT, finished_at=timezone.now()
-        )
+        ):
+            _mailing_finished(mailing.pk)
         return None
     queued = pending.filter(status=DeliveryStatus.QUEUED).order_by("next_attempt_at").first()
     if queued is not None:

@@ -4,9 +4,12 @@ send through the worker to a real SMTP server, and the figures on the page."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from volano.conftest import worker_run_once
 from volano.contacts.models import Contact
+from volano.emails.broadcasts import services
 from volano.emails.models import Broadcast
 from volano.emails.templating.services import template_save
 from volano.emails.tests.broadcast_fixtures import *  # noqa: F403
@@ -82,3 +85,41 @@ def test_the_whole_list_warning_needs_a_confirm(signed_in, officina, people, smt
     signed_in.post(f"/email/broadcasts/{broadcast.pk}/send/", {"confirm": "yes"})
     worker_run_once()
     assert len(smtp.inbox.messages) == 42
+
+
+def test_reading_a_broadcast_changes_nothing_and_the_list_is_one_query(
+    signed_in, officina, giulia, people, milano, newsletter, smtp
+):
+    first = services.broadcast_create(
+        workspace=officina, actor=giulia, template=newsletter, segment=milano, name="Uno"
+    )
+    services.broadcast_send(workspace=officina, actor=giulia, broadcast=first)
+    worker_run_once()
+    first.refresh_from_db()
+    assert first.status == "sent"  # the worker that finished its mailing said so
+    # as if that worker had died between its mailing's end and the broadcast's: only the
+    # sweeper's pass makes it "sent", never a page that reads it
+    Broadcast.objects.for_workspace(officina).filter(pk=first.pk).update(status="sending")
+    for url in ("/email/broadcasts/", f"/email/broadcasts/{first.pk}/",
+                f"/email/broadcasts/{first.pk}/progress/", f"/api/v1/broadcasts/{first.pk}"):  # fmt: skip
+        signed_in.get(url)
+    first.refresh_from_db()
+    assert first.status == "sending"
+    services.broadcasts_due_run()
+    first.refresh_from_db()
+    assert first.status == "sent"
+
+    with CaptureQueriesContext(connection) as one:
+        page = signed_in.get("/email/broadcasts/").content.decode()
+    assert 'href="/emails/mailings/"' in page  # "Sent emails" in the menu
+    for name in ("Due", "Tre"):
+        b = services.broadcast_create(
+            workspace=officina, actor=giulia, template=newsletter, segment=milano, name=name
+        )
+        services.broadcast_send(workspace=officina, actor=giulia, broadcast=b)
+    worker_run_once()
+    with CaptureQueriesContext(connection) as three:
+        page = signed_in.get("/email/broadcasts/").content.decode()
+    assert len(three) == len(one)  # the figures of every broadcast in one grouped query
+    assert page.count("<td>36</td><td>0</td><td>0</td>") == 3  # delivered, opened, clicked
+    assert Broadcast.objects.for_workspace(officina).filter(status="sent").count() == 3
