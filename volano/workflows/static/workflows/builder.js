@@ -18,7 +18,25 @@
       if (first) first.focus({ preventScroll: false });
     }
   }
+  // a form with a "mode" shows only the fields of the chosen mode (without JavaScript all show)
+  function modes(root) {
+    root.querySelectorAll("form").forEach(function (form) {
+      var chosen = form.querySelector("input[name=mode]:checked");
+      if (!form.querySelector("input[name=mode]")) return;
+      form.querySelectorAll("[data-modes]").forEach(function (input) {
+        var box = input.closest("fieldset, .field") || input;
+        box.hidden = !chosen || input.dataset.modes.split(" ").indexOf(chosen.value) < 0;
+      });
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.name === "mode") modes(event.target.form || document);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    modes(document);
+  });
   document.addEventListener("DOMContentLoaded", function () {
+    modes(document);
     // builder.js (conditions) mounted the first page's builders itself
     document.querySelectorAll("[data-condition-builder]").forEach(function (node) {
       node.dataset.mounted = "1";
