@@ -441,6 +441,7 @@ class BranchForm(StepForm):
     mode = forms.ChoiceField(
         label=gettext_lazy("Decide on"),
         widget=forms.RadioSelect,
+        initial="when",
         choices=[
             ("when", gettext_lazy("A condition on the contact")),
             ("on", gettext_lazy("What they did with an earlier email of this workflow")),
@@ -623,6 +624,7 @@ class WaitUntilForm(StepForm):
     mode = forms.ChoiceField(
         label=gettext_lazy("Wait until"),
         widget=forms.RadioSelect,
+        initial="weekdays",
         choices=[
             ("weekdays", gettext_lazy("The next of these weekdays")),
             ("field", gettext_lazy("A date of the contact")),
@@ -642,7 +644,9 @@ class WaitUntilForm(StepForm):
         max_value=3650,
         help_text=gettext_lazy("−30 is thirty days before the date, 1 the day after; 0 the day."),
     )
-    time = forms.TimeField(label=gettext_lazy("At (time)"), widget=_TIME, input_formats=["%H:%M"])
+    time = forms.TimeField(
+        label=gettext_lazy("At (time)"), widget=_TIME, input_formats=["%H:%M"], initial="09:00"
+    )
 
     modes = {"weekdays": "weekdays", "field": "field", "offset_days": "field"}
 
@@ -710,6 +714,7 @@ class WaitForForm(StepForm):
     mode = forms.ChoiceField(
         label=gettext_lazy("Wait for"),
         widget=forms.RadioSelect,
+        initial="on",
         choices=[
             ("on", gettext_lazy("What they do with an earlier email of this workflow")),
             ("event", gettext_lazy("An event (a page visit, a form, a survey answer…)")),
@@ -736,7 +741,7 @@ class WaitForForm(StepForm):
     )
     when = ConditionField(label=gettext_lazy("Condition"), required=False)
     timeout = forms.IntegerField(
-        label=gettext_lazy("Wait at most"), min_value=1, max_value=3650 * 1440
+        label=gettext_lazy("Wait at most"), min_value=1, max_value=3650 * 1440, initial=7
     )
     timeout_unit = forms.ChoiceField(
         label=gettext_lazy("Unit"),
@@ -1229,8 +1234,10 @@ class TemplateParametersForm(forms.Form):
                 )
             elif key in _TEMPLATE_REFERENCES:
                 blank = _("(none)") if not param["required"] else _("Choose")
-                if key in ("form", "feedback_form", "questionnaire_form"):
-                    blank = str(param["label"])
+                if key == "form":
+                    blank = _("Any form")
+                elif key in ("feedback_form", "questionnaire_form"):
+                    blank = _("Any survey answer")
                 field = forms.ChoiceField(
                     choices=[("", blank), *getattr(choices, _TEMPLATE_REFERENCES[key])], **common
                 )
@@ -1242,7 +1249,11 @@ class TemplateParametersForm(forms.Form):
                 )
                 field = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), **common)
             elif kind == "url":
-                field = forms.CharField(max_length=500, widget=forms.URLInput, **common)
+                field = forms.CharField(
+                    max_length=500,
+                    widget=forms.TextInput(attrs={"inputmode": "url", "spellcheck": "false"}),
+                    **common,
+                )
             elif kind == "number":
                 field = forms.FloatField(**common)
             elif kind == "integer":

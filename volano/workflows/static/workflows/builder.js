@@ -20,12 +20,14 @@
   }
   // a form with a "mode" shows only the fields of the chosen mode (without JavaScript all show)
   function modes(root) {
-    root.querySelectorAll("form").forEach(function (form) {
-      var chosen = form.querySelector("input[name=mode]:checked");
+    var forms = root.tagName === "FORM" ? [root] : root.querySelectorAll("form");
+    Array.prototype.forEach.call(forms, function (form) {
       if (!form.querySelector("input[name=mode]")) return;
+      var chosen = form.querySelector("input[name=mode]:checked");
       form.querySelectorAll("[data-modes]").forEach(function (input) {
         var box = input.closest("fieldset, .field") || input;
-        box.hidden = !chosen || input.dataset.modes.split(" ").indexOf(chosen.value) < 0;
+        var shown = chosen && input.dataset.modes.split(" ").indexOf(chosen.value) >= 0;
+        box.style.display = shown ? "" : "none";  // (a CSS display rule would beat `hidden`)
       });
     });
   }
