@@ -196,6 +196,13 @@ def test_the_adjust_score_step_adds_points_that_stay(officina, giulia, person, r
     adjusted = Event.objects.for_workspace(officina).get(contact=anna, type="score_adjusted")
     assert adjusted.properties["points"] == 12.5
     assert adjusted.properties["source"] == f"workflow:{workflow.slug}:premio"
+    # the contact's page explains the points: no rule gave them, a workflow did
+    from volano.scoring.selectors import score_explanations
+
+    explained = score_explanations(workspace=officina, contact=anna, language="en")[0]
+    assert explained["points"] == 12.5
+    assert explained["rules"] == [{"label": "Points given by workflows", "kind": "adjustment",
+                                   "points": 12.5, "events": []}]  # fmt: skip
     # a model that is not there is refused at publish, naming the step
     from volano.core.errors import ApplicationError
 
