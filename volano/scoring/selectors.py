@@ -119,6 +119,17 @@ def score_explanations(
                         {"type": event_type, "occurred_at": at, "points": round(worth, 2)}
                     )
             rules.append(item)
+        # points given by workflows or by hand (score_adjusted events) are no rule's part
+        adjusted = (score.points - sum(float(p) for p in parts)) if score else 0.0
+        if abs(adjusted) >= 0.005:
+            rules.append(
+                {
+                    "label": _("Points given by workflows"),
+                    "kind": "adjustment",
+                    "points": round(adjusted, 2),
+                    "events": [],
+                }
+            )
         result.append(
             {
                 "model": model.slug,

@@ -127,6 +127,7 @@ def model_definition(model: ScoreModel) -> ModelDefinition:
 def model_dependencies(model: ScoreModel) -> Dependencies:
     """What the model's rules read: event types and fields (the tokens of segments)."""
     deps = Dependencies()
+    deps.events.add(ADJUSTED)  # points given by scores_adjust count in every rules model
     for rule in model_definition(model).rules:
         found = condition_dependencies(rule.condition)
         deps.events |= found.events
@@ -605,6 +606,69 @@ def scores_refresh_contacts(
                 )
     _scores_announce(workspace, results, contact_ids=ids, now=now, stamped_at=stamped_at)
     return results
+
+
+ADJUSTED = "score_adjusted"
+
+
+def scores_adjust(
+    *,
+    workspace: Workspace,
+    model_slug: str,
+    contacts: Any,
+    points: float,
+    source: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Give `points` (negative: take them) on a rules model to the contacts of a queryset: one
+    `score_adjusted` event each (one INSERT … SELECT; the timeline shows it), then the model is
+    recomputed for them, so the adjustment stays in every later computation (sql.py adds the
+    events' points to the rules' total). Returns how many contacts were adjusted."""
+    model = (
+        ScoreModel.objects.for_workspace(workspace)
+        .filter(slug=model_slug, kind=ModelKind.RULES)
+        .first()
+    )
+    if model is None:
+        from django.utils.translation import gettext as _
+
+        raise ApplicationError(
+            _("no rules score model %(slug)s in this workspace") % {"slug": repr(model_slug)},
+            field="model",
+        )
+    now = now or timezone.now()
+    ids = sorted(set(contacts.values_list("pk", flat=True)))
+    if not ids:
+        return 0
+    from django.db.models import F
+
+    from volano.contacts.models import Contact
+
+    select_sql, params = (  # an aliased column: SQLite names a derived table's columns by it
+        Contact.objects.for_workspace(workspace)
+        .filter(pk__in=ids)
+        .annotate(cid=F("pk"))
+        .values_list("cid")
+        .query.sql_with_params()
+    )
+    with transaction.atomic():
+        written = system_events_insert_select(
+            workspace=workspace,
+            type=ADJUSTED,
+            at=now,
+            select_sql=f"SELECT c.cid AS contact_id FROM ({select_sql}) c",
+            params=params,
+            properties={"model": model.slug, "name": model.name, "points": points,
+                        "source": source[:80]},
+        )  # fmt: skip
+        if model.active:
+            results = {
+                model.slug: scores_compute(
+                    workspace=workspace, model=model, contact_ids=ids, now=now
+                )
+            }
+            _scores_announce(workspace, results, contact_ids=ids, now=now, stamped_at=now)
+    return written
 
 
 # -- training the predictive model ------------------------------------------------------------

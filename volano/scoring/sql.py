@@ -69,9 +69,13 @@ def scores_select(
         pivot.append(f"SUM(CASE WHEN s.rule = {index} THEN s.pts ELSE 0.0 END) AS e{index}")
         # kept to the hundredth of a point: a score does not churn with every second of decay
         parts.append(f"ROUND(COALESCE(g.e{index}, 0.0) * 100.0) / 100.0")
-    total = " + ".join(parts)
+    # Points given by hand or by a workflow step (`score_adjusted` events, services.
+    # scores_adjust) add to the rules' total, without decay; not a part of any rule.
+    adjusted_sql, adjusted_params = adjustments_select(workspace, definition.slug, ids)
+    params += adjusted_params
+    total = " + ".join([*parts, "COALESCE(a.pts, 0.0)"])
     array = "jsonb_build_array" if connection.vendor == "postgresql" else "json_array"
-    any_points = " OR ".join(f"{part} <> 0" for part in parts)
+    any_points = " OR ".join(f"{part} <> 0" for part in [*parts, "COALESCE(a.pts, 0.0)"])
     engagement = ""
     if stacked:
         engagement = (
@@ -79,6 +83,7 @@ def scores_select(
             f"FROM ({' UNION ALL '.join(stacked)}) s GROUP BY s.contact_id) g "
             "ON g.contact_id = f.cid"
         )
+    engagement += f" LEFT JOIN ({adjusted_sql}) a ON a.contact_id = f.cid"
     # A materialised CTE: each rule's CASE runs once per contact (a flattened subquery would
     # repeat it in the total, the parts and the filter).
     select = (
@@ -87,6 +92,29 @@ def scores_select(
         f"FROM f {engagement} WHERE {any_points}"
     )
     return select, params
+
+
+def adjustments_select(workspace: Workspace, slug: str, ids: list[int] | None) -> tuple[str, list]:
+    """contact_id, pts: the sum of the `score_adjusted` events' points for the model."""
+    from django.db.models import Sum
+    from django.db.models.functions import Cast
+
+    from volano.conditions.compiler import json_property
+    from volano.events.models import Event
+
+    events = Event.objects.for_workspace(workspace).filter(
+        type="score_adjusted", properties__model=slug
+    )
+    if ids is not None:
+        events = events.filter(contact_id__in=ids)
+    sql, params = (
+        events.order_by()
+        .values("contact_id")
+        .annotate(pts=Sum(Cast(json_property("points", "number"), FloatField())))
+        .values_list("contact_id", "pts")
+        .query.sql_with_params()
+    )
+    return sql, list(params)
 
 
 def engagement_select(

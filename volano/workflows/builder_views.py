@@ -275,6 +275,63 @@ def workflow_new_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@requires(Cap.EDIT_MARKETING)
+def workflow_templates_view(request: HttpRequest) -> HttpResponse:
+    """The ready templates (seed 004), each with what it does and a button to fill it in."""
+    return render(
+        request,
+        "workflows/builder/templates.html",
+        {"templates": selectors.workflow_templates()},
+    )
+
+
+@requires(Cap.EDIT_MARKETING, write=Cap.EDIT_MARKETING)
+def workflow_from_template_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """One template's parameters as a form; creating it is the service of
+    `POST /api/v1/workflows {"template", "parameters"}`: a draft, opened in the builder."""
+    from django.http import Http404
+
+    workspace = _ws(request)
+    chosen = next((t for t in selectors.workflow_templates() if t["slug"] == slug), None)
+    if chosen is None:
+        raise Http404
+    choices = builder.choices_for(workspace, {})
+    data = request.POST if request.method == "POST" else None
+    form = builder.TemplateParametersForm(data, schema=chosen["parameters"], choices=choices)
+    error = None
+    where = ""
+    if data is not None and form.is_valid():
+        try:
+            workflow = services.workflow_create_from_template(
+                workspace=workspace,
+                actor=_actor(request),
+                template=slug,
+                parameters=form.parameters(),
+            )
+        except ApplicationError as refused:
+            error = refused
+            # "parameters.sections[0].material_url" → the sections field, named in words
+            key = (refused.field or "").removeprefix("parameters.").split(".")[0].split("[")[0]
+            labels = {p["key"]: p["label"] for p in chosen["parameters"]}
+            where = labels.get(key, refused.field or "")
+            detail = (refused.field or "").removeprefix(f"parameters.{key}")
+            if key in form.fields:
+                form.add_error(key, f"{detail.lstrip('.')}: {refused.message}".lstrip(": "))
+        else:
+            messages.success(
+                request,
+                _("Draft created from the template “%(name)s”. Replay it, then publish.")
+                % {"name": chosen["name"]},
+            )
+            return redirect("workflows:builder", workflow_id=workflow.pk)
+    return render(
+        request,
+        "workflows/builder/from_template.html",
+        {"template": chosen, "form": form, "error": error, "where": where},
+        status=422 if (error or (data is not None and form.errors)) else 200,
+    )
+
+
 @requires(Cap.VIEW_MARKETING, write=Cap.EDIT_MARKETING)
 def workflow_builder_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
     workspace = _ws(request)

@@ -62,7 +62,9 @@ STEP_KINDS = (
     "create_task",
     "webhook",
     "set_top_section",
+    "adjust_score",
 )
+MAX_ADJUST_POINTS = 1000
 WEEKDAYS = 7
 MAX_OFFSET_DAYS = 3650
 MAX_SECTIONS = 20
@@ -462,6 +464,35 @@ class _Parser:
                 if "within_days" in data
                 else 30
             )
+        elif kind == "adjust_score":
+            _only(data, ("key", "kind", "model", "points"), path)
+            step["model"] = _text(data, "model", path, length=80)
+            points = data.get("points")
+            if (
+                isinstance(points, bool)
+                or not isinstance(points, int | float)
+                or not points
+                or abs(points) > MAX_ADJUST_POINTS
+            ):
+                raise _fail(
+                    _("expected points other than 0, from −%(n)s to %(n)s")
+                    % {"n": MAX_ADJUST_POINTS},
+                    f"{path}.points",
+                )
+            step["points"] = points
+            if self.check_references:
+                from volano.scoring.models import ModelKind, ScoreModel
+
+                if (
+                    not ScoreModel.objects.for_workspace(self.workspace)
+                    .filter(slug=step["model"], kind=ModelKind.RULES)
+                    .exists()
+                ):
+                    raise _fail(
+                        _("no rules score model %(slug)s in this workspace")
+                        % {"slug": repr(step["model"])},
+                        f"{path}.model",
+                    )
         elif kind == "exit":
             _only(data, ("key", "kind", "reason"), path)
             step["reason"] = data.get("reason") and _text(data, "reason", path)

@@ -129,6 +129,91 @@ def _pass(replay: Replay, key: str, step: dict) -> list[Route]:
     return [Route(step["next"])]
 
 
+@simulates("create_task", "webhook")
+def _internal(replay: Replay, key: str, step: dict) -> list[Route]:
+    replay.note(_("Tasks and webhooks are not created or called in a replay."))
+    return [Route(step["next"])]
+
+
+@simulates("set_top_section", "adjust_score")
+def _not_applied(replay: Replay, key: str, step: dict) -> list[Route]:
+    replay.note(
+        _(
+            "Steps that change contacts are not applied in a replay: later conditions read today's data."
+        )
+    )
+    if step["kind"] == "set_top_section":
+        replay.note(
+            _(
+                "A field set from the section read longest is not written in a replay: the "
+                "emails after it are counted, whatever section they would link."
+            )
+        )
+    return [Route(step["next"])]
+
+
+def _longest_weekday_wait(step: dict) -> int:
+    """Minutes of the longest wait a weekday wait can make (from just after the time on one
+    chosen day to the next chosen day): a week for one day, a day for every day."""
+    days = sorted(step["weekdays"])
+    gaps = [(days[(i + 1) % len(days)] - d) % 7 or 7 for i, d in enumerate(days)]
+    return max(gaps) * 24 * 60
+
+
+@simulates("wait_until")
+def _wait_until(replay: Replay, key: str, step: dict) -> list[Route]:
+    if "field" in step:
+        # who has the date (plus the offset) still to come waits; an empty field or a day gone
+        # goes on at once, as in the engine
+        pending = replay.matching(
+            {"field": step["field"], "op": "gt", "value": _shifted_today(replay, step)}
+        )
+        replay.note(
+            _(
+                "A wait until a date of the contact lets through those whose date has come (read "
+                "on today's data); the waits after it count from their entry."
+            )
+        )
+        return [Route(step["next"], where=~pending)]
+    minutes = _longest_weekday_wait(step)
+    replay.note(
+        _("A wait until a weekday counts its longest wait (%(n)s days).")
+        % {"n": minutes // (24 * 60)}
+    )
+    return [Route(step["next"], minutes=minutes)]
+
+
+def _shifted_today(replay: Replay, step: dict) -> str:
+    from zoneinfo import ZoneInfo
+
+    today = replay.now.astimezone(ZoneInfo(replay.workspace.time_zone)).date()
+    return (today - dt.timedelta(days=step["offset_days"])).isoformat()
+
+
+@simulates("wait_for")
+def _wait_for(replay: Replay, key: str, step: dict) -> list[Route]:
+    if "on" in step:
+        did = _reaction_q(replay, step["on"])
+        replay.note(
+            _(
+                "Waits for this workflow's own emails use each contact's real opens and clicks "
+                "of earlier emails of the same template."
+            )
+        )
+    else:
+        did = replay.matching(step.get("event") or step["when"])
+        replay.note(
+            _(
+                "A wait for an event takes the “happened” path for who did it (at any time, read "
+                "on today's data), at once; the others after the time limit."
+            )
+        )
+    return [
+        Route(step["then"], where=did, outcome="then"),
+        Route(step["else"], where=~did, minutes=step["timeout_minutes"], outcome="else"),
+    ]
+
+
 @simulates("wait")
 def _wait(replay: Replay, key: str, step: dict) -> list[Route]:
     return [Route(step["next"], minutes=step["minutes"])]
@@ -352,7 +437,7 @@ def workflow_replay(
         for outcome, where, minutes in outcomes.get(key, []):
             flags[f"s{index}_{outcome}"] = arrived(where, minutes)
         step = graph["steps"][key]
-        if step["kind"] == "branch" and "on" in step:
+        if step["kind"] in ("branch", "wait_for") and "on" in step:
             flags[f"c{index}"] = Q(Exists(_comparable(replay, step["on"]["steps"])))
     if graph["goal"] is not None:
         flags["goal"] = replay.matching(graph["goal"])

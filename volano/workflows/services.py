@@ -790,6 +790,21 @@ def _act(
         return _webhooks_queue(workspace, workflow, step_key, step, ran, now)
     if kind == "set_top_section":
         return _top_section_set(workspace, step, contacts, now)
+    if kind == "adjust_score":
+        from volano.scoring.services import scores_adjust
+
+        try:
+            scores_adjust(
+                workspace=workspace,
+                model_slug=step["model"],
+                contacts=contacts,
+                points=step["points"],
+                source=f"workflow:{workflow.slug}:{step_key}",
+                now=now,
+            )
+        except ApplicationError as refused:  # the model was deleted since publishing
+            raise ApplicationError(refused.message, field=step["path"]) from None
+        return "done"
     raise ApplicationError(_("unknown step kind %(kind)s") % {"kind": kind}, field=step["path"])
 
 

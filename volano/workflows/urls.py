@@ -7,6 +7,12 @@ app_name = "workflows"
 urlpatterns = [
     path("workflows/", views.workflow_list_view, name="list"),
     path("workflows/new/", builder_views.workflow_new_view, name="new"),
+    path("workflows/templates/", builder_views.workflow_templates_view, name="templates"),
+    path(
+        "workflows/templates/<slug:slug>/",
+        builder_views.workflow_from_template_view,
+        name="from_template",
+    ),
     path("workflows/<int:workflow_id>/", views.workflow_detail_view, name="detail"),
     path("workflows/<int:workflow_id>/counts/", views.workflow_counts_view, name="counts"),
     path("workflows/<int:workflow_id>/publish/", views.workflow_publish_view, name="publish"),

@@ -199,7 +199,21 @@ def step_label(step: dict, workspace: Any, language: str) -> str:
         return _("Call the webhook %(url)s") % {"url": step["url"]}
     if kind == "set_top_section":
         return _("Set %(field)s from the section read longest") % {"field": step["field"]}
+    if kind == "adjust_score":
+        if step["points"] < 0:
+            return _("Take %(points)s points off the score “%(model)s”") % {
+                "points": _number(-step["points"]), "model": step["model"],
+            }  # fmt: skip
+        return _("Add %(points)s points to the score “%(model)s”") % {
+            "points": _number(step["points"]), "model": step["model"],
+        }  # fmt: skip
     return kind
+
+
+def _number(value: float) -> str:
+    from django.utils.formats import number_format
+
+    return number_format(value, decimal_pos=None if float(value).is_integer() else 1)
 
 
 WEEKDAY_NAMES = (
