@@ -202,6 +202,11 @@ class ActorKind(models.TextChoices):
 
 VERB_LABELS = {
     "reports.value_model_fit": _("fitted the customer value model"),
+    "reports.churn_risk_mark": _("marked the customers at risk of churn"),
+    "survey.create": _("created a survey"),
+    "survey.update": _("changed a survey"),
+    "survey.send": _("sent a survey"),
+    "survey.answer": _("answered a survey"),
     "contact.create": _("created the contact"),
     "contact.update": _("changed the contact"),
     "contact.delete": _("deleted a contact"),

@@ -1,9 +1,12 @@
 from django.urls import path
 
-from volano.reports import views
+from volano.reports import customer_views, views
 
 app_name = "reports"
 
 urlpatterns = [
     path("reports/customer-value/", views.customer_value_view, name="customer_value"),
+    path("reports/cohorts/", customer_views.cohorts_view, name="cohorts"),
+    path("reports/related/", customer_views.related_view, name="related"),
+    path("reports/churn-risk/", customer_views.churn_risk_view, name="churn_risk"),
 ]

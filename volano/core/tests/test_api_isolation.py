@@ -228,6 +228,11 @@ def secrets(officina, giulia, marco):
         fit={"keys": ["Segreto"], "mean_outcome": 1200.0, "point": curve, "draws": [curve],
              "spend_totals": [10400.0], "current_spend": [100.0], "max_spend": [200.0]},
     )  # fmt: skip
+    # a survey of officina's, answered by its secret contact: ferramenta's reads never see it
+    from volano.surveys.services import survey_answer, survey_create
+
+    survey = survey_create(workspace=officina, actor=giulia, name="Segreto", kind="nps")
+    survey_answer(survey=survey, contact_id=contact.pk, wave=0, score=9, comment="Segreto")
     return {
         "workflow": workflow,
         "broadcast": broadcast,
@@ -422,6 +427,12 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "contacts/<contact_id>/scores"): {},
         ("GET", "contacts/<contact_id>/value"): {},
         ("GET", "reports/clv"): {},
+        ("GET", "reports/cohorts"): {},
+        ("GET", "reports/related"): {},
+        ("GET", "reports/churn-risk"): {},
+        ("GET", "surveys"): {},
+        ("GET", "surveys/<slug>/results"): {},
+        ("POST", "surveys/<slug>/links"): {"body": {"contact_id": contact_id}},
         ("GET", "contacts/<contact_id>/stage-changes"): {},
         ("GET", "deals"): {"query": {"contact_id": contact_id}},
         ("POST", "deals"): {"body": {"name": "Copia", "contact_id": contact_id, "amount": 1}},

@@ -1,0 +1,192 @@
+"""Related purchases (seed 002 §1, "quali sono gli acquisti correlati a un certo prodotto"):
+association rules A → B between products (or product lines) bought by the same customer.
+
+Over the customers who bought anything (N), with n(X) the customers who bought X:
+- support(A → B) = n(A and B) / N: how common the pair is;
+- confidence(A → B) = n(A and B) / n(A): of A's buyers, the share who also bought B;
+- lift(A → B) = confidence / (n(B) / N): how much more likely B is for A's buyers than for any
+  customer (1: no relation; 2: twice as likely).
+
+Baskets are per customer (everything they ever bought, up to `as_of`), not per order: a B2B
+customer buys the machine in spring and the spare parts in autumn. The counts are one
+statement: the distinct (customer, item) pairs joined to themselves on the customer, grouped by
+the pair — no loop over orders. Cancelled and refunded orders are left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import F, Max
+
+from volano.core.models import Workspace
+from volano.reports.clv import NOT_REVENUE, _day_after
+
+PRODUCT, LINE = "product", "line"
+MIN_PAIR_CUSTOMERS = 2  # a pair bought together by one customer says nothing
+
+
+@dataclass(frozen=True)
+class Rule:
+    antecedent: str
+    consequent: str
+    antecedent_name: str
+    consequent_name: str
+    together: int  # customers who bought both
+    support: float
+    confidence: float
+    lift: float
+
+
+@dataclass(frozen=True)
+class Related:
+    level: str
+    item: str
+    item_name: str
+    customers: int  # N
+    item_customers: int  # n(item), 0 when the item is not given
+    rules: list[Rule]
+
+
+def _pairs_sql(workspace: Workspace, level: str, as_of: dt.date | None) -> tuple[str, tuple]:
+    from volano.orders.models import OrderLine
+
+    column = "sku" if level == PRODUCT else "product_line"
+    lines = (
+        OrderLine.objects.for_workspace(workspace)
+        .filter(order__contact__isnull=False)
+        .exclude(order__status__in=NOT_REVENUE)
+        .exclude(**{column: ""})
+    )
+    if as_of is not None:
+        lines = lines.filter(order__ordered_at__lt=_day_after(as_of))
+    sql, params = (
+        lines.annotate(customer=F("order__contact_id"), item=F(column))
+        .values_list("customer", "item")
+        .distinct()
+        .order_by()
+        .query.sql_with_params()
+    )
+    return sql, params
+
+
+def _names(workspace: Workspace, level: str) -> dict[str, str]:
+    from volano.deals.selectors import product_line_list, product_list
+    from volano.orders.models import OrderLine
+
+    if level == LINE:
+        return dict(product_line_list(workspace=workspace).values_list("slug", "name"))
+    names = dict(
+        OrderLine.objects.for_workspace(workspace)
+        .exclude(sku="")
+        .values("sku")
+        .annotate(name=Max("product_name"))
+        .values_list("sku", "name")
+    )
+    names.update(product_list(workspace=workspace).values_list("sku", "name"))
+    return names
+
+
+def related_purchases(
+    workspace: Workspace,
+    *,
+    item: str = "",
+    level: str = PRODUCT,
+    as_of: dt.date | None = None,
+    limit: int = 20,
+    min_customers: int = MIN_PAIR_CUSTOMERS,
+) -> Related:
+    """The rules item → B (every rule when `item` is empty), strongest lift first, each pair
+    bought by at least `min_customers` customers."""
+    pairs, params = _pairs_sql(workspace, level, as_of)
+    sql = f"""
+        WITH pairs AS (SELECT * FROM ({pairs}) p),
+        named AS (SELECT customer, item FROM pairs),
+        items AS (SELECT item, COUNT(*) AS n FROM named GROUP BY item),
+        together AS (
+            SELECT a.item AS a_item, b.item AS b_item, COUNT(*) AS n
+            FROM named a JOIN named b ON a.customer = b.customer AND a.item <> b.item
+            {"WHERE a.item = %s" if item else ""}
+            GROUP BY a.item, b.item
+            HAVING COUNT(*) >= %s
+        )
+        SELECT t.a_item, t.b_item, t.n, ia.n, ib.n,
+               (SELECT COUNT(DISTINCT customer) FROM named)
+        FROM together t
+        JOIN items ia ON ia.item = t.a_item
+        JOIN items ib ON ib.item = t.b_item
+    """
+    args = (*params, *((item,) if item else ()), min_customers)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        rows = cursor.fetchall()
+        cursor.execute(
+            f"""WITH pairs AS (SELECT * FROM ({pairs}) p),
+                named AS (SELECT customer, item FROM pairs)
+                SELECT COUNT(DISTINCT customer),
+                       COUNT(DISTINCT CASE WHEN item = %s THEN customer END) FROM named""",
+            (*params, item),
+        )
+        customers, item_customers = cursor.fetchone()
+    names = _names(workspace, level)
+    rules = []
+    for a, b, both, n_a, n_b, total in rows:
+        confidence = both / n_a
+        rules.append(
+            Rule(
+                antecedent=a,
+                consequent=b,
+                antecedent_name=names.get(a, a),
+                consequent_name=names.get(b, b),
+                together=int(both),
+                support=both / total,
+                confidence=confidence,
+                lift=confidence / (n_b / total),
+            )
+        )
+    rules.sort(key=lambda r: (-r.lift, -r.together, r.antecedent, r.consequent))
+    return Related(
+        level=level,
+        item=item,
+        item_name=names.get(item, item),
+        customers=int(customers or 0),
+        item_customers=int(item_customers or 0),
+        rules=rules[:limit],
+    )
+
+
+def cross_sell_for_contact(workspace: Workspace, *, contact_id: int, limit: int = 5) -> list[dict]:
+    """The product lines to offer a customer next: for each line they have not bought, the
+    strongest rule (highest lift above 1) from a line they bought, as
+    {slug, name, because, confidence, lift}; empty for a contact who bought nothing."""
+    from volano.orders.models import OrderLine
+
+    bought = set(
+        OrderLine.objects.for_workspace(workspace)
+        .filter(order__contact_id=contact_id)
+        .exclude(order__status__in=NOT_REVENUE)
+        .exclude(product_line="")
+        .values_list("product_line", flat=True)
+    )
+    if not bought:
+        return []
+    rules = related_purchases(workspace, level=LINE, limit=10_000).rules
+    best: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.antecedent in bought and rule.consequent not in bought and rule.lift > 1:
+            kept = best.get(rule.consequent)
+            if kept is None or (rule.lift, rule.confidence) > (kept.lift, kept.confidence):
+                best[rule.consequent] = rule
+    ranked = sorted(best.values(), key=lambda r: (-r.lift, -r.confidence, r.consequent))
+    return [
+        {
+            "slug": r.consequent,
+            "name": r.consequent_name,
+            "because": r.antecedent_name,
+            "confidence": r.confidence,
+            "lift": r.lift,
+        }
+        for r in ranked[:limit]
+    ]
