@@ -61,14 +61,11 @@ def values_of(
 ) -> list[CustomerValueRow]:
     """Each customer's value under a kept fit, from their orders up to `as_of` (all customers,
     or those of `contact_ids`), computed on arrays."""
-    summary = clv.customer_summary(workspace, as_of=as_of)
-    if contact_ids is not None:
-        keep = np.isin(summary.contact_ids, np.asarray(contact_ids, dtype=np.int64))
-    else:
-        keep = np.ones(len(summary), dtype=bool)
+    # a page's few contacts read only their own orders
+    summary = clv.customer_summary(workspace, as_of=as_of, of_contacts=contact_ids)
     fit = value_fit(model)
-    ids = summary.contact_ids[keep]
-    x, t_x, T, m = summary.x[keep], summary.t_x[keep], summary.T[keep], summary.m[keep]
+    ids = summary.contact_ids
+    x, t_x, T, m = summary.x, summary.t_x, summary.T, summary.m
     if not len(ids):
         return []
     alive = fit.bgnbd.p_alive(x, t_x, T)

@@ -157,6 +157,27 @@ def related_purchases(
     )
 
 
+LINE_RULES_SECONDS = 900
+
+
+def line_rules(workspace: Workspace) -> list[Rule]:
+    """Every rule between product lines, kept in the cache for up to 15 minutes and until an
+    order or a line is added (the key holds the last ids): the contact page reads them on every
+    view, and the statement reads every customer's lines."""
+    from django.core.cache import cache
+
+    from volano.orders.models import Order, OrderLine
+
+    last_order = Order.objects.for_workspace(workspace).aggregate(last=Max("id"))["last"]
+    last_line = OrderLine.objects.for_workspace(workspace).aggregate(last=Max("id"))["last"]
+    key = f"volano:related-lines:{workspace.pk}:{last_order}:{last_line}"
+    rules = cache.get(key)
+    if rules is None:
+        rules = related_purchases(workspace, level=LINE, limit=10_000).rules
+        cache.set(key, rules, LINE_RULES_SECONDS)
+    return rules
+
+
 def cross_sell_for_contact(workspace: Workspace, *, contact_id: int, limit: int = 5) -> list[dict]:
     """The product lines to offer a customer next: for each line they have not bought, the
     strongest rule (highest lift above 1) from a line they bought, as
@@ -172,7 +193,7 @@ def cross_sell_for_contact(workspace: Workspace, *, contact_id: int, limit: int 
     )
     if not bought:
         return []
-    rules = related_purchases(workspace, level=LINE, limit=10_000).rules
+    rules = line_rules(workspace)
     best: dict[str, Rule] = {}
     for rule in rules:
         if rule.antecedent in bought and rule.consequent not in bought and rule.lift > 1:

@@ -70,13 +70,15 @@ class LinkOut(Schema):
 @router.get("/surveys", response=list[SurveyOut], summary="Surveys with their NPS or CSAT")
 def surveys_list(request: HttpRequest):
     workspace = _ws(request)
+    totals = selectors.survey_totals(workspace=workspace)
+    empty = Score(n=0, good=0, bad=0, kind="nps")
     return [
         {
             "slug": s.slug,
             "name": s.name,
             "kind": s.kind,
             "active": s.active,
-            "result": _score(selectors.survey_results(workspace=workspace, survey=s).total),
+            "result": _score(totals.get(s.pk, empty)),
         }
         for s in selectors.survey_list(workspace=workspace)
     ]

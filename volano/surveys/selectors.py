@@ -53,6 +53,21 @@ class Score:
         return self.n - self.good - self.bad
 
 
+def survey_totals(*, workspace: Workspace) -> dict[int, Score]:
+    """Every survey's total in one grouped query (the list page, the API's list)."""
+    good, bad = Q(pk__in=[]), Q(pk__in=[])
+    for kind, scale in SCALES.items():
+        good |= Q(survey__kind=kind, score__gte=scale["good_from"])
+        bad |= Q(survey__kind=kind, score__lte=scale["bad_to"])
+    rows = (
+        SurveyResponse.objects.for_workspace(workspace)
+        .values("survey_id", "survey__kind")
+        .annotate(n=Count("id"), good=Count("id", filter=good), bad=Count("id", filter=bad))
+        .order_by()
+    )
+    return {row["survey_id"]: _score(row["survey__kind"], row) for row in rows}
+
+
 def _counts(kind: str) -> dict:
     scale = SCALES[SurveyKind(kind)]
     return {

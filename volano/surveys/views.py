@@ -62,10 +62,11 @@ def survey_list_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Survey created."))
             return redirect("surveys:detail", slug=survey.slug)
-    rows = []
-    for survey in selectors.survey_list(workspace=workspace):
-        total = selectors.survey_results(workspace=workspace, survey=survey).total
-        rows.append((survey, total))
+    totals = selectors.survey_totals(workspace=workspace)
+    rows = [
+        (survey, totals.get(survey.pk, selectors.Score(n=0, good=0, bad=0, kind=survey.kind)))
+        for survey in selectors.survey_list(workspace=workspace)
+    ]
     status = 422 if request.method == "POST" else 200
     return render(request, "surveys/list.html", {"rows": rows, "form": form}, status=status)
 

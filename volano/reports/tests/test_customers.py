@@ -104,7 +104,10 @@ def test_related_purchases_support_confidence_and_lift_by_hand(officina, api):
         for b in ("Y", "Z")
     }  # fmt: skip
     data = related.related_purchases(officina, item="X", min_customers=1)
-    got = {(r.antecedent, r.consequent): (r.together, r.support, r.confidence, r.lift) for r in data.rules}
+    got = {
+        (r.antecedent, r.consequent): (r.together, r.support, r.confidence, r.lift)
+        for r in data.rules
+    }
     assert got.keys() == expected.keys()
     for key, values in expected.items():
         assert got[key] == pytest.approx(values)

@@ -15,7 +15,7 @@ from volano.contacts.models import Contact
 from volano.orders.models import Order, OrderLine
 from volano.segments.models import Segment, SegmentMembership
 from volano.surveys.models import SurveyResponse
-from volano.surveys.selectors import survey_results
+from volano.surveys.selectors import survey_results, survey_totals
 from volano.surveys.services import survey_create
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,11 @@ def test_nps_and_csat_are_the_shares_the_definitions_say(officina, giulia):
     assert result.total.n == len(NPS_SCORES)
     assert result.total.value == nps_by_hand(NPS_SCORES) == pytest.approx(8.3, abs=0.05)
     assert survey_results(workspace=officina, survey=csat).total.value == csat_by_hand(CSAT_SCORES)
+    totals = survey_totals(workspace=officina)  # the list page's one query: the same figures
+    assert (totals[nps.pk].value, totals[csat.pk].value) == (
+        nps_by_hand(NPS_SCORES),
+        csat_by_hand(CSAT_SCORES),
+    )
     # month by month: the answers of each calendar month, scored alone
     by_month: dict[str, list[int]] = {}
     for i, score in enumerate(NPS_SCORES):
