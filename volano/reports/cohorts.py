@@ -3,9 +3,10 @@ cohort that bought again in each following month (month 0 is the cohort itself: 
 
 One grouped statement: the distinct (customer, month) pairs of the orders (the month in the
 workspace's time zone), each customer's first month by a window function, counted per (first
-month, month) and, when asked, per the customer's acquisition channel — the channel group of
-their first touch (campaigns' rules over the events: a UTM, a mailing, a referrer), "Unassigned"
-when no touch is known. A month not reached yet is None, never 0.
+month, month); for one acquisition channel, only its customers — the channel group of their
+first touch (campaigns' rules over the events: a UTM, a mailing, a referrer), "Unassigned" when
+no touch is known. A second grouped statement counts the customers of each channel. A month
+not reached yet is None, never 0.
 """
 
 from __future__ import annotations
@@ -78,31 +79,37 @@ def cohort_retention(
         .values("pk", "first_channel_group")
     )
     touch_sql, touch_params = touch.query.sql_with_params()
+    channel_of = "COALESCE(first_channel_group, 'unassigned')"
+    # one channel: its customers as an IN (…) list the database computes once (a join to the
+    # first touches would run their subquery again for every order month on SQLite)
+    only = (
+        f"WHERE c.customer IN (SELECT pk FROM ({touch_sql}) f WHERE {channel_of} = %s)"
+        if channel
+        else ""
+    )
     sql = f"""
-        SELECT COALESCE(t.channel, 'unassigned'), c.first_month, c.month, COUNT(*)
+        SELECT c.first_month, c.month, COUNT(*)
         FROM (
             SELECT customer, month, MIN(month) OVER (PARTITION BY customer) AS first_month
             FROM ({months_sql}) pairs
         ) c
-        LEFT JOIN (SELECT pk AS id, first_channel_group AS channel FROM ({touch_sql}) firsts) t
-               ON t.id = c.customer
-        GROUP BY COALESCE(t.channel, 'unassigned'), c.first_month, c.month
+        {only}
+        GROUP BY c.first_month, c.month
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*months_params, *touch_params))
-        rows = [
-            (ch, _month_key(first), _month_key(month), n)
-            for ch, first, month, n in cursor.fetchall()
-        ]
+        cursor.execute(sql, (*months_params, *((*touch_params, channel) if channel else ())))
+        rows = [(_month_key(first), _month_key(month), n) for first, month, n in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT {channel_of}, COUNT(*) FROM ({touch_sql}) f GROUP BY {channel_of}",
+            touch_params,
+        )
+        by_channel = dict(cursor.fetchall())
     last = f"{as_of.year:04d}-{as_of.month:02d}"
     start_year, start_month = divmod(as_of.year * 12 + as_of.month - 1 - (cohorts - 1), 12)
     start = f"{start_year:04d}-{start_month + 1:02d}"
-    by_channel: dict[str, int] = {}
     grid: dict[str, dict[int, int]] = {}
-    for ch, first, month, n in rows:
-        if first == month:
-            by_channel[ch] = by_channel.get(ch, 0) + n
-        if (channel and ch != channel) or first < start:
+    for first, month, n in rows:
+        if first < start:
             continue
         offset = _months_between(first, month)
         grid.setdefault(first, {})

@@ -8,9 +8,12 @@ Over the customers who bought anything (N), with n(X) the customers who bought X
   customer (1: no relation; 2: twice as likely).
 
 Baskets are per customer (everything they ever bought, up to `as_of`), not per order: a B2B
-customer buys the machine in spring and the spare parts in autumn. The counts are one
-statement: the distinct (customer, item) pairs joined to themselves on the customer, grouped by
-the pair — no loop over orders. Cancelled and refunded orders are left out.
+customer buys the machine in spring and the spare parts in autumn. Cancelled and refunded
+orders are left out. No loop over orders: the distinct (customer, item) pairs of the order
+lines come from SQL; from one item, its customers once (an IN list both databases build once)
+and what else they bought, grouped, in one linear statement; for every pair at once, the pairs
+are read into NumPy and counted with one sparse product (the customer × item matrix, transposed,
+times itself).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 from django.db import connection
 from django.db.models import F, Max
 
@@ -101,35 +105,27 @@ def related_purchases(
     """The rules item → B (every rule when `item` is empty), strongest lift first, each pair
     bought by at least `min_customers` customers."""
     pairs, params = _pairs_sql(workspace, level, as_of)
-    sql = f"""
-        WITH pairs AS (SELECT * FROM ({pairs}) p),
-        named AS (SELECT customer, item FROM pairs),
-        items AS (SELECT item, COUNT(*) AS n FROM named GROUP BY item),
-        together AS (
-            SELECT a.item AS a_item, b.item AS b_item, COUNT(*) AS n
-            FROM named a JOIN named b ON a.customer = b.customer AND a.item <> b.item
-            {"WHERE a.item = %s" if item else ""}
-            GROUP BY a.item, b.item
-            HAVING COUNT(*) >= %s
-        )
-        SELECT t.a_item, t.b_item, t.n, ia.n, ib.n,
-               (SELECT COUNT(DISTINCT customer) FROM named)
-        FROM together t
-        JOIN items ia ON ia.item = t.a_item
-        JOIN items ib ON ib.item = t.b_item
-    """
-    args = (*params, *((item,) if item else ()), min_customers)
     with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        rows = cursor.fetchall()
-        cursor.execute(
-            f"""WITH pairs AS (SELECT * FROM ({pairs}) p),
-                named AS (SELECT customer, item FROM pairs)
-                SELECT COUNT(DISTINCT customer),
-                       COUNT(DISTINCT CASE WHEN item = %s THEN customer END) FROM named""",
-            (*params, item),
-        )
-        customers, item_customers = cursor.fetchone()
+        # every item's customers, and the customers in all (each a linear pass)
+        cursor.execute(f"SELECT item, COUNT(*) FROM ({pairs}) p GROUP BY item", params)
+        item_counts = dict(cursor.fetchall())
+        cursor.execute(f"SELECT COUNT(DISTINCT customer) FROM ({pairs}) p", params)
+        customers = int(cursor.fetchone()[0] or 0)
+        if item:
+            # the customers of `item` once (an IN list both databases build once), then what
+            # else they bought, grouped
+            cursor.execute(
+                f"""SELECT b.item, COUNT(*) FROM ({pairs}) b
+                    WHERE b.item <> %s AND b.customer IN (
+                        SELECT a.customer FROM ({pairs}) a WHERE a.item = %s)
+                    GROUP BY b.item HAVING COUNT(*) >= %s""",
+                (*params, item, *params, item, min_customers),
+            )
+            together = [(item, other, n) for other, n in cursor.fetchall()]
+        else:
+            cursor.execute(f"SELECT customer, item FROM ({pairs}) p", params)
+            together = _co_occurrences(cursor.fetchall(), min_customers)
+    rows = [(a, b, both, item_counts[a], item_counts[b], customers) for a, b, both in together]
     names = _names(workspace, level)
     rules = []
     for a, b, both, n_a, n_b, total in rows:
@@ -151,10 +147,33 @@ def related_purchases(
         level=level,
         item=item,
         item_name=names.get(item, item),
-        customers=int(customers or 0),
-        item_customers=int(item_customers or 0),
+        customers=customers,
+        item_customers=int(item_counts.get(item, 0)) if item else 0,
         rules=rules[:limit],
     )
+
+
+def _co_occurrences(pairs: list[tuple[int, str]], min_customers: int) -> list[tuple[str, str, int]]:
+    """Every ordered pair of items bought by the same customers, from the (customer, item)
+    pairs: the customer × item incidence matrix M (sparse), and MᵀM counts, for each two items,
+    the customers who bought both — one sparse product, no loop over customers or orders."""
+    if not pairs:
+        return []
+    from scipy import sparse
+
+    customer_ids = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+    item_names = np.array([p[1] for p in pairs], dtype=object)
+    _, rows = np.unique(customer_ids, return_inverse=True)
+    names, cols = np.unique(item_names, return_inverse=True)
+    incidence = sparse.csr_matrix(
+        (np.ones(len(pairs), dtype=np.int32), (rows, cols)), shape=(rows.max() + 1, len(names))
+    )
+    both = (incidence.T @ incidence).tocoo()
+    keep = (both.row != both.col) & (both.data >= min_customers)
+    return [
+        (str(names[a]), str(names[b]), int(n))
+        for a, b, n in zip(both.row[keep], both.col[keep], both.data[keep], strict=True)
+    ]
 
 
 LINE_RULES_SECONDS = 900

@@ -16,7 +16,7 @@ from volano.core.errors import NotFound
 from volano.core.models import Workspace
 from volano.surveys.models import SCALES, Survey, SurveyKind, SurveyResponse
 
-VERBATIMS_SHOWN = 50
+VERBATIMS_SHOWN = 15
 
 
 def survey_list(*, workspace: Workspace) -> QuerySet[Survey]:
