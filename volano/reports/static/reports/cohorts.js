@@ -34,7 +34,8 @@
     visualMap: { min: 0, max: max, calculable: false, orient: "horizontal", left: "center", bottom: 0,
                  itemHeight: 120, text: [percent(max), "0%"], textStyle: { color: muted },
                  inRange: { color: ["#eef4fb", "#1b5aa0"] } },
-    series: [{ type: "heatmap", data: cells, label: { show: width <= 13, color: "#1f2933",
+    // the percentages in the cells only where a cell is wide enough to hold one (not on a phone)
+    series: [{ type: "heatmap", data: cells, label: { show: (box.clientWidth - 96) / Math.max(width, 1) >= 40, color: "#1f2933",
                formatter: function (p) { return Math.round(p.value[2]) + "%"; } } }],
   });
   box.dataset.drawn = "true";
