@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "volano.campaigns",
     "volano.notifications",
     "volano.emails",
+    "volano.surveys",
     "volano.workflows",
     "volano.attribution",
     "volano.goals",

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("volano.attribution.urls")),
     path("", include("volano.emails.urls")),
     path("", include("volano.notifications.urls")),
+    path("", include("volano.surveys.urls")),
     path("", include("volano.workflows.urls")),
     path("", include("volano.reports.urls")),
     path("", include("volano.maturity.urls")),

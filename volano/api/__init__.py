@@ -207,8 +207,10 @@ def _register_routers() -> None:
     from volano.notifications.api import router as notifications_router
     from volano.orders.api import router as orders_router
     from volano.reports.api import router as reports_router
+    from volano.reports.customer_api import router as customer_reports_router
     from volano.scoring.api import router as scoring_router
     from volano.segments.api import router as segments_router
+    from volano.surveys.api import router as surveys_router
 
     api.add_router("/", contacts_router)
     api.add_router("/", events_router)
@@ -231,6 +233,8 @@ def _register_routers() -> None:
     api.add_router("/", email_policy_router)
     api.add_router("/", reports_router)
     api.add_router("/", maturity_router)
+    api.add_router("/", customer_reports_router)
+    api.add_router("/", surveys_router)
     api.add_router("/", budgets_router)
     api.add_router("/", goals_router)
     api.add_router("/", budget_plans_router)

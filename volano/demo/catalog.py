@@ -479,6 +479,21 @@ SURVEY_ANSWERS = {
     "passive": ("Buon prodotto, consegna lenta", "Prezzi un po' alti", ""),
     "detractor": ("Ricambio arrivato sbagliato", "Assistenza difficile da contattare", ""),
 }
+# what customers write in the CSAT survey after a support ticket is closed
+CSAT_ANSWERS = {
+    "satisfied": (
+        "Risolto in giornata, grazie",
+        "Tecnico competente e gentile",
+        "Ricambio arrivato subito",
+        "",
+    ),
+    "neutral": ("Risolto, ma ho dovuto chiamare due volte", "Tempi nella media", ""),
+    "dissatisfied": (
+        "Troppi giorni per un ricambio",
+        "Nessuno mi ha richiamato",
+        "Il problema si è ripresentato",
+    ),
+}
 DEAL_STAGES = ("offerta_inviata", "trattativa", "vinta", "persa")
 
 TAGS_B2B = ("cliente", "prospect", "rivenditore", "contoterzista", "fiera-eima", "vip")

@@ -1139,6 +1139,7 @@ class _Story:
                     "email",
                     {
                         "survey": "nps-post-acquisto",
+                        "kind": "nps",
                         "score": score,
                         "answer": rng.choice(catalog.SURVEY_ANSWERS[group]),
                     },
@@ -1162,6 +1163,33 @@ class _Story:
                         "support",
                         {"ticket": ticket, "subject": subject, "status": "closed"},
                     )
+                    self._csat_answer(ticket, opened, closed)
+
+    def _csat_answer(self, ticket: str, opened: dt.datetime, closed: dt.datetime) -> None:
+        """Half the customers answer the CSAT survey (1–5) sent when their ticket is closed; a
+        quick fix pleases, a slow one less. Its own random stream, seeded by the ticket, so the
+        rest of the story (and every figure the demo's tests hold) stays as it was."""
+        rng = random.Random(f"csat-{ticket}")
+        if rng.random() >= 0.5:
+            return
+        days = (closed - opened).days
+        weights = (
+            (1, 1, 2, 8, 14) if days <= 3 else (2, 3, 5, 8, 5) if days <= 7 else (4, 5, 6, 4, 2)
+        )
+        score = rng.choices(range(1, 6), weights)[0]
+        group = "satisfied" if score >= 4 else "neutral" if score == 3 else "dissatisfied"
+        self.event(
+            "survey_answered",
+            closed + dt.timedelta(days=rng.randint(0, 4), hours=rng.randint(1, 20)),
+            "email",
+            {
+                "survey": "csat-assistenza",
+                "kind": "csat",
+                "score": score,
+                "answer": rng.choice(catalog.CSAT_ANSWERS[group]),
+                "ticket": ticket,
+            },
+        )
 
     def _deal(self) -> None:
         rng, gen = self.rng, self.gen

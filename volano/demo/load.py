@@ -119,6 +119,10 @@ def demo_load(
         from volano.workflows.demo import demo_workflows_create
 
         demo_workflows_create(workspace=workspace, now=now)
+        from volano.reports.demo import demo_value_create
+        from volano.surveys.demo import demo_surveys_create
+
+        demo_surveys_create(workspace=workspace, now=now)
         demo_predictive_train(workspace=workspace, now=now)
         from volano.maturity.demo import demo_maturity_create
 
@@ -126,6 +130,8 @@ def demo_load(
         from volano.goals.demo import demo_goals_create
 
         demo_goals_create(workspace=workspace, now=now)
+        # after the predictive training: its churn_risk events are today's, not history
+        demo_value_create(workspace=workspace, now=now)
     return DemoLogin(
         url=URL,
         email=ADMIN_EMAIL,

@@ -78,6 +78,9 @@ logger = logging.getLogger(__name__)
 QUEUED_GRACE = dt.timedelta(minutes=2)
 IMPORT_TASK = ("volano.imports.tasks", "import_job_run_task")
 SEGMENTS_FULL_EVERY = dt.timedelta(hours=1)
+# the nightly work (the customer-value refit and its churn-risk marks) starts at the first pass
+# after this hour, in the installation's time zone
+NIGHTLY_FROM_HOUR = 3
 STATE = "sweeper"  # the SweeperState row of the lease
 CURSOR = "page_views"  # the SweeperState row of the page views' cursor
 # renewed every pass (every 10 s by default); a sweeper that died is replaced once it ran out
@@ -138,6 +141,8 @@ class Sweeper:
         self._segments_full_at: dt.datetime | None = None
         # when the bounce mailbox was last read
         self._bounces_at: dt.datetime | None = None
+        # the day the nightly work was last enqueued
+        self._nightly_on: dt.date | None = None
 
     def sweep(self, now: dt.datetime | None = None) -> dict[str, int]:
         """One pass over every kind of work; returns how many items were enqueued again (and
@@ -178,6 +183,9 @@ class Sweeper:
             self._reports(now)
         except Exception:
             logger.exception("sweeper: the scheduled reports pass failed")
+            self._nightly(now)
+        except Exception:
+            logger.exception("sweeper: the nightly pass failed")
         return {"imports": imports, "reactions": reactions, "page_views": page_views}
 
     def lease_take(self, now: dt.datetime) -> bool:
@@ -230,6 +238,24 @@ class Sweeper:
 
             for workspace_id in Workspace.objects.values_list("pk", flat=True):
                 transaction.on_commit(functools.partial(task.enqueue, workspace_id))
+
+    def _nightly(self, now: dt.datetime) -> None:
+        """Once a day from NIGHTLY_FROM_HOUR: each workspace's customer-value refit and churn-risk
+        marks, on the bulk queue. The task does nothing more for a workspace refitted today, so a
+        sweeper that takes over the same day (and enqueues again) changes nothing."""
+        local = timezone.localtime(now)
+        if local.hour < NIGHTLY_FROM_HOUR or self._nightly_on == local.date():
+            return
+        self._nightly_on = local.date()
+        task = _task("volano.reports.tasks", "value_model_nightly_task")
+        if task is None:
+            return
+        from volano.core.models import Workspace
+
+        for workspace_id in Workspace.objects.values_list("pk", flat=True):
+            transaction.on_commit(
+                functools.partial(task.using(queue_name="bulk").enqueue, workspace_id)
+            )
 
     def _mailings(self, now: dt.datetime) -> int:
         """Sending mailings whose worker went quiet: dead claims back to the queue, a task again

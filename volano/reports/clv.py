@@ -136,11 +136,15 @@ def _day_after(day: dt.date) -> dt.datetime:
 
 
 def customer_summary(
-    workspace: Workspace, *, as_of: dt.date, contact_id: int | None = None
+    workspace: Workspace,
+    *,
+    as_of: dt.date,
+    contact_id: int | None = None,
+    of_contacts: list[int] | None = None,
 ) -> Summary:
     """Frequency, recency, age and repeat value per customer from the workspace's orders up to and
     including `as_of`, in the workspace's currency (orders in another are counted and left out);
-    of one contact only when `contact_id` is given."""
+    of one contact only when `contact_id` is given, of some when `of_contacts` is."""
     from volano.orders.models import Order
 
     currency = getattr(workspace, "currency", "") or "EUR"
@@ -151,6 +155,8 @@ def customer_summary(
     )
     if contact_id is not None:
         orders = orders.filter(contact_id=contact_id)
+    if of_contacts is not None:
+        orders = orders.filter(contact_id__in=of_contacts)
     other = orders.exclude(currency=currency).count()
     days = (
         orders.filter(currency=currency)

@@ -251,6 +251,11 @@ def secrets(officina, giulia, marco):
         data={"person": "Segreto", "day": "2026-01-05", "hours": 2, "line": plan_line.pk},
     )  # fmt: skip
     plan_services.review_record(workspace=officina, actor=giulia, plan_id=plan.pk, notes="Segreto")
+    # a survey of officina's, answered by its secret contact: ferramenta's reads never see it
+    from volano.surveys.services import survey_answer, survey_create
+
+    survey = survey_create(workspace=officina, actor=giulia, name="Segreto", kind="nps")
+    survey_answer(survey=survey, contact_id=contact.pk, wave=0, score=9, comment="Segreto")
     return {
         "plan": plan,
         "plan_line": plan_line,
@@ -459,6 +464,12 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "contacts/<contact_id>/scores"): {},
         ("GET", "contacts/<contact_id>/value"): {},
         ("GET", "reports/clv"): {},
+        ("GET", "reports/cohorts"): {},
+        ("GET", "reports/related"): {},
+        ("GET", "reports/churn-risk"): {},
+        ("GET", "surveys"): {},
+        ("GET", "surveys/<slug>/results"): {},
+        ("POST", "surveys/<slug>/links"): {"body": {"contact_id": contact_id}},
         ("GET", "contacts/<contact_id>/stage-changes"): {},
         ("GET", "deals"): {"query": {"contact_id": contact_id}},
         ("POST", "deals"): {"body": {"name": "Copia", "contact_id": contact_id, "amount": 1}},

@@ -68,6 +68,8 @@ from volano.lifecycle.models import ChangeSource
 from volano.lifecycle.selectors import stage_names
 from volano.lifecycle.services import stage_set, stages_move
 from volano.orders.models import Order
+from volano.reports.churn import value_panel
+from volano.reports.related import cross_sell_for_contact
 from volano.scoring.models import ScoreModel
 from volano.scoring.selectors import contacts_scored, list_score_model, points_of
 from volano.scoring.services import scores_refresh_contacts
@@ -473,8 +475,34 @@ def _detail_context(
         "activity_form": ActivityForm(prefix="activity"),
         "changes": activity_list(workspace=workspace, contact_id=contact.pk)[:CHANGES_SHOWN],
         **_timeline_page(request, contact, 1),
-        **contact_panel_context(workspace=workspace, contact=contact),
+        **_with_related_cross_sell(
+            workspace, contact, contact_panel_context(workspace=workspace, contact=contact)
+        ),
+        "value": value_panel(workspace, contact_ids=[contact.pk], as_of=timezone.localdate()),
     }
+
+
+def _with_related_cross_sell(workspace, contact: Contact, panel: dict[str, Any]) -> dict[str, Any]:
+    """The deals panel's cross-sell (the product lines on sale not bought yet), the lines that
+    the customers of this contact's lines buy more than others first (association rules,
+    volano.reports.related), each with its reason."""
+    lines = panel["customer"]["cross_sell"]
+    if not lines:
+        return panel
+    ranked = {
+        s["slug"]: s for s in cross_sell_for_contact(workspace, contact_id=contact.pk, limit=50)
+    }
+    advised = [
+        {**line, "because": ranked[line["slug"]]["because"],
+         "confidence_pct": round(ranked[line["slug"]]["confidence"] * 100),
+         "lift": ranked[line["slug"]]["lift"]}
+        for line in lines
+        if line["slug"] in ranked
+    ]  # fmt: skip
+    advised.sort(key=lambda line: -line["lift"])
+    rest = [line for line in lines if line["slug"] not in ranked]
+    panel["customer"]["cross_sell"] = advised + rest
+    return panel
 
 
 @requires(Cap.VIEW_DATA)
@@ -885,4 +913,13 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
         "orders": [(o, format_money(o.total, o.currency)) for o in orders],
         "custom": [(f.label, custom_display(f, company.custom.get(f.key))) for f in fields],
     }
+    # the company's value: its contacts' (every contact, not only the 100 listed)
+    value = value_panel(
+        workspace,
+        contact_ids=list(contacts_qs.values_list("pk", flat=True)),
+        as_of=timezone.localdate(),
+    )
+    names = {c.pk: c for c in contacts}
+    context["value"] = value
+    context["value_rows"] = [(names.get(r.contact_id), r) for r in (value or {}).get("rows", [])]
     return render(request, "contacts/company_detail.html", context)
