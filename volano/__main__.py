@@ -41,6 +41,10 @@ COMMANDS = (
                 "campaigns report",
                 "an ROI report (SQLs, revenue, cross-sell, content) as CSV/XLSX/JSON",
             ),
+            (
+                "report kpi|velocity|health|refresh",
+                "a dashboard KPI, sales velocity, account health (CSV/XLSX/JSON)",
+            ),
         ),
     ),
 )

@@ -203,6 +203,7 @@ def _register_routers() -> None:
     from volano.notifications.api import router as notifications_router
     from volano.orders.api import router as orders_router
     from volano.reports.api import router as reports_router
+    from volano.reports.dashboards.api import router as dashboards_router
     from volano.scoring.api import router as scoring_router
     from volano.segments.api import router as segments_router
 
@@ -225,6 +226,7 @@ def _register_routers() -> None:
     api.add_router("/", campaign_reports_router)
     api.add_router("/", broadcasts_router)
     api.add_router("/", reports_router)
+    api.add_router("/", dashboards_router)
     api.add_router("/", budgets_router)
 
 

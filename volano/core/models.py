@@ -202,6 +202,9 @@ class ActorKind(models.TextChoices):
 
 VERB_LABELS = {
     "reports.value_model_fit": _("fitted the customer value model"),
+    "reports.dashboard_save": _("saved a dashboard"),
+    "reports.dashboard_delete": _("deleted a dashboard"),
+    "reports.health_weights_save": _("changed the account health weights"),
     "contact.create": _("created the contact"),
     "contact.update": _("changed the contact"),
     "contact.delete": _("deleted a contact"),

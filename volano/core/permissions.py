@@ -199,6 +199,10 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "contacts/<contact_id>"): R,
     ("GET", "contacts/<contact_id>/value"): R,
     ("GET", "reports/clv"): R,
+    ("GET", "reports/kpis"): R,
+    ("GET", "reports/kpis/<name>"): R,  # a marketing KPI (costs, email) also needs VIEW_MARKETING
+    ("GET", "reports/velocity"): R,
+    ("GET", "reports/health"): R,
     ("PATCH", "contacts/<contact_id>"): C,
     ("PUT", "contacts/<contact_id>"): C,
     ("DELETE", "contacts/<contact_id>"): C,

@@ -38,3 +38,12 @@ class ValueModel(WorkspaceScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "as_of"], name="valuemodel_ws_as_of")
         ]
+
+
+# The dashboards' tables (volano/reports/dashboards/models.py), registered with this app.
+from volano.reports.dashboards.models import (  # noqa: E402, F401
+    AccountHealth,
+    DailyFigure,
+    Dashboard,
+    HealthWeights,
+)
