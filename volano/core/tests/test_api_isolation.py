@@ -56,6 +56,7 @@ OWN_NAMESPACE = {
     ("GET", "score-models/<slug>"),
     ("DELETE", "score-models/<slug>"),
     ("GET", "campaigns/reports/<name>"),
+    ("GET", "reports/kpis/<name>"),
 }
 SECRET_MODEL = {
     "slug": "segreto",
@@ -422,6 +423,10 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "contacts/<contact_id>/scores"): {},
         ("GET", "contacts/<contact_id>/value"): {},
         ("GET", "reports/clv"): {},
+        ("GET", "reports/kpis"): {},
+        ("GET", "reports/kpis/<name>"): {},
+        ("GET", "reports/velocity"): {},
+        ("GET", "reports/health"): {},
         ("GET", "contacts/<contact_id>/stage-changes"): {},
         ("GET", "deals"): {"query": {"contact_id": contact_id}},
         ("POST", "deals"): {"body": {"name": "Copia", "contact_id": contact_id, "amount": 1}},

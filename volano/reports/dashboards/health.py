@@ -78,12 +78,12 @@ def _account() -> Any:
 
 
 def percentile(values: np.ndarray) -> np.ndarray:
-    """Each value's percentile among all (ties share the mean rank), 0–100; zeros score 0."""
-    from scipy.stats import rankdata
-
+    """Each value's percentile among all (ties share their mean rank), 0–100; zeros score 0."""
     if len(values) < 2:
         return np.where(values > 0, 100.0, 0.0)
-    ranks = (rankdata(values, method="average") - 1) / (len(values) - 1) * 100
+    _unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    mean_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based
+    ranks = (mean_rank[inverse] - 1) / (len(values) - 1) * 100
     return np.where(values > 0, ranks, 0.0)
 
 
