@@ -51,20 +51,70 @@ def history_add(workspace) -> None:
                 "INSERT INTO lifecycle_stagechange (workspace_id, contact_id, from_stage, to_stage,"
                 " changed_at, source, reason) SELECT workspace_id, id, %s, %s, "
                 f"{plus('created_at', days)}, 'import', '' FROM contacts_contact "
-                f"WHERE workspace_id = %s AND id % {every} = 0 AND {plus('created_at', days)} < {now}",
+                f"WHERE workspace_id = %s AND id %% {every} = 0 AND {plus('created_at', days)} < {now}",
                 [old, new, workspace.pk],
             )
-        stage = "CASE WHEN id % 150 = 0 THEN 'won' WHEN id % 150 = 50 THEN 'lost' ELSE 'negotiation' END"
-        closed = f"CASE WHEN id % 150 IN (0, 50) THEN {plus('created_at', 40)} END"
+        stage = "CASE WHEN id %% 150 = 0 THEN 'won' WHEN id %% 150 = 50 THEN 'lost' ELSE 'negotiation' END"
+        closed = f"CASE WHEN id %% 150 IN (0, 50) THEN {plus('created_at', 40)} END"
         cursor.execute(
             "INSERT INTO deals_deal (workspace_id, name, contact_id, stage, amount, currency,"
             " closed_at, lost_reason, created_at, updated_at) SELECT workspace_id, 'Bench', id,"
-            f" {stage}, 1000 + id % 7 * 250, 'EUR', {closed}, '', created_at, created_at"
-            " FROM contacts_contact WHERE workspace_id = %s AND id % 50 = 0",
+            f" {stage}, 1000 + id %% 7 * 250, 'EUR', {closed}, '', created_at, created_at"
+            " FROM contacts_contact WHERE workspace_id = %s AND id %% 50 = 0",
             [workspace.pk],
         )
         if postgres:
             cursor.execute("ANALYZE lifecycle_stagechange; ANALYZE deals_deal")
+
+
+EVENT_MIX = (
+    "'email_sent'",
+    "'email_sent'",
+    "'email_opened'",
+    "'email_clicked'",
+    "'page_view'",
+    "'page_view'",
+    "'page_view'",
+    "'form_submitted'",
+    "'email_bounced'",
+    "'survey_answered'",
+)
+
+
+def events_add(workspace, wanted: int) -> None:
+    """PostgreSQL: fill up to `wanted` events over the last 365 days, one statement per million
+    (the contacts' ids are contiguous, as the generator writes them). For a database whose
+    generation stopped before its events were written."""
+    from django.db import connection
+
+    from volano.events.models import Event
+
+    have = Event.objects.for_workspace(workspace).count()
+    if have >= wanted // 2 or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(id), count(*) FROM contacts_contact WHERE workspace_id = %s", [workspace.pk]
+        )
+        first, contacts = cursor.fetchone()
+        mix = "ARRAY[" + ", ".join(EVENT_MIX) + "]"
+        for start in range(0, wanted - have, 1_000_000):
+            stop = min(start + 1_000_000, wanted - have)
+            t = time.perf_counter()
+            cursor.execute(
+                "INSERT INTO events_event (workspace_id, contact_id, type, occurred_at, received_at,"
+                " channel, source, utm_source, utm_medium, utm_campaign, utm_term, utm_content,"
+                " campaign, content, properties) SELECT %s, %s + (g * 7919) %% %s,"
+                f" ({mix})[1 + g %% {len(EVENT_MIX)}],"
+                " now() - (g %% 525600) * interval '1 minute' - (g %% 60) * interval '1 second',"
+                " now(), 'email', 'bench', '', '', '', '', '', '', '',"
+                " CASE WHEN g %% 10 = 9 THEN jsonb_build_object('score', g %% 11, 'kind', 'nps')"
+                " WHEN g %% 37 = 2 THEN '{\"label\": \"privacy_proxy\"}'::jsonb ELSE '{}'::jsonb END"
+                " FROM generate_series(%s, %s) AS g",
+                [workspace.pk, first, contacts, start, stop - 1],
+            )
+            print(f"  events {stop:,} in {time.perf_counter() - t:.0f} s", flush=True)
+        cursor.execute("ANALYZE events_event")
 
 
 def dashboard_once(workspace) -> tuple[float, list[tuple[str, float]]]:
@@ -99,6 +149,7 @@ def main() -> int:
     parser.add_argument("--workspace", default="bench-1m")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true", help="drop the rollup first")
+    parser.add_argument("--events", type=int, default=0, help="PostgreSQL: fill up to N events")
     args = parser.parse_args()
     django_setup(None if args.quick else args.database_url)
     from django.db import connection
@@ -117,6 +168,8 @@ def main() -> int:
     started = time.perf_counter()
     history_add(workspace)
     print(f"history added in {time.perf_counter() - started:.1f} s", flush=True)
+    if args.events:
+        events_add(workspace, args.events)
     if args.rebuild or args.quick:
         DailyFigure.objects.for_workspace(workspace).delete()
         AccountHealth.objects.for_workspace(workspace).delete()
