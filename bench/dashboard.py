@@ -104,7 +104,7 @@ def events_add(workspace, wanted: int) -> None:
             cursor.execute(
                 "INSERT INTO events_event (workspace_id, contact_id, type, occurred_at, received_at,"
                 " channel, source, utm_source, utm_medium, utm_campaign, utm_term, utm_content,"
-                " campaign, content, properties) SELECT %s, %s + (g * 7919) %% %s,"
+                " campaign, content, properties) SELECT %s, %s + (g::bigint * 7919) %% %s,"
                 f" ({mix})[1 + g %% {len(EVENT_MIX)}],"
                 " now() - (g %% 525600) * interval '1 minute' - (g %% 60) * interval '1 second',"
                 " now(), 'email', 'bench', '', '', '', '', '', '', '',"

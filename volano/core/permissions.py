@@ -73,7 +73,10 @@ CAPABILITIES: dict[Cap, tuple[frozenset[str], object]] = {
     ),
     Cap.OWN_ACCOUNT: (
         frozenset({ADMIN, MARKETER, SALES, VIEWER}),
-        gettext_lazy("Change their own password; create and revoke their own API tokens"),
+        gettext_lazy(
+            "Change their own password; create and revoke their own API tokens; save their own "
+            "dashboards"
+        ),
     ),
     Cap.OWN_NOTIFICATIONS: (
         frozenset({ADMIN, MARKETER, SALES, VIEWER}),

@@ -163,7 +163,7 @@ def dashboard_view(request: HttpRequest, pk: int) -> HttpResponse | StreamingHtt
     )
 
 
-@requires(read=Cap.VIEW_DATA, write=Cap.VIEW_DATA)
+@requires(read=Cap.VIEW_DATA, write=Cap.OWN_ACCOUNT)  # a dashboard is its owner's own
 def dashboard_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     workspace = _ws(request)
     dashboard = (
