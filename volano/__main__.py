@@ -42,10 +42,13 @@ COMMANDS = (
                 "campaigns report",
                 "an ROI report (SQLs, revenue, cross-sell, content) as CSV/XLSX/JSON",
             ),
-            ("report pdf", "the stakeholder report of a period (KPIs, funnel, ROI) as a PDF"),
             (
                 "attribution compare|roi",
                 "the seven attribution models side by side; ROI per campaign or channel",
+            ),
+            (
+                "report kpi|velocity|health|refresh|pdf",
+                "a dashboard KPI, sales velocity, account health; the board's PDF report",
             ),
         ),
     ),

@@ -208,6 +208,7 @@ def _register_routers() -> None:
     from volano.orders.api import router as orders_router
     from volano.reports.api import router as reports_router
     from volano.reports.customer_api import router as customer_reports_router
+    from volano.reports.dashboards.api import router as dashboards_router
     from volano.scoring.api import router as scoring_router
     from volano.segments.api import router as segments_router
     from volano.surveys.api import router as surveys_router
@@ -235,6 +236,7 @@ def _register_routers() -> None:
     api.add_router("/", maturity_router)
     api.add_router("/", customer_reports_router)
     api.add_router("/", surveys_router)
+    api.add_router("/", dashboards_router)
     api.add_router("/", budgets_router)
     api.add_router("/", goals_router)
     api.add_router("/", budget_plans_router)

@@ -73,7 +73,10 @@ CAPABILITIES: dict[Cap, tuple[frozenset[str], object]] = {
     ),
     Cap.OWN_ACCOUNT: (
         frozenset({ADMIN, MARKETER, SALES, VIEWER}),
-        gettext_lazy("Change their own password; create and revoke their own API tokens"),
+        gettext_lazy(
+            "Change their own password; create and revoke their own API tokens; save their own "
+            "dashboards"
+        ),
     ),
     Cap.OWN_NOTIFICATIONS: (
         frozenset({ADMIN, MARKETER, SALES, VIEWER}),
@@ -211,6 +214,10 @@ API_OPERATIONS: dict[tuple[str, str], Cap] = {
     ("GET", "surveys"): M,
     ("GET", "surveys/<slug>/results"): M,
     ("POST", "surveys/<slug>/links"): E,
+    ("GET", "reports/kpis"): R,
+    ("GET", "reports/kpis/<name>"): R,  # a marketing KPI (costs, email) also needs VIEW_MARKETING
+    ("GET", "reports/velocity"): R,
+    ("GET", "reports/health"): R,
     ("PATCH", "contacts/<contact_id>"): C,
     ("PUT", "contacts/<contact_id>"): C,
     ("DELETE", "contacts/<contact_id>"): C,

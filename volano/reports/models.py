@@ -99,3 +99,12 @@ class StakeholderReport(WorkspaceScopedModel):
                 fields=["schedule", "start", "end"], name="stakeholderreport_schedule_period"
             )
         ]
+
+
+# The dashboards' tables (volano/reports/dashboards/models.py), registered with this app.
+from volano.reports.dashboards.models import (  # noqa: E402, F401
+    AccountHealth,
+    DailyFigure,
+    Dashboard,
+    HealthWeights,
+)

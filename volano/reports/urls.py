@@ -1,6 +1,7 @@
 from django.urls import path
 
 from volano.reports import customer_views, views
+from volano.reports.dashboards import urls as dashboard_urls
 
 app_name = "reports"
 
@@ -12,3 +13,4 @@ urlpatterns = [
     path("reports/related/", customer_views.related_view, name="related"),
     path("reports/churn-risk/", customer_views.churn_risk_view, name="churn_risk"),
 ]
+urlpatterns += dashboard_urls.urlpatterns

@@ -1,11 +1,12 @@
-"""The overview page: counts and latest rows of contacts, events and imports, one page over
-several domains, so it sits above them (core only serves the session and the team)."""
+"""The overview page: the dashboard (volano.reports.dashboards) under the counts and latest rows
+of contacts, events and imports, one page over several domains, so it sits above them (core only
+serves the session and the team)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -15,10 +16,11 @@ from volano.core.models import Role
 from volano.core.permissions import Cap, requires
 from volano.events.models import Event, EventType
 from volano.imports.models import ImportJob
+from volano.reports.dashboards.views import home_dashboard
 
 
 @requires(Cap.VIEW_DATA)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     workspace = request.workspace  # type: ignore[attr-defined]
     since = timezone.now() - dt.timedelta(days=30)
     # A sales rep's numbers are about their own contacts (the contacts list starts on them too);
@@ -47,19 +49,19 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     if all(step["done"] for step in checklist):
         checklist = []
-    return render(
-        request,
-        "core/home.html",
-        {
-            "counts": counts,
-            "mine": mine,
-            "latest_contacts": latest_contacts,
-            "latest_imports": latest_imports,
-            "empty": not mine and counts["contacts"] == 0 and counts["companies"] == 0,
-            "checklist": checklist,
-            "checklist_done": sum(1 for step in checklist if step["done"]),
-        },
-    )
+    context = {
+        "counts": counts,
+        "mine": mine,
+        "latest_contacts": latest_contacts,
+        "latest_imports": latest_imports,
+        "empty": not mine and counts["contacts"] == 0 and counts["companies"] == 0,
+        "checklist": checklist,
+        "checklist_done": sum(1 for step in checklist if step["done"]),
+    }
+    if context["empty"]:
+        return render(request, "core/home.html", context)
+    # the overview is the dashboard: the marketer's, or a rep's own (my leads, pipeline, SLA)
+    return home_dashboard(request, extra={**context, "overview": True})
 
 
 FEW_CONTACTS = 100

@@ -57,6 +57,7 @@ OWN_NAMESPACE = {
     ("GET", "score-models/<slug>"),
     ("DELETE", "score-models/<slug>"),
     ("GET", "campaigns/reports/<name>"),
+    ("GET", "reports/kpis/<name>"),
 }
 SECRET_MODEL = {
     "slug": "segreto",
@@ -470,6 +471,10 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "surveys"): {},
         ("GET", "surveys/<slug>/results"): {},
         ("POST", "surveys/<slug>/links"): {"body": {"contact_id": contact_id}},
+        ("GET", "reports/kpis"): {},
+        ("GET", "reports/kpis/<name>"): {},
+        ("GET", "reports/velocity"): {},
+        ("GET", "reports/health"): {},
         ("GET", "contacts/<contact_id>/stage-changes"): {},
         ("GET", "deals"): {"query": {"contact_id": contact_id}},
         ("POST", "deals"): {"body": {"name": "Copia", "contact_id": contact_id, "amount": 1}},
