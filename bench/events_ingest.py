@@ -242,6 +242,7 @@ def bare_executemany_sqlite(database: Path, copy: Path, pragmas: str) -> tuple[i
 
 
 def main() -> int:
+    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="~50,000 events (default)")
@@ -252,9 +253,16 @@ def main() -> int:
     parser.add_argument("--sqlite-mmap-mb", type=int, help="PRAGMA mmap_size for the server")
     parser.add_argument("--sqlite-pragmas", help='more, e.g. "PRAGMA wal_autocheckpoint=10000;"')
     parser.add_argument(
+        "--batch",
+        type=int,
+        default=BATCH,
+        help=f"events per request (default {BATCH}, at most 5000)",
+    )
+    parser.add_argument(
         "--pg-options", help='session settings for the server, e.g. "-c synchronous_commit=off"'
     )
     args = parser.parse_args()
+    BATCH = args.batch  # read by the client processes (forked after this) and the by-hand part
     total = 1_000_000 if args.full else 50_000
     batches_per_client = total // (BATCH * CLIENTS)
 
