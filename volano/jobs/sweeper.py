@@ -183,6 +183,7 @@ class Sweeper:
             self._reports(now)
         except Exception:
             logger.exception("sweeper: the scheduled reports pass failed")
+        try:
             self._nightly(now)
         except Exception:
             logger.exception("sweeper: the nightly pass failed")

@@ -237,8 +237,6 @@ def secrets(officina, giulia, marco):
         data={"name": "Segreto", "metric": "sqls", "target": 10, "start_on": "2026-01-01",
               "deadline": "2026-03-31", "owner": giulia.pk},
     )  # fmt: skip
-    return {
-        "goal": goal,
     # a budget plan of officina's ("Segreto", a line of people's time, hours logged, a review)
     from volano.budgets import plan_services
 
@@ -258,6 +256,8 @@ def secrets(officina, giulia, marco):
     survey = survey_create(workspace=officina, actor=giulia, name="Segreto", kind="nps")
     survey_answer(survey=survey, contact_id=contact.pk, wave=0, score=9, comment="Segreto")
     return {
+        "goal": goal,
+        "survey": survey,
         "plan": plan,
         "plan_line": plan_line,
         "time_log": time_log,
