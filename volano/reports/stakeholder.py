@@ -114,7 +114,10 @@ def _figures(workspace: Workspace, start: dt.date, end: dt.date) -> dict[str, An
     query = attribution.Query(start=start, end=end)
     by_channel = attribution.roi(workspace, MODEL, query, group="channel")["rows"]
     by_campaign = attribution.roi(workspace, MODEL, query, group="campaign")["rows"]
-    marketing_revenue = sum(r["revenue"] for r in by_channel if r["key"] != journeys.NOT_SET)
+    # marketing's share: the revenue credited to a marketing channel, not to direct visits, to
+    # touches with no campaign or to the journeys with no touch at all
+    not_marketing = {journeys.NOT_SET, journeys.NO_TOUCH, "direct"}
+    marketing_revenue = sum(r["revenue"] for r in by_channel if r["key"] not in not_marketing)
     customers = entered.get("customer", 0)
     kpis = {
         "leads": entered.get("lead", 0),
@@ -129,7 +132,9 @@ def _figures(workspace: Workspace, start: dt.date, end: dt.date) -> dict[str, An
         "cac": round(spend / customers, 2) if spend and customers else None,
     }
     campaigns = [
-        r for r in by_campaign if r["key"] != journeys.NOT_SET and (r["revenue"] or r["cost"])
+        r
+        for r in by_campaign
+        if r["key"] not in (journeys.NOT_SET, journeys.NO_TOUCH) and (r["revenue"] or r["cost"])
     ][:TOP_CAMPAIGNS]
     return {
         "kpis": kpis,
@@ -240,7 +245,7 @@ def _bars_svg(rows: list[tuple[str, list[float]]], colours: list[str], title: st
     from django.utils.html import escape
 
     top = max([v for _, values in rows for v in values] + [1.0])
-    bar, gap, label_width, width = 14, 10, 170, 520
+    bar, gap, label_width, width = 14, 10, 200, 560
     group = bar * len(colours) + gap
     height = max(group * len(rows), group)
     parts = [
@@ -250,7 +255,7 @@ def _bars_svg(rows: list[tuple[str, list[float]]], colours: list[str], title: st
     for i, (label, values) in enumerate(rows):
         y = i * group
         parts.append(
-            f'<text x="0" y="{y + bar}" font-size="11" fill="#1f2933">{escape(label[:28])}</text>'
+            f'<text x="0" y="{y + bar}" font-size="11" fill="#1f2933">{escape(label[:34])}</text>'
         )
         for j, value in enumerate(values):
             length = (width - label_width - 10) * (value / top)
