@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, Q, Sum
@@ -39,6 +40,7 @@ from volano.lifecycle import selectors as lifecycle
 from volano.orders.models import Order
 
 MODEL = "position"
+PRINT_CSS = Path(__file__).parent / "static" / "reports" / "stakeholder-print.css"
 TOP_CAMPAIGNS = 5
 MAX_DAYS = 3 * 366
 
@@ -322,7 +324,7 @@ def stakeholder_html(
 
 
 def stakeholder_pdf(workspace: Workspace, figures: dict[str, Any], *, language: str) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
     html = stakeholder_html(workspace, figures, language=language, standalone=True)
-    return HTML(string=html).write_pdf()
+    return HTML(string=html).write_pdf(stylesheets=[CSS(filename=str(PRINT_CSS))])

@@ -58,6 +58,8 @@ OWN_NAMESPACE = {
     ("DELETE", "score-models/<slug>"),
     ("GET", "campaigns/reports/<name>"),
     ("GET", "reports/kpis/<name>"),
+    # ferramenta's own latest self-assessment: none taken, so 404 (officina's is never it)
+    ("GET", "maturity/assessments/latest"),
 }
 SECRET_MODEL = {
     "slug": "segreto",
@@ -250,6 +252,11 @@ def secrets(officina, giulia, marco):
         data={"person": "Segreto", "day": "2026-01-05", "hours": 2, "line": plan_line.pk},
     )  # fmt: skip
     plan_services.review_record(workspace=officina, actor=giulia, plan_id=plan.pk, notes="Segreto")
+    # a self-assessment of officina's: ferramenta's list and latest never show it
+    from volano.maturity.services import assessment_take
+    from volano.maturity.tests.test_maturity import LEVEL_2
+
+    assessment = assessment_take(workspace=officina, answers=LEVEL_2, actor=giulia)
     # a survey of officina's, answered by its secret contact: ferramenta's reads never see it
     from volano.surveys.services import survey_answer, survey_create
 
@@ -258,6 +265,7 @@ def secrets(officina, giulia, marco):
     return {
         "goal": goal,
         "survey": survey,
+        "assessment": assessment,
         "plan": plan,
         "plan_line": plan_line,
         "time_log": time_log,
@@ -465,6 +473,12 @@ def calls(secrets: dict) -> dict[tuple[str, str], dict]:
         ("GET", "contacts/<contact_id>/scores"): {},
         ("GET", "contacts/<contact_id>/value"): {},
         ("GET", "reports/clv"): {},
+        ("GET", "reports/stakeholder"): {"query": {"from": "2026-05-01", "to": "2026-05-31"}},
+        ("GET", "reports/stakeholder.pdf"): {"query": {"from": "2026-05-01", "to": "2026-05-31"}},
+        ("GET", "maturity/questions"): {},
+        ("GET", "maturity/assessments"): {},
+        ("GET", "maturity/assessments/latest"): {},
+        ("POST", "maturity/assessments"): {"body": {"answers": {"website": "site"}}},
         ("GET", "reports/cohorts"): {},
         ("GET", "reports/related"): {},
         ("GET", "reports/churn-risk"): {},
@@ -685,6 +699,7 @@ def test_every_api_route_is_closed_to_another_workspace(
         "content": {secrets["content"].pk},
         "costs/manual": {secrets["cost"].pk},
         "goals": {secrets["goal"].pk},
+        "maturity/assessments": {secrets["assessment"].pk},
         "budgets/plans": {secrets["plan"].pk},
         "budgets/time-logs": {secrets["time_log"].pk},
     }
@@ -697,7 +712,7 @@ def test_every_api_route_is_closed_to_another_workspace(
             response = bruno.delete(path)
         else:
             response = getattr(bruno, method.lower())(path, spec.get("body", {}))
-        text = response.content.decode()
+        text = response.content.decode(errors="replace")  # the PDF routes answer bytes
         where = f"{method} {path} → {response.status_code} {text[:300]}"
         if (method, route) in OWN_NAMESPACE:
             assert response.status_code < 500, where
