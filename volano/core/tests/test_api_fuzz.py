@@ -35,7 +35,7 @@ from volano.segments import services as segment_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXAMPLES = int(os.environ.get("VOLANO_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("VOLANO_FUZZ_EXAMPLES", "5"))
 # The suite's run is the same every time (a failure reproduces); a longer hunt explores afresh.
 HUNT = "VOLANO_FUZZ_EXAMPLES" in os.environ
 CHECKS = [
