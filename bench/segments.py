@@ -189,6 +189,7 @@ def main() -> int:
         )
         affected = len(results)
         increments += timing
+    by_hand = _increment_by_hand(workspace, list(outside)[: args.runs * 2])
     print(
         f"segments: db={connection.vendor} contacts={contacts:,} events={events:,} "
         f"load_1min_start={load:.1f} load_1min_end={os.getloadavg()[0]:.1f} "
@@ -199,7 +200,58 @@ def main() -> int:
         f"incremental_ms_max={1000 * max(increments):.1f} affected_segments={affected} "
         f"refresh50_first_s={full_first[0]:.2f} refresh50_s={full[0]:.2f}"
     )
+    if by_hand:
+        print(
+            f"incremental by hand (the issue segment's condition for the contact, one"
+            f" hand-written statement, and its membership, committed): median"
+            f" {1000 * statistics.median(by_hand):.1f} ms, max {1000 * max(by_hand):.1f} ms;"
+            f" ratio by hand/incremental (medians)"
+            f" {statistics.median(by_hand) / statistics.median(increments):.2f}"
+        )
     return 0
+
+
+ISSUE_BY_HAND = (  # ISSUE_SEGMENT written by hand for one contact (%s: workspace, contact, now)
+    "SELECT c.id FROM contacts_contact c WHERE c.workspace_id = %(ws)s AND c.id = %(cid)s "
+    "AND c.region = 'Lombardia' AND (SELECT COUNT(*) FROM events_event e "
+    "WHERE e.workspace_id = %(ws)s AND e.contact_id = c.id AND e.type = 'page_view' "
+    "AND e.properties ->> 'url' LIKE '%%/prezzi%%' "
+    "AND e.occurred_at >= %(now)s - INTERVAL '30 days') >= 3 "
+    "AND NOT EXISTS (SELECT 1 FROM events_event e WHERE e.workspace_id = %(ws)s "
+    "AND e.contact_id = c.id AND e.type = 'email_clicked' "
+    "AND e.occurred_at >= %(now)s - INTERVAL '90 days')"
+)
+
+
+def _increment_by_hand(workspace, contact_ids: list[int]) -> list[float]:
+    """The least an event's refresh does for one segment that moves, by hand (PostgreSQL): the
+    issue segment's condition for the event's contact in one hand-written statement, and the
+    contact's membership of a scratch segment inserted, committed; timed per contact."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from volano.segments.models import Segment
+
+    if connection.vendor != "postgresql" or not contact_ids:
+        return []
+    scratch = Segment.objects.create(
+        workspace=workspace, slug="bench-by-hand", name="Bench by hand", definition=ISSUE_SEGMENT
+    )
+    timings = []
+    for contact_id in contact_ids:
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            now = timezone.now()
+            cursor.execute(ISSUE_BY_HAND, {"ws": workspace.pk, "cid": contact_id, "now": now})
+            if cursor.fetchone() is not None:
+                cursor.execute(
+                    "INSERT INTO segments_segmentmembership (workspace_id, segment_id, contact_id,"
+                    " entered_at) VALUES (%s, %s, %s, %s)",
+                    [workspace.pk, scratch.pk, contact_id, now],
+                )
+        timings.append(time.perf_counter() - started)
+    scratch.delete()
+    return timings
 
 
 # ~91% of the demo's contacts (every region but two)

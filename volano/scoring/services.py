@@ -173,17 +173,19 @@ def scores_compute(
         return _compute_few(workspace, model, definition, ids, now, stamped_at)
     select_sql, params = scores_select(workspace, definition, ids, now)
     result = ComputeResult()
-    if (
-        ids is None
-        and connection.vendor == "postgresql"
-        and Score.objects.for_workspace(workspace).filter(model=model).exists()
-    ):
+    # A model's first computation reads no old scores at all: no join or anti-join to the
+    # scores table, whose statistics (a new install's: empty) could turn one into a nested
+    # loop over a million rows per contact.
+    first = not Score.objects.for_workspace(workspace).filter(model=model).exists()
+    if ids is None and connection.vendor == "postgresql" and not first:
         with transaction.atomic(), connection.cursor() as cursor:
             _statistics_refresh(cursor, Score._meta.db_table)
             result = _recompute_postgresql(cursor, workspace, model, select_sql, params, stamped_at)
             ScoreModel.objects.for_workspace(workspace).filter(pk=model.pk).update(computed_at=now)
         return result
     with transaction.atomic(), connection.cursor() as cursor:
+        if ids is None and connection.vendor == "postgresql":
+            cursor.execute(WORK_MEM)  # the rules' window sorts and the pivot's hash in memory
         cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
         parts_type = "jsonb" if connection.vendor == "postgresql" else "text"
         cursor.execute(
@@ -191,14 +193,11 @@ def scores_compute(
             f"points double precision NOT NULL, parts {parts_type} NOT NULL)"
         )
         cursor.execute(f"INSERT INTO {TEMP_TABLE} (contact_id, points, parts) {select_sql}", params)
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {TEMP_TABLE}")  # autovacuum never sees temporary tables
+        if connection.vendor == "postgresql" and not first:
+            # autovacuum never sees temporary tables; the first computation joins nothing to it
+            cursor.execute(f"ANALYZE {TEMP_TABLE}")
             if ids is None:
                 _statistics_refresh(cursor, Score._meta.db_table)
-        # A model's first computation reads no old scores at all: no join or anti-join to the
-        # scores table, whose statistics (a new install's: empty) could turn one into a nested
-        # loop over a million rows per contact.
-        first = not Score.objects.for_workspace(workspace).filter(model=model).exists()
         changes_sql, changes_params = _changes_select(model, ids, first=first)
         if ids is not None:
             cursor.execute(f"SELECT contact_id FROM ({changes_sql}) c", changes_params)
@@ -223,6 +222,9 @@ def scores_compute(
 
 
 DIFF_TABLE = "volano_scores_diff"
+# A full computation's memory for its sorts and hashes (PostgreSQL, this transaction only): the
+# rules' windows over a million events and the hash of a million scores, off the disk.
+WORK_MEM = "SET LOCAL work_mem = '128MB'"
 
 
 def _recompute_postgresql(
@@ -239,7 +241,7 @@ def _recompute_postgresql(
     removals are written from that. Four joins of a million rows each cost several seconds
     more at 1M contacts (docs/benchmarks.md, issue 13)."""
     scores = Score._meta.db_table
-    cursor.execute("SET LOCAL work_mem = '128MB'")  # the hash of a million scores in memory
+    cursor.execute(WORK_MEM)  # the hash of a million scores in memory
     cursor.execute(f"DROP TABLE IF EXISTS {DIFF_TABLE}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {DIFF_TABLE} AS SELECT "

@@ -800,21 +800,25 @@ def segments_refresh_contacts(
         # One of them cannot run: each is then checked on its own below, where the one
         # that fails is switched off and the others are refreshed.
         moved_ids, checked = {}, set()
-    for segment in ordered:
-        deps = _dependencies(workspace, segment)
-        if not (deps.touched_by(tokens) or deps.segments & moved):
-            continue
-        if segment.pk in checked and segment.pk not in moved_ids:
-            results[segment.slug] = RefreshResult(0, 0, segment.size)
-            continue
-        result = _refresh_contacts_guarded(
-            workspace, segment, ids, now=now, known_moved=segment.pk in checked
-        )
-        if result is None:
-            continue
-        results[segment.slug] = result
-        if result.entered or result.left:
-            moved.add(segment.slug)
+    # The segments that move are written in one transaction (a savepoint each, so one that
+    # fails is switched off alone): one commit and one dispatch of their facts per event, where
+    # a transaction per segment cost a commit and a queued task each (docs/benchmarks.md).
+    with transaction.atomic():
+        for segment in ordered:
+            deps = _dependencies(workspace, segment)
+            if not (deps.touched_by(tokens) or deps.segments & moved):
+                continue
+            if segment.pk in checked and segment.pk not in moved_ids:
+                results[segment.slug] = RefreshResult(0, 0, segment.size)
+                continue
+            result = _refresh_contacts_guarded(
+                workspace, segment, ids, now=now, known_moved=segment.pk in checked
+            )
+            if result is None:
+                continue
+            results[segment.slug] = result
+            if result.entered or result.left:
+                moved.add(segment.slug)
     return results
 
 

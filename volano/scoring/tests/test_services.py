@@ -1,8 +1,11 @@
 """Rule scoring: the documented arithmetic, exact, set-based, on SQLite and PostgreSQL."""
 
 import datetime as dt
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from volano.contacts.models import Contact
@@ -11,7 +14,12 @@ from volano.core.errors import ValidationFailed
 from volano.events.models import Event
 from volano.events.services import event_append
 from volano.scoring.models import Score
-from volano.scoring.services import score_model_save, scores_compute, scores_refresh_contacts
+from volano.scoring.services import (
+    TEMP_TABLE,
+    score_model_save,
+    scores_compute,
+    scores_refresh_contacts,
+)
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 RICAMBI = {
@@ -110,8 +118,18 @@ def test_a_new_models_first_computation_matches_a_recompute(officina, giulia, pe
     second = score_model_save(
         workspace=officina, actor=giulia, data={**RICAMBI, "slug": "bis", "name": "Bis"}
     )
-    result = scores_compute(workspace=officina, model=second, now=NOW)
+    with CaptureQueriesContext(connection) as statements:
+        result = scores_compute(workspace=officina, model=second, now=NOW)
     assert (result.scored, result.changed) == (2, 2)
+    # its plan cannot depend on the scores table's statistics (a new install's say "empty"):
+    # no statement reads that table beside the new scores, no join, no anti-join
+    beside = [
+        q["sql"]
+        for q in statements.captured_queries
+        if TEMP_TABLE in q["sql"] and re.search(r'\b(FROM|JOIN)\s+"?scoring_score\b', q["sql"])
+    ]
+    assert any(TEMP_TABLE in q["sql"] for q in statements.captured_queries)
+    assert beside == []
     mine = Score.objects.for_workspace(officina).filter(model=second)
     theirs = Score.objects.for_workspace(officina).filter(model=first)
     assert sorted(mine.values_list("contact_id", "points", "parts")) == sorted(
