@@ -135,7 +135,9 @@ def _figures(request: HttpRequest, result: dict | None, error: ApplicationError 
             "kind": kind,
             "is_revenue": model is None or model.outcome == "revenue",
         },
-        status=422 if error else 200,
+        # HTMX swaps no 4xx answer: the refusal would stay unseen under the last answer, so
+        # the page's own requests get it with 200; a plain form post still gets 422
+        status=422 if error and not request.headers.get("HX-Request") else 200,
     )
 
 
