@@ -23,6 +23,7 @@ BENCHMARKS = [
     "workflows",
     "workflow_replay",
     "campaign_reports",
+    "budget_plans",
 ]
 
 

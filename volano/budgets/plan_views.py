@@ -207,6 +207,8 @@ def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
             "labels": {"planned": _("Planned"), "actual": _("Actual"), "forecast": _("Forecast")},
         },
         today=today,
+        year_start=dt.date(plan.year, 1, 1),
+        year_end=dt.date(plan.year, 12, 31),
     )
     return render(request, "budgets/plan.html", context, status=422 if errors else 200)
 

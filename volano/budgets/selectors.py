@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from django.db.models import QuerySet
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from volano.budgets import mmm
@@ -23,6 +24,11 @@ CURVE_POINTS = 41
 # A what-if beyond ten times today's spend is far outside anything the model has seen.
 MAX_CHANGE_PERCENT = 1000
 MAX_AMOUNT = 1e12  # a week's spend no SME reaches, far from overflowing a float
+
+
+def _amount(value: float) -> str:
+    """An amount in a message, with the separators of the language in use (1.234,50 / 1,234.50)."""
+    return number_format(round(float(value), 2), 2, force_grouping=True)
 
 
 def order_channels(*, workspace: Workspace) -> list[str]:
@@ -237,19 +243,19 @@ def allocation_recommend(
     if budget < lower.sum() - 1e-9:
         raise ApplicationError(
             _(
-                "the weekly budget (%(budget).2f) is below the sum of the lowest amounts the "
-                "bounds ask for (%(lower).2f)"
+                "the weekly budget (€ %(budget)s) is below the sum of the lowest amounts the "
+                "bounds ask for (€ %(lower)s)"
             )
-            % {"budget": budget, "lower": lower.sum()},
+            % {"budget": _amount(budget), "lower": _amount(lower.sum())},
             field="budget",
         )
     if budget > upper.sum() + 1e-9:
         raise ApplicationError(
             _(
-                "the weekly budget (%(budget).2f) is above the sum of the highest amounts the "
-                "bounds allow (%(upper).2f): raise some bounds"
+                "the weekly budget (€ %(budget)s) is above the sum of the highest amounts the "
+                "bounds allow (€ %(upper)s): raise some bounds"
             )
-            % {"budget": budget, "upper": upper.sum()},
+            % {"budget": _amount(budget), "upper": _amount(upper.sum())},
             field="budget",
         )
     point, _draws_unused = _draws(model)

@@ -5,6 +5,7 @@ selectors read, services write."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -29,11 +30,12 @@ def _date(value: str) -> dt.date | None:
 
 
 def _number(value: str) -> float | None:
-    """A number as typed in either language: "1.234,5" or "1234.5"."""
-    text = (value or "").strip().replace(" ", "").replace("€", "")
+    """A number as typed in either language: "1.234,5", "1.200" (Italian thousands) or
+    "1234.5"."""
+    text = (value or "").strip().replace(" ", "").replace("\u00a0", "").replace("€", "")
     if not text:
         return None
-    if "," in text:
+    if "," in text or re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
         text = text.replace(".", "").replace(",", ".")
     try:
         return float(text)
@@ -135,7 +137,9 @@ def _figures(request: HttpRequest, result: dict | None, error: ApplicationError 
             "kind": kind,
             "is_revenue": model is None or model.outcome == "revenue",
         },
-        status=422 if error else 200,
+        # HTMX swaps no 4xx answer: the refusal would stay unseen under the last answer, so
+        # the page's own requests get it with 200; a plain form post still gets 422
+        status=422 if error and not request.headers.get("HX-Request") else 200,
     )
 
 

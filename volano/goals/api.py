@@ -41,6 +41,7 @@ class GoalIn(Strict):
     owner: int | str
     start_value: float | str | None = None
     notes: str = Field(default="", max_length=5000)
+    shared: bool = False
 
 
 class GoalPatch(Strict):
@@ -54,6 +55,7 @@ class GoalPatch(Strict):
     owner: int | str | None = None
     start_value: float | str | None = None
     notes: str | None = Field(default=None, max_length=5000)
+    shared: bool | None = None
 
 
 class MetricOut(Schema):
@@ -98,6 +100,7 @@ class GoalOut(Schema):
     owner_id: int | None
     owner: str | None
     notes: str
+    shared: bool
     status: str
     value: float | None
     expected: float | None
@@ -132,6 +135,7 @@ def _goal_out(goal: Goal) -> dict:
         "owner_id": goal.owner_id,
         "owner": goal.owner.email if goal.owner else None,
         "notes": goal.notes,
+        "shared": goal.shared,
         "status": progress.status,
         "value": progress.value,
         "expected": progress.expected,
@@ -149,7 +153,8 @@ def _data(payload: Strict) -> dict:
 @router.get("/goals", response=list[GoalOut], by_alias=True, summary="List goals, with progress")
 @paginate(Pages, page_size=PAGE_SIZE, max_page_size=PAGE_SIZE)
 def goals_list(request: HttpRequest):
-    return [_goal_out(g) for g in selectors.goal_list(workspace=_ws(request))]
+    goals = selectors.goal_list(workspace=_ws(request), viewer=_actor(request))
+    return [_goal_out(g) for g in goals]
 
 
 @router.post("/goals", response={201: GoalOut}, by_alias=True, summary="Set a goal")
@@ -165,7 +170,8 @@ def goals_metrics(request: HttpRequest):
 
 @router.get("/goals/{goal_id}", response=GoalOut, by_alias=True, summary="One goal")
 def goals_get(request: HttpRequest, goal_id: int):
-    return _goal_out(selectors.goal_get(workspace=_ws(request), goal_id=goal_id))
+    goal = selectors.goal_get(workspace=_ws(request), goal_id=goal_id, viewer=_actor(request))
+    return _goal_out(goal)
 
 
 @router.put("/goals/{goal_id}", response=GoalOut, by_alias=True, summary="Change a goal")
@@ -190,5 +196,5 @@ def goals_delete(request: HttpRequest, goal_id: int):
     summary="A goal's progress: its value day by day against the straight line to the target",
 )
 def goals_progress(request: HttpRequest, goal_id: int):
-    goal = selectors.goal_get(workspace=_ws(request), goal_id=goal_id)
+    goal = selectors.goal_get(workspace=_ws(request), goal_id=goal_id, viewer=_actor(request))
     return selectors.goal_progress(goal).as_dict()

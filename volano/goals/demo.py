@@ -1,7 +1,9 @@
-"""The demo workspace's two SMART goals (the demo loader calls this last, when every story is
-in): the quarter's SQLs, owned by the marketer, and the year's revenue from new customers, owned
-by the administrator. Their targets are set from the demo's own pace, so one goal is on track
-and the other behind, whatever day the demo is loaded."""
+"""The demo workspace's three SMART goals (the demo loader calls this last, when every story is
+in): the quarter's SQLs, owned by the marketer and shared with sales; the year's revenue from new
+customers, owned by the administrator; and the quarter's won deals, owned by the sales rep Marco
+Neri (who sees it, and the shared one, not the administrator's). Their targets are set from the
+demo's own pace, so the first is on track and the second behind, whatever day the demo is
+loaded."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from volano.goals import metrics, services
 
 MARKETER = "giulia.verdi@officinarossi.it"
 ADMIN = "demo@volano.local"
+REP = "marco.neri@officinarossi.it"
 
 
 def _pace(workspace: Workspace, key: str, start: dt.date, end: dt.date, today: dt.date) -> float:
@@ -29,9 +32,13 @@ def demo_goals_create(*, workspace: Workspace, now: dt.datetime) -> list[int]:
     year_start, year_end = dt.date(today.year, 1, 1), dt.date(today.year, 12, 31)
     marketer = User.objects.filter(email=MARKETER).first()
     admin = User.objects.filter(email=ADMIN).first() or marketer
+    rep = User.objects.filter(email=REP).first() or marketer
     sqls = max(10, math.floor(0.9 * _pace(workspace, "sqls", quarter_start, quarter_end, today)))
     revenue = 1.15 * _pace(workspace, "new_customer_revenue", year_start, year_end, today)
     revenue = max(50_000, round(revenue, -4))
+    won = max(
+        10_000, round(1.05 * _pace(workspace, "won_deals", quarter_start, quarter_end, today), -3)
+    )
     made = [
         services.goal_create(
             workspace=workspace,
@@ -44,6 +51,7 @@ def demo_goals_create(*, workspace: Workspace, now: dt.datetime) -> list[int]:
                 "deadline": quarter_end,
                 "owner": marketer,
                 "notes": "Le vendite chiedono lead qualificati costanti per i quattro agenti.",
+                "shared": True,
             },
         ),
         services.goal_create(
@@ -57,6 +65,20 @@ def demo_goals_create(*, workspace: Workspace, now: dt.datetime) -> list[int]:
                 "deadline": year_end,
                 "owner": admin,
                 "notes": "Il piano di marketing dell'anno si giustifica con i nuovi clienti.",
+            },
+        ),
+        services.goal_create(
+            workspace=workspace,
+            actor=None,
+            data={
+                "name": "Trattative vinte nel trimestre",
+                "metric": "won_deals",
+                "target": won,
+                "start_on": quarter_start,
+                "deadline": quarter_end,
+                "owner": rep,
+                "notes": "Le trattative chiuse da tutta la squadra: il ritmo che il Nord-Ovest "
+                "si è impegnato a tenere.",
             },
         ),
     ]

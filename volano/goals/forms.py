@@ -50,6 +50,12 @@ class GoalForm(forms.Form):
         help_text=_("Relevant: what this goal serves, so the team agrees it is worth it."),
     )
 
+    shared = forms.BooleanField(
+        label=_("Shared with sales"),
+        required=False,
+        help_text=_("Sales reps see the goals they own and the shared ones; they change none."),
+    )
+
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["metric"].choices = [  # type: ignore[attr-defined]
@@ -73,6 +79,7 @@ class GoalForm(forms.Form):
             "start_value": "" if goal.start_value is None else _plain(goal.start_value),
             "owner": str(goal.owner_id or ""),
             "notes": goal.notes,
+            "shared": goal.shared,
         }
 
     def service_data(self) -> dict:

@@ -14,7 +14,8 @@ from volano.core.tenancy import WorkspaceScopedModel
 class Goal(WorkspaceScopedModel):
     """`metric` is a key of `volano.goals.metrics.METRICS`. `start_value` is where the straight
     line to the target begins: 0 for a total (SQLs, revenue…); for a rate or a cost per customer
-    the value measured over as many days just before the start, unless the owner gave one."""
+    the value measured over as many days just before the start, unless the owner gave one.
+    A sales rep reads the goals they own and those `shared` with sales, and changes none."""
 
     name = models.CharField(_("name"), max_length=200)
     metric = models.CharField(_("metric"), max_length=40)
@@ -32,6 +33,8 @@ class Goal(WorkspaceScopedModel):
         verbose_name=_("owner"),
     )
     notes = models.TextField(_("why it matters"), blank=True)
+    # a sales rep sees the goals they own and the shared ones; everyone else sees them all
+    shared = models.BooleanField(_("shared with sales"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -7,10 +7,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from volano.core.models import Workspace
+from volano.core.errors import NotFound
+from volano.core.models import Membership, User, Workspace
+from volano.core.permissions import Cap, allows
 from volano.core.tenancy import access_in_workspace
 from volano.goals import metrics
 from volano.goals.models import Goal
@@ -63,18 +66,47 @@ class Progress:
         }
 
 
-def goal_list(*, workspace: Workspace) -> QuerySet[Goal]:
-    return Goal.objects.for_workspace(workspace).select_related("owner").order_by("deadline", "pk")
+def sees_every_goal(workspace: Workspace, viewer: User | None) -> bool:
+    """Administrators, marketers and viewers read every goal (they see the marketing side); a
+    sales rep only the goals they own and those shared with sales."""
+    if viewer is None:
+        return True
+    role = (
+        Membership.objects.filter(workspace=workspace, user=viewer)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return allows(role, Cap.VIEW_MARKETING)
 
 
-def goal_get(*, workspace: Workspace, goal_id: int) -> Goal:
-    return access_in_workspace(Goal, workspace=workspace, pk=goal_id)
+def goal_list(*, workspace: Workspace, viewer: User | None = None) -> QuerySet[Goal]:
+    """The workspace's goals; with `viewer`, only those that person may read."""
+    goals = Goal.objects.for_workspace(workspace).select_related("owner").order_by("deadline", "pk")
+    if not sees_every_goal(workspace, viewer):
+        goals = goals.filter(Q(owner=viewer) | Q(shared=True))
+    return goals
 
 
-def goals_for_period(*, workspace: Workspace, start: dt.date, end: dt.date) -> list[dict]:
+def goal_get(*, workspace: Workspace, goal_id: int, viewer: User | None = None) -> Goal:
+    """One goal; with `viewer`, a goal that person may not read is as absent as a missing one."""
+    goal = access_in_workspace(Goal, workspace=workspace, pk=goal_id)
+    mine = goal.owner_id is not None and goal.owner_id == getattr(viewer, "pk", None)
+    if not (mine or goal.shared or sees_every_goal(workspace, viewer)):
+        raise NotFound(
+            _("no such %(thing)s in this workspace") % {"thing": Goal._meta.verbose_name},
+            field="goal",
+        )
+    return goal
+
+
+def goals_for_period(
+    *, workspace: Workspace, start: dt.date, end: dt.date, viewer: User | None = None
+) -> list[dict]:
     """The goals whose period overlaps [start, end] (a plan's year or quarter), each with its
     progress: what a plan page shows beside its lines."""
-    goals = goal_list(workspace=workspace).filter(start_on__lte=end, deadline__gte=start)
+    goals = goal_list(workspace=workspace, viewer=viewer).filter(
+        start_on__lte=end, deadline__gte=start
+    )
     return [
         {"goal": g, "metric": metrics.METRICS[g.metric], "progress": goal_progress(g)}
         for g in goals

@@ -20,7 +20,17 @@ from volano.core.tenancy import ensure_in_workspace
 from volano.goals import metrics
 from volano.goals.models import Goal
 
-GOAL_FIELDS = ("name", "metric", "target", "start_on", "deadline", "start_value", "owner", "notes")
+GOAL_FIELDS = (
+    "name",
+    "metric",
+    "target",
+    "start_on",
+    "deadline",
+    "start_value",
+    "owner",
+    "notes",
+    "shared",
+)
 MAX_DAYS = 3700  # ten years and a bit: a longer goal is a typo
 MAX_AMOUNT = Decimal("999999999999.99")
 THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
@@ -50,6 +60,13 @@ def number_parse(raw: Any) -> Decimal | None:
         except InvalidOperation:
             return None
     return value if value.is_finite() else None
+
+
+def _flag(raw: Any) -> bool:
+    """A checkbox or a JSON boolean: "on", "1", "true", True."""
+    if isinstance(raw, str):
+        return raw.strip().lower() in ("on", "1", "true", "yes", "sì", "si")
+    return bool(raw)
 
 
 def _date(raw: Any) -> dt.date | None:
@@ -218,6 +235,8 @@ def _clean(workspace: Workspace, data: dict, goal: Goal | None) -> dict[str, Any
         clean["owner"] = _owner(workspace, data.get("owner"), errors)
     if given("notes"):
         clean["notes"] = str(data.get("notes") or "").strip()[:5000]
+    if given("shared"):
+        clean["shared"] = _flag(data.get("shared"))
     if errors:
         raise ValidationFailed(errors)
     return clean

@@ -42,7 +42,7 @@ def _rows(goals: list[Goal]) -> list[dict]:
     ]
 
 
-@requires(read=Cap.VIEW_MARKETING, write=Cap.EDIT_MARKETING)
+@requires(read=Cap.VIEW_DATA, write=Cap.EDIT_MARKETING)
 def goal_list(request: HttpRequest) -> HttpResponse:
     workspace = _ws(request)
     form = GoalForm(workspace=workspace, initial={"owner": str(request.user.pk)})
@@ -59,7 +59,7 @@ def goal_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Goal “%(name)s” set.") % {"name": goal.name})
             return redirect("goals:detail", goal_id=goal.pk)
-    rows = _rows(list(selectors.goal_list(workspace=workspace)))
+    rows = _rows(list(selectors.goal_list(workspace=workspace, viewer=_actor(request))))
     return render(
         request,
         "goals/list.html",
@@ -83,10 +83,10 @@ def _chart(goal: Goal, metric: metrics.Metric, progress: selectors.Progress) -> 
     }
 
 
-@requires(read=Cap.VIEW_MARKETING, write=Cap.EDIT_MARKETING)
+@requires(read=Cap.VIEW_DATA, write=Cap.EDIT_MARKETING)
 def goal_detail(request: HttpRequest, goal_id: int) -> HttpResponse:
     workspace = _ws(request)
-    goal = selectors.goal_get(workspace=workspace, goal_id=goal_id)
+    goal = selectors.goal_get(workspace=workspace, goal_id=goal_id, viewer=_actor(request))
     form = GoalForm(workspace=workspace, initial=GoalForm.initial_of(goal))
     status = 200
     if request.method == "POST":

@@ -71,8 +71,16 @@ def test_the_page_fits_the_model_and_answers_the_optimiser_and_a_what_if(signed_
         {"outcome": "revenue", "budget": "100", "lo-google_ads": "500"},
         HTTP_HX_REQUEST="true",
     )
-    assert too_small.status_code == 422
+    assert too_small.status_code == 200  # HTMX swaps no 4xx: the refusal must be seen
+    assert 'data-testid="figures-error"' in too_small.content.decode()
     assert "below the sum of the lowest amounts" in too_small.content.decode()
+    italian = signed_in.post(
+        "/budgets/response/optimise/",
+        {"outcome": "revenue", "budget": "1.000", "lo-google_ads": "1.500"},
+        HTTP_HX_REQUEST="true",
+        HTTP_ACCEPT_LANGUAGE="it",
+    )
+    assert "€ 1.000,00" in italian.content.decode() and "€ 1.500,00" in italian.content.decode()
 
     not_a_number = signed_in.post(
         "/budgets/response/whatif/", {"outcome": "revenue", "pct-meta_ads": "tanto"}

@@ -66,6 +66,14 @@ def test_the_curves_are_drawn_and_the_optimiser_answers_in_place(page, live_serv
     expect(page.locator("#whatif-result [data-testid=figures]")).to_be_visible()
     _no_sideways_scroll(page)
     _shot(page, "budgets-response-1440.png")
+    # a budget below the lowest amounts is refused where the answer was, not left unseen
+    page.locator("#budget").fill("100")
+    page.locator("input[name='lo-google_ads']").fill("500")
+    page.locator("button", has_text="Recommend a split").click()
+    expect(page.locator("#optimise-result [data-testid=figures-error]")).to_contain_text(
+        "below the sum of the lowest amounts"
+    )
+    expect(page.locator("#optimise-result [data-testid=allocation]")).to_have_count(0)
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/budgets/response/")

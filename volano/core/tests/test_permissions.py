@@ -102,7 +102,7 @@ def test_the_ui_hides_what_a_rep_and_a_viewer_cannot_do(client, people):
     nav = client.get(reverse("home")).content.decode()
     for hidden in ("segments:list", "scoring:models", "imports:list", "handoff:settings", "outbox"):
         assert f'href="{reverse(hidden)}"' not in nav, hidden
-    for shown in ("contacts:list", "deals:board", "handoff:leads", "team", "tokens"):
+    for shown in ("contacts:list", "deals:board", "handoff:leads", "team", "tokens", "goals:list"):
         assert f'href="{reverse(shown)}"' in nav, shown
     client.force_login(people[Role.VIEWER])
     nav = client.get(reverse("home")).content.decode()
@@ -123,6 +123,7 @@ def test_a_rep_cannot_save_a_score_model_a_segment_an_import_or_settings(client,
         (reverse("handoff:settings_save"), {}),
         (reverse("lifecycle:stages"), {"stage": "mql", "name": "Caldo"}),
         (reverse("team"), {"email": "x@y.it", "role": "admin"}),
+        (reverse("goals:list"), {"name": "Mio", "metric": "sqls", "target": "5"}),
     ]
     for url, data in refused:
         assert client.post(url, data).status_code == 403, url

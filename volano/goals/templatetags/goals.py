@@ -67,15 +67,20 @@ def percent_of(part: float | None, whole: float | None) -> int:
     """How far along, 0–100, for a progress bar."""
     if not part or not whole:
         return 0
-    return max(0, min(100, round(100 * part / whole)))
+    return max(0, min(100, round(100 * float(part) / float(whole))))
 
 
 @register.inclusion_tag("goals/_beside.html", takes_context=True)
 def goals_beside(context: Any, start: dt.date, end: dt.date) -> dict:
     request = context["request"]
     workspace = request.workspace
+    user = getattr(request, "user", None)
+    viewer = user if user is not None and user.is_authenticated else None
     return {
-        "rows": selectors.goals_for_period(workspace=workspace, start=start, end=end),
+        "rows": selectors.goals_for_period(
+            workspace=workspace, start=start, end=end, viewer=viewer
+        ),
         "start": start,
         "end": end,
+        "can": context.get("can", {}),
     }

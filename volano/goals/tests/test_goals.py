@@ -212,3 +212,49 @@ def test_a_plan_page_can_show_the_goals_of_its_period_beside_it(rf, officina, gi
         )
     assert "SQL del primo trimestre" in html and "SQL del 2027" not in html
     assert 'data-testid="goal-status"' in html and "Goals of the period" in html
+    # the value so far and the straight line's value, each a bar out of the target (90)
+    assert 'max="90.0" value="12.0"' in html  # 12 SQLs of 90 (the goal ended in March)
+    assert 'max="90.0" value="90.0"' in html  # the line reached the target at the deadline
+
+
+def test_a_sales_rep_reads_the_goals_they_own_and_the_shared_ones_and_changes_none(
+    client, officina, giulia, marco, sqls
+):
+    from volano.conftest import ApiClient
+    from volano.core import services as core_services
+
+    own = _goal(officina, giulia, name="Trattative di Marco", owner=marco.pk)
+    shared = _goal(officina, giulia, name="SQL per le vendite", shared="on")
+    private = _goal(officina, giulia, name="CAC del marketing", metric="cac", target=300)
+    assert shared.shared and not own.shared and not private.shared
+    _token, raw = core_services.token_create(workspace=officina, user=marco)
+    rep = ApiClient(client, raw)
+    rep.headers["Accept-Language"] = "en"
+    listed = rep.get("/goals")
+    assert listed.status_code == 200
+    assert {g["name"] for g in listed.json()["items"]} == {own.name, shared.name}
+    assert rep.get(f"/goals/{own.pk}/progress").json()["target"] == 90
+    assert rep.get(f"/goals/{shared.pk}").json()["shared"] is True
+    assert rep.get(f"/goals/{private.pk}").status_code == 404
+    assert rep.get(f"/goals/{private.pk}/progress").status_code == 404
+    refused = rep.put(f"/goals/{own.pk}", {"target": 1})
+    assert refused.status_code == 403
+    assert rep.delete(f"/goals/{shared.pk}").status_code == 403
+    assert Goal.objects.for_workspace(officina).get(pk=own.pk).target == 90
+    # Giulia (marketer) still reads all three
+    _token, raw = core_services.token_create(workspace=officina, user=giulia)
+    assert len(ApiClient(client, raw).get("/goals").json()["items"]) == 3
+
+    client.force_login(marco)
+    en = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    listing = client.get("/goals/", **en).content.decode()
+    assert own.name in listing and shared.name in listing and private.name not in listing
+    assert "The goals you own and those shared with sales." in listing
+    assert 'id="new-goal"' not in listing  # no form to set one
+    page = client.get(f"/goals/{own.pk}/", **en)
+    assert page.status_code == 200 and 'data-testid="goal-figures"' in page.content.decode()
+    assert "Change the goal" not in page.content.decode()
+    assert client.get(f"/goals/{private.pk}/", **en).status_code == 404
+    assert client.post(f"/goals/{own.pk}/", {"target": "1"}, **en).status_code == 403
+    assert client.post(f"/goals/{own.pk}/delete/", **en).status_code == 403
+    assert Goal.objects.for_workspace(officina).filter(pk=own.pk).exists()
