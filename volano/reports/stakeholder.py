@@ -95,8 +95,11 @@ def _money(value: Any) -> float:
     return float(value or 0)
 
 
-def _figures(workspace: Workspace, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """The KPIs of one period, with the tables behind them."""
+def _figures(
+    workspace: Workspace, start: dt.date, end: dt.date, *, kpis_only: bool = False
+) -> dict[str, Any]:
+    """The KPIs of one period, with the tables behind them (`kpis_only`: the period compared
+    with, whose campaigns are not shown, so they are not attributed)."""
     since, until = lifecycle.period_bounds(workspace, start, end)
     funnel = lifecycle.funnel_report(workspace=workspace, start=start, end=end)
     entered = {row["stage"]: row["entered"] for row in funnel["stages"]}
@@ -120,8 +123,13 @@ def _figures(workspace: Workspace, start: dt.date, end: dt.date) -> dict[str, An
     spend = _money(costs_in(workspace, start, end).aggregate(v=Coalesce(Sum("amount"), zero))["v"])
 
     query = attribution.Query(start=start, end=end)
-    by_channel = attribution.roi(workspace, MODEL, query, group="channel")["rows"]
-    by_campaign = attribution.roi(workspace, MODEL, query, group="campaign")["rows"]
+    touches = attribution.query_touches(workspace, query)  # read once for both groups
+    by_channel = attribution.roi(workspace, MODEL, query, group="channel", touches=touches)["rows"]
+    by_campaign = (
+        []
+        if kpis_only
+        else attribution.roi(workspace, MODEL, query, group="campaign", touches=touches)["rows"]
+    )
     # marketing's share: the revenue credited to a marketing channel, not to direct visits, to
     # touches with no campaign or to the journeys with no touch at all
     not_marketing = {journeys.NOT_SET, journeys.NO_TOUCH, "direct"}
@@ -224,7 +232,7 @@ def stakeholder_figures(
     current = _figures(workspace, start, end)
     if previous is None:
         before_start, before_end = previous_period(start, end)
-        before = _figures(workspace, before_start, before_end)["kpis"]
+        before = _figures(workspace, before_start, before_end, kpis_only=True)["kpis"]
         previous = {
             "kpis": before,
             "start": before_start.isoformat(),
