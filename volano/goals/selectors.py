@@ -86,7 +86,6 @@ def workspace_today(workspace: Workspace) -> dt.date:
     return timezone.now().astimezone(metrics.zone_of(workspace)).date()
 
 
-
 def goal_progress(goal: Goal, *, today: dt.date | None = None) -> Progress:
     metric = metrics.METRICS[goal.metric]
     today = today or workspace_today(goal.workspace)
