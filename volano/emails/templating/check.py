@@ -225,7 +225,8 @@ def _call_problems(
                 )
             )
             continue
-        message = function.check(names.workspace, [arg.value for arg in call.args])
+        values = [arg.value for arg in call.args if isinstance(arg, nodes.Const)]
+        message = function.check(names.workspace, values)
         if message:
             problems.append(Problem(where, message, node.lineno, column))
     return problems
@@ -278,5 +279,5 @@ def template_calls(template: Any, name: str) -> list[list[Any]]:
                 and call.node.name == name
                 and all(isinstance(arg, nodes.Const) for arg in call.args)
             ):
-                found.append([arg.value for arg in call.args])
+                found.append([arg.value for arg in call.args if isinstance(arg, nodes.Const)])
     return found
