@@ -310,14 +310,24 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
     return result
 
 
-def roi(workspace: Workspace, model: str, query: Query, *, group: str = "campaign") -> dict:
+def roi(
+    workspace: Workspace,
+    model: str,
+    query: Query,
+    *,
+    group: str = "campaign",
+    touches: journeys.Touches | None = None,
+) -> dict:
     """Per campaign (UTM campaign) or channel group: cost, leads, MQLs, SQLs, customers and
     revenue attributed under `model`, and CPL, cost per SQL, CAC, ROAS, ROI. Rows with a cost
-    or an attributed conversion; the touches with no campaign are one row `(not set)`."""
+    or an attributed conversion; the touches with no campaign are one row `(not set)`.
+    `touches`: the query's `query_touches`, when the caller reads both groups of one period
+    (they do not depend on the group)."""
     group = _choice(group, ROI_GROUPS, "group")
     dimension = "campaign" if group == "campaign" else "channel"
     attributed: dict[str, dict[str, float]] = {}
-    touches = query_touches(workspace, query)  # once for the five conversions
+    if touches is None:
+        touches = query_touches(workspace, query)  # once for the five conversions
     for conversion in ROI_CONVERSIONS:
         sub = Query(**{**query.__dict__, "dimension": dimension, "conversion": conversion})
         paths = query_paths(workspace, sub, touches=touches)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -32,6 +32,7 @@ from volano.core.errors import ApplicationError
 from volano.emails.models import EmailTemplate
 from volano.emails.sending.renderers import RenderedEmail, register_renderer
 from volano.emails.templating.context import contact_context
+from volano.emails.templating.functions import functions_bind, functions_for_contact
 from volano.emails.templating.sandbox import html_template, text_template
 
 CHUNK = 5000
@@ -96,15 +97,20 @@ def render_for_contact(
     *,
     variants: dict[str, int | None] | None = None,
     subject: str | None = None,
+    functions: dict[str, Callable[..., str]] | None = None,
 ) -> RenderedEmail:
     """The email as `contact` receives it. `variants` is this contact's entry of `variants_for`
-    (chosen here, for this one contact, when not given)."""
+    (chosen here, for this one contact, when not given); `functions` the template functions
+    bound for the mailing's batch (`functions_bind`; a preview's, with mailing 0, when not
+    given)."""
     template_ensure_sendable(template)
     if contact.workspace_id != template.workspace_id:
         raise ApplicationError(_("the contact is not in the template's workspace"), field="contact")
     if variants is None:
         variants = variants_for(template, [contact.pk])[contact.pk]
-    context = contact_context(contact)
+    if functions is None:
+        functions = functions_bind(template.workspace_id)
+    context = {**contact_context(contact), **functions_for_contact(functions, contact.pk)}
     compiled = template.compiled
     html_blocks: dict[str, Markup] = {}
     text_blocks: dict[str, str] = {}
@@ -156,8 +162,11 @@ def render_mailing(mailing: Any, contacts: Iterable[Any]) -> dict[int, RenderedE
     contacts = list(contacts)
     chosen = _variants_ahead(mailing, template, [c.pk for c in contacts])
     subject = params.get("subject")
+    functions = functions_bind(mailing.workspace_id, mailing.pk or 0)
     return {
-        c.pk: render_for_contact(template, c, variants=chosen.get(c.pk, {}), subject=subject)
+        c.pk: render_for_contact(
+            template, c, variants=chosen.get(c.pk, {}), subject=subject, functions=functions
+        )
         for c in contacts
     }
 

@@ -113,13 +113,14 @@ def goals_for_period(
     ]
 
 
-def _today(workspace: Workspace) -> dt.date:
+def workspace_today(workspace: Workspace) -> dt.date:
+    """Today in the workspace's time zone (the day goals are measured to)."""
     return timezone.now().astimezone(metrics.zone_of(workspace)).date()
 
 
 def goal_progress(goal: Goal, *, today: dt.date | None = None) -> Progress:
     metric = metrics.METRICS[goal.metric]
-    today = today or _today(goal.workspace)
+    today = today or workspace_today(goal.workspace)
     start, deadline = goal.start_on, goal.deadline
     target = float(goal.target)
     if metric.kind == "total":

@@ -53,6 +53,7 @@ class StepsOut(Schema):
     now: list[StepOut]
     later: list[StepOut]
     in_use: list[StepOut]
+    factors: list[StepOut]
 
 
 class AssessmentOut(Schema):
@@ -80,7 +81,7 @@ def _out(assessment: Assessment, workspace: Any) -> dict:
         "factors_level": assessment.factors_level,
         "factor_levels": placing.factor_levels,
         "reasoning": questionnaire.reasoning(placing),
-        "next_steps": selectors.next_steps(workspace, assessment.overall),
+        "next_steps": selectors.next_steps(workspace, assessment.overall, placing.factor_levels),
     }
 
 

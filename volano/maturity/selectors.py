@@ -166,10 +166,49 @@ def assessment_history(workspace: Workspace, limit: int = 24) -> list[Assessment
     return rows[::-1]
 
 
-def next_steps(workspace: Workspace, overall: int) -> dict[str, list[dict]]:
+# What to do about a factor that holds the company back (seed 000: the three factors decide how
+# far its digital marketing can go), each with the page of Volano that helps with it.
+FACTOR_STEPS: dict[str, tuple[Promise, Promise, str]] = {
+    "competence": (
+        _("Set measurable goals and read the board's report every month"),
+        _("Management that sees marketing as a lever for growth plans it against targets."),
+        "goals:list",
+    ),
+    "people": (
+        _("Give the marketing to a named person, with an account of their own"),
+        _("The next level needs someone trained who does only digital marketing."),
+        "team",
+    ),
+    "budget": (
+        _("Plan a yearly marketing budget, 70/20/10"),
+        _("Enough budget for several channels, planned and compared with what it returns."),
+        "budgets:plans",
+    ),
+}
+
+
+def next_steps(
+    workspace: Workspace, overall: int, factor_levels: dict[str, int] | None = None
+) -> dict[str, list[dict]]:
     """The capabilities to switch on, in order: `now` (the gaps up to the next level), `later`
-    (the levels after it) and `in_use` (already switched on)."""
-    out: dict[str, list[dict]] = {"now": [], "later": [], "in_use": []}
+    (the levels after it) and `in_use` (already switched on); and `factors`: for each factor
+    at or below the company's level (below 4), what to do about it and the page that helps.
+    The page puts `factors` first when every capability up to the next level is in use: then
+    the factors are what holds the company back."""
+    out: dict[str, list[dict]] = {"now": [], "later": [], "in_use": [], "factors": []}
+    for key, level in sorted((factor_levels or {}).items(), key=lambda kv: kv[1]):
+        if key in FACTOR_STEPS and level <= overall < 4:
+            title, why, url_name = FACTOR_STEPS[key]
+            out["factors"].append(
+                {
+                    "key": f"factor_{key}",
+                    "level": level + 1,
+                    "title": str(title),
+                    "why": str(why),
+                    "url": reverse(url_name),
+                    "in_use": False,
+                }
+            )
     for step in STEPS:
         row = {
             "key": step.key,

@@ -64,7 +64,7 @@ def maturity_page(request: HttpRequest) -> HttpResponse:
             (questionnaire.BY_KEY[key].text, level) for key, level in placing.factor_levels.items()
         ],
         "reasoning": questionnaire.reasoning(placing),
-        "steps": selectors.next_steps(workspace, latest.overall),
+        "steps": selectors.next_steps(workspace, latest.overall, placing.factor_levels),
         "history": history,
         "chart": _chart(history, placing),
     }

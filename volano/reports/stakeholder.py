@@ -12,7 +12,11 @@ For a period it gathers, from the domains' own selectors (nothing is recomputed 
 - **spend and ROI** by channel group and the **top campaigns**, under the position-based model
   (40% first touch, 40% last, 20% shared by the touches between): the attribution page shows the
   other six;
-- the **pipeline**: deals opened, won and lost in the period, open at its end.
+- the **pipeline**: deals opened, won and lost in the period, open at its end;
+- the **goals** (the workspace's SMART goals whose time overlaps the period): each one's target,
+  its value at the end of the period (or at its deadline, or today, whichever comes first), the
+  value its straight line expects by then, and whether it is on track, behind, achieved or
+  missed, read through the goals domain's selectors (`goals.selectors.goal_progress`).
 
 `stakeholder_pdf` renders the same content through WeasyPrint; the charts are inline SVG drawn
 here (WeasyPrint runs no JavaScript), so the web page and the PDF show the same pictures.
@@ -36,6 +40,8 @@ from volano.attribution import selectors as attribution
 from volano.campaigns.costs.selectors import costs_in
 from volano.core.models import Workspace
 from volano.deals.models import OPEN_DEAL_STAGES, Deal, DealStage
+from volano.goals import selectors as goals
+from volano.goals.metrics import METRICS
 from volano.lifecycle import selectors as lifecycle
 from volano.orders.models import Order
 
@@ -89,8 +95,11 @@ def _money(value: Any) -> float:
     return float(value or 0)
 
 
-def _figures(workspace: Workspace, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """The KPIs of one period, with the tables behind them."""
+def _figures(
+    workspace: Workspace, start: dt.date, end: dt.date, *, kpis_only: bool = False
+) -> dict[str, Any]:
+    """The KPIs of one period, with the tables behind them (`kpis_only`: the period compared
+    with, whose campaigns are not shown, so they are not attributed)."""
     since, until = lifecycle.period_bounds(workspace, start, end)
     funnel = lifecycle.funnel_report(workspace=workspace, start=start, end=end)
     entered = {row["stage"]: row["entered"] for row in funnel["stages"]}
@@ -114,8 +123,13 @@ def _figures(workspace: Workspace, start: dt.date, end: dt.date) -> dict[str, An
     spend = _money(costs_in(workspace, start, end).aggregate(v=Coalesce(Sum("amount"), zero))["v"])
 
     query = attribution.Query(start=start, end=end)
-    by_channel = attribution.roi(workspace, MODEL, query, group="channel")["rows"]
-    by_campaign = attribution.roi(workspace, MODEL, query, group="campaign")["rows"]
+    touches = attribution.query_touches(workspace, query)  # read once for both groups
+    by_channel = attribution.roi(workspace, MODEL, query, group="channel", touches=touches)["rows"]
+    by_campaign = (
+        []
+        if kpis_only
+        else attribution.roi(workspace, MODEL, query, group="campaign", touches=touches)["rows"]
+    )
     # marketing's share: the revenue credited to a marketing channel, not to direct visits, to
     # touches with no campaign or to the journeys with no touch at all
     not_marketing = {journeys.NOT_SET, journeys.NO_TOUCH, "direct"}
@@ -161,6 +175,32 @@ def _figures(workspace: Workspace, start: dt.date, end: dt.date) -> dict[str, An
     }
 
 
+def goals_against(workspace: Workspace, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """The goals whose time overlaps the period, each as it stood at the period's end (at most
+    today): what the board reads as "against the goals". Plain data (a kept report keeps it)."""
+    today = goals.workspace_today(workspace)
+    rows = []
+    for goal in goals.goal_list(workspace=workspace).filter(start_on__lte=end, deadline__gte=start):
+        progress = goals.goal_progress(goal, today=min(end, today))
+        metric = METRICS[goal.metric]
+        rows.append(
+            {
+                "id": goal.pk,
+                "name": goal.name,
+                "metric": goal.metric,
+                "unit": metric.unit,
+                "start_on": goal.start_on.isoformat(),
+                "deadline": goal.deadline.isoformat(),
+                "as_of": progress.as_of.isoformat(),
+                "target": progress.target,
+                "value": None if progress.value is None else round(progress.value, 2),
+                "expected": None if progress.expected is None else round(progress.expected, 2),
+                "status": progress.status,
+            }
+        )
+    return rows
+
+
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     """The period just before: whole calendar months (a month, a quarter, a year) are compared
     with as many whole months before; any other period with the same number of days before."""
@@ -192,7 +232,7 @@ def stakeholder_figures(
     current = _figures(workspace, start, end)
     if previous is None:
         before_start, before_end = previous_period(start, end)
-        before = _figures(workspace, before_start, before_end)["kpis"]
+        before = _figures(workspace, before_start, before_end, kpis_only=True)["kpis"]
         previous = {
             "kpis": before,
             "start": before_start.isoformat(),
@@ -236,6 +276,7 @@ def stakeholder_figures(
         "channels": current["channels"],
         "campaigns": current["campaigns"],
         "pipeline": current["pipeline"],
+        "goals": goals_against(workspace, start, end),
     }
 
 
@@ -295,6 +336,33 @@ def charts(workspace: Workspace, figures: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def goal_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The goals' rows with their figures in words, in the active language ("€ 12.500",
+    "23,5 %", "on track"); a report kept before goals were shown has none."""
+    from volano.goals.templatetags.goals import goal_value, status_label
+
+    rows = []
+    for row in figures.get("goals") or []:
+        metric = METRICS.get(row["metric"])
+        if metric is None:
+            continue
+        rows.append(
+            {
+                **row,
+                "metric_label": metric.label,
+                "target_text": goal_value(row["target"], metric),
+                "value_text": goal_value(row["value"], metric),
+                "expected_text": goal_value(row["expected"], metric),
+                "status_text": status_label(row["status"]),
+                "good": row["status"] in ("on_track", "achieved"),
+                "bad": row["status"] in ("behind", "missed"),
+                "deadline_date": dt.date.fromisoformat(row["deadline"]),
+                "as_of_date": dt.date.fromisoformat(row["as_of"]),
+            }
+        )
+    return rows
+
+
 def stakeholder_html(
     workspace: Workspace, figures: dict[str, Any], *, language: str, standalone: bool
 ) -> str:
@@ -308,6 +376,7 @@ def stakeholder_html(
                 "figures": figures,
                 "charts": charts(workspace, figures),
                 "funnel_rows": funnel_rows(workspace, figures),
+                "goal_rows": goal_rows(figures),
                 "period": {
                     key: dt.date.fromisoformat(value)
                     for key, value in (

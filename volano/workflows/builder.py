@@ -140,13 +140,16 @@ def moved(definition: dict, step_path: str, delta: int) -> dict:
 
 
 def send_keys(definition: dict) -> list[str]:
-    """The keys of the send_email steps, in the definition's order (for "on" branches)."""
+    """The keys of the send_email and send_survey steps, in the definition's order (for "on"
+    branches)."""
     found: list[str] = []
 
     def visit(items: Any) -> None:
         for step in items if isinstance(items, list) else []:
             if isinstance(step, dict):
-                if step.get("kind") == "send_email" and isinstance(step.get("key"), str):
+                if step.get("kind") in ("send_email", "send_survey") and isinstance(
+                    step.get("key"), str
+                ):
                     found.append(step["key"])
                 visit(step.get("then"))
                 visit(step.get("else"))
@@ -229,6 +232,7 @@ class Choices:
     """What the forms offer, read once per page from the workspace."""
 
     templates: list[tuple[str, str]] = field(default_factory=list)
+    surveys: list[tuple[str, str]] = field(default_factory=list)
     lists: list[tuple[str, str]] = field(default_factory=list)
     segments: list[tuple[str, str]] = field(default_factory=list)
     forms: list[tuple[str, str]] = field(default_factory=list)
@@ -251,6 +255,7 @@ def choices_for(workspace: Workspace, definition: dict, *, exclude_workflow: int
     from volano.lifecycle.selectors import stage_names
     from volano.scoring.selectors import score_models
     from volano.segments.models import ContactList, Segment
+    from volano.surveys.models import Survey
     from volano.workflows.models import Workflow
 
     custom = custom_fields(workspace=workspace).order_by("label")
@@ -260,6 +265,7 @@ def choices_for(workspace: Workspace, definition: dict, *, exclude_workflow: int
 
     return Choices(
         templates=pairs(EmailTemplate.objects.for_workspace(workspace).order_by("name")),
+        surveys=pairs(Survey.objects.for_workspace(workspace).filter(active=True).order_by("name")),
         lists=pairs(ContactList.objects.for_workspace(workspace).order_by("name")),
         segments=pairs(Segment.objects.for_workspace(workspace).order_by("name")),
         forms=pairs(Form.objects.for_workspace(workspace).order_by("name")),
@@ -390,6 +396,32 @@ class SendEmailForm(StepForm):
     def setup(self) -> None:
         _fields(self)["template"].choices = _select(
             self.choices.templates, self.step.get("template"), blank=_("Choose a template")
+        )
+
+
+@step_form("send_survey")
+class SendSurveyForm(StepForm):
+    label = gettext_lazy("Send a survey")
+    description = gettext_lazy(
+        "An NPS or CSAT survey by email, with each contact's own answer link; the answer is a "
+        "“survey_answered” event a later step can wait for."
+    )
+    survey = forms.ChoiceField(label=gettext_lazy("Survey"))
+    template = forms.ChoiceField(
+        label=gettext_lazy("Email template (optional)"),
+        required=False,
+        help_text=gettext_lazy(
+            "Empty: the survey's own email with the score buttons. A template of yours must "
+            "carry the link: {{ survey_link('code') }}."
+        ),
+    )
+
+    def setup(self) -> None:
+        _fields(self)["survey"].choices = _select(
+            self.choices.surveys, self.step.get("survey"), blank=_("Choose a survey")
+        )
+        _fields(self)["template"].choices = _select(
+            self.choices.templates, self.step.get("template"), blank=_("The survey's own email")
         )
 
 

@@ -48,6 +48,7 @@ TRIGGER_KINDS = (
 STEP_KINDS = (
     "wait",
     "send_email",
+    "send_survey",
     "update_property",
     "branch",
     "exit",
@@ -115,7 +116,8 @@ class _Parser:
         self.workspace = workspace
         self.check_references = check_references
         self.steps: dict[str, dict] = {}
-        self.sends: set[str] = set()  # the send_email keys seen so far (for "on" branches)
+        # the send_email and send_survey keys seen so far (for "on" branches)
+        self.sends: set[str] = set()
 
     # -- conditions and references ------------------------------------------------------------
 
@@ -157,6 +159,42 @@ class _Parser:
                 "workflow": _("no workflow %(slug)s in this workspace"),
             }
             raise _fail(messages[kind] % {"slug": repr(slug)}, path)
+
+    def survey(self, step: dict, path: str) -> None:
+        """A send_survey step's survey exists and takes answers; its template, when it has
+        one, exists and carries that survey's link (`{{ survey_link('slug') }}`), or the email
+        would ask for an answer with nothing to answer on."""
+        if not self.check_references:
+            return
+        from volano.emails.models import EmailTemplate
+        from volano.emails.templating.check import template_calls
+        from volano.surveys.models import Survey
+
+        survey = Survey.objects.for_workspace(self.workspace).filter(slug=step["survey"]).first()
+        if survey is None:
+            raise _fail(
+                _("no survey %(slug)s in this workspace") % {"slug": repr(step["survey"])},
+                f"{path}.survey",
+            )
+        if not survey.active:
+            raise _fail(
+                _("the survey %(slug)s does not accept answers") % {"slug": repr(survey.slug)},
+                f"{path}.survey",
+            )
+        if "template" not in step:
+            return
+        self.reference("template", step["template"], f"{path}.template")
+        template = EmailTemplate.objects.for_workspace(self.workspace).get(slug=step["template"])
+        if [survey.slug] not in template_calls(template, "survey_link"):
+            raise _fail(
+                _(
+                    "the template %(template)s carries no link to the survey: put "
+                    "{{ survey_link('%(survey)s') }} in it, or leave the template out to send "
+                    "the survey's own email"
+                )
+                % {"template": repr(template.slug), "survey": survey.slug},
+                f"{path}.template",
+            )
 
     # -- the trigger ----------------------------------------------------------------------------
 
@@ -294,6 +332,13 @@ class _Parser:
             self.reference("template", step["template"], f"{path}.template")
             if "subject" in data:
                 step["subject"] = _text(data, "subject", path, length=300)
+            self.sends.add(key)
+        elif kind == "send_survey":
+            _only(data, ("key", "kind", "survey", "template"), path)
+            step["survey"] = _text(data, "survey", path, length=60)
+            if "template" in data:
+                step["template"] = _text(data, "template", path, length=80)
+            self.survey(step, path)
             self.sends.add(key)
         elif kind == "update_property":
             _only(data, ("key", "kind", "field", "value"), path)

@@ -112,6 +112,7 @@ def simulates(*kinds: str) -> Callable[[Simulation], Simulation]:
 
 @simulates(
     "send_email",
+    "send_survey",
     "update_property",
     "add_to_list",
     "remove_from_list",
@@ -492,8 +493,8 @@ def workflow_replay(
         if step["kind"] not in SIMULATIONS:
             row["simulated"] = False
         steps.append(row)
-        if step["kind"] == "send_email":
-            emails.append({"step": key, "template": step["template"], "count": row["count"]})
+        if step["kind"] in ("send_email", "send_survey"):
+            emails.append({"step": key, "template": _email_name(step), "count": row["count"]})
     replay.note(_("Each contact enters once, at their first matching event in the window."))
     if graph["goal"] is not None:
         replay.note(_("The goal is read on today's data."))
@@ -508,6 +509,12 @@ def workflow_replay(
         "sample": _sample(replay, entrants, order, reach, now),
         "notes": replay.notes,
     }
+
+
+def _email_name(step: dict) -> str:
+    """The email a send step sends, as the replay lists it: the template, or for a survey
+    sent with its own email "survey:<slug>"."""
+    return step.get("template") or f"survey:{step['survey']}"
 
 
 def _sample(
@@ -530,13 +537,13 @@ def _sample(
     got: dict[int, list[str]] = {pk: [] for pk in ids}
     for key in order:
         step = replay.graph["steps"][key]
-        if step["kind"] != "send_email" or key not in reach:
+        if step["kind"] not in ("send_email", "send_survey") or key not in reach:
             continue
         combined = Q(pk__in=[])
         for where, minutes in reach[key]:
             combined |= where & Q(entered_at__lte=now - dt.timedelta(minutes=minutes))
         for pk in entrants.filter(combined, pk__in=ids).values_list("pk", flat=True):
-            got[pk].append(step["template"])
+            got[pk].append(_email_name(step))
     return [
         {
             "contact_id": p["pk"],

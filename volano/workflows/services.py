@@ -718,7 +718,7 @@ def _act(
     """The step's effect on the contacts that reached it; returns the outcome to record."""
     workflow = version.workflow
     kind = step["kind"]
-    if kind == "send_email":
+    if kind in ("send_email", "send_survey"):
         return _send(workspace, version, step_key, step, ran)
     if kind == "update_property":
         from volano.contacts.services import contacts_field_set
@@ -1235,21 +1235,14 @@ def _send(
 ) -> str:
     """One mailing per (version, step, occurrence), the contacts that reached the step appended
     by one INSERT … SELECT; consent, suppression and caps apply when each row is claimed."""
-    from volano.emails.models import EmailTemplate, MailingKind
-    from volano.emails.rendering import template_ensure_sendable, template_mailing_params
+    from volano.emails.models import MailingKind
     from volano.emails.sending.services import (
         mailing_add_audience,
         mailing_create,
         mailing_send,
     )
 
-    template = EmailTemplate.objects.for_workspace(workspace).filter(slug=step["template"]).first()
-    if template is None:
-        raise ApplicationError(
-            _("no email template %(slug)s in this workspace") % {"slug": repr(step["template"])},
-            field=f"{step['path']}.template",
-        )
-    template_ensure_sendable(template)
+    renderer, params = _mailing_content(workspace, step)
     workflow = version.workflow
     by_occurrence: dict[int, list[int]] = {}
     for contact_id, occurrence in ran.values_list("contact_id", "occurrence"):
@@ -1271,8 +1264,8 @@ def _send(
             workspace=workspace,
             actor=None,
             kind=MailingKind.WORKFLOW,
-            renderer="template",
-            params=template_mailing_params(template, subject=step.get("subject")),
+            renderer=renderer,
+            params=params,
             audience_queryset=audience,
             name=f"{workflow.name} · {step_key}"[:200],
             campaign=workflow.slug[:100],
@@ -1283,6 +1276,37 @@ def _send(
         )  # fmt: skip
         mailing_send(workspace=workspace, actor=None, mailing=mailing)
     return "queued"
+
+
+def _mailing_content(workspace: Workspace, step: dict) -> tuple[str, dict]:
+    """(renderer, params) of a send step's mailing. send_email: its template. send_survey: the
+    survey's own invitation (renderer "survey"), or its template, which carries the survey's
+    link (`{{ survey_link('slug') }}`, checked at publish); the answers' invitation (`wave`)
+    is the step's mailing either way."""
+    from volano.emails.models import EmailTemplate
+    from volano.emails.rendering import template_ensure_sendable, template_mailing_params
+
+    if step["kind"] == "send_survey":
+        from volano.surveys.models import Survey
+        from volano.surveys.services import RENDERER
+
+        survey = Survey.objects.for_workspace(workspace).filter(slug=step["survey"]).first()
+        if survey is None or not survey.active:
+            raise ApplicationError(
+                _("the survey %(slug)s no longer exists or does not accept answers")
+                % {"slug": repr(step["survey"])},
+                field=f"{step['path']}.survey",
+            )
+        if "template" not in step:
+            return RENDERER, {"survey_id": survey.pk}
+    template = EmailTemplate.objects.for_workspace(workspace).filter(slug=step["template"]).first()
+    if template is None:
+        raise ApplicationError(
+            _("no email template %(slug)s in this workspace") % {"slug": repr(step["template"])},
+            field=f"{step['path']}.template",
+        )
+    template_ensure_sendable(template)
+    return "template", template_mailing_params(template, subject=step.get("subject"))
 
 
 def _notify(

@@ -132,6 +132,12 @@ def step_label(step: dict, workspace: Any, language: str) -> str:
         return ngettext("Wait %(n)s minute", "Wait %(n)s minutes", minutes) % {"n": minutes}
     if kind == "send_email":
         return _("Send the email “%(template)s”") % {"template": step["template"]}
+    if kind == "send_survey":
+        if step.get("template"):
+            return _("Send the survey “%(survey)s” with the email “%(template)s”") % {
+                "survey": step["survey"], "template": step["template"],
+            }  # fmt: skip
+        return _("Send the survey “%(survey)s”") % {"survey": step["survey"]}
     if kind == "update_property":
         return _("Set %(field)s to “%(value)s”") % {"field": step["field"], "value": step["value"]}
     if kind == "branch":

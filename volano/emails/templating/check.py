@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from jinja2 import TemplateSyntaxError, nodes
 
 from volano.emails.templating.context import ROOTS
+from volano.emails.templating.functions import function_get
 from volano.emails.templating.sandbox import HTML_ENV
 
 MJML_TAGS = {
@@ -141,6 +142,7 @@ class Names:
     contact_custom: set[str] = field(default_factory=set)
     company_custom: set[str] = field(default_factory=set)
     blocks: set[str] = field(default_factory=set)
+    workspace: Any = None  # what a template function's check reads (templating/functions.py)
 
 
 def jinja_problems(source: str, *, where: str, names: Names) -> list[Problem]:
@@ -163,6 +165,7 @@ def jinja_problems(source: str, *, where: str, names: Names) -> list[Problem]:
                     _column_of(source, node.lineno, attr),
                 )
             )
+    problems += _call_problems(tree, source, where, names, assigned)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
         parts = _dotted(node)
         if not parts or (isinstance(node, nodes.Name) and node.ctx != "load"):
@@ -179,9 +182,61 @@ def jinja_problems(source: str, *, where: str, names: Names) -> list[Problem]:
     return problems
 
 
+def _call_problems(
+    tree: nodes.Template, source: str, where: str, names: Names, assigned: set[str]
+) -> list[Problem]:
+    """The calls of the registered template functions: each is called, with plain texts or
+    numbers written in the template, and its check accepts them (`survey_link('nps')`)."""
+    problems: list[Problem] = []
+    for node in tree.find_all(nodes.Name):
+        function = function_get(node.name) if node.ctx == "load" else None
+        if function is None or node.name in assigned:
+            continue
+        called = [call for call in tree.find_all(nodes.Call) if call.node is node]
+        column = _column_of(source, node.lineno, node.name)
+        if not called:
+            problems.append(
+                Problem(
+                    where,
+                    _("“%(name)s” is called with its arguments: %(name)s('…')")
+                    % {"name": node.name},
+                    node.lineno,
+                    column,
+                )
+            )
+            continue
+        call = called[0]
+        if (
+            call.kwargs
+            or call.dyn_args
+            or call.dyn_kwargs
+            or not all(
+                isinstance(arg, nodes.Const) and isinstance(arg.value, str | int)
+                for arg in call.args
+            )
+        ):
+            problems.append(
+                Problem(
+                    where,
+                    _("the arguments of “%(name)s” are texts written in the template, in quotes")
+                    % {"name": node.name},
+                    node.lineno,
+                    column,
+                )
+            )
+            continue
+        values = [arg.value for arg in call.args if isinstance(arg, nodes.Const)]
+        message = function.check(names.workspace, values)
+        if message:
+            problems.append(Problem(where, message, node.lineno, column))
+    return problems
+
+
 def _unknown(parts: list[str], names: Names) -> tuple[str, int] | None:
     """(message, how many parts name the unknown thing), or None when the name is known."""
     root = parts[0]
+    if len(parts) == 1 and function_get(root) is not None:
+        return None
     dotted = ".".join(parts)
     unknown = _("unknown variable “%(name)s”")
     if root == "blocks":
@@ -201,3 +256,28 @@ def _unknown(parts: list[str], names: Names) -> tuple[str, int] | None:
         return unknown % {"name": ".".join(parts[:2])}, 2
     del dotted
     return None
+
+
+def template_calls(template: Any, name: str) -> list[list[Any]]:
+    """The arguments of every call of the template function `name` in a saved template (its
+    subject, source and blocks): `[["nps-clienti"], …]`. Calls with other than written
+    arguments are left out (the save refuses them)."""
+    sources = [template.subject or "", template.mjml or "", template.html or ""]
+    for block in template.blocks or []:
+        sources += [variant.get("html", "") for variant in block.get("variants", [])]
+    found: list[list[Any]] = []
+    for source in sources:
+        if name not in source:
+            continue
+        try:
+            tree = HTML_ENV.parse(source)
+        except TemplateSyntaxError:
+            continue
+        for call in tree.find_all(nodes.Call):
+            if (
+                isinstance(call.node, nodes.Name)
+                and call.node.name == name
+                and all(isinstance(arg, nodes.Const) for arg in call.args)
+            ):
+                found.append([arg.value for arg in call.args if isinstance(arg, nodes.Const)])
+    return found

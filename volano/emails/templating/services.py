@@ -43,6 +43,7 @@ def _names(workspace: Workspace, blocks: list[dict]) -> Names:
         contact_custom={key for entity, key in fields if entity == "contact"},
         company_custom={key for entity, key in fields if entity == "company"},
         blocks={block["key"] for block in blocks},
+        workspace=workspace,
     )
 
 

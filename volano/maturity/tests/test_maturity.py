@@ -164,3 +164,28 @@ def test_the_owner_answers_in_chromium_and_sees_the_charts(page, live_server, of
     page.wait_for_selector("#maturity-progress[data-drawn='true']")
     page.get_by_role("link", name="Score leads and hand the best to sales").click()
     page.wait_for_url("**/scoring/**")
+
+
+def test_the_factors_that_hold_the_company_back_are_recommended_with_their_pages(officina):
+    """Seed 000: the three factors decide how far the marketing can go. For each factor at or
+    below the company's level, what to do about it and the page that helps, weakest first; the
+    result page lists them first once every capability up to the next level is in use (the
+    demo, which uses them all)."""
+    from volano.maturity.selectors import next_steps
+
+    placing = questionnaire.place(questionnaire.answers_clean(LEVEL_2))
+    steps = next_steps(officina, placing.overall, placing.factor_levels)
+    assert [s["key"] for s in steps["factors"]] == [
+        "factor_competence", "factor_people", "factor_budget",
+    ]  # fmt: skip
+    assert [s["url"] for s in steps["factors"]] == ["/goals/", "/team/", "/budgets/plans/"]
+    strong = {
+        **LEVEL_2,
+        "competence": "strategic",
+        "people": "nobody",
+        "budget": "several_channels",
+    }
+    placing = questionnaire.place(questionnaire.answers_clean(strong))
+    assert placing.overall == 2  # practices at 2
+    steps = next_steps(officina, placing.overall, placing.factor_levels)
+    assert [s["key"] for s in steps["factors"]] == ["factor_people"]  # the only one at 2 or below

@@ -213,3 +213,48 @@ def test_the_api_gives_the_figures_and_refuses_a_backwards_period(api, may_story
     assert kpis(body)["revenue"]["value"] == 11400
     reply = api.get("/reports/stakeholder", **{"from": "2026-05-31", "to": "2026-05-01"})
     assert reply.status_code == 400 and reply.json()["error"]["field"] == "from"
+
+
+def test_the_report_shows_the_goals_of_the_period_against_their_line(officina, giulia, may_story):
+    """Two SMART goals overlapping May and one of next year: the report (page, JSON and PDF read
+    back) shows May's two with their target, their value at the end of May, the line's value
+    by then and whether they are on track; the one of 2027 is left out."""
+    from volano.goals.services import goal_create
+    from volano.reports import stakeholder
+
+    goal_create(workspace=officina, actor=giulia, data={
+        "name": "Fatturato di maggio", "metric": "revenue", "target": "10000",
+        "start_on": "2026-05-01", "deadline": "2026-05-31", "owner": giulia})  # fmt: skip
+    goal_create(workspace=officina, actor=giulia, data={
+        "name": "SQL della primavera", "metric": "sqls", "target": "6",
+        "start_on": "2026-05-01", "deadline": "2026-06-30", "owner": giulia})  # fmt: skip
+    goal_create(workspace=officina, actor=giulia, data={
+        "name": "Lead del 2027", "metric": "leads", "target": "100",
+        "start_on": "2027-01-01", "deadline": "2027-12-31", "owner": giulia})  # fmt: skip
+    figures = services.stakeholder_figures_compared(workspace=officina, start=MAY[0], end=MAY[1])
+    got = {g["name"]: g for g in figures["goals"]}
+    assert set(got) == {"Fatturato di maggio", "SQL della primavera"}
+    revenue, sqls = got["Fatturato di maggio"], got["SQL della primavera"]
+    # 2,400 € order + 9,000 € won deal, against 10,000 €: achieved
+    assert (revenue["value"], revenue["target"], revenue["status"]) == (11400, 10000, "achieved")
+    # 2 SQLs by 31 May; the line from 0 on 1 May to 6 on 30 June expects 6 × 31/61 by then
+    assert sqls["value"] == 2 and sqls["as_of"] == "2026-05-31"
+    assert sqls["expected"] == pytest.approx(6 * 31 / 61, abs=0.01)
+    assert sqls["status"] == "behind"
+
+    pdf = stakeholder.stakeholder_pdf(officina, figures, language="it")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Rispetto agli obiettivi" in text or "Against the goals" in text
+    assert "Fatturato di maggio" in text and "€ 11.400" in text and "€ 10.000" in text
+    assert "SQL della primavera" in text and "Lead del 2027" not in text
+    english = stakeholder.stakeholder_pdf(officina, figures, language="en")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(english)).pages)
+    assert "Against the goals" in text and "achieved" in text and "behind" in text
+
+    # a period with no goal says so, never an empty table
+    june_2025 = services.stakeholder_figures_compared(
+        workspace=officina, start=dt.date(2025, 6, 1), end=dt.date(2025, 6, 30)
+    )
+    assert june_2025["goals"] == []
+    html = stakeholder.stakeholder_html(officina, june_2025, language="en", standalone=False)
+    assert "No goal covers this period" in html and "NaN" not in html

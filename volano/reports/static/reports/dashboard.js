@@ -29,7 +29,7 @@
       option = {
         animation: false, color: palette,
         tooltip: { trigger: "item", renderMode: "richText", valueFormatter: f },
-        series: [{ type: "funnel", sort: "none", minSize: "8%", left: "10%", width: "80%",
+        series: [{ type: "funnel", sort: "none", minSize: "8%", left: "4%", width: "56%",
                    label: { formatter: function (p) { return p.name + ": " + f(p.value); } },
                    data: chart.categories.map(function (name, i) { return { name: name, value: chart.series[0].data[i] }; }) }],
       };
