@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy
 from volano.attribution import engine, journeys
 from volano.attribution.journeys import CONVERSIONS, DIMENSIONS
 from volano.campaigns.channels import channel_group_label
-from volano.campaigns.models import Campaign, ChannelGroup, CostEntry
+from volano.campaigns.costs.selectors import costs_by_channel_group
+from volano.campaigns.models import Campaign, CostEntry
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
 
@@ -278,8 +279,9 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[Decimal, str]]:
     """Cost in the period per attribution key: per campaign, the UTM campaign of the campaign the
-    cost is on (else the key it was imported under); per channel, the row's channel (else its
-    campaign's channel group). {key: (cost, label)}."""
+    cost is on (else the key it was imported under); per channel, the workspace's channel group
+    of the cost (its campaign's, else its platform's: `costs_by_channel_group`). {key: (cost,
+    label)}."""
     entries = CostEntry.objects.for_workspace(workspace).filter(
         day__gte=query.start, day__lte=query.end
     )
@@ -297,16 +299,9 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
             cost, _label = result.get(key, (Decimal(0), label))
             result[key] = (cost + row["total"], label)
         return result
-    rows = entries.values("channel", "campaign__channel_group").annotate(
-        total=Coalesce(Sum("amount"), Decimal(0), output_field=DecimalField())
-    )
-    groups = {str(value): str(label) for value, label in ChannelGroup.choices}
-    labels = {str(label).lower(): str(value) for value, label in ChannelGroup.choices}
-    for row in rows:
-        raw = (row["channel"] or row["campaign__channel_group"] or "").strip()
-        key = raw if raw in groups else labels.get(raw.lower(), raw or ChannelGroup.UNASSIGNED)
-        cost, label = result.get(key, (Decimal(0), channel_group_label(key)))
-        result[key] = (cost + row["total"], label)
+    # per channel group: the campaign's group, else the platform's (`meta_ads` is Paid Social)
+    for key, total in costs_by_channel_group(workspace, query.start, query.end).items():
+        result[key] = (total, channel_group_label(key))
     return result
 
 
