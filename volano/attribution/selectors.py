@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from volano.attribution import engine, journeys
+from volano.attribution import cache, engine, journeys
 from volano.attribution.journeys import CONVERSIONS, DIMENSIONS
-from volano.campaigns.channels import channel_group_label
+from volano.campaigns.channels import channel_group_label, workspace_rules
 from volano.campaigns.costs.selectors import costs_by_channel_group
 from volano.campaigns.models import Campaign, CostEntry
 from volano.core.errors import ApplicationError
@@ -305,20 +305,125 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
     return result
 
 
-def roi(workspace: Workspace, model: str, query: Query, *, group: str = "campaign") -> dict:
-    """Per campaign (UTM campaign) or channel group: cost, leads, MQLs, SQLs, customers and
-    revenue attributed under `model`, and CPL, cost per SQL, CAC, ROAS, ROI. Rows with a cost
-    or an attributed conversion; the touches with no campaign are one row `(not set)`."""
+GRANULARITIES = ("period", "month", "quarter", "week", "day")
+
+
+def buckets(start: dt.date, end: dt.date, granularity: str) -> list[tuple[str, dt.date, dt.date]]:
+    """The period cut by `granularity`: (label, first day, last day), the first and last cut
+    at the period's ends. "period" is one bucket labelled "" (the whole period)."""
+    if granularity == "period":
+        return [("", start, end)]
+    result = []
+    day = start
+    while day <= end:
+        if granularity == "day":
+            label, following = day.isoformat(), day + dt.timedelta(days=1)
+        elif granularity == "week":
+            iso = day.isocalendar()
+            label = f"{iso.year}-W{iso.week:02d}"
+            following = day + dt.timedelta(days=7 - day.weekday())
+        elif granularity == "month":
+            label = f"{day.year}-{day.month:02d}"
+            following = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        else:
+            quarter = (day.month - 1) // 3
+            label = f"{day.year}-Q{quarter + 1}"
+            following = (
+                dt.date(day.year + 1, 1, 1)
+                if quarter == 3
+                else dt.date(day.year, 3 * quarter + 4, 1)
+            )
+        result.append((label, day, min(following - dt.timedelta(days=1), end)))
+        day = following
+    return result
+
+
+def _us(moment: dt.datetime) -> int:
+    return round((moment - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).total_seconds() * 1e6)
+
+
+def _attributed(
+    workspace: Workspace, model: str, query: Query, dimension: str, granularity: str
+) -> list[list[Any]]:
+    """[[bucket label, {key: {conversion: credit}}], …]: the five conversions of the ROI report
+    attributed under `model`, each bucket on its own (its conversions, its never-converting
+    journeys), exactly as the whole-period report of that bucket's days. The touches and each
+    conversion are read once for the whole period and cut per bucket in memory."""
+    touches = query_touches(workspace, query)
+    conversions = {
+        conversion: journeys.conversions_load(workspace, conversion, query.start_at, query.end_at)
+        for conversion in ROI_CONVERSIONS
+    }
+    result: list[list[Any]] = []
+    for label, first_day, last_day in buckets(query.start, query.end, granularity):
+        sub = Query(
+            **{**query.__dict__, "dimension": dimension, "start": first_day, "end": last_day}
+        )
+        low, high = _us(sub.start_at), _us(sub.end_at)
+        inside = touches
+        if granularity != "period":
+            lookback = low - query.lookback_days * journeys.US_PER_DAY
+            mask = (touches.at >= lookback) & (touches.at < high)
+            inside = journeys.Touches(
+                person=touches.person[mask],
+                at=touches.at[mask],
+                combo=touches.combo[mask],
+                combos=touches.combos,
+                rules=touches.rules,
+                _keys=touches._keys,
+            )
+        figures: dict[str, dict[str, float]] = {}
+        for conversion in ROI_CONVERSIONS:
+            every = conversions[conversion]
+            keep = (every["at"] >= low) & (every["at"] < high)
+            paths = journeys.paths_from(
+                inside,
+                {name: column[keep] for name, column in every.items()},
+                dimension=dimension,
+                start=sub.start_at,
+                lookback_days=sub.lookback_days,
+            )
+            for key, value in zip(paths.keys, _credit(paths, model, sub), strict=True):
+                figures.setdefault(key, {})[conversion] = value
+        result.append([label, figures])
+    return result
+
+
+def roi(
+    workspace: Workspace,
+    model: str,
+    query: Query,
+    *,
+    group: str = "campaign",
+    granularity: str = "period",
+) -> dict:
+    """Per campaign (UTM campaign) or channel group, and per bucket of `granularity` (the
+    whole period by default): cost, leads, MQLs, SQLs, customers and revenue attributed under
+    `model`, and CPL, cost per SQL, CAC, ROAS, ROI. Rows with a cost or an attributed
+    conversion; the touches with no campaign are one row `(not set)`. The attributed credits
+    are kept ready (`cache.kept`) until an input changes; costs are read each time."""
     group = _choice(group, ROI_GROUPS, "group")
+    granularity = _choice(granularity or "period", GRANULARITIES, "granularity")
     dimension = "campaign" if group == "campaign" else "channel"
-    attributed: dict[str, dict[str, float]] = {}
-    touches = query_touches(workspace, query)  # once for the five conversions
-    for conversion in ROI_CONVERSIONS:
-        sub = Query(**{**query.__dict__, "dimension": dimension, "conversion": conversion})
-        paths = query_paths(workspace, sub, touches=touches)
-        for key, value in zip(paths.keys, _credit(paths, model, sub), strict=True):
-            attributed.setdefault(key, {})[conversion] = value
-    costs = _costs(workspace, group, query)
+    rules = workspace_rules(workspace)
+    params = {
+        "report": "roi",
+        "model": model,
+        "dimension": dimension,
+        "granularity": granularity,
+        "start": query.start,
+        "end": query.end,
+        "lookback_days": query.lookback_days,
+        "half_life": query.half_life,
+        "first": query.first,
+        "last": query.last,
+        "rules": [repr(rule) for rule in rules],
+    }
+    attributed = cache.kept(
+        workspace,
+        params,
+        lambda: {"buckets": _attributed(workspace, model, query, dimension, granularity)},
+    )["buckets"]
     names: dict[str, str] = {}
     if group == "campaign":
         names = {
@@ -329,32 +434,43 @@ def roi(workspace: Workspace, model: str, query: Query, *, group: str = "campaig
             .values_list("utm", "name")
         }
     rows: list[dict[str, Any]] = []
-    for key in sorted(set(attributed) | set(costs)):
-        figures = attributed.get(key, {})
-        cost = float(costs.get(key, (Decimal(0), ""))[0])
-        if not cost and not any(figures.values()):
-            continue
-        label = names.get(key) or (costs[key][1] if key in costs else key_label(dimension, key))
-        leads = figures.get("lead", 0.0)
-        sqls = figures.get("sql", 0.0)
-        customers = figures.get("customer", 0.0)
-        revenue = figures.get("revenue", 0.0)
-        rows.append(
-            {
-                "key": key,
-                "label": label if key != journeys.NOT_SET else key_label(dimension, key),
-                "cost": cost,
-                "leads": leads,
-                "mqls": figures.get("mql", 0.0),
-                "sqls": sqls,
-                "customers": customers,
-                "revenue": revenue,
-                "cpl": _ratio(cost, leads),
-                "cost_per_sql": _ratio(cost, sqls),
-                "cac": _ratio(cost, customers),
-                "roas": _ratio(revenue, cost),
-                "roi": _ratio(revenue - cost, cost),
-            }
+    spans = {label: (first_day, last_day) for label, first_day, last_day in buckets(
+        query.start, query.end, granularity
+    )}  # fmt: skip
+    for label_of_bucket, figures_by_key in attributed:
+        first_day, last_day = spans[label_of_bucket]
+        costs = _costs(
+            workspace, group, Query(**{**query.__dict__, "start": first_day, "end": last_day})
         )
-    rows.sort(key=lambda row: (-row["revenue"], -row["cost"], row["key"]))
-    return {"model": model, "group": group, "rows": rows}
+        bucket_rows = []
+        for key in sorted(set(figures_by_key) | set(costs)):
+            figures = figures_by_key.get(key, {})
+            cost = float(costs.get(key, (Decimal(0), ""))[0])
+            if not cost and not any(figures.values()):
+                continue
+            label = names.get(key) or (costs[key][1] if key in costs else key_label(dimension, key))
+            leads = figures.get("lead", 0.0)
+            sqls = figures.get("sql", 0.0)
+            customers = figures.get("customer", 0.0)
+            revenue = figures.get("revenue", 0.0)
+            bucket_rows.append(
+                {
+                    "period": label_of_bucket,
+                    "key": key,
+                    "label": label if key != journeys.NOT_SET else key_label(dimension, key),
+                    "cost": cost,
+                    "leads": leads,
+                    "mqls": figures.get("mql", 0.0),
+                    "sqls": sqls,
+                    "customers": customers,
+                    "revenue": revenue,
+                    "cpl": _ratio(cost, leads),
+                    "cost_per_sql": _ratio(cost, sqls),
+                    "cac": _ratio(cost, customers),
+                    "roas": _ratio(revenue, cost),
+                    "roi": _ratio(revenue - cost, cost),
+                }
+            )
+        bucket_rows.sort(key=lambda row: (-row["revenue"], -row["cost"], row["key"]))
+        rows.extend(bucket_rows)
+    return {"model": model, "group": group, "granularity": granularity, "rows": rows}
