@@ -306,6 +306,7 @@ def main() -> int:
         help="skip the Monte-Carlo check and the models on 1M random paths",
     )
     parser.add_argument("--roi-only", action="store_true", help="only the ROI report")
+    parser.add_argument("--no-roi", action="store_true", help="no ROI report")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="volano-bench-attrib-")
     database_url = args.database_url
@@ -387,7 +388,8 @@ def main() -> int:
     )
     print(f"all seven models, from the database: {total:.2f} s (target < 60 s)", flush=True)
 
-    roi_report(workspace)
+    if not args.no_roi:
+        roi_report(workspace)
     ours = engine.markov(paths)
     ours_by_key = dict(zip(paths.keys, ours, strict=True))
     print(f"Markov (exact, ours): {model_seconds['markov']:.3f} s on the paths", flush=True)
