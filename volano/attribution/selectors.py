@@ -354,6 +354,7 @@ def _attributed(
         conversion: journeys.conversions_load(workspace, conversion, query.start_at, query.end_at)
         for conversion in ROI_CONVERSIONS
     }
+    assert query.start is not None and query.end is not None
     result: list[list[Any]] = []
     for label, first_day, last_day in buckets(query.start, query.end, granularity):
         sub = Query(
@@ -434,6 +435,7 @@ def roi(
             .values_list("utm", "name")
         }
     rows: list[dict[str, Any]] = []
+    assert query.start is not None and query.end is not None
     spans = {label: (first_day, last_day) for label, first_day, last_day in buckets(
         query.start, query.end, granularity
     )}  # fmt: skip
