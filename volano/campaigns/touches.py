@@ -108,7 +108,10 @@ def first_touches_refresh(*, workspace: Workspace, contact_ids: Iterable[int] | 
                 cursor.execute("SET LOCAL work_mem = '128MB'")
             cursor.execute(f"DELETE FROM {table} WHERE workspace_id = %s", [ws])
             cursor.execute(_insert_sql(ws, ""))
-            return max(cursor.rowcount, 0)
+            written = max(cursor.rowcount, 0)
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {table}")  # the planner's view of the new rows
+            return written
         ids = sorted({int(i) for i in contact_ids})
         for at in range(0, len(ids), CHUNK):
             chunk = ids[at : at + CHUNK]

@@ -179,12 +179,16 @@ def grouped_by_first_campaign(
     ws = int(workspace.pk)
     first = FirstTouch._meta.db_table
     base_sql, params = base.query.sql_with_params()
+    # b0 MATERIALIZED: each base row's subqueries (a hand-off's answer…) run once, not once
+    # per aggregate that reads the column; the first campaign is a primary-key probe per row
     sql = f"""
-        WITH b0 AS ({base_sql}),
+        WITH b0 AS MATERIALIZED ({base_sql}),
         b AS (
             SELECT b0.*,
-                   CASE WHEN f.campaign_at <= b0.until THEN f.campaign_id END AS first_campaign
-            FROM b0 LEFT JOIN {first} f ON f.workspace_id = {ws} AND f.contact_id = b0.ct
+                   (SELECT CASE WHEN f.campaign_at <= b0.until THEN f.campaign_id END
+                    FROM {first} f WHERE f.contact_id = b0.ct AND f.workspace_id = {ws})
+                   AS first_campaign
+            FROM b0
         )
         SELECT b.bucket, b.first_campaign, {", ".join(aggregates)}
         FROM b
