@@ -32,6 +32,7 @@ class AttributionOut(Schema):
 
 
 class RoiRow(Schema):
+    period: str = ""
     key: str
     label: str
     cost: float
@@ -50,6 +51,7 @@ class RoiRow(Schema):
 class RoiOut(Schema):
     model: str
     group: str
+    granularity: str = "period"
     rows: list[RoiRow]
 
 
@@ -104,6 +106,7 @@ def attribution_roi(
     request: HttpRequest,
     model: str = "markov",
     group: str = "campaign",
+    granularity: str = "period",
     from_: str | None = Query(None, alias="from"),  # type: ignore[type-arg]
     to: str | None = None,
     lookback_days: str | None = None,
@@ -112,8 +115,10 @@ def attribution_roi(
     last: str | None = None,
 ):
     """Conversions and revenue attributed under `model` to each campaign (its UTM campaign) or
-    channel group; cost from the cost entries of the period. Ratios are null when their
-    denominator is 0."""
+    channel group; cost from the cost entries of the period. `granularity`: period (one row
+    per key, the default), month, quarter, week or day (rows per bucket, `period` its label:
+    2026-03, 2026-Q1, 2026-W09, 2026-03-02; each bucket attributed on its own). Ratios are null
+    when their denominator is 0."""
     query = selectors.query_parse(
         _params(
             to=to,
@@ -124,4 +129,6 @@ def attribution_roi(
             **{"from": from_},
         )
     )
-    return selectors.roi(_ws(request), selectors.model_parse(model), query, group=group)
+    return selectors.roi(
+        _ws(request), selectors.model_parse(model), query, group=group, granularity=granularity
+    )

@@ -4,6 +4,7 @@ one model or all seven side by side, and ROI per campaign and per channel under 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from volano.attribution import engine, journeys
+from volano.attribution import cache, engine, journeys
 from volano.attribution.journeys import CONVERSIONS, DIMENSIONS
-from volano.campaigns.channels import channel_group_label
-from volano.campaigns.models import Campaign, ChannelGroup, CostEntry
+from volano.campaigns.channels import channel_group_label, workspace_rules
+from volano.campaigns.costs.selectors import costs_by_channel_group
+from volano.campaigns.models import Campaign, CostEntry
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
 
@@ -278,8 +280,9 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[Decimal, str]]:
     """Cost in the period per attribution key: per campaign, the UTM campaign of the campaign the
-    cost is on (else the key it was imported under); per channel, the row's channel (else its
-    campaign's channel group). {key: (cost, label)}."""
+    cost is on (else the key it was imported under); per channel, the workspace's channel group
+    of the cost (its campaign's, else its platform's: `costs_by_channel_group`). {key: (cost,
+    label)}."""
     entries = CostEntry.objects.for_workspace(workspace).filter(
         day__gte=query.start, day__lte=query.end
     )
@@ -297,16 +300,102 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
             cost, _label = result.get(key, (Decimal(0), label))
             result[key] = (cost + row["total"], label)
         return result
-    rows = entries.values("channel", "campaign__channel_group").annotate(
-        total=Coalesce(Sum("amount"), Decimal(0), output_field=DecimalField())
-    )
-    groups = {str(value): str(label) for value, label in ChannelGroup.choices}
-    labels = {str(label).lower(): str(value) for value, label in ChannelGroup.choices}
-    for row in rows:
-        raw = (row["channel"] or row["campaign__channel_group"] or "").strip()
-        key = raw if raw in groups else labels.get(raw.lower(), raw or ChannelGroup.UNASSIGNED)
-        cost, label = result.get(key, (Decimal(0), channel_group_label(key)))
-        result[key] = (cost + row["total"], label)
+    # per channel group: the campaign's group, else the platform's (`meta_ads` is Paid Social)
+    for key, total in costs_by_channel_group(workspace, query.start, query.end).items():
+        result[key] = (total, channel_group_label(key))
+    return result
+
+
+GRANULARITIES = ("period", "month", "quarter", "week", "day")
+
+
+def buckets(start: dt.date, end: dt.date, granularity: str) -> list[tuple[str, dt.date, dt.date]]:
+    """The period cut by `granularity`: (label, first day, last day), the first and last cut
+    at the period's ends. "period" is one bucket labelled "" (the whole period)."""
+    if granularity == "period":
+        return [("", start, end)]
+    result = []
+    day = start
+    while day <= end:
+        if granularity == "day":
+            label, following = day.isoformat(), day + dt.timedelta(days=1)
+        elif granularity == "week":
+            iso = day.isocalendar()
+            label = f"{iso.year}-W{iso.week:02d}"
+            following = day + dt.timedelta(days=7 - day.weekday())
+        elif granularity == "month":
+            label = f"{day.year}-{day.month:02d}"
+            following = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        else:
+            quarter = (day.month - 1) // 3
+            label = f"{day.year}-Q{quarter + 1}"
+            following = (
+                dt.date(day.year + 1, 1, 1)
+                if quarter == 3
+                else dt.date(day.year, 3 * quarter + 4, 1)
+            )
+        result.append((label, day, min(following - dt.timedelta(days=1), end)))
+        day = following
+    return result
+
+
+def _us(moment: dt.datetime) -> int:
+    return round((moment - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).total_seconds() * 1e6)
+
+
+def _attributed(
+    workspace: Workspace,
+    model: str,
+    query: Query,
+    dimension: str,
+    granularity: str,
+    touches: journeys.Touches | Callable[[], journeys.Touches] | None = None,
+) -> list[list[Any]]:
+    """[[bucket label, {key: {conversion: credit}}], …]: the five conversions of the ROI report
+    attributed under `model`, each bucket on its own (its conversions, its never-converting
+    journeys), exactly as the whole-period report of that bucket's days. The touches and each
+    conversion are read once for the whole period and cut per bucket in memory."""
+    if touches is None:
+        touches = query_touches(workspace, query)
+    elif callable(touches):
+        touches = touches()
+    conversions = {
+        conversion: journeys.conversions_load(workspace, conversion, query.start_at, query.end_at)
+        for conversion in ROI_CONVERSIONS
+    }
+    assert query.start is not None and query.end is not None
+    result: list[list[Any]] = []
+    for label, first_day, last_day in buckets(query.start, query.end, granularity):
+        sub = Query(
+            **{**query.__dict__, "dimension": dimension, "start": first_day, "end": last_day}
+        )
+        low, high = _us(sub.start_at), _us(sub.end_at)
+        inside = touches
+        if granularity != "period":
+            lookback = low - query.lookback_days * journeys.US_PER_DAY
+            mask = (touches.at >= lookback) & (touches.at < high)
+            inside = journeys.Touches(
+                person=touches.person[mask],
+                at=touches.at[mask],
+                combo=touches.combo[mask],
+                combos=touches.combos,
+                rules=touches.rules,
+                _keys=touches._keys,
+            )
+        figures: dict[str, dict[str, float]] = {}
+        for conversion in ROI_CONVERSIONS:
+            every = conversions[conversion]
+            keep = (every["at"] >= low) & (every["at"] < high)
+            paths = journeys.paths_from(
+                inside,
+                {name: column[keep] for name, column in every.items()},
+                dimension=dimension,
+                start=sub.start_at,
+                lookback_days=sub.lookback_days,
+            )
+            for key, value in zip(paths.keys, _credit(paths, model, sub), strict=True):
+                figures.setdefault(key, {})[conversion] = value
+        result.append([label, figures])
     return result
 
 
@@ -316,24 +405,39 @@ def roi(
     query: Query,
     *,
     group: str = "campaign",
-    touches: journeys.Touches | None = None,
+    granularity: str = "period",
+    touches: journeys.Touches | Callable[[], journeys.Touches] | None = None,
 ) -> dict:
-    """Per campaign (UTM campaign) or channel group: cost, leads, MQLs, SQLs, customers and
-    revenue attributed under `model`, and CPL, cost per SQL, CAC, ROAS, ROI. Rows with a cost
-    or an attributed conversion; the touches with no campaign are one row `(not set)`.
-    `touches`: the query's `query_touches`, when the caller reads both groups of one period
-    (they do not depend on the group)."""
+    """Per campaign (UTM campaign) or channel group, and per bucket of `granularity` (the
+    whole period by default): cost, leads, MQLs, SQLs, customers and revenue attributed under
+    `model`, and CPL, cost per SQL, CAC, ROAS, ROI. Rows with a cost or an attributed
+    conversion; the touches with no campaign are one row `(not set)`. The attributed credits
+    are kept ready (`cache.kept`) until an input changes; costs are read each time. `touches`:
+    the query's `query_touches` (or a function giving them, called only when the kept results
+    are stale), when the caller reads both groups of one period: they do not depend on the
+    group."""
     group = _choice(group, ROI_GROUPS, "group")
+    granularity = _choice(granularity or "period", GRANULARITIES, "granularity")
     dimension = "campaign" if group == "campaign" else "channel"
-    attributed: dict[str, dict[str, float]] = {}
-    if touches is None:
-        touches = query_touches(workspace, query)  # once for the five conversions
-    for conversion in ROI_CONVERSIONS:
-        sub = Query(**{**query.__dict__, "dimension": dimension, "conversion": conversion})
-        paths = query_paths(workspace, sub, touches=touches)
-        for key, value in zip(paths.keys, _credit(paths, model, sub), strict=True):
-            attributed.setdefault(key, {})[conversion] = value
-    costs = _costs(workspace, group, query)
+    rules = workspace_rules(workspace)
+    params = {
+        "report": "roi",
+        "model": model,
+        "dimension": dimension,
+        "granularity": granularity,
+        "start": query.start,
+        "end": query.end,
+        "lookback_days": query.lookback_days,
+        "half_life": query.half_life,
+        "first": query.first,
+        "last": query.last,
+        "rules": [repr(rule) for rule in rules],
+    }
+    attributed = cache.kept(
+        workspace,
+        params,
+        lambda: {"buckets": _attributed(workspace, model, query, dimension, granularity, touches)},
+    )["buckets"]
     names: dict[str, str] = {}
     if group == "campaign":
         names = {
@@ -344,32 +448,44 @@ def roi(
             .values_list("utm", "name")
         }
     rows: list[dict[str, Any]] = []
-    for key in sorted(set(attributed) | set(costs)):
-        figures = attributed.get(key, {})
-        cost = float(costs.get(key, (Decimal(0), ""))[0])
-        if not cost and not any(figures.values()):
-            continue
-        label = names.get(key) or (costs[key][1] if key in costs else key_label(dimension, key))
-        leads = figures.get("lead", 0.0)
-        sqls = figures.get("sql", 0.0)
-        customers = figures.get("customer", 0.0)
-        revenue = figures.get("revenue", 0.0)
-        rows.append(
-            {
-                "key": key,
-                "label": label if key != journeys.NOT_SET else key_label(dimension, key),
-                "cost": cost,
-                "leads": leads,
-                "mqls": figures.get("mql", 0.0),
-                "sqls": sqls,
-                "customers": customers,
-                "revenue": revenue,
-                "cpl": _ratio(cost, leads),
-                "cost_per_sql": _ratio(cost, sqls),
-                "cac": _ratio(cost, customers),
-                "roas": _ratio(revenue, cost),
-                "roi": _ratio(revenue - cost, cost),
-            }
+    assert query.start is not None and query.end is not None
+    spans = {label: (first_day, last_day) for label, first_day, last_day in buckets(
+        query.start, query.end, granularity
+    )}  # fmt: skip
+    for label_of_bucket, figures_by_key in attributed:
+        first_day, last_day = spans[label_of_bucket]
+        costs = _costs(
+            workspace, group, Query(**{**query.__dict__, "start": first_day, "end": last_day})
         )
-    rows.sort(key=lambda row: (-row["revenue"], -row["cost"], row["key"]))
-    return {"model": model, "group": group, "rows": rows}
+        bucket_rows = []
+        for key in sorted(set(figures_by_key) | set(costs)):
+            figures = figures_by_key.get(key, {})
+            cost = float(costs.get(key, (Decimal(0), ""))[0])
+            if not cost and not any(figures.values()):
+                continue
+            label = names.get(key) or (costs[key][1] if key in costs else key_label(dimension, key))
+            leads = figures.get("lead", 0.0)
+            sqls = figures.get("sql", 0.0)
+            customers = figures.get("customer", 0.0)
+            revenue = figures.get("revenue", 0.0)
+            bucket_rows.append(
+                {
+                    "period": label_of_bucket,
+                    "key": key,
+                    "label": label if key != journeys.NOT_SET else key_label(dimension, key),
+                    "cost": cost,
+                    "leads": leads,
+                    "mqls": figures.get("mql", 0.0),
+                    "sqls": sqls,
+                    "customers": customers,
+                    "revenue": revenue,
+                    "cpl": _ratio(cost, leads),
+                    "cost_per_sql": _ratio(cost, sqls),
+                    "cac": _ratio(cost, customers),
+                    "roas": _ratio(revenue, cost),
+                    "roi": _ratio(revenue - cost, cost),
+                }
+            )
+        bucket_rows.sort(key=lambda row: (-row["revenue"], -row["cost"], row["key"]))
+        rows.extend(bucket_rows)
+    return {"model": model, "group": group, "granularity": granularity, "rows": rows}

@@ -82,10 +82,12 @@ def _roi_labels() -> list[str]:
 
 def _roi_table(group: str, data: dict) -> list[list[Any]]:
     first = _("Campaign") if group == "campaign" else _("Channel group")
-    rows: list[list[Any]] = [[first, *_roi_labels()]]
+    by_bucket = data.get("granularity", "period") != "period"
+    rows: list[list[Any]] = [([_("Period")] if by_bucket else []) + [first, *_roi_labels()]]
     for row in data["rows"]:
         rows.append(
-            [row["label"]]
+            ([row["period"]] if by_bucket else [])
+            + [row["label"]]
             + [None if row[key] is None else round(row[key], 2) for key, _label in ROI_COLUMNS]
         )
     return rows

@@ -245,3 +245,29 @@ class ChannelRule(WorkspaceScopedModel):
         verbose_name_plural = _("channel rules")
         ordering = ["position", "pk"]
         indexes = [models.Index(fields=["workspace", "position"], name="channelrule_ws_pos")]
+
+
+class FirstTouch(WorkspaceScopedModel):
+    """Per contact, what the ROI reports of seed 002 ask of its touches, kept ready
+    (`volano.campaigns.touches`): its first campaign-linked touch (the campaign that brought
+    it, and when), its first content-linked touch (the asset), how many touches asked for more
+    (forms, downloads, webinar registrations) and whether it registered to a webinar. Written
+    set-based when events are appended (`reactions.py`) and rebuilt when a campaign or an
+    asset changes; `volano campaigns first-touches` rebuilds a workspace."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    campaign_at = models.DateTimeField(null=True, blank=True)
+    content = models.ForeignKey(
+        ContentAsset, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    content_at = models.DateTimeField(null=True, blank=True)
+    asks = models.IntegerField(default=0)
+    webinar = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "content"], name="firsttouch_ws_content")]

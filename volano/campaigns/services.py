@@ -5,6 +5,7 @@ records the change in the activity trail."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -44,6 +45,8 @@ CAMPAIGN_FIELDS = (
     "description",
 )
 CONTENT_FIELDS = ("name", "slug", "kind", "url", "utm_content", "campaign")
+# what decides which events are an asset's (and so its campaign's)
+TOUCH_KEY_FIELDS = ("slug", "kind", "utm_content", "campaign")
 MAX_BUDGET = Decimal("999999999999.99")
 
 
@@ -221,12 +224,23 @@ def costs_link(*, workspace: Workspace, campaign: Campaign) -> int:
     return link(workspace=workspace, campaign=campaign)
 
 
+def first_touches_rebuild_later(workspace: Workspace) -> None:
+    """A campaign's or an asset's keys changed: which events belong to what changed with them,
+    so the workspace's first touches (`touches.py`) are rebuilt on the bulk queue after
+    commit."""
+    from volano.campaigns.tasks import first_touches_refresh_task
+
+    transaction.on_commit(functools.partial(first_touches_refresh_task.enqueue, workspace.pk))
+
+
 def campaign_create(*, workspace: Workspace, actor: User | None, data: dict) -> Campaign:
     editor_check(workspace, actor)
     clean = _campaign_clean(workspace, data, None)
     with transaction.atomic():
         campaign = Campaign.objects.create(workspace=workspace, created_by=actor, **clean)
         costs_link(workspace=workspace, campaign=campaign)
+        if campaign.utm_campaign:
+            first_touches_rebuild_later(workspace)
         activity_record(
             workspace=workspace,
             actor=actor,
@@ -251,6 +265,8 @@ def campaign_update(
         campaign.save()
         costs_link(workspace=workspace, campaign=campaign)
         changes = changes_between(before, _snapshot(campaign, CAMPAIGN_FIELDS))
+        if before.get("utm_campaign") != campaign.utm_campaign:
+            first_touches_rebuild_later(workspace)
         if changes:
             activity_record(
                 workspace=workspace,
@@ -371,6 +387,7 @@ def content_create(*, workspace: Workspace, actor: User | None, data: dict) -> C
     clean = _content_clean(workspace, data, None)
     with transaction.atomic():
         content = ContentAsset.objects.create(workspace=workspace, created_by=actor, **clean)
+        first_touches_rebuild_later(workspace)
         activity_record(
             workspace=workspace,
             actor=actor,
@@ -394,6 +411,8 @@ def content_update(
         content.updated_at = timezone.now()
         content.save()
         changes = changes_between(before, _snapshot(content, CONTENT_FIELDS))
+        if any(before[k] != v for k, v in _snapshot(content, TOUCH_KEY_FIELDS).items()):
+            first_touches_rebuild_later(workspace)
         if changes:
             activity_record(
                 workspace=workspace,

@@ -132,6 +132,11 @@ def demo_load(
         demo_goals_create(workspace=workspace, now=now)
         # after the predictive training: its churn_risk events are today's, not history
         demo_value_create(workspace=workspace, now=now)
+        # the generator and the demos write events straight into the table: the contacts'
+        # first campaign and content touches (the ROI reports' joins) are built once, here
+        from volano.campaigns.touches import first_touches_refresh
+
+        first_touches_refresh(workspace=workspace)
     return DemoLogin(
         url=URL,
         email=ADMIN_EMAIL,

@@ -25,6 +25,7 @@ here (WeasyPrint runs no JavaScript), so the web page and the PDF show the same 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,8 @@ def _figures(
     spend = _money(costs_in(workspace, start, end).aggregate(v=Coalesce(Sum("amount"), zero))["v"])
 
     query = attribution.Query(start=start, end=end)
-    touches = attribution.query_touches(workspace, query)  # read once for both groups
+    # the touches are read at most once for both groups, and not at all when both are kept
+    touches = functools.cache(lambda: attribution.query_touches(workspace, query))
     by_channel = attribution.roi(workspace, MODEL, query, group="channel", touches=touches)["rows"]
     by_campaign = (
         []

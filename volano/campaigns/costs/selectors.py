@@ -9,7 +9,9 @@ from decimal import Decimal
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
-from volano.campaigns.models import CostEntry, CostPlatform
+from volano.campaigns.channels import DEFAULT_RULES, channel_group_of, workspace_rules
+from volano.campaigns.models import ChannelGroup, CostEntry, CostKind, CostPlatform
+from volano.campaigns.utm import PRESETS
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
 
@@ -23,6 +25,96 @@ def costs_in(workspace: Workspace, start: dt.date | None, end: dt.date | None) -
     if end:
         costs = costs.filter(day__lte=end)
     return costs
+
+
+# A cost's channel column often names a platform or an ad account (a weekly spend series such as
+# `google_ads`, `meta_ads`, `fiere`) rather than a channel group; its money goes where that
+# platform's own links land: the UTM preset's source / medium through the workspace's rules.
+PLATFORM_PRESETS = {
+    "google_ads": "google_ads",
+    "google": "google_ads",
+    "adwords": "google_ads",
+    "bing_ads": "bing_ads",
+    "microsoft_ads": "bing_ads",
+    "meta": "meta_ads",
+    "meta_ads": "meta_ads",
+    "facebook_ads": "meta_ads",
+    "instagram_ads": "meta_ads",
+    "linkedin": "linkedin_ads",
+    "linkedin_ads": "linkedin_ads",
+    "display": "display",
+    "gdn": "display",
+    "newsletter": "newsletter",
+    "fiera": "fair_qr",
+    "fiere": "fair_qr",
+    "eventi": "fair_qr",
+    "stampa": "fair_qr",
+    "print": "fair_qr",
+}
+_PRESETS = {preset.key: preset for preset in PRESETS}
+_GROUP_VALUES = {str(value) for value in ChannelGroup.values}
+
+
+def _norm(text: str) -> str:
+    return "_".join(text.strip().lower().replace("-", " ").split())
+
+
+def cost_channel_group(
+    *, campaign_group: str, channel: str, platform: str, kind: str, rules: tuple = DEFAULT_RULES
+) -> str:
+    """The workspace's channel group a cost belongs to, so that spend meets the revenue the
+    attribution credits to the same group: the campaign's channel group first; then the row's
+    channel when it is a channel group (its value or its English name); then the platform the
+    channel or the row names (`meta_ads`, a Meta export…), as the workspace's rules classify
+    that platform's UTM source / medium; fairs and print are Offline/Events; anything else as
+    the rules read the channel text as a source and medium (Unassigned when no rule matches)."""
+    if campaign_group:
+        return campaign_group
+    raw = (channel or "").strip()
+    if raw in _GROUP_VALUES:
+        return raw
+    if _norm(raw) in _GROUP_VALUES:
+        return _norm(raw)
+    labels = {str(label).lower(): str(value) for value, label in ChannelGroup.choices}
+    if raw.lower() in labels:
+        return labels[raw.lower()]
+    preset = _PRESETS.get(PLATFORM_PRESETS.get(_norm(raw), "")) or _PRESETS.get(
+        PLATFORM_PRESETS.get(platform, "")
+    )
+    if preset is not None:
+        return channel_group_of(preset.source, preset.medium, rules=rules)
+    if kind in (CostKind.FAIR, CostKind.PRINT):
+        return ChannelGroup.OFFLINE
+    if raw:
+        return channel_group_of(raw, raw, rules=rules)
+    return ChannelGroup.UNASSIGNED
+
+
+def costs_by_channel_group(
+    workspace: Workspace, start: dt.date | None, end: dt.date | None
+) -> dict[str, Decimal]:
+    """Cost per channel group of the workspace in [start, end] (`cost_channel_group`), in one
+    grouped query (a few distinct channel / platform / kind combinations)."""
+    rules = workspace_rules(workspace)
+    result: dict[str, Decimal] = {}
+    rows = (
+        costs_in(workspace, start, end)
+        .values("campaign__channel_group", "channel", "platform", "kind")
+        .annotate(total=Coalesce(Sum("amount"), Decimal(0)))
+        .order_by()
+    )
+    for row in rows:
+        group = str(
+            cost_channel_group(
+                campaign_group=row["campaign__channel_group"] or "",
+                channel=row["channel"] or "",
+                platform=row["platform"] or "",
+                kind=row["kind"] or "",
+                rules=rules,
+            )
+        )
+        result[group] = result.get(group, Decimal(0)) + row["total"]
+    return result
 
 
 def costs_summary(

@@ -54,7 +54,7 @@ from django.db.models.functions import (
 )
 from django.utils.translation import gettext_lazy as _
 
-from volano.campaigns.models import Campaign, ContentAsset, Objective
+from volano.campaigns.models import Campaign, ContentAsset, FirstTouch, Objective
 from volano.campaigns.selectors import TOUCH_TYPES
 from volano.contacts.models import Contact
 from volano.core.db import db_now
@@ -173,78 +173,26 @@ def grouped_by_first_campaign(
     `base` is a values() queryset with the columns `rk` (a unique row key), `ct` (the contact),
     `until` (the moment the touch must not be after), `bucket` and whatever `aggregates` (SQL
     over `b.<column>`) read. The campaign is that of the contact's first campaign-linked touch
-    at or before `until`, resolved as `campaign_id_expression` does but set-based.
-
-    The first touch at or before `until` is the contact's first touch overall when that one is
-    not after `until` (and none otherwise), so the touches are read once per *contact*, not once
-    per row: the events of the contacts in `base` (by the contact index), their UTM texts
-    lowered once each (MATERIALIZED, so SQLite does not lower them again for every campaign),
-    joined to the workspace's few campaigns and assets, the first by `ROW_NUMBER()`. The rows
-    meet their contact's first touch without a join: both go into one UNION ALL and a window
-    over the contact hands each row the touch's campaign and moment (a join of two CTEs has no
-    index, and SQLite without statistics chose to scan one for every row of the other: 40 s at
-    100,000 contacts). Returns (bucket, campaign_id, *aggregates) rows; the same SQL on both
-    databases."""
-    lower = "volano_lower" if connection.vendor == "sqlite" else "LOWER"
+    at or before `until`: the contact's kept first campaign (`volano.campaigns.touches`) when it
+    is not after `until` — a join, no event read. Returns (bucket, campaign_id, *aggregates)
+    rows; the same SQL on both databases."""
     ws = int(workspace.pk)
-    events = Event._meta.db_table
-    campaigns = Campaign._meta.db_table
-    assets = ContentAsset._meta.db_table
-    types = ", ".join(f"'{t}'" for t in TOUCH_TYPES)
+    first = FirstTouch._meta.db_table
     base_sql, params = base.query.sql_with_params()
-    names = [*base.query.values_select, *base.query.annotation_select]
-    columns = ", ".join(names)
-    nulls = ", ".join("ct" if name == "ct" else f"NULL AS {name}" for name in names)
+    # b0 MATERIALIZED: each base row's subqueries (a hand-off's answer…) run once, not once
+    # per aggregate that reads the column; the first campaign is a primary-key probe per row
     sql = f"""
         WITH b0 AS MATERIALIZED ({base_sql}),
-        cm AS MATERIALIZED (
-            SELECT id, {lower}(utm_campaign) AS k FROM {campaigns}
-            WHERE workspace_id = {ws} AND utm_campaign <> ''
-        ),
-        am AS MATERIALIZED (
-            SELECT slug, 'form:' || slug AS src, campaign_id FROM {assets}
-            WHERE workspace_id = {ws} AND campaign_id IS NOT NULL
-        ),
-        ev AS MATERIALIZED (
-            SELECT e.contact_id AS ct, e.occurred_at, e.id,
-                   CASE WHEN e.utm_campaign <> '' THEN {lower}(e.utm_campaign) END AS u1,
-                   CASE WHEN e.campaign <> '' THEN {lower}(e.campaign) END AS u2,
-                   e.source, e.content
-            FROM {events} e
-            WHERE e.workspace_id = {ws} AND e.type IN ({types})
-              AND e.contact_id IN (SELECT ct FROM b0)
-              AND (e.utm_campaign <> '' OR e.campaign <> '' OR e.content <> ''
-                   OR SUBSTR(e.source, 1, 5) = 'form:')
-        ),
-        touch AS (
-            SELECT ev.ct, ev.occurred_at, ev.id,
-                   COALESCE(c1.id, c2.id, a3.campaign_id, a4.campaign_id) AS campaign_id
-            FROM ev
-            LEFT JOIN cm c1 ON c1.k = ev.u1
-            LEFT JOIN cm c2 ON c2.k = ev.u2
-            LEFT JOIN am a3 ON a3.src = ev.source
-            LEFT JOIN am a4 ON a4.slug = ev.content
-        ),
-        f AS (
-            SELECT ct, campaign_id, occurred_at,
-                   ROW_NUMBER() OVER (PARTITION BY ct ORDER BY occurred_at, id) AS rn
-            FROM touch WHERE campaign_id IS NOT NULL
-        ),
-        u AS (
-            SELECT {columns}, 1 AS is_row, NULL AS t_campaign, NULL AS t_at FROM b0
-            UNION ALL
-            SELECT {nulls}, 0 AS is_row, campaign_id AS t_campaign, occurred_at AS t_at
-            FROM f WHERE rn = 1
-        ),
-        w AS (
-            SELECT u.*, MAX(t_campaign) OVER (PARTITION BY ct) AS first_campaign,
-                   MAX(t_at) OVER (PARTITION BY ct) AS first_at
-            FROM u
+        b AS (
+            SELECT b0.*,
+                   (SELECT CASE WHEN f.campaign_at <= b0.until THEN f.campaign_id END
+                    FROM {first} f WHERE f.contact_id = b0.ct AND f.workspace_id = {ws})
+                   AS first_campaign
+            FROM b0
         )
-        SELECT b.bucket, CASE WHEN b.first_at <= b.until THEN b.first_campaign END,
-               {", ".join(aggregates)}
-        FROM w b WHERE b.is_row = 1
-        GROUP BY b.bucket, CASE WHEN b.first_at <= b.until THEN b.first_campaign END
+        SELECT b.bucket, b.first_campaign, {", ".join(aggregates)}
+        FROM b
+        GROUP BY b.bucket, b.first_campaign
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -646,85 +594,46 @@ def cross_sell_report(
 
 
 def _funnel_rows(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> list[dict]:
-    """One grouped statement, the same SQL on both databases: each event of the contacts created
-    in the period resolved to its content asset by joins on the (few) assets, exactly as
-    `volano.campaigns.selectors.content_id_expression` resolves it (UTM content, else the
-    content named, else the form, else an email asset's mailing campaign; the lowest id when
-    two assets share a key); the first such touch per contact by a window function; then the
-    funnel flags of those contacts, each an index probe."""
-    lower = "volano_lower" if connection.vendor == "sqlite" else "LOWER"
+    """One grouped statement, the same SQL on both databases: the contacts created in the
+    period joined to their kept first touches (`volano.campaigns.touches`: the asset of the
+    first content-linked touch, resolved as `content_id_expression` does; the asks and the
+    webinar over all their touches), grouped by that asset, with the funnel flags from the
+    contact row and the stage changes."""
     ws = workspace.pk
-    events = Event._meta.db_table
     contacts = Contact._meta.db_table
-    assets = ContentAsset._meta.db_table
+    first = FirstTouch._meta.db_table
     changes = StageChange._meta.db_table
-    touch_types = ", ".join(f"'{t}'" for t in TOUCH_TYPES)
-    ask_types = ", ".join(f"'{t}'" for t in ASK_TYPES)
     profile = " AND ".join(
         "c.company_id IS NOT NULL" if name == "company" else f"c.{name} <> ''"
         for name in PROFILE_FIELDS
     )
-
     sql = f"""
-        WITH ev AS (
-            SELECT e.contact_id, e.occurred_at, e.id, e.type,
-                   COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id,
-                   CASE WHEN {profile} THEN 1 ELSE 0 END AS profile_ok,
-                   c.lifecycle_stage AS stage
-            FROM {events} e
-            JOIN {contacts} c ON c.id = e.contact_id
-            LEFT JOIN (SELECT {lower}(utm_content) AS k, MIN(id) AS id FROM {assets}
-                       WHERE workspace_id = %s AND utm_content <> ''
-                       GROUP BY {lower}(utm_content)) a1 ON a1.k = {lower}(e.utm_content)
-            LEFT JOIN (SELECT slug AS k, MIN(id) AS id FROM {assets} WHERE workspace_id = %s
-                       GROUP BY slug) a2 ON a2.k = e.content
-            LEFT JOIN (SELECT 'form:' || slug AS k, MIN(id) AS id FROM {assets}
-                       WHERE workspace_id = %s GROUP BY slug) a3 ON a3.k = e.source
-            LEFT JOIN (SELECT slug AS k, MIN(id) AS id FROM {assets}
-                       WHERE workspace_id = %s AND kind = 'email' GROUP BY slug) a4
-                   ON a4.k = e.campaign
-            WHERE e.workspace_id = %s AND c.workspace_id = %s AND e.type IN ({touch_types})
-              AND c.created_at >= %s AND c.created_at < %s
-        ),
-        -- one sort per contact: the first content-linked touch (content-linked rows first,
-        -- then by time), and over the same partition the asking and webinar touches (touches
-        -- too, so among these rows): no probe and no second pass per contact
-        ranked AS (
-            SELECT contact_id, content_id, profile_ok, stage,
-                   ROW_NUMBER() OVER (
-                       PARTITION BY contact_id
-                       ORDER BY CASE WHEN content_id IS NULL THEN 1 ELSE 0 END, occurred_at, id
-                   ) AS rn,
-                   SUM(CASE WHEN type IN ({ask_types}) THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY contact_id) AS asks,
-                   MAX(CASE WHEN type = 'webinar_registered' THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY contact_id) AS webinar
-            FROM ev
-        ),
-        stages AS (
+        WITH stages AS (
             SELECT contact_id,
                    MAX(CASE WHEN to_stage = 'sql' THEN 1 ELSE 0 END) AS was_sql,
                    MAX(CASE WHEN to_stage = 'customer' THEN 1 ELSE 0 END) AS was_customer
             FROM {changes} WHERE workspace_id = %s AND to_stage IN ('sql', 'customer')
             GROUP BY contact_id
         )
-        SELECT r.content_id,
+        SELECT f.content_id,
                COUNT(*),
-               SUM(CASE WHEN r.asks >= 2 THEN 1 ELSE 0 END),
-               SUM(r.profile_ok),
-               SUM(r.webinar),
-               SUM(CASE WHEN r.stage = 'sql' OR s.was_sql = 1 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN r.stage = 'customer' OR s.was_customer = 1 THEN 1 ELSE 0 END)
-        FROM ranked r
-        LEFT JOIN stages s ON s.contact_id = r.contact_id
-        WHERE r.rn = 1 AND r.content_id IS NOT NULL
-        GROUP BY r.content_id
+               SUM(CASE WHEN f.asks >= 2 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN {profile} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN f.webinar THEN 1 ELSE 0 END),
+               SUM(CASE WHEN c.lifecycle_stage = 'sql' OR s.was_sql = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN c.lifecycle_stage = 'customer' OR s.was_customer = 1
+                        THEN 1 ELSE 0 END)
+        FROM {first} f
+        JOIN {contacts} c ON c.id = f.contact_id
+        LEFT JOIN stages s ON s.contact_id = f.contact_id
+        WHERE f.workspace_id = %s AND c.workspace_id = %s AND f.content_id IS NOT NULL
+          AND c.created_at >= %s AND c.created_at < %s
+        GROUP BY f.content_id
     """
-    params = [ws, ws, ws, ws, ws, ws, db_now(low), db_now(high), ws]
+    params = [ws, ws, ws, db_now(low), db_now(high)]
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # one sort of the period's contacts' touches: in memory rather than in files
-            cursor.execute("SET LOCAL work_mem = '128MB'")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     keys = ("content", "leads", "more", "profile", "webinar_n", "sql_n", "customer_n")

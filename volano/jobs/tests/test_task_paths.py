@@ -13,6 +13,7 @@ from django.tasks import Task
 import volano
 
 PINNED = {
+    "volano.campaigns.tasks.first_touches_refresh_task",
     "volano.core.tasks.reactions_run_task",
     "volano.emails.tasks.broadcast_due_task",
     "volano.emails.tasks.mailing_deliver_task",

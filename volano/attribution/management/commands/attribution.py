@@ -22,7 +22,7 @@ class Command(VolanoCommand):
         "opportunity|customer|revenue] [--dimension channel|source_medium|campaign|content] "
         "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--lookback-days 90]` prints the seven models side "
         "by side; `attribution roi --workspace SLUG [--model markov] [--group campaign|channel] "
-        "[--from …] [--to …]` prints cost, leads, SQLs, customers, revenue, CPL, CAC, ROAS and "
+        "[--granularity period|month|quarter|week|day] [--from …] [--to …]` prints cost, leads, SQLs, customers, revenue, CPL, CAC, ROAS and "
         "ROI under that model. CSV by default (`;` in Italian), `--format json` for the API's JSON."
     )
 
@@ -45,6 +45,9 @@ class Command(VolanoCommand):
             else:
                 sub.add_argument("--model", default="markov")
                 sub.add_argument("--group", default="campaign")
+                sub.add_argument(
+                    "--granularity", default="period", help="period|month|quarter|week|day"
+                )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         database_require()
@@ -58,7 +61,13 @@ class Command(VolanoCommand):
                     table = _comparison_table(query, data)
                 else:
                     model = selectors.model_parse(options["model"])
-                    data = selectors.roi(workspace, model, query, group=options["group"])
+                    data = selectors.roi(
+                        workspace,
+                        model,
+                        query,
+                        group=options["group"],
+                        granularity=options["granularity"],
+                    )
                     table = _roi_table(data["group"], data)
             except ApplicationError as error:
                 raise CommandError(

@@ -9,6 +9,7 @@ from django.utils import translation
 
 from volano.campaigns.reports import exports, selectors
 from volano.campaigns.reports.api import report_json
+from volano.campaigns.touches import first_touches_refresh
 from volano.core.exports import csv_delimiter
 from volano.core.management.base import VolanoCommand, database_require
 from volano.core.selectors import workspace_get
@@ -18,7 +19,9 @@ class Command(VolanoCommand):
     help = (
         "Campaigns: `campaigns report NAME --workspace SLUG --from YYYY-MM-DD --to YYYY-MM-DD "
         "[--granularity day|week|month|quarter] [--format csv|xlsx|json] [--output FILE]` prints "
-        "an ROI report of seed 002 (sqls, sql-revenue, cross-sell, content-funnel)."
+        "an ROI report of seed 002 (sqls, sql-revenue, cross-sell, content-funnel); "
+        "`campaigns first-touches --workspace SLUG` rebuilds the contacts' kept first touches "
+        "(after loading events straight into the database)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,10 +34,18 @@ class Command(VolanoCommand):
         report.add_argument("--granularity", default="month", help="day, week, month or quarter")
         report.add_argument("--format", default="csv", choices=["csv", "xlsx", "json"])
         report.add_argument("--output", default="", help="write to this file (xlsx needs one)")
+        rebuild = actions.add_parser(
+            "first-touches", help="rebuild each contact's first campaign and content touch"
+        )
+        rebuild.add_argument("--workspace", required=True, help="workspace slug")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         database_require()
         workspace = workspace_get(slug=options["workspace"])
+        if action == "first-touches":
+            written = first_touches_refresh(workspace=workspace)
+            self.stdout.write(f"{written} contacts with touches\n", ending="")
+            return
         language = workspace.language if workspace.language in ("it", "en") else "en"
         with translation.override(language):
             report = selectors.report_run(

@@ -1,0 +1,42 @@
+"""What attribution keeps: the reports' credits, computed once and kept until their inputs
+change (`volano.attribution.cache`). The app writes nothing else."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from volano.core.tenancy import WorkspaceScopedModel
+
+
+class InputsGeneration(WorkspaceScopedModel):
+    """A counter per workspace, raised (after commit, by `reactions.py`) whenever something an
+    attribution reads changes: touches, contacts created, stage changes, deals, orders, merges.
+    A kept result is current while its generation equals this one."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="attrib_generation_one_per_ws")
+        ]
+
+
+class CreditCache(WorkspaceScopedModel):
+    """One report's attributed credits ({bucket: {key: {conversion: value}}}) for one set of
+    parameters (`signature`: a hash of the model, dimension, conversions, period, granularity,
+    lookback, model parameters and the workspace's channel rules), as of `generation`."""
+
+    signature = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    generation = models.BigIntegerField()
+    payload = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "signature"], name="attrib_cache_one_per_signature"
+            )
+        ]

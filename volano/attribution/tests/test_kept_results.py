@@ -1,0 +1,131 @@
+"""The ROI report's credits are kept ready (computed once per set of parameters) and stay
+current: a touch appended, a stage change or a deal makes the next report differ, through the
+real reactions and worker. Per bucket (month, week…) each bucket equals the report of its own
+days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from volano.attribution import selectors
+from volano.attribution.models import CreditCache
+from volano.attribution.tests.test_journeys import (
+    GOOGLE_ADS,
+    NEWSLETTER,
+    ORGANIC,
+    contact,
+    sql_at,
+    touch,
+)
+from volano.conftest import worker_run_once
+from volano.deals.models import Deal
+from volano.deals.services import deal_create
+from volano.events.services import events_ingest
+
+pytestmark = pytest.mark.django_db
+
+YEAR = {"from": "2026-01-01", "to": "2026-12-31"}
+MODELS = ("first", "last", "linear", "time_decay", "position", "markov", "shapley")
+
+
+def at(month: int, day: int) -> dt.datetime:
+    return dt.datetime(2026, month, day, 10, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def year_of_journeys(officina):
+    """SQLs and deals spread over the year, touches by several channels, some journeys that
+    never convert and an anonymous visitor."""
+    for i in range(12):
+        person = contact(officina, f"p{i}@example.it", at(1 + i % 12, 1))
+        month = 1 + i % 12
+        touch(officina, person, at(month, 2), **(GOOGLE_ADS if i % 2 else ORGANIC))
+        touch(officina, person, at(month, 5), **NEWSLETTER)
+        if i % 3:
+            touch(officina, person, at(month, 9), **GOOGLE_ADS)
+        if i % 4 != 3:
+            sql_at(officina, person, at(month, 12 + i % 10))
+        if i % 3 == 0:
+            Deal.objects.create(
+                workspace=officina,
+                name=f"Deal {i}",
+                contact=person,
+                stage="won",
+                amount=Decimal(1000 * (i + 1)),
+                closed_at=at(month, 20),
+            )
+    touch(officina, "anon-7", at(6, 3), **GOOGLE_ADS)
+
+
+def _sqls(rows):
+    return {r["key"]: r["sqls"] for r in rows if r["sqls"]}
+
+
+def _rounded(rows):
+    return [{k: round(v, 9) if isinstance(v, float) else v for k, v in row.items()} for row in rows]
+
+
+def _rows(officina, model, group="campaign", granularity="period", **period):
+    query = selectors.query_parse(period or YEAR)
+    report = selectors.roi(officina, model, query, group=group, granularity=granularity)
+    return report["rows"]
+
+
+@pytest.mark.parametrize("granularity", ["month", "quarter", "week"])
+def test_each_bucket_equals_the_report_of_its_own_days(officina, year_of_journeys, granularity):
+    for model in ("first", "markov", "time_decay"):
+        bucketed = _rows(officina, model, "channel", granularity)
+        assert "" not in {r["period"] for r in bucketed}  # rows per bucket
+        for label, first_day, last_day in selectors.buckets(
+            dt.date(2026, 1, 1), dt.date(2026, 12, 31), granularity
+        ):
+            own = _rows(officina, model, "channel", **{"from": str(first_day), "to": str(last_day)})
+            mine = [dict(r, period="") for r in bucketed if r["period"] == label]
+            assert _rounded(mine) == _rounded(own), (model, label)
+
+
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
+def test_kept_results_equal_the_computation_and_follow_what_happens(officina):
+    person = contact(officina, "lead@example.it", at(3, 1))
+    touch(officina, person, at(3, 10), **GOOGLE_ADS)
+    sql_at(officina, person, at(3, 20))
+    before = {model: _rows(officina, model) for model in MODELS}
+    assert CreditCache.objects.for_workspace(officina).count() == len(MODELS)
+    assert _sqls(before["first"]) == {"fiera-emo": 1.0}
+    # a kept result is what a fresh computation gives
+    CreditCache.objects.for_workspace(officina).delete()
+    assert {model: _rows(officina, model) for model in MODELS} == before
+    # a touch appended before the Google ad, through the ingest service: its fact makes the
+    # next report differ once the worker has run the reactions
+    result = events_ingest(
+        workspace=officina,
+        items=[
+            {
+                "type": "page_view",
+                "contact_id": person.pk,
+                "occurred_at": at(3, 5).isoformat(),
+                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
+            }
+        ],
+    )
+    assert not result.rejected, result
+    worker_run_once()
+    assert _sqls(_rows(officina, "first")) == {"nl-marzo": 1.0}
+    linear = _sqls(_rows(officina, "linear"))
+    assert linear == {"nl-marzo": 0.5, "fiera-emo": 0.5}
+    # a won deal through the deals service: revenue appears at once (raised in its transaction)
+    year_back = {**YEAR, "lookback_days": "365"}  # the deal is won today
+    assert all(r["revenue"] == 0 for r in _rows(officina, "first", **year_back))
+    deal = deal_create(
+        workspace=officina,
+        actor=None,
+        data={"name": "Tornio", "contact_id": person.pk, "amount": "7000", "stage": "won"},
+    )
+    assert deal.stage == "won"
+    revenue = {
+        r["key"]: r["revenue"] for r in _rows(officina, "first", **year_back) if r["revenue"]
+    }
+    assert revenue == {"nl-marzo": 7000.0}
