@@ -504,7 +504,8 @@ def _contacts_insert(
         "created_at": now,
         "updated_at": now,
     }
-    columns, constants = [], []
+    columns: list[str] = []
+    constants: list[Any] = []
     for column in Contact._meta.concrete_fields:
         if column.primary_key or column.generated:
             continue
