@@ -152,7 +152,7 @@ def client_run(args: tuple[int, int, int, str]) -> tuple[int, int, float, list[f
     return accepted, rejected, waited, answered
 
 
-def wait_for(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
+def wait_for(port: int, server: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
