@@ -152,7 +152,7 @@ def client_run(args: tuple[int, int, int, str]) -> tuple[int, int, float, list[f
     return accepted, rejected, waited, answered
 
 
-def wait_for(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
+def wait_for(port: int, server: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -258,6 +258,7 @@ def main() -> int:
         default=BATCH,
         help=f"events per request (default {BATCH}, at most 5000)",
     )
+    parser.add_argument("--port", type=int, default=8765, help="the server's port, if free")
     parser.add_argument(
         "--pg-options", help='session settings for the server, e.g. "-c synchronous_commit=off"'
     )
@@ -296,7 +297,7 @@ def main() -> int:
     server = None
     try:
         token = prepare_database(env, args.postgres)
-        port = free_port(8765)
+        port = free_port(args.port)
         if args.server == "granian":
             command = [
                 str(VENV_BIN / "granian"),

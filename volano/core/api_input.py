@@ -121,6 +121,37 @@ def unstorable(value: Any, where: str = "") -> list[dict]:
 MAX_NESTING = 64  # far deeper than any valid body (a condition nests at most 10 deep)
 
 
+def storable_json(value: Any, depth: int = 0) -> bool:
+    """True when a value as `json.loads` makes it (str, int, float, bool, None, list, dict)
+    surely has nothing `unstorable` refuses; False means "ask `unstorable` for the reasons".
+    No path is built for a value that has no problem: an event batch checks every item of a
+    1,000-item request with this, several times cheaper than `unstorable` itself."""
+    kind = type(value)
+    if kind is str:
+        return "\x00" not in value
+    if kind is dict:
+        if depth >= MAX_NESTING - 1:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or "\x00" in key:
+                return False
+            if type(item) is str:
+                if "\x00" in item:
+                    return False
+            elif item is not None and not storable_json(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        if depth >= MAX_NESTING - 1:
+            return False
+        return all(storable_json(item, depth + 1) for item in value)
+    if kind is int:
+        return -INT64_MAX <= value <= INT64_MAX
+    if kind is float:
+        return math.isfinite(value) and abs(value) <= INT64_MAX
+    return value is None or kind is bool
+
+
 def _check(value: Any, where: str, errors: list[dict], depth: int = 0) -> None:
     if len(errors) >= 20:
         return

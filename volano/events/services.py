@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from volano.contacts.cleaning import FieldError, clean_email, normalise_email
 from volano.contacts.models import Contact
-from volano.core.api_input import unstorable
+from volano.core.api_input import storable_json, unstorable
 from volano.core.errors import ApplicationError
 from volano.core.facts import EventsAppended
 from volano.core.models import Workspace
@@ -214,7 +214,9 @@ def _parse_item(item: Any, *, latest: dt.datetime, local: ZoneInfo) -> dict:
         raise _Rejected("", "each item must be a JSON object")
     # A NUL character, a number past 64 bits, NaN: what no column holds. (A contact id past
     # 64 bits is simply no contact of this workspace, below.)
-    if problems := unstorable({key: v for key, v in item.items() if key != "contact_id"}):
+    if not storable_json(item) and (
+        problems := unstorable({key: v for key, v in item.items() if key != "contact_id"})
+    ):
         raise _Rejected(problems[0]["field"], problems[0]["message"])
     unknown = item.keys() - ITEM_KEYS
     if unknown:
@@ -480,26 +482,53 @@ def _contacts_by_email(
             if clean not in stored:
                 found[email] = "no contact with this email"
     elif to_create:
-        Contact.objects.bulk_create(
-            [
-                Contact(
-                    workspace_id=workspace.pk,
-                    email=email,
-                    source=source,
-                    created_at=now,
-                    updated_at=now,
-                )
-                for email in to_create
-            ],
-            batch_size=1000,
-            ignore_conflicts=True,
-        )
+        _contacts_insert(workspace=workspace, emails=to_create, source=source, now=now)
         stored.update(_probe(Contact, workspace, "email", "id", set(to_create), _EMAIL))
         result.contacts_created += len(to_create)
     for email, clean in missing.items():
         if clean in stored:
             found[email] = stored[clean]
     return found
+
+
+def _contacts_insert(
+    *, workspace: Workspace, emails: list[str], source: str, now: dt.datetime
+) -> None:
+    """The new contacts of a batch, as `Contact(workspace, email, source, created_at,
+    updated_at)` with every other column at its default would be: one executemany, without
+    building a model instance per contact (Django's bulk_create cost more than the INSERT).
+    An email a concurrent request created meanwhile is skipped by the unique constraint."""
+    given = {
+        "workspace_id": workspace.pk,
+        "source": source,
+        "created_at": now,
+        "updated_at": now,
+    }
+    columns: list[str] = []
+    constants: list[Any] = []
+    for column in Contact._meta.concrete_fields:
+        if column.primary_key or column.generated:
+            continue
+        columns.append(connection.ops.quote_name(str(column.column)))
+        if column.attname == "email":
+            constants.append(None)  # the one value that differs per row, filled below
+            email_at = len(constants) - 1
+            continue
+        value = given[column.attname] if column.attname in given else column.get_default()
+        constants.append(column.get_db_prep_save(value, connection))
+    rows = []
+    for email in emails:
+        row = list(constants)
+        row[email_at] = email
+        rows.append(row)
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    values = ", ".join(["%s"] * len(columns))
+    if connection.vendor == "sqlite":
+        sql = f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({values})"
+    else:
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 EVENT_COLUMNS = (  # the event table's columns a bulk insert fills, in order (demo and imports too)

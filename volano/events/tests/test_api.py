@@ -196,6 +196,54 @@ def test_new_emails_are_resolved_set_based(officina):
     assert Contact.objects.for_workspace(officina).filter(source="api").count() == 505
 
 
+def test_what_no_column_holds_rejects_only_its_item(officina, mario):
+    """The batch's quick check lets the plain items through; each item holding a NUL, an integer
+    past 64 bits or a number that is not finite, however deep, is rejected with its field."""
+    now = iso(timezone.now())
+    good = {"type": "page_view", "occurred_at": now, "contact_id": mario.pk}
+    items = [
+        {**good, "properties": {"url": "/a", "n": 2**63 - 1, "tags": ["x", 1.5, None, True]}},
+        {**good, "properties": {"form": {"fields": [{"label": "No\x00me"}]}}},
+        {**good, "properties": {"quantity": 2**64}},
+        {**good, "properties": {"ratio": float("nan")}},
+        {**good, "properties": {"big": [1e300]}},
+        {**good, "properties": {"ke\x00y": 1}},
+        {**good, "anonymous_id": "a\x00b"},
+        {**good, "contact_id": 2**70},  # past 64 bits: simply no contact of the workspace
+        {**good, "properties": {"url": "/b"}},
+    ]
+    result = events_ingest(workspace=officina, items=items)
+    assert [(r["index"], r["field"]) for r in result.rejected] == [
+        (1, "properties.form.fields.0.label"),
+        (2, "properties.quantity"),
+        (3, "properties.ratio"),
+        (4, "properties.big.0"),
+        (5, "properties"),
+        (6, "anonymous_id"),
+        (7, "contact_id"),
+    ]
+    assert result.accepted == 2
+    stored = Event.objects.for_workspace(officina).filter(contact_id=mario.pk).order_by("pk")
+    assert [e.properties.get("url") for e in stored] == ["/a", "/b"]
+    assert stored[0].properties["n"] == 2**63 - 1
+
+
+def test_a_contact_created_by_a_batch_is_like_one_created_by_hand(officina, giulia):
+    """The batch writes its new contacts with one raw INSERT: every column as the model's own
+    defaults would have it."""
+    events_ingest(
+        workspace=officina,
+        items=[{"type": "page_view", "occurred_at": iso(timezone.now()), "email": "Nuovo@X.it"}],
+    )
+    new = Contact.objects.for_workspace(officina).get(email="nuovo@x.it")
+    by_hand = Contact(workspace=officina, email="nuovo@x.it", source="api")
+    for field in Contact._meta.concrete_fields:
+        if field.attname not in ("id", "created_at", "updated_at"):
+            assert getattr(new, field.attname) == getattr(by_hand, field.attname), field.attname
+    assert new.created_at == new.updated_at
+    assert (timezone.now() - new.created_at).total_seconds() < 60
+
+
 def test_a_dedup_key_that_races_in_is_skipped_not_an_error(officina, mario):
     """Two requests retrying the same item at once: the second insert meets the unique key."""
     from volano.events.services import _events_insert

@@ -305,3 +305,35 @@ def test_a_score_condition_counts_a_contact_without_a_score_as_zero(officina, gi
     assert matching("lt", 10) == {luca.email, nobody.email}
     assert matching("gte", 50) == {anna.email}
     assert matching("between", [-60, 0]) == {luca.email, nobody.email}
+
+
+def test_one_contacts_update_reads_no_table_whole_on_sqlite(officina, giulia, people):
+    """After an event, the demo's 13-rule model is computed for that contact alone: on SQLite
+    every rule probes the contact's own rows through an index (correlated EXISTS, searches by
+    contact_id). No table is scanned whole and no `IN (subquery)` list is built, each of which
+    cost 30–60 ms a rule at 1M contacts (docs/benchmarks.md, issue 13)."""
+    from django.db import connection
+
+    from volano.demo.load import demo_custom_fields_create
+    from volano.demo.sales import MODELS
+    from volano.scoring.services import model_definition
+    from volano.scoring.sql import scores_select
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the few-contact form is SQLite's (PostgreSQL joins the ids instead)")
+    anna, _luca, _nobody = people
+    demo_custom_fields_create(workspace=officina)
+    model = score_model_save(
+        workspace=officina, actor=giulia, data={**MODELS[0], "product_line": ""}
+    )
+    kinds = {rule["kind"] for rule in MODELS[0]["rules"]}
+    assert kinds == {"fit", "engagement", "negative"}
+    sql, params = scores_select(officina, model_definition(model), [anna.pk], NOW)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [row[-1] for row in cursor.fetchall()]
+    tables = set(connection.introspection.table_names())
+    whole = [step for step in plan if step.startswith("SCAN ") and step.split()[1] in tables]
+    lists = [step for step in plan if "LIST SUBQUERY" in step]
+    assert not whole and not lists, "\n".join(plan)
+    assert any("USING INDEX event_contact_time" in step for step in plan)
