@@ -16,6 +16,7 @@ from django.utils import timezone
 from volano.budgets import plan_selectors, plan_services
 from volano.campaigns import services as campaign_services
 from volano.campaigns.costs.services import cost_create
+from volano.campaigns.touches import first_touches_refresh
 from volano.contacts import services as contact_services
 from volano.deals import services as deal_services
 from volano.events.services import event_append
@@ -223,6 +224,9 @@ def test_a_shared_line_shows_the_pipeline_and_revenue_of_its_campaign(api, offic
         campaign="eima",
         occurred_at=timezone.now() - dt.timedelta(days=3),
     )
+    # the campaigns' reaction keeps first touches after commit (the worker's path is tested in
+    # campaigns/tests/test_first_touches.py); this test's transaction never commits
+    first_touches_refresh(workspace=officina)
     deal_services.deal_create(
         workspace=officina,
         actor=giulia,
