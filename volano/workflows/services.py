@@ -1,13 +1,17 @@
 """Writes of the workflows domain: workflows and their versions, enrolments, and the engine that
 runs due steps (docs/workflows.md).
 
-The engine (`workflows_run_due`) claims due enrolments in batches (`SELECT … FOR UPDATE SKIP
-LOCKED` on PostgreSQL; SQLite's IMMEDIATE transactions serialise claims), groups them by (version,
-step) and runs each group set-based in one transaction: the goal is checked first (one statement),
-a StepRun row per enrolment is inserted (one INSERT … SELECT, its unique key makes the step
-exactly-once), the step acts on the rows that INSERT wrote (one UPDATE of the contacts, one INSERT
-of deliveries into the step's mailing…), and the enrolments move to their next step with its due
-time. A crash rolls the whole group back; its claims run out and the sweeper hands them back.
+The engine (`workflows_run_due`) claims due enrolments in batches by locking them (`SELECT …
+FOR UPDATE SKIP LOCKED` on PostgreSQL, so another worker skips them; SQLite's IMMEDIATE
+transactions serialise workers): the claim writes nothing, and the whole pass is one
+transaction. It groups them by (version, step) and runs each group set-based in a savepoint:
+the goal is checked first (one statement), the StepRun rows are inserted (one INSERT … SELECT
+per outcome, RETURNING the ids it wrote; the unique key makes the step exactly-once), the step
+acts on exactly those (one UPDATE of the contacts, one INSERT of deliveries into the step's
+mailing…), and the enrolments move to their next step with its due time (one UPDATE per
+outcome). Every id list is one parameter (`_ids`). A crash rolls the pass back and lets go of
+its locks: the steps run once, at the next pass. A group that fails rolls back its savepoint
+and pauses its workflow.
 """
 
 from __future__ import annotations
@@ -375,8 +379,8 @@ class _AnyOf(Lookup):
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, params = self.process_lhs(compiler, connection)
         ids = [int(pk) for pk in self.rhs]
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*params, ids]
+        if connection.vendor == "postgresql":  # the array's text: one quoted string to send
+            return f"{lhs} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, ids)) + "}"]
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(ids)]
 
 
@@ -674,7 +678,7 @@ def _group_run(
         matched = set(_wait_for_matched(workspace, version, step, ran, now))
         taken_ids = [pk for pk in ran_ids if pk in matched]
         others = sorted(set(ran_ids) - matched)
-        runs = StepRun.objects.for_workspace(workspace).filter(batch=batch)
+        runs = StepRun.objects.for_workspace(workspace).filter(step=step_key, occurrence=1)
         runs.filter(_ids("enrolment_id", taken_ids)).update(outcome="then")
         runs.filter(_ids("enrolment_id", others)).update(outcome="else")
         _advance(enrolments.filter(_ids("pk", taken_ids)), graph, step["then"], now, now)
@@ -701,7 +705,9 @@ def _group_run(
         )
         outcome = _act(workspace, version, step_key, step, ran, contacts, now) if ran_ids else ""
         if outcome and outcome != expected:
-            StepRun.objects.for_workspace(workspace).filter(batch=batch).update(outcome=outcome)
+            StepRun.objects.for_workspace(workspace).filter(
+                _ids("enrolment_id", ran_ids), step=step_key, occurrence=1
+            ).update(outcome=outcome)
         _advance(ran, graph, following, now, now)
     if ran_ids:
         activity_record(
