@@ -1,10 +1,11 @@
 """kill -9 of a worker while 10,000 steps are due, then a restart: every step runs once.
 
-5,000 contacts with two steps each (issue 15). A real `volano workflows run-due` process on the PostgreSQL test database is killed with SIGKILL
-as soon as its first pass has committed, while the second pass (5,000 score adjustments) is in
-flight; the pass's transaction dies with it, so its row locks (the claim) go too. A restart runs
-what is left: every contact has the property set and exactly one score adjustment (the timeline
-has one `score_adjusted` event each, and the score is the points given once).
+5,000 contacts with two steps each (issue 15). A real `volano workflows run-due` process on the
+PostgreSQL test database is killed with SIGKILL as soon as its first pass has committed, while
+the second pass (5,000 score adjustments) is in flight; the pass's transaction dies with it, so
+its row locks (the claim) go too. A restart runs what is left: every contact has the property
+set and exactly one score adjustment (the timeline has one `score_adjusted` event each, and the
+score is the points given once).
 """
 
 from __future__ import annotations
