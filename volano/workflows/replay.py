@@ -466,16 +466,16 @@ def workflow_replay(
 
     if events_q is None:
         totals: dict[str, int] = dict.fromkeys(["entered", *flags], 0)
-        entry = None
+        entry_set = None
     else:
         events = Event.objects.for_workspace(workspace).filter(
             events_q, contact_id__isnull=False, occurred_at__gte=since, occurred_at__lte=now
         )
-        entry = EntrySet(workspace=workspace, events=events, atoms=atoms)
+        entry_set = EntrySet(workspace=workspace, events=events, atoms=atoms)
         selects = ", ".join(
             ["COUNT(*)", *(f"COUNT(*) FILTER (WHERE {sql})" for sql, _p in flags.values())]
         )
-        values = entry.run(selects, [x for _s, ps in flags.values() for x in ps])[0]
+        values = entry_set.run(selects, [x for _s, ps in flags.values() for x in ps])[0]
         totals = dict(zip(["entered", *flags], values, strict=True))
 
     comparable: dict[str, int] = {}
@@ -511,7 +511,7 @@ def workflow_replay(
         "steps": steps,
         "goal_reached": totals.get("goal", 0),
         "emails": emails,
-        "sample": _sample(replay, entry, order, flags),
+        "sample": _sample(replay, entry_set, order, flags),
         "notes": replay.notes,
     }
 

@@ -376,12 +376,13 @@ class _AnyOf(Lookup):
     lookup_name = "any_of"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, params = self.process_lhs(compiler, connection)
         ids = [int(pk) for pk in self.rhs]
         if connection.vendor == "postgresql":  # the array's text: one quoted string to send
-            return f"{lhs} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, ids)) + "}"]
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(ids)]
+            array = "{" + ",".join(map(str, ids)) + "}"
+            return f"{lhs} = ANY(%s::bigint[])", (*params, array)
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(ids))
 
 
 def _ids(column: str, ids: Iterable[int]) -> _AnyOf:
