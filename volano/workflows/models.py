@@ -93,8 +93,9 @@ class EnrolmentStatus(models.TextChoices):
 
 class Enrolment(WorkspaceScopedModel):
     """One contact's way through one version of a workflow. While active, `step` is the key of
-    the step to run next and `due_at` when; a worker that claims it stamps `claimed_at`/`by`
-    (a claim older than the lease is taken back by the sweeper)."""
+    the step to run next and `due_at` when. The engine claims it by a row lock for one pass's
+    transaction and writes no claim; a row stamped `claimed_at`/`by` (a lease) is skipped until
+    the sweeper takes it back."""
 
     # no index of its own: enrolment_counts and enrolment_occurrence_once lead with workflow
     # (every index is written again by each step's UPDATE of 10,000 rows)
