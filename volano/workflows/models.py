@@ -93,10 +93,15 @@ class EnrolmentStatus(models.TextChoices):
 
 class Enrolment(WorkspaceScopedModel):
     """One contact's way through one version of a workflow. While active, `step` is the key of
-    the step to run next and `due_at` when; a worker that claims it stamps `claimed_at`/`by`
-    (a claim older than the lease is taken back by the sweeper)."""
+    the step to run next and `due_at` when. The engine claims it by a row lock for one pass's
+    transaction and writes no claim; a row stamped `claimed_at`/`by` (a lease) is skipped until
+    the sweeper takes it back."""
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="enrolments")
+    # no index of its own: enrolment_counts and enrolment_occurrence_once lead with workflow
+    # (every index is written again by each step's UPDATE of 10,000 rows)
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="enrolments", db_index=False
+    )
     version = models.ForeignKey(WorkflowVersion, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     occurrence = models.PositiveIntegerField(default=1)  # the contact's n-th enrolment here
@@ -138,9 +143,13 @@ class Enrolment(WorkspaceScopedModel):
 
 class StepRun(WorkspaceScopedModel):
     """A step one enrolment ran, once: (enrolment, step, occurrence) is unique. `batch` names
-    the engine pass that wrote it, so a set-based step acts on exactly the rows it inserted."""
+    the engine pass that wrote it (not indexed: the engine acts on the ids its INSERT
+    returned)."""
 
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="runs")
+    # no index of its own: step_run_once leads with enrolment
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     step = models.CharField(max_length=80)
     occurrence = models.PositiveIntegerField(default=1)
     kind = models.CharField(max_length=30)
@@ -155,7 +164,6 @@ class StepRun(WorkspaceScopedModel):
                 fields=["enrolment", "step", "occurrence"], name="step_run_once"
             )
         ]
-        indexes = [models.Index(fields=["batch"], name="step_run_batch")]
 
 
 class WorkflowMailing(WorkspaceScopedModel):

@@ -22,29 +22,31 @@ on today's data.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
-    Count,
     Exists,
     ExpressionWrapper,
     F,
     Min,
     OuterRef,
     Q,
-    Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Mod
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from volano.contacts.models import Contact
+from volano.core.db import db_now
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
 from volano.workflows.definition import definition_parse, graph_order
@@ -263,7 +265,8 @@ def _branch(replay: Replay, key: str, step: dict) -> list[Route]:
 def _templates_of(replay: Replay, keys: list[str]) -> list[int]:
     from volano.emails.models import EmailTemplate
 
-    slugs = [replay.graph["steps"][k]["template"] for k in keys if k in replay.graph["steps"]]
+    steps = replay.graph["steps"]
+    slugs = [steps[k]["template"] for k in keys if k in steps and steps[k].get("template")]
     return list(
         EmailTemplate.objects.for_workspace(replay.workspace)
         .filter(slug__in=slugs)
@@ -392,12 +395,28 @@ def workflow_replay(
         events_q = entry(replay, trigger)
 
     # every step's predicate and time offset, walking the graph once (a branch's paths rejoin:
-    # a step reached along several routes is the OR of them)
-    reach: dict[str, list[tuple[Q, int]]] = {}
-    outcomes: dict[str, list[tuple[str, Q, int]]] = {}
+    # a step reached along several routes is the OR of them). A predicate is a conjunction of
+    # atoms: each branch's, split path's or comparable-email test is one atom, computed once
+    # per entrant as a column, and its "else" side is the same atom negated.
+    atoms: list[Q] = []
+
+    def atom(q: Q) -> tuple[int, bool]:
+        flipped = copy.copy(q)
+        flipped.negated = not q.negated
+        for index, known in enumerate(atoms):
+            if known == q:
+                return index, True
+            if known == flipped:
+                return index, False
+        atoms.append(q)
+        return len(atoms) - 1, True
+
+    Where = tuple[tuple[int, bool], ...]
+    reach: dict[str, list[tuple[Where, int]]] = {}
+    outcomes: dict[str, list[tuple[str, Where, int]]] = {}
     unknown: set[str] = set()
 
-    def walk(key: str | None, where: Q, minutes: int, depth: int) -> None:
+    def walk(key: str | None, where: Where, minutes: int, depth: int) -> None:
         if key is None or depth > 400:
             return
         step = graph["steps"][key]
@@ -409,69 +428,57 @@ def workflow_replay(
         else:
             routes = simulation(replay, key, step)
         for route in routes:
-            following = where & route.where if route.where is not None else where
+            following = (*where, atom(route.where)) if route.where is not None else where
             if route.outcome:
                 outcomes.setdefault(key, []).append((route.outcome, following, minutes))
             walk(route.to, following, minutes + route.minutes, depth + 1)
 
-    walk(graph["start"], Q(), 0, 0)
+    walk(graph["start"], (), 0, 0)
     for kind in sorted(unknown):
         replay.note(
             _("Steps of kind %(kind)s are not simulated: contacts pass through them.")
             % {"kind": kind}
         )
 
-    def arrived(where: Q, minutes: int) -> Q:
-        return where & Q(entered_at__lte=now - dt.timedelta(minutes=minutes))
+    def arrived(where: Where, minutes: int) -> tuple[str, list[Any]]:
+        """SQL: on this route and arrived by now (entered at least `minutes` ago)."""
+        terms = [f"{'' if positive else 'NOT '}t.a{index}" for index, positive in where]
+        sql = "(" + " AND ".join([*terms, "t.entered_at <= %s"]) + ")"
+        return sql, [db_now(now - dt.timedelta(minutes=minutes))]
 
-    # every predicate becomes a boolean column of the entry set, counted in one statement
-    # (the aggregate wraps the entry set in a subquery; the columns travel with it)
+    def either(parts: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+        return " OR ".join(p for p, _ in parts), [x for _, ps in parts for x in ps]
+
+    # every step's, outcome's and comparable-email count is a condition over the atoms and
+    # the entry time, all counted in one statement
     order = graph_order(graph)
-    flags: dict[str, Q] = {}
+    flags: dict[str, tuple[str, list[Any]]] = {}
     for index, key in enumerate(order):
-        routes_q = [arrived(w, m) for w, m in reach.get(key, [])]
-        if routes_q:
-            combined = routes_q[0]
-            for q in routes_q[1:]:
-                combined |= q
-            flags[f"s{index}"] = combined
+        routes_sql = [arrived(w, m) for w, m in reach.get(key, [])]
+        if routes_sql:
+            flags[f"s{index}"] = either(routes_sql)
         for outcome, where, minutes in outcomes.get(key, []):
             flags[f"s{index}_{outcome}"] = arrived(where, minutes)
         step = graph["steps"][key]
         if step["kind"] in ("branch", "wait_for") and "on" in step:
-            flags[f"c{index}"] = Q(Exists(_comparable(replay, step["on"]["steps"])))
+            comparable_atom = atom(Q(Exists(_comparable(replay, step["on"]["steps"]))))
+            flags[f"c{index}"] = (f"t.a{comparable_atom[0]}", [])
     if graph["goal"] is not None:
-        flags["goal"] = replay.matching(graph["goal"])
+        flags["goal"] = (f"t.a{atom(replay.matching(graph['goal']))[0]}", [])
 
     if events_q is None:
         totals: dict[str, int] = dict.fromkeys(["entered", *flags], 0)
-        entrants = None
+        entry_set = None
     else:
         events = Event.objects.for_workspace(workspace).filter(
             events_q, contact_id__isnull=False, occurred_at__gte=since, occurred_at__lte=now
         )
-        first = (
-            events.filter(contact_id=OuterRef("pk"))
-            .order_by()
-            .values("contact_id")
-            .annotate(first=Min("occurred_at"))
-            .values("first")
+        entry_set = EntrySet(workspace=workspace, events=events, atoms=atoms)
+        selects = ", ".join(
+            ["COUNT(*)", *(f"COUNT(*) FILTER (WHERE {sql})" for sql, _p in flags.values())]
         )
-        entrants = (
-            Contact.objects.for_workspace(workspace)
-            .filter(pk__in=events.values("contact_id"))
-            .annotate(entered_at=Subquery(first))
-        )
-        flagged = entrants.annotate(
-            **{
-                f"f_{name}": ExpressionWrapper(q, output_field=BooleanField())
-                for name, q in flags.items()
-            }
-        )
-        totals = flagged.aggregate(
-            entered=Count("pk"),
-            **{name: Count("pk", filter=Q(**{f"f_{name}": True})) for name in flags},
-        )
+        values = entry_set.run(selects, [x for _s, ps in flags.values() for x in ps])[0]
+        totals = dict(zip(["entered", *flags], values, strict=True))
 
     comparable: dict[str, int] = {}
     steps = []
@@ -506,7 +513,7 @@ def workflow_replay(
         "steps": steps,
         "goal_reached": totals.get("goal", 0),
         "emails": emails,
-        "sample": _sample(replay, entrants, order, reach, now),
+        "sample": _sample(replay, entry_set, order, flags),
         "notes": replay.notes,
     }
 
@@ -517,39 +524,94 @@ def _email_name(step: dict) -> str:
     return step.get("template") or f"survey:{step['survey']}"
 
 
+@dataclass
+class EntrySet:
+    """The entry set as one statement: the first matching event of each entrant in the window
+    (one GROUP BY over the events, a CTE), joined to the entrants' atoms (one column each,
+    computed once per entrant), and the caller's aggregate or columns over that."""
+
+    workspace: Workspace
+    events: Any
+    atoms: list[Q]
+
+    def sql(
+        self, selects: str, params: list[Any], limit: int | None = None, order: str = ""
+    ) -> tuple[str, list]:
+        first_sql, first_params = (
+            self.events.order_by()
+            .values("contact_id")
+            .annotate(entered_at=Min("occurred_at"))
+            .values("contact_id", "entered_at")
+            .query.sql_with_params()
+        )
+        chosen = "SELECT contact_id FROM replay_entry"
+        if limit is not None:
+            chosen += f" ORDER BY entered_at, contact_id LIMIT {int(limit)}"
+        people = Contact.objects.for_workspace(self.workspace).filter(pk__in=RawSQL(chosen, []))
+        people = people.annotate(
+            **{
+                f"a{index}": ExpressionWrapper(q, output_field=BooleanField())
+                for index, q in enumerate(self.atoms)
+            }
+        ).values("pk", "email", *(f"a{index}" for index in range(len(self.atoms))))
+        people_sql, people_params = people.query.sql_with_params()
+        return (
+            # MATERIALIZED: each atom is computed once per entrant, not once per flag reading it
+            f"WITH replay_entry AS ({first_sql}), "
+            f"replay_people AS MATERIALIZED (SELECT p.*, e.entered_at FROM ({people_sql}) p "
+            "JOIN replay_entry e ON e.contact_id = p.pk) "
+            f"SELECT {selects} FROM replay_people t {order}",
+            [*first_params, *people_params, *params],
+        )
+
+    def run(
+        self, selects: str, params: list[Any], limit: int | None = None, order: str = ""
+    ) -> list[tuple]:
+        sql, all_params = self.sql(selects, params, limit, order)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, all_params)
+            return cursor.fetchall()
+
+
 def _sample(
-    replay: Replay,
-    entrants: Any,
-    order: list[str],
-    reach: dict[str, list[tuple[Q, int]]],
-    now: dt.datetime,
+    replay: Replay, entry: EntrySet | None, order: list[str], flags: dict[str, tuple[str, list]]
 ) -> list[dict[str, Any]]:
-    """Up to SAMPLE entrants with the emails each would have received: one query per send
-    step over those few contacts."""
-    if entrants is None:
+    """Up to SAMPLE entrants (the first to enter) with the emails each would have received:
+    one statement, the send steps' flags over those few contacts only."""
+    if entry is None:
         return []
-    people = list(
-        entrants.order_by("entered_at", "pk").values("pk", "email", "entered_at")[:SAMPLE]
-    )
-    if not people:
-        return []
-    ids = [p["pk"] for p in people]
-    got: dict[int, list[str]] = {pk: [] for pk in ids}
-    for key in order:
-        step = replay.graph["steps"][key]
-        if step["kind"] not in ("send_email", "send_survey") or key not in reach:
-            continue
-        combined = Q(pk__in=[])
-        for where, minutes in reach[key]:
-            combined |= where & Q(entered_at__lte=now - dt.timedelta(minutes=minutes))
-        for pk in entrants.filter(combined, pk__in=ids).values_list("pk", flat=True):
-            got[pk].append(_email_name(step))
+    sends = [
+        (index, key)
+        for index, key in enumerate(order)
+        if replay.graph["steps"][key]["kind"] in ("send_email", "send_survey")
+        and f"s{index}" in flags
+    ]
+    columns = ["t.pk", "t.email", "t.entered_at"]
+    params: list[Any] = []
+    for index, _key in sends:
+        sql, sql_params = flags[f"s{index}"]
+        columns.append(f"CASE WHEN {sql} THEN 1 ELSE 0 END")
+        params += sql_params
+    rows = entry.run(", ".join(columns), params, limit=SAMPLE, order="ORDER BY t.entered_at, t.pk")
     return [
         {
-            "contact_id": p["pk"],
-            "email": p["email"],
-            "entered_at": p["entered_at"],
-            "emails": got[p["pk"]],
+            "contact_id": row[0],
+            "email": row[1],
+            "entered_at": _as_datetime(row[2]),
+            "emails": [
+                _email_name(replay.graph["steps"][key])
+                for (_index, key), hit in zip(sends, row[3:], strict=True)
+                if hit
+            ],
         }
-        for p in people
+        for row in rows
     ]
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    """A raw MIN(occurred_at): an aware datetime on PostgreSQL, naive UTC text on SQLite."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return value

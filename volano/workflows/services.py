@@ -1,19 +1,24 @@
 """Writes of the workflows domain: workflows and their versions, enrolments, and the engine that
 runs due steps (docs/workflows.md).
 
-The engine (`workflows_run_due`) claims due enrolments in batches (`SELECT … FOR UPDATE SKIP
-LOCKED` on PostgreSQL; SQLite's IMMEDIATE transactions serialise claims), groups them by (version,
-step) and runs each group set-based in one transaction: the goal is checked first (one statement),
-a StepRun row per enrolment is inserted (one INSERT … SELECT, its unique key makes the step
-exactly-once), the step acts on the rows that INSERT wrote (one UPDATE of the contacts, one INSERT
-of deliveries into the step's mailing…), and the enrolments move to their next step with its due
-time. A crash rolls the whole group back; its claims run out and the sweeper hands them back.
+The engine (`workflows_run_due`) claims due enrolments in batches by locking them (`SELECT …
+FOR UPDATE SKIP LOCKED` on PostgreSQL, so another worker skips them; SQLite's IMMEDIATE
+transactions serialise workers): the claim writes nothing, and the whole pass is one
+transaction. It groups them by (version, step) and runs each group set-based in a savepoint:
+the goal is checked first (one statement), the StepRun rows are inserted (one INSERT … SELECT
+per outcome, RETURNING the ids it wrote; the unique key makes the step exactly-once), the step
+acts on exactly those (one UPDATE of the contacts, one INSERT of deliveries into the step's
+mailing…), and the enrolments move to their next step with its due time (one UPDATE per
+outcome). Every id list is one parameter (`_ids`). A crash rolls the pass back and lets go of
+its locks: the steps run once, at the next pass. A group that fails rolls back its savepoint
+and pauses its workflow.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import os
 import socket
@@ -22,7 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
@@ -363,29 +368,46 @@ def _worker_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:10]}"[:80]
 
 
-def _claim(workspace: Workspace, now: dt.datetime, token: str, size: int) -> int:
-    """Stamp up to `size` due, unclaimed enrolments of running workflows with `token`."""
-    with transaction.atomic():
-        due = (
-            Enrolment.objects.for_workspace(workspace)
-            .filter(
-                status=EnrolmentStatus.ACTIVE,
-                due_at__lte=now,
-                claimed_at__isnull=True,
-                workflow__status=WorkflowStatus.PUBLISHED,
-            )
-            .order_by("due_at", "id")
+class _AnyOf(Lookup):
+    """`column IN (ids)` with the ids as ONE parameter: `= ANY(%s::bigint[])` on PostgreSQL,
+    `IN (SELECT value FROM json_each(%s))` on SQLite. A batch's 10,000 ids as 10,000 literal
+    parameters cost more to compile, quote and parse than the statement takes to run."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        ids = [int(pk) for pk in self.rhs]
+        if connection.vendor == "postgresql":  # the array's text: one quoted string to send
+            array = "{" + ",".join(map(str, ids)) + "}"
+            return f"{lhs} = ANY(%s::bigint[])", (*params, array)
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*params, json.dumps(ids))
+
+
+def _ids(column: str, ids: Iterable[int]) -> _AnyOf:
+    return _AnyOf(F(column), list(ids))
+
+
+def _claim(workspace: Workspace, now: dt.datetime, size: int) -> list[tuple]:
+    """Lock up to `size` due enrolments of running workflows for the caller's transaction
+    (`FOR UPDATE SKIP LOCKED` on PostgreSQL: another worker skips them; SQLite's IMMEDIATE
+    transactions serialise workers) and return (id, contact_id, version_id, step). Nothing is
+    written: the lock is the claim, and a worker that dies lets go of it with its transaction.
+    A row still stamped `claimed_at` (a lease) is left to the sweeper."""
+    due = (
+        Enrolment.objects.for_workspace(workspace)
+        .filter(
+            status=EnrolmentStatus.ACTIVE,
+            due_at__lte=now,
+            claimed_at__isnull=True,
+            workflow__status=WorkflowStatus.PUBLISHED,
         )
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        ids = list(due.values_list("id", flat=True)[:size])
-        if not ids:
-            return 0
-        return (
-            Enrolment.objects.for_workspace(workspace)
-            .filter(pk__in=ids, claimed_at__isnull=True)
-            .update(claimed_at=timezone.now(), claimed_by=token)
-        )
+        .order_by("due_at", "id")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True, of=("self",))
+    return list(due.values_list("id", "contact_id", "version_id", "step")[:size])
 
 
 def workflows_run_due(
@@ -402,6 +424,7 @@ def workflows_run_due(
     now = now or timezone.now()
     token = _worker_token()
     steps = claimed = 0
+    versions: dict[int, WorkflowVersion] = {}
     workflows_date_triggers(workspace=workspace, now=now)
     for _pass in range(MAX_PASSES):
         if catch_up:
@@ -409,22 +432,33 @@ def workflows_run_due(
             # by `now` go on, as the reaction would have made them when the event came (a
             # reaction lost in downtime, or, in tests, events dated in the as-of future)
             workflows_wake_waiting(workspace=workspace, contact_ids=None, event_types=None, now=now)
-        got = _claim(workspace, now, token, batch)
-        if not got:
-            break
-        claimed += got
-        groups = list(
-            Enrolment.objects.for_workspace(workspace)
-            .filter(claimed_by=token, status=EnrolmentStatus.ACTIVE, claimed_at__isnull=False)
-            .values_list("version_id", "step")
-            .distinct()
-        )
-        for version_id, step_key in groups:
-            try:
-                steps += _group_run(workspace, version_id, step_key, token, now)
-            except Exception as error:
-                logger.exception("workflows: step %s of version %s failed", step_key, version_id)
-                _group_failed(workspace, version_id, step_key, token, error)
+        # one transaction per pass: the claim's locks hold until every group of it has run
+        # (each group in its own savepoint, so one failing step pauses only its workflow)
+        with transaction.atomic():
+            rows = _claim(workspace, now, batch)
+            if not rows:
+                break
+            claimed += len(rows)
+            groups: dict[tuple[int, str], dict[int, int]] = {}
+            for pk, contact_id, version_id, step_key in rows:
+                groups.setdefault((version_id, step_key), {})[pk] = contact_id
+            for (version_id, step_key), members in groups.items():
+                if version_id not in versions:
+                    versions[version_id] = (
+                        WorkflowVersion.objects.for_workspace(workspace)
+                        .select_related("workflow")
+                        .get(pk=version_id)
+                    )
+                try:
+                    with transaction.atomic():
+                        steps += _group_run(
+                            workspace, versions[version_id], step_key, members, token, now
+                        )
+                except Exception as error:
+                    logger.exception(
+                        "workflows: step %s of version %s failed", step_key, version_id
+                    )
+                    _group_failed(workspace, version_id, step_key, error)
     webhooks_deliver_due(workspace=workspace, now=now)
     return {"steps": steps, "enrolments": claimed}
 
@@ -477,20 +511,16 @@ def workflows_date_triggers(*, workspace: Workspace, now: dt.datetime | None = N
     return total
 
 
-def _group_failed(
-    workspace: Workspace, version_id: int, step_key: str, token: str, error: Exception
-) -> None:
+def _group_failed(workspace: Workspace, version_id: int, step_key: str, error: Exception) -> None:
     """A step that cannot run (a template deleted since publishing…): the workflow is paused
-    with the reason, its claimed enrolments stay at the step for the next publish."""
+    with the reason; its enrolments (the group's savepoint rolled back) stay at the step for
+    the next publish."""
     version = WorkflowVersion.objects.for_workspace(workspace).get(pk=version_id)
     reason = _("step %(step)s failed: %(error)s") % {
         "step": step_key,
         "error": getattr(error, "message", None) or repr(error),
     }
     with transaction.atomic():
-        Enrolment.objects.for_workspace(workspace).filter(
-            claimed_by=token, version_id=version_id, step=step_key
-        ).update(claimed_at=None, claimed_by="")
         Workflow.objects.for_workspace(workspace).filter(
             pk=version.workflow_id, status=WorkflowStatus.PUBLISHED
         ).update(status=WorkflowStatus.PAUSED, paused_reason=reason[:300])
@@ -514,140 +544,183 @@ def _resolver(workspace: Workspace) -> Any:
     return SegmentResolver(workspace)
 
 
-def _group_run(
-    workspace: Workspace, version_id: int, step_key: str, token: str, now: dt.datetime
-) -> int:
-    version = (
-        WorkflowVersion.objects.for_workspace(workspace)
-        .select_related("workflow")
-        .get(pk=version_id)
+# the outcome a step of these kinds records (known before it acts, so its StepRun rows are
+# written with it and need no second UPDATE); _act may return another, then they are updated
+_ACT_OUTCOMES = {
+    "send_email": "queued",
+    "send_survey": "queued",
+    "update_property": "updated",
+    "add_to_list": "done",
+    "remove_from_list": "done",
+    "change_stage": "done",
+    "notify": "notified",
+    "adjust_score": "done",
+}
+
+
+def _runs_insert(
+    workspace: Workspace, step_key: str, step: dict, pks: list[int], outcome: str,
+    batch: str, now: dt.datetime,
+) -> list[int]:  # fmt: skip
+    """One multi-row INSERT … SELECT of the StepRun rows of `pks` with their outcome; the
+    unique key (enrolment, step, occurrence) skips those that ran already. Returns the
+    enrolments it wrote (RETURNING): exactly those the step acts on."""
+    if not pks:
+        return []
+    q = connection.ops.quote_name
+    sql, params = (
+        Enrolment.objects.for_workspace(workspace)
+        .filter(_ids("pk", pks), status=EnrolmentStatus.ACTIVE)
+        .values("pk")
+        .query.sql_with_params()
     )
+    columns = [
+        "workspace_id", "enrolment_id", "step", "occurrence", "kind", "ran_at", "outcome",
+        "batch", "detail",
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {StepRun._meta.db_table} ({', '.join(q(c) for c in columns)}) "
+            f"SELECT %s, g.{q('pk')}, %s, 1, %s, %s, %s, %s, '{{}}' FROM ({sql}) g "
+            f"WHERE 1 = 1 ON CONFLICT DO NOTHING RETURNING {q('enrolment_id')}",
+            [workspace.pk, step_key, step["kind"], db_now(now), outcome, batch, *params],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _group_run(
+    workspace: Workspace,
+    version: WorkflowVersion,
+    step_key: str,
+    members: dict[int, int],
+    token: str,
+    now: dt.datetime,
+) -> int:
+    """Run one step for the claimed enrolments `members` ({enrolment id: contact id}) of one
+    version, set-based, in the caller's transaction. Every id list is one parameter."""
     graph = version.graph
     step = graph["steps"][step_key]
     enrolments = Enrolment.objects.for_workspace(workspace)
-    group = enrolments.filter(
-        claimed_by=token, version_id=version_id, step=step_key, status=EnrolmentStatus.ACTIVE
-    )
     batch = f"{token[-10:]}:{uuid.uuid4().hex[:12]}"
-    with transaction.atomic():
-        # The group's rows are read once: the statements below take literal id lists, which
-        # every planner handles well (nested IN-subqueries over tables just written are not
-        # estimated well by PostgreSQL before ANALYZE).
-        members = dict(group.values_list("pk", "contact_id"))
-        if graph.get("goal") is not None and members:
-            goal = condition_parse(graph["goal"], workspace=workspace)
-            reached = set(
+    if graph.get("goal") is not None and members:
+        goal = condition_parse(graph["goal"], workspace=workspace)
+        reached = set(
+            contacts_matching(
+                workspace=workspace, condition=goal, now=now, resolver=_resolver(workspace)
+            )
+            .filter(_ids("pk", set(members.values())))
+            .values_list("pk", flat=True)
+        )
+        if reached:
+            gone = [pk for pk, contact in members.items() if contact in reached]
+            _release(
+                enrolments.filter(_ids("pk", gone)),
+                status=EnrolmentStatus.GOAL,
+                finished_at=now,
+                step="",
+                due_at=None,
+                exit_reason="goal",
+            )
+            members = {pk: c for pk, c in members.items() if c not in reached}
+    pks = sorted(members)
+
+    def insert(ids: list[int], outcome: str = "") -> list[int]:
+        return _runs_insert(workspace, step_key, step, ids, outcome, batch, now)
+
+    following = step.get("next")
+    done = {"step": "", "due_at": None, "finished_at": now}
+    ran_ids: list[int]
+    if step["kind"] == "wait":
+        ran_ids = insert(pks)
+        _advance(
+            enrolments.filter(_ids("pk", ran_ids)), graph, following,
+            now + dt.timedelta(minutes=step["minutes"]), now,
+        )  # fmt: skip
+    elif step["kind"] == "branch":
+        # the branch is decided over the claimed rows first, so each side's StepRun rows are
+        # written with their outcome by one INSERT and moved by one UPDATE
+        if "when" in step:
+            condition = condition_parse(step["when"], workspace=workspace)
+            matching = set(
                 contacts_matching(
-                    workspace=workspace, condition=goal, now=now, resolver=_resolver(workspace)
+                    workspace=workspace,
+                    condition=condition,
+                    now=now,
+                    resolver=_resolver(workspace),
                 )
-                .filter(pk__in=list(members.values()))
+                .filter(_ids("pk", set(members.values())))
                 .values_list("pk", flat=True)
             )
-            if reached:
-                _release(
-                    enrolments.filter(
-                        pk__in=[pk for pk, contact in members.items() if contact in reached]
-                    ),
-                    status=EnrolmentStatus.GOAL,
-                    finished_at=now,
-                    step="",
-                    due_at=None,
-                    exit_reason="goal",
-                )
-        q = connection.ops.quote_name
-        sql, params = group.values("pk", "occurrence").query.sql_with_params()
-        columns = [
-            "workspace_id", "enrolment_id", "step", "occurrence", "kind", "ran_at", "outcome",
-            "batch", "detail",
-        ]  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {StepRun._meta.db_table} ({', '.join(q(c) for c in columns)}) "
-                f"SELECT %s, g.{q('pk')}, %s, 1, %s, %s, '', %s, '{{}}' FROM ({sql}) g "
-                "WHERE 1 = 1 ON CONFLICT DO NOTHING",
-                [workspace.pk, step_key, step["kind"], db_now(now), batch, *params],
-            )
-            ran_count = max(cursor.rowcount, 0)
-        runs = StepRun.objects.for_workspace(workspace).filter(batch=batch)
-        ran_ids = list(runs.values_list("enrolment_id", flat=True))
-        ran = enrolments.filter(pk__in=ran_ids)
-        contacts = Contact.objects.for_workspace(workspace).filter(
-            pk__in=[members[pk] for pk in ran_ids]
-        )
-        following = step.get("next")
-        done = {"step": "", "due_at": None, "finished_at": now}
-        if step["kind"] == "wait":
-            _advance(ran, graph, following, now + dt.timedelta(minutes=step["minutes"]), now)
-        elif step["kind"] == "branch":
-            if "when" in step:
-                condition = condition_parse(step["when"], workspace=workspace)
-                matching = set(
-                    contacts_matching(
-                        workspace=workspace,
-                        condition=condition,
-                        now=now,
-                        resolver=_resolver(workspace),
-                    )
-                    .filter(pk__in=[members[pk] for pk in ran_ids])
-                    .values_list("pk", flat=True)
-                )
-                taken_ids = [pk for pk in ran_ids if members[pk] in matching]
-            else:
-                taken_ids = list(
-                    ran.filter(_email_reaction_q(workspace, version, step["on"])).values_list(
-                        "pk", flat=True
-                    )
-                )
-            others = sorted(set(ran_ids) - set(taken_ids))
-            runs.filter(enrolment_id__in=taken_ids).update(outcome="then")
-            runs.filter(enrolment_id__in=others).update(outcome="else")
-            _advance(enrolments.filter(pk__in=taken_ids), graph, step["then"], now, now)
-            _advance(enrolments.filter(pk__in=others), graph, step["else"], now, now)
-        elif step["kind"] == "split":
-            buckets: dict[int, list[int]] = {}
-            for pk in ran_ids:
-                index = split_path(members[pk], version.workflow_id, step["weights"])
-                buckets.setdefault(index, []).append(pk)
-            for index, pks in buckets.items():
-                runs.filter(enrolment_id__in=pks).update(outcome=f"path-{index + 1}")
-                _advance(enrolments.filter(pk__in=pks), graph, step["paths"][index], now, now)
-        elif step["kind"] == "wait_for":
-            matched = set(_wait_for_matched(workspace, version, step, ran, now))
-            taken_ids = [pk for pk in ran_ids if pk in matched]
-            others = sorted(set(ran_ids) - matched)
-            runs.filter(enrolment_id__in=taken_ids).update(outcome="then")
-            runs.filter(enrolment_id__in=others).update(outcome="else")
-            _advance(enrolments.filter(pk__in=taken_ids), graph, step["then"], now, now)
-            _advance(enrolments.filter(pk__in=others), graph, step["else"], now, now)
-        elif step["kind"] == "wait_until":
-            for due_at, pks in _wait_until_due(workspace, step, ran, now).items():
-                _advance(enrolments.filter(pk__in=pks), graph, following, due_at, now)
-        elif step["kind"] == "exit":
-            _release(
-                ran,
-                status=EnrolmentStatus.EXITED,
-                exit_reason=(step.get("reason") or _("exit step %(step)s") % {"step": step_key})[
-                    :200
-                ],
-                **done,
-            )
+            yes = [pk for pk in pks if members[pk] in matching]
         else:
-            outcome = _act(workspace, version, step_key, step, ran, contacts, now)
-            if outcome:
-                runs.update(outcome=outcome)
-            _advance(ran, graph, following, now, now)
-        # claimed but already run (cannot happen while the group is one transaction): let go
-        _release(enrolments.filter(pk__in=sorted(set(members) - set(ran_ids))))
-        if ran_count:
-            activity_record(
-                workspace=workspace,
-                actor=None,
-                verb="workflow.step",
-                object_type="workflow",
-                object_id=version.workflow_id,
-                changes={"step": step_key, "kind": step["kind"], "contacts": ran_count},
+            yes = list(
+                enrolments.filter(_ids("pk", pks))
+                .filter(_email_reaction_q(workspace, version, step["on"]))
+                .values_list("pk", flat=True)
             )
-    return ran_count
+        no = sorted(set(pks) - set(yes))
+        taken = insert(sorted(yes), "then")
+        others = insert(no, "else")
+        ran_ids = taken + others
+        _advance(enrolments.filter(_ids("pk", taken)), graph, step["then"], now, now)
+        _advance(enrolments.filter(_ids("pk", others)), graph, step["else"], now, now)
+    elif step["kind"] == "split":
+        buckets: dict[int, list[int]] = {}
+        for pk in pks:
+            index = split_path(members[pk], version.workflow_id, step["weights"])
+            buckets.setdefault(index, []).append(pk)
+        ran_ids = []
+        for index, ids in sorted(buckets.items()):
+            wrote = insert(ids, f"path-{index + 1}")
+            ran_ids += wrote
+            _advance(enrolments.filter(_ids("pk", wrote)), graph, step["paths"][index], now, now)
+    elif step["kind"] == "wait_for":
+        ran_ids = insert(pks)
+        ran = enrolments.filter(_ids("pk", ran_ids))
+        matched = set(_wait_for_matched(workspace, version, step, ran, now))
+        taken_ids = [pk for pk in ran_ids if pk in matched]
+        others = sorted(set(ran_ids) - matched)
+        runs = StepRun.objects.for_workspace(workspace).filter(step=step_key, occurrence=1)
+        runs.filter(_ids("enrolment_id", taken_ids)).update(outcome="then")
+        runs.filter(_ids("enrolment_id", others)).update(outcome="else")
+        _advance(enrolments.filter(_ids("pk", taken_ids)), graph, step["then"], now, now)
+        _advance(enrolments.filter(_ids("pk", others)), graph, step["else"], now, now)
+    elif step["kind"] == "wait_until":
+        ran_ids = insert(pks)
+        ran = enrolments.filter(_ids("pk", ran_ids))
+        for due_at, ids in _wait_until_due(workspace, step, ran, now).items():
+            _advance(enrolments.filter(_ids("pk", ids)), graph, following, due_at, now)
+    elif step["kind"] == "exit":
+        ran_ids = insert(pks)
+        _release(
+            enrolments.filter(_ids("pk", ran_ids)),
+            status=EnrolmentStatus.EXITED,
+            exit_reason=(step.get("reason") or _("exit step %(step)s") % {"step": step_key})[:200],
+            **done,
+        )
+    else:
+        expected = _ACT_OUTCOMES.get(step["kind"], "")
+        ran_ids = insert(pks, expected)
+        ran = enrolments.filter(_ids("pk", ran_ids))
+        contacts = Contact.objects.for_workspace(workspace).filter(
+            _ids("pk", [members[pk] for pk in ran_ids])
+        )
+        outcome = _act(workspace, version, step_key, step, ran, contacts, now) if ran_ids else ""
+        if outcome and outcome != expected:
+            StepRun.objects.for_workspace(workspace).filter(
+                _ids("enrolment_id", ran_ids), step=step_key, occurrence=1
+            ).update(outcome=outcome)
+        _advance(ran, graph, following, now, now)
+    if ran_ids:
+        activity_record(
+            workspace=workspace,
+            actor=None,
+            verb="workflow.step",
+            object_type="workflow",
+            object_id=version.workflow_id,
+            changes={"step": step_key, "kind": step["kind"], "contacts": len(ran_ids)},
+        )
+    return len(ran_ids)
 
 
 def split_path(contact_id: int, workflow_id: int, weights: list[int]) -> int:
