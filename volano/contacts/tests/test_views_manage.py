@@ -118,7 +118,9 @@ def test_custom_field_errors_show_next_to_the_field(signed_in, officina):
 
 def test_viewers_read_custom_fields_but_cannot_add_and_sales_do_not_see_them(client, officina):
     # docs/roles.md: the marketing settings (custom fields among them) are not a sales rep's
-    services.custom_field_create(workspace=officina, key="fatturato", label="Fatturato", type="money")
+    services.custom_field_create(
+        workspace=officina, key="fatturato", label="Fatturato", type="money"
+    )
     viewer = member_client(client, officina, Role.VIEWER)
     html = viewer.get(reverse("contacts:custom_fields")).content.decode()
     assert "Fatturato" in html
