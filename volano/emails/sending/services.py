@@ -922,7 +922,8 @@ def mailing_deliver(
     if (
         mailing.is_marketing
         and not connection.in_atomic_block
-        and os.environ.get("VOLANO_EMAIL_SMTP_PROCESS", "1") != "0"
+        # opt-in until test_crash.py passes with it on PostgreSQL (docs/emails.md)
+        and os.environ.get("VOLANO_EMAIL_SMTP_PROCESS", "0") == "1"
     ):
         session = ChildSend(mailing, transport)
     try:

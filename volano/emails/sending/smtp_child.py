@@ -112,7 +112,7 @@ class Child:
 
     def connect(self) -> smtplib.SMTP:
         c = self.config
-        timeout = c.get("timeout") or socket.getdefaulttimeout()
+        timeout = float(c.get("timeout") or socket.getdefaulttimeout() or 30)
         local = c.get("local_hostname") or None
         if c.get("use_ssl"):
             conn: smtplib.SMTP = smtplib.SMTP_SSL(

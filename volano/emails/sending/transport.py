@@ -393,7 +393,8 @@ AHEAD = 16  # handed to the process, not yet answered: covers the next claim and
 
 def child_errors(answer: dict) -> BaseException:
     """The exception the in-process path raises for the same answer (classify() reads it)."""
-    code, text = answer.get("code"), answer.get("text") or ""
+    code: int = answer.get("code") or 0
+    text: str = answer.get("text") or ""
     kind = answer.get("exc")
     if kind == "recipients":
         return smtplib.SMTPRecipientsRefused(
