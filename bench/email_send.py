@@ -181,8 +181,9 @@ def throughput(n: int, profile: bool, rounds: int) -> None:
 # -- the 1M-contact outbox ------------------------------------------------------------------------
 
 
-def _outbox_workspace():
-    """The workspace of 1M contacts with consent and a 90% segment, built once by SQL."""
+def _outbox_workspace(contacts: int = OUTBOX_CONTACTS):
+    """The workspace of 1M contacts (or `contacts`) with consent and a 90% segment, built once
+    by SQL."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -191,12 +192,13 @@ def _outbox_workspace():
     from volano.core.services import workspace_create
     from volano.segments.models import Segment
 
-    workspace = Workspace.objects.filter(slug="bench-email-1m").first()
+    slug = "bench-email-1m" if contacts == OUTBOX_CONTACTS else f"bench-email-{contacts}"
+    workspace = Workspace.objects.filter(slug=slug).first()
     if workspace is None:
-        workspace = workspace_create(slug="bench-email-1m", name="Bench email 1M")
+        workspace = workspace_create(slug=slug, name=f"Bench email {contacts:,}")
     segment = Segment.objects.for_workspace(workspace).filter(slug="bench-lombardia").first()
     have = Contact.objects.for_workspace(workspace).count()
-    if have >= OUTBOX_CONTACTS and segment is not None:
+    if have >= contacts and segment is not None:
         return workspace, segment
     began = time.perf_counter()
     now = timezone.now()
@@ -212,7 +214,7 @@ def _outbox_workspace():
                 '[]'::jsonb, 'bench', '{}'::jsonb, %s, %s, 'lead'
             FROM generate_series(1, %s) AS g
             """,
-            [workspace.pk, now, now, OUTBOX_CONTACTS],
+            [workspace.pk, now, now, contacts],
         )
         cursor.execute(
             """
@@ -245,12 +247,12 @@ def _outbox_workspace():
         )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"built {OUTBOX_CONTACTS:,} contacts, consents and a {count:,}-member segment "
+    print(f"built {contacts:,} contacts, consents and a {count:,}-member segment "
           f"in {time.perf_counter() - began:.1f} s")  # fmt: skip
     return workspace, segment
 
 
-def outbox(runs: int) -> None:
+def outbox(runs: int, contacts: int = OUTBOX_CONTACTS) -> None:
     from django.db import connection
 
     from volano.emails.broadcasts.services import broadcast_audience_rows
@@ -260,7 +262,7 @@ def outbox(runs: int) -> None:
 
     if connection.vendor != "postgresql":
         raise SystemExit("--outbox runs on PostgreSQL: pass --database-url postgres://…")
-    workspace, segment = _outbox_workspace()
+    workspace, segment = _outbox_workspace(contacts)
 
     def clean() -> None:
         with connection.cursor() as cursor:
@@ -317,7 +319,7 @@ def outbox(runs: int) -> None:
         return ", ".join(f"{t:.1f}" for t in times)
 
     print(
-        f"outbox of a {rows:,}-contact segment (of {OUTBOX_CONTACTS:,}) on PostgreSQL: "
+        f"outbox of a {rows:,}-contact segment (of {contacts:,}) on PostgreSQL: "
         f"a broadcast's mailing_create (membership rows) {core:.1f} s median "
         f"({listed(core_times)}); with the members as a Contact queryset {contacts:.1f} s "
         f"({listed(contacts_times)}); raw INSERT … SELECT {raw:.1f} s ({listed(raw_times)}); "
@@ -338,12 +340,15 @@ def main() -> int:
         "--rounds", type=int, default=3, help="throughput: rounds of bare loop, core, bare loop"
     )
     parser.add_argument("--messages", type=int, help="instead of 2,000 (quick) / 20,000 (full)")
+    parser.add_argument(
+        "--contacts", type=int, default=OUTBOX_CONTACTS, help="--outbox: instead of 1,000,000"
+    )
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="volano-bench-send-")
     database_url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
     django_setup(database_url, data_dir)
     if args.outbox:
-        outbox(args.runs)
+        outbox(args.runs, args.contacts)
     else:
         throughput(args.messages or (20_000 if args.full else 2_000), args.profile, args.rounds)
     return 0

@@ -12,10 +12,12 @@ fell between (at most one per killed worker); it is sent again with the same Mes
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import os
+import smtplib
 import socket
 import uuid
 from collections.abc import Callable
@@ -52,7 +54,15 @@ from volano.emails.models import (
 )
 from volano.emails.policy import email_policy_get, policy_quiet_until
 from volano.emails.sending.renderers import renderer_get
-from volano.emails.sending.transport import Outcome, Transport, classify, connection_lost
+from volano.emails.sending.transport import (
+    AHEAD,
+    Outcome,
+    SmtpChild,
+    Transport,
+    child_errors,
+    classify,
+    connection_lost,
+)
 from volano.emails.suppression import suppression_add
 from volano.events.models import Channel, Event, EventType
 
@@ -599,6 +609,17 @@ def _sent_events(mailing: Mailing, sent: list[dict], at: dt.datetime) -> None:
         )
 
 
+def _sent_sql() -> str:
+    """The "sent" write of the SMTP process (its driver's placeholders: sent_at, address,
+    message_id, id), the same columns as `_mark_sent`."""
+    mark = "?" if connection.vendor == "sqlite" else "%s"
+    return (
+        f"UPDATE {Delivery._meta.db_table} SET status = '{DeliveryStatus.SENT}', "
+        f"sent_at = {mark}, address = {mark}, message_id = {mark}, provider_message_id = '', "
+        f"claimed_by = '', error = '' WHERE id = {mark}"
+    )
+
+
 def _mark_sent(mailing: Mailing, row: dict, provider_id: str) -> None:
     """One row "sent", in its own autocommitted statement: the ORM's update compiled the same
     statement again for each message (~0.3 ms of a send's CPU), so it is written here once."""
@@ -618,9 +639,17 @@ def _mark_sent(mailing: Mailing, row: dict, provider_id: str) -> None:
         )
 
 
-def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport) -> str:
+def send_claimed(
+    *,
+    mailing: Mailing,
+    claimed: list[dict],
+    transport: Transport,
+    session: ChildSend | None = None,
+) -> str:
     """Send the claimed rows. Returns "ok", or "paused" when the server went away or refused
-    for now (the rest of the batch is back in the queue with its backoff)."""
+    for now (the rest of the batch is back in the queue with its backoff). With `session` (a
+    marketing mailing's run through the SMTP process) the batch's last messages may still be in
+    flight on return: `session.finish()` settles them."""
     render = renderer_get(mailing.renderer)
     contacts = Contact.all_workspaces.filter(
         workspace_id=mailing.workspace_id, id__in=[r["contact_id"] for r in claimed]
@@ -633,6 +662,8 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
             status=DeliveryStatus.FAILED, error=f"render: {error}"[:2000]
         )
         return "ok"
+    if session is not None and session.ready():
+        return session.send(claimed, rendered)
     sent: list[dict] = []
     # the row whose message `transport.begin` sent and whose final reply is still unread: the
     # next message is built while the server stores this one (at most one in flight, so a
@@ -717,6 +748,162 @@ def send_claimed(*, mailing: Mailing, claimed: list[dict], transport: Transport)
     return result
 
 
+class ChildSend:
+    """A mailing's marketing batches through the SMTP process (transport.SmtpChild), for one
+    `mailing_deliver` run. Each message is built while the process talks to the server about
+    the ones before it (up to AHEAD in flight), and the messages in flight at the end of a batch
+    stay in flight while the next batch is claimed and rendered, so the process never waits for
+    the worker's work between batches. The process writes "sent" as soon as the server accepts
+    a message. Outcomes as in the worker's own loop: a 5xx a hard bounce, a 4xx this row's retry,
+    a lost connection or a 421 a pause, the rest of the batch back in the queue."""
+
+    def __init__(self, mailing: Mailing, transport: Transport) -> None:
+        self.mailing = mailing
+        self.transport = transport
+        self._child: SmtpChild | None = None
+        self._tried = False
+        self.rows: dict[int, dict] = {}  # in flight, by delivery id
+        self.sent: list[dict] = []  # accepted, their email_sent events not yet written
+        self.paused = False
+        self.again: list[int] = []  # rows to queue again after a lost connection
+        self.why = ""
+
+    def ready(self) -> bool:
+        """The process is running (started at the first batch), or cannot be used (the mailer
+        is not plain SMTP, the database not one it can open): then the batch goes in-process."""
+        if not self._tried:
+            self._tried = True
+            self._child = self.transport.child(sent_sql=_sent_sql())
+        return self._child is not None
+
+    @property
+    def child(self) -> SmtpChild:
+        assert self._child is not None
+        return self._child
+
+    def settle(self, answers: list[dict]) -> None:
+        for answer in answers:
+            row = self.rows.pop(answer["id"])
+            if answer["ok"]:  # the process wrote "sent" before it answered
+                if not answer.get("recorded"):
+                    _mark_sent(self.mailing, row, "")
+                self.sent.append(row)
+                continue
+            error = child_errors(answer)
+            outcome, code, text = classify(error)
+            if outcome == Outcome.PERMANENT:
+                _hard_bounce(self.mailing, row, code, text)
+            elif connection_lost(error) or code == 421:
+                self.paused = True
+                self.again.append(row["id"])
+                if answer.get("exc") != "aborted":
+                    self.why = f"{code or ''} {text}".strip()
+            else:
+                _retry([row["id"]], f"{code or ''} {text}".strip())  # this recipient, later
+
+    def drain(self) -> None:
+        """Every message in flight answered and settled."""
+        while self._child is not None and self.child.in_flight:
+            self.settle(self.child.answers(block=True))
+
+    def events(self) -> None:
+        _sent_events(self.mailing, self.sent, timezone.now())
+        self.sent = []
+
+    def send(self, claimed: list[dict], rendered: dict) -> str:
+        """Hand a claimed batch to the process; "paused" when the server went away (everything
+        in flight settled, the rest queued again with its backoff)."""
+        mailing, transport, child = self.mailing, self.transport, self.child
+        stopped_at = len(claimed)
+        for index, row in enumerate(claimed):
+            self.settle(child.answers(block=len(child.in_flight) >= AHEAD))
+            if self.paused:
+                stopped_at = index
+                break
+            message_rendered = rendered.get(row["contact_id"])
+            if message_rendered is None:
+                Delivery.all_workspaces.filter(id=row["id"]).update(
+                    status=DeliveryStatus.FAILED, error="the renderer gave no message"
+                )
+                continue
+            budget = transport.hour_budget()
+            if budget is not None and budget - len(child.in_flight) <= 0:
+                # the hourly ceiling: wait, do not drop
+                self.drain()
+                rest = [r["id"] for r in claimed[index:]]
+                Delivery.all_workspaces.filter(id__in=rest).update(
+                    status=DeliveryStatus.QUEUED,
+                    claimed_by="",
+                    attempts=F("attempts") - 1,
+                    next_attempt_at=timezone.now() + dt.timedelta(minutes=1),
+                )
+                self.events()
+                return "paused"
+            message = build_message(
+                mailing=mailing,
+                delivery_id=row["id"],
+                address=row["address"],
+                rendered=message_rendered,
+            )
+            prepared = transport.prepare_for_child(message)
+            if not prepared.raw:  # not the fast path (a non-ASCII address): sent in-process
+                self.drain()
+                self.rows[row["id"]] = row
+                try:
+                    transport.begin(transport.prepare(message))
+                    provider_id = transport.finish()
+                except Exception as error:
+                    self.settle([_as_answer(row["id"], error)])
+                    continue
+                del self.rows[row["id"]]
+                _mark_sent(mailing, row, provider_id)
+                self.sent.append(row)
+                continue
+            self.rows[row["id"]] = row
+            try:
+                child.submit(
+                    row["id"], prepared.sender, message.recipients(), prepared.raw,
+                    address=row["address"], message_id=message_id_for(mailing, row["id"]),
+                )  # fmt: skip
+            except smtplib.SMTPServerDisconnected as error:
+                self.drain()
+                self.settle([_as_answer(row["id"], error)])
+                stopped_at = index + 1
+                break
+        if self.paused:
+            self.drain()
+            self.again.extend(r["id"] for r in claimed[stopped_at:] if r["id"] not in self.again)
+            _retry(self.again, self.why or "the connection to the SMTP server was lost")
+            self.again = []
+            with contextlib.suppress(smtplib.SMTPServerDisconnected):
+                child.reset()
+            self.events()
+            return "paused"
+        self.events()
+        return "ok"
+
+    def finish(self) -> None:
+        """The end of the run: what is in flight answered (a pause then queues nothing more)."""
+        self.drain()
+        if self.again:
+            _retry(self.again, self.why or "the connection to the SMTP server was lost")
+            self.again = []
+        self.events()
+
+
+def _as_answer(ident: int, error: Exception) -> dict:
+    """An in-process exception as the SMTP process would have answered it."""
+    _outcome, code, text = classify(error)
+    if connection_lost(error):
+        return {"id": ident, "ok": False, "exc": "disconnected", "code": code, "text": text}
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        refused = {a: [c, r.decode(errors="replace") if isinstance(r, bytes) else str(r)]
+                   for a, (c, r) in error.recipients.items()}  # fmt: skip
+        return {"id": ident, "ok": False, "exc": "recipients", "refused": refused}
+    kind = "data" if isinstance(error, smtplib.SMTPDataError) else "response"
+    return {"id": ident, "ok": False, "exc": kind, "code": code or 0, "text": text}
+
+
 def mailing_deliver(
     *, mailing_id: int, worker: str | None = None, now: dt.datetime | None = None
 ) -> dt.datetime | None:
@@ -729,6 +916,16 @@ def mailing_deliver(
     worker = worker or worker_name()
     deliveries_reclaim(mailing_id=mailing.pk, now=now)
     transport = Transport(mailing.mailer, sent_last_hour=_sent_last_hour)
+    session: ChildSend | None = None
+    # marketing batches through the SMTP process; not inside a transaction of the caller's (the
+    # process could not see its rows)
+    if (
+        mailing.is_marketing
+        and not connection.in_atomic_block
+        # opt-in until test_crash.py passes with it on PostgreSQL (docs/emails.md)
+        and os.environ.get("VOLANO_EMAIL_SMTP_PROCESS", "0") == "1"
+    ):
+        session = ChildSend(mailing, transport)
     try:
         while True:
             if Mailing.all_workspaces.filter(pk=mailing.pk, status=MailingStatus.SENDING).exists():
@@ -737,8 +934,13 @@ def mailing_deliver(
                 claimed = []
             if not claimed:
                 break
-            if send_claimed(mailing=mailing, claimed=claimed, transport=transport) == "paused":
+            if (
+                send_claimed(mailing=mailing, claimed=claimed, transport=transport, session=session)
+                == "paused"
+            ):
                 break
+        if session is not None:
+            session.finish()
     finally:
         transport.close()
     pending = Delivery.all_workspaces.filter(

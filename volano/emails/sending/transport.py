@@ -13,14 +13,20 @@ import binascii
 import contextlib
 import datetime as dt
 import functools
+import json
+import os
 import re
 import secrets
+import select
 import smtplib
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -214,6 +220,7 @@ class Transport:
         self._last = 0.0
         self._hour_budget: int | None = None
         self._pending: tuple[str, Any] | None = None
+        self._child: SmtpChild | None = None
 
     def _pace(self) -> None:
         if self.limits.per_second:
@@ -268,6 +275,14 @@ class Transport:
             backend.open()
             self._backend = backend
         if isinstance(self._backend, SmtpBackend) and _fast_path_ok(message):
+            return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
+        return Prepared(message, "", b"")
+
+    @staticmethod
+    def prepare_for_child(message) -> Prepared:
+        """`prepare` for the SMTP process (no connection of the worker's own is opened): raw
+        is empty when the message needs Django's own path (attachments, cc, non-ASCII)."""
+        if _fast_path_ok(message):
             return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
         return Prepared(message, "", b"")
 
@@ -346,8 +361,186 @@ class Transport:
                 self._backend.close()
             self._backend = None
 
+    def child(self, *, sent_sql: str) -> SmtpChild | None:
+        """The SMTP process for a marketing batch (started once per transport), writing "sent"
+        with `sent_sql` (parameters: sent_at, address, message_id, id), or None when the mailer
+        is not plain SMTP (an anymail provider, the outbox, client certificates) or the
+        database is not one another process can open."""
+        if self._child is None:
+            backend = mailers[self.mailer]
+            if not isinstance(backend, SmtpBackend) or backend.ssl_keyfile or backend.ssl_certfile:
+                return None
+            database = _child_database()
+            if database is None:
+                return None
+            self._child = SmtpChild(backend, self.limits.per_second, database, sent_sql)
+        return self._child
+
     def close(self) -> None:
         self.drop()
+        if self._child is not None:
+            self._child.close()
+            self._child = None
+
+
+# -- the SMTP conversation in a process of its own ----------------------------------------------
+# A marketing batch is handed to `smtp_child.py` (see there why a process and not a thread): the
+# worker renders and builds up to AHEAD messages ahead; the process talks to the server and
+# writes "sent" for each message the server accepted, then reports it.
+
+AHEAD = 16  # handed to the process, not yet answered: covers the next claim and render
+
+
+def child_errors(answer: dict) -> BaseException:
+    """The exception the in-process path raises for the same answer (classify() reads it)."""
+    code: int = answer.get("code") or 0
+    text: str = answer.get("text") or ""
+    kind = answer.get("exc")
+    if kind == "recipients":
+        return smtplib.SMTPRecipientsRefused(
+            {a: (c, r.encode()) for a, (c, r) in (answer.get("refused") or {}).items()}
+        )
+    if kind == "sender":
+        return smtplib.SMTPSenderRefused(code, text.encode(), "")
+    if kind == "data":
+        return smtplib.SMTPDataError(code, text.encode())
+    if kind == "connect":
+        return smtplib.SMTPConnectError(code, text.encode())
+    if kind == "response":
+        return smtplib.SMTPResponseException(code, text.encode())
+    if kind == "os":
+        return ConnectionError(text)
+    if kind == "aborted":
+        return smtplib.SMTPServerDisconnected("not sent: the connection was lost before it")
+    return smtplib.SMTPServerDisconnected(text or "the SMTP process failed")
+
+
+class SmtpChild:
+    """The worker's side of `smtp_child.py`: `submit` a message, `answers` what the server said,
+    (each acceptance already written "sent" by the process)."""
+
+    SCRIPT = Path(__file__).with_name("smtp_child.py")
+
+    def __init__(self, backend: SmtpBackend, rate: float, database: dict, sql: str) -> None:
+        config = {
+            "db": database,
+            "sql": sql,
+            "host": backend.host,
+            "port": backend.port,
+            "timeout": backend.timeout,
+            "use_tls": bool(backend.use_tls),
+            "use_ssl": bool(backend.use_ssl),
+            "username": backend.username or "",
+            "password": backend.password or "",
+            "local_hostname": _local_hostname(),
+            "rate": rate,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(self.SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._in = self.process.stdin
+        self._out = self.process.stdout.fileno()
+        self._buffer = b""
+        self.in_flight: list[int] = []  # ids submitted, not yet answered, in order
+        self._write(json.dumps(config).encode() + b"\n")
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._in.write(data)
+            self._in.flush()
+        except (BrokenPipeError, OSError, ValueError) as error:
+            raise smtplib.SMTPServerDisconnected(f"the SMTP process is gone: {error}") from error
+
+    def submit(
+        self, ident: int, sender: str, recipients: list[str], raw: bytes, *, address: str,
+        message_id: str,
+    ) -> None:  # fmt: skip
+        head = {
+            "op": "msg", "id": ident, "from": sender, "to": recipients, "address": address,
+            "message_id": message_id, "size": len(raw),
+        }  # fmt: skip
+        self._write(json.dumps(head).encode() + b"\n" + raw)
+        self.in_flight.append(ident)
+
+    def reset(self) -> None:
+        self._write(b'{"op": "reset"}\n')
+
+    def answers(self, *, block: bool) -> list[dict]:
+        """The answers the child has written (waiting for at least one when `block` and a
+        message is in flight). A child that died answers every message in flight as lost."""
+        found: list[dict] = []
+        while self.in_flight:
+            if b"\n" in self._buffer:
+                line, self._buffer = self._buffer.split(b"\n", 1)
+                answer = json.loads(line)
+                self.in_flight.remove(answer["id"])
+                found.append(answer)
+                continue
+            if found or not block:
+                ready, _, _ = select.select([self._out], [], [], 0)
+                if not ready:
+                    break
+            chunk = os.read(self._out, 65536)
+            if not chunk:  # the child died: what it had is lost, never accepted unknown
+                found.extend(
+                    {"id": i, "ok": False, "exc": "aborted", "code": None, "text": ""}
+                    for i in self.in_flight
+                )
+                self.in_flight = []
+                break
+            self._buffer += chunk
+        return found
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._in.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        with contextlib.suppress(Exception):
+            assert self.process.stdout is not None
+            self.process.stdout.close()
+
+
+def _child_database() -> dict | None:
+    """How the SMTP process opens the worker's database (a file for SQLite; psycopg's
+    parameters for PostgreSQL)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        name = str(db["NAME"])
+        if name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
+            return None
+        return {"vendor": "sqlite", "name": name}
+    if connection.vendor == "postgresql":
+        params = {
+            key: value
+            for key, value in {
+                "dbname": db.get("NAME"),
+                "user": db.get("USER"),
+                "password": db.get("PASSWORD"),
+                "host": db.get("HOST"),
+                "port": db.get("PORT"),
+                **{k: v for k, v in (db.get("OPTIONS") or {}).items() if isinstance(v, str)},
+            }.items()
+            if value not in (None, "")
+        }
+        return {"vendor": "postgresql", "params": params}
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _local_hostname() -> str:
+    from django.core.mail.utils import DNS_NAME
+
+    return str(DNS_NAME)
 
 
 def hour_ago() -> dt.datetime:

@@ -5,6 +5,8 @@ is the workspace's Outbox without SMTP). Small on purpose: the sending core may 
 
 from __future__ import annotations
 
+import smtplib
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -40,5 +42,13 @@ def template_test_send(
             workspace=workspace, actor=actor, verb="email_template.test_sent", obj=template,
             contact_id=contact.pk, changes={"to": actor.email},
         )  # fmt: skip
-    message.send(using=using)
+    try:
+        message.send(using=using)
+    except (smtplib.SMTPException, OSError) as error:
+        # the server refused it or is not there: said on the page, never a server error
+        code = getattr(error, "smtp_code", None)
+        raise ApplicationError(
+            _("The mail server did not take the test (%(reason)s).")
+            % {"reason": f"{code}" if code else type(error).__name__}
+        ) from error
     return message

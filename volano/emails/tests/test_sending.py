@@ -361,3 +361,22 @@ def test_the_preference_centre_changes_consent_per_purpose(
         Consent.all_workspaces.filter(contact=audience["anna"]).values_list("purpose", "status")
     )
     assert statuses == {"email_marketing": "granted", "profiling": "granted"}
+
+
+def test_through_the_smtp_process_each_consented_contact_gets_one_message_marked_sent(
+    officina, audience, smtp, django_capture_on_commit_callbacks, monkeypatch
+):
+    """VOLANO_EMAIL_SMTP_PROCESS=1: the SMTP conversation in smtp_child.py, which writes "sent"
+    itself; a refused recipient is still that row's own hard bounce."""
+    monkeypatch.setenv("VOLANO_EMAIL_SMTP_PROCESS", "1")
+    smtp.inbox.refuse["bruno@example.it"] = "550 5.1.1 No such user"
+    mailing = _send(
+        officina, Contact.objects.for_workspace(officina), django_capture_on_commit_callbacks
+    )
+    assert [str(m["To"]) for m in smtp.inbox.messages] == ["anna@example.it"]
+    anna = Delivery.all_workspaces.get(mailing=mailing, contact=audience["anna"])
+    bruno = Delivery.all_workspaces.get(mailing=mailing, contact=audience["bruno"])
+    assert (anna.status, anna.message_id) == ("sent", str(smtp.inbox.messages[0]["Message-ID"]))
+    assert anna.sent_at is not None
+    assert (bruno.status, bruno.bounce_kind) == ("bounced", "hard")
+    assert Event.objects.for_workspace(officina).filter(type="email_sent").count() == 1

@@ -288,3 +288,25 @@ def test_a_template_broken_after_the_mailing_was_made_is_never_sent(
     worker_run_once()
     assert smtp.inbox.messages == []
     assert Delivery.objects.for_workspace(officina).get(contact=anna).status == "failed"
+
+
+@pytest.mark.django_db
+def test_a_test_send_the_server_refuses_is_said_on_the_page_not_a_server_error(
+    officina, smtp, django_user_model
+):
+    """Found walking the demo (session mail14c): a mail server answering 5xx to the test made
+    the editor's "Send me a test" a 500 page."""
+    from volano.core.errors import ApplicationError
+    from volano.emails.demo import demo_email_templates_create
+    from volano.emails.models import EmailTemplate
+    from volano.emails.templating.testsend import template_test_send
+
+    demo_email_templates_create(workspace=officina)
+    template = EmailTemplate.objects.for_workspace(officina).first()
+    contact = Contact.objects.create(workspace=officina, email="anna@example.it", first_name="Anna")
+    user = django_user_model.objects.create(email="giulia@example.it")
+    smtp.inbox.data_reply = "554 5.6.0 Refused"
+    with pytest.raises(ApplicationError) as refused:
+        template_test_send(workspace=officina, actor=user, template=template, contact=contact)
+    assert "554" in str(refused.value.message)
+    assert smtp.inbox.messages == []
