@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket
+from typing import Any
 
 import pytest
 
@@ -252,14 +253,14 @@ def _chromium_session(chromium_path):
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
-    shared = {
+    shared: dict[str, Any] = {
         "playwright": playwright,
         "loop": asyncio.get_running_loop(),
         "browser": playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS),
     }
-    asyncio._set_running_loop(None)  # type: ignore[attr-defined]
+    asyncio._set_running_loop(None)
     yield shared
-    asyncio._set_running_loop(shared["loop"])  # type: ignore[attr-defined]
+    asyncio._set_running_loop(shared["loop"])
     with contextlib.suppress(Exception):
         shared["browser"].close()
     playwright.stop()
@@ -271,7 +272,7 @@ def chromium(_chromium_session, chromium_path):
     launched again if an earlier test crashed it."""
     import asyncio
 
-    asyncio._set_running_loop(_chromium_session["loop"])  # type: ignore[attr-defined]
+    asyncio._set_running_loop(_chromium_session["loop"])
     try:
         if not _chromium_session["browser"].is_connected():
             _chromium_session["browser"] = _chromium_session["playwright"].chromium.launch(
@@ -279,7 +280,7 @@ def chromium(_chromium_session, chromium_path):
             )
         yield _chromium_session["browser"]
     finally:
-        asyncio._set_running_loop(None)  # type: ignore[attr-defined]
+        asyncio._set_running_loop(None)
 
 
 @pytest.fixture
