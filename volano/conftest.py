@@ -283,8 +283,19 @@ def chromium(_chromium_session, chromium_path):
         asyncio._set_running_loop(None)
 
 
+@pytest.fixture(scope="session")
+def _live_server_warm(live_server):
+    """One request to the live server before the first page: its first answer imports the views
+    and compiles templates (seconds, more on a loaded machine or a fresh clone), which the first
+    browser test's `page.goto` would otherwise spend out of its 8 s."""
+    import urllib.request
+
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(f"{live_server.url}/login/", timeout=120).read()
+
+
 @pytest.fixture
-def page(request, live_server, client, giulia, chromium):
+def page(request, live_server, _live_server_warm, client, giulia, chromium):
     """Giulia signed in, in Chromium (English), against the live server. A test module sets
     VIEWPORT_WIDTH for a wider window; errors thrown by the page's JavaScript fail the test."""
     from django.conf import settings

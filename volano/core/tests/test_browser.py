@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def browser_page(chromium):
+def browser_page(chromium, _live_server_warm):
     """A page of its own (signed out) in the shared Chromium."""
     context = chromium.new_context(viewport={"width": 1366, "height": 900})
     yield context.new_page()
