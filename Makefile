@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/volano
 export VOLANO_DATA_DIR ?= $(CURDIR)/volano-data
 
-.PHONY: demo test check lint format test-sqlite test-postgres install dev bench clean messages
+.PHONY: demo test check lint lint-quick types format test-sqlite test-postgres install dev bench clean messages
 
 # A step line per phase, and tools/pip-install's one updating line while pip works (pip --quiet
 # was silent for two minutes; pip without it prints hundreds of lines).
@@ -39,12 +39,18 @@ demo: install
 	@$(BIN)/volano demo --size small
 	@$(BIN)/volano serve --host 127.0.0.1 --port 8000
 
-lint: dev
+lint: lint-quick types
+
+# The checks that take seconds: ruff, the layer contract, models against migrations.
+lint-quick: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy volano
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/volano makemigrations --check --dry-run >/dev/null || (echo "models and migrations differ: run volano makemigrations" && false)
+
+# mypy: minutes of one core in a fresh clone (no .mypy_cache yet), seconds after.
+types: dev
+	$(BIN)/mypy volano
 
 check: lint
 
@@ -62,10 +68,12 @@ test-postgres: dev
 	  DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser"; \
 	elif [ $$rc -eq 3 ]; then true; else exit 1; fi
 
-# The two suites run side by side (one per core; each keeps its own data folder and database),
-# each one's output printed whole when it ends.
-test: lint
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+# The quick checks first (a ruff error stops everything within seconds); then mypy and the two
+# suites side by side (each suite keeps its own data folder and database; they spend much of
+# their time waiting on live servers, subprocesses and SMTP, so a cold mypy fits beside them
+# instead of before them), each one's output printed whole when it ends.
+test: lint-quick
+	@$(MAKE) --no-print-directory -j3 --output-sync=target types test-sqlite test-postgres
 
 bench: dev
 	$(BIN)/python -m bench --quick

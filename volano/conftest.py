@@ -6,9 +6,11 @@ the same agency, whose data must never show up in officina-rossi's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+from typing import Any
 
 import pytest
 
@@ -233,49 +235,99 @@ def database_is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-@pytest.fixture
-def page(request, live_server, client, giulia, chromium_path):
-    """Giulia signed in, in Chromium (English), against the live server. A test module sets
-    VIEWPORT_WIDTH for a wider window; errors thrown by the page's JavaScript fail the test."""
-    from django.conf import settings
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+
+
+@pytest.fixture(scope="session")
+def _chromium_session(chromium_path):
+    """One Playwright driver and one Chromium for the whole run, each test in a context of its
+    own (cookies, storage and pages of its own, closed after it): starting the driver and the
+    browser cost 2-7 s a test, over a minute per suite.
+
+    Playwright's sync API leaves its event loop marked as running in this thread between two
+    calls; a later test's own asyncio (async_to_sync, an async view) would refuse to run then.
+    The mark is set only while a browser test holds the `chromium` fixture."""
+    import asyncio
+
     from playwright.sync_api import sync_playwright
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    shared: dict[str, Any] = {
+        "playwright": playwright,
+        "loop": asyncio.get_running_loop(),
+        "browser": playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS),
+    }
+    asyncio._set_running_loop(None)
+    yield shared
+    asyncio._set_running_loop(shared["loop"])
+    with contextlib.suppress(Exception):
+        shared["browser"].close()
+    playwright.stop()
+
+
+@pytest.fixture
+def chromium(_chromium_session, chromium_path):
+    """The shared Chromium, for one test (a new context per test: `chromium.new_context()`);
+    launched again if an earlier test crashed it."""
+    import asyncio
+
+    asyncio._set_running_loop(_chromium_session["loop"])
+    try:
+        if not _chromium_session["browser"].is_connected():
+            _chromium_session["browser"] = _chromium_session["playwright"].chromium.launch(
+                executable_path=chromium_path, args=CHROMIUM_ARGS
+            )
+        yield _chromium_session["browser"]
+    finally:
+        asyncio._set_running_loop(None)
+
+
+@pytest.fixture(scope="session")
+def _live_server_warm(live_server):
+    """One request to the live server before the first page: its first answer imports the views
+    and compiles templates (seconds, more on a loaded machine or a fresh clone), which the first
+    browser test's `page.goto` would otherwise spend out of its 8 s."""
+    import urllib.request
+
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(f"{live_server.url}/login/", timeout=120).read()
+
+
+@pytest.fixture
+def page(request, live_server, _live_server_warm, client, giulia, chromium):
+    """Giulia signed in, in Chromium (English), against the live server. A test module sets
+    VIEWPORT_WIDTH for a wider window; errors thrown by the page's JavaScript fail the test."""
+    from django.conf import settings
+
     client.force_login(giulia)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     width = getattr(request.module, "VIEWPORT_WIDTH", 1400)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        context = browser.new_context(viewport={"width": width, "height": 1000}, locale="en-GB")
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-        )
-        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
-        # Content-Security-Policy violations fail the test like JavaScript errors: the event
-        # every document fires, and Chromium's console line, caught on every page visited.
-        violations: list[str] = []
-        context.expose_function("__volanoCspViolation", lambda text: violations.append(text))
-        context.add_init_script(CSP_LISTENER)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console",
-            lambda message: (
-                violations.append(message.text)
-                if "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        page.csp_violations = violations  # type: ignore[attr-defined]
-        page.set_default_timeout(8000)
-        yield page
-        browser.close()
-        assert not errors, errors
-        assert not violations, violations
+    context = chromium.new_context(viewport={"width": width, "height": 1000}, locale="en-GB")
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    # Content-Security-Policy violations fail the test like JavaScript errors: the event
+    # every document fires, and Chromium's console line, caught on every page visited.
+    violations: list[str] = []
+    context.expose_function("__volanoCspViolation", lambda text: violations.append(text))
+    context.add_init_script(CSP_LISTENER)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.csp_violations = violations  # type: ignore[attr-defined]
+    page.set_default_timeout(8000)
+    yield page
+    context.close()
+    assert not errors, errors
+    assert not violations, violations
 
 
 CSP_LISTENER = """

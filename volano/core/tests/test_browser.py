@@ -1,7 +1,5 @@
 """Real Chromium: Giulia signs in, finds a contact with the live search and reads its timeline."""
 
-import os
-
 import pytest
 
 from volano.contacts import services
@@ -12,18 +10,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def browser_page(chromium_path):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        yield page
-        browser.close()
+def browser_page(chromium, _live_server_warm):
+    """A page of its own (signed out) in the shared Chromium."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 900})
+    yield context.new_page()
+    context.close()
 
 
 def test_sign_in_search_and_read_a_timeline(live_server, browser_page, officina, giulia):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,12 +56,7 @@ def wait_for(check, timeout=10.0):
     return check()
 
 
-def test_a_visit_on_a_client_site_is_tracked_and_joins_the_contact(
-    live_server, chromium_path, officina
-):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
+def test_a_visit_on_a_client_site_is_tracked_and_joins_the_contact(live_server, chromium, officina):
     from volano.events.webforms import form_create
 
     form_create(
@@ -99,40 +93,34 @@ def test_a_visit_on_a_client_site_is_tracked_and_joins_the_contact(
         }
     )
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{shop}/frese?utm_source=linkedin&utm_medium=social&utm_campaign=fiera")
+        views = lambda: list(  # noqa: E731
+            Event.objects.for_workspace(officina).filter(type="page_view").order_by("id")
         )
-        try:
-            page = browser.new_page()
-            page.goto(f"{shop}/frese?utm_source=linkedin&utm_medium=social&utm_campaign=fiera")
-            views = lambda: list(  # noqa: E731
-                Event.objects.for_workspace(officina).filter(type="page_view").order_by("id")
-            )
-            [view] = wait_for(views)
-            assert view.properties["title"] == "Frese CNC"
-            assert view.properties["url"].startswith(f"{shop}/frese")
-            assert (view.utm_source, view.utm_campaign) == ("linkedin", "fiera")
-            cookies = {c["name"]: c for c in page.context.cookies(shop)}
-            assert cookies["vl_aid"]["value"] == view.anonymous_id
-            assert page.evaluate("window.volano.anonymousId") == view.anonymous_id
+        [view] = wait_for(views)
+        assert view.properties["title"] == "Frese CNC"
+        assert view.properties["url"].startswith(f"{shop}/frese")
+        assert (view.utm_source, view.utm_campaign) == ("linkedin", "fiera")
+        cookies = {c["name"]: c for c in page.context.cookies(shop)}
+        assert cookies["vl_aid"]["value"] == view.anonymous_id
+        assert page.evaluate("window.volano.anonymousId") == view.anonymous_id
 
-            page.wait_for_timeout(1200)
-            page.goto(f"{shop}/newsletter")  # leaving the first page sends its dwell time
-            assert wait_for(lambda: len(views()) == 2)
-            first = wait_for(
-                lambda: (v := views()[0]).properties.get("dwell_seconds", 0) >= 1 and v
-            )
-            assert first, "the dwell time of the first page was not stored"
-            second = views()[1]
-            assert second.utm_campaign == "fiera"  # UTM carried for the session
+        page.wait_for_timeout(1200)
+        page.goto(f"{shop}/newsletter")  # leaving the first page sends its dwell time
+        assert wait_for(lambda: len(views()) == 2)
+        first = wait_for(lambda: (v := views()[0]).properties.get("dwell_seconds", 0) >= 1 and v)
+        assert first, "the dwell time of the first page was not stored"
+        second = views()[1]
+        assert second.utm_campaign == "fiera"  # UTM carried for the session
 
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{shop}/grazie")
-        finally:
-            browser.close()
-            server.shutdown()
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{shop}/grazie")
+    finally:
+        context.close()
+        server.shutdown()
 
     # The cookie the browser sent with the post, not a form field, joined the earlier views.
     anna = Contact.objects.for_workspace(officina).get(email="anna@cliente.it")

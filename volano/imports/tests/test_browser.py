@@ -13,11 +13,8 @@ from .conftest import ITALIAN_XLSX_ROWS
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_upload_an_excel_file_and_read_the_error_report(
-    live_server, chromium_path, giulia, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import expect, sync_playwright
+def test_upload_an_excel_file_and_read_the_error_report(live_server, chromium, giulia, tmp_path):
+    from playwright.sync_api import expect
 
     path = tmp_path / "contatti.xlsx"
     workbook = Workbook()
@@ -28,12 +25,8 @@ def test_upload_an_excel_file_and_read_the_error_report(
     client.force_login(giulia)
     session = client.cookies["sessionid"].value
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        context = browser.new_context()
+    context = chromium.new_context()
+    try:
         context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
         page = context.new_page()
         page.goto(f"{live_server.url}/imports/")
@@ -59,7 +52,8 @@ def test_upload_an_excel_file_and_read_the_error_report(
         expect(errors.first).to_contain_text("luca.bianchi@")
         expect(errors.first).to_contain_text("not an email address")
         expect(page.locator('[data-count="created"]')).to_have_text("2")
-        browser.close()
+    finally:
+        context.close()
 
 
 CSV_FROM_THE_FAIR = (
