@@ -13,11 +13,18 @@ import socket
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from volano.core import services as core_services
 from volano.core.models import Role
 
 REQUIRE_ALL = os.environ.get("VOLANO_REQUIRE_ALL") == "1"
+
+# property tests check results, not how fast examples are made: on a loaded machine Hypothesis's
+# "input generation too slow" check failed a test that passes alone
+hypothesis_settings.register_profile("volano", suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("volano")
 
 
 def require_service(name: str, available: bool) -> None:
