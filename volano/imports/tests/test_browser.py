@@ -30,7 +30,7 @@ def test_upload_an_excel_file_and_read_the_error_report(live_server, chromium, g
         context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
         page = context.new_page()
         page.goto(f"{live_server.url}/imports/")
-        page.get_by_label("Contacts").check()
+        page.get_by_role("radio", name="Contacts", exact=True).check()
         page.locator("#import-file").set_input_files(str(path))
         page.get_by_role("button", name="Upload and map columns").click()
         expect(page.get_by_role("heading", name="Map columns: contatti.xlsx")).to_be_visible()
@@ -75,7 +75,7 @@ def test_drop_a_file_on_the_drop_zone_and_walk_the_steps(page, live_server, offi
     page.goto(f"{live_server.url}/imports/")
     expect(page.locator(".import-steps")).to_be_visible()
     assert _current_step(page).strip().endswith("File")
-    page.get_by_label("Contacts").check()
+    page.get_by_role("radio", name="Contacts", exact=True).check()
     page.locator("[data-dropzone]").evaluate(
         """(zone, text) => {
             const transfer = new DataTransfer();
@@ -125,7 +125,7 @@ def test_the_drop_zone_takes_a_file_from_the_keyboard_path(page, live_server, of
     path = tmp_path / "contatti.csv"
     path.write_text(CSV_FROM_THE_FAIR, encoding="utf-8")
     page.goto(f"{live_server.url}/imports/")
-    page.get_by_label("Contacts").focus()
+    page.get_by_role("radio", name="Contacts", exact=True).focus()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "import-file"
     page.locator("#import-file").set_input_files(str(path))
