@@ -44,17 +44,17 @@ def _insert_sql(ws: int, contacts_filter: str) -> str:
     return f"""
         INSERT INTO {table} (workspace_id, contact_id, campaign_id, campaign_at, content_id,
                              content_at, asks, webinar)
-        WITH ev AS (
+        WITH cm AS (
+            SELECT {lower}(utm_campaign) AS k, MIN(id) AS id FROM {campaigns}
+            WHERE workspace_id = {ws} AND utm_campaign <> '' GROUP BY {lower}(utm_campaign)
+        ),
+        ev AS (
             SELECT e.contact_id, e.occurred_at, e.id, e.type,
                    COALESCE(c1.id, c2.id, f3.campaign_id, f4.campaign_id) AS campaign_id,
                    COALESCE(a1.id, a2.id, a3.id, a4.id) AS content_id
             FROM {events} e
-            LEFT JOIN (SELECT {lower}(utm_campaign) AS k, MIN(id) AS id FROM {campaigns}
-                       WHERE workspace_id = {ws} AND utm_campaign <> ''
-                       GROUP BY {lower}(utm_campaign)) c1 ON c1.k = {lower}(e.utm_campaign)
-            LEFT JOIN (SELECT {lower}(utm_campaign) AS k, MIN(id) AS id FROM {campaigns}
-                       WHERE workspace_id = {ws} AND utm_campaign <> ''
-                       GROUP BY {lower}(utm_campaign)) c2 ON c2.k = {lower}(e.campaign)
+            LEFT JOIN cm c1 ON c1.k = {lower}(e.utm_campaign)
+            LEFT JOIN cm c2 ON c2.k = {lower}(e.campaign)
             LEFT JOIN {assets} f3 ON f3.workspace_id = {ws} AND f3.campaign_id IS NOT NULL
                  AND 'form:' || f3.slug = e.source
             LEFT JOIN {assets} f4 ON f4.workspace_id = {ws} AND f4.campaign_id IS NOT NULL

@@ -523,10 +523,8 @@ def _contacts_insert(
         rows.append(row)
     table = connection.ops.quote_name(Contact._meta.db_table)
     values = ", ".join(["%s"] * len(columns))
-    if connection.vendor == "sqlite":
-        sql = f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({values})"
-    else:
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) ON CONFLICT DO NOTHING"
+    # ON CONFLICT DO NOTHING: PostgreSQL and SQLite (3.24+) alike
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
