@@ -313,7 +313,7 @@ def outbox(runs: int, contacts: int = OUTBOX_CONTACTS) -> None:
         raw_times.append(time.perf_counter() - began)
     clean()
     core, raw = statistics.median(core_times), statistics.median(raw_times)
-    contacts = statistics.median(contacts_times)
+    as_contacts = statistics.median(contacts_times)
 
     def listed(times: list[float]) -> str:
         return ", ".join(f"{t:.1f}" for t in times)
@@ -321,7 +321,7 @@ def outbox(runs: int, contacts: int = OUTBOX_CONTACTS) -> None:
     print(
         f"outbox of a {rows:,}-contact segment (of {contacts:,}) on PostgreSQL: "
         f"a broadcast's mailing_create (membership rows) {core:.1f} s median "
-        f"({listed(core_times)}); with the members as a Contact queryset {contacts:.1f} s "
+        f"({listed(core_times)}); with the members as a Contact queryset {as_contacts:.1f} s "
         f"({listed(contacts_times)}); raw INSERT … SELECT {raw:.1f} s ({listed(raw_times)}); "
         f"ratio {raw / core:.2f}; goal < 30 s"
     )
