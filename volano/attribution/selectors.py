@@ -309,6 +309,11 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
 GRANULARITIES = ("period", "month", "quarter", "week", "day")
 
 
+def granularity_parse(value: Any) -> str:
+    """The ROI report's granularity checked; empty is the whole period."""
+    return _choice(value or "period", GRANULARITIES, "granularity")
+
+
 def buckets(start: dt.date, end: dt.date, granularity: str) -> list[tuple[str, dt.date, dt.date]]:
     """The period cut by `granularity`: (label, first day, last day), the first and last cut
     at the period's ends. "period" is one bucket labelled "" (the whole period)."""
@@ -417,7 +422,7 @@ def roi(
     are stale), when the caller reads both groups of one period: they do not depend on the
     group."""
     group = _choice(group, ROI_GROUPS, "group")
-    granularity = _choice(granularity or "period", GRANULARITIES, "granularity")
+    granularity = granularity_parse(granularity)
     dimension = "campaign" if group == "campaign" else "channel"
     rules = workspace_rules(workspace)
     params = {
