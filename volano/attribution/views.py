@@ -246,7 +246,7 @@ def attribution_page(request: HttpRequest) -> HttpResponse:
     htmx = getattr(request, "htmx", None)
     if htmx and not htmx.boosted and htmx.target == "roi":
         # the ROI form asks for its section alone: the seven models are not computed again
-        response = render(request, "attribution/_roi.html", context)
+        response = render(request, "attribution/_roi.html", {**context, "oob": True})
         patch_vary_headers(response, ("HX-Request", "HX-Target"))
         return response
     data = selectors.comparison(workspace, query)

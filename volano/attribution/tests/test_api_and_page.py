@@ -213,6 +213,9 @@ def test_the_roi_form_swaps_its_section_alone(client, giulia, journeys_story):
     assert "models-table" not in html and "<html" not in html
     assert 'data-bucket="2026-Q2"' in html and "Q2 2026" in html
     assert "HX-Target" in reply["Vary"]
+    # the Compare form's carried choices come along, out of band
+    assert 'id="compare-carry" hx-swap-oob="true"' in html
+    assert 'name="granularity" value="quarter"' in html.split('id="compare-carry"')[1]
 
 
 def test_the_roi_export_has_a_period_column_when_bucketed(client, giulia, journeys_story):

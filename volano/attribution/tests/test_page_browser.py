@@ -76,6 +76,8 @@ def test_picking_month_cuts_the_roi_into_months_with_a_chart(page, live_server, 
     # the section alone was swapped: the models' chart above is the same element, still drawn
     expect(models_chart).to_have_attribute("data-drawn", "true")
     assert "granularity=month" in page.url
+    # Compare (the pickers above) keeps the ROI form's choices, refreshed by the swap
+    expect(page.locator("#compare-carry input[name=granularity]")).to_have_value("month")
     _shot(page, "attribution-roi-month-1440.png")
     _no_sideways_scroll(page)
     page.set_viewport_size({"width": 390, "height": 844})
