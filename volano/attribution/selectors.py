@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from volano.attribution import cache, engine, journeys
 from volano.attribution.journeys import CONVERSIONS, DIMENSIONS
 from volano.campaigns.channels import channel_group_label, workspace_rules
-from volano.campaigns.costs.selectors import costs_by_channel_group
+from volano.campaigns.costs.selectors import CHANNEL_LEVEL_PREFIX, costs_by_channel_group
 from volano.campaigns.models import Campaign, CostEntry
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
@@ -280,7 +280,8 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[Decimal, str]]:
     """Cost in the period per attribution key: per campaign, the UTM campaign of the campaign the
-    cost is on (else the key it was imported under); per channel, the workspace's channel group
+    cost is on (else the key it was imported under; a weekly spend file's channel is a row
+    `channel:<channel>` of its own); per channel, the workspace's channel group
     of the cost (its campaign's, else its platform's: `costs_by_channel_group`). {key: (cost,
     label)}."""
     entries = CostEntry.objects.for_workspace(workspace).filter(
@@ -297,6 +298,11 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
             if key.startswith("manual:") and not row["campaign__utm_campaign"]:
                 # costs entered by hand on no campaign (an agency fee, tools): one row
                 key, label = NO_CAMPAIGN, str(_("Costs on no campaign"))
+            elif key.startswith(CHANNEL_LEVEL_PREFIX) and not row["campaign__utm_campaign"]:
+                # a weekly spend file's channel (`google_ads`, `fiere`): a row of its own
+                label = _("%(channel)s (channel-level spend)") % {
+                    "channel": key[len(CHANNEL_LEVEL_PREFIX) :]
+                }
             cost, _label = result.get(key, (Decimal(0), label))
             result[key] = (cost + row["total"], label)
         return result
@@ -307,6 +313,11 @@ def _costs(workspace: Workspace, group: str, query: Query) -> dict[str, tuple[De
 
 
 GRANULARITIES = ("period", "month", "quarter", "week", "day")
+
+
+def granularity_parse(value: Any) -> str:
+    """The ROI report's granularity checked; empty is the whole period."""
+    return _choice(value or "period", GRANULARITIES, "granularity")
 
 
 def buckets(start: dt.date, end: dt.date, granularity: str) -> list[tuple[str, dt.date, dt.date]]:
@@ -417,7 +428,7 @@ def roi(
     are stale), when the caller reads both groups of one period: they do not depend on the
     group."""
     group = _choice(group, ROI_GROUPS, "group")
-    granularity = _choice(granularity or "period", GRANULARITIES, "granularity")
+    granularity = granularity_parse(granularity)
     dimension = "campaign" if group == "campaign" else "channel"
     rules = workspace_rules(workspace)
     params = {

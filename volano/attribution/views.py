@@ -4,11 +4,14 @@ selectors compute, this shapes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -25,7 +28,9 @@ def _ws(request: HttpRequest) -> Any:
     return request.workspace  # type: ignore[attr-defined]
 
 
-def _query(request: HttpRequest) -> tuple[selectors.Query, str, str, ApplicationError | None]:
+def _query(
+    request: HttpRequest,
+) -> tuple[selectors.Query, str, str, str, ApplicationError | None]:
     """The pickers' values checked; on a bad one, the defaults and the error to show."""
     try:
         query = selectors.query_parse(request.GET)
@@ -33,9 +38,51 @@ def _query(request: HttpRequest) -> tuple[selectors.Query, str, str, Application
         group = request.GET.get("group") or "campaign"
         if group not in selectors.ROI_GROUPS:
             raise ApplicationError(_("group must be campaign or channel"), field="group")
-        return query, model, group, None
+        granularity = selectors.granularity_parse(request.GET.get("granularity"))
+        return query, model, group, granularity, None
     except ApplicationError as error:
-        return selectors.query_parse({}), "markov", "campaign", error
+        return selectors.query_parse({}), "markov", "campaign", "period", error
+
+
+def granularity_labels() -> list[tuple[str, str]]:
+    """The ROI report's granularities as the picker names them."""
+    labels = {
+        "period": _("Whole period"),
+        "month": _("Month"),
+        "quarter": _("Quarter"),
+        "week": _("Week"),
+        "day": _("Day"),
+    }
+    return [(value, labels[value]) for value in selectors.GRANULARITIES]
+
+
+def bucket_label(granularity: str, label: str, first_day: dt.date) -> str:
+    """A bucket as a reader names it, in the page's language: "maggio 2026", "settimana 19,
+    2026", "T2 2026", "03/06/2026". The exports and the API keep the sortable key
+    ("2026-05", "2026-W19", "2026-Q2", "2026-06-03")."""
+    if granularity == "month":
+        return date_format(first_day, "YEAR_MONTH_FORMAT")
+    if granularity == "week":
+        year, week = label.split("-W")
+        return _("week %(week)s, %(year)s") % {"week": int(week), "year": year}
+    if granularity == "quarter":
+        year, quarter = label.split("-Q")
+        return _("Q%(quarter)s %(year)s") % {"quarter": quarter, "year": year}
+    if granularity == "day":
+        return date_format(first_day, "SHORT_DATE_FORMAT")
+    return label
+
+
+def bucket_short(granularity: str, label: str, first_day: dt.date) -> str:
+    """A bucket as the chart's axis names it: short, so a year of months fits a phone."""
+    if granularity == "month":
+        return date_format(first_day, "M Y")
+    if granularity == "week":
+        year, week = label.split("-W")
+        return _("W%(week)s %(year)s") % {"week": int(week), "year": year}
+    if granularity == "day":
+        return date_format(first_day, "j M")
+    return bucket_label(granularity, label, first_day)
 
 
 def _comparison_table(query: selectors.Query, data: dict) -> list[list[Any]]:
@@ -115,22 +162,94 @@ def _download(rows: list[list[Any]], fmt: str, name: str) -> HttpResponse:
     return response
 
 
+def _roi_context(
+    workspace: Any, model: str, query: selectors.Query, group: str, granularity: str
+) -> dict[str, Any]:
+    """The ROI section: its rows (per bucket when bucketed, each bucket with its totals) and,
+    when bucketed, the chart's cost and attributed revenue per bucket."""
+    roi = selectors.roi(workspace, model, query, group=group, granularity=granularity)
+    assert query.start is not None and query.end is not None
+    spans = selectors.buckets(query.start, query.end, granularity)
+    by_bucket: dict[str, list[dict[str, Any]]] = {label: [] for label, _f, _l in spans}
+    for row in roi["rows"]:
+        by_bucket[row["period"]].append(
+            {"label": row["label"], "values": [row[key] for key, _label in ROI_COLUMNS]}
+        )
+    bucketed = granularity != "period"
+    roi_buckets = []
+    for label, first_day, _last_day in spans:
+        rows = by_bucket[label]
+        cost = sum(row["values"][0] for row in rows)
+        revenue = sum(row["values"][5] for row in rows)
+        roi_buckets.append(
+            {
+                "key": label,
+                "label": bucket_label(granularity, label, first_day),
+                "short": bucket_short(granularity, label, first_day),
+                "rows": rows,
+                "cost": cost,
+                "revenue": revenue,
+                "roas": revenue / cost if cost else None,
+            }
+        )
+    roi_chart = None
+    if bucketed:
+        roi_chart = {
+            "keys": [bucket["short"] for bucket in roi_buckets],
+            "series": [
+                {"name": _("Cost"), "data": [round(b["cost"], 2) for b in roi_buckets]},
+                {
+                    "name": _("Attributed revenue"),
+                    "data": [round(b["revenue"], 2) for b in roi_buckets],
+                },
+            ],
+        }
+    return {
+        "roi_rows": [row for bucket in roi_buckets for row in bucket["rows"]],
+        "roi_buckets": roi_buckets,
+        "roi_chart": roi_chart,
+        "bucketed": bucketed,
+    }
+
+
 @requires(read=Cap.VIEW_MARKETING)
 def attribution_page(request: HttpRequest) -> HttpResponse:
     workspace = _ws(request)
-    query, model, group, error = _query(request)
+    query, model, group, granularity, error = _query(request)
     export = request.GET.get("export", "")
     fmt = request.GET.get("format", "csv")
     if export == "models":
         data = selectors.comparison(workspace, query)
         return _download(_comparison_table(query, data), fmt, "attribuzione-modelli")
     if export == "roi":
-        data = selectors.roi(workspace, model, query, group=group)
+        data = selectors.roi(workspace, model, query, group=group, granularity=granularity)
         return _download(_roi_table(group, data), fmt, "attribuzione-roi")
     if export:
         raise Http404("no such export")
+    params = request.GET.copy()
+    params.pop("export", None)
+    params.pop("format", None)
+    context: dict[str, Any] = {
+        "query": query,
+        "model": model,
+        "group": group,
+        "granularity": granularity,
+        "error": error,
+        "model_choices": [(m, selectors.MODEL_LABELS[m]) for m in selectors.MODELS],
+        "granularity_choices": granularity_labels(),
+        "roi_labels": _roi_labels(),
+        "roi_money": {0, 6, 7, 8},
+        "querystring": params.urlencode(),
+        "currency": getattr(workspace, "currency", "EUR") or "EUR",
+        **_roi_context(workspace, model, query, group, granularity),
+    }
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted and htmx.target == "roi":
+        # the ROI form asks for its section alone: the seven models are not computed again
+        response = render(request, "attribution/_roi.html", {**context, "oob": True})
+        patch_vary_headers(response, ("HX-Request", "HX-Target"))
+        return response
     data = selectors.comparison(workspace, query)
-    roi = selectors.roi(workspace, model, query, group=group)
     models = [
         {
             "key": m,
@@ -154,34 +273,20 @@ def attribution_page(request: HttpRequest) -> HttpResponse:
         {"label": row["label"], "values": [row["values"][m] for m in selectors.MODELS]}
         for row in data["rows"]
     ]
-    roi_rows = [
-        {"label": row["label"], "values": [row[key] for key, _label in ROI_COLUMNS]}
-        for row in roi["rows"]
-    ]
-    params = request.GET.copy()
-    params.pop("export", None)
-    params.pop("format", None)
-    return render(
+    response = render(
         request,
         "attribution/page.html",
         {
-            "query": query,
-            "model": model,
-            "group": group,
-            "error": error,
+            **context,
             "data": data,
             "table": table,
             "models": models,
             "chart": chart,
-            "roi_rows": roi_rows,
-            "roi_labels": _roi_labels(),
-            "roi_money": {0, 6, 7, 8},
             "conversions": [(c, selectors.CONVERSION_LABELS[c]) for c in CONVERSIONS],
             "dimensions": [(d, selectors.DIMENSION_LABELS[d]) for d in DIMENSIONS],
-            "model_choices": [(m, selectors.MODEL_LABELS[m]) for m in selectors.MODELS],
             "first_percent": round(query.first * 100),
             "last_percent": round(query.last * 100),
-            "querystring": params.urlencode(),
-            "currency": getattr(workspace, "currency", "EUR") or "EUR",
         },
     )
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response

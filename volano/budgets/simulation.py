@@ -102,7 +102,7 @@ def simulation_store(
     costs = [
         CostEntry(
             workspace=workspace,
-            campaign_key=key,
+            campaign_key=f"channel:{key}",  # as the weekly import keys it: no campaign
             channel=key,
             platform=CostPlatform.GENERIC,
             kind=CostKind.MEDIA,

@@ -28,6 +28,7 @@ from volano.core.models import Membership, User, Workspace
 from volano.deals.models import OPEN_DEAL_STAGES, Deal, DealStage, Product, ProductLine
 from volano.lifecycle.types import LifecycleStage
 from volano.orders.models import Order, OrderLine
+from volano.orders.selectors import lines_bought
 from volano.orders.services import COMPLETED
 
 YEAR = dt.timedelta(days=365)
@@ -173,9 +174,9 @@ def contact_find(*, workspace: Workspace, text: str) -> Contact | None:
 
 
 def _purchases(workspace: Workspace) -> QuerySet[OrderLine]:
-    return OrderLine.objects.for_workspace(workspace).filter(
-        order__status=COMPLETED, order__contact__isnull=False
-    )
+    """The product lines customers bought: the orders' rule (`lines_bought`), the same the
+    campaign reports' cross-sell and the association rules between lines read."""
+    return lines_bought(workspace=workspace)
 
 
 def _median(values: list[Decimal]) -> Decimal | None:

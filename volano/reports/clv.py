@@ -29,11 +29,12 @@ from scipy import optimize, special
 
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
+from volano.orders.selectors import NOT_BOUGHT
 
 WEEK_DAYS = 7.0
 MONTH_WEEKS = 365.25 / 12 / 7  # a month in weeks, for horizons and discounting
-# orders that were not a sale (the same statuses the email revenue report leaves out)
-NOT_REVENUE = ("cancelled", "canceled", "refunded")
+# orders that were not a sale: the orders' one list (`volano.orders.selectors.NOT_BOUGHT`)
+NOT_REVENUE = NOT_BOUGHT
 # fewer customers than this, or fewer with a repeat purchase, and the fits say nothing true
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 10

@@ -26,7 +26,8 @@ from django.db import connection
 from django.db.models import F, Max
 
 from volano.core.models import Workspace
-from volano.reports.clv import NOT_REVENUE, _day_after
+from volano.orders.selectors import bought_order_lines, lines_bought
+from volano.reports.clv import _day_after
 
 PRODUCT, LINE = "product", "line"
 MIN_PAIR_CUSTOMERS = 2  # a pair bought together by one customer says nothing
@@ -55,15 +56,10 @@ class Related:
 
 
 def _pairs_sql(workspace: Workspace, level: str, as_of: dt.date | None) -> tuple[str, tuple]:
-    from volano.orders.models import OrderLine
-
     column = "sku" if level == PRODUCT else "product_line"
-    lines = (
-        OrderLine.objects.for_workspace(workspace)
-        .filter(order__contact__isnull=False)
-        .exclude(order__status__in=NOT_REVENUE)
-        .exclude(**{column: ""})
-    )
+    # what a customer bought: the orders' rule (`volano.orders.selectors`), shared with the
+    # campaign reports' cross-sell and the contact page
+    lines = bought_order_lines(workspace=workspace).exclude(**{column: ""})
     if as_of is not None:
         lines = lines.filter(order__ordered_at__lt=_day_after(as_of))
     sql, params = (
@@ -201,13 +197,9 @@ def cross_sell_for_contact(workspace: Workspace, *, contact_id: int, limit: int 
     """The product lines to offer a customer next: for each line they have not bought, the
     strongest rule (highest lift above 1) from a line they bought, as
     {slug, name, because, confidence, lift}; empty for a contact who bought nothing."""
-    from volano.orders.models import OrderLine
-
     bought = set(
-        OrderLine.objects.for_workspace(workspace)
+        lines_bought(workspace=workspace)
         .filter(order__contact_id=contact_id)
-        .exclude(order__status__in=NOT_REVENUE)
-        .exclude(product_line="")
         .values_list("product_line", flat=True)
     )
     if not bought:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 
 import pytest
@@ -175,3 +176,54 @@ def test_the_cli_prints_the_models_and_the_roi(officina, journeys_story):
     assert rows["fiera-emo"]["label"] == "Fiera EMO" and rows["fiera-emo"]["cost"] > 0
     with pytest.raises(CommandError, match="--lookback-days"):
         call_command("attribution", "compare", *period, "--lookback-days", "9999")
+
+
+def test_the_page_cuts_the_roi_per_month_with_a_chart(client, giulia, journeys_story):
+    client.force_login(giulia)
+    whole = client.get("/attribution/", PERIOD).content.decode()
+    assert 'id="roi-chart"' not in whole  # one period: the table alone
+    page = client.get("/attribution/", {**PERIOD, "model": "first", "granularity": "month"})
+    html = page.content.decode()
+    assert 'id="roi-chart"' in html and 'data-bucket="2026-05"' in html
+    assert (
+        'data-bucket="2026-06"' in html and 'data-bucket="2026-07"' not in html
+    )  # empty: left out
+    chart = json.loads(
+        html.split('id="roi-data" type="application/json">')[1].split("</script>")[0]
+    )
+    assert len(chart["keys"]) == 12  # every month of the year, empty ones at zero
+    cost, revenue = (series["data"] for series in chart["series"])
+    assert cost[4] == 1500 and revenue[4] == 0  # May: the fair's cost
+    assert cost[5] == 0 and revenue[5] == 9000  # June: the won deal, attributed
+    assert chart["keys"][4] == "May 2026"
+    bad = client.get("/attribution/", {**PERIOD, "granularity": "fortnight"})
+    assert bad.status_code == 200
+    assert "granularity must be one of" in bad.content.decode()
+
+
+def test_the_roi_form_swaps_its_section_alone(client, giulia, journeys_story):
+    client.force_login(giulia)
+    reply = client.get(
+        "/attribution/",
+        {**PERIOD, "model": "first", "granularity": "quarter"},
+        headers={"HX-Request": "true", "HX-Target": "roi"},
+    )
+    html = reply.content.decode()
+    assert html.lstrip().startswith('<section class="card" id="roi"')
+    assert "models-table" not in html and "<html" not in html
+    assert 'data-bucket="2026-Q2"' in html and "Q2 2026" in html
+    assert "HX-Target" in reply["Vary"]
+    # the Compare form's carried choices come along, out of band
+    assert 'id="compare-carry" hx-swap-oob="true"' in html
+    assert 'name="granularity" value="quarter"' in html.split('id="compare-carry"')[1]
+
+
+def test_the_roi_export_has_a_period_column_when_bucketed(client, giulia, journeys_story):
+    client.force_login(giulia)
+    reply = client.get(
+        "/attribution/",
+        {**PERIOD, "export": "roi", "format": "csv", "model": "first", "granularity": "month"},
+    )
+    rows = list(csv.reader(io.StringIO(reply.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Period", "Campaign", "Cost"]
+    assert any(row[:2] == ["2026-05", "Fiera EMO"] for row in rows[1:])

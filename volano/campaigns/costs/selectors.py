@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from volano.campaigns.channels import DEFAULT_RULES, channel_group_of, workspace_rules
@@ -174,6 +174,127 @@ def costs_summary(
             rows.append({"key": key, "label": str(labels.get(key, key)), "cost": item["cost"]})
     total = costs.aggregate(total=Coalesce(Sum("amount"), Decimal(0)))["total"]
     return {"total": total, "rows": rows}
+
+
+# the campaign key of a weekly spend row (`services.WEEKLY_KEY`): no campaign, one channel
+CHANNEL_LEVEL_PREFIX = "channel:"
+
+
+def costs_overview(
+    *, workspace: Workspace, start: dt.date | None = None, end: dt.date | None = None
+) -> dict:
+    """The costs page's two worlds, kept apart and then added up per channel group and month:
+    {"total", "months": [{"key", "campaigns", "channel_level"}], "campaigns": {"total", "rows": [{"key", "label", "cost", "known"}]},
+    "channel_level": {"total", "rows": [{"key", "label", "group", "group_label", "cost"}]},
+    "by_group": [{"key", "label", "campaigns", "channel_level", "cost"}]}.
+    Campaign costs are those on a campaign, imported under a campaign name (`known` False when no
+    campaign has that name yet) or entered by hand (on no campaign: one row keyed ""). Channel-level
+    spend is a weekly spend file's rows (campaign key `channel:…`): money spent on a channel as
+    a whole, which the response curves read and no campaign owns. Two grouped queries."""
+    rules = workspace_rules(workspace)
+    labels = {str(value): str(label) for value, label in ChannelGroup.choices}
+    found = (
+        costs_in(workspace, start, end)
+        .values(
+            "campaign_id",
+            "campaign__name",
+            "campaign__channel_group",
+            "campaign_key",
+            "campaign_name",
+            "channel",
+            "platform",
+            "kind",
+        )
+        .annotate(cost=Sum("amount"))
+        .order_by()
+    )
+    campaigns: dict[str, dict] = {}
+    channel_level: dict[str, dict] = {}
+    groups: dict[str, dict] = {}
+    for item in found:
+        group = str(
+            cost_channel_group(
+                campaign_group=item["campaign__channel_group"] or "",
+                channel=item["channel"] or "",
+                platform=item["platform"] or "",
+                kind=item["kind"] or "",
+                rules=rules,
+            )
+        )
+        slot = groups.setdefault(
+            group,
+            {
+                "key": group,
+                "label": labels.get(group, group),
+                "campaigns": Decimal(0),
+                "channel_level": Decimal(0),
+                "cost": Decimal(0),
+            },
+        )
+        slot["cost"] += item["cost"]
+        key = item["campaign_key"] or ""
+        if not item["campaign_id"] and key.startswith(CHANNEL_LEVEL_PREFIX):
+            slot["channel_level"] += item["cost"]
+            name = item["channel"] or key[len(CHANNEL_LEVEL_PREFIX) :]
+            row = channel_level.setdefault(
+                name,
+                {
+                    "key": name,
+                    "label": name,
+                    "group": group,
+                    "group_label": labels.get(group, group),
+                    "cost": Decimal(0),
+                },
+            )
+            row["cost"] += item["cost"]
+            continue
+        slot["campaigns"] += item["cost"]
+        if item["campaign_id"]:
+            key, label, known = str(item["campaign_id"]), item["campaign__name"], True
+        elif key.startswith("manual:"):
+            key, label, known = "", "", True
+        else:
+            key, label, known = key, item["campaign_name"] or key, False
+        row = campaigns.setdefault(
+            key, {"key": key, "label": label, "known": known, "cost": Decimal(0)}
+        )
+        row["cost"] += item["cost"]
+
+    def ordered(rows: dict[str, dict]) -> list[dict]:
+        return sorted(rows.values(), key=lambda r: (-r["cost"], r["key"]))
+
+    campaign_rows, channel_rows = ordered(campaigns), ordered(channel_level)
+    weekly = Q(campaign__isnull=True, campaign_key__startswith=CHANNEL_LEVEL_PREFIX)
+    months = (
+        costs_in(workspace, start, end)
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(
+            campaigns=Coalesce(Sum("amount", filter=~weekly), Decimal(0)),
+            channel_level=Coalesce(Sum("amount", filter=weekly), Decimal(0)),
+        )
+        .order_by("month")
+    )
+    return {
+        "total": sum((g["cost"] for g in groups.values()), Decimal(0)),
+        "campaigns": {
+            "total": sum((r["cost"] for r in campaign_rows), Decimal(0)),
+            "rows": campaign_rows,
+        },
+        "channel_level": {
+            "total": sum((r["cost"] for r in channel_rows), Decimal(0)),
+            "rows": channel_rows,
+        },
+        "by_group": ordered(groups),
+        "months": [
+            {
+                "key": row["month"].isoformat()[:7],
+                "campaigns": row["campaigns"],
+                "channel_level": row["channel_level"],
+            }
+            for row in months
+        ],
+    }
 
 
 def manual_costs(*, workspace: Workspace, limit: int = 200) -> QuerySet:

@@ -142,13 +142,19 @@ def costs_page(request: HttpRequest) -> HttpResponse:
 def _page(request: HttpRequest, workspace: Any, state: dict, status: int) -> HttpResponse:
     upload, manual, report = state["upload"], state["manual"], state["report"]
     held, held_name, held_platform = state["held"], state["held_name"], state["held_platform"]
-    by_campaign = selectors.costs_summary(workspace=workspace, group="campaign")
-    by_channel = selectors.costs_summary(workspace=workspace, group="channel")
-    by_month = selectors.costs_summary(workspace=workspace, group="month")
+    overview = selectors.costs_overview(workspace=workspace)
     chart = {
-        "months": [r["key"] for r in by_month["rows"]],
-        "costs": [float(r["cost"]) for r in by_month["rows"]],
-        "label": _("Cost"),
+        "months": [r["key"] for r in overview["months"]],
+        "series": [
+            {
+                "name": _("Campaign costs"),
+                "data": [float(r["campaigns"]) for r in overview["months"]],
+            },
+            {
+                "name": _("Channel-level spend"),
+                "data": [float(r["channel_level"]) for r in overview["months"]],
+            },
+        ],
         "currency": workspace.currency,
     }
     return render(
@@ -161,9 +167,7 @@ def _page(request: HttpRequest, workspace: Any, state: dict, status: int) -> Htt
             "held": held,
             "held_name": held_name,
             "held_platform": held_platform,
-            "by_campaign": by_campaign,
-            "by_channel": by_channel,
-            "by_month": by_month,
+            "overview": overview,
             "chart": chart,
             "manual_costs": selectors.manual_costs(workspace=workspace),
             "currency": workspace.currency,

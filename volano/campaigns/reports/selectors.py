@@ -32,9 +32,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import (
-    Case,
     DateTimeField,
-    DurationField,
     Exists,
     ExpressionWrapper,
     F,
@@ -42,10 +40,8 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Value,
-    When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     TruncDate,
     TruncMonth,
@@ -66,6 +62,7 @@ from volano.handoff.models import Assignment, AssignmentStatus
 from volano.lifecycle.models import StageChange
 from volano.lifecycle.types import LifecycleStage
 from volano.orders.models import Order, OrderLine
+from volano.orders.selectors import NOT_BOUGHT, lines_bought
 
 GRANULARITIES = ("day", "week", "month", "quarter")
 _TRUNC = {"day": TruncDate, "week": TruncWeek, "month": TruncMonth, "quarter": TruncQuarter}
@@ -154,35 +151,42 @@ def _bucket(value: Any) -> str:
 # -- per-contact facts, as subqueries on any row that names a contact -------------------------
 
 
-def sql_at(workspace: Workspace, contact: str = "pk") -> Subquery:
-    """When the contact (OuterRef `contact`) first became SQL; NULL if it never did."""
-    first = (
-        StageChange.objects.for_workspace(workspace)
-        .filter(contact_id=OuterRef(contact), to_stage=LifecycleStage.SQL)
-        .order_by("changed_at", "pk")
-        .values("changed_at")[:1]
-    )
-    return Subquery(first, output_field=DateTimeField())
-
-
 def grouped_by_first_campaign(
-    workspace: Workspace, base: QuerySet, aggregates: list[str]
+    workspace: Workspace, base: QuerySet, aggregates: list[str], *, after_sql: bool = False
 ) -> list[tuple]:
     """Group `base` by (bucket, the campaign that brought each row's contact) in one statement.
 
     `base` is a values() queryset with the columns `rk` (a unique row key), `ct` (the contact),
     `until` (the moment the touch must not be after), `bucket` and whatever `aggregates` (SQL
-    over `b.<column>`) read. The campaign is that of the contact's first campaign-linked touch
+    over `b.<column>`) read. With `after_sql`, `base` has `at` instead of `until`: its rows
+    are kept when the contact had become SQL at `at` or before, and `until` is that moment
+    (each contact's first SQL, one grouped pass over the stage changes to SQL, hash-joined:
+    no probe per row). The campaign is that of the contact's first campaign-linked touch
     at or before `until`: the contact's kept first campaign (`volano.campaigns.touches`) when it
     is not after `until` — a join, no event read. Returns (bucket, campaign_id, *aggregates)
     rows; the same SQL on both databases."""
     ws = int(workspace.pk)
     first = FirstTouch._meta.db_table
     base_sql, params = base.query.sql_with_params()
+    if after_sql:
+        changes = StageChange._meta.db_table
+        head = f"""
+            s AS (
+                SELECT contact_id, MIN(changed_at) AS sql_at FROM {changes}
+                WHERE workspace_id = {ws} AND to_stage = '{LifecycleStage.SQL.value}'
+                GROUP BY contact_id
+            ),
+            b0 AS MATERIALIZED (
+                SELECT r.*, s.sql_at AS until FROM ({base_sql}) r
+                JOIN s ON s.contact_id = r.ct
+                WHERE r.at >= s.sql_at
+            )"""
+    else:
+        head = f"b0 AS MATERIALIZED ({base_sql})"
     # b0 MATERIALIZED: each base row's subqueries (a hand-off's answer…) run once, not once
     # per aggregate that reads the column; the first campaign is a primary-key probe per row
     sql = f"""
-        WITH b0 AS MATERIALIZED ({base_sql}),
+        WITH {head},
         b AS (
             SELECT b0.*,
                    (SELECT CASE WHEN f.campaign_at <= b0.until THEN f.campaign_id END
@@ -227,11 +231,18 @@ def sqls_report(
 ) -> Report:
     low, high = _range(workspace, start, end)
     changes = StageChange.objects.for_workspace(workspace)
-    after_sql = Assignment.objects.for_workspace(workspace).filter(
-        contact_id=OuterRef("contact_id"), assigned_at__gte=OuterRef("changed_at")
+    # The hand-offs made since becoming SQL, read once per SQL through the contact's index: when
+    # one was accepted (the first answer) and whether one was rejected. One correlated aggregate
+    # each (a status condition outside the CASE would tempt the planner into the workspace /
+    # status index, a scan of every rejected hand-off per SQL at 1M).
+    table = connection.ops.quote_name(StageChange._meta.db_table)
+    assignments = connection.ops.quote_name(Assignment._meta.db_table)
+    since_sql = (
+        f"FROM {assignments} a WHERE a.workspace_id = %s AND a.contact_id = {table}.contact_id "
+        f"AND a.assigned_at >= {table}.changed_at"
     )
-    accepted = after_sql.filter(
-        status__in=[AssignmentStatus.ACCEPTED, AssignmentStatus.CLOSED], answered_at__isnull=False
+    accepted = ", ".join(
+        f"'{s.value}'" for s in (AssignmentStatus.ACCEPTED, AssignmentStatus.CLOSED)
     )
     # Driven by the stage changes to SQL in the period (an index range), each a contact's first:
     # never a scan of every contact.
@@ -256,37 +267,40 @@ def sqls_report(
                 )
             )
         )
+        .order_by()
         .annotate(
-            accepted_at=Subquery(
-                accepted.order_by("answered_at").values("answered_at")[:1],
+            accepted_at=RawSQL(
+                f"(SELECT MIN(CASE WHEN a.status IN ({accepted}) THEN a.answered_at END) "
+                f"{since_sql})",
+                [workspace.pk],
                 output_field=DateTimeField(),
             ),
-            rejected=Exists(after_sql.filter(status=AssignmentStatus.REJECTED)),
-            bucket=_bucket_expr(workspace, "changed_at", granularity),
-        )
-        .annotate(
-            outcome=Case(
-                When(accepted_at__isnull=False, then=Value(2)),
-                When(rejected=True, then=Value(1)),
-                default=Value(0),
+            rejected=RawSQL(
+                f"(SELECT MAX(CASE WHEN a.status = '{AssignmentStatus.REJECTED.value}' THEN 1 "
+                f"ELSE 0 END) {since_sql})",
+                [workspace.pk],
                 output_field=IntegerField(),
             ),
-            wait=ExpressionWrapper(
-                F("accepted_at") - F("changed_at"), output_field=DurationField()
-            ),
+            bucket=_bucket_expr(workspace, "changed_at", granularity),
         )
     )
+    # the outcome and the wait from the materialised columns: each subquery runs once per SQL
+    if connection.vendor == "postgresql":
+        wait = "AVG(b.accepted_at - b.until)"
+    else:
+        wait = "AVG((julianday(b.accepted_at) - julianday(b.until)) * 86400000000.0)"
     fetched = grouped_by_first_campaign(
         workspace,
         contacts.annotate(rk=F("pk"), ct=F("contact_id"), until=F("changed_at")).values(
-            "rk", "ct", "until", "bucket", "outcome", "wait"
+            "rk", "ct", "until", "bucket", "accepted_at", "rejected"
         ),
         [
             "COUNT(*)",
-            "SUM(CASE WHEN b.outcome = 2 THEN 1 ELSE 0 END)",
-            "SUM(CASE WHEN b.outcome = 1 THEN 1 ELSE 0 END)",
-            "SUM(CASE WHEN b.outcome = 0 THEN 1 ELSE 0 END)",
-            "AVG(b.wait)",
+            "SUM(CASE WHEN b.accepted_at IS NOT NULL THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN b.accepted_at IS NULL AND b.rejected = 1 THEN 1 ELSE 0 END)",
+            "SUM(CASE WHEN b.accepted_at IS NULL AND COALESCE(b.rejected, 0) = 0 "
+            "THEN 1 ELSE 0 END)",
+            wait,
         ],
     )
     keys = ("bucket", "campaign", "sqls", "accepted", "rejected_n", "pending", "wait_avg")
@@ -347,25 +361,27 @@ def sql_revenue_report(
     workspace: Workspace, start: dt.date, end: dt.date, granularity: str = "month"
 ) -> Report:
     low, high = _range(workspace, start, end)
+    # the deals and orders of the period, each kept when its contact was SQL by then (the first
+    # SQLs joined once per statement, `after_sql`)
     deal_rows = grouped_by_first_campaign(
         workspace,
         Deal.objects.for_workspace(workspace)
         .filter(contact__isnull=False, created_at__gte=low, created_at__lt=high)
-        .annotate(sql_at=sql_at(workspace, "contact_id"))
-        .filter(sql_at__isnull=False, created_at__gte=F("sql_at"))
+        .order_by()
         .annotate(
             rk=F("pk"),
             ct=F("contact_id"),
-            until=F("sql_at"),
+            at=F("created_at"),
             bucket=_bucket_expr(workspace, "created_at", granularity),
         )
-        .values("rk", "ct", "until", "bucket", "amount", "stage"),
+        .values("rk", "ct", "at", "bucket", "amount", "stage"),
         [
             "COUNT(*)",
             "SUM(b.amount)",
             "SUM(CASE WHEN b.stage = 'won' THEN 1 ELSE 0 END)",
             "SUM(CASE WHEN b.stage = 'won' THEN b.amount ELSE 0 END)",
         ],
+        after_sql=True,
     )
     deals = [
         dict(zip(("bucket", "campaign", "n", "value", "won", "won_value"), row, strict=True))
@@ -375,17 +391,17 @@ def sql_revenue_report(
         workspace,
         Order.objects.for_workspace(workspace)
         .filter(contact__isnull=False, ordered_at__gte=low, ordered_at__lt=high)
-        .exclude(status__in=["cancelled", "canceled", "refunded"])
-        .annotate(sql_at=sql_at(workspace, "contact_id"))
-        .filter(sql_at__isnull=False, ordered_at__gte=F("sql_at"))
+        .exclude(status__in=NOT_BOUGHT)
+        .order_by()
         .annotate(
             rk=F("pk"),
             ct=F("contact_id"),
-            until=F("sql_at"),
+            at=F("ordered_at"),
             bucket=_bucket_expr(workspace, "ordered_at", granularity),
         )
-        .values("rk", "ct", "until", "bucket", "total"),
+        .values("rk", "ct", "at", "bucket", "total"),
         ["COUNT(*)", "SUM(b.total)"],
+        after_sql=True,
     )
     orders = [
         dict(zip(("bucket", "campaign", "n", "value"), row, strict=True)) for row in order_rows
@@ -452,24 +468,40 @@ def sql_revenue_report(
 # -- 3. cross-sell and up-sell -----------------------------------------------------------------
 
 
-def _cross_sell_rows(workspace: Workspace, lines: QuerySet, campaign_ids: list[int]) -> list:
+def _cross_sell_rows(
+    workspace: Workspace,
+    lines: QuerySet,
+    campaign_ids: list[int],
+    touched_from: dt.datetime,
+    touched_to: dt.datetime,
+) -> list:
     """One grouped statement for every campaign aimed at customers: the period's order lines
     (`lines`: id, order_id, ct, at, since, bucket, amount, product_line), the touches of their
-    contacts within the window before each order resolved to a campaign as
-    `campaign_id_expression` does (joins on the few campaigns and assets), kept when the contact
-    had an order before the touch; each (line, campaign) once; a line is up-sell when the
-    customer bought its product line before that order. (bucket, campaign, customers, orders,
-    cross-sell, up-sell) rows."""
+    contacts within the window before each order (all between `touched_from` and `touched_to`:
+    an index range on the events) resolved to a campaign as `campaign_id_expression` does
+    (joins on the few campaigns and assets), kept when the contact had bought before the touch
+    (an order not cancelled or refunded); each (line, campaign) once. A line is cross-sell when
+    its product line is new to the customer — no line of it among what they bought before that
+    order (`volano.orders.selectors.lines_bought`, the rule every reader shares) — else up-sell
+    (a line with no product line is up-sell: nothing says it is new). (bucket, campaign,
+    customers, orders, cross-sell, up-sell) rows."""
     lower = "volano_lower" if connection.vendor == "sqlite" else "LOWER"
     ws = int(workspace.pk)
     events = Event._meta.db_table
     campaigns = Campaign._meta.db_table
     assets = ContentAsset._meta.db_table
     orders = Order._meta.db_table
-    order_lines = OrderLine._meta.db_table
     types = ", ".join(f"'{t}'" for t in TOUCH_TYPES)
+    not_bought = ", ".join(f"'{status}'" for status in NOT_BOUGHT)
     wanted = ", ".join(str(int(pk)) for pk in campaign_ids)
     lines_sql, params = lines.query.sql_with_params()
+    bought_sql, bought_params = (
+        lines_bought(workspace=workspace)
+        .annotate(ct=F("order__contact_id"), at=F("order__ordered_at"))
+        .order_by()
+        .values("ct", "at", "product_line")
+        .query.sql_with_params()
+    )
     sql = f"""
         WITH li AS ({lines_sql}),
         touched AS (
@@ -478,6 +510,7 @@ def _cross_sell_rows(workspace: Workspace, lines: QuerySet, campaign_ids: list[i
             FROM li
             JOIN {events} e ON e.workspace_id = {ws} AND e.contact_id = li.ct
                  AND e.occurred_at <= li.at AND e.occurred_at >= li.since
+                 AND e.occurred_at >= %s AND e.occurred_at < %s
                  AND e.type IN ({types})
             LEFT JOIN {campaigns} c1 ON c1.workspace_id = {ws} AND c1.utm_campaign <> ''
                  AND {lower}(c1.utm_campaign) = {lower}(e.utm_campaign)
@@ -489,27 +522,28 @@ def _cross_sell_rows(workspace: Workspace, lines: QuerySet, campaign_ids: list[i
                  AND a4.slug = e.content
             WHERE COALESCE(c1.id, c2.id, a3.campaign_id, a4.campaign_id) IN ({wanted})
               AND EXISTS (SELECT 1 FROM {orders} o WHERE o.workspace_id = {ws}
-                          AND o.contact_id = e.contact_id AND o.ordered_at < e.occurred_at)
+                          AND o.contact_id = e.contact_id AND o.ordered_at < e.occurred_at
+                          AND o.status NOT IN ({not_bought}))
         )
         SELECT li.bucket, t.campaign_id,
                COUNT(DISTINCT li.ct), COUNT(DISTINCT li.order_id),
-               SUM(CASE WHEN k.known IS NULL THEN li.amount ELSE 0 END),
-               SUM(CASE WHEN k.known IS NULL THEN 0 ELSE li.amount END)
+               SUM(CASE WHEN k.known IS NULL AND li.product_line <> '' THEN li.amount
+                        ELSE 0 END),
+               SUM(CASE WHEN k.known IS NULL AND li.product_line <> '' THEN 0
+                        ELSE li.amount END)
         FROM li
         JOIN touched t ON t.line_id = li.id
         LEFT JOIN (
             SELECT DISTINCT x.id AS known
             FROM li x
-            JOIN {orders} o ON o.workspace_id = {ws} AND o.contact_id = x.ct
-                 AND o.ordered_at < x.at
-            JOIN {order_lines} l ON l.workspace_id = {ws} AND l.order_id = o.id
+            JOIN ({bought_sql}) l ON l.ct = x.ct AND l.at < x.at
                  AND l.product_line = x.product_line
         ) k ON k.known = li.id
         GROUP BY li.bucket, t.campaign_id
         ORDER BY li.bucket, t.campaign_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, db_now(touched_from), db_now(touched_to), *bought_params])
         return list(cursor.fetchall())
 
 
@@ -563,7 +597,8 @@ def cross_sell_report(
             order__ordered_at__gte=low,
             order__ordered_at__lt=high,
         )
-        .exclude(order__status__in=["cancelled", "canceled", "refunded"])
+        .exclude(order__status__in=NOT_BOUGHT)
+        .order_by()
         .annotate(
             ct=F("order__contact_id"),
             at=F("order__ordered_at"),
@@ -572,7 +607,7 @@ def cross_sell_report(
         )
         .values("id", "order_id", "ct", "at", "since", "bucket", "amount", "product_line")
     )
-    for row in _cross_sell_rows(workspace, lines, list(campaigns)):
+    for row in _cross_sell_rows(workspace, lines, list(campaigns), low - window, high):
         bucket, campaign_id, customers, orders, cross, up = row
         report.rows.append(
             {

@@ -120,3 +120,75 @@ def test_a_manual_cost_is_edited_in_its_row(signed_in, officina, giulia):
     assert f'name="cost-{cost.pk}-note"' in page
     other = signed_in.post(f"/campaigns/costs/{cost.pk + 999}/", {})
     assert other.status_code == 404
+
+
+def test_the_page_keeps_campaign_costs_and_channel_level_spend_apart(signed_in, officina):
+    """A Meta export lands on its campaigns; a weekly spend file per channel is channel-level
+    spend, listed as such (never as a campaign "not yet created"), and both add up per channel
+    group."""
+    from decimal import Decimal
+
+    from volano.campaigns.costs.selectors import costs_overview
+    from volano.campaigns.costs.services import costs_import
+
+    costs_import(
+        workspace=officina,
+        actor=None,
+        content=(SAMPLES / "meta_it.csv").read_bytes(),
+        filename="meta_it.csv",
+    )
+    costs_import(
+        workspace=officina,
+        actor=None,
+        content=b"settimana;canale;spesa\n2026-01-05;meta_ads;700,00\n2026-01-05;Fiere;1.000,00\n",
+        filename="w.csv",
+    )
+    overview = costs_overview(workspace=officina)
+    channel_level = {r["key"]: r for r in overview["channel_level"]["rows"]}
+    assert set(channel_level) == {"meta_ads", "Fiere"}
+    assert channel_level["meta_ads"]["group"] == "paid_social"
+    assert channel_level["Fiere"]["group"] == "offline"
+    assert overview["channel_level"]["total"] == Decimal("1700.00")
+    assert not any(
+        "meta_ads" in r["key"] or "Fiere" in r["key"] for r in overview["campaigns"]["rows"]
+    )
+    groups = {r["key"]: r for r in overview["by_group"]}
+    meta_total = overview["campaigns"]["total"]
+    assert groups["paid_social"]["campaigns"] == meta_total
+    assert groups["paid_social"]["channel_level"] == Decimal("700.00")
+    assert groups["paid_social"]["cost"] == meta_total + Decimal("700.00")
+    assert overview["total"] == meta_total + Decimal("1700.00")
+    assert sum(m["campaigns"] + m["channel_level"] for m in overview["months"]) == overview["total"]
+    html = signed_in.get("/campaigns/costs/").content.decode()
+    level = html.split('data-testid="costs-channel-level"')[1].split("</table>")[0]
+    assert "meta_ads" in level and "Paid Social" in level
+    by_campaign = html.split('data-testid="costs-by-campaign"')[1].split("</table>")[0]
+    assert "meta_ads" not in by_campaign and "Fiere" not in by_campaign
+    assert "Channel-level spend" in html
+
+
+def test_the_simulated_weekly_spend_is_channel_level_like_an_import(officina):
+    """The budgets demo's series (`simulation_store`) are keyed as the weekly import keys them,
+    so the costs page shows them as channel-level spend."""
+    import datetime as dt
+
+    from volano.budgets.simulation import ChannelTruth, simulate, simulation_store
+    from volano.campaigns.costs.selectors import costs_overview
+
+    simulated = simulate(
+        first_monday=dt.date(2025, 1, 6),
+        weeks=8,
+        channels=(ChannelTruth("google_ads", 1000.0, 0.2, 1.0, 0.1),),
+        base_level=10_000.0,
+        noise=0.0,
+        seed=1,
+    )
+    simulation_store(workspace=officina, simulated=simulated)
+    overview = costs_overview(workspace=officina)
+    assert [r["key"] for r in overview["channel_level"]["rows"]] == ["google_ads"]
+    assert overview["campaigns"]["rows"] == []
+    assert {r["key"] for r in overview["by_group"]} == {"paid_search"}
+    # the response model reads the spend per `channel`, which stays the series' key
+    assert set(
+        CostEntry.objects.for_workspace(officina).values_list("channel", "campaign_key")
+    ) == {("google_ads", "channel:google_ads")}

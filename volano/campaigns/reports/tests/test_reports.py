@@ -72,6 +72,71 @@ def test_cross_and_up_sell_of_customers_who_touched_a_customer_campaign(officina
     assert later.rows == []
 
 
+def test_cross_sell_counts_lines_new_to_the_customer_by_the_orders_rule(officina, story):
+    """What a customer bought is the orders' one rule (`lines_bought`): a cancelled order is no
+    purchase, so its product line stays new (cross-sell) and it makes no customer; a line with
+    no product line is never called new."""
+    from volano.campaigns.reports.tests.conftest import _contact, _event, _order
+    from volano.deals.selectors import customer_profile
+    from volano.orders.models import Order
+    from volano.orders.selectors import lines_bought
+
+    # Franca bought ricambi in 2025 and ordered macchine, cancelled; she clicks the mailing
+    # and orders macchine and ricambi, and a line with no product line
+    franca = _contact(
+        officina, "franca@cliente.it", at_2025 := dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
+    )
+    _order(officina, franca, "F-1", at_2025, [("ricambi", "100")])
+    cancelled = _order(
+        officina, franca, "F-2", dt.datetime(2025, 9, 1, tzinfo=dt.UTC), [("macchine", "900")]
+    )
+    Order.objects.for_workspace(officina).filter(pk=cancelled.pk).update(status="cancelled")
+    _event(
+        officina,
+        franca,
+        dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        type="email_clicked",
+        channel="email",
+        campaign="upsell",
+    )
+    _order(
+        officina,
+        franca,
+        "F-3",
+        dt.datetime(2026, 3, 10, tzinfo=dt.UTC),
+        [("macchine", "400"), ("ricambi", "60"), ("", "5")],
+    )
+    # Gino's only earlier order was refunded: he is no customer, his order is no cross-sell
+    gino = _contact(officina, "gino@example.it", at_2025)
+    refunded = _order(officina, gino, "G-1", at_2025, [("ricambi", "70")])
+    Order.objects.for_workspace(officina).filter(pk=refunded.pk).update(status="refunded")
+    _event(
+        officina,
+        gino,
+        dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+        type="email_clicked",
+        channel="email",
+        campaign="upsell",
+    )
+    _order(officina, gino, "G-2", dt.datetime(2026, 3, 12, tzinfo=dt.UTC), [("macchine", "300")])
+    report = selectors.cross_sell_report(officina, *Q1, "month")
+    assert _rows(report, "period", "customers", "orders", "cross_sell", "up_sell") == [
+        ("2026-02-01", 1, 1, 1000, 200),  # Dario, as before
+        ("2026-03-01", 1, 1, 400, 65),  # Franca: macchine is new, ricambi and the blank line not
+    ]
+    # the contact page reads the same rule: the cancelled macchine is not bought
+    bought = set(
+        lines_bought(workspace=officina)
+        .filter(order__contact=franca)
+        .values_list("product_line", flat=True)
+    )
+    assert bought == {"ricambi", "macchine"}
+    profile_lines = {
+        line["slug"] for line in customer_profile(workspace=officina, contact=gino)["lines"]
+    }
+    assert profile_lines == {"macchine"}  # the refunded ricambi is no purchase
+
+
 def test_content_funnel_per_asset(officina, story):
     report = selectors.content_funnel_report(officina, *Q1)
     assert _rows(

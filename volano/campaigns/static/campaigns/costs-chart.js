@@ -1,5 +1,6 @@
-/* Costs per month (json_script "costs-by-month") as bars. The table under the chart holds the
-   same figures. Canvas renderer and richText tooltip: the CSP refuses inline styles. */
+/* Costs per month (json_script "costs-by-month") as stacked bars: the campaigns' costs and the
+   channel-level spend (weekly spend per channel, on no campaign). The table under the chart holds
+   the same figures. Canvas renderer and richText tooltip: the CSP refuses inline styles. */
 (function () {
   "use strict";
   var box = document.getElementById("costs-chart");
@@ -15,15 +16,16 @@
   var chart = window.echarts.init(box, null, { renderer: "canvas" });
   chart.setOption({
     animation: false,
-    grid: { left: 72, right: 16, top: 24, bottom: 40 },
-    tooltip: { trigger: "axis", renderMode: "richText" },
+    color: ["#1b5aa0", "#c9a227"],
+    grid: { left: 72, right: 16, top: 40, bottom: 40 },
+    legend: { top: 0, textStyle: { color: muted } },
+    tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: money },
     xAxis: { type: "category", data: data.months, axisLabel: { color: muted, hideOverlap: true } },
     yAxis: { type: "value", axisLabel: { color: muted, formatter: money },
       splitLine: { lineStyle: { color: "#dde2e8" } } },
-    series: [
-      { name: data.label, type: "bar", data: data.costs, barMaxWidth: 32,
-        itemStyle: { color: "#1b5aa0" }, tooltip: { valueFormatter: money } },
-    ],
+    series: data.series.map(function (s) {
+      return { name: s.name, type: "bar", stack: "cost", data: s.data, barMaxWidth: 32 };
+    }),
   });
   box.dataset.drawn = "true";
   window.addEventListener("resize", function () { chart.resize(); });
