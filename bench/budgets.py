@@ -60,7 +60,7 @@ def main() -> int:
     simulation_store(workspace=workspace, simulated=simulated)
     last = simulated.week_starts[-1] + dt.timedelta(days=6)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = services.response_model_fit(
         workspace=workspace,
         actor=None,
@@ -70,6 +70,7 @@ def main() -> int:
         bootstrap=draws,
     )
     fit_s = time.perf_counter() - started
+    fit_cpu_s = time.process_time() - cpu_started  # every thread of this process
     summary = selectors.response_model_summary(model)
     by_key = {c["key"]: c for c in summary["channels"]}
     found = np.array([by_key[k]["contribution"] for k in simulated.keys])
@@ -94,7 +95,8 @@ def main() -> int:
 
     print(
         f"budgets: db={connection.vendor} weeks={weeks} channels={len(channels)} "
-        f"draws={draws} fit_s={fit_s:.1f} (model {model.seconds:.1f}) r2={model.r2:.3f} "
+        f"draws={draws} fit_s={fit_s:.1f} (model {model.seconds:.1f}, CPU {fit_cpu_s:.1f}) "
+        f"r2={model.r2:.3f} "
         f"optimise_s={optimise_s:.3f} whatif_s={whatif_s:.3f} curves_s={curves_s:.3f}"
     )
     print(

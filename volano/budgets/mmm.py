@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
+from threadpoolctl import threadpool_limits
 
 MAX_EFFECT = 1.0  # a channel's saturated weekly effect, in average weeks of the outcome
 MAX_DECAY = 0.9
@@ -37,6 +38,10 @@ RECENT_WEEKS = 13  # "today's spend" and the baseline are the mean of the last q
 # A weak pull of decay toward 0.3 and of half-saturation toward the mean spend: it decides only
 # what the data cannot (a channel whose spend never left the linear part of its curve).
 PRIOR_WEIGHT = 0.005
+# A bootstrap refit starts at the point estimate and only has to follow a resampled residual:
+# it stops when a step improves the cost by less than this share (the point fit uses SciPy's
+# 1e-8). The fitted curves move by far less than their intervals' width (test_mmm_speed).
+DRAW_FTOL = 1e-5
 
 
 @dataclass(frozen=True)
@@ -118,14 +123,23 @@ class _Problem:
         self.base = base
         self.channels = spend.shape[1]
         self.prior = np.concatenate([np.full(self.channels, 0.3), np.zeros(self.channels)])
+        self._decay: np.ndarray | None = None
+        self._carried = np.empty(0)
 
     def unpack(self, p: np.ndarray):
         c = self.channels
         return p[:c], np.exp(p[c : 2 * c]), p[2 * c : 3 * c], p[3 * c :]
 
+    def carried(self, decay: np.ndarray) -> np.ndarray:
+        """The adstock at `decay`, kept for the next call: SciPy asks for the Jacobian at the
+        point whose residuals it has just computed."""
+        if self._decay is None or not np.array_equal(decay, self._decay):
+            self._decay, self._carried = decay.copy(), _carried(self.x, decay)
+        return self._carried
+
     def media(self, p: np.ndarray) -> np.ndarray:
         decay, half, beta, _ = self.unpack(p)
-        carried = _carried(self.x, decay)
+        carried = self.carried(decay)
         return carried / (carried + half) * beta
 
     def predict(self, p: np.ndarray) -> np.ndarray:
@@ -140,7 +154,7 @@ class _Problem:
         differences, which is most of what makes a fit with 100 bootstrap refits take seconds."""
         c = self.channels
         decay, half, beta, _ = self.unpack(p)
-        carried = _carried(self.x, decay)
+        carried = self.carried(decay)
         previous = np.vstack([self.x[:1], carried[:-1]])
         d_carried = np.empty_like(carried)
         for k in range(c):
@@ -173,7 +187,13 @@ class _Problem:
         )
         return lo, hi
 
-    def solve(self, y: np.ndarray, start: np.ndarray, max_nfev: int | None = None) -> np.ndarray:
+    def solve(
+        self,
+        y: np.ndarray,
+        start: np.ndarray,
+        max_nfev: int | None = None,
+        ftol: float = 1e-8,
+    ) -> np.ndarray:
         lo, hi = self.bounds()
         start = np.clip(start, lo + 1e-9, np.where(np.isfinite(hi), hi - 1e-9, hi))
         result = least_squares(
@@ -184,6 +204,7 @@ class _Problem:
             bounds=(lo, hi),
             x_scale="jac",
             max_nfev=max_nfev,
+            ftol=ftol,
         )
         return result.x
 
@@ -215,9 +236,19 @@ def fit(
     controls: np.ndarray | None = None,
     bootstrap: int = 100,
     seed: int = 0,
+    draw_ftol: float = DRAW_FTOL,
 ) -> Fit:
     """Fit the model on weekly `spend` (weeks × channels, every channel spent some week) and
-    `outcome` (weeks). The data is checked by the caller (`volano.budgets.weekly`)."""
+    `outcome` (weeks). The data is checked by the caller (`volano.budgets.weekly`).
+
+    One BLAS thread: the matrices are a hundred rows by a few dozen columns, too small to gain
+    from a second thread, and on a busy machine each of the thousands of small SVDs waited for
+    the second thread to be scheduled (a 1 s fit took 60 s at load 25, docs/benchmarks.md)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit(keys, spend, outcome, week_days_of_year, controls, bootstrap, seed, draw_ftol)
+
+
+def _fit(keys, spend, outcome, week_days_of_year, controls, bootstrap, seed, draw_ftol) -> Fit:
     spend = np.asarray(spend, dtype=float)
     outcome = np.asarray(outcome, dtype=float)
     controls = np.zeros((len(outcome), 0)) if controls is None else np.asarray(controls, float)
@@ -245,7 +276,9 @@ def fit(
         index = (starts[:, None] + np.arange(BLOCK_WEEKS)[None, :]).ravel()[:weeks]
         index = np.minimum(index, weeks - 1)
         y_star = fitted + residual[index]
-        draws.append(problem.draw(problem.solve(y_star, best, max_nfev=200), recent))
+        draws.append(
+            problem.draw(problem.solve(y_star, best, max_nfev=200, ftol=draw_ftol), recent)
+        )
 
     media = problem.media(best) * problem.mean_outcome
     return Fit(

@@ -8,6 +8,7 @@ Every write checks its input and names what is wrong and where, in the user's la
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -70,6 +71,10 @@ def month_label(index: int) -> str:
     return str(sel.MONTH_NAMES[index])
 
 
+# "250.000" or "1.200.000" is how an Italian writes thousands: never €250 (as for goals)
+ITALIAN_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
+
+
 def amount_parse(value: Any, field: str, errors: list[dict], *, label: str = "") -> Decimal | None:
     """An amount as a number or as typed in either language ("1.234,50", "1234.5", "€ 300");
     negative or not a number: an error naming `label` (or the field)."""
@@ -83,7 +88,7 @@ def amount_parse(value: Any, field: str, errors: list[dict], *, label: str = "")
         text = str(value)
     else:
         text = str(value).strip().replace(" ", "").replace("€", "").replace("\u00a0", "")
-        if "," in text:
+        if "," in text or ITALIAN_THOUSANDS.fullmatch(text):  # "1.234,50" or "250.000"
             text = text.replace(".", "").replace(",", ".")
     try:
         amount = Decimal(text)

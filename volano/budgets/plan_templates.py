@@ -15,7 +15,7 @@ people is (role, hours, hourly rate, activities) for people's time (amount = hou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
@@ -413,15 +413,20 @@ TEMPLATES = {t.key: t for t in (B2B_MANUFACTURER, B2C_SHOP, PROFESSIONAL_SERVICE
 
 def spread(total: Decimal, pattern: tuple) -> list[Decimal]:
     """`total` split over twelve months in proportion to `pattern` (to the euro when the total
-    is whole, else to the cent); the rounding
-    goes to the largest month so the months add up to the total exactly."""
+    is whole, else to the cent). Each month is rounded down and the units left over go to the
+    months with the largest remainders, so the months add up to the total exactly and none is
+    negative (a small total, €9 over twelve even months, is 1 euro in nine of them)."""
     # a total in whole euros is split in whole euros, as a plan is written
     cents = Decimal(1) if total == total.to_integral_value() else Decimal("0.01")
     weights = [Decimal(str(w)) for w in pattern]
     weight = sum(weights)
     if weight <= 0:
         weights, weight = [Decimal(1)] * 12, Decimal(12)
-    months = [(total * w / weight).quantize(cents) for w in weights]
-    largest = max(range(12), key=lambda i: months[i])
-    months[largest] += total - sum(months)
+    exact = [total * w / weight for w in weights]
+    months = [e.quantize(cents, rounding=ROUND_FLOOR) for e in exact]
+    left = int((total - sum(months)) / cents)
+    # the largest remainders first; a tie goes to the heavier month, then the earlier
+    order = sorted(range(12), key=lambda i: (-(exact[i] - months[i]), -weights[i], i))
+    for i in order[: max(left, 0)]:
+        months[i] += cents
     return months

@@ -83,6 +83,11 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Plan “%(name)s” made.") % {"name": plan.name})
             return redirect("budgets:plan", plan_id=plan.pk)
     plans = list(sel.plan_list(workspace=workspace))
+    # A template's own amounts are a small firm's: with a plan already made, the budget field
+    # starts at that plan's budget, so a template is scaled to what this workspace spends.
+    budget_from = next((p for p in plans if p.budget > 0), None)
+    if request.method != "POST" and budget_from is not None:
+        form["budget"] = format(budget_from.budget.quantize(Decimal(1)), "f")
     rows = []
     for plan in plans:
         lines = sel.plan_lines(plan)
@@ -98,6 +103,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             "previous": [(f"plan:{p.pk}", p) for p in plans],
             "form": form,
             "errors": errors,
+            "budget_from": budget_from,
         },
         status=422 if errors else 200,
     )

@@ -42,6 +42,7 @@ class GoalIn(Strict):
     start_value: float | str | None = None
     notes: str = Field(default="", max_length=5000)
     shared: bool = False
+    scope: str = Field(default="team", max_length=10)
 
 
 class GoalPatch(Strict):
@@ -56,6 +57,7 @@ class GoalPatch(Strict):
     start_value: float | str | None = None
     notes: str | None = Field(default=None, max_length=5000)
     shared: bool | None = None
+    scope: str | None = Field(default=None, max_length=10)
 
 
 class MetricOut(Schema):
@@ -65,6 +67,7 @@ class MetricOut(Schema):
     better: str
     kind: str
     definition: str
+    per_owner: bool
 
 
 class PointOut(Schema):
@@ -101,6 +104,7 @@ class GoalOut(Schema):
     owner: str | None
     notes: str
     shared: bool
+    scope: str
     status: str
     value: float | None
     expected: float | None
@@ -115,6 +119,7 @@ def _metric_out(metric: metrics.Metric) -> dict:
         "better": metric.better,
         "kind": metric.kind,
         "definition": str(metric.definition),
+        "per_owner": metric.per_owner,
     }
 
 
@@ -136,6 +141,7 @@ def _goal_out(goal: Goal) -> dict:
         "owner": goal.owner.email if goal.owner else None,
         "notes": goal.notes,
         "shared": goal.shared,
+        "scope": goal.scope,
         "status": progress.status,
         "value": progress.value,
         "expected": progress.expected,

@@ -1,7 +1,7 @@
 """The demo workspace's three SMART goals (the demo loader calls this last, when every story is
 in): the quarter's SQLs, owned by the marketer and shared with sales; the year's revenue from new
-customers, owned by the administrator; and the quarter's won deals, owned by the sales rep Marco
-Neri (who sees it, and the shared one, not the administrator's). Their targets are set from the
+customers, owned by the administrator; and the quarter's won deals of the sales rep Marco Neri,
+counted on his own deals only (he sees it, and the shared one, not the administrator's). Their targets are set from the
 demo's own pace, so the first is on track and the second behind, whatever day the demo is
 loaded."""
 
@@ -18,9 +18,17 @@ ADMIN = "demo@volano.local"
 REP = "marco.neri@officinarossi.it"
 
 
-def _pace(workspace: Workspace, key: str, start: dt.date, end: dt.date, today: dt.date) -> float:
+def _pace(
+    workspace: Workspace,
+    key: str,
+    start: dt.date,
+    end: dt.date,
+    today: dt.date,
+    owner: int | None = None,
+) -> float:
     """The metric at the deadline if it kept the pace it has had since the start."""
-    so_far = metrics.metric_value(workspace, metrics.METRICS[key], start, today) or 0.0
+    metric = metrics.METRICS[key]
+    so_far = metrics.metric_value(workspace, metric, start, today, owner) or 0.0
     share = ((today - start).days + 1) / ((end - start).days + 1)
     return so_far / share if share > 0 else so_far
 
@@ -36,9 +44,10 @@ def demo_goals_create(*, workspace: Workspace, now: dt.datetime) -> list[int]:
     sqls = max(10, math.floor(0.9 * _pace(workspace, "sqls", quarter_start, quarter_end, today)))
     revenue = 1.15 * _pace(workspace, "new_customer_revenue", year_start, year_end, today)
     revenue = max(50_000, round(revenue, -4))
-    won = max(
-        10_000, round(1.05 * _pace(workspace, "won_deals", quarter_start, quarter_end, today), -3)
+    rep_pace = _pace(
+        workspace, "won_deals", quarter_start, quarter_end, today, rep.pk if rep else None
     )
+    won = max(5_000, round(1.05 * rep_pace, -3))
     made = [
         services.goal_create(
             workspace=workspace,
@@ -77,8 +86,9 @@ def demo_goals_create(*, workspace: Workspace, now: dt.datetime) -> list[int]:
                 "start_on": quarter_start,
                 "deadline": quarter_end,
                 "owner": rep,
-                "notes": "Le trattative chiuse da tutta la squadra: il ritmo che il Nord-Ovest "
-                "si è impegnato a tenere.",
+                "scope": "owner",
+                "notes": "Le trattative che Marco chiude nel Nord-Ovest: il ritmo che si è "
+                "impegnato a tenere.",
             },
         ),
     ]

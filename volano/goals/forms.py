@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from volano.core.models import Membership, Workspace
 from volano.goals.metrics import METRICS
-from volano.goals.models import Goal
+from volano.goals.models import Goal, GoalScope
 
 
 class DateInput(forms.DateInput):
@@ -43,6 +43,20 @@ class GoalForm(forms.Form):
         help_text=_("Empty: measured over as many days just before the start."),
     )
     owner = forms.ChoiceField(label=_("Owner"), required=False)
+    scope = forms.ChoiceField(
+        label=_("Counts"),
+        required=False,
+        choices=[
+            (GoalScope.TEAM, _("Whole team: everyone's contacts and deals")),
+            (GoalScope.OWNER, _("Only the owner's: the contacts and deals they own")),
+        ],
+        initial=GoalScope.TEAM,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "A rep's goal of won deals, pipeline or SQLs counts only theirs; CAC and email "
+            "engagement are always the whole team's."
+        ),
+    )
     notes = forms.CharField(
         label=_("Why it matters"),
         required=False,
@@ -80,6 +94,7 @@ class GoalForm(forms.Form):
             "owner": str(goal.owner_id or ""),
             "notes": goal.notes,
             "shared": goal.shared,
+            "scope": goal.scope,
         }
 
     def service_data(self) -> dict:

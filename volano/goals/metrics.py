@@ -17,6 +17,11 @@ Definitions (shown on the goal pages):
   bounced that a person opened or clicked, out of all of them;
 - *leads*: contacts created in the period;
 - *won deals*: the amounts of the deals won (closed) in the period.
+
+A goal counted for its owner only (`Goal.scope == "owner"`) keeps, of the same rows, those of
+the owner: the contacts they own (SQLs, new customers, leads, and the orders of those
+contacts) and the deals they own (won deals, and the deals' part of revenue). CAC and email
+engagement are the marketing team's and have no owner (`Metric.per_owner` is False).
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ COMPLETED_ORDER = "completed"
 ZERO = Value(0, output_field=IntegerField())
 ZERO_MONEY = Value(0, output_field=DecimalField(max_digits=14, decimal_places=2))
 
-Rows = Callable[[Workspace, dt.datetime, dt.datetime, ZoneInfo], Iterable[tuple]]
+# (workspace, low, high, zone, owner id or None for everyone) -> (day, numerator, denominator)
+Rows = Callable[[Workspace, dt.datetime, dt.datetime, ZoneInfo, int | None], Iterable[tuple]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class Metric:
     better: str  # "higher" or "lower"
     definition: Any
     rows: Rows
+    per_owner: bool = True  # whether a goal may count only its owner's contacts and deals
 
     def value(self, numerator: float, denominator: float) -> float | None:
         """The metric's value from the period's sums; None for a ratio with nothing under it."""
@@ -80,6 +87,11 @@ class Metric:
 
 def _day(column: str, zone: ZoneInfo) -> TruncDate:
     return TruncDate(column, tzinfo=zone)
+
+
+def _of(rows: QuerySet, owner_path: str, owner: int | None) -> QuerySet:
+    """`rows` as they are (owner None: everyone's), or those whose `owner_path` is `owner`."""
+    return rows if owner is None else rows.filter(**{owner_path: owner})
 
 
 def _first_changes_to(
@@ -96,9 +108,9 @@ def _first_changes_to(
 
 
 def _first_changes_daily(stage: str) -> Rows:
-    def rows(workspace, low, high, zone):
+    def rows(workspace, low, high, zone, owner=None):
         return (
-            _first_changes_to(workspace, stage, low, high)
+            _of(_first_changes_to(workspace, stage, low, high), "contact__owner_id", owner)
             .annotate(d=_day("changed_at", zone))
             .values("d")
             .annotate(num=Count("id"), den=ZERO)
@@ -109,16 +121,24 @@ def _first_changes_daily(stage: str) -> Rows:
     return rows
 
 
-def _orders(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> QuerySet:
-    return Order.objects.for_workspace(workspace).filter(
+def _orders(
+    workspace: Workspace, low: dt.datetime, high: dt.datetime, owner: int | None = None
+) -> QuerySet:
+    """Completed orders in [low, high); with `owner`, those of the contacts they own."""
+    orders = Order.objects.for_workspace(workspace).filter(
         status=COMPLETED_ORDER, ordered_at__gte=low, ordered_at__lt=high
     )
+    return _of(orders, "contact__owner_id", owner)
 
 
-def _won_deals(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> QuerySet:
-    return Deal.objects.for_workspace(workspace).filter(
+def _won_deals(
+    workspace: Workspace, low: dt.datetime, high: dt.datetime, owner: int | None = None
+) -> QuerySet:
+    """Deals won (closed) in [low, high); with `owner`, the deals they own."""
+    deals = Deal.objects.for_workspace(workspace).filter(
         stage=DealStage.WON, closed_at__gte=low, closed_at__lt=high
     )
+    return _of(deals, "owner_id", owner)
 
 
 def _revenue_union(orders: QuerySet, deals: QuerySet, zone: ZoneInfo) -> QuerySet:
@@ -139,8 +159,10 @@ def _revenue_union(orders: QuerySet, deals: QuerySet, zone: ZoneInfo) -> QuerySe
     return by_order_day.union(by_deal_day, all=True)
 
 
-def _revenue(workspace, low, high, zone):
-    return _revenue_union(_orders(workspace, low, high), _won_deals(workspace, low, high), zone)
+def _revenue(workspace, low, high, zone, owner=None):
+    return _revenue_union(
+        _orders(workspace, low, high, owner), _won_deals(workspace, low, high, owner), zone
+    )
 
 
 def _new_customer_ids(workspace: Workspace, low: dt.datetime, high: dt.datetime) -> QuerySet:
@@ -156,16 +178,16 @@ def _new_customer_ids(workspace: Workspace, low: dt.datetime, high: dt.datetime)
     )
 
 
-def _new_customer_revenue(workspace, low, high, zone):
+def _new_customer_revenue(workspace, low, high, zone, owner=None):
     new = _new_customer_ids(workspace, low, high)
     return _revenue_union(
-        _orders(workspace, low, high).filter(contact_id__in=new),
-        _won_deals(workspace, low, high).filter(contact_id__in=new),
+        _orders(workspace, low, high, owner).filter(contact_id__in=new),
+        _won_deals(workspace, low, high, owner).filter(contact_id__in=new),
         zone,
     )
 
 
-def _cac(workspace, low, high, zone):
+def _cac(workspace, low, high, zone, owner=None):
     spend = (
         CostEntry.objects.for_workspace(workspace)
         .filter(day__gte=low.date(), day__lt=high.date())
@@ -186,7 +208,7 @@ def _cac(workspace, low, high, zone):
     return spend.union(customers, all=True)
 
 
-def _email_engagement(workspace, low, high, zone):
+def _email_engagement(workspace, low, high, zone, owner=None):
     return (
         Delivery.objects.for_workspace(workspace)
         .filter(
@@ -206,10 +228,12 @@ def _email_engagement(workspace, low, high, zone):
     )
 
 
-def _leads(workspace, low, high, zone):
+def _leads(workspace, low, high, zone, owner=None):
+    contacts = Contact.objects.for_workspace(workspace).filter(
+        created_at__gte=low, created_at__lt=high
+    )
     return (
-        Contact.objects.for_workspace(workspace)
-        .filter(created_at__gte=low, created_at__lt=high)
+        _of(contacts, "owner_id", owner)
         .annotate(d=_day("created_at", zone))
         .values("d")
         .annotate(num=Count("id"), den=ZERO)
@@ -218,9 +242,9 @@ def _leads(workspace, low, high, zone):
     )
 
 
-def _won_deals_value(workspace, low, high, zone):
+def _won_deals_value(workspace, low, high, zone, owner=None):
     return (
-        _won_deals(workspace, low, high)
+        _won_deals(workspace, low, high, owner)
         .annotate(d=_day("closed_at", zone))
         .values("d")
         .annotate(num=Sum("amount"), den=ZERO)
@@ -282,6 +306,7 @@ METRICS: dict[str, Metric] = {
                 "the new customers of the period: lower is better."
             ),
             _cac,
+            per_owner=False,
         ),
         Metric(
             "email_engagement",
@@ -294,6 +319,7 @@ METRICS: dict[str, Metric] = {
                 "clicked, out of all of them."
             ),
             _email_engagement,
+            per_owner=False,
         ),
         Metric(
             "leads",
@@ -322,15 +348,22 @@ def zone_of(workspace: Workspace) -> ZoneInfo:
 
 
 def daily(
-    workspace: Workspace, metric: Metric, first: dt.date, last: dt.date
+    workspace: Workspace,
+    metric: Metric,
+    first: dt.date,
+    last: dt.date,
+    owner: int | None = None,
 ) -> dict[dt.date, tuple[float, float]]:
     """{day: (numerator, denominator)} for the days from `first` to `last` (both included) that
-    have any: one statement."""
+    have any: one statement. With `owner` (a user id), only that person's contacts and deals
+    (a metric with `per_owner`; the others ignore it)."""
     zone = zone_of(workspace)
     low = dt.datetime.combine(first, dt.time(), tzinfo=zone)
     high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     out: dict[dt.date, tuple[float, float]] = {}
-    for day, numerator, denominator in metric.rows(workspace, low, high, zone):
+    for day, numerator, denominator in metric.rows(
+        workspace, low, high, zone, owner if metric.per_owner else None
+    ):
         if isinstance(day, dt.datetime):
             day = day.date()
         elif isinstance(day, str):
@@ -341,8 +374,12 @@ def daily(
 
 
 def metric_value(
-    workspace: Workspace, metric: Metric, first: dt.date, last: dt.date
+    workspace: Workspace,
+    metric: Metric,
+    first: dt.date,
+    last: dt.date,
+    owner: int | None = None,
 ) -> float | None:
-    """The metric over the days from `first` to `last`."""
-    days = daily(workspace, metric, first, last)
+    """The metric over the days from `first` to `last` (with `owner`, as in `daily`)."""
+    days = daily(workspace, metric, first, last, owner)
     return metric.value(sum(n for n, _d in days.values()), sum(d for _n, d in days.values()))

@@ -11,11 +11,20 @@ from django.utils.translation import gettext_lazy as _
 from volano.core.tenancy import WorkspaceScopedModel
 
 
+class GoalScope(models.TextChoices):
+    """Whose figures a goal counts: the whole team's, or only its owner's contacts and deals
+    (a rep's won deals, the SQLs handed to them; `volano.goals.metrics`)."""
+
+    TEAM = "team", _("Whole team")
+    OWNER = "owner", _("Only the owner's")
+
+
 class Goal(WorkspaceScopedModel):
     """`metric` is a key of `volano.goals.metrics.METRICS`. `start_value` is where the straight
     line to the target begins: 0 for a total (SQLs, revenue…); for a rate or a cost per customer
     the value measured over as many days just before the start, unless the owner gave one.
-    A sales rep reads the goals they own and those `shared` with sales, and changes none."""
+    A sales rep reads the goals they own and those `shared` with sales, and changes none.
+    `scope` "owner" counts only the owner's contacts and deals, "team" everyone's."""
 
     name = models.CharField(_("name"), max_length=200)
     metric = models.CharField(_("metric"), max_length=40)
@@ -31,6 +40,9 @@ class Goal(WorkspaceScopedModel):
         null=True,
         related_name="+",
         verbose_name=_("owner"),
+    )
+    scope = models.CharField(
+        _("counts"), max_length=10, choices=GoalScope.choices, default=GoalScope.TEAM
     )
     notes = models.TextField(_("why it matters"), blank=True)
     # a sales rep sees the goals they own and the shared ones; everyone else sees them all
@@ -49,3 +61,11 @@ class Goal(WorkspaceScopedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def counted_for(self) -> int | None:
+        """The user id whose contacts and deals the goal counts, or None for the whole team. An
+        owner-only goal whose owner has left the workspace counts nobody's (0 is no user)."""
+        if self.scope != GoalScope.OWNER:
+            return None
+        return self.owner_id or 0

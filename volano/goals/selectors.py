@@ -149,7 +149,7 @@ def goal_progress(goal: Goal, *, today: dt.date | None = None) -> Progress:
             line=line,
         )
     as_of = min(today, deadline)
-    days = metrics.daily(goal.workspace, metric, start, as_of)
+    days = metrics.daily(goal.workspace, metric, start, as_of, goal.counted_for)
     series: list[tuple[str, float | None]] = []
     numerator = denominator = 0.0
     day = start

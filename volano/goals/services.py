@@ -18,7 +18,7 @@ from volano.core.models import Membership, User, Workspace
 from volano.core.permissions import Cap, allows
 from volano.core.tenancy import ensure_in_workspace
 from volano.goals import metrics
-from volano.goals.models import Goal
+from volano.goals.models import Goal, GoalScope
 
 GOAL_FIELDS = (
     "name",
@@ -30,6 +30,7 @@ GOAL_FIELDS = (
     "owner",
     "notes",
     "shared",
+    "scope",
 )
 MAX_DAYS = 3700  # ten years and a bit: a longer goal is a typo
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -237,6 +238,33 @@ def _clean(workspace: Workspace, data: dict, goal: Goal | None) -> dict[str, Any
         clean["notes"] = str(data.get("notes") or "").strip()[:5000]
     if given("shared"):
         clean["shared"] = _flag(data.get("shared"))
+    if given("scope"):
+        raw = data.get("scope")
+        scope = str(raw or GoalScope.TEAM).strip().lower()
+        if scope not in GoalScope.values:
+            errors.append(
+                {
+                    "field": "scope",
+                    "message": _(
+                        "“%(value)s” is not a scope: “team” counts everyone's figures, "
+                        "“owner” only the owner's contacts and deals"
+                    )
+                    % {"value": raw},
+                }
+            )
+        clean["scope"] = scope
+    scope = clean.get("scope", current.scope if goal is not None else GoalScope.TEAM)
+    if scope == GoalScope.OWNER and metric is not None and not metric.per_owner:
+        errors.append(
+            {
+                "field": "scope",
+                "message": _(
+                    "“%(metric)s” is the whole team's (it has no owner): count it for the "
+                    "whole team"
+                )
+                % {"metric": metric.label},
+            }
+        )
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -253,6 +281,7 @@ def _measured_start(workspace: Workspace, goal: Goal) -> Decimal | None:
         metric,
         goal.start_on - length - dt.timedelta(days=1),
         goal.start_on - dt.timedelta(days=1),
+        goal.counted_for,
     )
     return None if value is None else Decimal(str(round(value, 2)))
 

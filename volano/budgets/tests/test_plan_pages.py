@@ -62,3 +62,25 @@ def test_template_plan_grid_cell_history_and_export_in_italian(italian, officina
     csv = b"".join(italian.get(f"/budgets/plans/{plan.pk}/export.csv").streaming_content)
     first_line = csv.decode("utf-8-sig").splitlines()[1]
     assert ";" in first_line and "," in first_line  # Italian Excel: semicolons, decimal commas
+
+
+def test_a_second_plan_from_a_template_starts_at_the_last_plans_budget(italian, officina):
+    """The templates' amounts are a small firm's (€ 84.000): once a plan exists, the budget field
+    starts at its budget, so a template is scaled to what this workspace plans to spend."""
+    fresh = italian.get("/budgets/plans/").content.decode()
+    assert 'name="budget" inputmode="decimal" value=""' in fresh
+    made = italian.post(
+        "/budgets/plans/",
+        {"name": "Piano 2026", "year": "2026", "start": "template:b2b_manufacturer",
+         "budget": "250.000"},
+    )  # fmt: skip
+    assert made.status_code == 302, made.content.decode().split('role="alert"')[1][:400]
+    page = italian.get("/budgets/plans/").content.decode()
+    assert 'name="budget" inputmode="decimal" value="250000"' in page
+    assert "Piano 2026" in page.split('data-testid="budget-help"')[1][:300]
+    italian.post(
+        "/budgets/plans/",
+        {"name": "Piano 2027", "year": "2027", "start": "template:b2b_manufacturer",
+         "budget": "250000"},
+    )  # fmt: skip
+    assert Plan.objects.for_workspace(officina).get(name="Piano 2027").budget == 250000

@@ -370,3 +370,26 @@ def test_bad_input_is_refused_naming_what_and_where(api, officina, giulia):
         lines=[{"name": "A", "kind": "media", "total": 10}],
     )
     refused(f"/budgets/plans/{lonely.pk}/rebalance", {}, "maturity", "New")
+
+
+def test_a_small_total_is_spread_without_a_negative_month():
+    """€9 over twelve even months was 1 euro in each and −2 in the first (the rounding taken
+    from one month): a template scaled to a small budget was then refused as negative."""
+    from volano.budgets.plan_templates import spread
+
+    assert spread(Decimal(9), (1,) * 12) == [Decimal(1)] * 9 + [Decimal(0)] * 3
+    for total in (Decimal(1), Decimal(7), Decimal(250), Decimal("100.05"), Decimal(84000)):
+        for pattern in ((1,) * 12, (0, 0, 1, 1, 2, 0, 0, 0, 3, 1, 0, 0), (5,) + (0,) * 11):
+            months = spread(total, pattern)
+            assert sum(months) == total and min(months) >= 0, (total, pattern, months)
+
+
+def test_an_italian_budget_in_thousands_is_not_read_as_a_decimal():
+    from volano.budgets.plan_services import amount_parse
+
+    errors: list[dict] = []
+    assert amount_parse("250.000", "budget", errors) == 250000
+    assert amount_parse("1.200.000", "budget", errors) == 1200000
+    assert amount_parse("1.234,50", "budget", errors) == Decimal("1234.50")
+    assert amount_parse("12.5", "budget", errors) == Decimal("12.5")
+    assert not errors
