@@ -1099,8 +1099,8 @@ def mailing_deliver(
     if (
         mailing.is_marketing
         and not connection.in_atomic_block
-        # opt-in until test_crash.py passes with it on PostgreSQL (docs/emails.md)
-        and os.environ.get("VOLANO_EMAIL_SMTP_PROCESS", "0") == "1"
+        # on by default since test_crash.py passes with it on PostgreSQL (docs/emails.md)
+        and os.environ.get("VOLANO_EMAIL_SMTP_PROCESS", "1") == "1"
     ):
         session = ChildSend(mailing, transport, claims)
     try:
