@@ -3,11 +3,15 @@ and the worker's claim-and-send loop.
 
 Exactly once (docs/emails.md, "Sending"): a row is claimed in a transaction that also checks
 consent, suppression and the address (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's
-IMMEDIATE transactions serialise claims), then sent; "sent" is written, in its own statement,
-right after the server accepted the message. A worker killed after claiming leaves rows
-"claimed": after the claim lease they go back to "queued" and are sent by another worker. The
-one message that can be sent twice is the one whose server acceptance and "sent" write a crash
-fell between (at most one per killed worker); it is sent again with the same Message-ID.
+IMMEDIATE transactions serialise claims), under a token of its own (`claimed_by`, new at each
+claim), then sent; "sent" is written, in its own statement, right after the server accepted the
+message, and only while no one else holds the row. A worker killed after claiming leaves rows
+"claimed": after the claim lease they go back to "queued" and are sent by another worker. A
+live worker keeps the claims it holds (`Claims.keep`, every quarter of the lease), so a slow
+server never lets its rows go back to the queue while it still has them; a row it finds gone
+back all the same is never handed to SMTP by it. The one message that can be sent twice is the
+one whose server acceptance and "sent" write a crash fell between (at most one per killed
+worker); it is sent again with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import datetime as dt
 import functools
 import logging
 import os
+import secrets
 import smtplib
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from email.utils import parseaddr
@@ -27,7 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
@@ -344,6 +350,82 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def claim_token(worker: str) -> str:
+    """A claim's token (`claimed_by`): the worker's name and a part new at each claim, so a row
+    that went back to the queue and was claimed again, even by the same worker, is told apart
+    from an earlier copy of it still on its way to the server."""
+    return f"{worker[:67]}#{secrets.token_hex(6)}"
+
+
+def _held(rows: list[dict]) -> Q:
+    """Those of `rows` still claimed under the claim each was given (`row["claim"]`)."""
+    by_claim: dict[str, list[int]] = {}
+    for row in rows:
+        by_claim.setdefault(row["claim"], []).append(row["id"])
+    held = Q(id__in=[])
+    for claim, ids in by_claim.items():
+        held |= Q(id__in=ids, claimed_by=claim)
+    return Q(status=DeliveryStatus.CLAIMED) & held
+
+
+class Claims:
+    """The rows one run of `mailing_deliver` holds (claimed, not yet settled), kept its own
+    while it holds them. The claim lease is how another worker tells a dead worker's rows from
+    a live one's, so a live worker renews its claims (`claimed_at`) and the mailing's heartbeat
+    every quarter of the lease, however long the server takes: with 16 messages in flight
+    across batches, or a server that hangs, a row can be held for longer than the lease, and
+    the sweeper used to put such rows back in the queue to be claimed and sent a second time
+    (18 of 5,000 in test_crash.py with the SMTP process). A row found not held any more (the
+    worker could not renew in time) is let go: this run never hands it to SMTP."""
+
+    def __init__(self, mailing: Mailing, now: dt.datetime | None = None) -> None:
+        self.mailing = mailing
+        self.fixed = now  # the claims' clock in tests (mailing_deliver's `now`)
+        self.held: dict[int, str] = {}  # delivery id -> its claim token
+        self.every = claim_lease().total_seconds() / 4
+        self.kept = time.monotonic()
+
+    def hold(self, rows: list[dict]) -> None:
+        for row in rows:
+            self.held[row["id"]] = row["claim"]
+
+    def done(self, rows) -> None:
+        """`rows` settled (or let go): no longer held."""
+        for row in rows:
+            if self.held.get(row["id"]) == row["claim"]:
+                del self.held[row["id"]]
+
+    def holds(self, row: dict) -> bool:
+        return self.held.get(row["id"]) == row["claim"]
+
+    def keep(self, *, force: bool = False) -> None:
+        """The held rows' claims renewed, at most every quarter of the lease (or now)."""
+        if not force and time.monotonic() - self.kept < self.every:
+            return
+        self.kept = time.monotonic()
+        if not self.held:
+            return
+        now = self.fixed or timezone.now()
+        by_claim: dict[str, list[int]] = {}
+        for ident, claim in self.held.items():
+            by_claim.setdefault(claim, []).append(ident)
+        try:
+            for claim, ids in by_claim.items():
+                rows = Delivery.all_workspaces.filter(
+                    id__in=ids, status=DeliveryStatus.CLAIMED, claimed_by=claim
+                )
+                if rows.update(claimed_at=now) < len(ids):
+                    # some were settled meanwhile (the SMTP process wrote them "sent") or,
+                    # past the lease, queued again: only those still claimed are held
+                    still = set(rows.values_list("id", flat=True))
+                    for ident in ids:
+                        if ident not in still:
+                            del self.held[ident]
+            Mailing.all_workspaces.filter(pk=self.mailing.pk).update(heartbeat_at=now)
+        except DatabaseError:  # e.g. a deadlock with the sweeper's reclaim: renewed next time
+            logger.warning("mailing %s: the claims could not be renewed", self.mailing.pk)
+
+
 def deliveries_reclaim(*, mailing_id: int | None = None, now: dt.datetime | None = None) -> int:
     """Rows claimed by a worker that died (claimed longer ago than the lease) go back to the
     queue; returns how many."""
@@ -390,7 +472,9 @@ def claim_batch(
     marketing mail, no granted email_marketing consent at this moment, or already the
     workspace's frequency cap of marketing messages in its window. During the workspace's quiet
     hours a marketing mailing claims nothing: its queued rows are held (one UPDATE) until the
-    quiet hours end. Returns the claimed rows as {id, contact_id, address}."""
+    quiet hours end. Returns the claimed rows as {id, contact_id, address, claim}: `claim` is
+    the batch's token in `claimed_by`, under which alone its rows are written (sent, bounced,
+    queued again)."""
     now = now or timezone.now()
     policy = email_policy_get(workspace=mailing.workspace_id) if mailing.is_marketing else None
     if policy is not None:
@@ -416,6 +500,7 @@ def claim_batch(
     annotations: dict = {"granted": granted, "suppressed": suppressed}
     if cap is not None and policy is not None:
         annotations["recent"] = _recent_marketing(now - dt.timedelta(days=policy.cap_days))
+    token = claim_token(worker)
     with transaction.atomic():
         due = Delivery.all_workspaces.filter(
             mailing_id=mailing.pk, status=DeliveryStatus.QUEUED, next_attempt_at__lte=now
@@ -452,7 +537,12 @@ def claim_batch(
                 reason = SkipReason.CAPPED
             else:
                 claimed.append(
-                    {"id": row["id"], "contact_id": row["contact_id"], "address": address}
+                    {
+                        "id": row["id"],
+                        "contact_id": row["contact_id"],
+                        "address": address,
+                        "claim": token,
+                    }
                 )
                 continue
             skip.setdefault(reason, []).append(row["id"])
@@ -464,7 +554,7 @@ def claim_batch(
             Delivery.all_workspaces.filter(id__in=[r["id"] for r in claimed]).update(
                 status=DeliveryStatus.CLAIMED,
                 claimed_at=now,
-                claimed_by=worker[:80],
+                claimed_by=token,
                 attempts=F("attempts") + 1,
             )
         Mailing.all_workspaces.filter(pk=mailing.pk).update(heartbeat_at=now)
@@ -527,16 +617,21 @@ def _sent_last_hour(mailer: str) -> int:
     ).count()
 
 
-def _retry(ids: list[int], error: str) -> None:
-    """Back to the queue, due after the backoff of its attempts; failed after MAX_ATTEMPTS."""
+def _retry(rows: list[dict], error: str) -> None:
+    """Back to the queue, due after the backoff of its attempts; failed after MAX_ATTEMPTS.
+    Only rows still held under their claim (one another worker holds now is its own)."""
+    if not rows:
+        return
     now = timezone.now()
-    for row in Delivery.all_workspaces.filter(id__in=ids).values("id", "attempts"):
+    claims = {row["id"]: row["claim"] for row in rows}
+    for row in Delivery.all_workspaces.filter(_held(rows)).values("id", "attempts"):
+        mine = Delivery.all_workspaces.filter(
+            id=row["id"], status=DeliveryStatus.CLAIMED, claimed_by=claims[row["id"]]
+        )
         if row["attempts"] >= MAX_ATTEMPTS:
-            Delivery.all_workspaces.filter(id=row["id"]).update(
-                status=DeliveryStatus.FAILED, error=error[:2000], claimed_by=""
-            )
+            mine.update(status=DeliveryStatus.FAILED, error=error[:2000], claimed_by="")
         else:
-            Delivery.all_workspaces.filter(id=row["id"]).update(
+            mine.update(
                 status=DeliveryStatus.QUEUED,
                 next_attempt_at=now + backoff(row["attempts"]),
                 error=error[:2000],
@@ -547,14 +642,15 @@ def _retry(ids: list[int], error: str) -> None:
 def _hard_bounce(mailing: Mailing, row: dict, code: int | None, text: str) -> None:
     now = timezone.now()
     with transaction.atomic():
-        Delivery.all_workspaces.filter(id=row["id"]).update(
+        if not Delivery.all_workspaces.filter(_held([row])).update(
             status=DeliveryStatus.BOUNCED,
             bounce_kind="hard",
             bounced_at=now,
             address=row["address"],
             message_id=message_id_for(mailing, row["id"]),
             error=f"{code} {text}"[:2000],
-        )
+        ):
+            return  # another worker holds the row now: its send records its own outcome
         suppression_add(
             workspace=mailing.workspace,
             address=row["address"],
@@ -609,25 +705,46 @@ def _sent_events(mailing: Mailing, sent: list[dict], at: dt.datetime) -> None:
         )
 
 
+# "sent" is written for a row its sender still holds, or that went back to the queue while the
+# server took the message (the lease ran out during a hang): the server has it, so it is sent,
+# never claimed and sent again. A row another worker claimed meanwhile is left to that worker.
+_SENT_WHERE = (
+    f"id = {{mark}} AND ((status = '{DeliveryStatus.CLAIMED}' AND claimed_by = {{mark}}) "
+    f"OR status = '{DeliveryStatus.QUEUED}')"
+)
+
+
 def _sent_sql() -> str:
     """The "sent" write of the SMTP process (its driver's placeholders: sent_at, address,
-    message_id, id), the same columns as `_mark_sent`."""
+    message_id, id, claim), the same columns and condition as `_mark_sent`."""
     mark = "?" if connection.vendor == "sqlite" else "%s"
     return (
         f"UPDATE {Delivery._meta.db_table} SET status = '{DeliveryStatus.SENT}', "
         f"sent_at = {mark}, address = {mark}, message_id = {mark}, provider_message_id = '', "
-        f"claimed_by = '', error = '' WHERE id = {mark}"
+        f"claimed_by = '', error = '' WHERE {_SENT_WHERE.format(mark=mark)}"
     )
 
 
-def _mark_sent(mailing: Mailing, row: dict, provider_id: str) -> None:
+def _held_sql() -> str:
+    """The SMTP process's check before it starts a message (placeholders: id, claim): the row
+    is still claimed under the claim the worker was given."""
+    mark = "?" if connection.vendor == "sqlite" else "%s"
+    return (
+        f"SELECT 1 FROM {Delivery._meta.db_table} WHERE id = {mark} "
+        f"AND status = '{DeliveryStatus.CLAIMED}' AND claimed_by = {mark}"
+    )
+
+
+def _mark_sent(mailing: Mailing, row: dict, provider_id: str) -> bool:
     """One row "sent", in its own autocommitted statement: the ORM's update compiled the same
-    statement again for each message (~0.3 ms of a send's CPU), so it is written here once."""
+    statement again for each message (~0.3 ms of a send's CPU), so it is written here once.
+    False when another worker holds the row now (it was sent twice: logged)."""
     table = Delivery._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, sent_at = %s, address = %s, message_id = %s, "
-            "provider_message_id = %s, claimed_by = '', error = '' WHERE id = %s",
+            f"provider_message_id = %s, claimed_by = '', error = '' "
+            f"WHERE {_SENT_WHERE.format(mark='%s')}",
             [
                 DeliveryStatus.SENT,
                 db_now(timezone.now()),
@@ -635,8 +752,17 @@ def _mark_sent(mailing: Mailing, row: dict, provider_id: str) -> None:
                 message_id_for(mailing, row["id"]),
                 provider_id[:200],
                 row["id"],
+                row["claim"],
             ],
         )
+        written = cursor.rowcount == 1
+    if not written:
+        logger.warning(
+            "mailing %s: delivery %s was accepted by the server after another worker took it",
+            mailing.pk,
+            row["id"],
+        )
+    return written
 
 
 def send_claimed(
@@ -645,11 +771,31 @@ def send_claimed(
     claimed: list[dict],
     transport: Transport,
     session: ChildSend | None = None,
+    claims: Claims | None = None,
 ) -> str:
     """Send the claimed rows. Returns "ok", or "paused" when the server went away or refused
     for now (the rest of the batch is back in the queue with its backoff). With `session` (a
     marketing mailing's run through the SMTP process) the batch's last messages may still be in
-    flight on return: `session.finish()` settles them."""
+    flight on return: `session.finish()` settles them. `claims`: the run's held rows, renewed
+    while they are sent (without it, a batch of its own)."""
+    if claims is None:
+        claims = Claims(mailing)
+        claims.hold(claimed)
+    via_child = session is not None and session.ready()
+    try:
+        return _send_claimed(mailing, claimed, transport, session if via_child else None, claims)
+    finally:
+        if not via_child:  # every row of the batch settled (or let go)
+            claims.done(claimed)
+
+
+def _send_claimed(
+    mailing: Mailing,
+    claimed: list[dict],
+    transport: Transport,
+    session: ChildSend | None,
+    claims: Claims,
+) -> str:
     render = renderer_get(mailing.renderer)
     contacts = Contact.all_workspaces.filter(
         workspace_id=mailing.workspace_id, id__in=[r["contact_id"] for r in claimed]
@@ -658,11 +804,12 @@ def send_claimed(
         rendered = render(mailing, contacts) if render else {}
     except Exception as error:  # a broken renderer fails the rows, never the worker
         logger.exception("mailing %s: the renderer failed", mailing.pk)
-        Delivery.all_workspaces.filter(id__in=[r["id"] for r in claimed]).update(
+        Delivery.all_workspaces.filter(_held(claimed)).update(
             status=DeliveryStatus.FAILED, error=f"render: {error}"[:2000]
         )
+        claims.done(claimed)
         return "ok"
-    if session is not None and session.ready():
+    if session is not None:
         return session.send(claimed, rendered)
     sent: list[dict] = []
     # the row whose message `transport.begin` sent and whose final reply is still unread: the
@@ -678,9 +825,9 @@ def send_claimed(
             return False
         if connection_lost(error) or code == 421:
             transport.drop()
-            _retry([r["id"] for r in claimed[index:]], f"{code or ''} {text}".strip())
+            _retry(claimed[index:], f"{code or ''} {text}".strip())
             return True
-        _retry([row["id"]], f"{code or ''} {text}".strip())  # this recipient, later
+        _retry([row], f"{code or ''} {text}".strip())  # this recipient, later
         return False
 
     def settle() -> bool:
@@ -695,15 +842,15 @@ def send_claimed(
         except Exception as error:
             return failed(index, row, error)
         # accepted: written at once, so a crash after this line never sends it again
-        _mark_sent(mailing, row, provider_id)
-        sent.append(row)
+        if _mark_sent(mailing, row, provider_id):
+            sent.append(row)
         return False
 
     result = "ok"
     for index, row in enumerate(claimed):
         message_rendered = rendered.get(row["contact_id"])
         if message_rendered is None:
-            Delivery.all_workspaces.filter(id=row["id"]).update(
+            Delivery.all_workspaces.filter(_held([row])).update(
                 status=DeliveryStatus.FAILED, error="the renderer gave no message"
             )
             continue
@@ -725,15 +872,12 @@ def send_claimed(
             break
         budget = transport.hour_budget()
         if budget is not None and budget <= 0:  # the hourly ceiling: wait, do not drop
-            rest = [r["id"] for r in claimed[index:]]
-            Delivery.all_workspaces.filter(id__in=rest).update(
-                status=DeliveryStatus.QUEUED,
-                claimed_by="",
-                attempts=F("attempts") - 1,
-                next_attempt_at=timezone.now() + dt.timedelta(minutes=1),
-            )
+            _requeue(claimed[index:])
             result = "paused"
             break
+        claims.keep()
+        if not claims.holds(row):  # queued again (the lease ran out): not this run's to send
+            continue
         try:
             transport.begin(prepared)
         except Exception as error:
@@ -754,18 +898,25 @@ class ChildSend:
     the ones before it (up to AHEAD in flight), and the messages in flight at the end of a batch
     stay in flight while the next batch is claimed and rendered, so the process never waits for
     the worker's work between batches. The process writes "sent" as soon as the server accepts
-    a message. Outcomes as in the worker's own loop: a 5xx a hard bounce, a 4xx this row's retry,
-    a lost connection or a 421 a pause, the rest of the batch back in the queue."""
+    a message, under the message's claim. Outcomes as in the worker's own loop: a 5xx a hard
+    bounce, a 4xx this row's retry, a lost connection or a 421 a pause, the rest of the batch
+    back in the queue. While messages are in flight the worker keeps their claims (`Claims`),
+    also while it waits for the server; the process checks each message's claim before it
+    starts it and answers "released" for one no longer held (it is never sent)."""
 
-    def __init__(self, mailing: Mailing, transport: Transport) -> None:
+    def __init__(self, mailing: Mailing, transport: Transport, claims: Claims) -> None:
         self.mailing = mailing
         self.transport = transport
+        self.claims = claims
         self._child: SmtpChild | None = None
         self._tried = False
-        self.rows: dict[int, dict] = {}  # in flight, by delivery id
+        self._seq = 0
+        # in flight, by submission number (a row queued again and claimed again while an
+        # earlier copy is still in flight is two submissions)
+        self.rows: dict[int, dict] = {}
         self.sent: list[dict] = []  # accepted, their email_sent events not yet written
         self.paused = False
-        self.again: list[int] = []  # rows to queue again after a lost connection
+        self.again: list[dict] = []  # rows to queue again after a lost connection
         self.why = ""
 
     def ready(self) -> bool:
@@ -773,7 +924,7 @@ class ChildSend:
         is not plain SMTP, the database not one it can open): then the batch goes in-process."""
         if not self._tried:
             self._tried = True
-            self._child = self.transport.child(sent_sql=_sent_sql())
+            self._child = self.transport.child(sent_sql=_sent_sql(), held_sql=_held_sql())
         return self._child is not None
 
     @property
@@ -784,10 +935,12 @@ class ChildSend:
     def settle(self, answers: list[dict]) -> None:
         for answer in answers:
             row = self.rows.pop(answer["id"])
+            self.claims.done([row])
             if answer["ok"]:  # the process wrote "sent" before it answered
-                if not answer.get("recorded"):
-                    _mark_sent(self.mailing, row, "")
-                self.sent.append(row)
+                if answer.get("recorded") or _mark_sent(self.mailing, row, ""):
+                    self.sent.append(row)
+                continue
+            if answer.get("exc") == "released":  # not held any more: never sent by this run
                 continue
             error = child_errors(answer)
             outcome, code, text = classify(error)
@@ -795,16 +948,22 @@ class ChildSend:
                 _hard_bounce(self.mailing, row, code, text)
             elif connection_lost(error) or code == 421:
                 self.paused = True
-                self.again.append(row["id"])
+                self.again.append(row)
                 if answer.get("exc") != "aborted":
                     self.why = f"{code or ''} {text}".strip()
             else:
-                _retry([row["id"]], f"{code or ''} {text}".strip())  # this recipient, later
+                _retry([row], f"{code or ''} {text}".strip())  # this recipient, later
+
+    def wait(self, *, below: int) -> None:
+        """Answers settled until fewer than `below` messages are in flight, the claims kept
+        meanwhile (a server that hangs must not let them go back to the queue)."""
+        while self._child is not None and len(self.child.in_flight) >= below:
+            self.claims.keep()
+            self.settle(self.child.answers(block=True, timeout=self.claims.every))
 
     def drain(self) -> None:
         """Every message in flight answered and settled."""
-        while self._child is not None and self.child.in_flight:
-            self.settle(self.child.answers(block=True))
+        self.wait(below=1)
 
     def events(self) -> None:
         _sent_events(self.mailing, self.sent, timezone.now())
@@ -813,32 +972,32 @@ class ChildSend:
     def send(self, claimed: list[dict], rendered: dict) -> str:
         """Hand a claimed batch to the process; "paused" when the server went away (everything
         in flight settled, the rest queued again with its backoff)."""
-        mailing, transport, child = self.mailing, self.transport, self.child
+        mailing, transport, child, claims = self.mailing, self.transport, self.child, self.claims
         stopped_at = len(claimed)
         for index, row in enumerate(claimed):
-            self.settle(child.answers(block=len(child.in_flight) >= AHEAD))
+            self.settle(child.answers(block=False))
+            self.wait(below=AHEAD)
             if self.paused:
                 stopped_at = index
                 break
             message_rendered = rendered.get(row["contact_id"])
             if message_rendered is None:
-                Delivery.all_workspaces.filter(id=row["id"]).update(
+                Delivery.all_workspaces.filter(_held([row])).update(
                     status=DeliveryStatus.FAILED, error="the renderer gave no message"
                 )
+                claims.done([row])
                 continue
             budget = transport.hour_budget()
             if budget is not None and budget - len(child.in_flight) <= 0:
                 # the hourly ceiling: wait, do not drop
                 self.drain()
-                rest = [r["id"] for r in claimed[index:]]
-                Delivery.all_workspaces.filter(id__in=rest).update(
-                    status=DeliveryStatus.QUEUED,
-                    claimed_by="",
-                    attempts=F("attempts") - 1,
-                    next_attempt_at=timezone.now() + dt.timedelta(minutes=1),
-                )
+                _requeue(claimed[index:])
+                claims.done(claimed[index:])
                 self.events()
                 return "paused"
+            claims.keep()
+            if not claims.holds(row):  # queued again (the lease ran out): not this run's
+                continue
             message = build_message(
                 mailing=mailing,
                 delivery_id=row["id"],
@@ -846,34 +1005,39 @@ class ChildSend:
                 rendered=message_rendered,
             )
             prepared = transport.prepare_for_child(message)
+            self._seq += 1
+            seq = self._seq
+            self.rows[seq] = row
             if not prepared.raw:  # not the fast path (a non-ASCII address): sent in-process
                 self.drain()
-                self.rows[row["id"]] = row
                 try:
                     transport.begin(transport.prepare(message))
                     provider_id = transport.finish()
                 except Exception as error:
-                    self.settle([_as_answer(row["id"], error)])
+                    self.settle([_as_answer(seq, error)])
                     continue
-                del self.rows[row["id"]]
-                _mark_sent(mailing, row, provider_id)
-                self.sent.append(row)
+                del self.rows[seq]
+                claims.done([row])
+                if _mark_sent(mailing, row, provider_id):
+                    self.sent.append(row)
                 continue
-            self.rows[row["id"]] = row
             try:
                 child.submit(
-                    row["id"], prepared.sender, message.recipients(), prepared.raw,
-                    address=row["address"], message_id=message_id_for(mailing, row["id"]),
+                    seq, prepared.sender, message.recipients(), prepared.raw,
+                    row=row["id"], claim=row["claim"], address=row["address"],
+                    message_id=message_id_for(mailing, row["id"]),
                 )  # fmt: skip
             except smtplib.SMTPServerDisconnected as error:
                 self.drain()
-                self.settle([_as_answer(row["id"], error)])
+                self.settle([_as_answer(seq, error)])
                 stopped_at = index + 1
                 break
         if self.paused:
             self.drain()
-            self.again.extend(r["id"] for r in claimed[stopped_at:] if r["id"] not in self.again)
+            waiting = {r["id"] for r in self.again}
+            self.again.extend(r for r in claimed[stopped_at:] if r["id"] not in waiting)
             _retry(self.again, self.why or "the connection to the SMTP server was lost")
+            claims.done(self.again)
             self.again = []
             with contextlib.suppress(smtplib.SMTPServerDisconnected):
                 child.reset()
@@ -887,8 +1051,20 @@ class ChildSend:
         self.drain()
         if self.again:
             _retry(self.again, self.why or "the connection to the SMTP server was lost")
+            self.claims.done(self.again)
             self.again = []
         self.events()
+
+
+def _requeue(rows: list[dict]) -> None:
+    """Held rows back in the queue in a minute, this attempt not counted (the hourly ceiling)."""
+    if rows:
+        Delivery.all_workspaces.filter(_held(rows)).update(
+            status=DeliveryStatus.QUEUED,
+            claimed_by="",
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now() + dt.timedelta(minutes=1),
+        )
 
 
 def _as_answer(ident: int, error: Exception) -> dict:
@@ -916,16 +1092,17 @@ def mailing_deliver(
     worker = worker or worker_name()
     deliveries_reclaim(mailing_id=mailing.pk, now=now)
     transport = Transport(mailing.mailer, sent_last_hour=_sent_last_hour)
+    claims = Claims(mailing, now)
     session: ChildSend | None = None
     # marketing batches through the SMTP process; not inside a transaction of the caller's (the
     # process could not see its rows)
     if (
         mailing.is_marketing
         and not connection.in_atomic_block
-        # opt-in until test_crash.py passes with it on PostgreSQL (docs/emails.md)
-        and os.environ.get("VOLANO_EMAIL_SMTP_PROCESS", "0") == "1"
+        # on by default since test_crash.py passes with it on PostgreSQL (docs/emails.md)
+        and os.environ.get("VOLANO_EMAIL_SMTP_PROCESS", "1") == "1"
     ):
-        session = ChildSend(mailing, transport)
+        session = ChildSend(mailing, transport, claims)
     try:
         while True:
             if Mailing.all_workspaces.filter(pk=mailing.pk, status=MailingStatus.SENDING).exists():
@@ -934,10 +1111,15 @@ def mailing_deliver(
                 claimed = []
             if not claimed:
                 break
-            if (
-                send_claimed(mailing=mailing, claimed=claimed, transport=transport, session=session)
-                == "paused"
-            ):
+            claims.hold(claimed)
+            result = send_claimed(
+                mailing=mailing,
+                claimed=claimed,
+                transport=transport,
+                session=session,
+                claims=claims,
+            )
+            if result == "paused":
                 break
         if session is not None:
             session.finish()

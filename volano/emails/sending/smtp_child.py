@@ -9,19 +9,26 @@ the builder to give the lock back — on a loaded machine, for the builder to ge
 
 Protocol (stdin: frames from the worker; stdout: one JSON line per message):
     first line   {"host", "port", "timeout", "use_tls", "use_ssl", "username", "password",
-                  "local_hostname", "rate", "db": {"vendor", ...}, "sql"}
-    {"op": "msg", "id": N, "from": s, "to": [...], "address", "message_id", "size": n}\n
+                  "local_hostname", "rate", "db": {"vendor", ...}, "sql", "held_sql"}
+    {"op": "msg", "id": N, "row": delivery id, "claim": token, "from": s, "to": [...],
+     "address", "message_id", "size": n}\n
         followed by n bytes (the MIME message)
     {"op": "reset"}\n               after a lost connection: try messages again
-    → {"id": N, "ok": true} | {"id": N, "ok": false, "exc": kind, "code", "text", "refused"}
+    → {"id": N, "ok": true, "recorded": bool}
+      | {"id": N, "ok": false, "exc": kind, "code", "text", "refused"}
+    kind "released": the row is not claimed under `claim` any more; the message was not sent
 
-Exactly once: this process writes "sent" itself (`sql`, on its own database connection, in
-autocommit) as soon as the server accepted a message, before it starts the next one, as the
-worker's own loop does; at most the one message between the server's acceptance and that write
-can be sent twice after a crash. Before the end of a message's data (the "." that makes the server
-accept it) it checks that the worker is alive (its parent process): after the worker is killed,
-the messages already handed over are never completed; their rows stay "claimed" and go back to
-the queue after the claim lease.
+Exactly once: before it starts a message this process checks that its row is still claimed
+under the claim the worker was given (`held_sql`; a row that went back to the queue, and maybe
+to another claim, is answered "released" and never handed to the server), and it writes "sent"
+itself (`sql`, on its own database connection, in autocommit, under the same claim) as soon as
+the server accepted a message, before it starts the next one, as the worker's own loop does; at
+most the one message between the server's acceptance and that write can be sent twice after a
+crash. The worker keeps the claims of the messages in flight alive meanwhile (services.Claims).
+Before the end of a message's data (the "." that makes the server accept it) it checks that the
+worker is alive (its parent process): after the worker is killed, the messages already handed
+over are never completed; their rows stay "claimed" and go back to the queue after the claim
+lease.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ class Child:
         self.parent = os.getppid()
         self.db = self.database(config.get("db") or {})
         self.sql: str = config.get("sql") or ""
+        self.held_sql: str = config.get("held_sql") or ""
         self.broken = False  # a lost connection: messages are aborted until a reset
         self.rate = float(config.get("rate") or 0)
         self.last = 0.0
@@ -100,13 +108,23 @@ class Child:
             return psycopg.connect(autocommit=True, **config["params"])
         raise Quit
 
+    def held(self, m: dict) -> bool:
+        """The message's row is still claimed under its claim (raises the driver's errors)."""
+        return self.db.execute(self.held_sql, (m["row"], m["claim"])).fetchone() is not None
+
     def mark_sent(self, m: dict) -> bool:
+        """Write "sent" for an accepted message; False when not written (the row is another
+        claim's now, or the database failed: the worker then writes it itself)."""
         now = dt.datetime.now(dt.UTC)
         if self.config["db"]["vendor"] == "sqlite":
             at: object = str(now.replace(tzinfo=None))  # naive UTC text, as Django writes it
         else:
             at = now
-        return self.db.execute(self.sql, (at, m["address"], m["message_id"], m["id"])).rowcount == 1
+        params = (at, m["address"], m["message_id"], m["row"], m["claim"])
+        try:
+            return self.db.execute(self.sql, params).rowcount == 1
+        except Exception:
+            return False
 
     # -- the conversation ----------------------------------------------------------------------
 
@@ -239,6 +257,15 @@ class Child:
                 m = self.queue.popleft()
                 if self.broken:
                     self.answer(m["id"], ok=False, exc="aborted", code=None, text="", refused={})
+                    continue
+                try:
+                    held = self.held(m)
+                except Exception as error:  # not known to be ours: not sent, tried again later
+                    text = f"{type(error).__name__}: {error}"
+                    self.answer(m["id"], ok=False, exc="unchecked", code=None, text=text)
+                    continue
+                if not held:
+                    self.answer(m["id"], ok=False, exc="released", code=None, text="")
                     continue
                 try:
                     self.send(m)

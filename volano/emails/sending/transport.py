@@ -361,9 +361,10 @@ class Transport:
                 self._backend.close()
             self._backend = None
 
-    def child(self, *, sent_sql: str) -> SmtpChild | None:
+    def child(self, *, sent_sql: str, held_sql: str) -> SmtpChild | None:
         """The SMTP process for a marketing batch (started once per transport), writing "sent"
-        with `sent_sql` (parameters: sent_at, address, message_id, id), or None when the mailer
+        with `sent_sql` (parameters: sent_at, address, message_id, id, claim) and checking each
+        message's claim with `held_sql` (id, claim) before it starts it, or None when the mailer
         is not plain SMTP (an anymail provider, the outbox, client certificates) or the
         database is not one another process can open."""
         if self._child is None:
@@ -373,7 +374,9 @@ class Transport:
             database = _child_database()
             if database is None:
                 return None
-            self._child = SmtpChild(backend, self.limits.per_second, database, sent_sql)
+            self._child = SmtpChild(
+                backend, self.limits.per_second, database, sent_sql=sent_sql, held_sql=held_sql
+            )
         return self._child
 
     def close(self) -> None:
@@ -412,6 +415,8 @@ def child_errors(answer: dict) -> BaseException:
         return ConnectionError(text)
     if kind == "aborted":
         return smtplib.SMTPServerDisconnected("not sent: the connection was lost before it")
+    if kind == "unchecked":
+        return smtplib.SMTPServerDisconnected(f"not sent: its claim could not be checked: {text}")
     return smtplib.SMTPServerDisconnected(text or "the SMTP process failed")
 
 
@@ -421,10 +426,13 @@ class SmtpChild:
 
     SCRIPT = Path(__file__).with_name("smtp_child.py")
 
-    def __init__(self, backend: SmtpBackend, rate: float, database: dict, sql: str) -> None:
+    def __init__(
+        self, backend: SmtpBackend, rate: float, database: dict, *, sent_sql: str, held_sql: str
+    ) -> None:
         config = {
             "db": database,
-            "sql": sql,
+            "sql": sent_sql,
+            "held_sql": held_sql,
             "host": backend.host,
             "port": backend.port,
             "timeout": backend.timeout,
@@ -445,7 +453,7 @@ class SmtpChild:
         self._in = self.process.stdin
         self._out = self.process.stdout.fileno()
         self._buffer = b""
-        self.in_flight: list[int] = []  # ids submitted, not yet answered, in order
+        self.in_flight: list[int] = []  # submission numbers not yet answered, in order
         self._write(json.dumps(config).encode() + b"\n")
 
     def _write(self, data: bytes) -> None:
@@ -456,12 +464,14 @@ class SmtpChild:
             raise smtplib.SMTPServerDisconnected(f"the SMTP process is gone: {error}") from error
 
     def submit(
-        self, ident: int, sender: str, recipients: list[str], raw: bytes, *, address: str,
-        message_id: str,
+        self, ident: int, sender: str, recipients: list[str], raw: bytes, *, row: int,
+        claim: str, address: str, message_id: str,
     ) -> None:  # fmt: skip
+        """Hand over message `ident` (a number of the worker's, answered with it) for delivery
+        row `row`, sent only while the row is claimed under `claim`."""
         head = {
-            "op": "msg", "id": ident, "from": sender, "to": recipients, "address": address,
-            "message_id": message_id, "size": len(raw),
+            "op": "msg", "id": ident, "row": row, "claim": claim, "from": sender,
+            "to": recipients, "address": address, "message_id": message_id, "size": len(raw),
         }  # fmt: skip
         self._write(json.dumps(head).encode() + b"\n" + raw)
         self.in_flight.append(ident)
@@ -469,9 +479,10 @@ class SmtpChild:
     def reset(self) -> None:
         self._write(b'{"op": "reset"}\n')
 
-    def answers(self, *, block: bool) -> list[dict]:
-        """The answers the child has written (waiting for at least one when `block` and a
-        message is in flight). A child that died answers every message in flight as lost."""
+    def answers(self, *, block: bool, timeout: float | None = None) -> list[dict]:
+        """The answers the child has written (waiting for at least one, at most `timeout`
+        seconds, when `block` and a message is in flight). A child that died answers every
+        message in flight as lost."""
         found: list[dict] = []
         while self.in_flight:
             if b"\n" in self._buffer:
@@ -480,10 +491,10 @@ class SmtpChild:
                 self.in_flight.remove(answer["id"])
                 found.append(answer)
                 continue
-            if found or not block:
-                ready, _, _ = select.select([self._out], [], [], 0)
-                if not ready:
-                    break
+            wait = 0.0 if found or not block else timeout
+            ready, _, _ = select.select([self._out], [], [], wait)
+            if not ready:
+                break
             chunk = os.read(self._out, 65536)
             if not chunk:  # the child died: what it had is lost, never accepted unknown
                 found.extend(

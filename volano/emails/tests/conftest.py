@@ -3,6 +3,7 @@ can be told to refuse (421, 451, 550) or be down, and a plain renderer."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -32,6 +33,10 @@ class Inbox:
         self.data_reply: str | None = None
         # the answer to the end of DATA for a message to this address (after its data was read)
         self.data_refuse: dict[str, str] = {}
+        # a server that hangs once: the message after `stall_at` accepted messages is answered
+        # `stall_seconds` late (then stall_at is None again)
+        self.stall_at: int | None = None
+        self.stall_seconds = 0.0
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -47,6 +52,9 @@ class Inbox:
         for address in envelope.rcpt_tos:
             if address.lower() in self.data_refuse:
                 return self.data_refuse[address.lower()]
+        if self.stall_at is not None and len(self.messages) >= self.stall_at:
+            self.stall_at = None
+            await asyncio.sleep(self.stall_seconds)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(parsed)

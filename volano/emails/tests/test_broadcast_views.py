@@ -123,3 +123,30 @@ def test_reading_a_broadcast_changes_nothing_and_the_list_is_one_query(
     assert len(three) == len(one)  # the figures of every broadcast in one grouped query
     assert page.count("<td>36</td><td>0</td><td>0</td>") == 3  # delivered, opened, clicked
     assert Broadcast.objects.for_workspace(officina).filter(status="sent").count() == 3
+
+
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_the_ab_due_time_never_ends_in_two_dots(
+    signed_in, officina, giulia, people, milano, newsletter, language
+):
+    """The English short date-time ends "3 p.m.": the line around it adds no full stop."""
+    import datetime as dt
+    import re
+    from zoneinfo import ZoneInfo
+
+    broadcast = services.broadcast_create(
+        workspace=officina, actor=giulia, template=newsletter, segment=milano, name="Prova A/B",
+        ab={"which": "subject", "subject_b": "Solo per te", "split": 50, "metric": "opens",
+            "hours": 4},
+    )  # fmt: skip
+    afternoon = dt.datetime(2026, 12, 4, 15, 0, tzinfo=ZoneInfo(officina.time_zone))
+    Broadcast.objects.for_workspace(officina).filter(pk=broadcast.pk).update(
+        status="sending", due_at=afternoon
+    )
+    html = signed_in.get(
+        f"/email/broadcasts/{broadcast.pk}/progress/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    line = re.search(r'<p data-testid="ab-due">([^<]*)</p>', html).group(1)
+    assert "2026" in line and not line.rstrip().endswith("..")
+    if language == "en":
+        assert line == "Winner chosen at: 12/04/2026 3 p.m."

@@ -89,3 +89,57 @@ def test_visual_editor_save_preview_and_test_send(page, live_server, newsletter,
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
     assert not page.csp_violations
+
+
+def _shot(page, name: str) -> None:
+    import os
+
+    folder = os.environ.get("VOLANO_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
+
+
+def _box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def test_the_visual_editor_is_usable_on_a_phone(page, live_server, newsletter):
+    """At 390 px the editor's panels stack: the canvas takes the whole width, the blocks and
+    style panels open below it with the panel buttons, and nothing scrolls sideways."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/email/templates/newsletter/")
+    expect(page.get_by_test_id("visual-editor")).to_have_attribute("data-ready", "1")
+    _shot(page, "editor-1440.png")
+    # every panel button has an icon (GrapesJS's own name Font Awesome, which is not loaded)
+    blank = page.evaluate(
+        "[...document.querySelectorAll('#gjs .gjs-pn-btn')]"
+        ".filter(b => b.getBoundingClientRect().width && !b.querySelector('svg')).length"
+    )
+    assert blank == 0
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/email/templates/newsletter/")
+    expect(page.get_by_test_id("visual-editor")).to_have_attribute("data-ready", "1")
+    editor = _box(page, "#gjs")
+    canvas = _box(page, "#gjs .gjs-cv-canvas")
+    assert canvas["width"] >= editor["width"] - 2 and canvas["height"] >= 360
+    # the toolbars do not overlap: the device buttons and the commands sit side by side or
+    # on rows of their own, all above the canvas
+    devices = _box(page, "#gjs .gjs-pn-devices-c")
+    options = _box(page, "#gjs .gjs-pn-options")
+    apart = (
+        devices["x"] + devices["width"] <= options["x"] + 1
+        or devices["y"] + devices["height"] <= options["y"] + 1
+    )
+    assert apart and options["y"] + options["height"] <= canvas["y"] + 1
+    # the blocks open below the canvas, at the editor's width
+    page.locator("#gjs .gjs-pn-btn[title='Open Blocks']").click()
+    blocks = page.locator("#gjs .gjs-blocks-c").first
+    expect(blocks).to_be_visible()
+    box = blocks.bounding_box()
+    canvas = _box(page, "#gjs .gjs-cv-canvas")  # the click scrolled the page
+    assert box["y"] >= canvas["y"] + canvas["height"] - 1 and box["width"] >= editor["width"] - 40
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.evaluate("window.scrollTo(0, 0)")
+    _shot(page, "editor-390.png")
