@@ -126,11 +126,16 @@ def _figures(
     query = attribution.Query(start=start, end=end)
     # the touches are read at most once for both groups, and not at all when both are kept
     touches = functools.cache(lambda: attribution.query_touches(workspace, query))
-    by_channel = attribution.roi(workspace, MODEL, query, group="channel", touches=touches)["rows"]
+    # kept per day (`attribution.daily`): a change recomputes only the days it can move
+    by_channel = attribution.roi(
+        workspace, MODEL, query, group="channel", touches=touches, by_day=True
+    )["rows"]
     by_campaign = (
         []
         if kpis_only
-        else attribution.roi(workspace, MODEL, query, group="campaign", touches=touches)["rows"]
+        else attribution.roi(
+            workspace, MODEL, query, group="campaign", touches=touches, by_day=True
+        )["rows"]
     )
     # marketing's share: the revenue credited to a marketing channel, not to direct visits, to
     # touches with no campaign or to the journeys with no touch at all
