@@ -7,7 +7,8 @@ import statistics
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Case, Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 
 from volano.contacts.models import Contact
@@ -89,38 +90,12 @@ def funnel_report(*, workspace: Workspace, start: dt.date, end: dt.date) -> dict
     """
     since, until = period_bounds(workspace, start, end)
     changes = StageChange.objects.for_workspace(workspace)
-    contacts = Contact.objects.for_workspace(workspace)
-    created_in_period = Q(created_at__gte=since, created_at__lt=until)
+    counts = _funnel_counts(workspace, since, until)
     rows = []
     for index, stage in enumerate(FUNNEL):
-        later = list(FUNNEL[index + 1 :])
-        reached = changes.filter(
-            to_stage__in=FUNNEL[index:], changed_at__gte=since, changed_at__lt=until
-        )
-        passed = Q(pk__in=reached.values("contact_id"))
-        first_passed: Any = Subquery(
-            reached.filter(contact_id=OuterRef("contact_id"))
-            .order_by("changed_at")
-            .values("changed_at")[:1]
-        )
-        if stage == LifecycleStage.LEAD:
-            passed |= created_in_period
-            created = contacts.filter(created_in_period, pk=OuterRef("contact_id"))
-            first_passed = Coalesce(Subquery(created.values("created_at")[:1]), first_passed)
-        entered = contacts.filter(passed)
-        entered_count = entered.count()
-        advanced = (
-            changes.filter(
-                contact_id__in=entered.values("pk"),
-                to_stage__in=later,
-                changed_at__gte=first_passed,
-            )
-            .values("contact_id")
-            .distinct()
-            .count()
-            if later
-            else 0
-        )
+        later = FUNNEL[index + 1 :]
+        entered_count, advanced = counts[index]
+        advanced = advanced if later else 0
         days = _days_in_stage(workspace, stage, since, until)
         rows.append(
             {
@@ -155,6 +130,67 @@ def funnel_report(*, workspace: Workspace, start: dt.date, end: dt.date) -> dict
         "recycled": side.get(LifecycleStage.RECYCLED, 0),
         "lost_customers": side.get(LifecycleStage.LOST_CUSTOMER, 0),
     }
+
+
+def _funnel_counts(
+    workspace: Workspace, since: dt.datetime, until: dt.datetime
+) -> list[tuple[int, int]]:
+    """(entered, advanced) for each stage of the funnel, in one statement: per contact that
+    passed a stage in the period (or was created in it), the first moment it passed each stage
+    in the period (`p<i>`: its first change in the period to that stage or a later one; for
+    Lead, its creation when that falls in the period) and the last moment it ever reached a
+    later stage (`a<i>`); it advanced from stage i when a<i> >= p<i>."""
+    changes = StageChange.objects.for_workspace(workspace)
+    created_in_period = Q(created_at__gte=since, created_at__lt=until)
+    in_period = Q(
+        stage_changes__changed_at__gte=since,
+        stage_changes__changed_at__lt=until,
+    )
+    involved = Contact.objects.for_workspace(workspace).filter(
+        Q(
+            pk__in=changes.filter(
+                to_stage__in=FUNNEL, changed_at__gte=since, changed_at__lt=until
+            ).values("contact_id")
+        )
+        | created_in_period
+    )
+    firsts: dict[str, Any] = {}
+    lasts: dict[str, Any] = {}
+    for index in range(len(FUNNEL)):
+        first = Min(
+            Case(
+                When(
+                    in_period & Q(stage_changes__to_stage__in=FUNNEL[index:]),
+                    then=F("stage_changes__changed_at"),
+                )
+            )
+        )
+        if index == 0:
+            first = Coalesce(Min(Case(When(created_in_period, then=F("created_at")))), first)
+        firsts[f"p{index}"] = first
+        if index + 1 < len(FUNNEL):
+            lasts[f"a{index}"] = Max(
+                Case(
+                    When(
+                        stage_changes__to_stage__in=FUNNEL[index + 1 :],
+                        then=F("stage_changes__changed_at"),
+                    )
+                )
+            )
+    inner = involved.values("pk").annotate(**firsts, **lasts).values(*firsts, *lasts)
+    sql, params = inner.query.sql_with_params()
+    parts = []
+    for index in range(len(FUNNEL)):
+        parts.append(f"COUNT(q.p{index})")
+        parts.append(
+            f"SUM(CASE WHEN q.a{index} >= q.p{index} THEN 1 ELSE 0 END)"
+            if index + 1 < len(FUNNEL)
+            else "0"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)} FROM ({sql}) AS q", params)
+        row = cursor.fetchone()
+    return [(int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i in range(len(FUNNEL))]
 
 
 def _days_in_stage(
