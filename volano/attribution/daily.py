@@ -46,12 +46,16 @@ from volano.core.models import Workspace
 
 ADDITIVE_MODELS = ("first", "last", "linear", "time_decay", "position", "shapley")
 CONVERSIONS = ("lead", "mql", "sql", "customer", "revenue")
-MAX_CONTACTS = 5_000
+MAX_CONTACTS = 5_000  # a change naming more contacts marks every day
+MAX_PEOPLE = 20_000  # days to compute whose converting people are fewer: only their touches read
 RECENT = dt.timedelta(days=2)  # a reaction runs within minutes of its change; two days of slack
 KEEP_MARKS = dt.timedelta(hours=1)
 EVERY_DAY = (dt.date.min, dt.date.max)
 
 Figures = dict[str, dict[str, float]]
+# the last touches read for a few people, with what they were read for (the generation read
+# before them included): the channel and the campaign rows of one report read them once
+_people_touches: list[tuple[tuple, journeys.Touches] | None] = [None]
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -158,7 +162,9 @@ def days_credits(
             missing.append(day)
         day += dt.timedelta(days=1)
     if missing:
-        computed = compute(workspace, model, query, dimension, missing, touches=touches)
+        computed = compute(
+            workspace, model, query, dimension, missing, touches=touches, generation=current
+        )
         _keep(workspace, key, current, computed)
         found.update(computed)
     return found
@@ -239,22 +245,47 @@ def compute(
     days: Iterable[dt.date],
     *,
     touches: journeys.Touches | Callable[[], journeys.Touches] | None = None,
+    generation: int | None = None,
 ) -> dict[dt.date, Figures]:
     """Each day's credits from the database: the touches read once for all the days (or the
     caller's), each conversion once; then per day only the touches of that day's converting
     people."""
     days = sorted(days)
     start_at, end_at = _midnight(days[0]), _midnight(days[-1] + dt.timedelta(days=1))
-    if touches is None:
+    wanted = set(days)
+    spans = [(day, _us(_midnight(day)), _us(_midnight(day + dt.timedelta(days=1)))) for day in days]
+    every_conversion = {}
+    for conversion in CONVERSIONS:
+        every = journeys.conversions_load(workspace, conversion, start_at, end_at)
+        if len(wanted) < (days[-1] - days[0]).days + 1:  # only the days asked for
+            keep = np.zeros(len(every["at"]), dtype=bool)
+            for _day, low, high in spans:
+                keep |= (every["at"] >= low) & (every["at"] < high)
+            every = {name: column[keep] for name, column in every.items()}
+        every_conversion[conversion] = every
+    persons = np.unique(np.concatenate([c["person"] for c in every_conversion.values()]))
+    if len(persons) <= MAX_PEOPLE:
+        # a few days to recompute: only their converting people's touches (read once for the
+        # channel and the campaign rows of a report, while the generation has not moved)
+        since = start_at - dt.timedelta(days=query.lookback_days)
+        memo_key = (workspace.pk, since, end_at, generation, persons.tobytes())
+        last = _people_touches[0]
+        if generation is not None and last is not None and last[0] == memo_key:
+            touches = last[1]
+        else:
+            touches = journeys.touches_load(
+                workspace, since, end_at, contact_ids=[int(p) for p in persons]
+            )
+            _people_touches[0] = (memo_key, touches)  # one assignment: safe across threads
+    elif touches is None:
         touches = journeys.touches_load(
             workspace, start_at - dt.timedelta(days=query.lookback_days), end_at
         )
     elif callable(touches):
         touches = touches()
     result: dict[dt.date, Figures] = {day: {} for day in days}
-    spans = [(day, _us(_midnight(day)), _us(_midnight(day + dt.timedelta(days=1)))) for day in days]
     for conversion in CONVERSIONS:
-        every = journeys.conversions_load(workspace, conversion, start_at, end_at)
+        every = every_conversion[conversion]
         # conversions are sorted by person: order them by time to cut days with searchsorted
         order = np.argsort(every["at"], kind="stable")
         at = every["at"][order]

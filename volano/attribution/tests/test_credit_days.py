@@ -43,7 +43,10 @@ def _fresh(workspace, model="position", group="campaign", **period):
 
 
 @pytest.mark.parametrize("model", daily.ADDITIVE_MODELS)
-def test_the_days_add_up_to_the_period(officina, year_of_journeys, model):  # noqa: F811
+@pytest.mark.parametrize("people", ["few", "many"])
+def test_the_days_add_up_to_the_period(officina, year_of_journeys, model, people, monkeypatch):  # noqa: F811
+    if people == "many":  # every touch of the period read, not only the converting people's
+        monkeypatch.setattr(daily, "MAX_PEOPLE", 0)
     for group in ("campaign", "channel"):
         for granularity in ("period", "month"):
             whole = _roi(officina, model, group, granularity, by_day=False)
@@ -178,3 +181,28 @@ def test_a_day_computed_while_a_change_commits_is_stale(officina):
     assert daily.marks_prune(officina) == 1
     assert not CreditDayMark.objects.for_workspace(officina).exists()
     assert _roi(officina, "position", "campaign", by_day=True) == _fresh(officina)
+
+
+def test_the_touches_of_a_few_contacts_are_theirs_among_all(officina):
+    """`touches_load(contact_ids=…)` (one statement through the contact index) reads what the
+    whole read holds for those contacts, a touch at the very moment of a creation included."""
+    from volano.attribution import journeys
+
+    person = contact(officina, "lead@example.it", at(3, 1))
+    other = contact(officina, "altro@example.it", at(3, 2))
+    touch(officina, person, at(3, 1), **GOOGLE_ADS)  # the form that created it
+    touch(officina, person, at(3, 4), utm_source="newsletter", utm_medium="email")
+    touch(officina, other, at(3, 3), **GOOGLE_ADS)
+    touch(officina, "anon-1", at(3, 3), **GOOGLE_ADS)
+    start, end = at(2, 1), at(4, 1)
+    every = journeys.touches_load(officina, start, end)
+    mine = journeys.touches_load(officina, start, end, contact_ids=[person.pk])
+    keep = every.person == person.pk
+    assert list(mine.at) == list(every.at[keep])
+    assert [mine.combos[i] for i in mine.combo] == [every.combos[i] for i in every.combo[keep]]
+    for dimension in ("channel", "campaign"):
+        keys, index = mine.keys_of(dimension)
+        all_keys, all_index = every.keys_of(dimension)
+        assert [keys[i] for i in index[mine.combo]] == [
+            all_keys[i] for i in all_index[every.combo[keep]]
+        ]
