@@ -8,7 +8,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Case, Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+    ValueRange,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce
 
 from volano.contacts.models import Contact
@@ -91,12 +105,13 @@ def funnel_report(*, workspace: Workspace, start: dt.date, end: dt.date) -> dict
     since, until = period_bounds(workspace, start, end)
     changes = StageChange.objects.for_workspace(workspace)
     counts = _funnel_counts(workspace, since, until)
+    stay = _days_in_stages(workspace, since, until)
     rows = []
     for index, stage in enumerate(FUNNEL):
         later = FUNNEL[index + 1 :]
         entered_count, advanced = counts[index]
         advanced = advanced if later else 0
-        days = _days_in_stage(workspace, stage, since, until)
+        days = stay[stage.value]
         rows.append(
             {
                 "stage": stage.value,
@@ -193,28 +208,52 @@ def _funnel_counts(
     return [(int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i in range(len(FUNNEL))]
 
 
-def _days_in_stage(
-    workspace: Workspace, stage: str, since: dt.datetime, until: dt.datetime
-) -> list[float]:
-    """Days from entering `stage` to leaving it, for each exit in the period (a Lead entered
-    when the contact was created, unless a later move brought it back to Lead)."""
+def _days_in_stages(
+    workspace: Workspace, since: dt.datetime, until: dt.datetime
+) -> dict[str, list[float]]:
+    """`_days_in_stage` of every stage of the funnel in one statement: over each contact's
+    changes in time order, the last moment it entered each stage so far (a window's running
+    maximum over the changes up to the same moment), read at each exit in the period."""
     changes = StageChange.objects.for_workspace(workspace)
-    entered_at = (
-        changes.filter(
-            contact_id=OuterRef("contact_id"),
-            to_stage=stage,
-            changed_at__lte=OuterRef("changed_at"),
+    exits = Q(from_stage__in=FUNNEL, changed_at__gte=since, changed_at__lt=until)
+    so_far = {
+        stage.value: Window(
+            Max(Case(When(to_stage=stage, then=F("changed_at")))),
+            partition_by=[F("contact_id")],
+            order_by=F("changed_at").asc(),
+            frame=ValueRange(start=None, end=0),
         )
-        .order_by("-changed_at", "-pk")
-        .values("changed_at")[:1]
+        for stage in FUNNEL
+    }
+    entered = Case(
+        *[
+            When(from_stage=stage, then=so_far[stage.value])
+            for stage in FUNNEL
+            if stage != LifecycleStage.LEAD
+        ],
+        default=Coalesce(so_far[LifecycleStage.LEAD.value], F("contact__created_at")),
     )
-    exits = changes.filter(from_stage=stage, changed_at__gte=since, changed_at__lt=until)
-    if stage == LifecycleStage.LEAD:
-        created = Contact.objects.for_workspace(workspace).filter(pk=OuterRef("contact_id"))
-        start: Any = Coalesce(Subquery(entered_at), Subquery(created.values("created_at")[:1]))
-    else:
-        start = Subquery(entered_at)
-    pairs = exits.annotate(entered_at=start).values_list("entered_at", "changed_at")
-    return [
-        max((left - came).total_seconds(), 0) / 86400 for came, left in pairs if came is not None
-    ]
+    inner = (
+        changes.filter(contact_id__in=changes.filter(exits).values("contact_id"))
+        .annotate(
+            is_exit=Case(When(exits, then=Value(1)), default=Value(0)),
+            stayed=ExpressionWrapper(F("changed_at") - entered, output_field=DurationField()),
+        )
+        .values("from_stage", "is_exit", "stayed")
+    )
+    sql, params = inner.query.sql_with_params()
+    days: dict[str, list[float]] = {stage.value: [] for stage in FUNNEL}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT q.from_stage, q.stayed FROM ({sql}) AS q "
+            "WHERE q.is_exit = 1 AND q.stayed IS NOT NULL",
+            params,
+        )
+        for stage, stayed in cursor.fetchall():
+            seconds = (
+                stayed.total_seconds()
+                if isinstance(stayed, dt.timedelta)
+                else float(stayed) / 1e6  # SQLite: microseconds
+            )
+            days[stage].append(max(seconds, 0) / 86400)
+    return days
