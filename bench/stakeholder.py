@@ -46,15 +46,24 @@ def change(workspace, kind: str, start: dt.date, run: int) -> str:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from volano.contacts.models import Contact
     from volano.events.services import events_ingest
     from volano.lifecycle.models import StageChange
 
     since = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    later = since + dt.timedelta(days=10)
+    # a contact whose SQL (else whose creation, its lead) falls after the backdated touch
     person = (
         StageChange.objects.for_workspace(workspace)
-        .filter(changed_at__gte=since + dt.timedelta(days=10), to_stage="sql")
+        .filter(changed_at__gte=later, to_stage="sql")
         .order_by("changed_at")
         .values_list("contact_id", flat=True)[run : run + 1]
+        .first()
+    ) or (
+        Contact.objects.for_workspace(workspace)
+        .filter(created_at__gte=later)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[run : run + 1]
         .first()
     )
     items = []
