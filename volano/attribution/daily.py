@@ -67,7 +67,9 @@ def _us(moment: dt.datetime) -> int:
 
 
 def _day_of(moment: dt.datetime) -> dt.date:
-    return timezone.localtime(moment).date()
+    """The day of a moment in the default time zone: what marks are written in, whatever
+    time zone the request that caused them had activated."""
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()
 
 
 def signature(workspace: Workspace, model: str, query: Any, dimension: str) -> str:
@@ -146,11 +148,18 @@ def days_credits(
             CreditDayMark.objects.for_workspace(workspace)
             .filter(
                 generation__gt=min(generation for _day, generation, _payload in rows),
-                last_day__gte=first,
-                first_day__lte=last,
+                last_day__gte=first - dt.timedelta(days=1),
+                first_day__lte=last + dt.timedelta(days=1),
             )
             .values_list("generation", "first_day", "last_day")
         )
+    if timezone.get_current_timezone_name() != timezone.get_default_timezone_name():
+        # the marks' days are the default time zone's: a day here may overlap two of them
+        one = dt.timedelta(days=1)
+        marks = [
+            (g, low - one if low > dt.date.min else low, high + one if high < dt.date.max else high)
+            for g, low, high in marks
+        ]
     found: dict[dt.date, Figures] = {}
     for day, generation, payload in rows:
         if not any(g > generation and low <= day <= high for g, low, high in marks):
@@ -343,10 +352,7 @@ def _merge(ranges: Iterable[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.
 
 
 def _days(moments: Iterable[dt.datetime | None]) -> list[tuple[dt.date, dt.date]]:
-    """Each moment's day, widened by a day on each side: a report read in another time zone
-    cuts its days elsewhere."""
-    one = dt.timedelta(days=1)
-    return [(_day_of(m) - one, _day_of(m) + one) for m in {m for m in moments if m is not None}]
+    return [(_day_of(m), _day_of(m)) for m in {m for m in moments if m is not None}]
 
 
 def _conversion_moments(workspace_id: int, contact_ids: set[int]) -> dict[int, list[dt.datetime]]:
@@ -480,7 +486,7 @@ def deals_changed(workspace_id: int, contact_ids: Iterable[int] | None) -> None:
     if created is None:
         mark(workspace_id, [EVERY_DAY])
         return
-    mark(workspace_id, [(_day_of(created) - dt.timedelta(days=1), dt.date.max)])
+    mark(workspace_id, [(_day_of(created), dt.date.max)])
 
 
 def orders_completed(workspace_id: int, contact_ids: Iterable[int] | None) -> None:
