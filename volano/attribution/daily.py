@@ -58,6 +58,24 @@ Figures = dict[str, dict[str, float]]
 _people_touches: list[tuple[tuple, journeys.Touches] | None] = [None]
 
 
+class SharedTouches:
+    """Attribution's touches of [start, end), read on the first call only, with the generation
+    read just before them: the days computed from them are stamped with that generation, so a
+    change committed after the read leaves them stale, never wrong. What a caller reading
+    several reports of overlapping spans passes as `touches` (the board's report)."""
+
+    def __init__(self, workspace: Workspace, start: dt.datetime, end: dt.datetime):
+        self.workspace, self.start, self.end = workspace, start, end
+        self.generation: int | None = None
+        self._touches: journeys.Touches | None = None
+
+    def __call__(self) -> journeys.Touches:
+        if self._touches is None:
+            self.generation = cache.generation(self.workspace)
+            self._touches = journeys.touches_load(self.workspace, self.start, self.end)
+        return self._touches
+
+
 def _midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
@@ -174,7 +192,10 @@ def days_credits(
         computed = compute(
             workspace, model, query, dimension, missing, touches=touches, generation=current
         )
-        _keep(workspace, key, current, computed)
+        stamp = current
+        if isinstance(touches, SharedTouches) and touches.generation is not None:
+            stamp = min(current, touches.generation)  # read before this call, maybe
+        _keep(workspace, key, stamp, computed)
         found.update(computed)
     return found
 
@@ -257,8 +278,8 @@ def compute(
     generation: int | None = None,
 ) -> dict[dt.date, Figures]:
     """Each day's credits from the database: the touches read once for all the days (or the
-    caller's), each conversion once; then per day only the touches of that day's converting
-    people."""
+    caller's `SharedTouches`), each conversion once; then per day only the touches of that
+    day's converting people."""
     days = sorted(days)
     start_at, end_at = _midnight(days[0]), _midnight(days[-1] + dt.timedelta(days=1))
     wanted = set(days)
@@ -286,12 +307,12 @@ def compute(
                 workspace, since, end_at, contact_ids=[int(p) for p in persons]
             )
             _people_touches[0] = (memo_key, touches)  # one assignment: safe across threads
-    elif touches is None:
+    elif isinstance(touches, SharedTouches):
+        touches = touches()  # its generation (read before it) stamps the days: `days_credits`
+    else:  # touches read at a moment not known: not used for days kept
         touches = journeys.touches_load(
             workspace, start_at - dt.timedelta(days=query.lookback_days), end_at
         )
-    elif callable(touches):
-        touches = touches()
     result: dict[dt.date, Figures] = {day: {} for day in days}
     for conversion in CONVERSIONS:
         every = every_conversion[conversion]

@@ -25,7 +25,6 @@ here (WeasyPrint runs no JavaScript), so the web page and the PDF show the same 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from volano.attribution import journeys
+from volano.attribution import daily, journeys
 from volano.attribution import selectors as attribution
 from volano.campaigns.costs.selectors import costs_in
 from volano.core.models import Workspace
@@ -132,7 +131,9 @@ def _figures(
     query = attribution.Query(start=start, end=end)
     # the touches are read at most once for both groups, and not at all when both are kept
     if touches is None:
-        touches = functools.cache(lambda: attribution.query_touches(workspace, query))
+        touches = daily.SharedTouches(
+            workspace, query.start_at - dt.timedelta(days=query.lookback_days), query.end_at
+        )
     # kept per day (`attribution.daily`): a change recomputes only the days it can move
     by_channel = attribution.roi(
         workspace, MODEL, query, group="channel", touches=touches, by_day=True
@@ -246,7 +247,9 @@ def stakeholder_figures(
     before_start, before_end = previous_period(start, end)
     # days to compute in both periods read the touches once, over both and their lookback
     span = attribution.Query(start=before_start if previous is None else start, end=end)
-    touches = functools.cache(lambda: attribution.query_touches(workspace, span))
+    touches = daily.SharedTouches(
+        workspace, span.start_at - dt.timedelta(days=span.lookback_days), span.end_at
+    )
     current = _figures(workspace, start, end, touches=touches)
     if previous is None:
         before = _figures(workspace, before_start, before_end, kpis_only=True, touches=touches)[

@@ -206,3 +206,39 @@ def test_the_touches_of_a_few_contacts_are_theirs_among_all(officina):
         assert [keys[i] for i in index[mine.combo]] == [
             all_keys[i] for i in all_index[every.combo[keep]]
         ]
+
+
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
+def test_days_computed_from_touches_read_before_a_change_are_stale(officina, monkeypatch):
+    """A caller's `SharedTouches` read before a change: the days computed from them after it
+    are stamped with the generation read before the touches, so the change's mark makes them
+    stale and the next read recomputes them."""
+    monkeypatch.setattr(daily, "MAX_PEOPLE", 0)  # the caller's touches, not a fresh few
+    person = contact(officina, "lead@example.it", at(3, 1))
+    touch(officina, person, at(3, 10), **GOOGLE_ADS)
+    sql_at(officina, person, at(3, 20))
+    Event.objects.for_workspace(officina).update(received_at=at(1, 1))
+    query = selectors.query_parse(YEAR)
+    shared = daily.SharedTouches(
+        officina, query.start_at - dt.timedelta(days=query.lookback_days), query.end_at
+    )
+    shared()  # read now
+    result = events_ingest(
+        workspace=officina,
+        items=[
+            {
+                "type": "page_view",
+                "contact_id": person.pk,
+                "occurred_at": at(3, 5).isoformat(),
+                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
+            }
+        ],
+    )
+    assert not result.rejected, result
+    worker_run_once()
+    # computed from the touches read before the change: without the new touch
+    old = selectors.roi(officina, "position", query, group="campaign", touches=shared, by_day=True)
+    assert "nl-marzo" not in {r["key"] for r in old["rows"]}
+    # but not kept as current: the next read recomputes the day and sees it
+    assert _roi(officina, "position", "campaign", by_day=True) == _fresh(officina)
+    assert "nl-marzo" in {r["key"] for r in _fresh(officina)}
