@@ -53,9 +53,6 @@ KEEP_MARKS = dt.timedelta(hours=1)
 EVERY_DAY = (dt.date.min, dt.date.max)
 
 Figures = dict[str, dict[str, float]]
-# the last touches read for a few people, with what they were read for (the generation read
-# before them included): the channel and the campaign rows of one report read them once
-_people_touches: list[tuple[tuple, journeys.Touches] | None] = [None]
 
 
 class SharedTouches:
@@ -68,6 +65,9 @@ class SharedTouches:
         self.workspace, self.start, self.end = workspace, start, end
         self.generation: int | None = None
         self._touches: journeys.Touches | None = None
+        # what the days computed for one report read, by what it was read for (the generation
+        # read before included): its channel and campaign rows read them once
+        self.memo: dict[tuple, Any] = {}
 
     def __call__(self) -> journeys.Touches:
         if self._touches is None:
@@ -285,8 +285,16 @@ def compute(
     wanted = set(days)
     spans = [(day, _us(_midnight(day)), _us(_midnight(day + dt.timedelta(days=1)))) for day in days]
     every_conversion = {}
+    memo = touches.memo if isinstance(touches, SharedTouches) else {}
+    read_key = ("conversions", start_at, end_at, generation)
+    if read_key not in memo:
+        memo[read_key] = {
+            conversion: journeys.conversions_load(workspace, conversion, start_at, end_at)
+            for conversion in CONVERSIONS
+        }
+    read = memo[read_key]
     for conversion in CONVERSIONS:
-        every = journeys.conversions_load(workspace, conversion, start_at, end_at)
+        every = read[conversion]
         if len(wanted) < (days[-1] - days[0]).days + 1:  # only the days asked for
             keep = np.zeros(len(every["at"]), dtype=bool)
             for _day, low, high in spans:
@@ -298,15 +306,12 @@ def compute(
         # a few days to recompute: only their converting people's touches (read once for the
         # channel and the campaign rows of a report, while the generation has not moved)
         since = start_at - dt.timedelta(days=query.lookback_days)
-        memo_key = (workspace.pk, since, end_at, generation, persons.tobytes())
-        last = _people_touches[0]
-        if generation is not None and last is not None and last[0] == memo_key:
-            touches = last[1]
-        else:
-            touches = journeys.touches_load(
+        people_key = ("people", since, end_at, generation, persons.tobytes())
+        if people_key not in memo:
+            memo[people_key] = journeys.touches_load(
                 workspace, since, end_at, contact_ids=[int(p) for p in persons]
             )
-            _people_touches[0] = (memo_key, touches)  # one assignment: safe across threads
+        touches = memo[people_key]
     elif isinstance(touches, SharedTouches):
         touches = touches()  # its generation (read before it) stamps the days: `days_credits`
     else:  # touches read at a moment not known: not used for days kept
