@@ -311,11 +311,11 @@ def compute(
             memo[people_key] = journeys.touches_load(
                 workspace, since, end_at, contact_ids=[int(p) for p in persons]
             )
-        touches = memo[people_key]
+        read_touches: journeys.Touches = memo[people_key]
     elif isinstance(touches, SharedTouches):
-        touches = touches()  # its generation (read before it) stamps the days: `days_credits`
+        read_touches = touches()  # its generation (read before it) stamps the days
     else:  # touches read at a moment not known: not used for days kept
-        touches = journeys.touches_load(
+        read_touches = journeys.touches_load(
             workspace, start_at - dt.timedelta(days=query.lookback_days), end_at
         )
     result: dict[dt.date, Figures] = {day: {} for day in days}
@@ -331,7 +331,7 @@ def compute(
             picked = np.sort(order[begin:end])  # back in (person, at, worth) order
             converted = {name: column[picked] for name, column in every.items()}
             paths = journeys.paths_from(
-                _persons(touches, np.unique(converted["person"])),
+                _persons(read_touches, np.unique(converted["person"])),
                 converted,
                 dimension=dimension,
                 start=_midnight(day),

@@ -172,7 +172,7 @@ def _funnel_counts(
     firsts: dict[str, Any] = {}
     lasts: dict[str, Any] = {}
     for index in range(len(FUNNEL)):
-        first = Min(
+        first: Any = Min(
             Case(
                 When(
                     in_period & Q(stage_changes__to_stage__in=FUNNEL[index:]),
