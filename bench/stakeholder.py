@@ -3,6 +3,10 @@
     python -m bench.stakeholder --quick                      # the demo generator, 5k contacts, SQLite
     python -m bench.stakeholder --full --database-url postgres://postgres@127.0.0.1:5432/volano_kpi18c_1m
 
+--change: before each run after the first, a touch is appended through the ingest service (the
+real reactions run by the database worker): "live" one happening now, "backdated" one dated in
+the report's month (the per-day credits recompute the days it can move), "both".
+
 --full reads the workspace "bench-1m" (made by `python -m bench.dashboard --full --contacts …`
 or by `python -m bench.generate --full`). Printed per run: the figures (the domains' selectors:
 funnel, orders, deals, costs, attribution by channel and by campaign, the goals; for this month
@@ -35,6 +39,57 @@ def once(workspace, start: dt.date, end: dt.date) -> tuple[float, float, int, fl
     return figures_seconds, time.perf_counter() - t, len(pdf), time.process_time() - cpu
 
 
+def change(workspace, kind: str, start: dt.date, run: int) -> str:
+    """Append a touch by a contact that converted in the period (through the ingest service)
+    and run the reactions (the database worker, once): what a live workspace does between two
+    reads of the report. Returns what was done, with the reactions' seconds."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from volano.contacts.models import Contact
+    from volano.events.services import events_ingest
+    from volano.lifecycle.models import StageChange
+
+    since = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    later = since + dt.timedelta(days=10)
+    # a contact whose SQL (else whose creation, its lead) falls after the backdated touch
+    person = (
+        StageChange.objects.for_workspace(workspace)
+        .filter(changed_at__gte=later, to_stage="sql")
+        .order_by("changed_at")
+        .values_list("contact_id", flat=True)[run : run + 1]
+        .first()
+    ) or (
+        Contact.objects.for_workspace(workspace)
+        .filter(created_at__gte=later)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[run : run + 1]
+        .first()
+    )
+    items = []
+    if kind in ("live", "both"):
+        items.append({"occurred_at": timezone.now()})
+    if kind in ("backdated", "both"):
+        items.append({"occurred_at": since + dt.timedelta(days=9, hours=run)})
+    for item in items:
+        item.update(
+            type="page_view",
+            contact_id=person,
+            occurred_at=item["occurred_at"].isoformat(),
+            utm={"source": "newsletter", "medium": "email", "campaign": f"bench-{run}"},
+        )
+    result = events_ingest(workspace=workspace, items=items)
+    t = time.perf_counter()
+    call_command(
+        "db_worker", "--batch", "--queue-name", "*", "--no-startup-delay", "--no-reload",
+        verbosity=0,
+    )  # fmt: skip
+    return (
+        f"{result.accepted} {kind} touch(es) for contact {person}, reactions "
+        f"{time.perf_counter() - t:.2f} s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
@@ -43,6 +98,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--workspace", default="bench-1m")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--change", choices=("live", "backdated", "both"))
     args = parser.parse_args()
     django_setup(None if args.quick else args.database_url)
     from django.db import connection
@@ -68,6 +124,8 @@ def main() -> int:
 
     totals = []
     for run in range(args.runs):
+        if run and args.change:
+            print(f"  change: {change(workspace, args.change, start, run)}", flush=True)
         load = os.getloadavg()[0]
         figures, pdf, size, cpu = once(workspace, start, end)
         totals.append(figures + pdf)

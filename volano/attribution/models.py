@@ -40,3 +40,39 @@ class CreditCache(WorkspaceScopedModel):
                 fields=["workspace", "signature"], name="attrib_cache_one_per_signature"
             )
         ]
+
+
+class CreditDay(WorkspaceScopedModel):
+    """One day's attributed credits under an additive model (`volano.attribution.daily`): the
+    conversions of that day (its leads, MQLs, SQLs, customers and revenue) credited to their
+    journeys' keys, {key: {conversion: value}}. `signature` hashes the model, dimension,
+    lookback, model parameters, time zone and channel rules. Current while no `CreditDayMark`
+    with a larger generation covers the day."""
+
+    signature = models.CharField(max_length=64)
+    day = models.DateField()
+    generation = models.BigIntegerField()
+    payload = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "signature", "day"], name="attrib_day_one_per_signature"
+            )
+        ]
+
+
+class CreditDayMark(WorkspaceScopedModel):
+    """Days whose kept credits an input change may have moved: every `CreditDay` of the
+    workspace from `first_day` to `last_day` kept at a generation below `generation` is stale."""
+
+    generation = models.BigIntegerField()
+    first_day = models.DateField()
+    last_day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "generation"], name="attrib_daymark_ws_gen"),
+        ]

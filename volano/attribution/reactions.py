@@ -9,10 +9,14 @@ workspace's kept results go stale (`cache.generation_raise`) when an input of th
 | StageChanged | an MQL, SQL, opportunity or customer conversion |
 | DealChanged | a won deal is revenue |
 | OrderCompleted | a completed order is revenue |
+
+Before raising the generation, each reaction marks the days of the per-day credits
+(`daily.py`) the change can move; its table of which days says how.
 """
 
 from __future__ import annotations
 
+from volano.attribution import daily
 from volano.attribution.cache import generation_raise
 from volano.campaigns.selectors import TOUCH_TYPES
 from volano.core.facts import (
@@ -36,22 +40,26 @@ def _stale(fact: Fact) -> None:
 @reacts_to(EventsAppended, phase="after_commit")
 def results_follow_events(fact: EventsAppended) -> None:
     if fact.event_types is None or fact.event_types & _TOUCH_TYPES:
+        daily.touches_changed(fact.workspace_id, fact.contact_ids)
         _stale(fact)
 
 
 @reacts_to(ContactsChanged, phase="after_commit")
 def results_follow_contacts(fact: ContactsChanged) -> None:
     if fact.fields is None or "created_at" in fact.fields:
+        daily.contacts_changed(fact.workspace_id, fact.contact_ids, fact.fields)
         _stale(fact)
 
 
 @reacts_to(ContactsMerged, phase="after_commit")
 def results_follow_merge(fact: ContactsMerged) -> None:
+    daily.mark(fact.workspace_id, [daily.EVERY_DAY])
     _stale(fact)
 
 
 @reacts_to(StageChanged, phase="after_commit")
 def results_follow_stages(fact: StageChanged) -> None:
+    daily.stages_changed(fact.workspace_id, fact.contact_ids)
     _stale(fact)
 
 
@@ -59,9 +67,11 @@ def results_follow_stages(fact: StageChanged) -> None:
 # (one small UPDATE, committed with the deal or order)
 @reacts_to(DealChanged, phase="transaction")
 def results_follow_deals(fact: DealChanged) -> None:
+    daily.deals_changed(fact.workspace_id, fact.contact_ids)
     _stale(fact)
 
 
 @reacts_to(OrderCompleted, phase="transaction")
 def results_follow_orders(fact: OrderCompleted) -> None:
+    daily.orders_completed(fact.workspace_id, fact.contact_ids)
     _stale(fact)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from volano.attribution import cache, engine, journeys
+from volano.attribution import cache, daily, engine, journeys
 from volano.attribution.journeys import CONVERSIONS, DIMENSIONS
 from volano.campaigns.channels import channel_group_label, workspace_rules
 from volano.campaigns.costs.selectors import CHANNEL_LEVEL_PREFIX, costs_by_channel_group
@@ -418,6 +418,7 @@ def roi(
     group: str = "campaign",
     granularity: str = "period",
     touches: journeys.Touches | Callable[[], journeys.Touches] | None = None,
+    by_day: bool = False,
 ) -> dict:
     """Per campaign (UTM campaign) or channel group, and per bucket of `granularity` (the
     whole period by default): cost, leads, MQLs, SQLs, customers and revenue attributed under
@@ -426,7 +427,8 @@ def roi(
     are kept ready (`cache.kept`) until an input changes; costs are read each time. `touches`:
     the query's `query_touches` (or a function giving them, called only when the kept results
     are stale), when the caller reads both groups of one period: they do not depend on the
-    group."""
+    group. `by_day`: under an additive model, the credits are the sums of days kept one by one
+    (`daily`), so a change recomputes only the days it can move (the stakeholder report)."""
     group = _choice(group, ROI_GROUPS, "group")
     granularity = granularity_parse(granularity)
     dimension = "campaign" if group == "campaign" else "channel"
@@ -444,11 +446,24 @@ def roi(
         "last": query.last,
         "rules": [repr(rule) for rule in rules],
     }
-    attributed = cache.kept(
-        workspace,
-        params,
-        lambda: {"buckets": _attributed(workspace, model, query, dimension, granularity, touches)},
-    )["buckets"]
+    assert query.start is not None and query.end is not None
+    if by_day and model in daily.ADDITIVE_MODELS:
+        attributed = daily.bucketed(
+            workspace,
+            model,
+            query,
+            dimension,
+            buckets(query.start, query.end, granularity),
+            touches=touches,
+        )
+    else:
+        attributed = cache.kept(
+            workspace,
+            params,
+            lambda: {
+                "buckets": _attributed(workspace, model, query, dimension, granularity, touches)
+            },
+        )["buckets"]
     names: dict[str, str] = {}
     if group == "campaign":
         names = {

@@ -7,7 +7,22 @@ import statistics
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+    ValueRange,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce
 
 from volano.contacts.models import Contact
@@ -89,39 +104,14 @@ def funnel_report(*, workspace: Workspace, start: dt.date, end: dt.date) -> dict
     """
     since, until = period_bounds(workspace, start, end)
     changes = StageChange.objects.for_workspace(workspace)
-    contacts = Contact.objects.for_workspace(workspace)
-    created_in_period = Q(created_at__gte=since, created_at__lt=until)
+    counts = _funnel_counts(workspace, since, until)
+    stay = _days_in_stages(workspace, since, until)
     rows = []
     for index, stage in enumerate(FUNNEL):
-        later = list(FUNNEL[index + 1 :])
-        reached = changes.filter(
-            to_stage__in=FUNNEL[index:], changed_at__gte=since, changed_at__lt=until
-        )
-        passed = Q(pk__in=reached.values("contact_id"))
-        first_passed: Any = Subquery(
-            reached.filter(contact_id=OuterRef("contact_id"))
-            .order_by("changed_at")
-            .values("changed_at")[:1]
-        )
-        if stage == LifecycleStage.LEAD:
-            passed |= created_in_period
-            created = contacts.filter(created_in_period, pk=OuterRef("contact_id"))
-            first_passed = Coalesce(Subquery(created.values("created_at")[:1]), first_passed)
-        entered = contacts.filter(passed)
-        entered_count = entered.count()
-        advanced = (
-            changes.filter(
-                contact_id__in=entered.values("pk"),
-                to_stage__in=later,
-                changed_at__gte=first_passed,
-            )
-            .values("contact_id")
-            .distinct()
-            .count()
-            if later
-            else 0
-        )
-        days = _days_in_stage(workspace, stage, since, until)
+        later = FUNNEL[index + 1 :]
+        entered_count, advanced = counts[index]
+        advanced = advanced if later else 0
+        days = stay[stage.value]
         rows.append(
             {
                 "stage": stage.value,
@@ -157,28 +147,113 @@ def funnel_report(*, workspace: Workspace, start: dt.date, end: dt.date) -> dict
     }
 
 
-def _days_in_stage(
-    workspace: Workspace, stage: str, since: dt.datetime, until: dt.datetime
-) -> list[float]:
-    """Days from entering `stage` to leaving it, for each exit in the period (a Lead entered
-    when the contact was created, unless a later move brought it back to Lead)."""
+def _funnel_counts(
+    workspace: Workspace, since: dt.datetime, until: dt.datetime
+) -> list[tuple[int, int]]:
+    """(entered, advanced) for each stage of the funnel, in one statement: per contact that
+    passed a stage in the period (or was created in it), the first moment it passed each stage
+    in the period (`p<i>`: its first change in the period to that stage or a later one; for
+    Lead, its creation when that falls in the period) and the last moment it ever reached a
+    later stage (`a<i>`); it advanced from stage i when a<i> >= p<i>."""
     changes = StageChange.objects.for_workspace(workspace)
-    entered_at = (
-        changes.filter(
-            contact_id=OuterRef("contact_id"),
-            to_stage=stage,
-            changed_at__lte=OuterRef("changed_at"),
-        )
-        .order_by("-changed_at", "-pk")
-        .values("changed_at")[:1]
+    created_in_period = Q(created_at__gte=since, created_at__lt=until)
+    in_period = Q(
+        stage_changes__changed_at__gte=since,
+        stage_changes__changed_at__lt=until,
     )
-    exits = changes.filter(from_stage=stage, changed_at__gte=since, changed_at__lt=until)
-    if stage == LifecycleStage.LEAD:
-        created = Contact.objects.for_workspace(workspace).filter(pk=OuterRef("contact_id"))
-        start: Any = Coalesce(Subquery(entered_at), Subquery(created.values("created_at")[:1]))
-    else:
-        start = Subquery(entered_at)
-    pairs = exits.annotate(entered_at=start).values_list("entered_at", "changed_at")
-    return [
-        max((left - came).total_seconds(), 0) / 86400 for came, left in pairs if came is not None
-    ]
+    involved = Contact.objects.for_workspace(workspace).filter(
+        Q(
+            pk__in=changes.filter(
+                to_stage__in=FUNNEL, changed_at__gte=since, changed_at__lt=until
+            ).values("contact_id")
+        )
+        | created_in_period
+    )
+    firsts: dict[str, Any] = {}
+    lasts: dict[str, Any] = {}
+    for index in range(len(FUNNEL)):
+        first: Any = Min(
+            Case(
+                When(
+                    in_period & Q(stage_changes__to_stage__in=FUNNEL[index:]),
+                    then=F("stage_changes__changed_at"),
+                )
+            )
+        )
+        if index == 0:
+            first = Coalesce(Min(Case(When(created_in_period, then=F("created_at")))), first)
+        firsts[f"p{index}"] = first
+        if index + 1 < len(FUNNEL):
+            lasts[f"a{index}"] = Max(
+                Case(
+                    When(
+                        stage_changes__to_stage__in=FUNNEL[index + 1 :],
+                        then=F("stage_changes__changed_at"),
+                    )
+                )
+            )
+    inner = involved.values("pk").annotate(**firsts, **lasts).values(*firsts, *lasts)
+    sql, params = inner.query.sql_with_params()
+    parts = []
+    for index in range(len(FUNNEL)):
+        parts.append(f"COUNT(q.p{index})")
+        parts.append(
+            f"SUM(CASE WHEN q.a{index} >= q.p{index} THEN 1 ELSE 0 END)"
+            if index + 1 < len(FUNNEL)
+            else "0"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)} FROM ({sql}) AS q", params)
+        row = cursor.fetchone()
+    return [(int(row[2 * i] or 0), int(row[2 * i + 1] or 0)) for i in range(len(FUNNEL))]
+
+
+def _days_in_stages(
+    workspace: Workspace, since: dt.datetime, until: dt.datetime
+) -> dict[str, list[float]]:
+    """`_days_in_stage` of every stage of the funnel in one statement: over each contact's
+    changes in time order, the last moment it entered each stage so far (a window's running
+    maximum over the changes up to the same moment), read at each exit in the period."""
+    changes = StageChange.objects.for_workspace(workspace)
+    exits = Q(from_stage__in=FUNNEL, changed_at__gte=since, changed_at__lt=until)
+    so_far = {
+        stage.value: Window(
+            Max(Case(When(to_stage=stage, then=F("changed_at")))),
+            partition_by=[F("contact_id")],
+            order_by=F("changed_at").asc(),
+            frame=ValueRange(start=None, end=0),
+        )
+        for stage in FUNNEL
+    }
+    entered = Case(
+        *[
+            When(from_stage=stage, then=so_far[stage.value])
+            for stage in FUNNEL
+            if stage != LifecycleStage.LEAD
+        ],
+        default=Coalesce(so_far[LifecycleStage.LEAD.value], F("contact__created_at")),
+    )
+    inner = (
+        changes.filter(contact_id__in=changes.filter(exits).values("contact_id"))
+        .annotate(
+            is_exit=Case(When(exits, then=Value(1)), default=Value(0)),
+            stayed=ExpressionWrapper(F("changed_at") - entered, output_field=DurationField()),
+        )
+        .values("from_stage", "is_exit", "stayed")
+    )
+    sql, params = inner.query.sql_with_params()
+    days: dict[str, list[float]] = {stage.value: [] for stage in FUNNEL}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT q.from_stage, q.stayed FROM ({sql}) AS q "
+            "WHERE q.is_exit = 1 AND q.stayed IS NOT NULL",
+            params,
+        )
+        for stage, stayed in cursor.fetchall():
+            seconds = (
+                stayed.total_seconds()
+                if isinstance(stayed, dt.timedelta)
+                else float(stayed) / 1e6  # SQLite: microseconds
+            )
+            days[stage].append(max(seconds, 0) / 86400)
+    return days

@@ -25,7 +25,6 @@ here (WeasyPrint runs no JavaScript), so the web page and the PDF show the same 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from volano.attribution import journeys
+from volano.attribution import daily, journeys
 from volano.attribution import selectors as attribution
 from volano.campaigns.costs.selectors import costs_in
 from volano.core.models import Workspace
@@ -97,10 +96,16 @@ def _money(value: Any) -> float:
 
 
 def _figures(
-    workspace: Workspace, start: dt.date, end: dt.date, *, kpis_only: bool = False
+    workspace: Workspace,
+    start: dt.date,
+    end: dt.date,
+    *,
+    kpis_only: bool = False,
+    touches: Any = None,
 ) -> dict[str, Any]:
     """The KPIs of one period, with the tables behind them (`kpis_only`: the period compared
-    with, whose campaigns are not shown, so they are not attributed)."""
+    with, whose campaigns are not shown, so they are not attributed). `touches`: a function
+    giving attribution's touches of a span that holds this period and its lookback."""
     since, until = lifecycle.period_bounds(workspace, start, end)
     funnel = lifecycle.funnel_report(workspace=workspace, start=start, end=end)
     entered = {row["stage"]: row["entered"] for row in funnel["stages"]}
@@ -125,12 +130,20 @@ def _figures(
 
     query = attribution.Query(start=start, end=end)
     # the touches are read at most once for both groups, and not at all when both are kept
-    touches = functools.cache(lambda: attribution.query_touches(workspace, query))
-    by_channel = attribution.roi(workspace, MODEL, query, group="channel", touches=touches)["rows"]
+    if touches is None:
+        touches = daily.SharedTouches(
+            workspace, query.start_at - dt.timedelta(days=query.lookback_days), query.end_at
+        )
+    # kept per day (`attribution.daily`): a change recomputes only the days it can move
+    by_channel = attribution.roi(
+        workspace, MODEL, query, group="channel", touches=touches, by_day=True
+    )["rows"]
     by_campaign = (
         []
         if kpis_only
-        else attribution.roi(workspace, MODEL, query, group="campaign", touches=touches)["rows"]
+        else attribution.roi(
+            workspace, MODEL, query, group="campaign", touches=touches, by_day=True
+        )["rows"]
     )
     # marketing's share: the revenue credited to a marketing channel, not to direct visits, to
     # touches with no campaign or to the journeys with no touch at all
@@ -231,10 +244,17 @@ def stakeholder_figures(
     previous report kept (its `kpis`, `start`, `end`); without it, the period of the same length
     just before this one is computed and compared."""
     period_check(start, end)
-    current = _figures(workspace, start, end)
+    before_start, before_end = previous_period(start, end)
+    # days to compute in both periods read the touches once, over both and their lookback
+    span = attribution.Query(start=before_start if previous is None else start, end=end)
+    touches = daily.SharedTouches(
+        workspace, span.start_at - dt.timedelta(days=span.lookback_days), span.end_at
+    )
+    current = _figures(workspace, start, end, touches=touches)
     if previous is None:
-        before_start, before_end = previous_period(start, end)
-        before = _figures(workspace, before_start, before_end, kpis_only=True)["kpis"]
+        before = _figures(workspace, before_start, before_end, kpis_only=True, touches=touches)[
+            "kpis"
+        ]
         previous = {
             "kpis": before,
             "start": before_start.isoformat(),

@@ -31,7 +31,6 @@ from django.db import transaction
 from django.db.models import (
     Case,
     Count,
-    ExpressionWrapper,
     F,
     FloatField,
     IntegerField,
@@ -44,6 +43,7 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -228,6 +228,7 @@ def health_compute(workspace: Workspace, *, today: dt.date | None = None) -> int
     with transaction.atomic():
         AccountHealth.objects.for_workspace(workspace).delete()
         AccountHealth.objects.for_workspace(workspace).bulk_create(rows, batch_size=5000)
+        scores_write(workspace)
     return len(rows)
 
 
@@ -239,11 +240,13 @@ def health_ensure(workspace: Workspace) -> None:
         kept.exists() or Order.objects.for_workspace(workspace).exists()
     ):
         health_compute(workspace, today=today)
+    elif kept.filter(score__isnull=True).exclude(recency__isnull=True).exists():
+        scores_write(workspace)  # parts computed before the scores were kept
 
 
-def scored(workspace: Workspace, weights: HealthWeights | None = None) -> QuerySet:
-    """The kept accounts with `score`: the weighted mean of their parts, in SQL."""
-    weights = weights or weights_get(workspace)
+def score_expression(weights: HealthWeights) -> Any:
+    """The weighted mean of the parts with these weights (null when no part with a weight is
+    known), in SQL."""
     numerator: Any = Value(0.0)
     denominator: Any = Value(0.0)
     for part in PARTS:
@@ -252,16 +255,24 @@ def scored(workspace: Workspace, weights: HealthWeights | None = None) -> QueryS
         denominator = denominator + Case(
             When(**{f"{part}__isnull": False}, then=Value(w)), default=Value(0.0)
         )
-    return (
-        AccountHealth.objects.for_workspace(workspace)
-        .annotate(weight_sum=ExpressionWrapper(denominator, output_field=FloatField()))
-        .annotate(
-            score=ExpressionWrapper(
-                Case(When(weight_sum__gt=0, then=numerator / denominator), default=Value(None)),
-                output_field=FloatField(),
-            )
-        )
+    return Case(
+        When(GreaterThan(denominator, Value(0.0)), then=numerator / denominator),
+        default=Value(None),
+        output_field=FloatField(),
     )
+
+
+def scores_write(workspace: Workspace, weights: HealthWeights | None = None) -> int:
+    """Keep every account's score with these weights (one UPDATE): after the parts are
+    computed and whenever a weight changes."""
+    weights = weights or weights_get(workspace)
+    return AccountHealth.objects.for_workspace(workspace).update(score=score_expression(weights))
+
+
+def scored(workspace: Workspace, weights: HealthWeights | None = None) -> QuerySet:
+    """The kept accounts with their `score` (the weighted mean of their parts with the
+    workspace's weights, kept by `scores_write`)."""
+    return AccountHealth.objects.for_workspace(workspace)
 
 
 def explain(account: AccountHealth, weights: HealthWeights) -> list[dict]:

@@ -74,8 +74,8 @@ class HealthWeights(WorkspaceScopedModel):
 class AccountHealth(WorkspaceScopedModel):
     """One account's health parts as of `computed_on`: a company (its contacts together) or a
     customer with no company. Each part is 0–100 (null: nothing to judge by, left out of the
-    score); the score is the weighted mean with the workspace's current weights, so changing a
-    weight needs no recompute."""
+    score); the score is the weighted mean with the workspace's current weights (`scored`
+    computes it; `score` keeps it, rewritten by one UPDATE when a weight changes)."""
 
     company = models.ForeignKey(
         "contacts.Company", on_delete=models.CASCADE, null=True, related_name="+"
@@ -97,6 +97,13 @@ class AccountHealth(WorkspaceScopedModel):
     tickets = models.FloatField(null=True)
     satisfaction = models.FloatField(null=True)
     computed_on = models.DateField()
+    # the weighted mean of the parts with the workspace's weights, written when the parts are
+    # computed and again when a weight changes (`health.scores_write`): the at-risk list and
+    # its counts read it through the index
+    score = models.FloatField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "computed_on"], name="accounthealth_ws_day")]
+        indexes = [
+            models.Index(fields=["workspace", "computed_on"], name="accounthealth_ws_day"),
+            models.Index(fields=["workspace", "score"], name="accounthealth_ws_score"),
+        ]

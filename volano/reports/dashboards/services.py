@@ -15,7 +15,7 @@ from volano.core.activity import activity_record
 from volano.core.errors import ApplicationError, NotFound
 from volano.core.models import User, Workspace
 from volano.deals.models import ProductLine
-from volano.reports.dashboards import kpis
+from volano.reports.dashboards import health, kpis
 from volano.reports.dashboards.models import Dashboard, HealthWeights
 from volano.segments.models import Segment
 
@@ -106,6 +106,7 @@ def health_weights_save(*, workspace: Workspace, actor: User | None, data: dict)
         weights.updated_by = actor
         weights.updated_at = timezone.now()
         weights.save()
+        health.scores_write(workspace, weights)  # the kept scores follow the weights
         activity_record(
             workspace=workspace,
             actor=actor,

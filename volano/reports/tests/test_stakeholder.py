@@ -258,3 +258,53 @@ def test_the_report_shows_the_goals_of_the_period_against_their_line(officina, g
     assert june_2025["goals"] == []
     html = stakeholder.stakeholder_html(officina, june_2025, language="en", standalone=False)
     assert "No goal covers this period" in html and "NaN" not in html
+
+
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
+def test_after_a_change_the_report_is_what_the_whole_period_computation_gives(
+    officina, may_story, monkeypatch
+):
+    """The report's attribution comes from credits kept per day: after a touch dated in May
+    (through the ingest service, its reactions run by the real worker) the report equals the
+    one computed over the whole period with nothing kept, and differs from before."""
+    from volano.attribution import selectors as attribution
+    from volano.attribution.models import CreditCache, CreditDay
+    from volano.conftest import worker_run_once
+    from volano.events.models import Event
+    from volano.events.services import events_ingest
+    from volano.reports import stakeholder
+
+    roi = attribution.roi
+
+    def whole_period(*args, **kwargs):
+        CreditCache.objects.for_workspace(officina).delete()
+        return roi(*args, **{**kwargs, "by_day": False})
+
+    def uncached():
+        with monkeypatch.context() as patch:
+            patch.setattr(stakeholder.attribution, "roi", whole_period)
+            return services.stakeholder_figures_compared(
+                workspace=officina, start=MAY[0], end=MAY[1]
+            )
+
+    Event.objects.for_workspace(officina).update(received_at=at(1))  # history received before
+    before = services.stakeholder_figures_compared(workspace=officina, start=MAY[0], end=MAY[1])
+    assert CreditDay.objects.for_workspace(officina).exists()
+    assert before == uncached()
+    person = Event.objects.for_workspace(officina).filter(utm_medium="email").get().contact_id
+    result = events_ingest(
+        workspace=officina,
+        items=[
+            {
+                "type": "page_view",
+                "contact_id": person,
+                "occurred_at": at(14).isoformat(),
+                "utm": {"source": "facebook", "medium": "paid_social", "campaign": "fb-maggio"},
+            }
+        ],
+    )
+    assert not result.rejected, result
+    worker_run_once()
+    after = services.stakeholder_figures_compared(workspace=officina, start=MAY[0], end=MAY[1])
+    assert after["channels"] != before["channels"]
+    assert after == uncached()
