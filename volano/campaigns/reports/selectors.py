@@ -304,7 +304,7 @@ def sqls_report(
         ],
     )
     keys = ("bucket", "campaign", "sqls", "accepted", "rejected_n", "pending", "wait_avg")
-    grouped = [dict(zip(keys, row, strict=True)) for row in fetched]
+    grouped: list[dict[str, Any]] = [dict(zip(keys, row, strict=True)) for row in fetched]
     rows = list(grouped)
     names = _campaign_names(workspace, {row["campaign"] for row in rows})
     report = Report(
