@@ -69,7 +69,11 @@ def trigger_label(workflow: Any) -> str:
     labels = {
         "manual": _("Enrolment by hand or through the API"),
         "event": _("An event matching the trigger's condition"),
-        "form_submitted": _("A form submitted"),
+        "form_submitted": (
+            _("The form “%(form)s” submitted")
+            if (trigger or {}).get("form")
+            else _("A form submitted")
+        ),
         "segment_entered": _("Entering the segment “%(segment)s”"),
         "segment_left": _("Leaving the segment “%(segment)s”"),
         "stage_changed": _("Moving to the stage %(stage)s"),
@@ -246,8 +250,16 @@ def step_label(step: dict, workspace: Any, language: str) -> str:
             ) % {"steps": ", ".join(step["on"]["steps"])}
         elif "event" in step:
             what = _("the event %(event)s") % {"event": step["event"].get("event", "")}
-        else:
-            what = _("the condition")
+        else:  # the condition in words ("il consenso a email di marketing è concesso")
+            from volano.conditions.describe import condition_describe
+            from volano.conditions.parse import condition_parse
+            from volano.conditions.selectors import condition_names
+
+            condition = condition_parse(step["when"], workspace=workspace)
+            sentence = condition_describe(condition, language, condition_names(workspace=workspace))
+            return _("Wait until %(condition)s, at most %(timeout)s") % {
+                "condition": sentence, "timeout": timeout,
+            }  # fmt: skip
         return _("Wait for %(what)s, at most %(timeout)s") % {"what": what, "timeout": timeout}
     if kind == "create_task":
         to = _("the owner") if step["to"] == "owner" else step["to"]

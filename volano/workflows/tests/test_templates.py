@@ -413,6 +413,13 @@ def test_the_demo_ships_the_three_templates_one_published_with_history(officina,
         "kind": "form_submitted",
         "form": "report-casi-di-successo",
     }
+    from volano.workflows.views import step_label, trigger_label
+
+    nuovo = workflows["nuovo-contatto-report"]
+    assert trigger_label(nuovo) == "The form “report-casi-di-successo” submitted"
+    assert step_label(nuovo.published_version.graph["steps"]["consenso"], officina, "en") == (
+        "Wait until consent to email marketing is granted, at most 7 days"
+    )
     answers = {
         w: workflows[w].draft["steps"]
         for w in ("contatto-caldo-non-convertito", "cliente-perso-assistenza")
