@@ -223,8 +223,12 @@ def workspace_wipe(*, workspace: Workspace) -> None:
         SegmentMembership,
         SegmentSize,
     )
+    from volano.workflows.models import WorkflowMailing
 
     tables = (
+        # a workflow's mailing is PROTECTed by its link row: once a workflow had sent an email,
+        # the workspace's cascade stopped on it (`demo --force` failed)
+        WorkflowMailing,
         CostEntry, ContentAsset, Campaign, ChannelRule,
         SegmentMembership, ListMembership, SegmentSize, Segment, ContactList,
         Score, ScoreModel, StageChange, StageName, ThresholdRule,

@@ -225,6 +225,16 @@ def _nuovo_contatto(p: dict, prefix: str) -> tuple[dict, list[EmailCopy], list[t
         "category": "nurturing",
         "trigger": trigger,
         "steps": [
+            # "at once" as the law allows it: a form with double opt-in records the consent as
+            # pending, and a marketing email before the click on the confirmation would be
+            # skipped; so the thank-you goes at once when the consent is there (single opt-in,
+            # a known contact), else the moment it is confirmed (the consent_changed event wakes
+            # the wait). Who never confirms gets nothing and leaves after a week.
+            {"key": "consenso", "kind": "wait_for",
+             "when": {"field": "consent.email_marketing", "op": "eq", "value": "granted"},
+             "timeout_days": 7, "then": [],
+             "else": [{"key": "senza-consenso", "kind": "exit",
+                       "reason": "consenso alle email non confermato entro una settimana"}]},
             {"key": "sezione-preferita", "kind": "set_top_section",
              "field": "custom.materiale_consigliato", "sections": first,
              "default": first[0]["value"]},

@@ -17,8 +17,14 @@ from volano.core.models import Workspace
 from volano.workflows.models import Enrolment, StepRun, Workflow, WorkflowStatus
 
 SITE = "https://www.officinarossi.it"
+REPORT_FORM = "report-casi-di-successo"
+REPORT_CONSENT = (
+    "Acconsento a ricevere via email approfondimenti, la newsletter e le offerte di Officina "
+    "Rossi (informativa privacy v3)."
+)
 NUOVO_CONTATTO = {
     "name": "Nuovo contatto — report",
+    "form": REPORT_FORM,
     "sections": [
         {"url_contains": "/prodotti/motocoltivatori",
          "material_url": f"{SITE}/blog/come-scegliere-un-motocoltivatore",
@@ -39,7 +45,7 @@ HISTORY = (
     ("secondo", 2), ("secondo", 5), ("ha-cliccato", 9), ("ha-cliccato", 12), ("video", 15),
     ("completed", 16), ("completed", 20),
 )  # fmt: skip
-_FIRST = ["sezione-preferita", "secondo-materiale", "grazie", "una-settimana"]
+_FIRST = ["consenso", "sezione-preferita", "secondo-materiale", "grazie", "una-settimana"]
 PASSED = {
     "secondo": _FIRST,
     "ha-cliccato": [*_FIRST, "secondo", "una-settimana-dopo"],
@@ -77,19 +83,64 @@ def demo_workflows_create(*, workspace: Workspace, now: dt.datetime) -> int:
         workspace=workspace, actor=None, slug="partecipanti-eventi",
         name="Partecipanti a più eventi",
         description="Hanno partecipato ad almeno due webinar o eventi nell'ultimo anno.",
+        # two of either kind, or one of each: the demo's attendees mostly went to one event
+        # and one webinar, and "two of the same kind" alone left the segment empty
         definition={"any": [
             {"event": "webinar_attended", "count": {"gte": 2}, "within_days": 365},
             {"event": "event_attended", "count": {"gte": 2}, "within_days": 365},
+            {"all": [{"event": "webinar_attended", "within_days": 365},
+                     {"event": "event_attended", "within_days": 365}]},
+        ]},
+    )  # fmt: skip
+    # the demo site's forms the three wait for: the report's (seed 004: "un apposito form",
+    # the one that opens the report; on "any form" `nuovo-contatto` thanked a customer for the
+    # report when they answered a questionnaire), and the two answers (a post names the
+    # contact by email, and its form_submitted event wakes the wait at once)
+    from volano.events.models import Form
+    from volano.events.webforms import form_create
+
+    for slug, name, fields, consent in (
+        (REPORT_FORM, "Report: i casi di successo dell'anno", ["email", "first_name",
+                                                                "last_name", "company"], True),
+        ("feedback-webinar", "Feedback sul webinar", ["email", "message"], False),
+        ("perche-non-rinnovato", "Perché non hai rinnovato", ["email", "message"], False),
+    ):  # fmt: skip
+        if not Form.objects.for_workspace(workspace).filter(slug=slug).exists():
+            form_create(
+                workspace=workspace, actor=None,
+                data={"slug": slug, "name": name, "fields": fields,
+                      "asks_email_consent": consent, "consent_text": REPORT_CONSENT},
+            )  # fmt: skip
+    # the date trigger of `cliente-perso` takes the contracts that expire from its publishing
+    # on; the ones already lost are enrolled from this segment (the workflow page's "Enrol")
+    segment_save(
+        workspace=workspace, actor=None, slug="contratto-scaduto",
+        name="Contratto di assistenza scaduto, non rinnovato",
+        description="Contratto scaduto negli ultimi 60 giorni e nessun ordine di assistenza da "
+                    "allora.",
+        # within_last_days alone also takes dates still to come (the condition language reads
+        # it as "on or after today − 60"): older_than_days 0 keeps the expired ones
+        definition={"all": [
+            {"field": "custom.scadenza_contratto", "op": "within_last_days", "value": 60},
+            {"field": "custom.scadenza_contratto", "op": "older_than_days", "value": 0},
+            {"not": {"event": "order", "where": {"product_line": "assistenza"},
+                     "within_days": 60}},
         ]},
     )  # fmt: skip
     nuovo = workflow_create_from_template(
         workspace=workspace, actor=None, template="nuovo-contatto", parameters=NUOVO_CONTATTO
     )
+    from volano.scoring.models import ScoreModel
+
+    warm = ScoreModel.objects.for_workspace(workspace).filter(slug="macchine").exists()
     workflow_create_from_template(
         workspace=workspace, actor=None, template="contatto-non-convertito",
         parameters={
             "name": "Contatto caldo non convertito", "segment": "partecipanti-eventi",
+            # "warm" by lead scoring, as the seed has it: the machines score, 50 or more
+            **({"score_model": "macchine", "min_score": 50} if warm else {}),
             "event_name": "il webinar sulla manutenzione",
+            "feedback_form": "feedback-webinar",
             "feedback_url": f"{SITE}/feedback-webinar", "next_event_url": f"{SITE}/eventi",
             "news_url": f"{SITE}/blog/manutenzione-trinciaerba-inverno",
             "meeting_url": f"{SITE}/contatti", "fallback_workflow": "nurturing-generico",
@@ -101,6 +152,7 @@ def demo_workflows_create(*, workspace: Workspace, now: dt.datetime) -> int:
             "name": "Cliente perso — assistenza",
             "expiry_field": "custom.scadenza_contratto", "offset_days": 1,
             "renewal_url": f"{SITE}/assistenza/rinnovo",
+            "questionnaire_form": "perche-non-rinnovato",
             "questionnaire_url": f"{SITE}/assistenza/perche",
             "nurture_workflow": "nurturing-generico",
         },
@@ -112,14 +164,18 @@ def demo_workflows_create(*, workspace: Workspace, now: dt.datetime) -> int:
 
 def _history(workspace: Workspace, workflow: Workflow, now: dt.datetime) -> None:
     """Contacts who submitted a form lately, enrolled as if the workflow had run since."""
-    from volano.contacts.models import Contact
+    from volano.contacts.models import Consent, Contact
     from volano.events.models import Event
 
     assert workflow.status == WorkflowStatus.PUBLISHED and workflow.published_version
     version = workflow.published_version
+    # who consented to marketing email: the workflow's first step waits for that consent
+    consented = Consent.objects.for_workspace(workspace).filter(
+        purpose="email_marketing", status="granted"
+    )
     recent = (
         Event.objects.for_workspace(workspace)
-        .filter(type="form_submitted", contact_id__isnull=False)
+        .filter(type="form_submitted", contact_id__in=consented.values("contact_id"))
         .values_list("contact_id", flat=True)
         .distinct()[: len(HISTORY) * 6]
     )
@@ -143,6 +199,8 @@ def _history(workspace: Workspace, workflow: Workflow, now: dt.datetime) -> None
             for key in passed:
                 kind = version.graph["steps"][key]["kind"]
                 outcome = {"send_email": "queued", "set_top_section": "done"}.get(kind, "")
+                if key == "consenso":  # they consented: the wait went on at once
+                    outcome = "then"
                 if key == "ha-cliccato":
                     outcome = "then" if enrolment.status == "completed" else "else"
                 runs.append(

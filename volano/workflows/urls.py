@@ -17,6 +17,7 @@ urlpatterns = [
     path("workflows/<int:workflow_id>/counts/", views.workflow_counts_view, name="counts"),
     path("workflows/<int:workflow_id>/publish/", views.workflow_publish_view, name="publish"),
     path("workflows/<int:workflow_id>/pause/", views.workflow_pause_view, name="pause"),
+    path("workflows/<int:workflow_id>/enrol/", views.workflow_enrol_view, name="enrol"),
     path("workflows/tasks/", task_views.task_list_view, name="tasks"),
     path("workflows/tasks/<int:task_id>/done/", task_views.task_done_view, name="task_done"),
     path(

@@ -45,8 +45,16 @@ def _detail_context(request: HttpRequest, workflow_id: int) -> dict[str, Any]:
     for row in steps:
         row["label"] = step_label(row["step"], workspace, language)
         row["depth_class"] = f"depth-{min(row['depth'], 6)}"
+    from volano.segments.selectors import segment_list
+
     return {
         "workflow": workflow,
+        "segments": segment_list(workspace=workspace) if workflow.published_version else [],
+        "trigger_segment": (
+            (workflow.published_version.graph.get("trigger") or {}).get("segment", "")
+            if workflow.published_version
+            else ""
+        ),
         "stats": selectors.workflow_stats(workspace=workspace, workflow=workflow),
         "steps": steps,
         "trigger": trigger_label(workflow),
@@ -61,7 +69,11 @@ def trigger_label(workflow: Any) -> str:
     labels = {
         "manual": _("Enrolment by hand or through the API"),
         "event": _("An event matching the trigger's condition"),
-        "form_submitted": _("A form submitted"),
+        "form_submitted": (
+            _("The form “%(form)s” submitted")
+            if (trigger or {}).get("form")
+            else _("A form submitted")
+        ),
         "segment_entered": _("Entering the segment “%(segment)s”"),
         "segment_left": _("Leaving the segment “%(segment)s”"),
         "stage_changed": _("Moving to the stage %(stage)s"),
@@ -118,6 +130,49 @@ def workflow_pause_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("Paused: no one enters and no step runs until you publish."))
+    return redirect("workflows:detail", workflow_id=workflow.pk)
+
+
+@requires(write=Cap.EDIT_MARKETING)
+@require_POST
+def workflow_enrol_view(request: HttpRequest, workflow_id: int) -> HttpResponse:
+    """Enrol a segment's current members by hand (a segment-entered trigger only takes who
+    enters from now on; the members already there come in this way, or through the API)."""
+    from volano.core.errors import NotFound
+    from volano.segments.selectors import segment_get, segment_members
+
+    workspace = _ws(request)
+    workflow = selectors.workflow_get(workspace=workspace, workflow_id=workflow_id)
+    slug = (request.POST.get("segment") or "").strip()
+    try:
+        if not slug:
+            raise ApplicationError(_("choose a segment"), field="segment")
+        try:
+            segment = segment_get(workspace=workspace, slug_or_id=slug)
+        except NotFound as error:
+            raise ApplicationError(
+                _("no segment %(slug)s in this workspace") % {"slug": repr(slug[:100])},
+                field="segment",
+            ) from error
+        count = services.workflow_enrol(
+            workspace=workspace,
+            actor=_actor(request),
+            workflow=workflow,
+            contacts=segment_members(workspace=workspace, segment=segment),
+            source="manual",
+        )
+    except ApplicationError as error:
+        messages.error(request, _("Not enrolled: %(message)s") % {"message": error.message})
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(n)s contact of “%(segment)s” enrolled; the first step runs within seconds.",
+                "%(n)s contacts of “%(segment)s” enrolled; the first step runs within seconds.",
+                count,
+            )
+            % {"n": count, "segment": segment.name},
+        )
     return redirect("workflows:detail", workflow_id=workflow.pk)
 
 
@@ -195,8 +250,16 @@ def step_label(step: dict, workspace: Any, language: str) -> str:
             ) % {"steps": ", ".join(step["on"]["steps"])}
         elif "event" in step:
             what = _("the event %(event)s") % {"event": step["event"].get("event", "")}
-        else:
-            what = _("the condition")
+        else:  # the condition in words ("il consenso a email di marketing è concesso")
+            from volano.conditions.describe import condition_describe
+            from volano.conditions.parse import condition_parse
+            from volano.conditions.selectors import condition_names
+
+            condition = condition_parse(step["when"], workspace=workspace)
+            sentence = condition_describe(condition, language, condition_names(workspace=workspace))
+            return _("Wait until %(condition)s, at most %(timeout)s") % {
+                "condition": sentence, "timeout": timeout,
+            }  # fmt: skip
         return _("Wait for %(what)s, at most %(timeout)s") % {"what": what, "timeout": timeout}
     if kind == "create_task":
         to = _("the owner") if step["to"] == "owner" else step["to"]

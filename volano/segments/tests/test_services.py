@@ -61,6 +61,44 @@ def test_lists_add_remove_emails_and_snapshot(officina, ferramenta, giulia):
     assert snap.memberships.count() == 1
 
 
+def test_adding_a_queryset_to_a_list_skips_its_members_and_counts_only_the_new(officina, giulia):
+    """`list_add_contacts` skips who is a member by the unique key (ON CONFLICT DO NOTHING,
+    session wf15): the members stay as they were (source, date) and the count is of the new."""
+    from volano.contacts.models import Contact
+    from volano.segments.models import ListMembership
+
+    Contact.objects.bulk_create(
+        [Contact(workspace=officina, email=f"l{i}@lista.it") for i in range(30)]
+    )
+    contacts = Contact.objects.for_workspace(officina).filter(email__endswith="@lista.it")
+    ids = sorted(contacts.values_list("pk", flat=True))
+    fiera = services.list_create(workspace=officina, actor=giulia, slug="fiera", name="Fiera")
+    first = contacts.filter(pk__in=ids[:20])
+    assert (
+        services.list_add_contacts(
+            workspace=officina, contact_list=fiera, contacts=first, source="manual"
+        )
+        == 20
+    )
+    # 10 of these are members already: only the other 10 are added
+    again = contacts.filter(pk__in=ids[10:])
+    assert (
+        services.list_add_contacts(
+            workspace=officina, contact_list=fiera, contacts=again, source="workflow"
+        )
+        == 10
+    )
+    rows = ListMembership.objects.for_workspace(officina).filter(list=fiera)
+    assert sorted(rows.values_list("contact_id", flat=True)) == ids
+    assert set(rows.filter(contact_id__in=ids[:20]).values_list("source", flat=True)) == {"manual"}
+    assert set(rows.filter(contact_id__in=ids[20:]).values_list("source", flat=True)) == {
+        "workflow"
+    }
+    assert (
+        services.list_add_contacts(workspace=officina, contact_list=fiera, contacts=contacts) == 0
+    )
+
+
 def test_personas_show_for_the_contact(officina, giulia):
     c = contact_services.contact_create(
         workspace=officina,

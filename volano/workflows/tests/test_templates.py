@@ -5,6 +5,7 @@ writes it with real events, the real worker, a real SMTP server and `run-due --a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -142,6 +143,53 @@ def test_nuovo_contatto_runs_as_the_seed_writes_it(client, officina, giulia_toke
     assert set(Enrolment.objects.for_workspace(officina).values_list("status", flat=True)) == {
         EnrolmentStatus.COMPLETED
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nuovo_contatto_thanks_a_double_opt_in_sign_up_once_confirmed(
+    client, officina, giulia_token, person, smtp
+):
+    """A form with double opt-in leaves the consent pending: the thank-you, a marketing email,
+    would be skipped at once; it goes the moment the contact confirms, and who never confirms
+    leaves after a week without a single marketing email (session wf15: the demo's forms are
+    double opt-in, and its new contacts got no thank-you)."""
+    _from_template(
+        client, giulia_token, "nuovo-contatto",
+        {"form": "report", "sections": [
+            {"url_contains": "/report/energia", "material_url": "https://x.it/energia.pdf"}]},
+    )  # fmt: skip
+    carla, dario = (person(e, n, consent=False) for e, n in (("carla@x.it", "Carla"),
+                                                               ("dario@x.it", "Dario")))  # fmt: skip
+    for contact in (carla, dario):
+        contact_services.consent_set(
+            workspace=officina, actor=None, contact=contact, purpose="email_marketing",
+            status="pending", source="form:report",
+        )  # fmt: skip
+    start = timezone.now()
+    for contact in (carla, dario):
+        event_append(
+            workspace=officina, type="form_submitted", contact_id=contact.pk,
+            properties={"form": "report"},
+        )  # fmt: skip
+    worker_run_once()
+    thanks = "Grazie! Ecco un approfondimento per te"
+    assert _subjects(smtp, "carla@x.it") == [] and _subjects(smtp, "dario@x.it") == []
+    assert not Delivery.all_workspaces.exists()  # nothing queued to be skipped either
+    # Carla clicks the confirmation: the consent_changed event wakes her wait
+    contact_services.consent_set(
+        workspace=officina, actor=None, contact=carla, purpose="email_marketing",
+        status="granted", source="double_opt_in",
+    )  # fmt: skip
+    worker_run_once()
+    worker_run_once()
+    assert _subjects(smtp, "carla@x.it") == [thanks]
+    _run_due(start + dt.timedelta(days=7, minutes=1))
+    worker_run_once()
+    dario_enrolment = Enrolment.objects.for_workspace(officina).get(contact=dario)
+    assert dario_enrolment.status == EnrolmentStatus.EXITED
+    assert "consenso" in dario_enrolment.exit_reason
+    assert _subjects(smtp, "dario@x.it") == []
+    assert _subjects(smtp, "carla@x.it") == [thanks, "Un altro spunto sul tema che ti interessa"]
 
 
 @pytest.fixture
@@ -360,6 +408,24 @@ def test_the_demo_ships_the_three_templates_one_published_with_history(officina,
     assert workflows["nuovo-contatto-report"].status == "published"
     assert workflows["contatto-caldo-non-convertito"].status == "draft"
     assert workflows["cliente-perso-assistenza"].status == "draft"
+    # the report's own form, not any form: a questionnaire answer is no sign-up for the report
+    assert workflows["nuovo-contatto-report"].published_version.graph["trigger"] == {
+        "kind": "form_submitted",
+        "form": "report-casi-di-successo",
+    }
+    from volano.workflows.views import step_label, trigger_label
+
+    nuovo = workflows["nuovo-contatto-report"]
+    assert trigger_label(nuovo) == "The form “report-casi-di-successo” submitted"
+    assert step_label(nuovo.published_version.graph["steps"]["consenso"], officina, "en") == (
+        "Wait until consent to email marketing is granted, at most 7 days"
+    )
+    answers = {
+        w: workflows[w].draft["steps"]
+        for w in ("contatto-caldo-non-convertito", "cliente-perso-assistenza")
+    }
+    assert '"form": "feedback-webinar"' in json.dumps(answers["contatto-caldo-non-convertito"])
+    assert '"form": "perche-non-rinnovato"' in json.dumps(answers["cliente-perso-assistenza"])
     waiting = dict(
         Enrolment.objects.for_workspace(officina)
         .filter(status="active")
@@ -375,3 +441,9 @@ def test_the_demo_ships_the_three_templates_one_published_with_history(officina,
     got = [p.email for p in people if second in _subjects(smtp, p.email)]
     assert len(got) == 2
     assert demo_workflows_create(workspace=officina, now=now) == 0  # once
+    # `demo --force` wipes the workspace, the workflow mailings (PROTECTed) with it
+    from volano.core.models import Workspace
+    from volano.demo.load import workspace_wipe
+
+    workspace_wipe(workspace=officina)
+    assert not Workspace.objects.filter(pk=officina.pk).exists()

@@ -81,3 +81,48 @@ def test_the_contact_page_shows_the_path(client, giulia, running):
     path = page.split('id="workflows-title"')[1].split("</section>")[0]
     assert "grazie → queued" in path and "una-settimana" in path
     assert "Next: secondo" in path
+
+
+@pytest.mark.django_db
+def test_a_segments_members_are_enrolled_from_the_page(
+    client, officina, giulia, marco, running, person
+):
+    """A segment-entered trigger takes only who enters from now on: the members the segment has
+    already come in from the workflow's page (session wf15: the demo's `contatto-non-convertito`
+    could not be started in the UI)."""
+    from volano.segments.services import segment_save
+    from volano.workflows.models import Enrolment
+
+    workflow, anna = running
+    bruno = person("bruno@example.it", "Bruno")
+    segment_save(
+        workspace=officina, actor=giulia, slug="con-email", name="Con email",
+        definition={"field": "email", "op": "contains", "value": "@example.it"},
+    )  # fmt: skip
+    client.force_login(giulia)
+    page = client.get(f"/workflows/{workflow.pk}/").content.decode()
+    assert 'data-testid="enrol-form"' in page and '<option value="con-email">' in page
+    response = client.post(
+        f"/workflows/{workflow.pk}/enrol/", {"segment": "con-email"}, follow=True
+    )
+    # Anna is in it already: only Bruno comes in
+    assert "1 contact of “Con email” enrolled" in response.content.decode()
+    enrolled = Enrolment.objects.for_workspace(officina).filter(workflow=workflow)
+    assert sorted(enrolled.values_list("contact_id", flat=True)) == sorted([anna.pk, bruno.pk])
+    assert enrolled.get(contact=bruno).source == "manual"
+    # a segment that is not there, and none chosen: a clear error, nobody enrolled
+    for bad, message in (("manca", "no segment &#x27;manca&#x27;"), ("", "choose a segment")):
+        response = client.post(f"/workflows/{workflow.pk}/enrol/", {"segment": bad}, follow=True)
+        assert f"Not enrolled: {message}" in response.content.decode()
+    assert enrolled.count() == 2
+    # a paused workflow enrols no one
+    services.workflow_pause(workspace=officina, actor=giulia, workflow=workflow)
+    response = client.post(
+        f"/workflows/{workflow.pk}/enrol/", {"segment": "con-email"}, follow=True
+    )
+    assert "Not enrolled: the workflow is not published" in response.content.decode()
+    # a sales rep reads the page but cannot enrol
+    client.force_login(marco)
+    assert (
+        client.post(f"/workflows/{workflow.pk}/enrol/", {"segment": "con-email"}).status_code == 403
+    )
