@@ -333,9 +333,9 @@ def sqls_report(
         granularity=granularity,
     )
     for row in rows:
-        wait = row["wait_avg"]
-        if wait is not None and not isinstance(wait, dt.timedelta):
-            wait = dt.timedelta(microseconds=int(wait))
+        waited = row["wait_avg"]
+        if waited is not None and not isinstance(waited, dt.timedelta):
+            waited = dt.timedelta(microseconds=int(waited))
         report.rows.append(
             {
                 "period": _bucket(row["bucket"]),
@@ -346,7 +346,7 @@ def sqls_report(
                 "rejected": row["rejected_n"],
                 "pending": row["pending"],
                 "hours_to_accept": (
-                    round(wait.total_seconds() / 3600, 1) if wait is not None else None
+                    round(waited.total_seconds() / 3600, 1) if waited is not None else None
                 ),
             }
         )
