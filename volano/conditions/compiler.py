@@ -331,9 +331,10 @@ class _Compiler:
             )
         if op == "older_than_days":
             return Q(LessThan(expression, (self.today - dt.timedelta(days=value)).isoformat()))
-        if op == "within_last_days":
-            return Q(
-                GreaterThanOrEqual(expression, (self.today - dt.timedelta(days=value)).isoformat())
+        if op == "within_last_days":  # the last N days up to today: a date still to come is not
+            since = (self.today - dt.timedelta(days=value)).isoformat()
+            return Q(GreaterThanOrEqual(expression, since)) & Q(
+                LessThanOrEqual(expression, self.today.isoformat())
             )
         return Q(COMPARISONS[op](expression, value.isoformat()))
 

@@ -118,8 +118,7 @@ def demo_workflows_create(*, workspace: Workspace, now: dt.datetime) -> int:
         name="Contratto di assistenza scaduto, non rinnovato",
         description="Contratto scaduto negli ultimi 60 giorni e nessun ordine di assistenza da "
                     "allora.",
-        # within_last_days alone also takes dates still to come (the condition language reads
-        # it as "on or after today − 60"): older_than_days 0 keeps the expired ones
+        # within_last_days ends today; older_than_days 0 leaves out a contract expiring today
         definition={"all": [
             {"field": "custom.scadenza_contratto", "op": "within_last_days", "value": 60},
             {"field": "custom.scadenza_contratto", "op": "older_than_days", "value": 0},

@@ -119,7 +119,9 @@ class Snapshot:
         if op == "older_than_days":
             return iso < (self.today - dt.timedelta(days=value)).isoformat()
         if op == "within_last_days":
-            return iso >= (self.today - dt.timedelta(days=value)).isoformat()
+            return (
+                (self.today - dt.timedelta(days=value)).isoformat() <= iso <= self.today.isoformat()
+            )
         if op == "between":
             return value[0].isoformat() <= iso <= value[1].isoformat()
         return compare(iso, op, value.isoformat())

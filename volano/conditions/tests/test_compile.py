@@ -291,3 +291,31 @@ def test_the_few_contacts_form_matches_the_python_evaluation(filled):
                 .values_list("pk", flat=True)
             )
             assert found == snapshot.matching(condition) & set(some), tested
+
+
+def test_within_last_days_on_a_date_field_leaves_out_dates_still_to_come(officina):
+    """A contract expiring next month did not expire "in the last 30 days" (seed 004's
+    cliente-perso segment took every contact with a contract, expired or not)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from volano.contacts.services import custom_field_create
+
+    custom_field_create(workspace=officina, key="scadenza", label="Scadenza", type="date")
+    today = timezone.localdate()
+    made = {
+        name: Contact.objects.create(
+            workspace=officina,
+            email=f"{name}@example.it",
+            custom={"scadenza": (today + dt.timedelta(days=days)).isoformat()},
+        ).pk
+        for name, days in (("past", -10), ("today", 0), ("future", 20), ("old", -90))
+    }
+    condition = condition_parse(
+        {"field": "custom.scadenza", "op": "within_last_days", "value": 30}, workspace=officina
+    )
+    found = set(
+        contacts_matching(workspace=officina, condition=condition).values_list("pk", flat=True)
+    )
+    assert found == {made["past"], made["today"]}
