@@ -24,9 +24,11 @@ WORKER_QUEUES = ("default", "transactional", "email", "bulk")
 
 def web_threads() -> int:
     """Threads running Django in each web process. On SQLite every write queues on one lock, and
-    many threads only lengthen the queue (bench/tracking.py: p99 83 ms with 16, 25 ms with 2); on
-    PostgreSQL more threads overlap database waits."""
-    return 2 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 8
+    many threads only lengthen the queue (bench/tracking.py: p99 83 ms with 16, 25 ms with 2). On
+    PostgreSQL a few threads overlap database waits, and more only queue for the interpreter
+    lock: the tracking endpoint's p99 was 19.9–23.5 ms with 4 and 69 ms with granian's default
+    on a quiet machine (docs/benchmarks.md, 2026-12-04)."""
+    return 2 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
 
 
 class Command(VolanoCommand):
