@@ -241,22 +241,29 @@ class Sweeper:
                 transaction.on_commit(functools.partial(task.enqueue, workspace_id))
 
     def _nightly(self, now: dt.datetime) -> None:
-        """Once a day from NIGHTLY_FROM_HOUR: each workspace's customer-value refit and churn-risk
-        marks, on the bulk queue. The task does nothing more for a workspace refitted today, so a
-        sweeper that takes over the same day (and enqueues again) changes nothing."""
+        """Once a day from NIGHTLY_FROM_HOUR, on the bulk queue, for each workspace: the
+        customer-value refit and churn-risk marks (nothing more for a workspace refitted today),
+        and the board's report's attributed days kept ahead (days kept and current are not
+        computed again). So a sweeper that takes over the same day and enqueues again changes
+        nothing."""
         local = timezone.localtime(now)
         if local.hour < NIGHTLY_FROM_HOUR or self._nightly_on == local.date():
             return
         self._nightly_on = local.date()
-        task = _task("volano.reports.tasks", "value_model_nightly_task")
-        if task is None:
+        tasks = [
+            found
+            for name in ("value_model_nightly_task", "stakeholder_warm_nightly_task")
+            if (found := _task("volano.reports.tasks", name)) is not None
+        ]
+        if not tasks:
             return
         from volano.core.models import Workspace
 
         for workspace_id in Workspace.objects.values_list("pk", flat=True):
-            transaction.on_commit(
-                functools.partial(task.using(queue_name="bulk").enqueue, workspace_id)
-            )
+            for task in tasks:
+                transaction.on_commit(
+                    functools.partial(task.using(queue_name="bulk").enqueue, workspace_id)
+                )
 
     def _mailings(self, now: dt.datetime) -> int:
         """Sending mailings whose worker went quiet: dead claims back to the queue, a task again

@@ -190,6 +190,26 @@ def _figures(
     }
 
 
+# The days kept ahead each night (`credits_warm`): a year and a month, so the board's usual
+# periods (a month, a quarter, a year) and the period before most of them are read, not computed
+WARM_DAYS = 400
+
+
+def credits_warm(workspace: Workspace, *, today: dt.date) -> int:
+    """Compute ahead the attributed days the board's report reads, up to yesterday, so the first
+    report of the day (a schedule's or a person's) sums kept days instead of computing months
+    cold. Days already kept and current are not computed again. Returns how many days the two
+    groups cover (0 when the period holds no day)."""
+    start, end = today - dt.timedelta(days=WARM_DAYS), today - dt.timedelta(days=1)
+    query = attribution.Query(start=start, end=end)
+    touches = daily.SharedTouches(
+        workspace, query.start_at - dt.timedelta(days=query.lookback_days), query.end_at
+    )
+    for group in ("channel", "campaign"):
+        attribution.roi(workspace, MODEL, query, group=group, touches=touches, by_day=True)
+    return (end - start).days + 1
+
+
 def goals_against(workspace: Workspace, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     """The goals whose time overlaps the period, each as it stood at the period's end (at most
     today): what the board reads as "against the goals". Plain data (a kept report keeps it)."""

@@ -25,3 +25,20 @@ def value_model_nightly_task(workspace_id: int) -> None:
         except clv.NotEnoughData:
             return
     churn.churn_risk_mark(workspace=workspace, as_of=today)
+
+
+@task()
+def stakeholder_warm_nightly_task(workspace_id: int, today: str | None = None) -> None:
+    """Keep the board's report's attributed days ready for the day (`stakeholder.credits_warm`),
+    in the workspace's time zone; `today` (ISO) for catch-up and tests."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from volano.reports import stakeholder
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return
+    with timezone.override(ZoneInfo(workspace.time_zone)):
+        day = dt.date.fromisoformat(today) if today else timezone.localdate()
+        stakeholder.credits_warm(workspace, today=day)

@@ -21,6 +21,7 @@ PINNED = {
     "volano.imports.tasks.import_job_inspect_task",
     "volano.imports.tasks.import_job_run_task",
     "volano.notifications.tasks.notification_email_task",
+    "volano.reports.tasks.stakeholder_warm_nightly_task",
     "volano.reports.tasks.value_model_nightly_task",
     "volano.scoring.tasks.predictive_train_task",
     "volano.scoring.tasks.score_model_recompute_task",

@@ -308,3 +308,37 @@ def test_after_a_change_the_report_is_what_the_whole_period_computation_gives(
     after = services.stakeholder_figures_compared(workspace=officina, start=MAY[0], end=MAY[1])
     assert after["channels"] != before["channels"]
     assert after == uncached()
+
+
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
+def test_the_nightly_task_keeps_the_reports_days_ahead(officina):
+    """The sweeper's nightly task, through the worker: the report's days are kept before the
+    report is asked, so the report itself computes none (its first view is not cold)."""
+    import datetime as dt
+
+    from volano.attribution.models import CreditDay
+    from volano.attribution.tests.test_journeys import GOOGLE_ADS, contact, sql_at, touch
+    from volano.conftest import worker_run_once
+    from volano.reports import stakeholder
+    from volano.reports.tasks import stakeholder_warm_nightly_task
+
+    moment = dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC)
+    person = contact(officina, "lead@example.it", moment - dt.timedelta(days=5))
+    touch(officina, person, moment, **GOOGLE_ADS)
+    sql_at(officina, person, moment + dt.timedelta(days=2))
+    worker_run_once()
+    assert not CreditDay.objects.for_workspace(officina).exists()
+
+    stakeholder_warm_nightly_task.enqueue(officina.pk, "2026-05-01")
+    worker_run_once()
+    kept = dict(CreditDay.objects.for_workspace(officina).values_list("pk", "computed_at"))
+    days = set(CreditDay.objects.for_workspace(officina).values_list("day", flat=True))
+    assert dt.date(2026, 3, 12) in days and dt.date(2026, 4, 30) in days
+    assert dt.date(2026, 5, 1) not in days  # the day still running is not kept
+
+    figures = stakeholder.stakeholder_figures(
+        officina, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31)
+    )
+    assert kpis(figures)["sqls"]["value"] == 1
+    after = dict(CreditDay.objects.for_workspace(officina).values_list("pk", "computed_at"))
+    assert after == kept  # nothing computed, nothing added: every day was read
