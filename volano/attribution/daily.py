@@ -1,5 +1,5 @@
 """Attributed credits kept per conversion day, so that a change recomputes only the days it
-can move (the stakeholder report's ROI reads: `selectors.roi(…, by_day=True)`).
+can move (`selectors.roi` under an additive model: the ROI page, API and CLI, and the board's report).
 
 Under an *additive* model (every model but Markov: each journey's value is shared among its
 own touches, whatever the other journeys are) the credits of a period are the sum of the

@@ -418,7 +418,7 @@ def roi(
     group: str = "campaign",
     granularity: str = "period",
     touches: journeys.Touches | Callable[[], journeys.Touches] | None = None,
-    by_day: bool = False,
+    by_day: bool = True,
 ) -> dict:
     """Per campaign (UTM campaign) or channel group, and per bucket of `granularity` (the
     whole period by default): cost, leads, MQLs, SQLs, customers and revenue attributed under
@@ -427,8 +427,10 @@ def roi(
     are kept ready (`cache.kept`) until an input changes; costs are read each time. `touches`:
     the query's `query_touches` (or a function giving them, called only when the kept results
     are stale), when the caller reads both groups of one period: they do not depend on the
-    group. `by_day`: under an additive model, the credits are the sums of days kept one by one
-    (`daily`), so a change recomputes only the days it can move (the stakeholder report)."""
+    group. `by_day` (the default): under an additive model (every model but Markov), the
+    credits are the sums of days kept one by one (`daily`), so a change recomputes only the
+    days it can move and any granularity sums the same days; `by_day=False` keeps the whole
+    result in `cache.kept`, as Markov always does."""
     group = _choice(group, ROI_GROUPS, "group")
     granularity = granularity_parse(granularity)
     dimension = "campaign" if group == "campaign" else "channel"
