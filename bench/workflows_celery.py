@@ -110,16 +110,7 @@ def main() -> int:
     if args.in_process:
         # the database task backend: the run task the enrolment enqueues waits in its table,
         # taken by no worker; this process runs the engine instead
-        started = time.perf_counter()
-        enrolled = services.workflow_enrol(
-            workspace=workspace,
-            actor=None,
-            workflow=workflow,
-            contacts=Contact.objects.for_workspace(workspace),
-            source="bench",
-        )
-        clock = time.perf_counter()
-        print(f"{enrolled:,} enrolled in {clock - started:.1f} s", flush=True)
+        clock = _enrol(services, workspace, workflow)
         services.workflows_run_due(workspace=workspace)
         return _report(workspace, args.contacts, clock, "in this process (no Celery)", 1)
 
@@ -161,18 +152,9 @@ def main() -> int:
             return 1
         print(f"{args.workers} Celery workers ready", flush=True)
         # enrolling enqueues one run after commit: the workers start at once
-        started = time.perf_counter()
-        enrolled = services.workflow_enrol(
-            workspace=workspace,
-            actor=None,
-            workflow=workflow,
-            contacts=Contact.objects.for_workspace(workspace),
-            source="bench",
-        )
         # the clock starts at the enrolment's commit (its run is enqueued then), a moment
         # before workflow_enrol returns
-        clock = time.perf_counter()
-        print(f"{enrolled:,} enrolled in {clock - started:.1f} s", flush=True)
+        clock = _enrol(services, workspace, workflow)
         for _worker in range(args.workers - 1):
             workflows_run_due_task.enqueue(workspace.pk)
         enrolments = Enrolment.objects.for_workspace(workspace)
@@ -196,6 +178,23 @@ def main() -> int:
         for log in logs:
             log.close()
     return 0
+
+
+def _enrol(services, workspace, workflow) -> float:
+    """Enrol every contact of the workspace; the moment it committed (the clock's start)."""
+    from volano.contacts.models import Contact
+
+    started = time.perf_counter()
+    enrolled = services.workflow_enrol(
+        workspace=workspace,
+        actor=None,
+        workflow=workflow,
+        contacts=Contact.objects.for_workspace(workspace),
+        source="bench",
+    )
+    clock = time.perf_counter()
+    print(f"{enrolled:,} enrolled in {clock - started:.1f} s", flush=True)
+    return clock
 
 
 def _report(workspace, contacts: int, clock: float, where: str, workers: int) -> int:

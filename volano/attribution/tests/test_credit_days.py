@@ -68,6 +68,24 @@ def test_markov_is_not_kept_by_day(officina, year_of_journeys):  # noqa: F811
     assert not CreditDay.objects.for_workspace(officina).exists()
 
 
+def _newsletter_touch_in_march(workspace, person) -> None:
+    """A newsletter touch dated 5 March, through the ingest service, its reactions run by the
+    real worker."""
+    result = events_ingest(
+        workspace=workspace,
+        items=[
+            {
+                "type": "page_view",
+                "contact_id": person.pk,
+                "occurred_at": at(3, 5).isoformat(),
+                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
+            }
+        ],
+    )
+    assert not result.rejected, result
+    worker_run_once()
+
+
 def _computed(workspace):
     return dict(CreditDay.objects.for_workspace(workspace).values_list("day", "computed_at"))
 
@@ -111,19 +129,7 @@ def test_kept_days_follow_what_happens_and_only_their_days_are_recomputed(offici
     assert _recomputed(officina, kept) == []
 
     # a touch dated in March, before the Google ad: only the days of the SQL after it move
-    result = events_ingest(
-        workspace=officina,
-        items=[
-            {
-                "type": "page_view",
-                "contact_id": person.pk,
-                "occurred_at": at(3, 5).isoformat(),
-                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
-            }
-        ],
-    )
-    assert not result.rejected, result
-    worker_run_once()
+    _newsletter_touch_in_march(officina, person)
     after_touch = _roi(officina, "position", "campaign", by_day=True)
     assert after_touch != first
     assert after_touch == _fresh(officina)
@@ -223,19 +229,7 @@ def test_days_computed_from_touches_read_before_a_change_are_stale(officina, mon
         officina, query.start_at - dt.timedelta(days=query.lookback_days), query.end_at
     )
     shared()  # read now
-    result = events_ingest(
-        workspace=officina,
-        items=[
-            {
-                "type": "page_view",
-                "contact_id": person.pk,
-                "occurred_at": at(3, 5).isoformat(),
-                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
-            }
-        ],
-    )
-    assert not result.rejected, result
-    worker_run_once()
+    _newsletter_touch_in_march(officina, person)
     # computed from the touches read before the change: without the new touch
     old = selectors.roi(officina, "position", query, group="campaign", touches=shared, by_day=True)
     assert "nl-marzo" not in {r["key"] for r in old["rows"]}

@@ -90,6 +90,20 @@ def cost_channel_group(
     return ChannelGroup.UNASSIGNED
 
 
+def _row_group(row: dict, rules: tuple) -> str:
+    """`cost_channel_group` of a grouped costs row (its campaign's group, channel, platform and
+    kind columns)."""
+    return str(
+        cost_channel_group(
+            campaign_group=row["campaign__channel_group"] or "",
+            channel=row["channel"] or "",
+            platform=row["platform"] or "",
+            kind=row["kind"] or "",
+            rules=rules,
+        )
+    )
+
+
 def costs_by_channel_group(
     workspace: Workspace, start: dt.date | None, end: dt.date | None
 ) -> dict[str, Decimal]:
@@ -104,15 +118,7 @@ def costs_by_channel_group(
         .order_by()
     )
     for row in rows:
-        group = str(
-            cost_channel_group(
-                campaign_group=row["campaign__channel_group"] or "",
-                channel=row["channel"] or "",
-                platform=row["platform"] or "",
-                kind=row["kind"] or "",
-                rules=rules,
-            )
-        )
+        group = _row_group(row, rules)
         result[group] = result.get(group, Decimal(0)) + row["total"]
     return result
 
@@ -212,15 +218,7 @@ def costs_overview(
     channel_level: dict[str, dict] = {}
     groups: dict[str, dict] = {}
     for item in found:
-        group = str(
-            cost_channel_group(
-                campaign_group=item["campaign__channel_group"] or "",
-                channel=item["channel"] or "",
-                platform=item["platform"] or "",
-                kind=item["kind"] or "",
-                rules=rules,
-            )
-        )
+        group = _row_group(item, rules)
         slot = groups.setdefault(
             group,
             {
