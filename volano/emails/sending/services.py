@@ -406,21 +406,15 @@ class Claims:
         if not self.held:
             return
         now = self.fixed or timezone.now()
-        by_claim: dict[str, list[int]] = {}
-        for ident, claim in self.held.items():
-            by_claim.setdefault(claim, []).append(ident)
         try:
-            for claim, ids in by_claim.items():
-                rows = Delivery.all_workspaces.filter(
-                    id__in=ids, status=DeliveryStatus.CLAIMED, claimed_by=claim
-                )
-                if rows.update(claimed_at=now) < len(ids):
-                    # some were settled meanwhile (the SMTP process wrote them "sent") or,
-                    # past the lease, queued again: only those still claimed are held
-                    still = set(rows.values_list("id", flat=True))
-                    for ident in ids:
-                        if ident not in still:
-                            del self.held[ident]
+            rows = Delivery.all_workspaces.filter(
+                _held([{"id": ident, "claim": claim} for ident, claim in self.held.items()])
+            )
+            if rows.update(claimed_at=now) < len(self.held):
+                # some were settled meanwhile (the SMTP process wrote them "sent") or, past
+                # the lease, queued again: only those still claimed are held
+                still = set(rows.values_list("id", flat=True))
+                self.held = {ident: claim for ident, claim in self.held.items() if ident in still}
             Mailing.all_workspaces.filter(pk=self.mailing.pk).update(heartbeat_at=now)
         except DatabaseError:  # e.g. a deadlock with the sweeper's reclaim: renewed next time
             logger.warning("mailing %s: the claims could not be renewed", self.mailing.pk)
