@@ -131,6 +131,9 @@ def test_the_page_shows_seven_models_the_caveat_and_roi(client, giulia, journeys
     page = client.get("/attribution/", PERIOD)
     assert page.status_code == 200
     html = page.content.decode()
+    # the browser tab reads the page's name, not the chart scripts (they were once in the title)
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "Attribution" in title and "script" not in title
     for label in ("First touch", "Last touch", "Linear", "Time decay", "Position-based"):
         assert label in html
     assert "Markov chain" in html and "Shapley value" in html
