@@ -52,6 +52,9 @@ class RoiOut(Schema):
     model: str
     group: str
     granularity: str = "period"
+    as_of: str | None = None
+    stale: bool = False
+    computing: bool = False
     rows: list[RoiRow]
 
 
@@ -118,7 +121,11 @@ def attribution_roi(
     channel group; cost from the cost entries of the period. `granularity`: period (one row
     per key, the default), month, quarter, week or day (rows per bucket, `period` its label:
     2026-03, 2026-Q1, 2026-W09, 2026-03-02; each bucket attributed on its own). Ratios are null
-    when their denominator is 0."""
+    when their denominator is 0. Under Markov (a whole-period model, tens of seconds at 1M
+    contacts) the reply does not wait for a recomputation: once computed it is kept, and when
+    its inputs have changed since, the kept reply comes back at once with `stale` true and
+    `as_of` (when its inputs were read) while one recomputation runs in the background; only
+    the first request of a set of parameters waits."""
     query = selectors.query_parse(
         _params(
             to=to,
@@ -130,5 +137,10 @@ def attribution_roi(
         )
     )
     return selectors.roi(
-        _ws(request), selectors.model_parse(model), query, group=group, granularity=granularity
+        _ws(request),
+        selectors.model_parse(model),
+        query,
+        group=group,
+        granularity=granularity,
+        wait="if_missing",
     )

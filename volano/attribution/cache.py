@@ -8,18 +8,26 @@ generation is the workspace's current one. A result is stamped with the generati
 *before* its inputs were read, so a change that commits during a computation leaves it stale,
 never wrong. Channel rules are part of the signature (read on every request, a few rows).
 Costs and campaign names are not kept: they are read on every request (one small query each).
+
+A reader that must not wait (the ROI page and API under Markov, whose result is not additive
+over days and takes tens of seconds at 1M contacts) asks `kept_or_stale`: a stale result is
+given at once with the moment it was computed, and one background recomputation is enqueued
+(`tasks.roi_refresh_task`) however many readers see it stale; the page polls until it is current.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.utils import timezone
 
 from volano.attribution.models import CreditCache, InputsGeneration
 from volano.core.models import Workspace
@@ -45,6 +53,23 @@ def generation_raise(workspace: Workspace | int) -> None:
         InputsGeneration.objects.for_workspace(workspace).update(value=F("value") + 1)
 
 
+REFRESH_LEASE = dt.timedelta(minutes=10)  # a recomputation not done by then is enqueued again
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A kept result as `kept_or_stale` found it: `payload` None while the first computation
+    runs in the background; `as_of` when it was computed; `stale`: inputs changed since."""
+
+    payload: dict[str, Any] | None
+    as_of: dt.datetime | None
+    stale: bool
+
+    @property
+    def refreshing(self) -> bool:
+        return self.payload is None or self.stale
+
+
 def signature(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -63,6 +88,7 @@ def kept(
     )
     if row is not None:
         return row
+    read_at = timezone.now()  # what "as of" means: the inputs as they were when read
     started = time.perf_counter()
     payload = compute()
     try:
@@ -74,8 +100,67 @@ def kept(
                 params=json.loads(json.dumps(params, default=str)),
                 generation=current,
                 payload=payload,
+                computed_at=read_at,
                 seconds=time.perf_counter() - started,
             )
     except IntegrityError:  # the same report, kept meanwhile by another request
         pass
     return payload
+
+
+def kept_or_stale(
+    workspace: Workspace,
+    params: dict[str, Any],
+    compute: Callable[[], dict[str, Any]],
+    *,
+    refresh: Callable[[], None],
+    wait_if_missing: bool = True,
+) -> Kept:
+    """The result for `params` without waiting for a recomputation: the kept one while it is
+    current; a stale one as it is, `refresh()` being called (after commit) by the first reader
+    to see it stale, or again once `REFRESH_LEASE` has passed without a current result. When
+    nothing is kept: computed now (`wait_if_missing`), or `refresh()`ed and `payload` None."""
+    key = signature(params)
+    current = generation(workspace)
+    row = (
+        CreditCache.objects.for_workspace(workspace)
+        .filter(signature=key)
+        .values_list("payload", "generation", "computed_at")
+        .first()
+    )
+    if row is not None and row[1] == current:
+        return Kept(payload=row[0], as_of=row[2], stale=False)
+    if row is None and wait_if_missing:
+        payload = kept(workspace, params, compute)
+        return Kept(payload=payload, as_of=timezone.now(), stale=False)
+    now = timezone.now()
+    if row is None:
+        # a placeholder (generation -1: never current) that carries the refresh claim
+        try:
+            with transaction.atomic():
+                CreditCache.objects.create(
+                    workspace=workspace,
+                    signature=key,
+                    params=json.loads(json.dumps(params, default=str)),
+                    generation=-1,
+                    payload={},
+                    computed_at=now,
+                    refresh_enqueued_at=now,
+                )
+            transaction.on_commit(refresh)
+        except IntegrityError:  # another reader placed it first: its refresh is enqueued
+            pass
+        return Kept(payload=None, as_of=None, stale=True)
+    claimed = (
+        CreditCache.objects.for_workspace(workspace)
+        .filter(signature=key)
+        .filter(
+            Q(refresh_enqueued_at__isnull=True) | Q(refresh_enqueued_at__lt=now - REFRESH_LEASE)
+        )
+        .update(refresh_enqueued_at=now)
+    )
+    if claimed:
+        transaction.on_commit(refresh)
+    if row[1] < 0:  # the placeholder: the first computation is still running
+        return Kept(payload=None, as_of=None, stale=True)
+    return Kept(payload=row[0], as_of=row[2], stale=True)

@@ -25,7 +25,9 @@ class InputsGeneration(WorkspaceScopedModel):
 class CreditCache(WorkspaceScopedModel):
     """One report's attributed credits ({bucket: {key: {conversion: value}}}) for one set of
     parameters (`signature`: a hash of the model, dimension, conversions, period, granularity,
-    lookback, model parameters and the workspace's channel rules), as of `generation`."""
+    lookback, model parameters and the workspace's channel rules), as of `generation`.
+    `refresh_enqueued_at`: when a background recomputation of a stale result was enqueued
+    (`cache.kept_or_stale`), so that the readers of a stale result enqueue one, not one each."""
 
     signature = models.CharField(max_length=64)
     params = models.JSONField(default=dict)
@@ -33,6 +35,7 @@ class CreditCache(WorkspaceScopedModel):
     payload = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
     seconds = models.FloatField(default=0)
+    refresh_enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

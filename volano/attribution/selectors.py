@@ -4,6 +4,7 @@ one model or all seven side by side, and ROI per campaign and per channel under 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -270,6 +271,8 @@ def comparison(workspace: Workspace, query: Query) -> dict[str, Any]:
 # -- ROI ----------------------------------------------------------------------------------------
 
 ROI_GROUPS = ("campaign", "channel")
+PAGE_MODEL = "markov"  # the ROI section's model until the marketer picks another
+WAITS = ("always", "if_missing", "never")
 NO_CAMPAIGN = "(no campaign)"
 ROI_CONVERSIONS = ("lead", "mql", "sql", "customer", "revenue")
 
@@ -419,6 +422,7 @@ def roi(
     granularity: str = "period",
     touches: journeys.Touches | Callable[[], journeys.Touches] | None = None,
     by_day: bool = True,
+    wait: str = "always",
 ) -> dict:
     """Per campaign (UTM campaign) or channel group, and per bucket of `granularity` (the
     whole period by default): cost, leads, MQLs, SQLs, customers and revenue attributed under
@@ -430,7 +434,14 @@ def roi(
     group. `by_day` (the default): under an additive model (every model but Markov), the
     credits are the sums of days kept one by one (`daily`), so a change recomputes only the
     days it can move and any granularity sums the same days; `by_day=False` keeps the whole
-    result in `cache.kept`, as Markov always does."""
+    result in `cache.kept`, as Markov always does.
+
+    `wait` (for a whole kept result, i.e. Markov): "always" computes a stale result again before
+    answering (the CLI, the exports, the board's report); "if_missing" (the API) and "never"
+    (the page) answer at once with the stale result and enqueue one recomputation
+    (`tasks.roi_refresh_task`), "if_missing" computing now only when nothing is kept, "never"
+    not even then (no rows, `computing` true). The reply says `as_of` (when its inputs were
+    read, ISO; null while computing) and `stale` (inputs changed since)."""
     group = _choice(group, ROI_GROUPS, "group")
     granularity = granularity_parse(granularity)
     dimension = "campaign" if group == "campaign" else "channel"
@@ -447,8 +458,13 @@ def roi(
         "first": query.first,
         "last": query.last,
         "rules": [repr(rule) for rule in rules],
+        "time_zone": timezone.get_current_timezone_name(),
     }
     assert query.start is not None and query.end is not None
+    if wait not in WAITS:
+        raise ValueError(f"wait must be one of {WAITS}")
+    as_of: dt.datetime | None = timezone.now()
+    stale = computing = False
     if by_day and model in daily.ADDITIVE_MODELS:
         attributed = daily.bucketed(
             workspace,
@@ -459,13 +475,26 @@ def roi(
             touches=touches,
         )
     else:
-        attributed = cache.kept(
-            workspace,
-            params,
-            lambda: {
+
+        def compute() -> dict[str, Any]:
+            return {
                 "buckets": _attributed(workspace, model, query, dimension, granularity, touches)
-            },
-        )["buckets"]
+            }
+
+        if wait == "always":
+            attributed = cache.kept(workspace, params, compute)["buckets"]
+        else:
+            found = cache.kept_or_stale(
+                workspace,
+                params,
+                compute,
+                refresh=functools.partial(
+                    _roi_refresh_enqueue, workspace.pk, model, query, group, granularity
+                ),
+                wait_if_missing=wait == "if_missing",
+            )
+            attributed = found.payload["buckets"] if found.payload is not None else []
+            as_of, stale, computing = found.as_of, found.stale, found.payload is None
     names: dict[str, str] = {}
     if group == "campaign":
         names = {
@@ -516,4 +545,36 @@ def roi(
             )
         bucket_rows.sort(key=lambda row: (-row["revenue"], -row["cost"], row["key"]))
         rows.extend(bucket_rows)
-    return {"model": model, "group": group, "granularity": granularity, "rows": rows}
+    return {
+        "model": model,
+        "group": group,
+        "granularity": granularity,
+        "as_of": as_of.isoformat() if as_of else None,
+        "stale": stale,
+        "computing": computing,
+        "rows": rows,
+    }
+
+
+def _roi_refresh_enqueue(
+    workspace_id: int, model: str, query: Query, group: str, granularity: str
+) -> None:
+    from volano.attribution.tasks import roi_refresh_task
+
+    fields = dict(query.__dict__)
+    fields["start"] = query.start.isoformat() if query.start else None
+    fields["end"] = query.end.isoformat() if query.end else None
+    roi_refresh_task.enqueue(
+        workspace_id, model, fields, group, granularity, timezone.get_current_timezone_name()
+    )
+
+
+def query_from_fields(fields: dict[str, Any]) -> Query:
+    """A Query from the JSON fields `_roi_refresh_enqueue` gives a task."""
+    return Query(
+        **{
+            **fields,
+            "start": dt.date.fromisoformat(fields["start"]) if fields.get("start") else None,
+            "end": dt.date.fromisoformat(fields["end"]) if fields.get("end") else None,
+        }
+    )

@@ -34,14 +34,14 @@ def _query(
     """The pickers' values checked; on a bad one, the defaults and the error to show."""
     try:
         query = selectors.query_parse(request.GET)
-        model = selectors.model_parse(request.GET.get("model") or "markov")
+        model = selectors.model_parse(request.GET.get("model") or selectors.PAGE_MODEL)
         group = request.GET.get("group") or "campaign"
         if group not in selectors.ROI_GROUPS:
             raise ApplicationError(_("group must be campaign or channel"), field="group")
         granularity = selectors.granularity_parse(request.GET.get("granularity"))
         return query, model, group, granularity, None
     except ApplicationError as error:
-        return selectors.query_parse({}), "markov", "campaign", "period", error
+        return selectors.query_parse({}), selectors.PAGE_MODEL, "campaign", "period", error
 
 
 def granularity_labels() -> list[tuple[str, str]]:
@@ -167,7 +167,7 @@ def _roi_context(
 ) -> dict[str, Any]:
     """The ROI section: its rows (per bucket when bucketed, each bucket with its totals) and,
     when bucketed, the chart's cost and attributed revenue per bucket."""
-    roi = selectors.roi(workspace, model, query, group=group, granularity=granularity)
+    roi = selectors.roi(workspace, model, query, group=group, granularity=granularity, wait="never")
     assert query.start is not None and query.end is not None
     spans = selectors.buckets(query.start, query.end, granularity)
     by_bucket: dict[str, list[dict[str, Any]]] = {label: [] for label, _f, _l in spans}
@@ -209,6 +209,9 @@ def _roi_context(
         "roi_buckets": roi_buckets,
         "roi_chart": roi_chart,
         "bucketed": bucketed,
+        "roi_as_of": dt.datetime.fromisoformat(roi["as_of"]) if roi["as_of"] else None,
+        "roi_stale": roi["stale"],
+        "roi_computing": roi["computing"],
     }
 
 

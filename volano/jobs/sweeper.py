@@ -243,8 +243,9 @@ class Sweeper:
     def _nightly(self, now: dt.datetime) -> None:
         """Once a day from NIGHTLY_FROM_HOUR, on the bulk queue, for each workspace: the
         customer-value refit and churn-risk marks (nothing more for a workspace refitted today),
-        and the board's report's attributed days kept ahead (days kept and current are not
-        computed again). So a sweeper that takes over the same day and enqueues again changes
+        the board's report's attributed days kept ahead (days kept and current are not
+        computed again), and the attribution page's default ROI (Markov, the last 365 days)
+        kept ready for the day's first view. So a sweeper that takes over the same day and enqueues again changes
         nothing."""
         local = timezone.localtime(now)
         if local.hour < NIGHTLY_FROM_HOUR or self._nightly_on == local.date():
@@ -252,8 +253,12 @@ class Sweeper:
         self._nightly_on = local.date()
         tasks = [
             found
-            for name in ("value_model_nightly_task", "stakeholder_warm_nightly_task")
-            if (found := _task("volano.reports.tasks", name)) is not None
+            for module, name in (
+                ("volano.reports.tasks", "value_model_nightly_task"),
+                ("volano.reports.tasks", "stakeholder_warm_nightly_task"),
+                ("volano.attribution.tasks", "roi_warm_nightly_task"),
+            )
+            if (found := _task(module, name)) is not None
         ]
         if not tasks:
             return

@@ -138,7 +138,10 @@ def test_the_page_shows_seven_models_the_caveat_and_roi(client, giulia, journeys
         assert label in html
     assert "Markov chain" in html and "Shapley value" in html
     assert "no model is perfect" in html
-    assert "Fiera EMO" in html  # the ROI table
+    # the ROI section under Markov (the default) does not wait for its first computation
+    assert 'data-testid="roi-refreshing"' in html and "Computing this model" in html
+    first = client.get("/attribution/", {**PERIOD, "model": "first"}).content.decode()
+    assert "Fiera EMO" in first and 'data-testid="roi-refreshing"' not in first  # the ROI table
     bad = client.get("/attribution/", {"lookback_days": "-3"})
     assert bad.status_code == 200 and "lookback_days" in bad.content.decode()
 

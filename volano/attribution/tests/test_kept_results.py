@@ -136,3 +136,88 @@ def test_kept_results_equal_the_computation_and_follow_what_happens(officina):
         r["key"]: r["revenue"] for r in _kept(officina, "first", **year_back) if r["revenue"]
     }
     assert revenue == {"nl-marzo": 7000.0}
+
+
+def _refreshes_queued() -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path="volano.attribution.tasks.roi_refresh_task", status="READY"
+    ).count()
+
+
+@pytest.mark.django_db(transaction=True)  # the refresh is enqueued after commit; the worker runs it
+def test_markov_roi_never_makes_the_page_or_the_api_wait(officina, client, giulia, api):
+    """Markov is computed over the whole period at once (tens of seconds at 1M contacts): the
+    page answers at once and fills in when the background computation lands; after a change,
+    the page and the API give the kept figures with when they are from, one recomputation
+    runs, and then the figures follow the change."""
+    person = contact(officina, "lead@example.it", at(3, 1))
+    touch(officina, person, at(3, 10), **GOOGLE_ADS)
+    sql_at(officina, person, at(3, 20))
+    client.force_login(giulia)
+    section = {"HX-Request": "true", "HX-Target": "roi"}
+    page = {**YEAR, "model": "markov"}
+    html = client.get("/attribution/", page, headers=section).content.decode()
+    assert 'data-testid="roi-refreshing"' in html and 'hx-trigger="every 3s"' in html
+    assert "Computing this model" in html and 'data-testid="roi-table"' not in html
+    client.get("/attribution/", page, headers=section)  # a second reader, a poll
+    assert _refreshes_queued() == 1
+    worker_run_once()
+    html = client.get("/attribution/", page, headers=section).content.decode()
+    assert 'data-testid="roi-refreshing"' not in html and "fiera-emo" in html
+    query = {**YEAR, "model": "markov"}
+    reply = api.get("/attribution/roi", **query).json()
+    assert reply["stale"] is False and reply["as_of"]
+    assert _sqls(reply["rows"]) == {"fiera-emo": 1.0}
+    # a newsletter touch before the ad: the kept figures come back at once, marked stale
+    result = events_ingest(
+        workspace=officina,
+        items=[
+            {
+                "type": "page_view",
+                "contact_id": person.pk,
+                "occurred_at": at(3, 5).isoformat(),
+                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
+            }
+        ],
+    )
+    assert not result.rejected, result
+    worker_run_once()  # the reactions raise the inputs' generation
+    stale = api.get("/attribution/roi", **query).json()
+    assert stale["stale"] is True and stale["as_of"] == reply["as_of"]
+    assert _sqls(stale["rows"]) == {"fiera-emo": 1.0}
+    html = client.get("/attribution/", page, headers=section).content.decode()
+    assert "Figures as of" in html and "fiera-emo" in html
+    assert _refreshes_queued() == 1  # one recomputation for the API and the page
+    worker_run_once()
+    fresh = api.get("/attribution/roi", **query).json()
+    assert fresh["stale"] is False and fresh["as_of"] > reply["as_of"]
+    both = _sqls(fresh["rows"])
+    assert set(both) == {"fiera-emo", "nl-marzo"} and sum(both.values()) == pytest.approx(1.0)
+    assert fresh["rows"] == selectors.roi(officina, "markov", selectors.query_parse(YEAR))["rows"]
+
+
+@pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
+def test_the_nightly_task_keeps_the_pages_default_roi_ready(officina, client, giulia):
+    """The sweeper's nightly task, through the worker: the page's first view of the day (Markov
+    over the last 365 days, its defaults) is not computing."""
+    from django.utils import timezone
+
+    from volano.attribution.tasks import roi_warm_nightly_task
+
+    month_ago = timezone.now() - dt.timedelta(days=30)
+    person = contact(officina, "lead@example.it", month_ago - dt.timedelta(days=5))
+    touch(officina, person, month_ago, **GOOGLE_ADS)
+    sql_at(officina, person, month_ago + dt.timedelta(days=2))
+    worker_run_once()
+    roi_warm_nightly_task.enqueue(officina.pk)
+    worker_run_once()
+    assert CreditCache.objects.for_workspace(officina).count() == 2  # per campaign and channel
+    client.force_login(giulia)
+    section = {"HX-Request": "true", "HX-Target": "roi"}
+    html = client.get("/attribution/", headers=section).content.decode()
+    assert 'data-testid="roi-refreshing"' not in html and "fiera-emo" in html
+    html = client.get("/attribution/", {"group": "channel"}, headers=section).content.decode()
+    assert 'data-testid="roi-refreshing"' not in html and "Paid Search" in html
+    assert _refreshes_queued() == 0

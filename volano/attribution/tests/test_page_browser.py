@@ -9,6 +9,7 @@ import os
 import pytest
 
 from volano.attribution.tests.test_api_and_page import journeys_story  # noqa: F401
+from volano.conftest import worker_run_once
 
 VIEWPORT_WIDTH = 1440
 
@@ -35,6 +36,15 @@ def test_the_models_chart_is_drawn_and_the_page_fits(page, live_server, journeys
     expect(page.locator("#attribution-chart")).to_have_attribute("data-drawn", "true")
     expect(page.locator("[data-testid=models-table] thead th")).to_have_count(8)
     expect(page.locator("[data-testid=caveat]")).to_contain_text("no model is perfect")
+    # the ROI section under Markov (the default) does not wait for its first computation: it
+    # says so, and fills in by itself once the background worker has computed it
+    refreshing = page.locator("[data-testid=roi-refreshing]")
+    expect(refreshing).to_contain_text("Computing this model")
+    _shot(page, "attribution-roi-computing-1440.png")
+    worker_run_once()
+    expect(page.locator("[data-testid=roi-table]")).to_contain_text("Fiera EMO", timeout=20_000)
+    expect(refreshing).to_have_count(0)
+    expect(page.locator("#attribution-chart")).to_have_attribute("data-drawn", "true")
     _shot(page, "attribution-1440.png")
     _no_sideways_scroll(page)
     page.select_option("#id_conversion", "revenue")
