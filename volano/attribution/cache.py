@@ -12,7 +12,7 @@ Costs and campaign names are not kept: they are read on every request (one small
 A reader that must not wait (the ROI page and API under Markov, whose result is not additive
 over days and takes tens of seconds at 1M contacts) asks `kept_or_stale`: a stale result is
 given at once with the moment it was computed, and one background recomputation is enqueued
-(`tasks.roi_refresh_task`) however many readers see it stale; the page polls until it is current.
+(`tasks.kept_report_refresh_task`) however many readers see it stale; the page polls until it is current.
 """
 
 from __future__ import annotations

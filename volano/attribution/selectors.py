@@ -241,30 +241,65 @@ def attribution(workspace: Workspace, model: str, query: Query) -> dict[str, Any
     }
 
 
-def comparison(workspace: Workspace, query: Query) -> dict[str, Any]:
+def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> dict[str, Any]:
     """All seven models on the same paths: {"total", "journeys", "converted", "models",
-    "rows": [{"key", "label", "values": {model: value}}]} ordered by the mean credit."""
-    paths = query_paths(workspace, query)
-    credits = {model: _credit(paths, model, query) for model in MODELS}
-    order = sorted(
-        range(len(paths.keys)),
-        key=lambda i: (-sum(credits[m][i] for m in MODELS), paths.keys[i]),
-    )
-    rows = [
-        {
-            "key": paths.keys[i],
-            "label": key_label(query.dimension, paths.keys[i]),
-            "values": {model: credits[model][i] for model in MODELS},
+    "rows": [{"key", "label", "values": {model: value}}], "as_of", "stale", "computing"} ordered
+    by the mean credit. Kept per set of parameters (`cache`), and `wait` as for `roi`: the
+    page does not wait ("never"), the exports and the CLI do ("always")."""
+    if wait not in WAITS:
+        raise ValueError(f"wait must be one of {WAITS}")
+    params = {
+        "report": "comparison",
+        **{name: str(value) for name, value in query.__dict__.items()},
+        "rules": [repr(rule) for rule in workspace_rules(workspace)],
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+
+    def compute() -> dict[str, Any]:
+        paths = query_paths(workspace, query)
+        credits = {model: _credit(paths, model, query) for model in MODELS}
+        order = sorted(
+            range(len(paths.keys)),
+            key=lambda i: (-sum(credits[m][i] for m in MODELS), paths.keys[i]),
+        )
+        return {
+            "total": paths.total,
+            "journeys": float(paths.converted.sum() + paths.nulls.sum()),
+            "converted": float(paths.converted.sum()),
+            "paths": len(paths.lengths),
+            "rows": [
+                {"key": paths.keys[i], "values": {model: credits[model][i] for model in MODELS}}
+                for i in order
+            ],
         }
-        for i in order
-    ]
+
+    as_of: dt.datetime | None = timezone.now()
+    stale = computing = False
+    if wait == "always":
+        payload: dict[str, Any] | None = cache.kept(workspace, params, compute)
+    else:
+        found = cache.kept_or_stale(
+            workspace,
+            params,
+            compute,
+            refresh=functools.partial(
+                _refresh_enqueue, workspace.pk, "comparison", query, "", "", ""
+            ),
+            wait_if_missing=wait == "if_missing",
+        )
+        payload, as_of, stale = found.payload, found.as_of, found.stale
+        computing = payload is None
+    payload = payload or {"total": 0.0, "journeys": 0.0, "converted": 0.0, "paths": 0, "rows": []}
     return {
-        "total": paths.total,
-        "journeys": float(paths.converted.sum() + paths.nulls.sum()),
-        "converted": float(paths.converted.sum()),
-        "paths": len(paths.lengths),
+        **payload,
         "models": list(MODELS),
-        "rows": rows,
+        # labels in the reader's language: the kept result holds the keys alone
+        "rows": [
+            {**row, "label": key_label(query.dimension, row["key"])} for row in payload["rows"]
+        ],
+        "as_of": as_of.isoformat() if as_of else None,
+        "stale": stale,
+        "computing": computing,
     }
 
 
@@ -439,7 +474,7 @@ def roi(
     `wait` (for a whole kept result, i.e. Markov): "always" computes a stale result again before
     answering (the CLI, the exports, the board's report); "if_missing" (the API) and "never"
     (the page) answer at once with the stale result and enqueue one recomputation
-    (`tasks.roi_refresh_task`), "if_missing" computing now only when nothing is kept, "never"
+    (`tasks.kept_report_refresh_task`), "if_missing" computing now only when nothing is kept, "never"
     not even then (no rows, `computing` true). The reply says `as_of` (when its inputs were
     read, ISO; null while computing) and `stale` (inputs changed since)."""
     group = _choice(group, ROI_GROUPS, "group")
@@ -489,7 +524,7 @@ def roi(
                 params,
                 compute,
                 refresh=functools.partial(
-                    _roi_refresh_enqueue, workspace.pk, model, query, group, granularity
+                    _refresh_enqueue, workspace.pk, "roi", query, model, group, granularity
                 ),
                 wait_if_missing=wait == "if_missing",
             )
@@ -556,21 +591,27 @@ def roi(
     }
 
 
-def _roi_refresh_enqueue(
-    workspace_id: int, model: str, query: Query, group: str, granularity: str
+def _refresh_enqueue(
+    workspace_id: int, report: str, query: Query, model: str, group: str, granularity: str
 ) -> None:
-    from volano.attribution.tasks import roi_refresh_task
+    """Enqueue the recomputation of a kept report that a reader found stale: `report` "roi"
+    (with its model, group and granularity) or "comparison"."""
+    from volano.attribution.tasks import kept_report_refresh_task
 
     fields = dict(query.__dict__)
     fields["start"] = query.start.isoformat() if query.start else None
     fields["end"] = query.end.isoformat() if query.end else None
-    roi_refresh_task.enqueue(
-        workspace_id, model, fields, group, granularity, timezone.get_current_timezone_name()
+    kept_report_refresh_task.enqueue(
+        workspace_id,
+        report,
+        fields,
+        {"model": model, "group": group, "granularity": granularity},
+        timezone.get_current_timezone_name(),
     )
 
 
 def query_from_fields(fields: dict[str, Any]) -> Query:
-    """A Query from the JSON fields `_roi_refresh_enqueue` gives a task."""
+    """A Query from the JSON fields `_refresh_enqueue` gives a task."""
     return Query(
         **{
             **fields,

@@ -252,7 +252,7 @@ def attribution_page(request: HttpRequest) -> HttpResponse:
         response = render(request, "attribution/_roi.html", {**context, "oob": True})
         patch_vary_headers(response, ("HX-Request", "HX-Target"))
         return response
-    data = selectors.comparison(workspace, query)
+    data = selectors.comparison(workspace, query, wait="never")
     models = [
         {
             "key": m,
@@ -276,20 +276,22 @@ def attribution_page(request: HttpRequest) -> HttpResponse:
         {"label": row["label"], "values": [row["values"][m] for m in selectors.MODELS]}
         for row in data["rows"]
     ]
-    response = render(
-        request,
-        "attribution/page.html",
-        {
-            **context,
-            "data": data,
-            "table": table,
-            "models": models,
-            "chart": chart,
-            "conversions": [(c, selectors.CONVERSION_LABELS[c]) for c in CONVERSIONS],
-            "dimensions": [(d, selectors.DIMENSION_LABELS[d]) for d in DIMENSIONS],
-            "first_percent": round(query.first * 100),
-            "last_percent": round(query.last * 100),
-        },
-    )
+    context = {
+        **context,
+        "data": data,
+        "as_of": dt.datetime.fromisoformat(data["as_of"]) if data["as_of"] else None,
+        "table": table,
+        "models": models,
+        "chart": chart,
+        "conversions": [(c, selectors.CONVERSION_LABELS[c]) for c in CONVERSIONS],
+        "dimensions": [(d, selectors.DIMENSION_LABELS[d]) for d in DIMENSIONS],
+        "first_percent": round(query.first * 100),
+        "last_percent": round(query.last * 100),
+    }
+    if htmx and not htmx.boosted and htmx.target == "models":
+        # the models' section polling while it is computed in the background
+        response = render(request, "attribution/_models.html", context)
+    else:
+        response = render(request, "attribution/page.html", context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response

@@ -256,7 +256,7 @@ class Sweeper:
             for module, name in (
                 ("volano.reports.tasks", "value_model_nightly_task"),
                 ("volano.reports.tasks", "stakeholder_warm_nightly_task"),
-                ("volano.attribution.tasks", "roi_warm_nightly_task"),
+                ("volano.attribution.tasks", "page_warm_nightly_task"),
             )
             if (found := _task(module, name)) is not None
         ]

@@ -142,7 +142,7 @@ def _refreshes_queued() -> int:
     from django_tasks_db.models import DBTaskResult
 
     return DBTaskResult.objects.filter(
-        task_path="volano.attribution.tasks.roi_refresh_task", status="READY"
+        task_path="volano.attribution.tasks.kept_report_refresh_task", status="READY"
     ).count()
 
 
@@ -200,24 +200,67 @@ def test_markov_roi_never_makes_the_page_or_the_api_wait(officina, client, giuli
 
 @pytest.mark.django_db(transaction=True)  # the worker commits and reconnects
 def test_the_nightly_task_keeps_the_pages_default_roi_ready(officina, client, giulia):
-    """The sweeper's nightly task, through the worker: the page's first view of the day (Markov
-    over the last 365 days, its defaults) is not computing."""
+    """The sweeper's nightly task, through the worker: the page's first view of the day (its
+    defaults: the last 365 days, the ROI under Markov) is not computing."""
     from django.utils import timezone
 
-    from volano.attribution.tasks import roi_warm_nightly_task
+    from volano.attribution.tasks import page_warm_nightly_task
 
     month_ago = timezone.now() - dt.timedelta(days=30)
     person = contact(officina, "lead@example.it", month_ago - dt.timedelta(days=5))
     touch(officina, person, month_ago, **GOOGLE_ADS)
     sql_at(officina, person, month_ago + dt.timedelta(days=2))
     worker_run_once()
-    roi_warm_nightly_task.enqueue(officina.pk)
+    page_warm_nightly_task.enqueue(officina.pk)
     worker_run_once()
-    assert CreditCache.objects.for_workspace(officina).count() == 2  # per campaign and channel
+    # the models side by side, and the ROI per campaign and per channel
+    assert CreditCache.objects.for_workspace(officina).count() == 3
     client.force_login(giulia)
+    html = client.get("/attribution/").content.decode()
+    assert 'data-testid="models-refreshing"' not in html and 'data-testid="models-table"' in html
     section = {"HX-Request": "true", "HX-Target": "roi"}
     html = client.get("/attribution/", headers=section).content.decode()
     assert 'data-testid="roi-refreshing"' not in html and "fiera-emo" in html
     html = client.get("/attribution/", {"group": "channel"}, headers=section).content.decode()
     assert 'data-testid="roi-refreshing"' not in html and "Paid Search" in html
     assert _refreshes_queued() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # the refresh is enqueued after commit; the worker runs it
+def test_the_seven_models_never_make_the_page_wait(officina, client, giulia):
+    """The models side by side are kept too: the page's first view says they are being
+    computed and polls; the worker computes them once; a change shows the kept figures with
+    their time until the recomputation lands. The export waits for current figures."""
+    person = contact(officina, "lead@example.it", at(3, 1))
+    touch(officina, person, at(3, 10), **GOOGLE_ADS)
+    sql_at(officina, person, at(3, 20))
+    client.force_login(giulia)
+    section = {"HX-Request": "true", "HX-Target": "models"}
+    html = client.get("/attribution/", YEAR).content.decode()
+    assert 'data-testid="models-refreshing"' in html and 'hx-target="#models"' in html
+    assert 'data-testid="models-table"' not in html and "<html" in html
+    worker_run_once()
+    html = client.get("/attribution/", YEAR, headers=section).content.decode()
+    assert html.lstrip().startswith('<section class="card" id="models"') and "<html" not in html
+    assert 'data-testid="models-refreshing"' not in html and 'data-testid="models-table"' in html
+    assert "Paid Search" in html
+    result = events_ingest(
+        workspace=officina,
+        items=[
+            {
+                "type": "page_view",
+                "contact_id": person.pk,
+                "occurred_at": at(3, 5).isoformat(),
+                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
+            }
+        ],
+    )
+    assert not result.rejected, result
+    worker_run_once()  # the reactions raise the inputs' generation
+    html = client.get("/attribution/", YEAR, headers=section).content.decode()
+    assert "Figures as of" in html and "Email" not in html.split("models-table")[1]
+    # the export does not take the stale figures: it computes them (and keeps them)
+    csv_text = client.get("/attribution/", {**YEAR, "export": "models"}).content.decode()
+    assert "Email" in csv_text
+    html = client.get("/attribution/", YEAR, headers=section).content.decode()
+    assert 'data-testid="models-refreshing"' not in html and "Email" in html

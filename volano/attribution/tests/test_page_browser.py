@@ -33,23 +33,31 @@ def test_the_models_chart_is_drawn_and_the_page_fits(page, live_server, journeys
 
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{live_server.url}/attribution/?from=2026-01-01&to=2026-12-31")
-    expect(page.locator("#attribution-chart")).to_have_attribute("data-drawn", "true")
-    expect(page.locator("[data-testid=models-table] thead th")).to_have_count(8)
     expect(page.locator("[data-testid=caveat]")).to_contain_text("no model is perfect")
-    # the ROI section under Markov (the default) does not wait for its first computation: it
-    # says so, and fills in by itself once the background worker has computed it
+    # the page does not wait for the models' first computation, nor for the ROI under Markov
+    # (the default): each section says so, and fills in by itself once the background worker
+    # has computed it
+    expect(page.locator("[data-testid=models-refreshing]")).to_contain_text("Computing")
     refreshing = page.locator("[data-testid=roi-refreshing]")
     expect(refreshing).to_contain_text("Computing this model")
-    _shot(page, "attribution-roi-computing-1440.png")
+    _shot(page, "attribution-computing-1440.png")
     worker_run_once()
+    expect(page.locator("#attribution-chart")).to_have_attribute(
+        "data-drawn", "true", timeout=20_000
+    )
+    expect(page.locator("[data-testid=models-table] thead th")).to_have_count(8)
     expect(page.locator("[data-testid=roi-table]")).to_contain_text("Fiera EMO", timeout=20_000)
     expect(refreshing).to_have_count(0)
-    expect(page.locator("#attribution-chart")).to_have_attribute("data-drawn", "true")
+    expect(page.locator("[data-testid=models-refreshing]")).to_have_count(0)
     _shot(page, "attribution-1440.png")
     _no_sideways_scroll(page)
     page.select_option("#id_conversion", "revenue")
     page.locator("button", has_text="Compare").click()
-    expect(page.locator("[data-testid=models-table] tfoot")).to_contain_text("9,000")
+    expect(page.locator("[data-testid=models-refreshing]")).to_contain_text("Computing")
+    worker_run_once()
+    expect(page.locator("[data-testid=models-table] tfoot")).to_contain_text(
+        "9,000", timeout=20_000
+    )
     page.select_option("#id_model", "first")
     page.locator("button", has_text="Show").click()
     expect(page.locator("[data-testid=roi-table]")).to_contain_text("Fiera EMO")
@@ -69,8 +77,9 @@ def test_picking_month_cuts_the_roi_into_months_with_a_chart(page, live_server, 
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{live_server.url}/attribution/?from=2026-01-01&to=2026-12-31&model=first")
     expect(page.locator("#roi-chart")).to_have_count(0)
+    worker_run_once()  # the models side by side, computed in the background
     models_chart = page.locator("#attribution-chart")
-    expect(models_chart).to_have_attribute("data-drawn", "true")
+    expect(models_chart).to_have_attribute("data-drawn", "true", timeout=20_000)
     page.select_option("#id_granularity", "month")
     page.locator("#roi button", has_text="Show").click()
     expect(page.locator("#roi-chart")).to_have_attribute("data-drawn", "true")

@@ -13,8 +13,8 @@ from django.tasks import Task
 import volano
 
 PINNED = {
-    "volano.attribution.tasks.roi_refresh_task",
-    "volano.attribution.tasks.roi_warm_nightly_task",
+    "volano.attribution.tasks.kept_report_refresh_task",
+    "volano.attribution.tasks.page_warm_nightly_task",
     "volano.campaigns.tasks.first_touches_refresh_task",
     "volano.core.tasks.reactions_run_task",
     "volano.emails.tasks.broadcast_due_task",
