@@ -54,6 +54,7 @@ class RoiOut(Schema):
     granularity: str = "period"
     as_of: str | None = None
     stale: bool = False
+    refreshing: bool = False
     computing: bool = False
     rows: list[RoiRow]
 
@@ -124,8 +125,9 @@ def attribution_roi(
     when their denominator is 0. Under Markov (a whole-period model, tens of seconds at 1M
     contacts) the reply does not wait for a recomputation: once computed it is kept, and when
     its inputs have changed since, the kept reply comes back at once with `stale` true and
-    `as_of` (when its inputs were read) while one recomputation runs in the background; only
-    the first request of a set of parameters waits."""
+    `as_of` (when its inputs were read) while one recomputation runs in the background
+    (`refreshing`; at most one every two minutes while the inputs keep changing); only the
+    first request of a set of parameters waits."""
     query = selectors.query_parse(
         _params(
             to=to,

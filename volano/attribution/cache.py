@@ -54,20 +54,21 @@ def generation_raise(workspace: Workspace | int) -> None:
 
 
 REFRESH_LEASE = dt.timedelta(minutes=10)  # a recomputation not done by then is enqueued again
+# a stale result younger than this is given as it is, with no recomputation: while tracking
+# appends touches all the time, a report that is looked at is computed again at most this often
+REFRESH_EVERY = dt.timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
 class Kept:
     """A kept result as `kept_or_stale` found it: `payload` None while the first computation
-    runs in the background; `as_of` when it was computed; `stale`: inputs changed since."""
+    runs in the background; `as_of` when its inputs were read; `stale`: inputs changed since;
+    `refreshing`: a recomputation is enqueued or running (a reader may wait for it)."""
 
     payload: dict[str, Any] | None
     as_of: dt.datetime | None
     stale: bool
-
-    @property
-    def refreshing(self) -> bool:
-        return self.payload is None or self.stale
+    refreshing: bool = False
 
 
 def signature(params: dict[str, Any]) -> str:
@@ -118,14 +119,15 @@ def kept_or_stale(
 ) -> Kept:
     """The result for `params` without waiting for a recomputation: the kept one while it is
     current; a stale one as it is, `refresh()` being called (after commit) by the first reader
-    to see it stale, or again once `REFRESH_LEASE` has passed without a current result. When
-    nothing is kept: computed now (`wait_if_missing`), or `refresh()`ed and `payload` None."""
+    to see it stale once it is `REFRESH_EVERY` old, or again once `REFRESH_LEASE` has passed
+    without a current result. When nothing is kept: computed now (`wait_if_missing`), or
+    `refresh()`ed and `payload` None."""
     key = signature(params)
     current = generation(workspace)
     row = (
         CreditCache.objects.for_workspace(workspace)
         .filter(signature=key)
-        .values_list("payload", "generation", "computed_at")
+        .values_list("payload", "generation", "computed_at", "refresh_enqueued_at")
         .first()
     )
     if row is not None and row[1] == current:
@@ -150,17 +152,21 @@ def kept_or_stale(
             transaction.on_commit(refresh)
         except IntegrityError:  # another reader placed it first: its refresh is enqueued
             pass
-        return Kept(payload=None, as_of=None, stale=True)
-    claimed = (
-        CreditCache.objects.for_workspace(workspace)
-        .filter(signature=key)
-        .filter(
-            Q(refresh_enqueued_at__isnull=True) | Q(refresh_enqueued_at__lt=now - REFRESH_LEASE)
+        return Kept(payload=None, as_of=None, stale=True, refreshing=True)
+    payload, kept_generation, as_of, enqueued_at = row
+    placeholder = kept_generation < 0  # the first computation is enqueued or running
+    running = enqueued_at is not None and enqueued_at >= now - REFRESH_LEASE
+    if not running and (placeholder or as_of <= now - REFRESH_EVERY):
+        running = bool(
+            CreditCache.objects.for_workspace(workspace)
+            .filter(signature=key)
+            .filter(
+                Q(refresh_enqueued_at__isnull=True) | Q(refresh_enqueued_at__lt=now - REFRESH_LEASE)
+            )
+            .update(refresh_enqueued_at=now)
         )
-        .update(refresh_enqueued_at=now)
-    )
-    if claimed:
-        transaction.on_commit(refresh)
-    if row[1] < 0:  # the placeholder: the first computation is still running
-        return Kept(payload=None, as_of=None, stale=True)
-    return Kept(payload=row[0], as_of=row[2], stale=True)
+        if running:
+            transaction.on_commit(refresh)
+    if placeholder:
+        return Kept(payload=None, as_of=None, stale=True, refreshing=running)
+    return Kept(payload=payload, as_of=as_of, stale=True, refreshing=running)

@@ -243,7 +243,8 @@ def attribution(workspace: Workspace, model: str, query: Query) -> dict[str, Any
 
 def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> dict[str, Any]:
     """All seven models on the same paths: {"total", "journeys", "converted", "models",
-    "rows": [{"key", "label", "values": {model: value}}], "as_of", "stale", "computing"} ordered
+    "rows": [{"key", "label", "values": {model: value}}], "as_of", "stale", "refreshing",
+    "computing"} ordered
     by the mean credit. Kept per set of parameters (`cache`), and `wait` as for `roi`: the
     page does not wait ("never"), the exports and the CLI do ("always")."""
     if wait not in WAITS:
@@ -274,7 +275,7 @@ def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> d
         }
 
     as_of: dt.datetime | None = timezone.now()
-    stale = computing = False
+    stale = refreshing = computing = False
     if wait == "always":
         payload: dict[str, Any] | None = cache.kept(workspace, params, compute)
     else:
@@ -288,7 +289,7 @@ def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> d
             wait_if_missing=wait == "if_missing",
         )
         payload, as_of, stale = found.payload, found.as_of, found.stale
-        computing = payload is None
+        refreshing, computing = found.refreshing, payload is None
     payload = payload or {"total": 0.0, "journeys": 0.0, "converted": 0.0, "paths": 0, "rows": []}
     return {
         **payload,
@@ -299,6 +300,7 @@ def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> d
         ],
         "as_of": as_of.isoformat() if as_of else None,
         "stale": stale,
+        "refreshing": refreshing,
         "computing": computing,
     }
 
@@ -476,7 +478,9 @@ def roi(
     (the page) answer at once with the stale result and enqueue one recomputation
     (`tasks.kept_report_refresh_task`), "if_missing" computing now only when nothing is kept, "never"
     not even then (no rows, `computing` true). The reply says `as_of` (when its inputs were
-    read, ISO; null while computing) and `stale` (inputs changed since)."""
+    read, ISO; null while computing), `stale` (inputs changed since) and `refreshing` (a
+    recomputation is enqueued or running: a stale result younger than `cache.REFRESH_EVERY` is
+    given with none, so a report looked at while touches arrive is computed at most that often)."""
     group = _choice(group, ROI_GROUPS, "group")
     granularity = granularity_parse(granularity)
     dimension = "campaign" if group == "campaign" else "channel"
@@ -499,7 +503,7 @@ def roi(
     if wait not in WAITS:
         raise ValueError(f"wait must be one of {WAITS}")
     as_of: dt.datetime | None = timezone.now()
-    stale = computing = False
+    stale = refreshing = computing = False
     if by_day and model in daily.ADDITIVE_MODELS:
         attributed = daily.bucketed(
             workspace,
@@ -530,6 +534,7 @@ def roi(
             )
             attributed = found.payload["buckets"] if found.payload is not None else []
             as_of, stale, computing = found.as_of, found.stale, found.payload is None
+            refreshing = found.refreshing
     names: dict[str, str] = {}
     if group == "campaign":
         names = {
@@ -586,6 +591,7 @@ def roi(
         "granularity": granularity,
         "as_of": as_of.isoformat() if as_of else None,
         "stale": stale,
+        "refreshing": refreshing,
         "computing": computing,
         "rows": rows,
     }

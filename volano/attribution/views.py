@@ -211,6 +211,7 @@ def _roi_context(
         "bucketed": bucketed,
         "roi_as_of": dt.datetime.fromisoformat(roi["as_of"]) if roi["as_of"] else None,
         "roi_stale": roi["stale"],
+        "roi_refreshing": roi["refreshing"],
         "roi_computing": roi["computing"],
     }
 
