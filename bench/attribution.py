@@ -332,12 +332,21 @@ def after_a_change(workspace, query, group: str, granularity: str) -> None:
     )
     assert not result.rejected, result
     reactions = _worker_pass()
+    # as if the kept result were over `cache.REFRESH_EVERY` old (a recomputation is enqueued)
+    from django.db.models import F
+
+    from volano.attribution.cache import REFRESH_EVERY
+    from volano.attribution.models import CreditCache
+
+    CreditCache.objects.for_workspace(workspace).update(
+        computed_at=F("computed_at") - REFRESH_EVERY
+    )
     started = time.perf_counter()
     stale = selectors.roi(
         workspace, "markov", query, group=group, granularity=granularity, wait="if_missing"
     )
     answered = time.perf_counter() - started
-    assert stale["stale"], "the change did not make the kept result stale"
+    assert stale["stale"] and stale["refreshing"], "the change did not make the result stale"
     refreshed = _worker_pass()
     started = time.perf_counter()
     fresh = selectors.roi(
