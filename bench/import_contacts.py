@@ -272,9 +272,10 @@ def _fresh_pg_database(url: str) -> None:
     import psycopg
 
     name = url.rsplit("/", 1)[1]
-    if not name.startswith("volano_bench"):
+    if not (name.startswith("volano_bench") or name.endswith("_bench")):
         raise SystemExit(
-            f"refusing to recreate {name!r}: the bench database name starts with volano_bench"
+            f"refusing to recreate {name!r}: a bench database's name starts with volano_bench"
+            " or ends with _bench"
         )
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:

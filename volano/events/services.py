@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from volano.contacts.cleaning import FieldError, clean_email, normalise_email
 from volano.contacts.models import Contact
-from volano.core.api_input import storable_json, unstorable
+from volano.core.api_input import MAX_UTC_OFFSET, MAX_YEAR, MIN_YEAR, storable_json, unstorable
 from volano.core.errors import ApplicationError
 from volano.core.facts import EventsAppended
 from volano.core.models import Workspace
@@ -201,7 +201,13 @@ def _occurred_at(raw: Any, *, latest: dt.datetime, local: ZoneInfo) -> dt.dateti
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=local)
-    if problems := unstorable(value, "occurred_at"):
+    # The guard's own checks for a date-time (an offset or a year no column holds), asked only
+    # when the quick test below fails: it runs for every item of a batch.
+    offset = value.utcoffset()
+    if (
+        not MIN_YEAR <= value.year <= MAX_YEAR
+        or (offset is not None and abs(offset) > MAX_UTC_OFFSET)
+    ) and (problems := unstorable(value, "occurred_at")):
         raise _Rejected("occurred_at", problems[0]["message"])
     if value > latest:
         raise _Rejected("occurred_at", "is more than one day in the future")
@@ -341,6 +347,10 @@ def events_ingest(
             if row["contact_id"] is not None and row["contact_id"] not in known_ids:
                 reject(index, "contact_id", "no such contact in this workspace")
 
+    # Each event's column values are made here, before the transaction: on SQLite it holds the
+    # database's one write lock, so a second request's Python (its JSON, these values) runs while
+    # this one writes. Only the contact id, found under the lock, is filled in below.
+    values = _events_values(workspace=workspace, rows=rows, received_at=now, source=source)
     with transaction.atomic():
         emails = {row["email"] for row in rows.values() if row["email"]}
         by_email = _contacts_by_email(
@@ -358,6 +368,7 @@ def events_ingest(
         }
         by_visitor = _probe(Visitor, workspace, "anonymous_id", "contact_id", anonymous)
         new_events = []
+        stored = []
         for index, row in list(rows.items()):
             email = row.pop("email")
             if email:
@@ -369,7 +380,10 @@ def events_ingest(
             elif row["contact_id"] is None:
                 row["contact_id"] = by_visitor.get(row["anonymous_id"])
             new_events.append(row)
-        _events_insert(workspace=workspace, rows=new_events, received_at=now, source=source)
+            value = values[index]
+            value[1] = row["contact_id"]
+            stored.append(value)
+        _events_insert(stored)
         _events_announce(workspace.pk, new_events)
     result.accepted = len(new_events)
     result.rejected.sort(key=lambda r: r["index"])
@@ -550,17 +564,13 @@ EVENT_COLUMNS = (  # the event table's columns a bulk insert fills, in order (de
 )
 
 
-def _events_insert(
-    *, workspace: Workspace, rows: list[dict], received_at: dt.datetime, source: str
-) -> None:
-    """One multi-row INSERT (COPY on PostgreSQL) without building model instances.
-
-    Django's bulk_create spends most of its time preparing values field by field; here each
-    value is adapted once by the backend's own adapters. A dedup_key that a concurrent request
-    stored in the meantime is skipped by the unique constraint (ON CONFLICT DO NOTHING).
-    """
-    if not rows:
-        return
+def _events_values(
+    *, workspace: Workspace, rows: dict[int, dict], received_at: dt.datetime, source: str
+) -> dict[int, list]:
+    """index → the row's EVENT_COLUMNS values for `_events_insert`, each adapted once by the
+    backend's own adapters (Django's bulk_create spends most of its time preparing values field
+    by field); the contact id (position 1) is the row's as it stands, filled in by the caller
+    once resolved."""
     ops = connection.ops
     if connection.vendor == "sqlite":
         # What ops.adapt_datetimefield_value does on SQLite (naive UTC text), without its checks:
@@ -570,8 +580,9 @@ def _events_insert(
     else:
         moment = ops.adapt_datetimefield_value
     received = moment(received_at)
-    values = [
-        (
+    json_value = ops.adapt_json_value
+    return {
+        index: [
             workspace.pk,
             row["contact_id"],
             row["anonymous_id"],
@@ -587,11 +598,22 @@ def _events_insert(
             row.get("utm_content", ""),
             row["campaign"],
             row["content"],
-            ops.adapt_json_value(row["properties"], None),
+            json_value(row["properties"], None),
             row["dedup_key"],
-        )
-        for row in rows
-    ]
+        ]
+        for index, row in rows.items()
+    }
+
+
+def _events_insert(values: list[list]) -> None:
+    """One multi-row INSERT (COPY on PostgreSQL) of rows made by `_events_values`.
+
+    A dedup_key that a concurrent request stored in the meantime is skipped by the unique
+    constraint (ON CONFLICT DO NOTHING).
+    """
+    if not values:
+        return
+    ops = connection.ops
     table = ops.quote_name(Event._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in EVENT_COLUMNS)
     placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))

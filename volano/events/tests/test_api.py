@@ -246,7 +246,7 @@ def test_a_contact_created_by_a_batch_is_like_one_created_by_hand(officina, giul
 
 def test_a_dedup_key_that_races_in_is_skipped_not_an_error(officina, mario):
     """Two requests retrying the same item at once: the second insert meets the unique key."""
-    from volano.events.services import _events_insert
+    from volano.events.services import _events_insert, _events_values
 
     row = {
         "type": "email_opened",
@@ -258,18 +258,16 @@ def test_a_dedup_key_that_races_in_is_skipped_not_an_error(officina, mario):
         "campaign": "",
         "content": "",
     }
-    _events_insert(
-        workspace=officina,
-        rows=[{**row, "dedup_key": "k1"}],
-        received_at=timezone.now(),
-        source="api",
-    )
-    _events_insert(
-        workspace=officina,
-        rows=[{**row, "dedup_key": "k1"}, {**row, "dedup_key": "k2"}],
-        received_at=timezone.now(),
-        source="api",
-    )
+
+    def insert(*keys: str) -> None:
+        rows = {index: {**row, "dedup_key": key} for index, key in enumerate(keys)}
+        values = _events_values(
+            workspace=officina, rows=rows, received_at=timezone.now(), source="api"
+        )
+        _events_insert(list(values.values()))
+
+    insert("k1")
+    insert("k1", "k2")
     keys = Event.objects.for_workspace(officina).values_list("dedup_key", flat=True)
     assert sorted(keys) == ["k1", "k2"]
 
