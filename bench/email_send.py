@@ -33,6 +33,7 @@ import email.policy
 import io
 import os
 import pstats
+import resource
 import smtplib
 import socket
 import statistics
@@ -68,16 +69,42 @@ def _smtp_sink(port: int) -> subprocess.Popen:
     raise SystemExit("aiosmtpd did not start")
 
 
-def _bare_loop(port: int, messages: list[tuple[str, bytes]]) -> float:
-    """Messages/s of one smtplib connection sending pre-built messages."""
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (the SMTP process)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _bare_loop(
+    port: int, messages: list[tuple[str, bytes]], server: int
+) -> tuple[float, float, float]:
+    """Messages/s of one smtplib connection sending pre-built messages, and the CPU ms a
+    message of the server and of the loop meanwhile."""
+    cpu, own = _cpu_of(server), time.process_time()
     began = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         for to, raw in messages:
             smtp.sendmail("volano@bench.it", [to], raw)
-    return len(messages) / (time.perf_counter() - began)
+    elapsed = time.perf_counter() - began
+    per = 1000 / len(messages)
+    return (
+        len(messages) / elapsed,
+        (_cpu_of(server) - cpu) * per,
+        (time.process_time() - own) * per,
+    )
 
 
-def throughput(n: int, profile: bool, rounds: int) -> None:
+def throughput(n: int, profile: bool, rounds: int, connections: int = 0) -> None:
 
     from bench.email_render import newsletter_audience
     from volano.contacts.models import Contact
@@ -89,6 +116,7 @@ def throughput(n: int, profile: bool, rounds: int) -> None:
         mailing_deliver,
         mailing_send,
     )
+    from volano.emails.sending.transport import connections_of
 
     workspace, template, ids = newsletter_audience("bench-email-send", n, consent=True)
     # one mailing per round, each to its own slice of the audience
@@ -123,6 +151,7 @@ def throughput(n: int, profile: bool, rounds: int) -> None:
     sink = _smtp_sink(port)
     profiler = cProfile.Profile() if profile else None
     results = []  # (core messages/s, bare before, bare after) per round
+    cpu: list[dict[str, float]] = []  # CPU ms a message per round: server (bare, core), ours
     total_sent, total_elapsed = 0, 0.0
     try:
         from django.conf import settings
@@ -131,14 +160,21 @@ def throughput(n: int, profile: bool, rounds: int) -> None:
             "default": {
                 "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
                 "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 30},
+                **({"CONNECTIONS": connections} if connections else {}),
             }
         }
+        connections = connections_of("default")
         # rounds of bare loop, core, bare loop: the machine's load drifts within a run, so
         # each round's core figure is compared with the bare loop around it
         for mailing, part in zip(mailings, slices, strict=True):
             messages = [(f"c{i}@bench.it", sample) for i in range(len(part))]
-            bare_before = _bare_loop(port, messages)
+            bare_before, server_before, loop_before = _bare_loop(port, messages, sink.pid)
             mailing_send(workspace=workspace, actor=None, mailing=mailing)
+            server_cpu, worker_cpu, child_cpu = (
+                _cpu_of(sink.pid),
+                time.process_time(),
+                _children_cpu(),
+            )
             began = time.perf_counter()
             if profiler:
                 profiler.enable()
@@ -146,11 +182,26 @@ def throughput(n: int, profile: bool, rounds: int) -> None:
             if profiler:
                 profiler.disable()
             elapsed = time.perf_counter() - began
-            bare_after = _bare_loop(port, messages)
+            server_cpu, worker_cpu, child_cpu = (
+                _cpu_of(sink.pid) - server_cpu,
+                time.process_time() - worker_cpu,
+                _children_cpu() - child_cpu,
+            )
+            bare_after, server_after, loop_after = _bare_loop(port, messages, sink.pid)
             sent = Delivery.all_workspaces.filter(mailing=mailing, status="sent").count()
             total_sent += sent
             total_elapsed += elapsed
             results.append((sent / elapsed, bare_before, bare_after))
+            per = 1000 / max(1, sent)
+            cpu.append(
+                {
+                    "server bare": (server_before + server_after) / 2,
+                    "bare loop": (loop_before + loop_after) / 2,
+                    "server core": server_cpu * per,
+                    "worker": worker_cpu * per,
+                    "smtp process": child_cpu * per,
+                }
+            )
     finally:
         sink.terminate()
         sink.wait(10)
@@ -160,15 +211,18 @@ def throughput(n: int, profile: bool, rounds: int) -> None:
     for index, (core, before, after) in enumerate(results):
         print(
             f"round {index + 1}: {core:,.0f} messages/s; bare smtplib {before:,.0f} before, "
-            f"{after:,.0f} after; ratio {ratios[index]:.2f}"
+            f"{after:,.0f} after; ratio {ratios[index]:.2f}; CPU ms a message: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in cpu[index].items())
         )
     bare = statistics.mean(b for _, before, after in results for b in (before, after))
+    load = os.getloadavg()[0]
     print(
-        f"{total_sent:,} of {n:,} personalised messages on {connection.vendor}, one worker, "
+        f"{total_sent:,} of {n:,} personalised messages on {connection.vendor}, one worker "
+        f"({connections} SMTP connection{'s' if connections > 1 else ''}), "
         f"{len(results)} rounds: {total_sent / total_elapsed:,.0f} messages/s "
-        f"({total_elapsed:.1f} s); bare smtplib loop {bare:,.0f} messages/s ({len(sample):,} "
-        f"bytes each); ratio median {statistics.median(ratios):.2f} (rounds "
-        f"{', '.join(f'{r:.2f}' for r in ratios)}; goal >= 0.80)"
+        f"({total_elapsed:.1f} s); bare smtplib loop (one connection) {bare:,.0f} messages/s "
+        f"({len(sample):,} bytes each); ratio median {statistics.median(ratios):.2f} (rounds "
+        f"{', '.join(f'{r:.2f}' for r in ratios)}; goal >= 0.80); load {load:.2f}"
     )
     if profiler:
         out = io.StringIO()
@@ -176,6 +230,9 @@ def throughput(n: int, profile: bool, rounds: int) -> None:
         stats.sort_stats("cumulative").print_stats(25)
         stats.sort_stats("tottime").print_stats(25)
         print(out.getvalue())
+        dump = os.path.join(tempfile.gettempdir(), f"email_send-{os.getpid()}.prof")
+        stats.dump_stats(dump)
+        print(f"the whole profile: {dump} (python -m pstats)")
 
 
 # -- the 1M-contact outbox ------------------------------------------------------------------------
@@ -339,6 +396,10 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="throughput: rounds of bare loop, core, bare loop"
     )
+    parser.add_argument(
+        "--connections", type=int, default=0,
+        help="throughput: SMTP connections of the worker's SMTP process (default: the mailer's, 2)",
+    )  # fmt: skip
     parser.add_argument("--messages", type=int, help="instead of 2,000 (quick) / 20,000 (full)")
     parser.add_argument(
         "--contacts", type=int, default=OUTBOX_CONTACTS, help="--outbox: instead of 1,000,000"
@@ -350,7 +411,12 @@ def main() -> int:
     if args.outbox:
         outbox(args.runs, args.contacts)
     else:
-        throughput(args.messages or (20_000 if args.full else 2_000), args.profile, args.rounds)
+        throughput(
+            args.messages or (20_000 if args.full else 2_000),
+            args.profile,
+            args.rounds,
+            args.connections,
+        )
     return 0
 
 

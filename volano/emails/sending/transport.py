@@ -4,7 +4,9 @@ reused for a whole batch, and a per-server rate limit.
 The limit comes with the SMTP URL (`VOLANO_SMTP_URL=smtp://host:25?rate=20&hourly=5000`):
 `rate` messages per second in each worker process, `hourly` messages in any rolling hour
 across every worker (counted from the outbox: deliveries sent through that mailer in the last
-hour), so a send pauses, never drops, when it reaches the provider's ceiling."""
+hour), so a send pauses, never drops, when it reaches the provider's ceiling. `connections`
+(default 2) is how many SMTP connections a worker's SMTP process uses at once for marketing
+mail."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import fcntl
 import functools
 import json
 import os
@@ -46,6 +49,16 @@ def limits_of(mailer: str) -> Limits:
     config = getattr(settings, "MAILERS", {}).get(mailer, {})
     rate = config.get("RATE_LIMIT", {})
     return Limits(float(rate.get("per_second") or 0), int(rate.get("per_hour") or 0))
+
+
+CONNECTIONS = 2  # SMTP connections of a worker's SMTP process, unless the mailer says otherwise
+
+
+def connections_of(mailer: str) -> int:
+    """How many SMTP connections a worker's SMTP process opens to the mailer's server
+    (`?connections=N` of the SMTP URL; default 2), used at once for a marketing send."""
+    config = getattr(settings, "MAILERS", {}).get(mailer, {})
+    return max(1, int(config.get("CONNECTIONS") or CONNECTIONS))
 
 
 class Outcome:
@@ -375,7 +388,12 @@ class Transport:
             if database is None:
                 return None
             self._child = SmtpChild(
-                backend, self.limits.per_second, database, sent_sql=sent_sql, held_sql=held_sql
+                backend,
+                self.limits.per_second,
+                database,
+                sent_sql=sent_sql,
+                held_sql=held_sql,
+                connections=connections_of(self.mailer),
             )
         return self._child
 
@@ -391,7 +409,11 @@ class Transport:
 # worker renders and builds up to AHEAD messages ahead; the process talks to the server and
 # writes "sent" for each message the server accepted, then reports it.
 
-AHEAD = 16  # handed to the process, not yet answered: covers the next claim and render
+# handed to the process, not yet answered: more than a batch, so the process has a batch's
+# messages to send while the worker claims and renders the next one (double buffering)
+AHEAD = 80
+PIPE_SIZE = 1 << 20  # the pipe to the process holds AHEAD messages of ~10 KB: the worker's
+# writes never wait for the process to read (a 64 KB pipe held six and stalled the worker)
 
 
 def child_errors(answer: dict) -> BaseException:
@@ -427,8 +449,16 @@ class SmtpChild:
     SCRIPT = Path(__file__).with_name("smtp_child.py")
 
     def __init__(
-        self, backend: SmtpBackend, rate: float, database: dict, *, sent_sql: str, held_sql: str
+        self,
+        backend: SmtpBackend,
+        rate: float,
+        database: dict,
+        *,
+        sent_sql: str,
+        held_sql: str,
+        connections: int = 1,
     ) -> None:
+        self.connections = connections
         config = {
             "db": database,
             "sql": sent_sql,
@@ -442,6 +472,7 @@ class SmtpChild:
             "password": backend.password or "",
             "local_hostname": _local_hostname(),
             "rate": rate,
+            "connections": connections,
         }
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(self.SCRIPT)],
@@ -451,6 +482,8 @@ class SmtpChild:
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._in = self.process.stdin
+        with contextlib.suppress(OSError, AttributeError):  # Linux; elsewhere the default
+            fcntl.fcntl(self._in.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         self._out = self.process.stdout.fileno()
         self._buffer = b""
         self.in_flight: list[int] = []  # submission numbers not yet answered, in order
