@@ -61,8 +61,8 @@ from volano.emails.models import (
 from volano.emails.policy import email_policy_get, policy_quiet_until
 from volano.emails.sending.renderers import renderer_get
 from volano.emails.sending.transport import (
-    AHEAD,
     Outcome,
+    Prepared,
     SmtpChild,
     Transport,
     child_errors,
@@ -75,7 +75,13 @@ from volano.events.services import system_events_insert_select
 
 logger = logging.getLogger(__name__)
 
-BATCH = 50  # rows per claim: small, so a consent revoked during a send is seen within a batch
+# rows per claim: small, so a consent revoked during a send is seen within a second (each claim
+# checks consent, suppression and the cap again), large enough that a claim's own statements,
+# loading and rendering its contacts and writing its events are a small part of each message
+BATCH = 100
+# messages handed to the SMTP process and not yet answered: two batches, so the process sends
+# one while the worker claims, renders and builds the next (it never waits for the worker)
+AHEAD = 2 * BATCH
 MAX_ATTEMPTS = 8
 
 
@@ -967,13 +973,24 @@ class ChildSend:
         self.sent = []
 
     def send(self, claimed: list[dict], rendered: dict) -> str:
-        """Hand a claimed batch to the process; "paused" when the server went away (everything
-        in flight settled, the rest queued again with its backoff)."""
+        """Build a claimed batch and hand it to the process in one write, once at most
+        AHEAD - len(batch) messages are in flight (the process still sends the previous batch
+        while this one is claimed, rendered and built); "paused" when the server went away
+        (everything in flight settled, the rest queued again with its backoff) or the hourly
+        ceiling is reached."""
         mailing, transport, child, claims = self.mailing, self.transport, self.child, self.claims
-        stopped_at = len(claimed)
+        self.settle(child.answers(block=False))
+        over = False
+        budget = transport.hour_budget()
+        if budget is not None:  # the hourly ceiling: wait, do not drop
+            allowed = max(0, budget - len(child.in_flight))
+            if allowed < len(claimed):
+                _requeue(claimed[allowed:])
+                claims.done(claimed[allowed:])
+                claimed, over = claimed[:allowed], True
+        frames: list[tuple[int, dict, Prepared, EmailMultiAlternatives]] = []
+        stopped_at = len(claimed)  # claimed[stopped_at:] not looked at (a pause)
         for index, row in enumerate(claimed):
-            self.settle(child.answers(block=False))
-            self.wait(below=AHEAD)
             if self.paused:
                 stopped_at = index
                 break
@@ -984,14 +1001,6 @@ class ChildSend:
                 )
                 claims.done([row])
                 continue
-            budget = transport.hour_budget()
-            if budget is not None and budget - len(child.in_flight) <= 0:
-                # the hourly ceiling: wait, do not drop
-                self.drain()
-                _requeue(claimed[index:])
-                claims.done(claimed[index:])
-                self.events()
-                return "paused"
             claims.keep()
             if not claims.holds(row):  # queued again (the lease ran out): not this run's
                 continue
@@ -1003,36 +1012,34 @@ class ChildSend:
             )
             prepared = transport.prepare_for_child(message)
             self._seq += 1
-            seq = self._seq
-            self.rows[seq] = row
-            if not prepared.raw:  # not the fast path (a non-ASCII address): sent in-process
-                self.drain()
-                try:
-                    transport.begin(transport.prepare(message))
-                    provider_id = transport.finish()
-                except Exception as error:
-                    self.settle([_as_answer(seq, error)])
-                    continue
-                del self.rows[seq]
-                claims.done([row])
-                if _mark_sent(mailing, row, provider_id):
-                    self.sent.append(row)
+            if prepared.raw:
+                frames.append((self._seq, row, prepared, message))
                 continue
-            try:
-                child.submit(
-                    seq, prepared.sender, message.recipients(), prepared.raw,
-                    row=row["id"], claim=row["claim"], address=row["address"],
-                    message_id=message_id_for(mailing, row["id"]),
-                )  # fmt: skip
-            except smtplib.SMTPServerDisconnected as error:
-                self.drain()
-                self.settle([_as_answer(seq, error)])
-                stopped_at = index + 1
+            # not the fast path (a non-ASCII address): sent in-process, after what is before it
+            if not self.hand_over(frames):
+                stopped_at = index
                 break
+            frames = []
+            self.rows[self._seq] = row
+            self.drain()
+            try:
+                transport.begin(transport.prepare(message))
+                provider_id = transport.finish()
+            except Exception as error:
+                self.settle([_as_answer(self._seq, error)])
+                continue
+            del self.rows[self._seq]
+            claims.done([row])
+            if _mark_sent(mailing, row, provider_id):
+                self.sent.append(row)
+        else:
+            if self.hand_over(frames):
+                frames = []
         if self.paused:
             self.drain()
             waiting = {r["id"] for r in self.again}
-            self.again.extend(r for r in claimed[stopped_at:] if r["id"] not in waiting)
+            pending = [row for _seq, row, _prepared, _message in frames] + claimed[stopped_at:]
+            self.again.extend(r for r in pending if r["id"] not in waiting)
             _retry(self.again, self.why or "the connection to the SMTP server was lost")
             claims.done(self.again)
             self.again = []
@@ -1040,8 +1047,37 @@ class ChildSend:
                 child.reset()
             self.events()
             return "paused"
+        if over:
+            self.drain()
+            self.events()
+            return "paused"
         self.events()
         return "ok"
+
+    def hand_over(self, frames: list) -> bool:
+        """`frames` written to the process at once, when there is room for them in flight;
+        False (nothing written) when the server went away meanwhile."""
+        if not frames:
+            return not self.paused
+        self.wait(below=max(1, AHEAD - len(frames) + 1))
+        if self.paused:
+            return False
+        for seq, row, _prepared, _message in frames:
+            self.rows[seq] = row
+        try:
+            self.child.submit_many(
+                [
+                    (
+                        seq, prepared.sender, message.recipients(), prepared.raw, row["id"],
+                        row["claim"], row["address"], message_id_for(self.mailing, row["id"]),
+                    )
+                    for seq, row, prepared, message in frames
+                ]
+            )  # fmt: skip
+        except smtplib.SMTPServerDisconnected:
+            # the process is gone: what it had answered is read, the rest answered as lost
+            self.drain()
+        return True
 
     def finish(self) -> None:
         """The end of the run: what is in flight answered (a pause then queues nothing more)."""

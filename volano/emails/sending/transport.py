@@ -405,15 +405,13 @@ class Transport:
 
 
 # -- the SMTP conversation in a process of its own ----------------------------------------------
-# A marketing batch is handed to `smtp_child.py` (see there why a process and not a thread): the
-# worker renders and builds up to AHEAD messages ahead; the process talks to the server and
-# writes "sent" for each message the server accepted, then reports it.
+# A marketing batch is handed to `smtp_child.py` (see there why a process and not a thread) in
+# one write; the process talks to the server and writes "sent" for each message the server
+# accepted, then reports it.
 
-# handed to the process, not yet answered: more than a batch, so the process has a batch's
-# messages to send while the worker claims and renders the next one (double buffering)
-AHEAD = 80
-PIPE_SIZE = 1 << 20  # the pipe to the process holds AHEAD messages of ~10 KB: the worker's
-# writes never wait for the process to read (a 64 KB pipe held six and stalled the worker)
+# the pipe to the process: a 64 KB pipe held six messages of ~10 KB, and the worker waited for
+# the process to read before it could build the next one
+PIPE_SIZE = 1 << 20
 
 
 def child_errors(answer: dict) -> BaseException:
@@ -486,7 +484,7 @@ class SmtpChild:
             fcntl.fcntl(self._in.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         self._out = self.process.stdout.fileno()
         self._buffer = b""
-        self.in_flight: list[int] = []  # submission numbers not yet answered, in order
+        self.in_flight: dict[int, None] = {}  # submission numbers not yet answered, in order
         self._write(json.dumps(config).encode() + b"\n")
 
     def _write(self, data: bytes) -> None:
@@ -496,18 +494,22 @@ class SmtpChild:
         except (BrokenPipeError, OSError, ValueError) as error:
             raise smtplib.SMTPServerDisconnected(f"the SMTP process is gone: {error}") from error
 
-    def submit(
-        self, ident: int, sender: str, recipients: list[str], raw: bytes, *, row: int,
-        claim: str, address: str, message_id: str,
-    ) -> None:  # fmt: skip
-        """Hand over message `ident` (a number of the worker's, answered with it) for delivery
-        row `row`, sent only while the row is claimed under `claim`."""
-        head = {
-            "op": "msg", "id": ident, "row": row, "claim": claim, "from": sender,
-            "to": recipients, "address": address, "message_id": message_id, "size": len(raw),
-        }  # fmt: skip
-        self._write(json.dumps(head).encode() + b"\n" + raw)
-        self.in_flight.append(ident)
+    def submit_many(self, messages: list[tuple[int, str, list[str], bytes, int, str, str, str]]):
+        """Hand over messages in one write, each `(ident, sender, recipients, raw, row, claim,
+        address, message_id)`: message `ident` (a number of the worker's, answered with it)
+        for delivery row `row`, sent only while the row is claimed under `claim`. They are in
+        flight from here on, also when the write fails (the process is gone: `answers` then
+        answers them as lost)."""
+        parts: list[bytes] = []
+        for ident, sender, recipients, raw, row, claim, address, message_id in messages:
+            head = {
+                "op": "msg", "id": ident, "row": row, "claim": claim, "from": sender,
+                "to": recipients, "address": address, "message_id": message_id,
+                "size": len(raw),
+            }  # fmt: skip
+            parts += (json.dumps(head).encode(), b"\n", raw)
+            self.in_flight[ident] = None
+        self._write(b"".join(parts))
 
     def reset(self) -> None:
         self._write(b'{"op": "reset"}\n')
@@ -521,7 +523,7 @@ class SmtpChild:
             if b"\n" in self._buffer:
                 line, self._buffer = self._buffer.split(b"\n", 1)
                 answer = json.loads(line)
-                self.in_flight.remove(answer["id"])
+                del self.in_flight[answer["id"]]
                 found.append(answer)
                 continue
             wait = 0.0 if found or not block else timeout
@@ -534,7 +536,7 @@ class SmtpChild:
                     {"id": i, "ok": False, "exc": "aborted", "code": None, "text": ""}
                     for i in self.in_flight
                 )
-                self.in_flight = []
+                self.in_flight = {}
                 break
             self._buffer += chunk
         return found
