@@ -258,9 +258,6 @@ class Connection(threading.Thread):
                 m = child.next_message()
                 if m is None:
                     break
-                if m is _RESET:
-                    child.broken = False
-                    continue
                 if child.broken:
                     child.answer(m["id"], ok=False, exc="aborted", code=None, text="", refused={})
                     continue
@@ -351,11 +348,15 @@ class Child:
         """The next frame to act on, or None when the worker closed its end and none is left
         (or the worker is gone)."""
         with self.ready:
-            while not self.queue and not self.closed and not self.stopped:
-                self.ready.wait()
-            if self.stopped or not self.queue:
-                return None
-            return self.queue.popleft()
+            while True:
+                while not self.queue and not self.closed and not self.stopped:
+                    self.ready.wait()
+                if self.stopped or not self.queue:
+                    return None
+                item = self.queue.popleft()
+                if item is not _RESET:
+                    return item
+                self.broken = False  # here, so no message after the reset is aborted
 
     def stop(self) -> None:
         with self.ready:
