@@ -1069,7 +1069,7 @@ class ChildSend:
                 [
                     (
                         seq, prepared.sender, message.recipients(), prepared.raw, row["id"],
-                        row["claim"], row["address"], message_id_for(self.mailing, row["id"]),
+                        row["claim"], row["address"], message.extra_headers["Message-ID"],
                     )
                     for seq, row, prepared, message in frames
                 ]

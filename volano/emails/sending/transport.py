@@ -122,6 +122,12 @@ def _address(value: str) -> str:
     return formataddr((name, address), charset="utf-8") if name else address
 
 
+@functools.lru_cache(maxsize=256)
+def envelope_sender(from_email: str) -> str:
+    """The envelope sender of a From header (a mailing's few senders, parsed once each)."""
+    return parseaddr(from_email)[1]
+
+
 def _fast_path_ok(message: EmailMessage) -> bool:
     if message.attachments or message.cc or message.bcc or message.reply_to:
         return False
@@ -155,20 +161,19 @@ def _header_line(name: str, value: str) -> str:
 
 def _encoded_words(value: str) -> str:
     """RFC 2047 base64 encoded-words of at most 75 characters, one a folded line, never a
-    character split across two (email.header computes both encodings' lengths char by char)."""
-    words: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    for char in value:
-        length = len(char.encode("utf-8"))
-        if size + length > 45:  # 45 bytes: 60 of base64, 72 with "=?utf-8?b?…?="
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(char)
-        size += length
-    words.append("".join(chunk))
+    character split across two: UTF-8 cut every 45 bytes (60 of base64, 72 with "=?utf-8?b?…?="),
+    each cut moved back to the start of the character it would split."""
+    data = value.encode("utf-8")
+    words: list[bytes] = []
+    start = 0
+    while start < len(data):
+        end = min(start + 45, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a continuation byte
+            end -= 1
+        words.append(data[start:end])
+        start = end
     return "\r\n ".join(
-        f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words
+        f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words or [b""]
     )
 
 
@@ -263,7 +268,7 @@ class Transport:
                 raise smtplib.SMTPServerDisconnected("no connection to the SMTP server")
             assert backend.connection is not None
             backend.connection.sendmail(
-                parseaddr(message.from_email)[1], message.recipients(), smtp_bytes(message)
+                envelope_sender(message.from_email), message.recipients(), smtp_bytes(message)
             )
             return ""
         sent = backend.send_messages([message])
@@ -288,7 +293,7 @@ class Transport:
             backend.open()
             self._backend = backend
         if isinstance(self._backend, SmtpBackend) and _fast_path_ok(message):
-            return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
+            return Prepared(message, envelope_sender(message.from_email), smtp_bytes(message))
         return Prepared(message, "", b"")
 
     @staticmethod
@@ -296,7 +301,7 @@ class Transport:
         """`prepare` for the SMTP process (no connection of the worker's own is opened): raw
         is empty when the message needs Django's own path (attachments, cc, non-ASCII)."""
         if _fast_path_ok(message):
-            return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
+            return Prepared(message, envelope_sender(message.from_email), smtp_bytes(message))
         return Prepared(message, "", b"")
 
     def begin(self, prepared: Prepared) -> None:
