@@ -8,10 +8,11 @@ the builder to give the lock back — on a loaded machine, for the builder to ge
 (docs/benchmarks.md, issue 14, session mail14c).
 
 Connections: `connections` SMTP connections to the same server (default 2), each in a thread of
-this process with its own database connection, taking the next message handed over: while one
-waits for the server's reply the other talks. The threads share the interpreter lock, but they
-spend their time waiting on sockets. One reader thread takes the worker's frames as they come,
-so the worker never waits for a full pipe while it could build the next batch.
+this process with its own database connection (for the claim check), taking the next message
+handed over: while one waits for the server's reply the other talks. The threads share the
+interpreter lock, but they spend their time waiting on sockets. One reader thread takes the
+worker's frames as they come, so the worker never waits for a full pipe while it could build
+the next batch; one writer thread writes "sent" and answers the worker.
 
 Protocol (stdin: frames from the worker; stdout: one JSON line per message, in the order the
 messages were finished, not handed over):
@@ -28,11 +29,13 @@ messages were finished, not handed over):
 
 Exactly once: before a connection starts a message it checks that the message's row is still
 claimed under the claim the worker was given (`held_sql`; a row that went back to the queue, and
-maybe to another claim, is answered "released" and never handed to the server), and it writes
-"sent" itself (`sql`, on its thread's own database connection, in autocommit, under the same
-claim) as soon as the server accepted the message, before that connection starts its next one,
-as the worker's own loop does: at most one message per connection (the one between the server's
-acceptance and that write) can be sent twice after a crash of this process. The worker keeps
+maybe to another claim, is answered "released" and never handed to the server), and "sent" is
+written by this process (`sql`, by the writer thread on its own database connection, in
+autocommit, under the same claim) as soon as the server accepted the message; the connection
+talks to the server about its next message meanwhile, but sends that one's final "." (which
+makes the server accept it) only once the write is done. So, as in the worker's own loop, at
+most one message per connection (the one between the server's acceptance and that write) can
+be sent twice after a crash of this process. The worker keeps
 the claims of the messages in flight alive meanwhile (services.Claims). Before the end of a
 message's data (the "." that makes the server accept it) each connection checks that the worker
 is alive (its parent process): after the worker is killed, the messages already handed over are
@@ -104,26 +107,40 @@ class Database:
             self.db.close()
 
 
-class Connection(threading.Thread):
-    """One SMTP connection and the messages it sends, one after the other."""
+class Writer(threading.Thread):
+    """Writes "sent" for the messages the server accepted, on a database connection of its own,
+    then answers the worker; meanwhile the connection that sent a message already talks to the
+    server about its next one, up to the end of that one's data (`Connection.send` waits for
+    the write before its final "."), so a write that waits for the worker's transaction no
+    longer holds the conversation up."""
 
-    def __init__(self, child: Child, number: int) -> None:
-        super().__init__(name=f"smtp-{number}", daemon=True)
+    def __init__(self, child: Child) -> None:
+        super().__init__(name="sent", daemon=True)
         self.child = child
-        self.conn: smtplib.SMTP | None = None
+        self.queue: deque[tuple[dict, threading.Event] | None] = deque()
+        self.ready = threading.Condition()
         self.db: Database | None = None
 
-    # -- the outbox -----------------------------------------------------------------------------
+    def write(self, m: dict) -> threading.Event:
+        """Queue the "sent" write of accepted message `m`; the event is set once written."""
+        done = threading.Event()
+        with self.ready:
+            self.queue.append((m, done))
+            self.ready.notify()
+        return done
 
-    def held(self, m: dict) -> bool:
-        """The message's row is still claimed under its claim (raises the driver's errors)."""
-        assert self.db is not None
-        return self.db.execute(self.child.held_sql, (m["row"], m["claim"])).fetchone() is not None
+    def close(self) -> None:
+        """Every queued write done, then the thread ends."""
+        with self.ready:
+            self.queue.append(None)
+            self.ready.notify()
+        self.join()
 
     def mark_sent(self, m: dict) -> bool:
         """Write "sent" for an accepted message; False when not written (the row is another
         claim's now, or the database failed: the worker then writes it itself)."""
-        assert self.db is not None
+        if self.db is None:
+            return False
         now = dt.datetime.now(dt.UTC)
         if self.db.vendor == "sqlite":
             at: object = str(now.replace(tzinfo=None))  # naive UTC text, as Django writes it
@@ -134,6 +151,44 @@ class Connection(threading.Thread):
             return self.db.execute(self.child.sql, params).rowcount == 1
         except Exception:
             return False
+
+    def run(self) -> None:
+        try:
+            self.db = Database(self.child.config.get("db") or {})
+        except Exception:  # the worker writes each "sent" itself (answered not recorded)
+            self.db = None
+        try:
+            while True:
+                with self.ready:
+                    while not self.queue:
+                        self.ready.wait()
+                    item = self.queue.popleft()
+                if item is None:
+                    return
+                m, done = item
+                self.child.answer(m["id"], ok=True, recorded=self.mark_sent(m))
+                done.set()
+        finally:
+            if self.db is not None:
+                self.db.close()
+
+
+class Connection(threading.Thread):
+    """One SMTP connection and the messages it sends, one after the other."""
+
+    def __init__(self, child: Child, number: int) -> None:
+        super().__init__(name=f"smtp-{number}", daemon=True)
+        self.child = child
+        self.conn: smtplib.SMTP | None = None
+        self.db: Database | None = None
+        self.written: threading.Event | None = None  # the last accepted message's "sent"
+
+    # -- the outbox -----------------------------------------------------------------------------
+
+    def held(self, m: dict) -> bool:
+        """The message's row is still claimed under its claim (raises the driver's errors)."""
+        assert self.db is not None
+        return self.db.execute(self.child.held_sql, (m["row"], m["claim"])).fetchone() is not None
 
     # -- the conversation ----------------------------------------------------------------------
 
@@ -202,6 +257,10 @@ class Connection(threading.Thread):
         data = _LEADING_DOT.sub(b"..", raw)
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
+        # the message before this one is written "sent" before this one can be accepted: at
+        # most one accepted message per connection is not yet written
+        if self.written is not None:
+            self.written.wait()
         if not self.child.worker_alive():  # the worker is gone: never complete this one
             raise Quit
         # one send with the final "." (two small writes wait on Nagle and the peer's delayed
@@ -277,10 +336,10 @@ class Connection(threading.Thread):
                 except Exception as error:
                     self.failure(m["id"], error)
                     continue
-                # written before this connection starts another: a crash now sends it twice at
-                # most. A row this process cannot see (the worker's own transaction holds it)
-                # the worker writes.
-                child.answer(m["id"], ok=True, recorded=self.mark_sent(m))
+                # written before this connection completes another: a crash now sends it twice
+                # at most. A row this process cannot see (the worker's own transaction holds
+                # it) the worker writes.
+                self.written = child.writer.write(m)
         except Quit:
             child.stop()
         except BaseException:
@@ -313,6 +372,7 @@ class Child:
         self.ready = threading.Condition()
         self.pacing = threading.Lock()
         self.writing = threading.Lock()
+        self.writer = Writer(self)
 
     # -- frames from the worker ----------------------------------------------------------------
 
@@ -388,13 +448,16 @@ class Child:
     def run(self) -> None:
         count = max(1, int(self.config.get("connections") or 1))
         connections = [Connection(self, n) for n in range(count)]
+        self.writer.start()
         for connection in connections:
             connection.start()
         reader = threading.Thread(target=self.read, name="frames", daemon=True)
         reader.start()
         for connection in connections:
             connection.join()
-        # the connections ended: the worker closed its end (every message answered) or is gone
+        # the connections ended: the worker closed its end (every message answered) or is gone;
+        # what the server accepted is written "sent" all the same
+        self.writer.close()
 
 
 def main() -> int:
