@@ -897,10 +897,9 @@ def _send_claimed(
 
 class ChildSend:
     """A mailing's marketing batches through the SMTP process (transport.SmtpChild), for one
-    `mailing_deliver` run. Each message is built while the process talks to the server about
-    the ones before it (up to AHEAD in flight), and the messages in flight at the end of a batch
-    stay in flight while the next batch is claimed and rendered, so the process never waits for
-    the worker's work between batches. The process writes "sent" as soon as the server accepts
+    `mailing_deliver` run. Each batch is built while the process talks to the server about the
+    previous one, and handed over in one write (up to AHEAD in flight), so the process never
+    waits for the worker's claim, render and build between batches. The process writes "sent" as soon as the server accepts
     a message, under the message's claim. Outcomes as in the worker's own loop: a 5xx a hard
     bounce, a 4xx this row's retry, a lost connection or a 421 a pause, the rest of the batch
     back in the queue. While messages are in flight the worker keeps their claims (`Claims`),
