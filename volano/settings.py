@@ -6,7 +6,8 @@ DATABASE_URL      e.g. postgres://user@127.0.0.1:5432/volano (default: SQLite in
 VOLANO_SECRET_KEY secret key (default: generated once and kept in the data folder)
 VOLANO_ALLOWED_HOSTS  comma-separated (default: 127.0.0.1,localhost)
 VOLANO_SMTP_URL   smtp://user:pass@host:587?tls=1&rate=20&hourly=5000 (rate: messages per second,
-                  hourly: per rolling hour; default: mail is written to the outbox folder)
+                  hourly: per rolling hour, connections: SMTP connections per worker for
+                  marketing mail, default 2; default: mail is written to the outbox folder)
 VOLANO_REDIS_URL  redis://127.0.0.1:6379/0 to share rate limits and cache between processes
 VOLANO_BROKER_URL amqp://guest:guest@127.0.0.1:5672// (or redis://…/1): background work on Celery
                   workers (`volano worker`) instead of the embedded database worker
@@ -329,12 +330,14 @@ def mailers_from_env() -> dict:
                 "use_ssl": parts.scheme == "smtps",
                 "timeout": 30,
             },
-            # ?rate=20&hourly=5000: messages per second (per worker) and per rolling hour
+            # ?rate=20&hourly=5000: messages per second (per worker) and per rolling hour;
+            # ?connections=N: SMTP connections of a worker's marketing send, 0 the default (2)
             # (volano/emails/sending/transport.py)
             "RATE_LIMIT": {
                 "per_second": float(query.get("rate", "0") or 0),
                 "per_hour": int(query.get("hourly", "0") or 0),
             },
+            "CONNECTIONS": int(query.get("connections", "0") or 0),
         }
     }
 

@@ -647,8 +647,11 @@ def system_events_insert_select(
     properties: dict | None = None,
     properties_sql: str = "",
     properties_params: list | tuple = (),
+    channel: str = Channel.SYSTEM,
+    campaign: str = "",
 ) -> int:
-    """One INSERT … SELECT of system events, one per row of `select_sql` (which must have a
+    """One INSERT … SELECT of events Volano itself records (source "volano"; channel "system"
+    unless `channel`, with `campaign`), one per row of `select_sql` (which must have a
     `contact_id` column), stamped `at`. Properties are the constant `properties`, or the SQL
     expression `properties_sql` over the selected row `s` (it must give JSON). Returns the
     number of events written."""
@@ -657,8 +660,9 @@ def system_events_insert_select(
         "type": type,
         "occurred_at": at,
         "received_at": at,
-        "channel": Channel.SYSTEM,
+        "channel": channel,
         "source": "volano",
+        "campaign": campaign,
         "properties": properties or {},
     }
     columns: list[str] = []

@@ -4,7 +4,9 @@ reused for a whole batch, and a per-server rate limit.
 The limit comes with the SMTP URL (`VOLANO_SMTP_URL=smtp://host:25?rate=20&hourly=5000`):
 `rate` messages per second in each worker process, `hourly` messages in any rolling hour
 across every worker (counted from the outbox: deliveries sent through that mailer in the last
-hour), so a send pauses, never drops, when it reaches the provider's ceiling."""
+hour), so a send pauses, never drops, when it reaches the provider's ceiling. `connections`
+(default 2) is how many SMTP connections a worker's SMTP process uses at once for marketing
+mail."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import fcntl
 import functools
 import json
 import os
@@ -46,6 +49,16 @@ def limits_of(mailer: str) -> Limits:
     config = getattr(settings, "MAILERS", {}).get(mailer, {})
     rate = config.get("RATE_LIMIT", {})
     return Limits(float(rate.get("per_second") or 0), int(rate.get("per_hour") or 0))
+
+
+CONNECTIONS = 2  # SMTP connections of a worker's SMTP process, unless the mailer says otherwise
+
+
+def connections_of(mailer: str) -> int:
+    """How many SMTP connections a worker's SMTP process opens to the mailer's server
+    (`?connections=N` of the SMTP URL; default 2), used at once for a marketing send."""
+    config = getattr(settings, "MAILERS", {}).get(mailer, {})
+    return max(1, int(config.get("CONNECTIONS") or CONNECTIONS))
 
 
 class Outcome:
@@ -109,6 +122,12 @@ def _address(value: str) -> str:
     return formataddr((name, address), charset="utf-8") if name else address
 
 
+@functools.lru_cache(maxsize=256)
+def envelope_sender(from_email: str) -> str:
+    """The envelope sender of a From header (a mailing's few senders, parsed once each)."""
+    return parseaddr(from_email)[1]
+
+
 def _fast_path_ok(message: EmailMessage) -> bool:
     if message.attachments or message.cc or message.bcc or message.reply_to:
         return False
@@ -142,20 +161,19 @@ def _header_line(name: str, value: str) -> str:
 
 def _encoded_words(value: str) -> str:
     """RFC 2047 base64 encoded-words of at most 75 characters, one a folded line, never a
-    character split across two (email.header computes both encodings' lengths char by char)."""
-    words: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    for char in value:
-        length = len(char.encode("utf-8"))
-        if size + length > 45:  # 45 bytes: 60 of base64, 72 with "=?utf-8?b?…?="
-            words.append("".join(chunk))
-            chunk, size = [], 0
-        chunk.append(char)
-        size += length
-    words.append("".join(chunk))
+    character split across two: UTF-8 cut every 45 bytes (60 of base64, 72 with "=?utf-8?b?…?="),
+    each cut moved back to the start of the character it would split."""
+    data = value.encode("utf-8")
+    words: list[bytes] = []
+    start = 0
+    while start < len(data):
+        end = min(start + 45, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # a continuation byte
+            end -= 1
+        words.append(data[start:end])
+        start = end
     return "\r\n ".join(
-        f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words
+        f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words or [b""]
     )
 
 
@@ -250,7 +268,7 @@ class Transport:
                 raise smtplib.SMTPServerDisconnected("no connection to the SMTP server")
             assert backend.connection is not None
             backend.connection.sendmail(
-                parseaddr(message.from_email)[1], message.recipients(), smtp_bytes(message)
+                envelope_sender(message.from_email), message.recipients(), smtp_bytes(message)
             )
             return ""
         sent = backend.send_messages([message])
@@ -275,7 +293,7 @@ class Transport:
             backend.open()
             self._backend = backend
         if isinstance(self._backend, SmtpBackend) and _fast_path_ok(message):
-            return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
+            return Prepared(message, envelope_sender(message.from_email), smtp_bytes(message))
         return Prepared(message, "", b"")
 
     @staticmethod
@@ -283,7 +301,7 @@ class Transport:
         """`prepare` for the SMTP process (no connection of the worker's own is opened): raw
         is empty when the message needs Django's own path (attachments, cc, non-ASCII)."""
         if _fast_path_ok(message):
-            return Prepared(message, parseaddr(message.from_email)[1], smtp_bytes(message))
+            return Prepared(message, envelope_sender(message.from_email), smtp_bytes(message))
         return Prepared(message, "", b"")
 
     def begin(self, prepared: Prepared) -> None:
@@ -375,7 +393,12 @@ class Transport:
             if database is None:
                 return None
             self._child = SmtpChild(
-                backend, self.limits.per_second, database, sent_sql=sent_sql, held_sql=held_sql
+                backend,
+                self.limits.per_second,
+                database,
+                sent_sql=sent_sql,
+                held_sql=held_sql,
+                connections=connections_of(self.mailer),
             )
         return self._child
 
@@ -387,11 +410,13 @@ class Transport:
 
 
 # -- the SMTP conversation in a process of its own ----------------------------------------------
-# A marketing batch is handed to `smtp_child.py` (see there why a process and not a thread): the
-# worker renders and builds up to AHEAD messages ahead; the process talks to the server and
-# writes "sent" for each message the server accepted, then reports it.
+# A marketing batch is handed to `smtp_child.py` (see there why a process and not a thread) in
+# one write; the process talks to the server and writes "sent" for each message the server
+# accepted, then reports it.
 
-AHEAD = 16  # handed to the process, not yet answered: covers the next claim and render
+# the pipe to the process: a 64 KB pipe held six messages of ~10 KB, and the worker waited for
+# the process to read before it could build the next one
+PIPE_SIZE = 1 << 20
 
 
 def child_errors(answer: dict) -> BaseException:
@@ -427,8 +452,16 @@ class SmtpChild:
     SCRIPT = Path(__file__).with_name("smtp_child.py")
 
     def __init__(
-        self, backend: SmtpBackend, rate: float, database: dict, *, sent_sql: str, held_sql: str
+        self,
+        backend: SmtpBackend,
+        rate: float,
+        database: dict,
+        *,
+        sent_sql: str,
+        held_sql: str,
+        connections: int = 1,
     ) -> None:
+        self.connections = connections
         config = {
             "db": database,
             "sql": sent_sql,
@@ -442,6 +475,7 @@ class SmtpChild:
             "password": backend.password or "",
             "local_hostname": _local_hostname(),
             "rate": rate,
+            "connections": connections,
         }
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(self.SCRIPT)],
@@ -451,9 +485,11 @@ class SmtpChild:
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._in = self.process.stdin
+        with contextlib.suppress(OSError, AttributeError):  # Linux; elsewhere the default
+            fcntl.fcntl(self._in.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         self._out = self.process.stdout.fileno()
         self._buffer = b""
-        self.in_flight: list[int] = []  # submission numbers not yet answered, in order
+        self.in_flight: dict[int, None] = {}  # submission numbers not yet answered, in order
         self._write(json.dumps(config).encode() + b"\n")
 
     def _write(self, data: bytes) -> None:
@@ -463,18 +499,22 @@ class SmtpChild:
         except (BrokenPipeError, OSError, ValueError) as error:
             raise smtplib.SMTPServerDisconnected(f"the SMTP process is gone: {error}") from error
 
-    def submit(
-        self, ident: int, sender: str, recipients: list[str], raw: bytes, *, row: int,
-        claim: str, address: str, message_id: str,
-    ) -> None:  # fmt: skip
-        """Hand over message `ident` (a number of the worker's, answered with it) for delivery
-        row `row`, sent only while the row is claimed under `claim`."""
-        head = {
-            "op": "msg", "id": ident, "row": row, "claim": claim, "from": sender,
-            "to": recipients, "address": address, "message_id": message_id, "size": len(raw),
-        }  # fmt: skip
-        self._write(json.dumps(head).encode() + b"\n" + raw)
-        self.in_flight.append(ident)
+    def submit_many(self, messages: list[tuple[int, str, list[str], bytes, int, str, str, str]]):
+        """Hand over messages in one write, each `(ident, sender, recipients, raw, row, claim,
+        address, message_id)`: message `ident` (a number of the worker's, answered with it)
+        for delivery row `row`, sent only while the row is claimed under `claim`. They are in
+        flight from here on, also when the write fails (the process is gone: `answers` then
+        answers them as lost)."""
+        parts: list[bytes] = []
+        for ident, sender, recipients, raw, row, claim, address, message_id in messages:
+            head = {
+                "op": "msg", "id": ident, "row": row, "claim": claim, "from": sender,
+                "to": recipients, "address": address, "message_id": message_id,
+                "size": len(raw),
+            }  # fmt: skip
+            parts += (json.dumps(head).encode(), b"\n", raw)
+            self.in_flight[ident] = None
+        self._write(b"".join(parts))
 
     def reset(self) -> None:
         self._write(b'{"op": "reset"}\n')
@@ -488,7 +528,7 @@ class SmtpChild:
             if b"\n" in self._buffer:
                 line, self._buffer = self._buffer.split(b"\n", 1)
                 answer = json.loads(line)
-                self.in_flight.remove(answer["id"])
+                del self.in_flight[answer["id"]]
                 found.append(answer)
                 continue
             wait = 0.0 if found or not block else timeout
@@ -501,7 +541,7 @@ class SmtpChild:
                     {"id": i, "ok": False, "exc": "aborted", "code": None, "text": ""}
                     for i in self.in_flight
                 )
-                self.in_flight = []
+                self.in_flight = {}
                 break
             self._buffer += chunk
         return found

@@ -37,6 +37,7 @@ class Inbox:
         # `stall_seconds` late (then stall_at is None again)
         self.stall_at: int | None = None
         self.stall_seconds = 0.0
+        self.peers: list = []  # the client's (address, port) of each accepted message
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -58,6 +59,7 @@ class Inbox:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(parsed)
+            self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list:

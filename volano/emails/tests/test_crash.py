@@ -4,8 +4,8 @@ restart: every consented contact gets exactly one message (one Message-ID), ever
 After the restart the server hangs once for longer than the claim lease (a slow server): the
 worker is alive and waiting, so its claims must stay its own (kept alive while it holds them),
 never go back to the queue to be claimed and sent a second time. Run with the SMTP process
-(smtp_child.py, which keeps up to 16 messages in flight across batches) and with the worker's
-own loop."""
+(smtp_child.py: two SMTP connections, up to 200 messages in flight across batches) and with the
+worker's own loop."""
 
 from __future__ import annotations
 
