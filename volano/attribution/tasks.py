@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from volano.core.models import Workspace
 
+# the ROI granularities made ahead each night (by day is 365 attributions: left to the reader)
+WARM_GRANULARITIES = ("period", "month", "quarter", "week")
+
 
 @task(queue_name="bulk")  # tens of seconds at 1M contacts: never ahead of a score update
 def kept_report_refresh_task(
@@ -47,8 +50,9 @@ def kept_report_refresh_task(
 def page_warm_nightly_task(workspace_id: int, today: str | None = None) -> None:
     """Keep the attribution page's defaults ready for the day, in the workspace's time zone:
     the seven models side by side (SQLs by channel group over the last 365 days) and the ROI
-    under Markov (the page's default model) per campaign and per channel group, so that the
-    day's first view does not wait for them. `today` (ISO) for tests."""
+    under Markov (the page's default model) per campaign and per channel group, for the whole
+    period and by month, quarter and week (`WARM_GRANULARITIES`), so that the day's first view
+    does not wait for them. `today` (ISO) for tests."""
     import datetime as dt
 
     from volano.attribution import selectors
@@ -60,7 +64,14 @@ def page_warm_nightly_task(workspace_id: int, today: str | None = None) -> None:
         day = dt.date.fromisoformat(today) if today else timezone.localdate()
         query = selectors.query_parse({}, today=day)
         selectors.comparison(workspace, query, wait="always")
-        for group in selectors.ROI_GROUPS:
-            selectors.roi(
-                workspace, selectors.PAGE_MODEL, query, group=group, by_day=False, wait="always"
-            )
+        for granularity in WARM_GRANULARITIES:
+            for group in selectors.ROI_GROUPS:
+                selectors.roi(
+                    workspace,
+                    selectors.PAGE_MODEL,
+                    query,
+                    group=group,
+                    granularity=granularity,
+                    by_day=False,
+                    wait="always",
+                )

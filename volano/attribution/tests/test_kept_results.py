@@ -231,8 +231,8 @@ def test_the_nightly_task_keeps_the_pages_default_roi_ready(officina, client, gi
     worker_run_once()
     page_warm_nightly_task.enqueue(officina.pk)
     worker_run_once()
-    # the models side by side, and the ROI per campaign and per channel
-    assert CreditCache.objects.for_workspace(officina).count() == 3
+    # the models side by side, and the ROI per campaign and per channel at four granularities
+    assert CreditCache.objects.for_workspace(officina).count() == 1 + 2 * 4
     client.force_login(giulia)
     html = client.get("/attribution/").content.decode()
     assert 'data-testid="models-refreshing"' not in html and 'data-testid="models-table"' in html
@@ -241,6 +241,8 @@ def test_the_nightly_task_keeps_the_pages_default_roi_ready(officina, client, gi
     assert 'data-testid="roi-refreshing"' not in html and "fiera-emo" in html
     html = client.get("/attribution/", {"group": "channel"}, headers=section).content.decode()
     assert 'data-testid="roi-refreshing"' not in html and "Paid Search" in html
+    html = client.get("/attribution/", {"granularity": "week"}, headers=section).content.decode()
+    assert 'data-testid="roi-refreshing"' not in html and 'data-testid="roi-bucket"' in html
     assert _refreshes_queued() == 0
 
 
