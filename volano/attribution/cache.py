@@ -70,6 +70,22 @@ class Kept:
     stale: bool
     refreshing: bool = False
 
+    @property
+    def computing(self) -> bool:
+        return self.payload is None
+
+    def state(self) -> dict[str, Any]:
+        """What a reply says of it: `as_of` (ISO), `stale`, `refreshing`, `computing`."""
+        return {
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "stale": self.stale,
+            "refreshing": self.refreshing,
+            "computing": self.computing,
+        }
+
+
+WAITS = ("always", "if_missing", "never")
+
 
 def signature(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
@@ -170,3 +186,22 @@ def kept_or_stale(
     if placeholder:
         return Kept(payload=None, as_of=None, stale=True, refreshing=running)
     return Kept(payload=payload, as_of=as_of, stale=True, refreshing=running)
+
+
+def waited(
+    workspace: Workspace,
+    params: dict[str, Any],
+    compute: Callable[[], dict[str, Any]],
+    *,
+    wait: str,
+    refresh: Callable[[], None],
+) -> Kept:
+    """The result for `params` as a reader's `wait` asks: "always" current (`kept`),
+    "if_missing" and "never" without waiting for a recomputation (`kept_or_stale`)."""
+    if wait not in WAITS:
+        raise ValueError(f"wait must be one of {WAITS}")
+    if wait == "always":
+        return Kept(payload=kept(workspace, params, compute), as_of=timezone.now(), stale=False)
+    return kept_or_stale(
+        workspace, params, compute, refresh=refresh, wait_if_missing=wait == "if_missing"
+    )

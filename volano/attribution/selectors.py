@@ -247,8 +247,6 @@ def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> d
     "computing"} ordered
     by the mean credit. Kept per set of parameters (`cache`), and `wait` as for `roi`: the
     page does not wait ("never"), the exports and the CLI do ("always")."""
-    if wait not in WAITS:
-        raise ValueError(f"wait must be one of {WAITS}")
     params = {
         "report": "comparison",
         **{name: str(value) for name, value in query.__dict__.items()},
@@ -274,22 +272,14 @@ def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> d
             ],
         }
 
-    as_of: dt.datetime | None = timezone.now()
-    stale = refreshing = computing = False
-    if wait == "always":
-        payload: dict[str, Any] | None = cache.kept(workspace, params, compute)
-    else:
-        found = cache.kept_or_stale(
-            workspace,
-            params,
-            compute,
-            refresh=functools.partial(
-                _refresh_enqueue, workspace.pk, "comparison", query, "", "", ""
-            ),
-            wait_if_missing=wait == "if_missing",
-        )
-        payload, as_of, stale = found.payload, found.as_of, found.stale
-        refreshing, computing = found.refreshing, payload is None
+    found = cache.waited(
+        workspace,
+        params,
+        compute,
+        wait=wait,
+        refresh=functools.partial(_refresh_enqueue, workspace.pk, "comparison", query),
+    )
+    payload = found.payload
     payload = payload or {"total": 0.0, "journeys": 0.0, "converted": 0.0, "paths": 0, "rows": []}
     return {
         **payload,
@@ -298,10 +288,7 @@ def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> d
         "rows": [
             {**row, "label": key_label(query.dimension, row["key"])} for row in payload["rows"]
         ],
-        "as_of": as_of.isoformat() if as_of else None,
-        "stale": stale,
-        "refreshing": refreshing,
-        "computing": computing,
+        **found.state(),
     }
 
 
@@ -309,7 +296,6 @@ def comparison(workspace: Workspace, query: Query, *, wait: str = "always") -> d
 
 ROI_GROUPS = ("campaign", "channel")
 PAGE_MODEL = "markov"  # the ROI section's model until the marketer picks another
-WAITS = ("always", "if_missing", "never")
 NO_CAMPAIGN = "(no campaign)"
 ROI_CONVERSIONS = ("lead", "mql", "sql", "customer", "revenue")
 
@@ -500,10 +486,9 @@ def roi(
         "time_zone": timezone.get_current_timezone_name(),
     }
     assert query.start is not None and query.end is not None
-    if wait not in WAITS:
-        raise ValueError(f"wait must be one of {WAITS}")
-    as_of: dt.datetime | None = timezone.now()
-    stale = refreshing = computing = False
+    if wait not in cache.WAITS:
+        raise ValueError(f"wait must be one of {cache.WAITS}")
+    state = cache.Kept(payload={}, as_of=timezone.now(), stale=False).state()
     if by_day and model in daily.ADDITIVE_MODELS:
         attributed = daily.bucketed(
             workspace,
@@ -520,21 +505,23 @@ def roi(
                 "buckets": _attributed(workspace, model, query, dimension, granularity, touches)
             }
 
-        if wait == "always":
-            attributed = cache.kept(workspace, params, compute)["buckets"]
-        else:
-            found = cache.kept_or_stale(
-                workspace,
-                params,
-                compute,
-                refresh=functools.partial(
-                    _refresh_enqueue, workspace.pk, "roi", query, model, group, granularity
-                ),
-                wait_if_missing=wait == "if_missing",
-            )
-            attributed = found.payload["buckets"] if found.payload is not None else []
-            as_of, stale, computing = found.as_of, found.stale, found.payload is None
-            refreshing = found.refreshing
+        found = cache.waited(
+            workspace,
+            params,
+            compute,
+            wait=wait,
+            refresh=functools.partial(
+                _refresh_enqueue,
+                workspace.pk,
+                "roi",
+                query,
+                model=model,
+                group=group,
+                granularity=granularity,
+            ),
+        )
+        attributed = found.payload["buckets"] if found.payload is not None else []
+        state = found.state()
     names: dict[str, str] = {}
     if group == "campaign":
         names = {
@@ -589,19 +576,14 @@ def roi(
         "model": model,
         "group": group,
         "granularity": granularity,
-        "as_of": as_of.isoformat() if as_of else None,
-        "stale": stale,
-        "refreshing": refreshing,
-        "computing": computing,
+        **state,
         "rows": rows,
     }
 
 
-def _refresh_enqueue(
-    workspace_id: int, report: str, query: Query, model: str, group: str, granularity: str
-) -> None:
+def _refresh_enqueue(workspace_id: int, report: str, query: Query, **options: str) -> None:
     """Enqueue the recomputation of a kept report that a reader found stale: `report` "roi"
-    (with its model, group and granularity) or "comparison"."""
+    (`options`: its model, group and granularity) or "comparison"."""
     from volano.attribution.tasks import kept_report_refresh_task
 
     fields = dict(query.__dict__)
@@ -611,7 +593,7 @@ def _refresh_enqueue(
         workspace_id,
         report,
         fields,
-        {"model": model, "group": group, "granularity": granularity},
+        options,
         timezone.get_current_timezone_name(),
     )
 

@@ -13,7 +13,12 @@ from django.utils import timezone
 from volano.attribution import cache, daily, selectors
 from volano.attribution.models import CreditCache, CreditDay, CreditDayMark
 from volano.attribution.tests.test_journeys import GOOGLE_ADS, contact, sql_at, touch
-from volano.attribution.tests.test_kept_results import YEAR, at, year_of_journeys  # noqa: F401
+from volano.attribution.tests.test_kept_results import (  # noqa: F401
+    YEAR,
+    _newsletter_touch_in_march,
+    at,
+    year_of_journeys,
+)
 from volano.conftest import worker_run_once
 from volano.contacts.merge import contact_merge
 from volano.deals.services import deal_create
@@ -66,24 +71,6 @@ def test_markov_is_not_kept_by_day(officina, year_of_journeys):  # noqa: F811
         officina, "markov", "channel", by_day=False
     )
     assert not CreditDay.objects.for_workspace(officina).exists()
-
-
-def _newsletter_touch_in_march(workspace, person) -> None:
-    """A newsletter touch dated 5 March, through the ingest service, its reactions run by the
-    real worker."""
-    result = events_ingest(
-        workspace=workspace,
-        items=[
-            {
-                "type": "page_view",
-                "contact_id": person.pk,
-                "occurred_at": at(3, 5).isoformat(),
-                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
-            }
-        ],
-    )
-    assert not result.rejected, result
-    worker_run_once()
 
 
 def _computed(workspace):

@@ -35,6 +35,24 @@ def at(month: int, day: int) -> dt.datetime:
     return dt.datetime(2026, month, day, 10, tzinfo=dt.UTC)
 
 
+def _newsletter_touch_in_march(workspace, person) -> None:
+    """A newsletter touch dated 5 March, through the ingest service, its reactions run by the
+    real worker."""
+    result = events_ingest(
+        workspace=workspace,
+        items=[
+            {
+                "type": "page_view",
+                "contact_id": person.pk,
+                "occurred_at": at(3, 5).isoformat(),
+                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
+            }
+        ],
+    )
+    assert not result.rejected, result
+    worker_run_once()
+
+
 @pytest.fixture
 def year_of_journeys(officina):
     """SQLs and deals spread over the year, touches by several channels, some journeys that
@@ -107,19 +125,7 @@ def test_kept_results_equal_the_computation_and_follow_what_happens(officina):
     assert {model: _kept(officina, model) for model in MODELS} == before
     # a touch appended before the Google ad, through the ingest service: its fact makes the
     # next report differ once the worker has run the reactions
-    result = events_ingest(
-        workspace=officina,
-        items=[
-            {
-                "type": "page_view",
-                "contact_id": person.pk,
-                "occurred_at": at(3, 5).isoformat(),
-                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
-            }
-        ],
-    )
-    assert not result.rejected, result
-    worker_run_once()
+    _newsletter_touch_in_march(officina, person)
     assert _sqls(_kept(officina, "first")) == {"nl-marzo": 1.0}
     linear = _sqls(_kept(officina, "linear"))
     assert linear == {"nl-marzo": 0.5, "fiera-emo": 0.5}
@@ -180,19 +186,7 @@ def test_markov_roi_never_makes_the_page_or_the_api_wait(officina, client, giuli
     assert reply["stale"] is False and reply["as_of"]
     assert _sqls(reply["rows"]) == {"fiera-emo": 1.0}
     # a newsletter touch before the ad: the kept figures come back at once, marked stale
-    result = events_ingest(
-        workspace=officina,
-        items=[
-            {
-                "type": "page_view",
-                "contact_id": person.pk,
-                "occurred_at": at(3, 5).isoformat(),
-                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
-            }
-        ],
-    )
-    assert not result.rejected, result
-    worker_run_once()  # the reactions raise the inputs' generation
+    _newsletter_touch_in_march(officina, person)  # the reactions raise the generation
     stale = api.get("/attribution/roi", **query).json()
     assert stale["stale"] is True and stale["as_of"] == reply["as_of"]
     assert _sqls(stale["rows"]) == {"fiera-emo": 1.0}
@@ -264,19 +258,7 @@ def test_the_seven_models_never_make_the_page_wait(officina, client, giulia):
     assert html.lstrip().startswith('<section class="card" id="models"') and "<html" not in html
     assert 'data-testid="models-refreshing"' not in html and 'data-testid="models-table"' in html
     assert "Paid Search" in html
-    result = events_ingest(
-        workspace=officina,
-        items=[
-            {
-                "type": "page_view",
-                "contact_id": person.pk,
-                "occurred_at": at(3, 5).isoformat(),
-                "utm": {"source": "newsletter", "medium": "email", "campaign": "nl-marzo"},
-            }
-        ],
-    )
-    assert not result.rejected, result
-    worker_run_once()  # the reactions raise the inputs' generation
+    _newsletter_touch_in_march(officina, person)  # the reactions raise the generation
     _age_kept(officina)
     html = client.get("/attribution/", YEAR, headers=section).content.decode()
     assert "the update is running" in html and "Email" not in html.split("models-table")[1]
