@@ -277,8 +277,9 @@ def test_two_celery_workers_send_a_broadcast_once_and_survive_kill_9(
         raw[str(message["To"])] += 1
     assert set(received) == consented
     assert all(len(ids) == 1 for ids in received.values())
-    # docs/emails.md: at most the message in flight at the kill is sent twice (same Message-ID)
-    assert sum(raw.values()) - len(consented) <= 1
+    # docs/emails.md: the kill takes the worker's SMTP process too, so at most the message in
+    # flight on each of its SMTP connections (two by default) is sent twice, same Message-ID
+    assert sum(raw.values()) - len(consented) <= 2
     assert first_smtp.inbox.messages and second_smtp.inbox.messages  # both took part
     assert Delivery.all_workspaces.filter(mailing=mailing, status="sent").count() == len(consented)
     # the killed worker's task message came back to the survivor, which ran it to the end
