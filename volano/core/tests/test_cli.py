@@ -320,7 +320,10 @@ def test_serve_answers_http_with_its_css_and_stops_on_sigterm(volano_env, tmp_pa
         running = f"Volano is running on http://127.0.0.1:{port}/"
         while time.monotonic() < deadline and server.poll() is None:
             text = log.read_text()
-            if running in text and "Background worker started (queue: default)" in text:
+            started = [
+                f"Background worker started (queue: {q})" in text for q in ("default", "bulk")
+            ]
+            if running in text and all(started):
                 break
             time.sleep(0.3)
         assert running in log.read_text(), log.read_text()
