@@ -7,6 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/volano
 export VOLANO_DATA_DIR ?= $(CURDIR)/volano-data
+# Python keeps what it compiles (__pycache__) unless PYTHONDONTWRITEBYTECODE is set, as it is on
+# some machines (this project's CI among them): every process then compiled each module it
+# imported again, 4 s of CPU for each `volano` command, server worker and test subprocess.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test check lint lint-quick types format test-sqlite test-postgres install dev bench clean messages
 
