@@ -25,7 +25,6 @@ from django.db import connection
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
-from scipy import optimize, special
 
 from volano.core.errors import ApplicationError
 from volano.core.models import Workspace
@@ -88,6 +87,8 @@ class BgNbd:
         """E[purchases in the next `t` weeks | x, t_x, T] (equation 10 of the paper)."""
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         t = np.asarray(t, dtype=float)
+        from scipy import special  # scipy on first use, not at every process start
+
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
         numerator = ((a + b + x - 1) / (a - 1)) * (
@@ -215,6 +216,8 @@ def _bgnbd_negative_ll(
 ) -> tuple[float, np.ndarray]:
     """The weighted negative log-likelihood of BG/NBD (equation 6 of the paper) and its gradient
     in the log-parameters (analytic: L-BFGS-B then needs a tenth of the evaluations)."""
+    from scipy import special
+
     r, alpha, a, b = np.exp(log_params)
     ln_a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     ln_a2 = (
@@ -255,6 +258,8 @@ def _gamma_gamma_negative_ll(
     log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """The weighted negative log-likelihood of Gamma-Gamma and its gradient in the log-parameters."""
+    from scipy import special
+
     p, q, g = np.exp(log_params)
     px = p * x
     log_gmx = np.log(g + m * x)
@@ -276,6 +281,8 @@ def _gamma_gamma_negative_ll(
 
 
 def _minimise(function, start: np.ndarray, args: tuple) -> np.ndarray:
+    from scipy import optimize
+
     result = optimize.minimize(
         function,
         start,
