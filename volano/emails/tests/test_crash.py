@@ -1,4 +1,4 @@
-"""kill -9 of a real worker in the middle of a 5,000-message broadcast on PostgreSQL, then a
+"""kill -9 of a real worker in the middle of a 2,000-message broadcast on PostgreSQL, then a
 restart: every consented contact gets exactly one message (one Message-ID), everyone else none.
 
 After the restart the server hangs once for longer than the claim lease (a slow server): the
@@ -26,7 +26,7 @@ from volano.emails.sending.services import mailing_create, mailing_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CONTACTS = 5000
+CONTACTS = 2000
 
 
 def _worker(env: dict, queue: str) -> subprocess.Popen:
