@@ -110,10 +110,10 @@ def _empty_tables(self) -> None:
 def _quick_teardown():
     from django.test import TransactionTestCase
 
-    original = TransactionTestCase._fixture_teardown
-    TransactionTestCase._fixture_teardown = _empty_tables  # type: ignore[method-assign]
+    original = TransactionTestCase.__dict__["_fixture_teardown"]
+    setattr(TransactionTestCase, "_fixture_teardown", _empty_tables)  # noqa: B010 (not in stubs)
     yield
-    TransactionTestCase._fixture_teardown = original  # type: ignore[method-assign]
+    setattr(TransactionTestCase, "_fixture_teardown", original)  # noqa: B010
 
 
 @pytest.fixture(scope="session")
