@@ -12,7 +12,7 @@ export VOLANO_DATA_DIR ?= $(CURDIR)/volano-data
 # imported again, 4 s of CPU for each `volano` command, server worker and test subprocess.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test check lint lint-quick types format test-sqlite test-postgres install dev bench clean messages
+.PHONY: demo test check lint lint-quick types format test-sqlite test-postgres test-postgres-first test-postgres-second install dev bench clean messages
 
 # A step line per phase, and tools/pip-install's one updating line while pip works (pip --quiet
 # was silent for two minutes; pip without it prints hundreds of lines).
@@ -69,15 +69,31 @@ test-sqlite: dev
 test-postgres: dev
 	@$(BIN)/python tools/services.py postgres; rc=$$?; \
 	if [ $$rc -eq 0 ]; then VOLANO_DATA_DIR=$(VOLANO_DATA_DIR)/test-postgres \
-	  DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser"; \
+	  DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser" $(PG_ARGS); \
 	elif [ $$rc -eq 3 ]; then true; else exit 1; fi
 
-# The quick checks first (a ruff error stops everything within seconds); then mypy and the two
-# suites side by side (each suite keeps its own data folder and database; they spend much of
-# their time waiting on live servers, subprocesses and SMTP, so a cold mypy fits beside them
-# instead of before them), each one's output printed whole when it ends.
+# `make test` runs the PostgreSQL suite in two halves side by side, each on its own database:
+# these files (real workers killed mid-send, Celery, `volano` processes, the API fuzz) spend
+# most of their time waiting on other processes; alone they were the last ~4 minutes of the run.
+PG_SECOND := volano/jobs/tests/test_celery.py volano/emails/tests/test_crash.py \
+  volano/emails/tests/test_transactional_queue.py volano/imports/tests/test_jobs.py \
+  volano/workflows/tests/test_crash.py volano/core/tests/test_cli.py \
+  volano/imports/tests/test_cli.py volano/core/tests/test_api_fuzz.py
+
+test-postgres-first:
+	@$(MAKE) --no-print-directory test-postgres PG_ARGS="$(addprefix --ignore=,$(PG_SECOND))"
+
+test-postgres-second:
+	@$(MAKE) --no-print-directory test-postgres PG_TEST_URL=$(PG_TEST_URL)_second \
+	  VOLANO_DATA_DIR=$(VOLANO_DATA_DIR)/second PG_ARGS="$(PG_SECOND)"
+
+# The quick checks first (a ruff error stops everything within seconds); then mypy and the
+# suites side by side (each keeps its own data folder and database; they spend much of their
+# time waiting on live servers, subprocesses and SMTP, so a cold mypy fits beside them instead
+# of before them), each one's output printed whole when it ends.
 test: lint-quick
-	@$(MAKE) --no-print-directory -j3 --output-sync=target types test-sqlite test-postgres
+	@$(MAKE) --no-print-directory -j4 --output-sync=target types test-sqlite \
+	  test-postgres-first test-postgres-second
 
 bench: dev
 	$(BIN)/python -m bench --quick
