@@ -13,6 +13,7 @@ import socket
 from typing import Any
 
 import pytest
+from django.test import TransactionTestCase
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -76,7 +77,8 @@ def worker_run_once() -> None:
 # whole run (Django's flush empties them, then its post_migrate signal writes them all again).
 KEPT_TABLES = frozenset({"django_content_type", "auth_permission"})
 FEW_ROWS = 1000  # a table with more is emptied by Django's TRUNCATE (PostgreSQL)
-_DJANGO_TEARDOWN: Any = None  # TransactionTestCase._fixture_teardown, Django's own
+# Django's own teardown (its flush), kept for the tests that wrote many rows (not in the stubs)
+_DJANGO_TEARDOWN = TransactionTestCase.__dict__["_fixture_teardown"]
 
 
 def _empty_tables(self) -> None:
@@ -104,19 +106,10 @@ def _empty_tables(self) -> None:
             )
             if table not in KEPT_TABLES
         ]
+        if connection.vendor == "postgresql" and _many_rows(connection, tables):
+            _DJANGO_TEARDOWN(self)  # Django's flush, of every database as Django does
+            return
         quote = connection.ops.quote_name
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT "
-                    + " OR ".join(
-                        f"EXISTS (SELECT 1 FROM {quote(table)} OFFSET {FEW_ROWS})"
-                        for table in tables
-                    )
-                )
-                if cursor.fetchone()[0]:
-                    _DJANGO_TEARDOWN(self)
-                    return
         with transaction.atomic(using=name), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -124,12 +117,19 @@ def _empty_tables(self) -> None:
                 cursor.execute(f"DELETE FROM {quote(table)}")
 
 
+def _many_rows(connection, tables: list[str]) -> bool:
+    """Whether any of the tables holds more than FEW_ROWS rows (one quick statement)."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT "
+            + " OR ".join(f"EXISTS (SELECT 1 FROM {quote(t)} OFFSET {FEW_ROWS})" for t in tables)
+        )
+        return bool(cursor.fetchone()[0])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _quick_teardown():
-    from django.test import TransactionTestCase
-
-    global _DJANGO_TEARDOWN
-    _DJANGO_TEARDOWN = TransactionTestCase.__dict__["_fixture_teardown"]
     setattr(TransactionTestCase, "_fixture_teardown", _empty_tables)  # noqa: B010 (not in stubs)
     yield
     setattr(TransactionTestCase, "_fixture_teardown", _DJANGO_TEARDOWN)  # noqa: B010

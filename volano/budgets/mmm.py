@@ -105,7 +105,7 @@ def parameter_count(channels: int, base_columns: int) -> int:
 def _carried(x: np.ndarray, decay: np.ndarray) -> np.ndarray:
     """Geometric adstock of every channel (columns of x), scaled to keep a steady spend's level;
     the week before the first starts at its steady state."""
-    from scipy.signal import lfilter  # scipy on first use: 1.5 s less for every process start
+    from scipy.signal import lfilter  # scipy on first use, not at every process start
 
     out = np.empty_like(x)
     for c in range(x.shape[1]):

@@ -19,6 +19,7 @@ from django.core.management import call_command
 
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError
+from volano.core.management.commands.serve import WORKER_QUEUES
 from volano.core.models import ApiToken, Membership, Role, User, Workspace
 from volano.core.selectors import token_authenticate
 from volano.demo import generator
@@ -320,9 +321,7 @@ def test_serve_answers_http_with_its_css_and_stops_on_sigterm(volano_env, tmp_pa
         running = f"Volano is running on http://127.0.0.1:{port}/"
         while time.monotonic() < deadline and server.poll() is None:
             text = log.read_text()
-            started = [
-                f"Background worker started (queue: {q})" in text for q in ("default", "bulk")
-            ]
+            started = [f"Background worker started (queue: {q})" in text for q in WORKER_QUEUES]
             if running in text and all(started):
                 break
             time.sleep(0.3)
