@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from volano.conftest import copy_data_dir, in_the_sqlite_suite_only
 from volano.contacts.models import Contact
 
 
@@ -86,9 +87,12 @@ def test_unusable_input_exits_2_with_the_reason(officina, write_csv, tmp_path, s
     assert message in str(raised.value)
 
 
-def test_the_volano_command_exit_codes(tmp_path):
-    """The real console script in its own process, on its own fresh SQLite data folder."""
-    env = dict(os.environ, VOLANO_DATA_DIR=str(tmp_path / "data"))
+def test_the_volano_command_exit_codes(tmp_path, request):
+    """The real console script in its own process, on its own SQLite data folder (made by
+    `volano init`, once a run)."""
+    in_the_sqlite_suite_only()
+    template = request.getfixturevalue("migrated_data_dir")
+    env = dict(os.environ, VOLANO_DATA_DIR=copy_data_dir(template, tmp_path / "data"))
     env.pop("DATABASE_URL", None)
     python = [sys.executable, "-m", "volano"]
 
