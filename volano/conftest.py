@@ -170,10 +170,7 @@ def migrated_data_dir(tmp_path_factory):
     from pathlib import Path
 
     folder = tmp_path_factory.mktemp("volano-initialised")
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env["VOLANO_DATA_DIR"] = str(folder)
+    env = sqlite_process_env(folder)
     done = subprocess.run(
         [sys.executable, "-m", "volano", "init"],
         env=env,
@@ -186,6 +183,16 @@ def migrated_data_dir(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     assert (folder / "volano.sqlite3").exists()
     return folder
+
+
+def sqlite_process_env(data_dir) -> dict[str, str]:
+    """The environment of a real `volano` process on its own data folder (and the SQLite in it),
+    whichever database the suite runs on."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env["VOLANO_DATA_DIR"] = str(data_dir)
+    return env
 
 
 def in_the_sqlite_suite_only() -> None:

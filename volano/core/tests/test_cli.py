@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from volano.conftest import copy_data_dir, in_the_sqlite_suite_only
+from volano.conftest import copy_data_dir, in_the_sqlite_suite_only, sqlite_process_env
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError
 from volano.core.management.commands.serve import WORKER_QUEUES
@@ -40,14 +40,8 @@ def volano_env(tmp_path_factory, request):
     """Environment of a real `volano` process: its own data folder with a migrated SQLite, made
     by `volano init` (once a run: `migrated_data_dir`)."""
     in_the_sqlite_suite_only()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env["VOLANO_DATA_DIR"] = copy_data_dir(
-        request.getfixturevalue("migrated_data_dir"),
-        tmp_path_factory.mktemp("volano-data") / "data",
-    )
-    return env
+    template = request.getfixturevalue("migrated_data_dir")
+    return sqlite_process_env(copy_data_dir(template, tmp_path_factory.mktemp("volano-data") / "d"))
 
 
 def volano(env: dict, *args: str, input: str | None = None, timeout: float = 120):

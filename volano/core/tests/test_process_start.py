@@ -4,22 +4,18 @@ use); this keeps it, and the other heavy libraries only some pages use, out of t
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from volano.conftest import in_the_sqlite_suite_only
+from volano.conftest import in_the_sqlite_suite_only, sqlite_process_env
 
 HEAVY = ("scipy", "sklearn", "weasyprint", "openpyxl")
 
 
 def test_loading_every_url_and_model_imports_no_heavy_library(tmp_path):
     in_the_sqlite_suite_only()  # a process of its own, on a SQLite folder of its own
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env["VOLANO_DATA_DIR"] = str(tmp_path / "data")
+    env = sqlite_process_env(tmp_path / "data")
     env["DJANGO_SETTINGS_MODULE"] = "volano.settings"
     probe = (
         "import sys, django; django.setup(); import volano.urls;"
