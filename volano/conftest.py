@@ -195,6 +195,29 @@ def sqlite_process_env(data_dir) -> dict[str, str]:
     return env
 
 
+def other_sessions_ended(deadline: float) -> bool:
+    """PostgreSQL: wait until no other client session is connected to the test database, and
+    say whether that happened before `deadline` (time.monotonic()). A killed process's session
+    notices its client is gone only when its statement (or COMMIT) ends; until then its
+    transaction still holds its row locks and its writes may still land."""
+    import time
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
 def in_the_sqlite_suite_only() -> None:
     """Skip a test that runs `volano` as a process on a SQLite data folder of its own when the
     suite runs on PostgreSQL: that process never sees the suite's database, so the PostgreSQL

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from volano.conftest import copy_data_dir, in_the_sqlite_suite_only
+from volano.conftest import copy_data_dir, in_the_sqlite_suite_only, sqlite_process_env
 from volano.contacts.models import Contact
 
 
@@ -92,8 +91,7 @@ def test_the_volano_command_exit_codes(tmp_path, request):
     `volano init`, once a run)."""
     in_the_sqlite_suite_only()
     template = request.getfixturevalue("migrated_data_dir")
-    env = dict(os.environ, VOLANO_DATA_DIR=copy_data_dir(template, tmp_path / "data"))
-    env.pop("DATABASE_URL", None)
+    env = sqlite_process_env(copy_data_dir(template, tmp_path / "data"))
     python = [sys.executable, "-m", "volano"]
 
     def run(*args):

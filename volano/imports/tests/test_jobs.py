@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from volano.conftest import worker_run_once
+from volano.conftest import other_sessions_ended, worker_run_once
 from volano.contacts.models import Company, Contact, CustomField, Entity, FieldType
 from volano.imports.models import ImportJob, ImportStatus
 from volano.imports.services import (
@@ -321,15 +321,7 @@ def test_kill_9_of_a_real_worker_mid_import_then_the_sweeper_resumes_it(
     # The process is gone, but PostgreSQL may still be finishing the COMMIT it had sent (a chunk
     # and its heartbeat landing after this test read them): wait for its connections to close,
     # as the real sweeper, a minute later, would find them closed.
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline + 60:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] == 0:
-                break
-            time.sleep(0.05)
+    other_sessions_ended(deadline + 60)
     job.refresh_from_db()
     assert job.status == ImportStatus.RUNNING and 1 <= job.chunks_done < 5, job.status
     written = Contact.objects.for_workspace(officina).count()

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from volano.conftest import other_sessions_ended
 from volano.contacts.models import Contact
 from volano.events.models import Event
 from volano.scoring.models import Score
@@ -99,7 +100,9 @@ def test_a_worker_killed_in_the_middle_loses_no_step_and_runs_none_twice(
         worker.wait()
     at_kill = runs.count()
     assert at_kill < 2 * CONTACTS, "the kill came after the work: the test proves nothing"
-    _wait_for_backends_to_go(deadline)
+    # the killed worker's session may still hold the claim's row locks, and a restart before it
+    # ends skips those rows (SKIP LOCKED) for a later pass: on a loaded machine it found nothing
+    assert other_sessions_ended(deadline), "the killed worker's sessions are still there"
 
     services.workflows_run_due(workspace=officina)  # the restart
 
@@ -112,21 +115,3 @@ def test_a_worker_killed_in_the_middle_loses_no_step_and_runs_none_twice(
     scores = Score.objects.for_workspace(officina).filter(model=model)
     assert scores.count() == CONTACTS
     assert set(scores.values_list("points", flat=True)) == {5}
-
-
-def _wait_for_backends_to_go(deadline: float) -> None:
-    """Wait until the killed process's PostgreSQL sessions have ended. A session in the middle
-    of a statement notices its client is gone only when the statement ends; until then its
-    transaction holds the claim's row locks, and a restart skips those rows (SKIP LOCKED) for a
-    later pass. On a loaded machine the restart ran before that and found nothing to do."""
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                " AND backend_type = 'client backend'"
-            )
-            if cursor.fetchone()[0] == 0:
-                return
-            assert time.monotonic() < deadline, "the killed worker's sessions are still there"
-            time.sleep(0.05)
