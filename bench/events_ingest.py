@@ -214,7 +214,7 @@ def bare_executemany_sqlite(database: Path, copy: Path, pragmas: str) -> tuple[i
     target = sqlite3.connect(copy, isolation_level=None)
     target.executescript(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-        " PRAGMA temp_store=MEMORY; " + pragmas
+        " PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000; " + pragmas
     )
     columns = [
         row[1]
