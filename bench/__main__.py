@@ -10,6 +10,7 @@ import sys
 BENCHMARKS = [
     "import_contacts",
     "events_ingest",
+    "events_write_parts",
     "tracking",
     "contact_page",
     "scoring",

@@ -2,9 +2,10 @@
 a bare executemany into the events table as migrated, then without one index or setting at a
 time, to show what each part costs.
 
-    python -m bench.events_write_parts                  # 1,000,000 events a variant
+    python -m bench.events_write_parts --full           # 1,000,000 events a variant
+    python -m bench.events_write_parts --quick          # 100,000
     python -m bench.events_write_parts --in-order       # the events in time order
-    python -m bench.events_write_parts --events 200000 --variants "as is" "SQLite's checkpoint"
+    python -m bench.events_write_parts --events 200000 --variants "as is" "without either"
 
 The table is `events_event` exactly as the migrations make it (its DDL read from a freshly
 migrated database), in a file of its own beside 200,000 contacts and one workspace, with the
@@ -115,7 +116,10 @@ def _run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="100,000 events a variant")
+    size.add_argument("--full", action="store_true", help="1,000,000 events a variant (default)")
+    size.add_argument("--events", type=int)
     parser.add_argument("--in-order", action="store_true", help="events in time order")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = parser.parse_args()
@@ -130,7 +134,8 @@ def main() -> None:
             " ORDER BY type DESC"  # the table first, then its indexes
         )
         ddl = [sql for (sql,) in cursor.fetchall()]
-    rows = _events(args.events, args.in_order)
+    count = args.events or (100_000 if args.quick else 1_000_000)
+    rows = _events(count, args.in_order)
     with tempfile.TemporaryDirectory(prefix="volano-bench-writes-") as folder:
         for name in args.variants:
             _run(Path(folder), ddl, pragmas, rows, name, args.in_order)
