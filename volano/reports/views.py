@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError
+from volano.core.forms import DateInput
 from volano.core.permissions import Cap, requires
 from volano.reports import clv, selectors, services, stakeholder
 from volano.reports.models import ReportFrequency, ValueModel
@@ -26,7 +27,9 @@ AT_RISK_SHOWN = 25
 
 class ValueForm(forms.Form):
     as_of = forms.DateField(
-        label=gettext_lazy("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("As of"),
+        required=False,
+        widget=DateInput(),
     )
     horizon_months = forms.IntegerField(
         label=gettext_lazy("Horizon (months)"),
@@ -154,10 +157,14 @@ def customer_value_view(request: HttpRequest) -> HttpResponse:
 
 class StakeholderForm(forms.Form):
     start = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"),
+        required=False,
+        widget=DateInput(),
     )
     end = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("To"),
+        required=False,
+        widget=DateInput(),
     )
     language = forms.ChoiceField(
         label=gettext_lazy("Language"),
@@ -194,6 +201,8 @@ def _stakeholder_period(
         start = form.cleaned_data["start"] or start
         end = form.cleaned_data["end"] or end
         language = form.cleaned_data["language"] or language
+    if not form.is_bound or form.is_valid():  # the fields show the period the report is of
+        form = StakeholderForm(initial={"start": start, "end": end, "language": language})
     return form, start, end, language
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from pypdf import PdfReader
 
 from volano.attribution.tests.test_journeys import GOOGLE_ADS, NEWSLETTER, contact, touch
@@ -159,6 +160,23 @@ def test_the_page_and_its_pdf_download(client, giulia, may_story):
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     refused = client.get("/reports/stakeholder/", {"start": "2026-06-01", "end": "2026-05-01"})
     assert "The period starts after it ends." in refused.content.decode()
+
+
+def test_the_period_fields_show_the_period_the_report_is_of(client, giulia, may_story):
+    """Opened with no period, the page reports on last month: its date fields say so (as ISO
+    dates, the only value a date field shows, in Italian too), not blank fields beside it."""
+    client.force_login(giulia)
+    first_of_this_month = timezone.localdate().replace(day=1)
+    end = first_of_this_month - dt.timedelta(days=1)
+    start = end.replace(day=1)
+    page = client.get("/reports/stakeholder/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert f'type="date" name="start" value="{start.isoformat()}"' in page
+    assert f'type="date" name="end" value="{end.isoformat()}"' in page
+    assert f"start={start.isoformat()}&amp;end={end.isoformat()}" in page  # the PDF link agrees
+    refused = client.get("/reports/stakeholder/", {"start": "2026-06-01", "end": "2026-05-01"})
+    assert (
+        'type="date" name="start" value="2026-06-01"' in refused.content.decode()
+    )  # what was typed stays
 
 
 def test_a_schedule_emails_the_report_once(client, giulia, officina, may_story, tmp_path):
