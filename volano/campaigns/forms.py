@@ -13,11 +13,8 @@ from volano.campaigns.models import (
     Objective,
 )
 from volano.campaigns.utm import PRESETS
+from volano.core.forms import DateInput
 from volano.core.models import Membership, Workspace
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class CampaignForm(forms.Form):

@@ -22,6 +22,7 @@ from volano.contacts.models import (
 )
 from volano.core import geography
 from volano.core.errors import ApplicationError, ValidationFailed
+from volano.core.forms import DateInput
 from volano.core.models import Membership, Workspace
 
 CUSTOM_PREFIX = "custom__"
@@ -574,7 +575,7 @@ def _custom_form_field(field: CustomField) -> forms.Field:
                 help_text=_("In euros") if field.type == FieldType.MONEY else "",
             )
         case FieldType.DATE:
-            return forms.CharField(**common, widget=forms.DateInput(attrs={"type": "date"}))
+            return forms.CharField(**common, widget=DateInput())
         case FieldType.BOOLEAN:
             return forms.ChoiceField(
                 **common, choices=[("", "—"), ("yes", _("Yes")), ("no", _("No"))]

@@ -18,6 +18,17 @@ from volano.core.models import Role
 logger = logging.getLogger(__name__)
 
 
+class DateInput(forms.DateInput):
+    """A browser date field, for every form of Volano: its value is always an ISO date. Django
+    formats a date in the language's own format (12/05/2026 in Italian), which a date field
+    does not take, so a date already set came up blank in Italian and a save lost it."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 def too_many_attempts(seconds: int) -> str:
     count = throttle.minutes(seconds)
     return ngettext(

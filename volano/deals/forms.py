@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from volano.core.errors import ApplicationError, ValidationFailed
+from volano.core.forms import DateInput
 from volano.deals.models import OPEN_DEAL_STAGES, DealStage, ProductLine
 
 PRODUCT_ROWS = 3
@@ -56,7 +57,7 @@ class DealForm(forms.Form):
     expected_close = forms.DateField(
         label=_("Expected close"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DateInput(),
     )
     owner = forms.ChoiceField(label=_("Owner"), required=False)
     stage = forms.ChoiceField(

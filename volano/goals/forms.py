@@ -6,16 +6,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from volano.core.forms import DateInput
 from volano.core.models import Membership, Workspace
 from volano.goals.metrics import METRICS
 from volano.goals.models import Goal, GoalScope
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 class GoalForm(forms.Form):

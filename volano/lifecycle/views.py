@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from volano.core.errors import ApplicationError
+from volano.core.forms import DateInput
 from volano.core.models import User
 from volano.core.permissions import Cap, allows, requires
 from volano.lifecycle import selectors, services
@@ -32,11 +33,9 @@ MAX_MONTHS = 36
 class PeriodForm(forms.Form):
     start = forms.DateField(
         label=gettext_lazy("From"),
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        widget=DateInput(),
     )
-    end = forms.DateField(
-        label=gettext_lazy("To"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
-    )
+    end = forms.DateField(label=gettext_lazy("To"), widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

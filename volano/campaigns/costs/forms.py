@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from volano.campaigns.models import Campaign, CostKind
+from volano.core.forms import DateInput
 
 PLATFORM_CHOICES = [
     ("", _("Recognise from the headers")),
@@ -23,7 +24,7 @@ class CostUploadForm(forms.Form):
 
 
 class ManualCostForm(forms.Form):
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Day"), widget=DateInput())
     amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=14, decimal_places=2)
     kind = forms.ChoiceField(label=_("Kind"), choices=CostKind.choices, initial=CostKind.AGENCY)
     campaign = forms.ChoiceField(label=_("Campaign"), required=False)

@@ -85,6 +85,11 @@ def test_a_manual_cost_is_edited_in_its_row(signed_in, officina, giulia):
     htmx = {"HTTP_HX_REQUEST": "true"}
     form = signed_in.get(f"/campaigns/costs/{cost.pk}/", **htmx).content.decode()
     assert f'name="cost-{cost.pk}-amount"' in form and 'value="3200.00"' in form
+    # the day is filled in, in Italian too: a date field shows only an ISO date (12/05/2026,
+    # Italian's own format, left it blank and the save without it was refused)
+    italian = signed_in.get(f"/campaigns/costs/{cost.pk}/", HTTP_ACCEPT_LANGUAGE="it", **htmx)
+    assert "Annulla" in italian.content.decode()  # the Italian form
+    assert f'name="cost-{cost.pk}-day" value="2026-05-12"' in italian.content.decode()
     # a bad amount and day: the row comes back as the form, each error next to its field
     refused = signed_in.post(
         f"/campaigns/costs/{cost.pk}/",
