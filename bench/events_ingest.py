@@ -71,12 +71,16 @@ ids = list(Contact.objects.for_workspace(ws).order_by("pk").values_list("pk", fl
 Visitor.objects.bulk_create(
     [Visitor(workspace=ws, anonymous_id=f"known-visitor-{i}", contact_id=ids[i])
      for i in range(%(visitors)d)], batch_size=2000)
+from django.conf import settings
+print(settings.DATABASES["default"].get("OPTIONS", {}).get("init_command", ""))
 print(services.token_create(workspace=ws, user=user)[1])
 """
 
 
-def prepare_database(env: dict[str, str], postgres: bool) -> str:
-    """Migrate a fresh database, create the workspace and its data; returns the API token."""
+def prepare_database(env: dict[str, str], postgres: bool) -> tuple[str, str]:
+    """Migrate a fresh database, create the workspace and its data; returns the API token and
+    the SQLite pragmas of `volano/settings.py` (the connection's init_command; empty on
+    PostgreSQL)."""
     if postgres:
         import psycopg
 
@@ -90,7 +94,8 @@ def prepare_database(env: dict[str, str], postgres: bool) -> str:
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, cwd=ROOT, capture_output=True, text=True
     )
-    return out.stdout.strip().splitlines()[-1]
+    pragmas, token = out.stdout.rstrip("\n").splitlines()[-2:]  # pragmas empty on PostgreSQL
+    return token, pragmas
 
 
 def batch_body(client: int, number: int | str, rng: random.Random) -> bytes:
@@ -207,15 +212,13 @@ def count_events(env: dict[str, str]) -> int:
 def bare_executemany_sqlite(database: Path, copy: Path, pragmas: str) -> tuple[int, float]:
     """The same work by hand: the events the server stored, read back, and written into `copy`
     (the database as it was before the run: the same indexed table, the same contacts) by a bare
-    executemany of BATCH rows a transaction, with the server's pragmas. (rows, seconds writing)."""
+    executemany of BATCH rows a transaction, with the server's pragmas (`pragmas`: its
+    init_command and the run's own). (rows, seconds writing)."""
     import sqlite3
 
     source = sqlite3.connect(database)
     target = sqlite3.connect(copy, isolation_level=None)
-    target.executescript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-        " PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000; " + pragmas
-    )
+    target.executescript(pragmas)
     columns = [
         row[1]
         for row in source.execute("PRAGMA table_xinfo(events_event)")
@@ -296,7 +299,7 @@ def main() -> int:
         tuning.append(args.pg_options)
     server = None
     try:
-        token = prepare_database(env, args.postgres)
+        token, settings_pragmas = prepare_database(env, args.postgres)
         port = free_port(args.port)
         if args.server == "granian":
             command = [
@@ -378,7 +381,7 @@ def main() -> int:
             rows, seconds = bare_executemany_sqlite(
                 data_dir / "volano.sqlite3",
                 data_dir / "by-hand.sqlite3",
-                " ".join(t for t in tuning),
+                " ".join([settings_pragmas, *tuning]),
             )
             print(
                 f"bare executemany SQLite: {rows:,} events in {seconds:.1f} s ="

@@ -29,20 +29,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.events_ingest import BATCH, TYPES
 from bench.generate import django_setup
 
-BATCH = 1000
 COLUMNS = (
     "anonymous_id, type, occurred_at, received_at, channel, source, utm_source, utm_medium,"
     " utm_campaign, utm_term, utm_content, campaign, content, properties, dedup_key, contact_id,"
     " workspace_id"
 )
-TYPES = ["page_view"] * 6 + [
-    "email_opened",
-    "email_clicked",
-    "content_downloaded",
-    "form_submitted",
-]
 VARIANTS = {  # name: (indexes left out, pragmas added after the settings' own)
     "as is": ((), ""),
     "SQLite's checkpoint (every 1,000 pages)": ((), "PRAGMA wal_autocheckpoint=1000;"),
