@@ -164,7 +164,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def migrated_data_dir(tmp_path_factory):
     """A data folder made once by a real `volano init` (its SQLite migrated from the first
     migration), for the tests that run `volano` as a process: each copies it
-    (`copy_data_dir`) rather than migrate again, 13-19 s of CPU each time."""
+    (`initialised_process_env`) rather than migrate again, 13-19 s of CPU each time."""
     import subprocess
     import sys
     from pathlib import Path
@@ -226,10 +226,13 @@ def in_the_sqlite_suite_only() -> None:
         pytest.skip("a `volano` process on its own SQLite folder: the SQLite suite runs it")
 
 
-def copy_data_dir(template, target) -> str:
-    """A data folder of its own for one `volano` process, copied from `migrated_data_dir`."""
-    shutil.copytree(template, target)
-    return str(target)
+def initialised_process_env(request, target) -> dict[str, str]:
+    """The environment of a real `volano` process on a data folder of its own at `target`,
+    copied from `migrated_data_dir`. Skipped on PostgreSQL before `volano init` runs (the
+    fixture is asked for only then), since the process would not see the suite's database."""
+    in_the_sqlite_suite_only()
+    shutil.copytree(request.getfixturevalue("migrated_data_dir"), target)
+    return sqlite_process_env(target)
 
 
 @pytest.fixture(autouse=True)

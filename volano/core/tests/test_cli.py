@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from volano.conftest import copy_data_dir, in_the_sqlite_suite_only, sqlite_process_env
+from volano.conftest import initialised_process_env
 from volano.contacts.models import Contact
 from volano.core.errors import ApplicationError
 from volano.core.management.commands.serve import WORKER_QUEUES
@@ -39,9 +39,7 @@ def run(*args: str) -> str:
 def volano_env(tmp_path_factory, request):
     """Environment of a real `volano` process: its own data folder with a migrated SQLite, made
     by `volano init` (once a run: `migrated_data_dir`)."""
-    in_the_sqlite_suite_only()
-    template = request.getfixturevalue("migrated_data_dir")
-    return sqlite_process_env(copy_data_dir(template, tmp_path_factory.mktemp("volano-data") / "d"))
+    return initialised_process_env(request, tmp_path_factory.mktemp("volano-data") / "d")
 
 
 def volano(env: dict, *args: str, input: str | None = None, timeout: float = 120):

@@ -27,7 +27,10 @@ def test_a_date_field_shows_its_date_in_italian():
 
 
 def test_no_form_makes_a_date_field_of_its_own():
-    pattern = re.compile(r"forms\.DateInput\b|input_type\s*=\s*[\"']date[\"']")
+    pattern = re.compile(
+        r"forms\.DateInput\b|from django\.forms[\w.]* import .*\bDateInput\b"
+        r"|input_type\s*=\s*[\"']date[\"']"
+    )
     own = PACKAGE / "core" / "forms.py"
     offenders = [
         f"{path.relative_to(PACKAGE)}:{number}"

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from volano.conftest import copy_data_dir, in_the_sqlite_suite_only, sqlite_process_env
+from volano.conftest import initialised_process_env
 from volano.contacts.models import Contact
 
 
@@ -89,9 +89,7 @@ def test_unusable_input_exits_2_with_the_reason(officina, write_csv, tmp_path, s
 def test_the_volano_command_exit_codes(tmp_path, request):
     """The real console script in its own process, on its own SQLite data folder (made by
     `volano init`, once a run)."""
-    in_the_sqlite_suite_only()
-    template = request.getfixturevalue("migrated_data_dir")
-    env = sqlite_process_env(copy_data_dir(template, tmp_path / "data"))
+    env = initialised_process_env(request, tmp_path / "data")
     python = [sys.executable, "-m", "volano"]
 
     def run(*args):
